@@ -1,0 +1,113 @@
+"""MotCua API: routes and wiring only. Rules live in chalicelib/."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from chalice import Chalice
+
+from chalicelib import intake
+from chalicelib.http import (
+    ACCEPTED_CONTENT_TYPES, guarded, identity_of, idempotency_key, int_param, json_response,
+    parse_json_body, query_param,
+)
+
+app = Chalice(app_name="motcua")
+
+
+def route(path: str, method: str = "GET") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        return app.route(path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(guarded(view))
+    return register
+
+
+def _request() -> Any:
+    return app.current_request
+
+
+@route("/openapi.json")
+def openapi() -> Any:
+    from chalicelib.contract import openapi_document
+    return json_response(openapi_document())
+
+
+@route("/procedures")
+def list_procedures() -> Any:
+    from chalicelib.catalogue import search
+    from chalicelib.catalogue_store import snapshot
+    request = _request()
+    found = search(snapshot().procedures.values(), agency_id=query_param(request, "agency_id"),
+                   q=query_param(request, "q"))
+    return json_response({"items": [procedure.to_dict() for procedure in found]})
+
+
+@route("/procedures/{procedure_code}")
+def get_procedure(procedure_code: str) -> Any:
+    return json_response(intake.get_procedure(procedure_code).to_dict())
+
+
+@route("/uploads", "POST")
+def create_upload() -> Any:
+    from chalicelib.attachments import presign_upload, validate_upload_request
+    request = _request()
+    identity = identity_of(request)
+    upload = validate_upload_request(parse_json_body(request))
+    return json_response(presign_upload(identity.sub, upload), 201)
+
+
+@route("/dossiers", "POST")
+def submit_dossier() -> Any:
+    request = _request()
+    identity = identity_of(request).require("citizen")
+    key = idempotency_key(request)
+    response, replayed = intake.submit(parse_json_body(request), identity, key)
+    return json_response(response, 201, {"Idempotent-Replayed": "true" if replayed else "false"})
+
+
+@route("/dossiers")
+def list_dossiers() -> Any:
+    from chalicelib.transitions import STATUSES
+    from chalicelib.errors import ValidationFailed
+    request = _request()
+    identity = identity_of(request)
+    status = query_param(request, "status", max_len=40)
+    if status is not None and status not in STATUSES:
+        raise ValidationFailed(fields={"status": "Trạng thái phải là một trong: " + ", ".join(STATUSES) + "."})
+    return json_response(intake.list_for(
+        identity, agency_id=query_param(request, "agency_id", max_len=40), status=status,
+        limit=int_param(request, "limit", 20, 1, 100), cursor=query_param(request, "cursor", max_len=2000)))
+
+
+@route("/dossiers/{code}")
+def read_dossier(code: str) -> Any:
+    return json_response(intake.read(code, identity_of(_request())))
+
+
+@route("/dossiers/{code}/deadline")
+def explain_deadline(code: str) -> Any:
+    return json_response(intake.deadline(code, identity_of(_request())))
+
+
+@route("/dossiers/{code}/accept", "POST")
+def accept_dossier(code: str) -> Any:
+    request = _request()
+    identity = identity_of(request)
+    parse_json_body(request, required=False)
+    return json_response(intake.accept(code, identity))
+
+
+@route("/dossiers/{code}/refuse", "POST")
+def refuse_dossier(code: str) -> Any:
+    request = _request()
+    identity = identity_of(request)
+    body = parse_json_body(request)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return json_response(intake.refuse(code, identity, reason))
+
+
+@route("/track/{code}")
+def track_dossier(code: str) -> Any:
+    from chalicelib.errors import ValidationFailed
+    last4 = query_param(_request(), "phone_last4", max_len=4)
+    if last4 is None or not (len(last4) == 4 and last4.isdigit()):
+        raise ValidationFailed(fields={"phone_last4": "Nhập đúng 4 chữ số cuối của số điện thoại người nộp."})
+    return json_response(intake.track(code, last4))

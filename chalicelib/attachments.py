@@ -1,0 +1,102 @@
+"""Attachment uploads: presigned S3 PUT URLs out, existence checks in.
+
+The file never passes through the API; the client PUTs it to S3 with the URL we sign. Keys
+are namespaced by a hash of the uploader, so one citizen cannot attach another's upload.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chalicelib import aws, resources
+from chalicelib.config import settings
+from chalicelib.dossiers import safe_file_name
+from chalicelib.errors import ValidationFailed
+
+ALLOWED_CONTENT_TYPES: dict[str, str] = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpeg",
+    "image/png": "png",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    name: str
+    content_type: str
+    size: int
+
+
+def validate_upload_request(body: Any) -> UploadRequest:
+    if not isinstance(body, Mapping):
+        raise ValidationFailed(fields={"body": "Phải là đối tượng JSON."})
+    errors: dict[str, str] = {}
+    name = safe_file_name(body.get("name"))
+    if name is None:
+        errors["name"] = "Tên tệp không hợp lệ (1–255 ký tự, không chứa đường dẫn)."
+    content_type = body.get("content_type")
+    if content_type not in ALLOWED_CONTENT_TYPES:
+        errors["content_type"] = "Chỉ chấp nhận tệp PDF, JPEG, PNG, DOCX hoặc XLSX."
+    size = body.get("size")
+    limit = settings().upload_max_bytes
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        errors["size"] = "Kích thước tệp (byte) phải là số nguyên dương."
+    elif size > limit:
+        errors["size"] = f"Tệp vượt quá dung lượng tối đa {limit // 1_048_576} MB."
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return UploadRequest(name=name, content_type=content_type, size=size)  # type: ignore[arg-type]
+
+
+def _owner_prefix(owner_sub: str) -> str:
+    return hashlib.sha256(owner_sub.encode()).hexdigest()[:24]
+
+
+def object_key(owner_sub: str, upload_id: str) -> str:
+    return f"uploads/{_owner_prefix(owner_sub)}/{upload_id}"
+
+
+def bucket() -> str:
+    return settings().name(resources.ATTACHMENTS_BUCKET)
+
+
+def presign_upload(owner_sub: str, request: UploadRequest) -> dict[str, Any]:
+    upload_id = uuid.uuid4().hex
+    ttl = settings().upload_url_ttl_seconds
+    url = aws.client("s3").generate_presigned_url(
+        "put_object",
+        Params={"Bucket": bucket(), "Key": object_key(owner_sub, upload_id), "ContentType": request.content_type},
+        ExpiresIn=ttl,
+    )
+    return {
+        "upload_id": upload_id,
+        "upload_url": url,
+        "method": "PUT",
+        "headers": {"Content-Type": request.content_type},
+        "expires_in": ttl,
+        "max_bytes": settings().upload_max_bytes,
+    }
+
+
+def missing_uploads(owner_sub: str, attachments: list[dict[str, str]], *, key: str = "attachments") -> dict[str, str]:
+    """One S3 HEAD per attachment; field errors for those that are absent, too big or of a bad type."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3")
+    errors: dict[str, str] = {}
+    for i, attachment in enumerate(attachments):
+        path = f"{key}[{i}].upload_id"
+        try:
+            head = s3.head_object(Bucket=bucket(), Key=object_key(owner_sub, attachment["upload_id"]))
+        except ClientError:
+            errors[path] = "Không tìm thấy tệp đã tải lên; vui lòng tải tệp lên trước khi nộp."
+            continue
+        if head.get("ContentLength", 0) > settings().upload_max_bytes:
+            errors[path] = "Tệp vượt quá dung lượng cho phép."
+        elif head.get("ContentType") not in ALLOWED_CONTENT_TYPES:
+            errors[path] = "Loại tệp không được chấp nhận."
+    return errors

@@ -1,0 +1,652 @@
+"""Procedure catalogue: the administrative procedures (thủ tục hành chính) and the agencies
+that handle them. Pure domain code: no AWS, no storage.
+
+The catalogue holds procedure *types*; dossiers (hồ sơ, the cases) live elsewhere and copy
+the rules they need when they are created (Open Zaak's catalogue/cases split).
+
+Decisions
+---------
+* ``processing_days`` is a whole number of working days from 1 to ``MAX_PROCESSING_DAYS``.
+  0 is rejected: a procedure settled "in the day" (trong ngày) is recorded as 1, because a
+  same-day deadline would mark a dossier received late in the afternoon overdue the next
+  morning, the very bug the public complained about.
+* Money is an ``int`` number of VND. Floats are rejected even when integral (``1000.0``);
+  an integral ``decimal.Decimal`` (what DynamoDB returns) is accepted and turned into ``int``.
+* Strings are NFC-normalised and trimmed; empty ones and control characters are errors.
+* Agency ids may hold only ASCII letters, digits, ``.`` and ``_``: the dossier code uses
+  ``-`` as its separator and storage keys use ``#``.
+* ``Procedure``/``Agency``/``Fee`` validate themselves, so an invalid one cannot exist.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, fields as dc_fields
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
+SUPPLEMENT_RULES = ("resume", "restart")
+AGENCY_LEVELS = ("province", "department", "commune")
+
+MAX_PROCESSING_DAYS = 365
+
+CSV_COLUMNS = (
+    "procedure_code", "name", "field", "field_code", "agency_id", "processing_days",
+    "online_level", "fees", "required_documents", "supplement_rule", "pay_before_accept",
+)
+
+_CODE_RE = re.compile(r"[0-9]\.[0-9]{6}")
+_AGENCY_ID_RE = re.compile(r"[A-Za-z0-9._]{1,64}")
+_FIELD_CODE_RE = re.compile(r"[A-Za-z0-9._]{1,32}")
+_DIGITS_RE = re.compile(r"[0-9]+")
+_CSV_TRUE = ("true", "1")
+_CSV_FALSE = ("false", "0", "")
+
+
+# --------------------------------------------------------------------------- errors
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an import. ``line``: CSV = physical line (header = 1); JSON = position
+    (1-based) of the item in its list, which the message names; 0 = the file or a single
+    record as a whole."""
+    line: int
+    field: str | None
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+class CatalogueError(ValueError):
+    """Invalid catalogue data. ``errors`` lists every problem found, not just the first."""
+
+    def __init__(self, errors: Iterable[RowError]):
+        self.errors: list[RowError] = list(errors)
+        shown = "; ".join(
+            (f"dòng {e.line}" if e.line else "tệp")
+            + (f", {e.field}" if e.field else "") + f": {e.message}"
+            for e in self.errors[:10]
+        )
+        more = f"; … và {len(self.errors) - 10} lỗi khác" if len(self.errors) > 10 else ""
+        super().__init__(f"Danh mục có {len(self.errors)} lỗi: {shown}{more}")
+
+
+# --------------------------------------------------------------------------- model
+
+@dataclass(frozen=True)
+class Fee:
+    name: str
+    amount: int            # VND, integer >= 0, never float
+
+    def __post_init__(self) -> None:
+        errs: list[tuple[str | None, str]] = []
+        name = _text(self.name, "tên phí", "name", errs)
+        amount = _money(self.amount, False)
+        if amount is None:
+            errs.append(("amount", _money_message("Số tiền phí", self.amount, False)))
+        if errs:
+            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "amount", amount)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "amount": self.amount}
+
+
+@dataclass(frozen=True)
+class Procedure:
+    procedure_code: str    # national TTHC code, e.g. "1.001234"
+    name: str
+    field: str             # lĩnh vực, human name
+    field_code: str        # short stable code, e.g. "HT" (hộ tịch)
+    agency_id: str         # competent agency
+    processing_days: int   # working days, 1..MAX_PROCESSING_DAYS ("in the day" is 1)
+    online_level: str      # ONLINE_LEVELS
+    fees: tuple[Fee, ...]
+    required_documents: tuple[str, ...]
+    supplement_rule: str   # SUPPLEMENT_RULES
+    pay_before_accept: bool = False   # fees must be paid before an officer may accept
+
+    def __post_init__(self) -> None:
+        values, errs = _check_procedure({f.name: getattr(self, f.name) for f in dc_fields(self)}, False)
+        if errs:
+            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def total_fees(self) -> int:
+        return sum(fee.amount for fee in self.fees)
+
+    def to_dict(self) -> dict:
+        return {
+            "procedure_code": self.procedure_code,
+            "name": self.name,
+            "field": self.field,
+            "field_code": self.field_code,
+            "agency_id": self.agency_id,
+            "processing_days": self.processing_days,
+            "online_level": self.online_level,
+            "fees": [fee.to_dict() for fee in self.fees],
+            "required_documents": list(self.required_documents),
+            "supplement_rule": self.supplement_rule,
+            "pay_before_accept": self.pay_before_accept,
+        }
+
+
+@dataclass(frozen=True)
+class Agency:
+    agency_id: str
+    name: str
+    level: str             # AGENCY_LEVELS
+    parent_id: str | None = None
+
+    def __post_init__(self) -> None:
+        values, errs = _check_agency({f.name: getattr(self, f.name) for f in dc_fields(self)})
+        if errs:
+            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def to_dict(self) -> dict:
+        return {"agency_id": self.agency_id, "name": self.name, "level": self.level,
+                "parent_id": self.parent_id}
+
+
+# --------------------------------------------------------------------------- field checks
+# Each check appends (field, message) pairs to ``errs`` and returns the clean value or None.
+
+Errs = list[tuple[str | None, str]]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "giá trị rỗng"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    text = text if len(text) <= 60 else text[:60] + "…"
+    return f'"{text}"' if isinstance(value, str) else text
+
+
+def _cap(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
+def _text(value: Any, label: str, field: str | None, errs: Errs) -> str | None:
+    if value is None:
+        errs.append((field, f"Thiếu {label}"))
+        return None
+    if not isinstance(value, str):
+        errs.append((field, f"{_cap(label)} phải là chuỗi ký tự, nhận được {_show(value)}"))
+        return None
+    value = unicodedata.normalize("NFC", value).strip()
+    if not value:
+        errs.append((field, f"{_cap(label)} không được để trống"))
+        return None
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        errs.append((field, f"{_cap(label)} không được chứa ký tự điều khiển (xuống dòng, tab…)"))
+        return None
+    return value
+
+
+def _agency_id(value: Any, label: str, field: str, errs: Errs) -> str | None:
+    value = _text(value, label, field, errs)
+    if value is not None and not _AGENCY_ID_RE.fullmatch(value):
+        errs.append((field, f"{_cap(label)} {_show(value)} chỉ được gồm chữ cái không dấu, chữ số, "
+                            'dấu chấm và gạch dưới (không dùng dấu "-" vì mã hồ sơ dùng dấu này '
+                            "để phân tách), ví dụ 000.00.13.H50"))
+        return None
+    return value
+
+
+def _choice(value: Any, allowed: tuple[str, ...], label: str, field: str, explain: str,
+            errs: Errs) -> str | None:
+    text = _text(value, label, field, errs)
+    if text is None:
+        return None
+    if text.lower() not in allowed:
+        errs.append((field, f"{_cap(label)} phải là {explain}, nhận được {_show(value)}"))
+        return None
+    return text.lower()
+
+
+def _int(value: Any, csv_mode: bool) -> int | None:
+    """A whole number: int (not bool), integral Decimal, or in CSV a string of digits."""
+    if csv_mode and isinstance(value, str):
+        value = value.strip()
+        return int(value) if _DIGITS_RE.fullmatch(value) else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return None
+
+
+def _money(value: Any, csv_mode: bool) -> int | None:
+    amount = _int(value, csv_mode)
+    return amount if amount is not None and amount >= 0 else None
+
+
+def _money_message(label: str, value: Any, csv_mode: bool) -> str:
+    how = ("chỉ gồm chữ số, không có phần thập phân, không dùng dấu chấm hay dấu phẩy phân cách "
+           "hàng nghìn" if csv_mode else "không có phần thập phân")
+    return f"{label} phải là số nguyên không âm tính bằng đồng ({how}), nhận được {_show(value)}"
+
+
+def _processing_days(value: Any, csv_mode: bool, errs: Errs) -> int | None:
+    if value is None or (csv_mode and isinstance(value, str) and not value.strip()):
+        errs.append(("processing_days", "Thiếu số ngày xử lý"))
+        return None
+    days = _int(value, csv_mode)
+    if days is None or days < 0:
+        errs.append(("processing_days", "Số ngày xử lý phải là số nguyên dương (số ngày làm việc, "
+                                        f"ví dụ 10), nhận được {_show(value)}"))
+        return None
+    if days == 0:
+        errs.append(("processing_days", "Số ngày xử lý phải là số nguyên dương: thủ tục giải quyết "
+                                        "trong ngày ghi là 1"))
+        return None
+    if days > MAX_PROCESSING_DAYS:
+        errs.append(("processing_days", f"Số ngày xử lý không được vượt quá {MAX_PROCESSING_DAYS} "
+                                        f"ngày làm việc, nhận được {days}"))
+        return None
+    return days
+
+
+def _fees(value: Any, csv_mode: bool, errs: Errs) -> tuple[Fee, ...] | None:
+    before = len(errs)
+    out: list[Fee] = []
+    if value is None or (csv_mode and isinstance(value, str) and not value.strip()):
+        return ()
+    if csv_mode and isinstance(value, str):
+        parts = [p.strip() for p in value.split(";") if p.strip()]
+        for i, part in enumerate(parts, 1):
+            if ":" not in part:
+                errs.append(("fees", f"Phí thứ {i} {_show(part)} phải có dạng Tên phí:số tiền, "
+                                     "ví dụ Lệ phí:100000"))
+                continue
+            name, amount = part.rsplit(":", 1)
+            out.append(_fee(name, amount, i, True, errs))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value, 1):
+            if isinstance(item, Fee):
+                out.append(item)
+            elif isinstance(item, Mapping):
+                out.append(_fee(item.get("name"), item.get("amount"), i, False, errs))
+            else:
+                errs.append(("fees", f'Phí thứ {i} phải là một đối tượng {{"name", "amount"}}, '
+                                     f"nhận được {_show(item)}"))
+    else:
+        errs.append(("fees", 'Phí, lệ phí phải là danh sách các mục {"name", "amount"}'
+                             + (", hoặc dạng Tên phí:số tiền;Tên phí 2:số tiền" if csv_mode else "")))
+    return tuple(out) if len(errs) == before else None
+
+
+def _fee(name: Any, amount: Any, i: int, csv_mode: bool, errs: Errs) -> Fee | None:
+    name = _text(name, f"tên của phí thứ {i}", "fees", errs)
+    money = _money(amount, csv_mode)
+    if money is None:
+        if amount is None or (isinstance(amount, str) and not amount.strip()):
+            errs.append(("fees", f"Thiếu số tiền của phí thứ {i}"))
+        else:
+            errs.append(("fees", _money_message(f"Số tiền của phí thứ {i}", amount, csv_mode)))
+    return Fee(name, money) if name is not None and money is not None else None
+
+
+def _documents(value: Any, csv_mode: bool, errs: Errs) -> tuple[str, ...] | None:
+    if value is None:
+        return ()
+    if csv_mode and isinstance(value, str):
+        items: Any = [p for p in value.split(";") if p.strip()]
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        errs.append(("required_documents", "Thành phần hồ sơ phải là danh sách các chuỗi ký tự"
+                                           + (" phân cách bằng dấu chấm phẩy" if csv_mode else "")))
+        return None
+    before = len(errs)
+    docs = [_text(item, f"thành phần hồ sơ thứ {i}", "required_documents", errs)
+            for i, item in enumerate(items, 1)]
+    return tuple(docs) if len(errs) == before else None  # type: ignore[arg-type]
+
+
+def _flag(value: Any, csv_mode: bool, errs: Errs) -> bool | None:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if csv_mode and isinstance(value, str):
+        text = value.strip().lower()
+        if text in _CSV_TRUE:
+            return True
+        if text in _CSV_FALSE:
+            return False
+        errs.append(("pay_before_accept", "Thu phí trước khi tiếp nhận phải là true, false, 1, 0 "
+                                          f"hoặc để trống, nhận được {_show(value)}"))
+        return None
+    errs.append(("pay_before_accept", f"Thu phí trước khi tiếp nhận phải là true hoặc false, "
+                                      f"nhận được {_show(value)}"))
+    return None
+
+
+def _check_procedure(data: Mapping, csv_mode: bool) -> tuple[dict[str, Any], Errs]:
+    """Clean values of the fields that passed, and (field, message) for every one that did not."""
+    errs: Errs = []
+    get = data.get
+    v: dict[str, Any] = {}
+    v["procedure_code"] = _text(get("procedure_code"), "mã thủ tục", "procedure_code", errs)
+    if v["procedure_code"] is not None and not _CODE_RE.fullmatch(v["procedure_code"]):
+        errs.append(("procedure_code", f"Mã thủ tục {_show(v['procedure_code'])} không đúng dạng: "
+                                       "một chữ số, dấu chấm và sáu chữ số, ví dụ 1.001234"))
+        v["procedure_code"] = None
+    v["name"] = _text(get("name"), "tên thủ tục", "name", errs)
+    v["field"] = _text(get("field"), "lĩnh vực", "field", errs)
+    v["field_code"] = _text(get("field_code"), "mã lĩnh vực", "field_code", errs)
+    if v["field_code"] is not None and not _FIELD_CODE_RE.fullmatch(v["field_code"]):
+        errs.append(("field_code", f"Mã lĩnh vực {_show(v['field_code'])} chỉ được gồm chữ cái "
+                                   "không dấu, chữ số, dấu chấm và gạch dưới, ví dụ HT"))
+        v["field_code"] = None
+    v["agency_id"] = _agency_id(get("agency_id"), "mã cơ quan", "agency_id", errs)
+    v["processing_days"] = _processing_days(get("processing_days"), csv_mode, errs)
+    v["online_level"] = _choice(get("online_level"), ONLINE_LEVELS, "mức độ trực tuyến",
+                                "online_level", '"full" (toàn trình) hoặc "partial" (một phần)', errs)
+    v["fees"] = _fees(get("fees"), csv_mode, errs)
+    v["required_documents"] = _documents(get("required_documents"), csv_mode, errs)
+    v["supplement_rule"] = _choice(
+        get("supplement_rule"), SUPPLEMENT_RULES, "cách tính thời hạn sau khi bổ sung hồ sơ",
+        "supplement_rule",
+        '"resume" (tính tiếp thời gian còn lại) hoặc "restart" (tính lại từ đầu)', errs)
+    v["pay_before_accept"] = _flag(get("pay_before_accept"), csv_mode, errs)
+    return {k: x for k, x in v.items() if x is not None}, errs
+
+
+def _check_agency(data: Mapping) -> tuple[dict[str, Any], Errs]:
+    errs: Errs = []
+    get = data.get
+    v: dict[str, Any] = {}
+    v["agency_id"] = _agency_id(get("agency_id"), "mã cơ quan", "agency_id", errs)
+    v["name"] = _text(get("name"), "tên cơ quan", "name", errs)
+    v["level"] = _choice(get("level"), AGENCY_LEVELS, "cấp cơ quan", "level",
+                         '"province" (tỉnh), "department" (sở, ngành) hoặc "commune" (xã, phường)',
+                         errs)
+    parent = get("parent_id")
+    if parent is None or (isinstance(parent, str) and not parent.strip()):
+        v["parent_id"] = None
+    else:
+        v["parent_id"] = _agency_id(parent, "mã cơ quan cấp trên", "parent_id", errs)
+        if v["parent_id"] is not None and v["parent_id"] == v["agency_id"]:
+            errs.append(("parent_id", "Mã cơ quan cấp trên không được trùng với chính mã cơ quan"))
+    clean = {k: x for k, x in v.items() if x is not None or k == "parent_id"}
+    return clean, errs
+
+
+# --------------------------------------------------------------------------- single records
+
+def procedure_from_dict(data: Mapping) -> Procedure:
+    """A Procedure from a mapping (e.g. ``to_dict()`` output). Raises CatalogueError with one
+    RowError (line 0) per bad field. Unknown keys are ignored."""
+    if not isinstance(data, Mapping):
+        raise CatalogueError([RowError(0, None, "Thủ tục phải là một đối tượng (dict)")])
+    values, errs = _check_procedure(data, False)
+    if errs:
+        raise CatalogueError(RowError(0, f, m) for f, m in errs)
+    return Procedure(**values)
+
+
+def agency_from_dict(data: Mapping) -> Agency:
+    if not isinstance(data, Mapping):
+        raise CatalogueError([RowError(0, None, "Cơ quan phải là một đối tượng (dict)")])
+    values, errs = _check_agency(data)
+    if errs:
+        raise CatalogueError(RowError(0, f, m) for f, m in errs)
+    return Agency(**values)
+
+
+# --------------------------------------------------------------------------- files
+
+def _collect_procedures(rows: Iterable[tuple[int, Mapping]], csv_mode: bool,
+                        known_agencies: set[str] | None, prefix: Callable[[int], str],
+                        ref: Callable[[int], str], errors: list[RowError]) -> list[Procedure]:
+    """Validate every row, adding its errors to ``errors``; the procedures if none at all.
+    ``prefix(line)`` starts each message; ``ref(line)`` names an earlier row."""
+    first_line: dict[str, int] = {}
+    out: list[Procedure] = []
+    for line, data in rows:
+        values, errs = _check_procedure(data, csv_mode)
+        code = values.get("procedure_code")
+        if code is not None:
+            if code in first_line:
+                errs.append(("procedure_code",
+                             f"Mã thủ tục {code} bị trùng với {ref(first_line[code])}"))
+            else:
+                first_line[code] = line
+        agency = values.get("agency_id")
+        if known_agencies is not None and agency is not None and agency not in known_agencies:
+            errs.append(("agency_id", f'Mã cơ quan {agency} không có trong danh sách "agencies" '
+                                      "của tệp"))
+        if errs:
+            errors.extend(RowError(line, f, prefix(line) + m) for f, m in errs)
+        elif not errors:
+            out.append(Procedure(**values))
+    return out
+
+
+def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogueError([RowError(0, None, f"Tệp JSON không hợp lệ: {exc.msg} "
+                                                f"(dòng {exc.lineno}, cột {exc.colno} của tệp)")])
+    if not isinstance(doc, dict):
+        raise CatalogueError([RowError(0, None, 'Tệp JSON phải là một đối tượng có khóa '
+                                                '"agencies" và "procedures"')])
+    errors: list[RowError] = []
+    raw_agencies = doc.get("agencies")
+    raw_procedures = doc.get("procedures")
+    if raw_agencies is None:
+        raw_agencies = []
+    if not isinstance(raw_agencies, list):
+        errors.append(RowError(0, "agencies", '"agencies" phải là một danh sách'))
+        raw_agencies = []
+    if not isinstance(raw_procedures, list):
+        errors.append(RowError(0, "procedures", 'Thiếu danh sách "procedures"' if raw_procedures
+                               is None else '"procedures" phải là một danh sách'))
+        raw_procedures = []
+
+    agencies: list[Agency] = []
+    first_agency: dict[str, int] = {}
+    for n, item in enumerate(raw_agencies, 1):
+        prefix = f'Cơ quan thứ {n} trong "agencies": '
+        if not isinstance(item, dict):
+            errors.append(RowError(n, None, prefix + "phải là một đối tượng JSON"))
+            continue
+        values, errs = _check_agency(item)
+        agency_id = values.get("agency_id")
+        if agency_id is not None:
+            if agency_id in first_agency:
+                errs.append(("agency_id", f"Mã cơ quan {agency_id} bị trùng với cơ quan thứ "
+                                          f"{first_agency[agency_id]}"))
+            else:
+                first_agency[agency_id] = n
+        if errs:
+            errors.extend(RowError(n, f, prefix + m) for f, m in errs)
+        else:
+            agencies.append(Agency(**values))
+
+    # Every id the file names counts as declared, even in a bad row, so a typo in an agency
+    # is reported once (on the agency), not again on each of its procedures.
+    known = {item["agency_id"].strip() for item in raw_agencies
+             if isinstance(item, dict) and isinstance(item.get("agency_id"), str)} or None
+    rows: list[tuple[int, Mapping]] = []
+    for n, item in enumerate(raw_procedures, 1):
+        if isinstance(item, dict):
+            rows.append((n, item))
+        else:
+            errors.append(RowError(n, None, f'Thủ tục thứ {n} trong "procedures": phải là một '
+                                            "đối tượng JSON"))
+    procedures = _collect_procedures(rows, False, known,
+                                     lambda n: f'Thủ tục thứ {n} trong "procedures": ',
+                                     lambda n: f"thủ tục thứ {n}", errors)
+    if errors:
+        raise CatalogueError(errors)
+    return agencies, procedures
+
+
+def _parse_csv(text: str) -> list[Procedure]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    errors: list[RowError] = []
+    header: list[str] | None = None
+    rows: list[tuple[int, Mapping]] = []
+    previous = 0
+    try:
+        for cells in reader:
+            line, previous = previous + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip().lstrip("\ufeff").lower() for cell in cells]
+                _check_header(header, line)
+                continue
+            if len(cells) > len(header):
+                errors.append(RowError(line, None, f"Dòng có {len(cells)} ô nhưng tiêu đề có "
+                                                   f"{len(header)} cột (nội dung có dấu phẩy phải "
+                                                   "đặt trong dấu ngoặc kép)"))
+                continue
+            cells = cells + [""] * (len(header) - len(cells))
+            rows.append((line, {name: cells[i] for i, name in enumerate(header)
+                                if name in CSV_COLUMNS}))
+    except csv.Error as exc:
+        errors.append(RowError(reader.line_num, None, f"Lỗi cú pháp CSV: {exc}"))
+    if header is None and not errors:
+        raise CatalogueError([RowError(1, None, "Tệp CSV trống: thiếu dòng tiêu đề "
+                                                f"({','.join(CSV_COLUMNS)})")])
+    procedures = _collect_procedures(rows, True, None, lambda n: "", lambda n: f"dòng {n}", errors)
+    if errors:
+        raise CatalogueError(sorted(errors, key=lambda e: e.line))
+    return procedures
+
+
+def _check_header(header: list[str], line: int) -> None:
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        raise CatalogueError([RowError(line, None, 'Tệp CSV phải phân cách các cột bằng dấu phẩy '
+                                                   '(","), không phải dấu chấm phẩy hay tab')])
+    errors = [RowError(line, name, f'Cột "{name}" bị lặp lại trong dòng tiêu đề')
+              for i, name in enumerate(header) if name in CSV_COLUMNS and name in header[:i]]
+    errors += [RowError(line, name, f'Thiếu cột "{name}" trong dòng tiêu đề')
+               for name in CSV_COLUMNS if name not in header]
+    if errors:
+        raise CatalogueError(errors)
+
+
+def parse_catalogue(text: str, fmt: str) -> tuple[list[Agency], list[Procedure]]:
+    """Validate a whole catalogue file. Returns (agencies, procedures) only if every row is
+    good; otherwise raises CatalogueError listing every bad row. A CSV holds procedures only.
+
+    A procedure whose agency is not among the file's agencies is an error when the file
+    declares agencies (a non-empty "agencies" list); otherwise the importer checks agencies.
+    """
+    if not isinstance(text, str):
+        raise CatalogueError([RowError(0, None, "Nội dung tệp phải là văn bản (str)")])
+    text = text.removeprefix("\ufeff")
+    kind = (fmt or "").strip().lower().lstrip(".")
+    if kind == "json":
+        return _parse_json(text)
+    if kind == "csv":
+        return [], _parse_csv(text)
+    raise CatalogueError([RowError(0, None, f'Định dạng {_show(fmt)} không được hỗ trợ: chỉ '
+                                            'nhận "json" hoặc "csv"')])
+
+
+def load_catalogue_file(path: str | Path) -> tuple[list[Agency], list[Procedure]]:
+    """Parse a .json or .csv catalogue file (UTF-8, optional BOM)."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("json", "csv"):
+        raise CatalogueError([RowError(0, None, f"Tệp {path.name} phải có đuôi .json hoặc .csv")])
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        where = f"dòng {line} của tệp"
+        raise CatalogueError([RowError(line if fmt == "csv" else 0, None,
+                                       f"Tệp phải được mã hóa UTF-8 (lỗi ở {where})")]) from None
+    return parse_catalogue(text, fmt)
+
+
+def catalogue_to_json(agencies: Iterable[Agency], procedures: Iterable[Procedure],
+                      note: str | None = None) -> str:
+    """The JSON file shape that ``parse_catalogue(..., "json")`` reads."""
+    doc: dict[str, Any] = {"_note": note} if note else {}
+    doc["agencies"] = [a.to_dict() for a in agencies]
+    doc["procedures"] = [p.to_dict() for p in procedures]
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def procedures_to_csv(procedures: Iterable[Procedure]) -> str:
+    """The CSV shape that ``parse_catalogue(..., "csv")`` reads. Raises CatalogueError when a
+    fee name or document contains ";" (the CSV list separator), which CSV cannot carry."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    errors: list[RowError] = []
+    for line, p in enumerate(procedures, 2):
+        bad = [f.name for f in p.fees if ";" in f.name] + [d for d in p.required_documents if ";" in d]
+        if bad:
+            errors.append(RowError(line, None, f"Thủ tục {p.procedure_code}: {_show(bad[0])} chứa "
+                                               'dấu ";" nên không ghi được ra CSV'))
+            continue
+        writer.writerow([
+            p.procedure_code, p.name, p.field, p.field_code, p.agency_id, p.processing_days,
+            p.online_level, ";".join(f"{f.name}:{f.amount}" for f in p.fees),
+            ";".join(p.required_documents), p.supplement_rule,
+            "true" if p.pay_before_accept else "false",
+        ])
+    if errors:
+        raise CatalogueError(errors)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- search
+
+_D_STROKE = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D", "ð": "d"})  # Ð/ð: legacy lookalikes
+
+
+@lru_cache(maxsize=8192)
+def fold(text: str) -> str:
+    """Case- and diacritic-insensitive form: "Đăng ký Hộ tịch" -> "dang ky ho tich".
+
+    NFD/NFKD does not decompose đ/Đ (a letter of its own), so it is mapped first."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_D_STROKE))
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").casefold()
+
+
+def _squash(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+def search(procedures: Iterable[Procedure], agency_id: str | None = None,
+           q: str | None = None) -> list[Procedure]:
+    """Procedures of ``agency_id`` (if given) whose code, name or field contains ``q`` (if
+    given), ignoring case, diacritics and repeated spaces. Sorted by procedure_code."""
+    needle = _squash(q) if q else ""
+    found = [
+        p for p in procedures
+        if (not agency_id or p.agency_id == agency_id)
+        and (not needle or any(needle in _squash(s) for s in (p.procedure_code, p.name, p.field)))
+    ]
+    return sorted(found, key=lambda p: (p.procedure_code, p.agency_id))
+
+
+def seed_path() -> Path:
+    """The sample catalogue shipped with the project (motcua/seed/catalogue.json)."""
+    return Path(__file__).resolve().parent.parent / "motcua" / "seed" / "catalogue.json"

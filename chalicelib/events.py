@@ -1,0 +1,42 @@
+"""Event envelopes. Pure: building and shaping events, never sending them.
+
+Every event carries a unique id, its type and schema version, the dossier code and the
+dossier's version after the change, so consumers can deduplicate on ``id`` and order per
+dossier on ``version``. Personal data stays out of events: consumers that need the
+applicant read the dossier by code.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+SOURCE = "motcua.dossiers"
+SCHEMA_VERSION = 1
+
+
+def new_event(event_type: str, *, dossier_code: str, version: int, occurred_at: str,
+              agency_id: str, procedure_code: str, status: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "schema_version": SCHEMA_VERSION,
+        "dossier_code": dossier_code,
+        "version": version,
+        "occurred_at": occurred_at,
+        "agency_id": agency_id,
+        "procedure_code": procedure_code,
+        "status": status,
+        "data": data,
+    }
+
+
+def put_events_entry(event: dict[str, Any], bus_name: str) -> dict[str, Any]:
+    """The EventBridge PutEvents entry for an envelope."""
+    return {
+        "Source": SOURCE,
+        "DetailType": event["type"],
+        "Detail": json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+        "EventBusName": bus_name,
+        "Resources": [],
+    }

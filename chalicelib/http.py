@@ -1,0 +1,108 @@
+"""The HTTP edge: turning requests into Python values and ApiErrors into JSON responses.
+
+Chalice turns any exception raised in a view into a 500, so views are wrapped by
+``guarded`` which maps our ApiError to its status and JSON body. Everything unexpected is
+still a 500, logged with the request id, and never echoes internals.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any, Callable
+
+from chalice import Response
+
+from chalicelib.config import settings
+from chalicelib.errors import ApiError, MalformedJson, PayloadTooLarge, ValidationFailed
+from chalicelib.identity import Identity, bearer_token, identity_from_claims, verify_local_token
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+# Chalice answers other content types with its own 415 body; we accept these and check
+# the JSON ourselves so every error has our shape.
+ACCEPTED_CONTENT_TYPES = [
+    "application/json", "text/plain", "application/x-www-form-urlencoded",
+    "multipart/form-data", "application/octet-stream",
+]
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={**JSON_HEADERS, **(headers or {})})
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.body(), error.status)
+
+
+def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ApiError as error:
+            return error_response(error)
+    return wrapper
+
+
+def parse_json_body(request: Any, *, required: bool = True) -> Any:
+    raw = request.raw_body or b""
+    if len(raw) > settings().max_body_bytes:
+        raise PayloadTooLarge(extra={"max_bytes": settings().max_body_bytes})
+    if not raw.strip():
+        if required:
+            raise MalformedJson("Thiếu nội dung yêu cầu (JSON).", code="missing_body")
+        return {}
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedJson("Nội dung yêu cầu phải được mã hóa UTF-8.", code="invalid_encoding") from None
+    except RecursionError:
+        raise MalformedJson("Nội dung JSON lồng nhau quá sâu.", code="json_too_deep") from None
+    except ValueError:
+        raise MalformedJson() from None
+
+
+def identity_of(request: Any) -> Identity:
+    """The caller. Local stage: verify our HS256 token. Elsewhere: trust only the claims the
+    API Gateway authorizer already verified; a bearer token alone is never enough."""
+    cfg = settings()
+    if cfg.is_local:
+        claims = verify_local_token(bearer_token(request.headers.get("authorization")), cfg.local_jwt_secret)
+        return identity_from_claims(claims)
+    authorizer = (request.context or {}).get("authorizer") or {}
+    claims = authorizer.get("claims") or authorizer.get("jwt", {}).get("claims")
+    if not claims:
+        from chalicelib.errors import Unauthenticated
+        raise Unauthenticated()
+    return identity_from_claims(claims)
+
+
+def idempotency_key(request: Any) -> str:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        raise ApiError("Thiếu tiêu đề Idempotency-Key.", code="missing_idempotency_key",
+                       fields={"Idempotency-Key": "Bắt buộc: một chuỗi ngẫu nhiên 8–128 ký tự cho mỗi lần nộp."})
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ApiError("Idempotency-Key không hợp lệ.", code="invalid_idempotency_key",
+                       fields={"Idempotency-Key": "Chỉ gồm chữ, số, '-', '_', '.', ':' và dài 8–128 ký tự."})
+    return key
+
+
+def query_param(request: Any, name: str, *, max_len: int = 200) -> str | None:
+    value = (request.query_params or {}).get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_len:
+        raise ValidationFailed(fields={name: f"Dài tối đa {max_len} ký tự."})
+    return value
+
+
+def int_param(request: Any, name: str, default: int, lo: int, hi: int) -> int:
+    raw = query_param(request, name, max_len=10)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ValidationFailed(fields={name: f"Phải là số nguyên từ {lo} đến {hi}."})
+    return int(raw)

@@ -1,0 +1,219 @@
+"""Use cases of the intake desk: submit, accept, refuse, read, list, track.
+
+Each function takes already-parsed input and an Identity, applies the domain rules and
+calls the repositories. Nothing here knows about HTTP.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from chalicelib import catalogue_store, store, transitions
+from chalicelib.attachments import missing_uploads
+from chalicelib.calendar import default_calendar, iso, parse_iso, Pause, to_local
+from chalicelib.catalogue import Procedure
+from chalicelib.dossiers import (
+    decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view,
+    submission_response, validate_submission,
+)
+from chalicelib.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from chalicelib.events import new_event
+from chalicelib.identity import Identity
+
+Clock = Callable[[], datetime]
+MAX_SEQUENCE_RETRIES = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def request_hash(body: Any) -> str:
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def get_procedure(code: str) -> Procedure:
+    procedure = catalogue_store.snapshot().procedures.get(code)
+    if procedure is None:
+        raise NotFound("Không tìm thấy thủ tục hành chính với mã đã cho.", code="unknown_procedure")
+    return procedure
+
+
+def agency_name(agency_id: str) -> str:
+    agency = catalogue_store.snapshot().agencies.get(agency_id)
+    return agency.name if agency else agency_id
+
+
+# --- submit -----------------------------------------------------------------------------
+
+def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str = "online",
+           clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
+    """Create a dossier. Returns (response, replayed). Same key + same body replays the
+    first response; same key + another body is a 422."""
+    submission = validate_submission(body)
+    digest = request_hash(body)
+    try:
+        procedure = get_procedure(submission["procedure_code"])
+    except NotFound:
+        raise ValidationFailed("Mã thủ tục không tồn tại trong danh mục.", code="unknown_procedure",
+                               fields={"procedure_code": "Không tìm thấy thủ tục với mã này."}) from None
+    upload_errors = missing_uploads(identity.sub, submission["attachments"])
+    if upload_errors:
+        raise ValidationFailed(fields=upload_errors)
+
+    for attempt in range(MAX_SEQUENCE_RETRIES):
+        now = to_local(clock())
+        day = f"{now:%y%m%d}"
+        seen = store.current_sequence(procedure.agency_id, day)
+        code = dossier_code(procedure.agency_id, now.date(), seen + 1)
+        dossier = new_dossier(code=code, submission=submission, procedure=procedure,
+                              owner_sub=identity.sub, channel=channel, submitted_at=iso(now))
+        event = _event("submit", dossier, occurred_at=dossier["submitted_at"], data={
+            "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
+            "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
+        })
+        response = submission_response(dossier)
+        try:
+            store.create_dossier(dossier, event, seen_sequence=seen, sequence=seen + 1, day=day,
+                                 idempotency_key=idempotency_key, request_hash=digest, response=response)
+            return response, False
+        except store.IdempotentReplay as replay:
+            if replay.request_hash != digest:
+                raise ValidationFailed(
+                    "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+                    code="idempotency_key_reused",
+                    fields={"Idempotency-Key": "Khóa đã dùng với nội dung khác; hãy tạo khóa mới."},
+                ) from None
+            return replay.response, True
+        except store.SequenceTaken:
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+    raise ServiceUnavailable("Hệ thống đang nhận nhiều hồ sơ cùng lúc, vui lòng thử lại.",
+                             code="sequence_contention", extra={"retryable": True})
+
+
+def _event(action: str, dossier: Mapping[str, Any], *, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
+    return new_event(
+        transitions.EVENT_TYPES[action], dossier_code=dossier["code"], version=dossier["version"],
+        occurred_at=occurred_at, agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
+        status=dossier["status"], data=data,
+    )
+
+
+# --- reads ------------------------------------------------------------------------------
+
+def can_read(dossier: Mapping[str, Any], identity: Identity) -> bool:
+    if identity.role == "citizen":
+        return dossier["owner_sub"] == identity.sub
+    if identity.role in ("officer", "leader"):
+        return dossier["agency_id"] == identity.agency_id
+    return identity.role == "admin"
+
+
+def load_for(code: str, identity: Identity) -> dict[str, Any]:
+    """The dossier if this caller may see it; 404 otherwise, so existence is not leaked."""
+    dossier = store.get_dossier(code)
+    if dossier is None or not can_read(dossier, identity):
+        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+    return dossier
+
+
+def read(code: str, identity: Identity) -> dict[str, Any]:
+    return full_view(load_for(code, identity))
+
+
+def track(code: str, phone_last4: str) -> dict[str, Any]:
+    dossier = store.get_dossier(code)
+    if dossier is None or not phone_matches(dossier, phone_last4):
+        raise NotFound("Không tìm thấy hồ sơ với mã và 4 số cuối điện thoại đã nhập.", code="dossier_not_found")
+    return public_view(dossier, agency_name(dossier["agency_id"]))
+
+
+def deadline(code: str, identity: Identity) -> dict[str, Any]:
+    dossier = load_for(code, identity)
+    base = {"dossier_code": dossier["code"], "status": dossier["status"],
+            "processing_days": dossier["processing_days"], "supplement_rule": dossier["supplement_rule"]}
+    if not dossier["accepted_at"]:
+        return {**base, "due_at": None, "explanation": None,
+                "message": "Hồ sơ chưa được tiếp nhận nên chưa bắt đầu tính thời hạn giải quyết."}
+    explanation = default_calendar().explain(
+        parse_iso(dossier["accepted_at"]), dossier["processing_days"], _pauses(dossier), dossier["supplement_rule"])
+    return {**base, "due_at": dossier["due_at"], "explanation": explanation}
+
+
+def _pauses(dossier: Mapping[str, Any]) -> list[Pause]:
+    return [Pause(parse_iso(p["start"]), parse_iso(p["end"]) if p.get("end") else None, p.get("reason", ""))
+            for p in dossier.get("pauses", [])]
+
+
+def list_for(identity: Identity, *, agency_id: str | None, status: str | None, limit: int,
+             cursor: str | None) -> dict[str, Any]:
+    if identity.role == "citizen":
+        scope, scope_id = "owner", identity.sub
+    elif identity.role in ("officer", "leader"):
+        if agency_id and agency_id != identity.agency_id:
+            raise Forbidden("Cán bộ chỉ xem được hồ sơ của cơ quan mình.", code="agency_out_of_scope")
+        scope, scope_id = "agency", identity.agency_id or ""
+    elif identity.role == "admin":
+        if not agency_id:
+            raise ValidationFailed(fields={"agency_id": "Cần chọn cơ quan (agency_id) để xem danh sách hồ sơ."})
+        scope, scope_id = "agency", agency_id
+    else:
+        raise Forbidden()
+    try:
+        page = store.list_dossiers(scope=scope, scope_id=scope_id, status=status, limit=limit, cursor=cursor)
+    except store.BadCursor:
+        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                       fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
+    return {"items": [list_view(item) for item in page.items], "next_cursor": page.next_cursor}
+
+
+# --- officer decisions ------------------------------------------------------------------
+
+def _load_for_officer(code: str, identity: Identity) -> dict[str, Any]:
+    identity.require("officer")
+    dossier = store.get_dossier(code)
+    if dossier is None:
+        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+    if dossier["agency_id"] != identity.agency_id:
+        raise Forbidden("Hồ sơ thuộc thẩm quyền của cơ quan khác.", code="agency_out_of_scope")
+    return dossier
+
+
+def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
+    """Tiếp nhận: start the clock and set the due date from the working-day calendar."""
+    dossier = _load_for_officer(code, identity)
+    expected = dossier["version"]
+    status = transitions.next_status(dossier["status"], "accept")
+    now = to_local(clock())
+    due = default_calendar().due_date(now, dossier["processing_days"], (), dossier["supplement_rule"])
+    dossier["accepted_at"], dossier["due_at"] = iso(now), iso(due) if due else None
+    decide(dossier, action="accept", status=status, at=iso(now), by=identity.sub)
+    event = _event("accept", dossier, occurred_at=iso(now), data={
+        "accepted_at": dossier["accepted_at"], "due_at": dossier["due_at"],
+        "processing_days": dossier["processing_days"], "accepted_by": identity.sub,
+    })
+    store.save_transition(dossier, event, expected_version=expected)
+    return full_view(dossier)
+
+
+def refuse(code: str, identity: Identity, reason: Any, *, clock: Clock = utc_now) -> dict[str, Any]:
+    """Từ chối tiếp nhận, with a reason the citizen will read."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationFailed(fields={"reason": "Cần nêu lý do từ chối tiếp nhận."})
+    if len(reason) > 2000:
+        raise ValidationFailed(fields={"reason": "Lý do dài tối đa 2000 ký tự."})
+    dossier = _load_for_officer(code, identity)
+    expected = dossier["version"]
+    status = transitions.next_status(dossier["status"], "refuse")
+    now = iso(to_local(clock()))
+    decide(dossier, action="refuse", status=status, at=now, by=identity.sub, reason=reason.strip())
+    event = _event("refuse", dossier, occurred_at=now, data={
+        "refused_at": now, "reason": reason.strip(), "refused_by": identity.sub,
+    })
+    store.save_transition(dossier, event, expected_version=expected)
+    return full_view(dossier)

@@ -1,0 +1,95 @@
+"""pynamodb models. Only the repository modules use them; the domain never does.
+
+The dossiers table is a single table per Open Zaak's "cases" side: the dossier item, its
+outbox events (which double as the dossier's event history), idempotency records for
+submissions and the per-agency daily sequence counters. The catalogue has its own table.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import resources
+from chalicelib.config import settings
+
+
+def _meta(table: resources.Table) -> type:
+    cfg = settings()
+    attrs = {"table_name": cfg.name(table.name), "region": cfg.region}
+    if cfg.aws_endpoint_url:
+        attrs["host"] = cfg.aws_endpoint_url
+    return type("Meta", (), attrs)
+
+
+def _gsi(index: resources.Index) -> GlobalSecondaryIndex:
+    meta = type("Meta", (), {"index_name": index.name, "projection": AllProjection()})
+    attrs = {"Meta": meta, index.pk: UnicodeAttribute(hash_key=True)}
+    if index.sk:
+        attrs[index.sk] = UnicodeAttribute(range_key=True)
+    return type(f"Index_{index.name}", (GlobalSecondaryIndex,), attrs)()
+
+
+_DOSSIER_INDEXES = {index.name: index for index in resources.DOSSIERS.indexes}
+
+
+class DossierItem(Model):
+    """The dossier itself. Nested data (applicant, form, fees…) is JSON in ``body``."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    code = UnicodeAttribute()
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    agency_id = UnicodeAttribute()
+    procedure_code = UnicodeAttribute()
+    owner_sub = UnicodeAttribute()
+    list_sk = UnicodeAttribute()
+    gsi_agency = UnicodeAttribute()
+    gsi_agency_status = UnicodeAttribute()
+    gsi_owner = UnicodeAttribute()
+    gsi_owner_status = UnicodeAttribute()
+    body = UnicodeAttribute()
+
+    by_agency = _gsi(_DOSSIER_INDEXES["by_agency"])
+    by_agency_status = _gsi(_DOSSIER_INDEXES["by_agency_status"])
+    by_owner = _gsi(_DOSSIER_INDEXES["by_owner"])
+    by_owner_status = _gsi(_DOSSIER_INDEXES["by_owner_status"])
+
+
+class OutboxItem(Model):
+    """An event waiting for (and after) publication; the stream publishes its INSERT."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    version = NumberAttribute()
+    event = UnicodeAttribute()
+
+
+class IdempotencyItem(Model):
+    """The stored response of a submission, keyed by the caller and its Idempotency-Key."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    request_hash = UnicodeAttribute()
+    response = UnicodeAttribute()
+    ttl = TTLAttribute()
+
+
+class SequenceItem(Model):
+    """Last dossier number issued by one agency on one local day."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    value = NumberAttribute()
+
+
+class CatalogueItem(Model):
+    """A procedure or an agency, as JSON in ``body``; ``kind`` tells which."""
+    Meta = _meta(resources.CATALOGUE)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    body = UnicodeAttribute()

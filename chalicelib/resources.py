@@ -1,0 +1,113 @@
+"""The one list of AWS resources MotCua needs, as plain data.
+
+The local stack (``motcua.provision``) creates exactly these in moto, and infra/ builds the
+CDK stacks from the same objects, so the two cannot drift apart. Names here are logical;
+``Settings.name()`` turns them into ``motcua-{stage}-{name}``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    pk: str
+    sk: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    pk: str
+    sk: str | None = None
+    indexes: tuple[Index, ...] = ()
+    stream: str | None = None          # StreamViewType, when something consumes the stream
+    ttl_attribute: str | None = None
+
+    def key_attributes(self) -> list[str]:
+        names = [self.pk] + ([self.sk] if self.sk else [])
+        for index in self.indexes:
+            names += [index.pk] + ([index.sk] if index.sk else [])
+        return list(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    visibility_timeout: int = 60
+    max_receive_count: int = 5       # deliveries before a message moves to the DLQ
+    has_dlq: bool = True
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    pattern: dict
+    queue: str
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A Lambda fed by a table's stream (the outbox publisher)."""
+    name: str
+    table: str
+    handler: str                       # "module:function"
+    filter_pattern: dict = field(default_factory=dict)
+    batch_size: int = 100
+
+
+@dataclass(frozen=True)
+class QueueConsumer:
+    """A Lambda fed by an SQS queue, with partial batch failures."""
+    name: str
+    queue: str
+    handler: str
+    batch_size: int = 10
+
+
+EVENT_SOURCE_PREFIX = "motcua"
+
+DOSSIERS = Table(
+    name="dossiers",
+    pk="pk",
+    sk="sk",
+    indexes=(
+        Index("by_agency", "gsi_agency", "list_sk"),
+        Index("by_agency_status", "gsi_agency_status", "list_sk"),
+        Index("by_owner", "gsi_owner", "list_sk"),
+        Index("by_owner_status", "gsi_owner_status", "list_sk"),
+    ),
+    stream="NEW_IMAGE",
+    ttl_attribute="ttl",
+)
+CATALOGUE = Table(name="catalogue", pk="pk", sk="sk")
+IDEMPOTENCY = Table(name="idempotency", pk="id", ttl_attribute="expiration")
+
+TABLES: tuple[Table, ...] = (DOSSIERS, CATALOGUE, IDEMPOTENCY)
+
+EVENT_BUS = "events"
+ATTACHMENTS_BUCKET = "attachments"
+BUCKETS: tuple[str, ...] = (ATTACHMENTS_BUCKET,)
+
+# The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
+TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False)
+QUEUES: tuple[Queue, ...] = (TAP_QUEUE,)
+
+RULES: tuple[Rule, ...] = (
+    Rule(name="tap-all", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}]}, queue=TAP_QUEUE.name),
+)
+
+OUTBOX_PREFIX = "EVENT#"
+PUBLISHER = StreamConsumer(
+    name="outbox-publisher",
+    table=DOSSIERS.name,
+    handler="handlers.publisher:handler",
+    filter_pattern={"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": OUTBOX_PREFIX}]}}}},
+)
+STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
+QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = ()

@@ -1,0 +1,209 @@
+"""Dossier repository: the only module that reads and writes dossier items.
+
+Every state change is one TransactWriteItems call that writes the dossier (conditioned on
+its version), its outbox event and, for a submission, the idempotency record and the daily
+sequence counter. Either all of it happens or none of it does.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import resources
+from chalicelib.config import settings
+from chalicelib.errors import Conflict, ServiceUnavailable
+from chalicelib.models import DossierItem, IdempotencyItem, OutboxItem, SequenceItem
+
+
+def dossier_pk(code: str) -> str:
+    return f"DOSSIER#{code}"
+
+
+def outbox_sk(version: int) -> str:
+    return f"{resources.OUTBOX_PREFIX}{version:010d}"
+
+
+@cache
+def _connection() -> Connection:
+    """One connection (one botocore client) per warm Lambda for transactions."""
+    cfg = settings()
+    return Connection(region=cfg.region, host=cfg.aws_endpoint_url)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
+    agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
+    return DossierItem(
+        pk=dossier_pk(dossier["code"]), sk="DOSSIER",
+        code=dossier["code"], status=status, version=dossier["version"],
+        agency_id=agency, procedure_code=dossier["procedure_code"], owner_sub=owner,
+        list_sk=f"{dossier['submitted_at']}#{dossier['code']}",
+        gsi_agency=agency, gsi_agency_status=f"{agency}#{status}",
+        gsi_owner=owner, gsi_owner_status=f"{owner}#{status}",
+        body=_dumps(dossier),
+    )
+
+
+def _outbox_item(dossier: dict[str, Any], event: dict[str, Any]) -> OutboxItem:
+    return OutboxItem(
+        pk=dossier_pk(dossier["code"]), sk=outbox_sk(event["version"]),
+        event_id=event["id"], event_type=event["type"], version=event["version"], event=_dumps(event),
+    )
+
+
+# --- submission -------------------------------------------------------------------------
+
+class IdempotentReplay(Exception):
+    """The Idempotency-Key was used before; ``record`` holds what was stored then."""
+
+    def __init__(self, request_hash: str, response: dict[str, Any]) -> None:
+        self.request_hash = request_hash
+        self.response = response
+
+
+class SequenceTaken(Exception):
+    """Another submission took the same daily number first; read again and retry."""
+
+
+def idempotency_pk(owner_sub: str, key: str) -> str:
+    return f"IDEMPOTENCY#{owner_sub}#{key}"
+
+
+def sequence_key(agency_id: str, day: str) -> str:
+    return f"SEQ#{agency_id}#{day}"
+
+
+def current_sequence(agency_id: str, day: str) -> int:
+    """The last number issued for this agency and local day (0 if none). One GetItem."""
+    try:
+        item = SequenceItem.get(sequence_key(agency_id, day), "SEQ", consistent_read=True)
+    except DoesNotExist:
+        return 0
+    return int(item.value)
+
+
+def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_sequence: int, sequence: int,
+                   day: str, idempotency_key: str, request_hash: str, response: dict[str, Any]) -> None:
+    """Write dossier + event + idempotency record + counter in one transaction.
+
+    The counter is conditioned on the value read before (gap-free numbering without a lock);
+    the idempotency record is conditioned on not existing, so a retried request can never
+    create a second dossier.
+    """
+    seq = SequenceItem(pk=sequence_key(dossier["agency_id"], day), sk="SEQ", value=sequence)
+    idem = IdempotencyItem(
+        pk=idempotency_pk(dossier["owner_sub"], idempotency_key), sk="IDEMPOTENCY",
+        request_hash=request_hash, response=_dumps(response),
+        ttl=timedelta(seconds=settings().idempotency_ttl_seconds),
+    )
+    seq_condition = (SequenceItem.pk.does_not_exist() if seen_sequence == 0
+                     else SequenceItem.value == seen_sequence)
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(idem, condition=IdempotencyItem.pk.does_not_exist())
+            tx.save(seq, condition=seq_condition)
+            tx.save(_dossier_item(dossier), condition=DossierItem.pk.does_not_exist())
+            tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            record = IdempotencyItem.get(idem.pk, idem.sk, consistent_read=True)
+            raise IdempotentReplay(record.request_hash, json.loads(record.response)) from None
+        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
+            raise SequenceTaken() from None
+        raise ServiceUnavailable(extra={"retryable": True}) from exc
+
+
+# --- reads ------------------------------------------------------------------------------
+
+def get_dossier(code: str) -> dict[str, Any] | None:
+    """One GetItem, strongly consistent so a transition reads the latest version."""
+    try:
+        item = DossierItem.get(dossier_pk(code), "DOSSIER", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return json.loads(item.body)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    scanned_count: int
+
+
+_LIST_INDEXES = {
+    ("agency", False): (DossierItem.by_agency, "gsi_agency"),
+    ("agency", True): (DossierItem.by_agency_status, "gsi_agency_status"),
+    ("owner", False): (DossierItem.by_owner, "gsi_owner"),
+    ("owner", True): (DossierItem.by_owner_status, "gsi_owner_status"),
+}
+
+
+class BadCursor(Exception):
+    pass
+
+
+def list_dossiers(*, scope: str, scope_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
+    """One Query on the matching index, newest first. Never a Scan."""
+    index, key_name = _LIST_INDEXES[(scope, status is not None)]
+    key_value = f"{scope_id}#{status}" if status else scope_id
+    start_key = _decode_cursor(cursor, key_name, key_value) if cursor else None
+    result = index.query(key_value, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
+    items = [json.loads(item.body) for item in result]
+    last = result.last_evaluated_key
+    return Page(items=items, next_cursor=_encode_cursor(last) if last else None,
+                scanned_count=result.total_count)
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(_dumps(key).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, key_name: str, key_value: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+        expected = {"pk", "sk", key_name, "list_sk"}
+        if not isinstance(key, dict) or set(key) != expected or key[key_name] != {"S": key_value}:
+            raise ValueError
+        if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()):
+            raise ValueError
+        return key
+    except (ValueError, UnicodeDecodeError, TypeError):
+        raise BadCursor() from None
+
+
+# --- transitions ------------------------------------------------------------------------
+
+def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_version: int) -> None:
+    """Write the changed dossier and its event; fail with 409 if someone else changed it first."""
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(_dossier_item(dossier), condition=DossierItem.version == expected_version)
+            tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
+            raise Conflict(
+                "Hồ sơ vừa được người khác cập nhật. Vui lòng tải lại hồ sơ và thử lại.",
+                code="concurrent_update",
+            ) from None
+        raise ServiceUnavailable(extra={"retryable": True}) from exc
+
+
+def dossier_events(code: str) -> list[dict[str, Any]]:
+    """The dossier's outbox events in version order: its history."""
+    query = OutboxItem.query(dossier_pk(code), OutboxItem.sk.startswith(resources.OUTBOX_PREFIX))
+    return [json.loads(item.event) for item in query]

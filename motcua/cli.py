@@ -1,0 +1,165 @@
+"""`motcua`: the operator CLI.
+
+Commands that talk to AWS use the same settings as the app. With no MOTCUA_STAGE (or
+``local``) they talk to the local stack started by ``make run``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+
+def _settings() -> Any:
+    if os.environ.get("MOTCUA_STAGE", "local") == "local":
+        from motcua.local import configure_environment
+        configure_environment()
+    from chalicelib.config import settings
+    return settings()
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from motcua.local import main
+    return main()
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from chalicelib.errors import ApiError
+    from chalicelib.identity import mint_local_token
+
+    cfg = _settings()
+    if not cfg.is_local:
+        print("error: tokens can only be minted for the local stage", file=sys.stderr)
+        return 2
+    sub = args.sub or (f"{args.role}-{args.agency}" if args.agency else f"{args.role}-demo")
+    try:
+        print(mint_local_token(cfg.local_jwt_secret, sub, args.role, args.agency, ttl_seconds=args.ttl))
+    except ApiError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_due_date(args: argparse.Namespace) -> int:
+    from chalicelib.calendar import Pause, default_calendar, iso, parse_iso
+
+    try:
+        accepted = parse_iso(args.accepted)
+        pauses = []
+        for text in args.pause or []:
+            start, sep, end = text.partition("/")
+            if not sep:
+                raise ValueError(f"--pause must be START/END, got {text!r}")
+            pauses.append(Pause(parse_iso(start), parse_iso(end) if end else None))
+        due = default_calendar().due_date(accepted, args.working_days, pauses, args.rule)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.explain:
+        print(json.dumps(default_calendar().explain(accepted, args.working_days, pauses, args.rule),
+                         ensure_ascii=False, indent=2))
+    else:
+        print(iso(due) if due else "paused (the clock is stopped)")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from chalicelib import aws, resources
+
+    cfg = _settings()
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=cfg.name(resources.TAP_QUEUE.name))["QueueUrl"]
+    try:
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=2 if args.follow else 0).get("Messages", [])
+            for message in messages:
+                print(json.dumps(json.loads(message["Body"]), ensure_ascii=False), flush=True)
+            if messages:
+                sqs.delete_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+            elif not args.follow:
+                return 0
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    _settings()
+    from motcua.seed import seed_catalogue
+    print(f"seeded {seed_catalogue()} sample catalogue items")
+    return 0
+
+
+def cmd_catalogue_import(args: argparse.Namespace) -> int:
+    from chalicelib.catalogue import CatalogueError, load_catalogue_file
+
+    try:
+        agencies, procedures = load_catalogue_file(args.file)
+    except CatalogueError as error:
+        for row in error.errors:
+            where = f"line {row.line}" if row.line else "file"
+            field = f" [{row.field}]" if row.field else ""
+            print(f"{args.file}: {where}{field}: {row.message}", file=sys.stderr)
+        print(f"nothing imported: {len(error.errors)} error(s)", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    _settings()
+    from chalicelib.catalogue_store import save_catalogue, snapshot
+    missing = sorted({p.agency_id for p in procedures} - {a.agency_id for a in agencies}
+                     - set(snapshot().agencies))
+    if missing:
+        print(f"nothing imported: unknown agencies {', '.join(missing)}", file=sys.stderr)
+        return 1
+    count = save_catalogue(agencies, procedures)
+    print(f"imported {len(agencies)} agencies and {len(procedures)} procedures ({count} items)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("local", help="start the local stack (what `make run` does)").set_defaults(func=cmd_local)
+
+    token = sub.add_parser("token", help="mint a local-stage bearer token")
+    token.add_argument("--role", required=True,
+                       choices=["citizen", "officer", "leader", "finance", "admin", "integration"])
+    token.add_argument("--agency", help="agency_id (officers and leaders)")
+    token.add_argument("--sub", help="subject; defaults to a readable demo id")
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    token.set_defaults(func=cmd_token)
+
+    due = sub.add_parser("due-date", help="compute a due date in working days")
+    due.add_argument("--accepted", required=True, help="ISO 8601 with offset, e.g. 2025-04-25T10:00:00+07:00")
+    due.add_argument("--working-days", type=int, required=True)
+    due.add_argument("--pause", action="append", metavar="START/END", help="a supplement pause; repeatable")
+    due.add_argument("--rule", choices=["resume", "restart"], default="resume")
+    due.add_argument("--explain", action="store_true", help="print the day-by-day explanation as JSON")
+    due.set_defaults(func=cmd_due_date)
+
+    events = sub.add_parser("events", help="print events that reached the bus, as JSON lines")
+    events.add_argument("--follow", action="store_true", help="keep waiting for new events")
+    events.set_defaults(func=cmd_events)
+
+    sub.add_parser("seed", help="load the sample catalogue").set_defaults(func=cmd_seed)
+
+    catalogue = sub.add_parser("catalogue", help="catalogue administration")
+    catalogue_sub = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    imp = catalogue_sub.add_parser("import", help="validate and import a JSON or CSV catalogue file")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_catalogue_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

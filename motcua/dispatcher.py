@@ -1,0 +1,167 @@
+"""The local stand-in for Lambda's event source mappings.
+
+It reads the table streams and SQS queues listed in chalicelib.resources and invokes the
+very same handler functions Lambda would, with the same event shapes and the same
+partial-batch-failure contract:
+
+* stream records are delivered in order; a reported failure (or an exception) makes the
+  batch be re-delivered from the first failed record, as Lambda does;
+* SQS messages reported as failed are left on the queue, so the redrive policy moves them
+  to the DLQ after ``max_receive_count`` receives.
+
+``drain()`` runs everything until no progress is made (for tests); ``run_forever()`` polls
+in a thread (for ``make run``).
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from moto.events.models import EventPattern  # the local stack already runs on moto; reuse its matcher
+
+from chalicelib import resources
+from chalicelib.config import Settings
+
+
+def load_handler(path: str) -> Callable[[dict[str, Any], Any], Any]:
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+@dataclass
+class LambdaContext:
+    """Enough of Lambda's context object for Powertools' logger and metrics."""
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+class StreamPump:
+    def __init__(self, consumer: resources.StreamConsumer, cfg: Settings, session: Any,
+                 handler: Callable[..., Any] | None = None) -> None:
+        self.consumer = consumer
+        self.handler = handler or load_handler(consumer.handler)
+        self.pattern = EventPattern(None, consumer.filter_pattern)
+        self.streams = session.client("dynamodbstreams", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
+        ddb = session.client("dynamodb", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
+        self.arn = ddb.describe_table(TableName=cfg.name(consumer.table))["Table"]["LatestStreamArn"]
+        self.iterators: dict[str, str] = {}
+        self.pending: list[dict[str, Any]] = []   # records handed out but not yet acknowledged
+        self.failures = 0
+
+    def _fetch(self) -> list[dict[str, Any]]:
+        shards = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
+        records: list[dict[str, Any]] = []
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self.iterators:
+                self.iterators[shard_id] = self.streams.get_shard_iterator(
+                    StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            result = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=1000)
+            self.iterators[shard_id] = result["NextShardIterator"]
+            records.extend(result["Records"])
+        return records
+
+    def step(self) -> bool:
+        """Deliver one batch. Returns True if anything was delivered."""
+        self.pending.extend(r for r in self._fetch() if self.pattern.matches_event(r))
+        if not self.pending:
+            return False
+        batch = self.pending[: self.consumer.batch_size]
+        try:
+            result = self.handler({"Records": batch}, LambdaContext(self.consumer.name)) or {}
+        except Exception:
+            self.failures += 1
+            return True  # keep the batch pending: it is re-delivered next step
+        failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+        if failed:
+            self.failures += 1
+            first = next(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
+            self.pending = batch[first:] + self.pending[len(batch):]
+        else:
+            self.pending = self.pending[len(batch):]
+        return True
+
+
+class QueuePump:
+    def __init__(self, consumer: resources.QueueConsumer, cfg: Settings, session: Any,
+                 handler: Callable[..., Any] | None = None) -> None:
+        self.consumer = consumer
+        self.handler = handler or load_handler(consumer.handler)
+        self.sqs = session.client("sqs", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
+        self.url = self.sqs.get_queue_url(QueueName=cfg.name(consumer.queue))["QueueUrl"]
+        self.arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.failures = 0
+
+    def step(self, wait_seconds: int = 0) -> bool:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=min(self.consumer.batch_size, 10),
+            WaitTimeSeconds=wait_seconds, AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return False
+        records = [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs", "eventSourceARN": self.arn, "awsRegion": "local",
+        } for m in messages]
+        try:
+            result = self.handler({"Records": records}, LambdaContext(self.consumer.name)) or {}
+            failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+        except Exception:
+            failed = {r["messageId"] for r in records}
+        if failed:
+            self.failures += 1
+        done = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
+                for i, r in enumerate(records) if r["messageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(QueueUrl=self.url, Entries=done)
+        for r in records:
+            if r["messageId"] in failed:  # make it visible again now, as a retry would after the timeout
+                self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=r["receiptHandle"],
+                                                   VisibilityTimeout=0)
+        return True
+
+
+class Dispatcher:
+    def __init__(self, cfg: Settings, session: Any) -> None:
+        self.pumps: list[Any] = [StreamPump(c, cfg, session) for c in resources.STREAM_CONSUMERS]
+        self.pumps += [QueuePump(c, cfg, session) for c in resources.QUEUE_CONSUMERS]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def drain(self, max_rounds: int = 100) -> int:
+        """Run every pump until a whole round delivers nothing. Returns the rounds used."""
+        for round_number in range(max_rounds):
+            if not any([pump.step() for pump in self.pumps]):
+                return round_number
+        return max_rounds
+
+    def run_forever(self, interval: float = 0.2) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = any([pump.step() for pump in self.pumps])
+            except Exception:  # the moto server going away at shutdown, mostly
+                busy = False
+            if not busy:
+                self._stop.wait(interval)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)

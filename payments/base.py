@@ -1,0 +1,161 @@
+"""Provider-neutral payment interface, shaped like Stripe's.
+
+Everything here is pure Python: no Chalice, no DynamoDB, no boto3. Callers (the app's payment
+handlers) only ever see these types, so a second provider can be added without touching them.
+
+Amounts are integer VND everywhere. VND has no minor unit in practice, so an ``int`` is exact
+and a ``float`` is always a bug; provider-specific scaling (VNPay's x100) happens inside the
+provider that needs it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping, Protocol, runtime_checkable
+
+__all__ = [
+    "PaymentSession",
+    "Notification",
+    "ReturnResult",
+    "QueryResult",
+    "RefundResult",
+    "PaymentError",
+    "SignatureError",
+    "ProviderUnavailable",
+    "ProviderRejected",
+    "PaymentProvider",
+    "check_amount",
+    "check_aware",
+]
+
+
+@dataclass(frozen=True)
+class PaymentSession:
+    """A payment the citizen has not completed yet: send the browser to ``redirect_url``."""
+
+    id: str  # the merchant reference (VNPay: vnp_TxnRef)
+    redirect_url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A verified server-to-server notification (VNPay: IPN). The only thing that marks a payment paid."""
+
+    reference: str
+    provider_txn_id: str | None
+    amount: int  # VND
+    succeeded: bool
+    response_code: str
+    transaction_status: str
+    paid_at: datetime | None  # aware, UTC; None unless succeeded
+    raw: dict[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    """A verified browser return. For display only: never change state on it."""
+
+    reference: str
+    amount: int  # VND
+    succeeded: bool
+    response_code: str
+    raw: dict = field(repr=False)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    reference: str
+    found: bool
+    amount: int | None  # VND
+    succeeded: bool
+    status: str  # provider transaction status code, e.g. "00"; "" when not found
+    provider_txn_id: str | None
+    paid_at: datetime | None
+    raw: dict = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    reference: str
+    accepted: bool
+    pending: bool  # accepted but not settled with the bank yet
+    amount: int  # VND
+    provider_txn_id: str | None
+    response_code: str
+    raw: dict = field(repr=False)
+
+
+class PaymentError(Exception):
+    """Base class. Also raised for missing or garbage fields in provider input (a 4xx, not a 500)."""
+
+
+class SignatureError(PaymentError):
+    """A checksum was missing or did not match."""
+
+
+class ProviderUnavailable(PaymentError):
+    """Timeouts, connection errors, 5xx. Retryable later (the reconciliation sweep heals it)."""
+
+
+class ProviderRejected(PaymentError):
+    """The provider answered with an error code."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"provider rejected the request: code {code}" + (f" ({message})" if message else ""))
+
+
+@runtime_checkable
+class PaymentProvider(Protocol):
+    name: str
+
+    def create_payment(
+        self,
+        amount: int,
+        currency: str,
+        reference: str,
+        description: str,
+        return_url: str,
+        client_ip: str,
+        expires_at: datetime,
+    ) -> PaymentSession: ...
+
+    def verify_return(self, params: Mapping[str, str]) -> ReturnResult: ...
+
+    def parse_notification(self, params: Mapping[str, str]) -> Notification: ...
+
+    def query(self, reference: str, created_at: datetime) -> QueryResult: ...
+
+    def refund(
+        self,
+        reference: str,
+        amount: int,
+        full: bool,
+        requested_by: str,
+        *,
+        provider_txn_id: str | None = None,
+        transaction_date: datetime | None = None,
+    ) -> RefundResult: ...
+
+
+def check_amount(amount: object, *, allow_zero: bool = False) -> int:
+    """Return ``amount`` if it is a non-negative ``int`` of VND (positive unless ``allow_zero``).
+
+    ``bool`` is rejected although it subclasses ``int``; floats, Decimals and strings are
+    rejected outright rather than rounded, because a silently rounded fee is a wrong fee.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValueError(f"amount must be an int number of VND, got {type(amount).__name__}")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValueError(f"amount must be {'non-negative' if allow_zero else 'positive'}, got {amount}")
+    return amount
+
+
+def check_aware(value: object, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (the Lambda clock is UTC; naive times are ambiguous)")
+    return value

@@ -1,0 +1,74 @@
+"""Fixtures for tests through the Chalice app against in-process moto."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import aws, catalogue_store
+from chalicelib.config import settings
+from chalicelib.identity import mint_local_token
+
+
+class Api:
+    """A thin JSON client over chalice.test.Client with tokens for each role."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
+        return mint_local_token(settings().local_jwt_secret, sub or f"{role}-{agency or 'x'}", role, agency)
+
+    def call(self, method: str, path: str, *, body: Any = None, token: str | None = None,
+             headers: dict[str, str] | None = None, raw: bytes | str | None = None) -> Any:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = self.client.http.request(method, path, headers=all_headers, body=payload)
+        response.json = json.loads(response.body) if response.body else None
+        return response
+
+
+@pytest.fixture
+def aws_env() -> Iterator[Any]:
+    from motcua.provision import provision
+    from motcua.seed import seed_catalogue
+
+    with mock_aws():
+        aws.reset()
+        catalogue_store.invalidate()
+        session = boto3.session.Session()
+        provision(session, settings())
+        seed_catalogue()
+        yield session
+        aws.reset()
+        catalogue_store.invalidate()
+
+
+@pytest.fixture
+def api(aws_env: Any) -> Iterator[Api]:
+    from chalice.test import Client
+    from app import app
+
+    with Client(app) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def dispatcher(aws_env: Any) -> Any:
+    from motcua.dispatcher import Dispatcher
+    return Dispatcher(settings(), aws_env)
+
+
+def put_upload(session: Any, owner_sub: str, content_type: str = "application/pdf", data: bytes = b"%PDF-1.4 test") -> str:
+    """Store an object where a presigned PUT for this owner would have put it."""
+    from chalicelib.attachments import bucket, object_key
+    upload_id = uuid.uuid4().hex
+    session.client("s3").put_object(Bucket=bucket(), Key=object_key(owner_sub, upload_id), Body=data,
+                                    ContentType=content_type)
+    return upload_id

@@ -645,8 +645,3 @@ def search(procedures: Iterable[Procedure], agency_id: str | None = None,
         and (not needle or any(needle in _squash(s) for s in (p.procedure_code, p.name, p.field)))
     ]
     return sorted(found, key=lambda p: (p.procedure_code, p.agency_id))
-
-
-def seed_path() -> Path:
-    """The sample catalogue shipped with the project (motcua/seed/catalogue.json)."""
-    return Path(__file__).resolve().parent.parent / "motcua" / "seed" / "catalogue.json"

@@ -34,7 +34,7 @@ def outbox_events(records: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str
     found = []
     for raw in records:
         record = DynamoDBRecord(raw)
-        if record.event_name is None or record.event_name.value != "INSERT":
+        if record.event_name is None or record.event_name.name != "INSERT":
             continue
         keys = record.dynamodb.keys or {}
         if not str(keys.get("sk", "")).startswith(resources.OUTBOX_PREFIX):

@@ -48,6 +48,17 @@ class LambdaContext:
         return 60_000
 
 
+def _as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """GetRecords output -> the record shape Lambda passes (epoch seconds, source ARN)."""
+    record = dict(record)
+    record["dynamodb"] = dict(record["dynamodb"])
+    created = record["dynamodb"].get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+    record["eventSourceARN"] = stream_arn
+    return record
+
+
 class StreamPump:
     def __init__(self, consumer: resources.StreamConsumer, cfg: Settings, session: Any,
                  handler: Callable[..., Any] | None = None) -> None:
@@ -71,7 +82,7 @@ class StreamPump:
                     StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
             result = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=1000)
             self.iterators[shard_id] = result["NextShardIterator"]
-            records.extend(result["Records"])
+            records.extend(_as_lambda_record(record, self.arn) for record in result["Records"])
         return records
 
     def step(self) -> bool:

@@ -644,6 +644,7 @@ class _Handler(BaseHTTPRequestHandler):
     simulator: VNPaySimulator
     server_version = "VNPaySimulator/1.0"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s %s", self.address_string(), format % args)

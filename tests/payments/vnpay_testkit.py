@@ -55,11 +55,13 @@ class IpnApp:
     sleep_first: float = 0.0
     received: list[tuple[dict[str, str], str]] = field(default_factory=list)
     url: str = ""
+    calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, query: str) -> str:
         with self._lock:
-            first = not self.received
+            self.calls += 1
+            first = self.calls == 1
             forced = self.script.pop(0) if self.script else None
         if first and self.sleep_first:
             threading.Event().wait(self.sleep_first)
@@ -92,6 +94,8 @@ class IpnApp:
 
 def serve_ipn_app(app: IpnApp) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
         def log_message(self, *args):  # quiet
             pass
 

@@ -1,0 +1,131 @@
+"""`motcua local` (what `make run` starts), driven over real HTTP on loopback.
+
+One stack process serves the whole module: moto server, the API, the dispatcher and the
+seed. The tests talk to it only the way a developer would: HTTP, presigned S3 URLs and the
+`motcua` CLI.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.stack
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
+        self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
+                        PYTHONUNBUFFERED="1")
+        self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
+        self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local"], env=self.env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.banner: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                raise RuntimeError("stack exited:\n" + "".join(self.banner))
+            self.banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                return
+        raise RuntimeError("stack did not start in time:\n" + "".join(self.banner))
+
+    def cli(self, *args: str, timeout: float = 30) -> str:
+        done = subprocess.run([sys.executable, "-m", "motcua.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
+        args = ["token", "--role", role] + (["--agency", agency] if agency else []) + (["--sub", sub] if sub else [])
+        return self.cli(*args).strip()
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.api + path, headers=headers, timeout=15, **kwargs)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    running = Stack()
+    yield running
+    assert running.stop() == 0
+
+
+def test_banner_says_where_the_api_is(stack):
+    text = "".join(stack.banner)
+    assert stack.api in text and "sample" in text
+
+
+def test_citizen_uploads_submits_and_officer_accepts_then_events_reach_the_bus(stack):
+    procedures = stack.call("GET", "/procedures").json()["items"]
+    assert len(procedures) >= 8 and len({p["agency_id"] for p in procedures}) >= 3
+    procedure = procedures[0]
+    citizen = stack.token("citizen", sub=f"citizen-{uuid.uuid4().hex[:8]}")
+
+    upload = stack.call("POST", "/uploads", citizen, json={"name": "cccd.pdf", "content_type": "application/pdf", "size": 9})
+    assert upload.status_code == 201, upload.text
+    put = requests.put(upload.json()["upload_url"], data=b"%PDF-1.4\n", headers=upload.json()["headers"], timeout=10)
+    assert put.status_code == 200, put.text
+
+    body = {"procedure_code": procedure["procedure_code"],
+            "applicant": {"full_name": "Trần Thị Bình", "id_number": "045190000777", "phone": "0987654321"},
+            "summary": "Nộp thử", "form": {}, "attachments": [{"upload_id": upload.json()["upload_id"], "name": "CCCD.pdf"}]}
+    created = stack.call("POST", "/dossiers", citizen, json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert created.status_code == 201, created.text
+    code = created.json()["dossier_code"]
+
+    officer = stack.token("officer", procedure["agency_id"])
+    accepted = stack.call("POST", f"/dossiers/{code}/accept", officer)
+    assert accepted.status_code == 200 and accepted.json()["due_at"]
+    tracked = stack.call("GET", f"/track/{code}?phone_last4=4321").json()
+    assert tracked["status"] == "accepted" and "Bình" not in json.dumps(tracked, ensure_ascii=False)
+
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len([e for e in seen if e["detail"]["dossier_code"] == code]) < 2:
+        seen += [json.loads(line) for line in stack.cli("events").splitlines() if line.strip()]
+        time.sleep(0.3)
+    mine = [(e["detail"]["type"], e["detail"]["version"]) for e in seen if e["detail"]["dossier_code"] == code]
+    assert mine == [("DossierSubmitted", 1), ("DossierAccepted", 2)]
+
+
+def test_errors_over_http_are_json_with_vietnamese_messages(stack):
+    citizen = stack.token("citizen")
+    response = stack.call("POST", "/dossiers", citizen, data=b"{oops", headers={
+        "Idempotency-Key": uuid.uuid4().hex, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
+    assert stack.call("GET", "/dossiers").json()["error"]["code"] == "unauthenticated"
+
+
+def test_due_date_cli_needs_no_stack(stack):
+    assert stack.cli("due-date", "--accepted", "2025-04-25T10:00:00+07:00", "--working-days", "3").strip() \
+        == "2025-04-29T17:00:00+07:00"

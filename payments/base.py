@@ -36,6 +36,9 @@ class PaymentSession:
     id: str  # the merchant reference (VNPay: vnp_TxnRef)
     redirect_url: str
     expires_at: datetime
+    # When the provider stamped the payment (VNPay: vnp_CreateDate, whole seconds). Store it
+    # with the order: query() and refund() must send exactly this time back.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

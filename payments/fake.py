@@ -142,10 +142,11 @@ class FakeProvider:
         if currency != "VND":
             raise ValueError("the fake provider takes VND only")
         self._enter("create_payment", amount, currency, reference)
+        created = self._clock()
         self.payments[reference] = FakePayment(
-            reference, amount, description, return_url, client_ip, self._clock(), expires_at
+            reference, amount, description, return_url, client_ip, created, expires_at
         )
-        return PaymentSession(reference, f"{self._host}/pay/{reference}", expires_at)
+        return PaymentSession(reference, f"{self._host}/pay/{reference}", expires_at, created)
 
     def parse_notification(self, params: Mapping[str, str]) -> Notification:
         data = self._verified(params)

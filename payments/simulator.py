@@ -371,6 +371,8 @@ class VNPaySimulator:
                 raise _PageError("01", "Giao dịch đã tồn tại (vnp_TxnRef đã được thanh toán hoặc hủy)")
             if existing is not None and existing.create_date == p["vnp_CreateDate"] and existing.vnp_amount == amount:
                 return existing  # the citizen reloaded the page
+            if existing is not None:  # a new pay URL for a ref never completed: the old page is dead
+                self._checkouts.pop(existing.checkout_id, None)
             checkout_id = uuid.uuid4().hex
             txn = SimTransaction(
                 txn_ref=ref, amount=int(amount) // 100, vnp_amount=amount, order_info=order_info,
@@ -490,6 +492,9 @@ class VNPaySimulator:
             req = None
         if not isinstance(req, dict):
             return 200, self._answer("querydr", "03", "Dữ liệu gửi sang không đúng định dạng", {})
+        # Clients (e.g. the npm `vnpay` package) send dates and amounts as JSON numbers; the
+        # checksum covers their decimal text either way.
+        req = {k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in req.items()}
         with self._lock:
             self.api_requests.append(dict(req))
             self._settle_due()

@@ -418,7 +418,7 @@ class VNPayProvider:
         except ValueError:
             raise ValueError(f"client_ip is not an IP address: {client_ip!r}") from None
         check_aware(expires_at, "expires_at")
-        now = self._now()
+        now = self._now().replace(microsecond=0)  # VNPay dates have whole seconds
         if expires_at <= now:
             raise ValueError("expires_at must be in the future")
 
@@ -440,7 +440,7 @@ class VNPayProvider:
         }
         query = canonical_query(params)
         url = f"{self.pay_url}?{query}&{SECURE_HASH}={secure_hash(self._secret, query)}"
-        return PaymentSession(id=reference, redirect_url=url, expires_at=expires_at)
+        return PaymentSession(id=reference, redirect_url=url, expires_at=expires_at, created_at=now)
 
     # -- IPN and return URL ---------------------------------------------------------------
 
@@ -546,7 +546,7 @@ class VNPayProvider:
         }
 
     def query(self, reference: str, created_at: datetime) -> QueryResult:
-        """querydr. ``created_at`` is when the pay URL was made (its vnp_CreateDate)."""
+        """querydr. ``created_at`` is the pay URL's vnp_CreateDate: ``PaymentSession.created_at``."""
         check_aware(created_at, "created_at")
         body = self._api_body("querydr", reference, f"Truy van giao dich {reference}")
         body["vnp_TransactionDate"] = format_vnp_date(created_at)
@@ -586,7 +586,7 @@ class VNPayProvider:
         """Refund ``amount`` VND (``full``: TransactionType 02, else 03 partial).
 
         VNPay locates the payment by TxnRef and its create date, so ``transaction_date`` (the
-        payment's vnp_CreateDate) is required. ``provider_txn_id`` (vnp_TransactionNo) is
+        payment's vnp_CreateDate, ``PaymentSession.created_at``) is required. ``provider_txn_id`` (vnp_TransactionNo) is
         optional; when absent it is not sent and counts as '' in the checksum.
         """
         check_amount(amount)

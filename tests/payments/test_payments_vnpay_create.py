@@ -69,6 +69,14 @@ def test_pay_url_carries_every_required_parameter_and_a_valid_hash():
     assert verify_params(p, SECRET)
     assert session.id == "MC251122ABC"
     assert session.expires_at == FIXED_NOW + timedelta(minutes=15)
+    assert session.created_at == FIXED_NOW
+
+
+def test_session_created_at_is_the_exact_create_date_sent():
+    clock = FIXED_NOW.replace(second=7, microsecond=999_999)
+    session = create(make_provider(clock))
+    assert session.created_at == clock.replace(microsecond=0)
+    assert url_params(session.redirect_url)["vnp_CreateDate"] == format_vnp_date(session.created_at)
 
 
 def test_pay_url_has_no_secure_hash_type():

@@ -74,6 +74,21 @@ def test_cancel_sends_ipn_with_code_24_and_not_succeeded(sim, provider, ipn_app,
     assert q.found and not q.succeeded and q.status == "02"
 
 
+def test_session_created_at_is_what_querydr_and_refund_need(sim, ipn_app):
+    """With the real (unfrozen) clock, the caller stores session.created_at and uses it later."""
+    from datetime import datetime, timezone
+
+    provider = VNPayProvider(TMN, SECRET, sim.base_url, session=loopback_session())
+    session = provider.create_payment(
+        90_000, "VND", "REALCLOCK1", "Phí", "http://127.0.0.1:9/r", "203.0.113.7",
+        datetime.now(timezone.utc) + timedelta(minutes=15),
+    )
+    assert loopback_session().get(session.redirect_url, timeout=5).status_code == 200
+    sim.pay("REALCLOCK1", "lose_ipn")
+    assert provider.query("REALCLOCK1", session.created_at).succeeded
+    assert provider.refund("REALCLOCK1", 90_000, True, "officer", transaction_date=session.created_at).accepted
+
+
 def test_query_before_payment_reports_not_completed(provider, checkout, now):
     ref = checkout()
     result = provider.query(ref, now)

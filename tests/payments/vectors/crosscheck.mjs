@@ -14,8 +14,25 @@ const readStdin = async () => {
 };
 
 const input = await readStdin();
-const vnpay = new VNPay({ hashAlgorithm: 'SHA512', enableLog: false, ...input.config });
-const realFetch = globalThis.fetch;
+// The library defaults queryDrAndRefundHost to VNPay's public sandbox: always point both hosts
+// at the configured (loopback) host.
+const vnpay = new VNPay({
+  hashAlgorithm: 'SHA512',
+  enableLog: false,
+  queryDrAndRefundHost: input.config.vnpayHost,
+  ...input.config,
+});
+
+// Guard: this harness must never reach anything but loopback.
+const networkFetch = globalThis.fetch;
+const realFetch = async (url, init) => {
+  const { hostname } = new URL(String(url));
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(hostname)) {
+    throw new Error(`refusing non-loopback fetch to ${hostname}`);
+  }
+  return networkFetch(url, init);
+};
+globalThis.fetch = realFetch;
 
 async function capture(method, op) {
   let body = null;

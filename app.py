@@ -1,17 +1,33 @@
 """MotCua API: routes and wiring only. Rules live in chalicelib/."""
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
+from aws_lambda_powertools import Logger
 from chalice import Chalice
 
 from chalicelib import intake
 from chalicelib.http import (
     ACCEPTED_CONTENT_TYPES, guarded, identity_of, idempotency_key, int_param, json_response,
-    parse_json_body, query_param,
+    normalise_error, parse_json_body, query_param,
 )
 
 app = Chalice(app_name="motcua")
+logger = Logger(service="motcua-api")
+
+
+@app.middleware("http")
+def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """JSON access log with the API Gateway request id as correlation id; one error shape."""
+    context = event.context or {}
+    logger.set_correlation_id(context.get("requestId"))
+    started = time.perf_counter()
+    response = normalise_error(get_response(event))
+    logger.info("request", extra={"method": event.method, "path": context.get("resourcePath"),
+                                  "status": response.status_code,
+                                  "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return response
 
 
 def route(path: str, method: str = "GET") -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -46,6 +46,27 @@ def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_CHALICE_CODES = {
+    "MethodNotAllowedError": ("method_not_allowed", "Phương thức HTTP này không được hỗ trợ cho đường dẫn này."),
+    "UnsupportedMediaType": ("unsupported_media_type", "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
+    "BadRequest": ("bad_request", "Yêu cầu không hợp lệ."),
+    "BadRequestError": ("bad_request", "Yêu cầu không hợp lệ."),
+}
+
+
+def normalise_error(response: Response) -> Response:
+    """Give Chalice's own 4xx answers (405, 415…) our error shape, so clients see one format."""
+    if not 400 <= response.status_code < 500 or not isinstance(response.body, dict):
+        return response
+    chalice_code = response.body.get("Code")
+    if chalice_code is None:
+        return response
+    code, message = _CHALICE_CODES.get(chalice_code, ("bad_request", "Yêu cầu không hợp lệ."))
+    normalised = json_response({"error": {"code": code, "message": message, "fields": {}}}, response.status_code)
+    normalised.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
+    return normalised
+
+
 def parse_json_body(request: Any, *, required: bool = True) -> Any:
     raw = request.raw_body or b""
     if len(raw) > settings().max_body_bytes:

@@ -586,8 +586,9 @@ class VNPayProvider:
         """Refund ``amount`` VND (``full``: TransactionType 02, else 03 partial).
 
         VNPay locates the payment by TxnRef and its create date, so ``transaction_date`` (the
-        payment's vnp_CreateDate, ``PaymentSession.created_at``) is required. ``provider_txn_id`` (vnp_TransactionNo) is
-        optional; when absent it is not sent and counts as '' in the checksum.
+        payment's vnp_CreateDate, ``PaymentSession.created_at``) is required.
+        ``provider_txn_id`` (vnp_TransactionNo) is optional; when absent it is not sent and
+        counts as '' in the checksum.
         """
         check_amount(amount)
         if transaction_date is None:

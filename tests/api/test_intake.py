@@ -202,7 +202,7 @@ def test_expired_token_is_401_token_expired(api, procedure):
 
 
 def test_token_signed_with_another_secret_is_401(api, procedure):
-    forged = mint_local_token("some-other-secret", "citizen-x", "citizen")
+    forged = mint_local_token("another-secret-that-is-long-enough-for-hs256", "citizen-x", "citizen")
     assert submit(api, submission(procedure["procedure_code"]), forged).status_code == 401
 
 
@@ -386,3 +386,12 @@ def test_list_rejects_foreign_agency_bad_cursor_and_unscoped_admin(api, procedur
     assert api.call("GET", "/dossiers", token=api.token("admin")).status_code == 422
     scoped = api.call("GET", f"/dossiers?agency_id={procedure['agency_id']}", token=api.token("admin"))
     assert scoped.status_code == 200
+
+
+def test_chalice_own_errors_get_our_shape(api):
+    wrong_method = api.call("DELETE", "/dossiers")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json["error"]["code"] == "method_not_allowed"
+    media = api.call("POST", "/uploads", raw=b"<x/>", headers={"Content-Type": "application/xml"})
+    assert media.status_code == 415
+    assert media.json["error"]["code"] == "unsupported_media_type"

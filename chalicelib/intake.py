@@ -192,7 +192,7 @@ def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str
     now = to_local(clock())
     due = default_calendar().due_date(now, dossier["processing_days"], (), dossier["supplement_rule"])
     dossier["accepted_at"], dossier["due_at"] = iso(now), iso(due) if due else None
-    decide(dossier, action="accept", status=status, at=iso(now), by=identity.sub)
+    decide(dossier, action="accept", status=status, at=iso(now), by=identity.sub, due_at=dossier["due_at"])
     event = _event("accept", dossier, occurred_at=iso(now), data={
         "accepted_at": dossier["accepted_at"], "due_at": dossier["due_at"],
         "processing_days": dossier["processing_days"], "accepted_by": identity.sub,

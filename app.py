@@ -127,3 +127,58 @@ def track_dossier(code: str) -> Any:
     if last4 is None or not (len(last4) == 4 and last4.isdigit()):
         raise ValidationFailed(fields={"phone_last4": "Nhập đúng 4 chữ số cuối của số điện thoại người nộp."})
     return json_response(intake.track(code, last4))
+
+
+# --- reports ---
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+app.api.binary_types.append(XLSX)
+
+
+def _report_params(request: Any) -> dict[str, Any]:
+    from datetime import date
+    from chalicelib import report_service
+    from chalicelib.errors import ValidationFailed
+    start, end = report_service.parse_period(query_param(request, "from", max_len=10), query_param(request, "to", max_len=10))
+    as_of_raw = query_param(request, "as_of", max_len=10)
+    try:
+        as_of = date.fromisoformat(as_of_raw) if as_of_raw else None
+    except ValueError:
+        raise ValidationFailed(fields={"as_of": "Ngày không hợp lệ, dạng YYYY-MM-DD."}) from None
+    return {"start": start, "end": end, "as_of": as_of,
+            "group_by": report_service.parse_group_by(query_param(request, "group_by", max_len=20)),
+            "agency_id": query_param(request, "agency_id", max_len=40)}
+
+
+@route("/reports/dossiers")
+def dossier_report() -> Any:
+    from chalice import Response
+    from chalicelib import report_export, report_service
+    from chalicelib.errors import ValidationFailed
+    request = _request()
+    identity = identity_of(request)
+    params = _report_params(request)
+    fmt = query_param(request, "format", max_len=10) or "json"
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ValidationFailed(fields={"format": "Phải là json, csv hoặc xlsx."})
+    report = report_service.dossier_report(identity, **params)
+    if fmt == "json":
+        return json_response(report)
+    unit = report_service.unit_name(identity, params["agency_id"])
+    name = f"bieu06_{params['start']}_{params['end']}.{fmt}"
+    body, mime = (report_export.to_csv(report, unit), "text/csv; charset=utf-8") if fmt == "csv" \
+        else (report_export.to_xlsx(report, unit), XLSX)
+    return Response(body=body, status_code=200,
+                    headers={"Content-Type": mime, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@route("/reports/dossiers/items")
+def dossier_report_items() -> Any:
+    from chalicelib import report_service
+    request = _request()
+    identity = identity_of(request)
+    params = _report_params(request)
+    params.pop("as_of")
+    return json_response(report_service.drill_down(
+        identity, **params, cell=query_param(request, "cell", max_len=40), group=query_param(request, "group", max_len=60),
+        cursor=query_param(request, "cursor", max_len=200), limit=int_param(request, "limit", 50, 1, 500)))

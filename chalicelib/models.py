@@ -93,3 +93,30 @@ class CatalogueItem(Model):
     sk = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
     body = UnicodeAttribute()
+
+
+def _counter_attributes() -> dict[str, NumberAttribute]:
+    from chalicelib.reports import COUNTER_FIELDS, VIEWS
+    return {f"{view}_{name}": NumberAttribute(null=True) for view in VIEWS for name in COUNTER_FIELDS}
+
+
+CounterItem = type("CounterItem", (Model,), {
+    "__doc__": "Report counters of one agency shard, period (Y#/M#/D#) and procedure.",
+    "Meta": _meta(resources.REPORTS),
+    "pk": UnicodeAttribute(hash_key=True),
+    "sk": UnicodeAttribute(range_key=True),
+    "agency_id": UnicodeAttribute(),
+    "procedure_code": UnicodeAttribute(),
+    "field": UnicodeAttribute(),
+    "period": UnicodeAttribute(),
+    **_counter_attributes(),
+})
+
+
+class ProjectionItem(Model):
+    """The dossier version last projected into the counters, and what it contributed."""
+    Meta = _meta(resources.REPORTS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    contributions = UnicodeAttribute()

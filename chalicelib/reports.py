@@ -36,6 +36,8 @@ GROUPS = {"agency": "agency_id", "field": "field", "procedure": "procedure_code"
 COUNTER_FIELDS = tuple(f"recv_{c}" for c in CHANNELS) + tuple(f"closed_{o}" for o in OUTCOMES) \
     + ("overdue", "paused", "corrected")
 
+VIEWS = ("raw", "adj")   # as recorded, and with approved corrections applied
+
 CELLS = (
     "received.carried_over", "received.online", "received.direct", "received.postal", "received.total",
     "resolved.early", "resolved.on_time", "resolved.late", "resolved.total",
@@ -317,3 +319,44 @@ class Succession:
                 break
             agency_id = target
         return agency_id
+
+
+# --- from a stored dossier --------------------------------------------------------------
+
+def facts_from_dossier(dossier: Mapping[str, Any], *, adjusted: bool) -> Facts:
+    """Reduce a dossier to its form-06 facts; ``adjusted`` applies approved corrections.
+
+    Decisions carry the day they happened (``at``, or the audited ``effective_at``) and, when
+    they set or clear the deadline, the resulting ``due_at``. The outcome of a finished
+    dossier comes from calendar.classify, the one early/on-time/late rule."""
+    from chalicelib.calendar import classify, parse_iso, to_local
+
+    def day(text: str | None) -> date | None:
+        return to_local(parse_iso(text)).date() if text else None
+
+    decisions = list(dossier.get("decisions", []))
+    due_changes = tuple((day(d.get("effective_at") or d["at"]), day(d["due_at"]))
+                        for d in decisions if "due_at" in d)
+    pauses = tuple((day(p["start"]), day(p.get("end"))) for p in dossier.get("pauses", []))
+    finished_at = dossier.get("finished_at")
+    corrected = False
+    if adjusted:
+        for correction in dossier.get("corrections", []):
+            if correction.get("state") == "approved" and correction.get("field") == "finished_at":
+                finished_at, corrected = correction["value"], True
+    outcome = closed = None
+    closing = {"refuse": "refused", "withdraw": "withdrawn", "stop": "stopped"}
+    for decision in decisions:
+        if decision["action"] in closing:
+            outcome, closed = closing[decision["action"]], day(decision.get("effective_at") or decision["at"])
+    if finished_at and outcome is None:
+        due = dossier.get("due_at")
+        finished = parse_iso(finished_at)
+        outcome = classify(finished, parse_iso(due)) if due else "on_time"
+        closed = to_local(finished).date()
+    return Facts(
+        code=dossier["code"], agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
+        field=dossier.get("field", ""), channel=dossier.get("channel", "online"),
+        received=day(dossier["submitted_at"]), due_changes=due_changes, outcome=outcome, closed=closed,
+        pauses=pauses, corrected=corrected and outcome is not None,
+    )

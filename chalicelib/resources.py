@@ -87,8 +87,10 @@ DOSSIERS = Table(
 )
 CATALOGUE = Table(name="catalogue", pk="pk", sk="sk")
 IDEMPOTENCY = Table(name="idempotency", pk="id", ttl_attribute="expiration")
+# Report counters (per agency shard, period and procedure) and per-dossier projection records.
+REPORTS = Table(name="reports", pk="pk", sk="sk")
 
-TABLES: tuple[Table, ...] = (DOSSIERS, CATALOGUE, IDEMPOTENCY)
+TABLES: tuple[Table, ...] = (DOSSIERS, CATALOGUE, IDEMPOTENCY, REPORTS)
 
 EVENT_BUS = "events"
 ATTACHMENTS_BUCKET = "attachments"
@@ -96,10 +98,15 @@ BUCKETS: tuple[str, ...] = (ATTACHMENTS_BUCKET,)
 
 # The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
 TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False)
-QUEUES: tuple[Queue, ...] = (TAP_QUEUE,)
+REPORT_QUEUE = Queue(name="report-projection", visibility_timeout=60, max_receive_count=10)
+QUEUES: tuple[Queue, ...] = (TAP_QUEUE, REPORT_QUEUE)
 
 RULES: tuple[Rule, ...] = (
     Rule(name="tap-all", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}]}, queue=TAP_QUEUE.name),
+    # Any event about a dossier re-projects that dossier's current state into the counters.
+    Rule(name="report-projection", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}],
+                                            "detail": {"dossier_code": [{"exists": True}]}},
+         queue=REPORT_QUEUE.name),
 )
 
 OUTBOX_PREFIX = "EVENT#"
@@ -110,4 +117,6 @@ PUBLISHER = StreamConsumer(
     filter_pattern={"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": OUTBOX_PREFIX}]}}}},
 )
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
-QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = ()
+QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
+    QueueConsumer(name="report-projection", queue=REPORT_QUEUE.name, handler="handlers.report_projection:handler"),
+)

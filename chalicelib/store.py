@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Iterator
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -32,7 +32,7 @@ def outbox_sk(version: int) -> str:
 
 
 @cache
-def _connection() -> Connection:
+def connection() -> Connection:
     """One connection (one botocore client) per warm Lambda for transactions."""
     cfg = settings()
     return Connection(region=cfg.region, host=cfg.aws_endpoint_url)
@@ -110,7 +110,7 @@ def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_seque
     seq_condition = (SequenceItem.pk.does_not_exist() if seen_sequence == 0
                      else SequenceItem.value == seen_sequence)
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=connection()) as tx:
             tx.save(idem, condition=IdempotencyItem.pk.does_not_exist())
             tx.save(seq, condition=seq_condition)
             tx.save(_dossier_item(dossier), condition=DossierItem.pk.does_not_exist())
@@ -190,7 +190,7 @@ def _decode_cursor(cursor: str, key_name: str, key_value: str) -> dict[str, Any]
 def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_version: int) -> None:
     """Write the changed dossier and its event; fail with 409 if someone else changed it first."""
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=connection()) as tx:
             tx.save(_dossier_item(dossier), condition=DossierItem.version == expected_version)
             tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
     except TransactWriteError as exc:
@@ -201,6 +201,14 @@ def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_
                 code="concurrent_update",
             ) from None
         raise ServiceUnavailable(extra={"retryable": True}) from exc
+
+
+def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[dict[str, Any]]:
+    """Every dossier of an agency submitted on or before ``last_day`` (local), for audits and
+    drill-down. One paginated Query on the agency index."""
+    bound = (last_day + timedelta(days=1)).isoformat()
+    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk < bound):
+        yield json.loads(item.body)
 
 
 def dossier_events(code: str) -> list[dict[str, Any]]:

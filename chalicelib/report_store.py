@@ -1,0 +1,143 @@
+"""Report repository: counter items and per-dossier projection records.
+
+Counters are spread over ``MOTCUA_REPORT_SHARDS`` partitions per agency (the shard is a hash
+of the dossier code), so one busy agency cannot exceed a partition's write limit. A
+dossier's counter deltas and its projection record are written in ONE transaction,
+conditioned on the record's version, so a retried or duplicated delivery can never add
+twice. The shard count is fixed for the life of a deployment.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any, Iterable
+
+from boto3.dynamodb.types import TypeDeserializer
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import resources, store
+from chalicelib.config import settings
+from chalicelib.models import CounterItem, ProjectionItem
+from chalicelib.reports import VIEWS, Contributions, by_period
+
+SHARDS = int(os.environ.get("MOTCUA_REPORT_SHARDS", "4"))
+
+
+def shard_of(code: str) -> int:
+    return zlib.crc32(code.encode()) % SHARDS
+
+
+def counter_pk(agency_id: str, shard: int) -> str:
+    return f"C#{agency_id}#{shard}"
+
+
+def projection_pk(code: str) -> str:
+    return f"P#{code}"
+
+
+def _encode(contributions: dict[str, Contributions]) -> str:
+    return json.dumps({view: {f"{day.isoformat()}|{name}": value for (day, name), value in c.items()}
+                       for view, c in contributions.items()}, separators=(",", ":"))
+
+
+def _decode(text: str | None) -> dict[str, Contributions]:
+    raw = json.loads(text) if text else {}
+    out: dict[str, Contributions] = {}
+    for view in VIEWS:
+        out[view] = {}
+        for key, value in raw.get(view, {}).items():
+            day, name = key.split("|")
+            out[view][(date.fromisoformat(day), name)] = int(value)
+    return out
+
+
+def load(code: str) -> tuple[dict[str, Any] | None, int | None, dict[str, Contributions]]:
+    """The dossier and its projection record in one consistent BatchGetItem."""
+    cfg = settings()
+    dossiers, reports = cfg.name(resources.DOSSIERS.name), cfg.name(resources.REPORTS.name)
+    client = store.connection().client
+    response = client.batch_get_item(RequestItems={
+        dossiers: {"Keys": [{"pk": {"S": store.dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},
+        reports: {"Keys": [{"pk": {"S": projection_pk(code)}, "sk": {"S": "P"}}], "ConsistentRead": True},
+    })
+    if response.get("UnprocessedKeys"):
+        raise RuntimeError("BatchGetItem left keys unprocessed; the message will be retried")
+    found = response["Responses"]
+    deserialize = TypeDeserializer().deserialize
+    dossier_items = found.get(dossiers, [])
+    record_items = found.get(reports, [])
+    dossier = json.loads(deserialize(dossier_items[0]["body"])) if dossier_items else None
+    if not record_items:
+        return dossier, None, {view: {} for view in VIEWS}
+    record = {k: deserialize(v) for k, v in record_items[0].items()}
+    return dossier, int(record["version"]), _decode(record.get("contributions"))
+
+
+class StaleProjection(Exception):
+    """Another delivery projected this version or a newer one first."""
+
+
+def apply(dossier: dict[str, Any], version: int, applied_version: int | None,
+          new: dict[str, Contributions], deltas: dict[str, Contributions]) -> None:
+    """Write the counter deltas and the new projection record in one transaction."""
+    code, agency = dossier["code"], dossier["agency_id"]
+    record = ProjectionItem(pk=projection_pk(code), sk="P", version=version, contributions=_encode(new))
+    condition = (ProjectionItem.pk.does_not_exist() if applied_version is None
+                 else ProjectionItem.version == applied_version)
+    updates: dict[str, dict[str, int]] = defaultdict(dict)
+    for view, delta in deltas.items():
+        for (period, name), value in by_period(delta).items():
+            updates[period][f"{view}_{name}"] = value
+    try:
+        with TransactWrite(connection=store.connection()) as tx:
+            tx.save(record, condition=condition)
+            for period, fields in updates.items():
+                item = CounterItem(pk=counter_pk(agency, shard_of(code)), sk=f"{period}#{dossier['procedure_code']}")
+                actions = [CounterItem.agency_id.set(agency), CounterItem.procedure_code.set(dossier["procedure_code"]),
+                           CounterItem.field.set(dossier.get("field", "")), CounterItem.period.set(period)]
+                actions += [getattr(CounterItem, name).add(value) for name, value in fields.items()]
+                tx.update(item, actions=actions)
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise StaleProjection() from None
+        raise
+
+
+def _ranges(start: date, end: date) -> list[tuple[str, str]]:
+    """Period-key ranges that cover both prefix sums a report needs (before start, and end)."""
+    before = start - timedelta(days=1)
+    ranges = [("Y#0000", f"Y#{end.year - 1:04d}~"), (f"M#{before.year:04d}-01", f"M#{end:%Y-%m}~"),
+              (f"D#{before:%Y-%m}-01", f"D#{before:%Y-%m-%d}~")]
+    if (end.year, end.month) != (before.year, before.month):
+        ranges.append((f"D#{end:%Y-%m}-01", f"D#{end:%Y-%m-%d}~"))
+    else:
+        ranges[-1] = (f"D#{end:%Y-%m}-01", f"D#{end:%Y-%m-%d}~")
+    return ranges
+
+
+def read_counters(agency_ids: Iterable[str], start: date, end: date, view: str) \
+        -> tuple[list[dict[str, Any]], int]:
+    """Counter rows (agency, procedure, field, period, fields) needed for a report over
+    [start, end], and the number of items read. Cost depends on agencies, shards and days,
+    never on the number of dossiers."""
+    rows: list[dict[str, Any]] = []
+    items_read = 0
+    prefix = f"{view}_"
+    for agency in agency_ids:
+        for shard in range(SHARDS):
+            for low, high in _ranges(start, end):
+                for item in CounterItem.query(counter_pk(agency, shard), CounterItem.sk.between(low, high)):
+                    items_read += 1
+                    values = item.attribute_values
+                    rows.append({
+                        "agency_id": item.agency_id, "procedure_code": item.procedure_code, "field": item.field,
+                        "period": item.period,
+                        "values": {k[len(prefix):]: int(v) for k, v in values.items()
+                                   if k.startswith(prefix) and v is not None},
+                    })
+    return rows, items_read

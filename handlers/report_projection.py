@@ -1,0 +1,38 @@
+"""Report projection: keeps the form-06 counters equal to the sum over dossiers' current facts.
+
+Each event only says "dossier X changed". The handler reads the dossier and its projection
+record (one BatchGetItem), and if the dossier's version is newer than the one projected,
+writes the difference of contributions plus the new record in one conditional transaction
+(one TransactWriteItems). Duplicates and late, reordered deliveries find nothing newer to
+project, so counts converge whatever the delivery order.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import report_store
+from chalicelib.reports import VIEWS, facts_from_dossier, projection_step
+from handlers.consumer import Consumer
+
+
+def project(event: dict[str, Any]) -> str:
+    for _attempt in range(3):
+        dossier, applied_version, applied = report_store.load(event["dossier_code"])
+        if dossier is None:
+            return "missing"
+        steps = {view: projection_step(applied_version, applied[view], dossier["version"],
+                                       facts_from_dossier(dossier, adjusted=view == "adj")) for view in VIEWS}
+        if any(step is None for step in steps.values()):
+            return "up-to-date"
+        try:
+            report_store.apply(dossier, dossier["version"], applied_version,
+                               {view: step[0] for view, step in steps.items()},
+                               {view: step[1] for view, step in steps.items()})
+            return "projected"
+        except report_store.StaleProjection:
+            continue  # a concurrent delivery projected first; read again
+    raise RuntimeError("projection kept losing races; the message will be retried")
+
+
+consumer = Consumer("report-projection", project)
+handler = consumer.handler

@@ -104,25 +104,25 @@ def _rows(cells_by_group: Mapping[str, Mapping[str, int]], group_by: str) -> tup
     return rows, finish_row(total)
 
 
-def counter_cells(agencies: list[str], start: date, end: date, group_by: str, view: str,
-                  as_of: date | None = None) -> tuple[dict[str, dict[str, int]], int]:
-    counter_rows, items_read = report_store.read_counters(agencies, start, end, view)
+def counter_cells(counter_rows: list[dict[str, Any]], start: date, end: date, group_by: str, view: str,
+                  as_of: date | None = None) -> dict[str, dict[str, int]]:
     grouped: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
     for row in counter_rows:
         group = row[GROUPS[group_by]]
         if group_by == "agency" and as_of is not None:
             group = succession().successor(group, as_of)
-        for name, value in row["values"].items():
+        for name, value in row["values"][view].items():
             grouped[group][row["period"]][name] += value
     cells = {g: row_from_counters(c, start, end) for g, c in grouped.items()}
-    return {g: c for g, c in cells.items() if any(c.values())}, items_read
+    return {g: c for g, c in cells.items() if any(c.values())}
 
 
 def dossier_report(identity: Identity, *, start: date, end: date, group_by: str, agency_id: str | None = None,
                    as_of: date | None = None) -> dict[str, Any]:
     agencies = scope_agencies(identity, agency_id)
-    adjusted, items = counter_cells(agencies, start, end, group_by, "adj", as_of)
-    raw, raw_items = counter_cells(agencies, start, end, group_by, "raw", as_of)
+    counter_rows, items_read = report_store.read_counters(agencies, start, end)
+    adjusted = counter_cells(counter_rows, start, end, group_by, "adj", as_of)
+    raw = counter_cells(counter_rows, start, end, group_by, "raw", as_of)
     rows, total = _rows(adjusted, group_by)
     raw_rows, raw_total = _rows(raw, group_by)
     return {
@@ -131,7 +131,7 @@ def dossier_report(identity: Identity, *, start: date, end: date, group_by: str,
         "rows": rows, "total": total,
         "raw": {"rows": raw_rows, "total": raw_total},
         "corrections_applied": total["corrections_applied"],
-        "items_read": items + raw_items,
+        "items_read": items_read,
     }
 
 
@@ -183,10 +183,11 @@ def verify(start: date, end: date, group_by: str, agencies: list[str] | None = N
     """Cells where the counter report differs from a recount straight from the dossiers."""
     agencies = agencies or sorted(catalogue_store.snapshot().agencies)
     problems = []
+    counter_rows, _ = report_store.read_counters(agencies, start, end)
     for view in VIEWS:
         facts = scope_facts(agencies, end, adjusted=view == "adj")
         direct = direct_cells(facts, start, end, group_by)
-        counted, _ = counter_cells(agencies, start, end, group_by, view)
+        counted = counter_cells(counter_rows, start, end, group_by, view)
         for group in sorted(set(direct) | set(counted)):
             for problem in differences(finish_row(counted.get(group, {})), finish_row(direct.get(group, {}))):
                 problems.append(f"{view} {group} {problem}")

@@ -120,14 +120,12 @@ def _ranges(start: date, end: date) -> list[tuple[str, str]]:
     return ranges
 
 
-def read_counters(agency_ids: Iterable[str], start: date, end: date, view: str) \
-        -> tuple[list[dict[str, Any]], int]:
+def read_counters(agency_ids: Iterable[str], start: date, end: date) -> tuple[list[dict[str, Any]], int]:
     """Counter rows (agency, procedure, field, period, fields) needed for a report over
     [start, end], and the number of items read. Cost depends on agencies, shards and days,
     never on the number of dossiers."""
     rows: list[dict[str, Any]] = []
     items_read = 0
-    prefix = f"{view}_"
     for agency in agency_ids:
         for shard in range(SHARDS):
             for low, high in _ranges(start, end):
@@ -137,7 +135,7 @@ def read_counters(agency_ids: Iterable[str], start: date, end: date, view: str) 
                     rows.append({
                         "agency_id": item.agency_id, "procedure_code": item.procedure_code, "field": item.field,
                         "period": item.period,
-                        "values": {k[len(prefix):]: int(v) for k, v in values.items()
-                                   if k.startswith(prefix) and v is not None},
+                        "values": {view: {k[len(view) + 1:]: int(v) for k, v in values.items()
+                                          if k.startswith(f"{view}_") and v is not None} for view in VIEWS},
                     })
     return rows, items_read

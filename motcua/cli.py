@@ -120,6 +120,26 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reports_verify(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    _settings()
+    from chalicelib import report_service
+    try:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    problems = []
+    for group_by in args.group_by or ["agency", "field", "procedure"]:
+        problems += [f"group_by={group_by} {p}" for p in report_service.verify(start, end, group_by)]
+    for problem in problems:
+        print(problem)
+    print(f"{'MISMATCH' if problems else 'OK'}: report for {start}..{end} "
+          f"{'differs in ' + str(len(problems)) + ' cell(s)' if problems else 'equals the recount from dossiers'}")
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp = catalogue_sub.add_parser("import", help="validate and import a JSON or CSV catalogue file")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_catalogue_import)
+    reports = sub.add_parser("reports", help="statistics")
+    reports_sub = reports.add_subparsers(dest="reports_command", required=True)
+    verify = reports_sub.add_parser("verify", help="recount the report from the dossiers and print differing cells")
+    verify.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD")
+    verify.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
+    verify.add_argument("--group-by", action="append", choices=["agency", "field", "procedure"])
+    verify.set_defaults(func=cmd_reports_verify)
     return parser
 
 

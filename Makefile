@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(VENV)/bin/motcua local
 
 test: $(STAMP)
+	@scripts/ensure-browser.sh
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -182,3 +182,20 @@ def dossier_report_items() -> Any:
     return json_response(report_service.drill_down(
         identity, **params, cell=query_param(request, "cell", max_len=40), group=query_param(request, "group", max_len=60),
         cursor=query_param(request, "cursor", max_len=200), limit=int_param(request, "limit", 50, 1, 500)))
+
+
+@route("/dashboard")
+def dashboard() -> Any:
+    from chalice import Response
+    from chalicelib.static import read_static
+    return Response(body=read_static("dashboard.html"), status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
+
+
+@route("/dashboard/chart.umd.min.js")
+def dashboard_chart_library() -> Any:
+    from chalice import Response
+    from chalicelib.static import read_static
+    return Response(body=read_static("chart.umd.min.js"), status_code=200,
+                    headers={"Content-Type": "application/javascript; charset=utf-8",
+                             "Cache-Control": "public, max-age=86400"})

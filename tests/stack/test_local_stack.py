@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -129,3 +130,35 @@ def test_errors_over_http_are_json_with_vietnamese_messages(stack):
 def test_due_date_cli_needs_no_stack(stack):
     assert stack.cli("due-date", "--accepted", "2025-04-25T10:00:00+07:00", "--working-days", "3").strip() \
         == "2025-04-29T17:00:00+07:00"
+
+
+def chromium() -> str | None:
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def headless(url: str, *extra: str) -> subprocess.CompletedProcess:
+    import tempfile
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=15000", *extra, url],
+            capture_output=True, text=True, timeout=90)
+
+
+def test_dashboard_renders_its_charts_in_a_browser(stack, tmp_path):
+    if chromium() is None:
+        pytest.skip("headless Chromium is not installed (Debian package 'chromium'); `make test` installs it when apt can")
+    stack.test_flow = test_citizen_uploads_submits_and_officer_accepts_then_events_reach_the_bus(stack)  # data to chart
+    time.sleep(1.0)  # let the dispatcher project the events into the report counters
+    url = f"{stack.api}/dashboard#token={stack.token('admin')}"
+    dom = headless(url, "--dump-dom").stdout
+    assert 'data-state="rendered"' in dom, dom[-2000:]
+    import re
+    for chart in ("on-time-chart", "overdue-chart"):
+        tag = re.search(rf'<canvas[^>]*id="{chart}"[^>]*>', dom).group(0)
+        assert int(re.search(r'data-bars="(\d+)"', tag).group(1)) >= 1, tag
+    shot = Path(os.environ.get("MOTCUA_SCREENSHOT_DIR", tmp_path)) / "dashboard.png"
+    headless(url, f"--screenshot={shot}", "--window-size=1280,900")
+    assert shot.exists() and shot.stat().st_size > 10_000

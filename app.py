@@ -199,3 +199,38 @@ def dashboard_chart_library() -> Any:
     return Response(body=read_static("chart.umd.min.js"), status_code=200,
                     headers={"Content-Type": "application/javascript; charset=utf-8",
                              "Cache-Control": "public, max-age=86400"})
+
+
+# --- corrections and history ---
+
+@route("/dossiers/{code}/corrections", "POST")
+def request_correction(code: str) -> Any:
+    from chalicelib.correction_service import request_correction as request_it
+    request = _request()
+    identity = identity_of(request)
+    return json_response(request_it(code, identity, parse_json_body(request)), 201)
+
+
+def _decide_correction(code: str, correction_id: str, approve: bool) -> Any:
+    from chalicelib.correction_service import decide_correction
+    request = _request()
+    identity = identity_of(request)
+    body = parse_json_body(request, required=False)
+    note = body.get("note") if isinstance(body, dict) else None
+    return json_response(decide_correction(code, correction_id, identity, approve=approve, note=note))
+
+
+@route("/dossiers/{code}/corrections/{correction_id}/approve", "POST")
+def approve_correction(code: str, correction_id: str) -> Any:
+    return _decide_correction(code, correction_id, True)
+
+
+@route("/dossiers/{code}/corrections/{correction_id}/reject", "POST")
+def reject_correction(code: str, correction_id: str) -> Any:
+    return _decide_correction(code, correction_id, False)
+
+
+@route("/dossiers/{code}/history")
+def dossier_history(code: str) -> Any:
+    from chalicelib.correction_service import history
+    return json_response(history(code, identity_of(_request())))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Mapping
 
 SOURCE = "motcua.dossiers"
 SCHEMA_VERSION = 1
@@ -40,3 +40,10 @@ def put_events_entry(event: dict[str, Any], bus_name: str) -> dict[str, Any]:
         "EventBusName": bus_name,
         "Resources": [],
     }
+
+
+def dossier_event(event_type: str, dossier: Mapping[str, Any], *, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An event about a dossier's new version (the dossier dict after the change)."""
+    return new_event(event_type, dossier_code=dossier["code"], version=dossier["version"], occurred_at=occurred_at,
+                     agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
+                     status=dossier["status"], data=data)

@@ -21,7 +21,7 @@ from chalicelib.dossiers import (
     submission_response, validate_submission,
 )
 from chalicelib.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
-from chalicelib.events import new_event
+from chalicelib.events import dossier_event
 from chalicelib.identity import Identity
 
 Clock = Callable[[], datetime]
@@ -97,11 +97,7 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
 
 
 def _event(action: str, dossier: Mapping[str, Any], *, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
-    return new_event(
-        transitions.EVENT_TYPES[action], dossier_code=dossier["code"], version=dossier["version"],
-        occurred_at=occurred_at, agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
-        status=dossier["status"], data=data,
-    )
+    return dossier_event(transitions.EVENT_TYPES[action], dossier, occurred_at=occurred_at, data=data)
 
 
 # --- reads ------------------------------------------------------------------------------

@@ -173,7 +173,109 @@ def _list_scaling(procedure: Any) -> list[Row]:
     return [Row("list page items examined at 20,000 / at 1,000 dossiers", large / max(small, 1), 1.0, "x")]
 
 
-SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, deadline_throughput, cold_import]
+def report_scaling() -> list[Row]:
+    """One month's form-06 report for all agencies at 2,000 and at 50,000 dossiers.
+
+    The dossiers' contributions are aggregated in memory and written as the counter items the
+    projection would have produced (projecting 50,000 dossiers one by one through moto would
+    take minutes and measure moto, not the report). Both datasets populate every (agency,
+    shard, day, procedure) of the month, so the report must read the same items."""
+    import boto3
+    from moto import mock_aws
+
+    results = {}
+    for size in (2_000, 50_000):
+        with mock_aws():
+            from chalicelib import aws, catalogue_store
+            from chalicelib.config import settings
+            from motcua.provision import provision
+            from motcua.seed import seed_catalogue
+            aws.reset()
+            catalogue_store.invalidate()
+            provision(boto3.session.Session(), settings())
+            seed_catalogue()
+            _write_synthetic_counters(size)
+            results[size] = _time_report()
+    (items_small, time_small), (items_large, time_large) = results[2_000], results[50_000]
+    return [
+        Row("report, one month, all agencies: items read at 50,000 / at 2,000 dossiers",
+            items_large / items_small, 1.0, "x"),
+        Row("report, one month, all agencies: wall time at 50,000 / at 2,000 dossiers",
+            time_large / time_small, 1.3, "x"),
+    ]
+
+
+MONTH = (2026, 10)
+
+
+def _synthetic_facts(size: int) -> list[Any]:
+    import random
+    from datetime import date, timedelta
+
+    from chalicelib import catalogue_store, report_store
+    from chalicelib.reports import OUTCOMES, Facts
+
+    rng = random.Random(size)
+    procedures = sorted(catalogue_store.snapshot().procedures.values(), key=lambda p: p.procedure_code)
+    first = date(*MONTH, 1)
+    days = [first + timedelta(days=i) for i in range(31)]
+    combos = [(p, shard, day) for p in procedures for shard in range(report_store.SHARDS) for day in days]
+    facts, serial = [], 0
+    for i in range(size):
+        procedure, shard, day = combos[i] if i < len(combos) else (
+            rng.choice(procedures), rng.randrange(report_store.SHARDS), first - timedelta(days=rng.randrange(1, 700)))
+        while True:
+            serial += 1
+            code = f"{procedure.agency_id}-{day:%y%m%d}-{serial:06d}"
+            if report_store.shard_of(code) == shard:
+                break
+        due = day + timedelta(days=rng.randrange(1, 20))
+        closed = day + timedelta(days=rng.randrange(0, 40)) if rng.random() < 0.7 else None
+        facts.append(Facts(code, procedure.agency_id, procedure.procedure_code, procedure.field,
+                           rng.choice(("online", "direct", "postal")), day, ((day, due),),
+                           rng.choice(OUTCOMES) if closed else None, closed))
+    return facts
+
+
+def _write_synthetic_counters(size: int) -> None:
+    from collections import defaultdict
+
+    from chalicelib import report_store
+    from chalicelib.models import CounterItem
+    from chalicelib.reports import VIEWS, by_period, contributions
+
+    totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    fields: dict[str, str] = {}
+    for facts in _synthetic_facts(size):
+        fields[facts.procedure_code] = facts.field
+        pk = report_store.counter_pk(facts.agency_id, report_store.shard_of(facts.code))
+        for (period, name), value in by_period(contributions(facts)).items():
+            for view in VIEWS:
+                totals[(pk, period, facts.procedure_code, facts.agency_id)][f"{view}_{name}"] += value
+    with CounterItem.batch_write() as batch:
+        for (pk, period, procedure, agency), values in totals.items():
+            batch.save(CounterItem(pk=pk, sk=f"{period}#{procedure}", agency_id=agency, procedure_code=procedure,
+                                   field=fields[procedure], period=period, **values))
+
+
+def _time_report() -> tuple[int, float]:
+    from datetime import date
+
+    from chalicelib import report_service
+    from chalicelib.identity import Identity
+
+    admin = Identity("bench-admin", "admin")
+    start, end = date(*MONTH, 1), date(*MONTH, 31)
+    report_service.dossier_report(admin, start=start, end=end, group_by="agency")  # warm caches
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        report = report_service.dossier_report(admin, start=start, end=end, group_by="agency")
+        runs.append(time.perf_counter() - started)
+    return report["items_read"], statistics.median(runs)
+
+
+SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, report_scaling, deadline_throughput, cold_import]
 
 
 def render(rows: list[Row]) -> str:

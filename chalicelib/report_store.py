@@ -31,8 +31,13 @@ def shard_of(code: str) -> int:
     return zlib.crc32(code.encode()) % SHARDS
 
 
-def counter_pk(agency_id: str, shard: int) -> str:
-    return f"C#{agency_id}#{shard}"
+def counter_pk(agency_id: str, shard: int, period: str) -> str:
+    """Partition of a counter item: day items by month, month items by year, year items
+    together, so every partition stays small (≤ 31 periods × procedures) however long
+    the history, and a prefix sum touches at most five partitions per agency shard."""
+    grain, _, key = period.partition("#")
+    bucket = {"D": key[:7], "M": key[:4], "Y": ""}[grain]
+    return f"C#{agency_id}#{shard}#{grain}{bucket}"
 
 
 def projection_pk(code: str) -> str:
@@ -96,7 +101,8 @@ def apply(dossier: dict[str, Any], version: int, applied_version: int | None,
         with TransactWrite(connection=store.connection()) as tx:
             tx.save(record, condition=condition)
             for period, fields in updates.items():
-                item = CounterItem(pk=counter_pk(agency, shard_of(code)), sk=f"{period}#{dossier['procedure_code']}")
+                item = CounterItem(pk=counter_pk(agency, shard_of(code), period),
+                                   sk=f"{period}#{dossier['procedure_code']}")
                 actions = [CounterItem.agency_id.set(agency), CounterItem.procedure_code.set(dossier["procedure_code"]),
                            CounterItem.field.set(dossier.get("field", "")), CounterItem.period.set(period)]
                 actions += [getattr(CounterItem, name).add(value) for name, value in fields.items()]
@@ -108,16 +114,18 @@ def apply(dossier: dict[str, Any], version: int, applied_version: int | None,
         raise
 
 
-def _ranges(start: date, end: date) -> list[tuple[str, str]]:
-    """Period-key ranges that cover both prefix sums a report needs (before start, and end)."""
+def _queries(start: date, end: date) -> list[tuple[str, str, str]]:
+    """(partition period, low sk, high sk) covering both prefix sums a report needs: up to
+    the day before ``start`` and up to ``end``."""
     before = start - timedelta(days=1)
-    ranges = [("Y#0000", f"Y#{end.year - 1:04d}~"), (f"M#{before.year:04d}-01", f"M#{end:%Y-%m}~"),
-              (f"D#{before:%Y-%m}-01", f"D#{before:%Y-%m-%d}~")]
-    if (end.year, end.month) != (before.year, before.month):
-        ranges.append((f"D#{end:%Y-%m}-01", f"D#{end:%Y-%m-%d}~"))
-    else:
-        ranges[-1] = (f"D#{end:%Y-%m}-01", f"D#{end:%Y-%m-%d}~")
-    return ranges
+    queries = [("Y#", "Y#0000", f"Y#{end.year - 1:04d}~")]
+    for year in sorted({before.year, end.year}):
+        last = (end if year == end.year else before).month - 1
+        if last >= 1:
+            queries.append((f"M#{year:04d}", f"M#{year:04d}-01", f"M#{year:04d}-{last:02d}~"))
+    days = [end] if (before.year, before.month) == (end.year, end.month) else [before, end]
+    queries += [(f"D#{day:%Y-%m}", f"D#{day:%Y-%m}-01", f"D#{day:%Y-%m-%d}~") for day in days]
+    return queries
 
 
 def read_counters(agency_ids: Iterable[str], start: date, end: date) -> tuple[list[dict[str, Any]], int]:
@@ -128,8 +136,9 @@ def read_counters(agency_ids: Iterable[str], start: date, end: date) -> tuple[li
     items_read = 0
     for agency in agency_ids:
         for shard in range(SHARDS):
-            for low, high in _ranges(start, end):
-                for item in CounterItem.query(counter_pk(agency, shard), CounterItem.sk.between(low, high)):
+            for period, low, high in _queries(start, end):
+                pk = counter_pk(agency, shard, period)
+                for item in CounterItem.query(pk, CounterItem.sk.between(low, high)):
                     items_read += 1
                     values = item.attribute_values
                     rows.append({

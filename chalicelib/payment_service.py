@@ -16,11 +16,11 @@ from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import catalogue_store, payment_pages, payment_store, store
+from chalicelib import catalogue_store, payment_pages, payment_store, reconciliation, store
 from chalicelib import payment_rules as rules
 from chalicelib import payment_transitions as pt
 from chalicelib.calendar import iso, parse_iso, to_local
-from chalicelib.errors import ApiError, Conflict, NotFound, ServiceUnavailable
+from chalicelib.errors import ApiError, Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.identity import Identity
 from chalicelib.payment_config import payment_settings, provider
 from payments import PaymentError, ProviderRejected, ProviderUnavailable, SignatureError
@@ -308,3 +308,62 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
         settling=result.pending, now=clock()))
     record = next(r for r in done.payment["refunds"] if r["refund_id"] == refund_id)
     return {"refund_id": refund_id, "status": record["status"], "payment": rules.payment_view(done.payment)}, 201
+
+
+# --- the daily finance report -------------------------------------------------------------
+
+QUERY_WORKERS = 8
+
+
+def _day(text: str | None) -> str:
+    import re
+    from datetime import date
+
+    if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValidationFailed(fields={"date": "Ngày đối soát có dạng YYYY-MM-DD (giờ Việt Nam)."})
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(fields={"date": "Ngày không tồn tại."}) from None
+    return text
+
+
+def _query_all(ledger: list[dict[str, Any]]) -> tuple[dict[str, reconciliation.ProviderRecord], list[str]]:
+    """querydr every payment of the day, a few at a time; the ones that fail are listed unchecked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(payment: dict[str, Any]) -> reconciliation.ProviderRecord | None:
+        try:
+            result = provider().query(payment["payment_id"], parse_iso(payment["created_at"]))
+        except PaymentError:
+            return None
+        return reconciliation.ProviderRecord(result.reference, result.found,
+                                             result.found and result.status in reconciliation.PROVIDER_PAID,
+                                             result.amount, result.status, result.provider_txn_id)
+
+    with ThreadPoolExecutor(max_workers=QUERY_WORKERS) as pool:
+        answers = list(pool.map(ask, ledger))
+    records = {p["payment_id"]: a for p, a in zip(ledger, answers) if a is not None}
+    return records, [p["payment_id"] for p, a in zip(ledger, answers) if a is None]
+
+
+def reconciliation_report(day_text: str | None,
+                          settlement: list[reconciliation.ProviderRecord] | None = None) -> dict[str, Any]:
+    """Day T's ledger against the provider: querydr for each payment, or the settlement file's
+    rows when given (a row whose payment was created on another day is still matched)."""
+    day = _day(day_text)
+    ledger = payment_store.payments_of_day(day)
+    if settlement is None:
+        records, unchecked = _query_all(ledger)
+        source = "querydr"
+    else:
+        records, unchecked, source = {r.reference: r for r in settlement}, [], "settlement"
+        known = {p["payment_id"] for p in ledger}
+        ledger += [p for p in (payment_store.get_payment(ref) for ref in records if ref not in known) if p]
+    snapshot = catalogue_store.snapshot()
+    report = reconciliation.compare(
+        day, ledger, records, source=source,
+        agency_names={a.agency_id: a.name for a in snapshot.agencies.values()},
+        procedure_names={p.procedure_code: p.name for p in snapshot.procedures.values()})
+    report["unchecked"] = unchecked
+    return report

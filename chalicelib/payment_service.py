@@ -192,7 +192,7 @@ def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict
     age = payment_settings().reconcile_after_minutes if min_age_minutes is None else min_age_minutes
     cutoff = iso(to_local(now - timedelta(minutes=age)))
     report = SweepReport()
-    for payment in payment_store.pending_created_before(cutoff):
+    for payment in payment_store.pending_created_by(cutoff):
         report.checked += 1
         report.provider_calls += 1
         try:

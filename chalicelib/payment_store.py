@@ -70,10 +70,10 @@ def get_payment(payment_id: str) -> dict[str, Any] | None:
     return json.loads(item.body)
 
 
-def pending_created_before(cutoff_iso: str) -> Iterator[dict[str, Any]]:
-    """Pending payments created before ``cutoff_iso`` (+07:00), oldest first: a Query on the
-    sparse pending index, so settled payments are never read."""
-    query = PaymentItem.pending.query(PENDING_KEY, PaymentItem.gsi_pending_sk < cutoff_iso)
+def pending_created_by(cutoff_iso: str) -> Iterator[dict[str, Any]]:
+    """Pending payments created at or before ``cutoff_iso`` (+07:00), oldest first: a Query on
+    the sparse pending index, so settled payments are never read."""
+    query = PaymentItem.pending.query(PENDING_KEY, PaymentItem.gsi_pending_sk <= f"{cutoff_iso}#~")
     for item in query:
         yield json.loads(item.body)
 

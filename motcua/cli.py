@@ -121,6 +121,7 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
 
 
 def cmd_payments_reconcile(args: argparse.Namespace) -> int:
+    """Run the sweep once; its JSON log lines come first, the summary is the last line."""
     _settings()
     from chalicelib.payment_service import sweep
     print(json.dumps(sweep(min_age_minutes=args.min_age_minutes), ensure_ascii=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -168,3 +169,23 @@ def test_payment_events_reach_the_bus_in_dossier_order_and_match_their_schemas(f
     for detail in details:
         schema = json.loads((SCHEMAS / f"{detail['type']}.v1.json").read_text())
         jsonschema.validate(detail, schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_a_provider_outage_on_create_is_503_retryable_and_leaves_nothing_behind(flow):
+    from chalicelib import payment_config
+    from payments.fake import FakeProvider
+    from payments import ProviderUnavailable
+
+    fake = FakeProvider(clock=lambda: datetime.now(timezone.utc))
+    payment_config.use_provider(fake)
+    code = flow.dossier()
+    version = flow.dossier_view(code)["version"]
+    fake.fail_next(1, ProviderUnavailable("HTTP 502 from the gateway"))
+    failed = flow.create(code)
+    assert failed.status_code == 503
+    assert failed.json["error"]["code"] == "payment_provider_unavailable" and failed.json["error"]["retryable"]
+    view = flow.dossier_view(code)
+    assert (view["version"], view["payment_status"]) == (version, "unpaid")
+    retry = flow.create(code)
+    assert retry.status_code == 201 and retry.json["pay_url"].startswith("https://fake-pay.invalid/pay/")
+    assert [call[0] for call in fake.calls] == ["create_payment", "create_payment"]

@@ -61,7 +61,7 @@ def test_success_needs_both_response_code_and_transaction_status_00(flow, opened
     assert flow.dossier_view(code)["amount_paid"] == 0
 
 
-@pytest.mark.parametrize("query", [
+GARBAGE = [
     "",
     "garbage",
     "%zz=%%&vnp_TxnRef",
@@ -69,11 +69,14 @@ def test_success_needs_both_response_code_and_transaction_status_00(flow, opened
     "vnp_OrderInfo=" + "A" * 20_000 + "&vnp_SecureHash=ab",
     "vnp_TxnRef=a&vnp_TxnRef=b&vnp_SecureHash=ab",
     "vnp_Amount=-100&vnp_SecureHash=%00%ff",
-])
-def test_garbage_query_strings_get_97_or_99_never_a_500(flow, query):
-    response = flow.ipn(query)
-    assert response.status_code == 200
-    assert response.json["RspCode"] in ("97", "99")
+]
+
+
+def test_garbage_query_strings_get_97_or_99_never_a_500(flow):
+    for query in GARBAGE:
+        response = flow.ipn(query)
+        assert response.status_code == 200, query
+        assert response.json["RspCode"] in ("97", "99"), query
 
 
 def test_duplicated_vnp_keys_are_rejected_even_when_one_copy_is_signed(flow, opened):

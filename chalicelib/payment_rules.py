@@ -37,7 +37,7 @@ IPN_MESSAGES: dict[str, str] = {
 }
 
 # querydr vnp_TransactionStatus -> what it tells us about the payment itself.
-_QUERY_SUCCESS = frozenset({"00", "05", "06", "09"})   # paid (05/06/09: paid, then a refund was asked)
+PROVIDER_PAID = frozenset({"00", "05", "06", "09"})    # paid (05/06/09: paid, then a refund was asked)
 _QUERY_FAILED = frozenset({"02", "04"})                # error, reversed
 
 
@@ -210,7 +210,7 @@ def from_query(result: Any) -> Observation:
     """A payments.QueryResult (querydr). Not found or not completed tells us nothing yet."""
     if not result.found:
         outcome = "unknown"
-    elif result.succeeded or result.status in _QUERY_SUCCESS:
+    elif result.succeeded or result.status in PROVIDER_PAID:
         outcome = "succeeded"
     elif result.status in _QUERY_FAILED:
         outcome = "failed"

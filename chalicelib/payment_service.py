@@ -338,7 +338,7 @@ def _query_all(ledger: list[dict[str, Any]]) -> tuple[dict[str, reconciliation.P
         except PaymentError:
             return None
         return reconciliation.ProviderRecord(result.reference, result.found,
-                                             result.found and result.status in reconciliation.PROVIDER_PAID,
+                                             result.found and result.status in rules.PROVIDER_PAID,
                                              result.amount, result.status, result.provider_txn_id)
 
     with ThreadPoolExecutor(max_workers=QUERY_WORKERS) as pool:

@@ -20,6 +20,7 @@ from chalicelib.models import PaymentItem, RefundDueItem
 from chalicelib.payment_rules import Plan
 from chalicelib.payment_transitions import PENDING
 
+CONDITION_FAILED = "ConditionalCheckFailedException"
 PENDING_KEY = "PENDING"
 DUE_KEY = "DUE"
 
@@ -112,7 +113,7 @@ def save_payment(payment: dict[str, Any], *, expected_version: int) -> None:
     try:
         _payment_item(payment).save(condition=PaymentItem.version == expected_version)
     except PutError as exc:
-        if "ConditionalCheckFailed" in str(exc):
+        if exc.cause_response_code == CONDITION_FAILED:
             raise Contention() from None
         raise ServiceUnavailable(extra={"retryable": True}) from exc
 
@@ -123,7 +124,7 @@ def put_refund_due_if_newer(dossier_code: str, record: dict[str, Any] | None, ve
     try:
         item.save(condition=RefundDueItem.pk.does_not_exist() | (RefundDueItem.dossier_version < version))
     except PutError as exc:
-        if "ConditionalCheckFailed" in str(exc):
+        if exc.cause_response_code == CONDITION_FAILED:
             return False
         raise
     return True

@@ -42,8 +42,6 @@ EDGES: dict[str, frozenset[str]] = {
 
 # Statuses in which the provider holds (or held, before a refund) the citizen's money.
 MONEY_RECEIVED: frozenset[str] = frozenset({SUCCEEDED, SUCCEEDED_LATE, REFUND_PENDING, REFUNDED, PARTIALLY_REFUNDED})
-# Statuses from which a refund may be requested.
-REFUNDABLE: frozenset[str] = frozenset(s for s, targets in EDGES.items() if REFUND_PENDING in targets)
 
 EVENT_TYPES: dict[str, str] = {
     SUCCEEDED: "PaymentSucceeded",

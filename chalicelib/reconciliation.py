@@ -32,8 +32,6 @@ CATEGORY_LABELS = {
     "amount_mismatch": "Lệch số tiền",
     "late_success": "Thành công muộn (cần xử lý)",
 }
-# VNPay transaction statuses that mean the citizen's money was taken (05/06/09: a refund came after).
-PROVIDER_PAID = frozenset({"00", "05", "06", "09"})
 
 
 @dataclass(frozen=True)

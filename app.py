@@ -234,3 +234,103 @@ def reject_correction(code: str, correction_id: str) -> Any:
 def dossier_history(code: str) -> Any:
     from chalicelib.correction_service import history
     return json_response(history(code, identity_of(_request())))
+
+
+# --- payments ----------------------------------------------------------------------------
+# Online fee payment (issue 3). Logic lives in chalicelib/payment_service.py and friends.
+
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+app.api.binary_types.extend([PDF, XLSX])
+
+
+def _client_ip(request: Any) -> str:
+    import ipaddress
+
+    source = ((request.context or {}).get("identity") or {}).get("sourceIp") or ""
+    try:
+        return str(ipaddress.ip_address(source))
+    except ValueError:
+        return "127.0.0.1"
+
+
+def _download(body: bytes | str, content_type: str, filename: str) -> Any:
+    from chalice import Response
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@route("/dossiers/{code}/payments", "POST")
+def create_payment(code: str) -> Any:
+    from chalicelib import payment_service
+    request = _request()
+    identity = identity_of(request)
+    parse_json_body(request, required=False)
+    view, created = payment_service.create_payment(code, identity, _client_ip(request))
+    return json_response(view, 201 if created else 200)
+
+
+@route("/payments/vnpay/ipn")
+def vnpay_ipn() -> Any:
+    """VNPay's server-to-server notification. Always answers {"RspCode", "Message"}."""
+    from chalicelib import payment_service
+    from chalicelib.payment_rules import ipn_reply
+    try:
+        return json_response(payment_service.handle_ipn(_request().query_params))
+    except Exception:  # never a 500 to VNPay: 99 makes it retry, and the sweep heals the rest
+        logger.exception("IPN failed")
+        return json_response(ipn_reply("99"))
+
+
+@route("/payments/vnpay/return")
+def vnpay_return() -> Any:
+    from chalice import Response
+    from chalicelib import payment_service
+    status, page = payment_service.return_page(_request().query_params)
+    return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@route("/payments/{payment_id}")
+def read_payment(payment_id: str) -> Any:
+    from chalicelib import payment_service
+    return json_response(payment_service.read_payment(payment_id, identity_of(_request())))
+
+
+@route("/payments/{payment_id}/receipt")
+def payment_receipt(payment_id: str) -> Any:
+    from chalicelib import payment_service
+    pdf, filename = payment_service.receipt_pdf(payment_id, identity_of(_request()))
+    return _download(pdf, PDF, filename)
+
+
+@route("/payments/{payment_id}/refunds", "POST")
+def refund_payment(payment_id: str) -> Any:
+    from chalicelib import payment_service
+    request = _request()
+    body, status = payment_service.refund(payment_id, identity_of(request), parse_json_body(request))
+    return json_response(body, status)
+
+
+@route("/finance/refunds/pending")
+def refunds_pending() -> Any:
+    from chalicelib import payment_service
+    identity_of(_request()).require("finance", "admin")
+    return json_response(payment_service.refunds_due())
+
+
+@route("/finance/reconciliation")
+def finance_reconciliation() -> Any:
+    from chalicelib import payment_service, reconciliation
+    from chalicelib.errors import ValidationFailed
+    request = _request()
+    identity_of(request).require("finance", "admin")
+    fmt = query_param(request, "format", max_len=10) or "json"
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ValidationFailed(fields={"format": "Định dạng là json, csv hoặc xlsx."})
+    day = query_param(request, "date", max_len=10)
+    report = payment_service.reconciliation_report(day)
+    if fmt == "csv":
+        return _download(reconciliation.to_csv(report), "text/csv; charset=utf-8", f"doi-soat-{day}.csv")
+    if fmt == "xlsx":
+        return _download(reconciliation.to_xlsx(report), XLSX, f"doi-soat-{day}.xlsx")
+    return json_response(report)

@@ -6,11 +6,12 @@ keys); the repository persists it, this module decides everything about it.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
 from chalicelib.catalogue import Procedure
 from chalicelib.errors import ValidationFailed
+from chalicelib.payment_rules import payment_fields
 
 CHANNELS = ("online", "direct", "postal")
 MAX_ATTACHMENTS = 30
@@ -174,6 +175,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "agency_id": procedure.agency_id,
         "processing_days": procedure.processing_days,
         "supplement_rule": procedure.supplement_rule,
+        "pay_before_accept": procedure.pay_before_accept,
         "online_level": procedure.online_level,
         "applicant": dict(submission["applicant"]),
         "summary": submission["summary"],
@@ -209,6 +211,7 @@ def full_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
         "amount_due", "submitted_at", "accepted_at", "due_at", "pauses", "decisions",
     )}
     view["dossier_code"] = view.pop("code")
+    view.update(payment_fields(dossier, datetime.now(timezone.utc)))
     return view
 
 

@@ -185,6 +185,8 @@ def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str
     dossier = _load_for_officer(code, identity)
     expected = dossier["version"]
     status = transitions.next_status(dossier["status"], "accept")
+    from chalicelib.payment_service import check_accept_allowed  # lazy: payments load on demand
+    check_accept_allowed(dossier)
     now = to_local(clock())
     due = default_calendar().due_date(now, dossier["processing_days"], (), dossier["supplement_rule"])
     dossier["accepted_at"], dossier["due_at"] = iso(now), iso(due) if due else None

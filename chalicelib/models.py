@@ -120,3 +120,41 @@ class ProjectionItem(Model):
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()
     contributions = UnicodeAttribute()
+
+
+# --- payments (issue 3) ------------------------------------------------------------------
+
+_PAYMENT_INDEXES = {index.name: index for index in resources.PAYMENTS.indexes}
+
+
+class PaymentItem(Model):
+    """A payment, as JSON in ``body``. The index attributes are set only while they apply:
+    ``gsi_pending`` only while pending (a sparse index the reconciliation sweep reads)."""
+    Meta = _meta(resources.PAYMENTS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    dossier_code = UnicodeAttribute()
+    gsi_pending = UnicodeAttribute(null=True)
+    gsi_pending_sk = UnicodeAttribute(null=True)
+    gsi_day = UnicodeAttribute()
+    gsi_day_sk = UnicodeAttribute()
+    body = UnicodeAttribute()
+
+    pending = _gsi(_PAYMENT_INDEXES["pending"])
+    by_day = _gsi(_PAYMENT_INDEXES["by_day"])
+
+
+class RefundDueItem(Model):
+    """A dossier that holds money it must give back; listed while ``gsi_refund_due`` is set.
+    ``dossier_version`` orders writers: an older view of the dossier never overwrites a newer."""
+    Meta = _meta(resources.PAYMENTS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    dossier_version = NumberAttribute()
+    gsi_refund_due = UnicodeAttribute(null=True)
+    gsi_refund_due_sk = UnicodeAttribute(null=True)
+    body = UnicodeAttribute()
+
+    due = _gsi(_PAYMENT_INDEXES["refund_due"])

@@ -120,3 +120,49 @@ STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
     QueueConsumer(name="report-projection", queue=REPORT_QUEUE.name, handler="handlers.report_projection:handler"),
 )
+
+
+# --- payments (issue 3) ------------------------------------------------------------------
+# Appended as a block so that branches adding other resources merge without conflicts.
+
+@dataclass(frozen=True)
+class Schedule:
+    """A handler run on a fixed rate (an EventBridge Scheduler rule in AWS; the local
+    dispatcher runs it on the same rate, and a CLI command runs it by hand)."""
+    name: str
+    handler: str                       # "module:function"
+    rate_minutes: int
+
+    @property
+    def expression(self) -> str:
+        return f"rate({self.rate_minutes} minutes)"
+
+
+PAYMENTS = Table(
+    name="payments",
+    pk="pk",
+    sk="sk",
+    indexes=(
+        # Sparse: only pending payments carry gsi_pending, so the reconciliation sweep reads
+        # the pending ones and nothing else, however many settled payments there are.
+        Index("pending", "gsi_pending", "gsi_pending_sk"),
+        # The ledger of one local (Asia/Ho_Chi_Minh) day, for the daily finance report.
+        Index("by_day", "gsi_day", "gsi_day_sk"),
+        # Sparse: dossiers holding money they must give back (refused, overpaid).
+        Index("refund_due", "gsi_refund_due", "gsi_refund_due_sk"),
+    ),
+)
+TABLES += (PAYMENTS,)
+
+REFUND_WATCH_QUEUE = Queue(name="refund-watch")
+QUEUES += (REFUND_WATCH_QUEUE,)
+RULES += (
+    Rule(name="refund-watch", queue=REFUND_WATCH_QUEUE.name,
+         pattern={"source": ["motcua.dossiers"], "detail-type": ["DossierRefused"]}),
+)
+QUEUE_CONSUMERS += (
+    QueueConsumer(name="refund-watch", queue=REFUND_WATCH_QUEUE.name, handler="handlers.refund_watch:handler"),
+)
+
+RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.reconcile:handler", rate_minutes=15)
+SCHEDULES: tuple[Schedule, ...] = (RECONCILE_SCHEDULE,)

@@ -215,3 +215,23 @@ def dossier_events(code: str) -> list[dict[str, Any]]:
     """The dossier's outbox events in version order: its history."""
     query = OutboxItem.query(dossier_pk(code), OutboxItem.sk.startswith(resources.OUTBOX_PREFIX))
     return [json.loads(item.event) for item in query]
+
+
+# --- shared with other repositories (payments) -----------------------------------------
+
+def transaction() -> TransactWrite:
+    """A TransactWrite on the shared connection, for repositories that write a dossier change
+    together with their own items (chalicelib.payment_store)."""
+    return TransactWrite(connection=connection())
+
+
+def stage_dossier_change(tx: TransactWrite, dossier: dict[str, Any], events: list[dict[str, Any]], *,
+                         expected_version: int) -> None:
+    """Add the changed dossier (version-checked) and its outbox events to ``tx``."""
+    tx.save(_dossier_item(dossier), condition=DossierItem.version == expected_version)
+    for event in events:
+        tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+
+
+def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    return [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]

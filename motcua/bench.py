@@ -288,7 +288,95 @@ def _time_report() -> tuple[int, float]:
     return report["items_read"], statistics.median(runs)
 
 
-SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, report_scaling, deadline_throughput, cold_import]
+
+
+def payments_calls_and_sweep() -> list[Row]:
+    """DynamoDB calls of create / IPN / replayed IPN, and querydr calls of a sweep over 10,000
+    payments of which 100 are pending, against the loopback VNPay simulator."""
+    import json
+    from urllib.parse import urlencode, urlsplit
+
+    import boto3
+    import requests
+    from moto import mock_aws
+
+    from motcua import metering, moto_atomic
+    from payments.simulator import VNPaySimulator
+    from payments.vnpay import params_from_query_string
+    metering.install()
+    moto_atomic.install()
+
+    sim = VNPaySimulator("MOTCUA01", "BENCHONLYSECRET", port=0, refund_settle_seconds=None).start()
+    os.environ.update(VNPAY_HOST=sim.base_url, VNPAY_TMN_CODE="MOTCUA01", VNPAY_HASH_SECRET="BENCHONLYSECRET")
+    try:
+        with mock_aws():
+            from chalice.test import Client
+
+            from app import app
+            from chalicelib import aws, catalogue_store, payment_config, payment_service
+            from chalicelib.config import settings
+            from chalicelib.identity import mint_local_token
+            from motcua.provision import provision
+            from motcua.seed import seed_catalogue
+
+            aws.reset()
+            catalogue_store.invalidate()
+            payment_config.reset()
+            provision(boto3.session.Session(), settings())
+            seed_catalogue()
+            citizen = mint_local_token(settings().local_jwt_secret, "bench-payer", "citizen")
+            headers = {"Authorization": f"Bearer {citizen}", "Content-Type": "application/json"}
+            with Client(app) as client:
+                client.http.get("/procedures")   # a warm Lambda has the catalogue cached
+                body = json.dumps({"procedure_code": "1.001023", "applicant": {
+                    "full_name": "Lê Bench", "id_number": "001099000001", "phone": "0900000001"}})
+                code = json.loads(client.http.post("/dossiers", headers={**headers, "Idempotency-Key": "bench-pay-1"},
+                                                   body=body).body)["dossier_code"]
+                with metering.aws_calls() as create:
+                    payment = json.loads(client.http.post(f"/dossiers/{code}/payments", headers=headers).body)
+                requests.get(payment["pay_url"], timeout=5)
+                query = urlencode(params_from_query_string(urlsplit(sim.pay(payment["payment_id"])).query))
+                with metering.aws_calls() as first:
+                    client.http.get(f"/payments/vnpay/ipn?{query}")
+                with metering.aws_calls() as replay:
+                    client.http.get(f"/payments/vnpay/ipn?{query}")
+            asked = _sweep_over(10_000, 100, sim, payment_service)
+    finally:
+        sim.stop()
+        for name in ("VNPAY_HOST", "VNPAY_TMN_CODE", "VNPAY_HASH_SECRET"):
+            os.environ.pop(name, None)
+    return [
+        Row("create payment: DynamoDB calls", create.service("dynamodb"), 3),
+        Row("IPN, first confirmation: DynamoDB calls", first.service("dynamodb"), 3),
+        Row("IPN, replayed: DynamoDB calls", replay.service("dynamodb"), 1),
+        Row("sweep over 10,000 payments, 100 pending: querydr calls", asked, 100),
+    ]
+
+
+def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int:
+    """Store ``total`` payments (``pending`` of them pending for 20 minutes, the rest settled)
+    and count the provider calls of one sweep."""
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.calendar import iso, to_local
+    from chalicelib.models import PaymentItem
+    from chalicelib.payment_store import _payment_item
+
+    created = datetime.now(timezone.utc) - timedelta(minutes=20)
+    with PaymentItem.batch_write() as batch:
+        for i in range(total):
+            batch.save(_payment_item({
+                "payment_id": f"MCBENCH{i:08d}", "dossier_code": f"000.00.13.H50-260101-{i:05d}",
+                "status": "pending" if i % (total // pending) == 0 else "succeeded", "version": 1,
+                "created_at": iso(to_local(created)), "amount": 200_000,
+                "expires_at": iso(to_local(created + timedelta(hours=1)))}))
+    before = len(sim.api_requests)
+    payment_service.sweep()
+    return len(sim.api_requests) - before
+
+
+SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, payments_calls_and_sweep, report_scaling,
+                                         deadline_throughput, cold_import]
 
 
 def render(rows: list[Row]) -> str:

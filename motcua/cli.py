@@ -140,6 +140,43 @@ def cmd_reports_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_payments_reconcile(args: argparse.Namespace) -> int:
+    """Run the sweep once; its JSON log lines come first, the summary is the last line."""
+    _settings()
+    from chalicelib.payment_service import sweep
+    print(json.dumps(sweep(min_age_minutes=args.min_age_minutes), ensure_ascii=False))
+    return 0
+
+
+def cmd_payments_report(args: argparse.Namespace) -> int:
+    from chalicelib.errors import ApiError
+    from chalicelib.reconciliation import SettlementLayout, parse_settlement, to_csv, to_xlsx
+
+    _settings()
+    from chalicelib.payment_service import reconciliation_report
+    try:
+        settlement = None
+        if args.settlement:
+            layout = SettlementLayout.from_json(open(args.layout, encoding="utf-8").read()) if args.layout \
+                else SettlementLayout()
+            settlement = parse_settlement(open(args.settlement, encoding="utf-8-sig").read(), layout)
+        report = reconciliation_report(args.date, settlement)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ApiError as error:
+        print(f"error: {error.message} {error.fields}", file=sys.stderr)
+        return 2
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as out:
+            out.write(to_csv(report))
+    if args.xlsx:
+        with open(args.xlsx, "wb") as out:
+            out.write(to_xlsx(report))
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
     verify.add_argument("--group-by", action="append", choices=["agency", "field", "procedure"])
     verify.set_defaults(func=cmd_reports_verify)
+
+    payments = sub.add_parser("payments", help="online fee payments")
+    payments_sub = payments.add_subparsers(dest="payments_command", required=True)
+    reconcile = payments_sub.add_parser("reconcile", help="querydr every payment still pending and apply the answers")
+    reconcile.add_argument("--min-age-minutes", type=int, default=None,
+                           help="only payments older than this (default MOTCUA_RECONCILE_AFTER_MINUTES, 15)")
+    reconcile.set_defaults(func=cmd_payments_reconcile)
+    report = payments_sub.add_parser("report", help="compare the ledger of one local day with the provider")
+    report.add_argument("--date", required=True, help="YYYY-MM-DD, Asia/Ho_Chi_Minh")
+    report.add_argument("--settlement", help="the provider's settlement CSV (default: querydr each payment)")
+    report.add_argument("--layout", help="JSON describing the settlement CSV's columns (see README)")
+    report.add_argument("--csv", help="also write the report as CSV to this file")
+    report.add_argument("--xlsx", help="also write the report as XLSX to this file")
+    report.set_defaults(func=cmd_payments_report)
     return parser
 
 

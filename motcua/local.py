@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 HOST = "127.0.0.1"
 
@@ -19,7 +20,11 @@ def configure_environment() -> dict[str, int]:
     ports = {
         "moto": int(os.environ.get("MOTCUA_MOTO_PORT", "4566")),
         "api": int(os.environ.get("MOTCUA_API_PORT", "8000")),
+        "vnpay": int(os.environ.get("MOTCUA_VNPAY_PORT", "8089")),
     }
+    # The VNPay simulator stands in for the gateway; browsers come back to the local API.
+    os.environ.setdefault("VNPAY_HOST", f"http://{HOST}:{ports['vnpay']}")
+    os.environ.setdefault("MOTCUA_PUBLIC_URL", f"http://{HOST}:{ports['api']}")
     os.environ.setdefault("MOTCUA_STAGE", "local")
     os.environ.setdefault("MOTCUA_AWS_ENDPOINT", f"http://{HOST}:{ports['moto']}")
     os.environ.setdefault("AWS_DEFAULT_REGION", "ap-southeast-1")
@@ -45,6 +50,8 @@ def main() -> int:
     from motcua.provision import provision
     from motcua.seed import seed_catalogue
 
+    from motcua import moto_atomic
+    moto_atomic.install()  # the threaded API, dispatcher and IPNs write concurrently
     moto = ThreadedMotoServer(ip_address=HOST, port=ports["moto"], verbose=False)
     moto.start()
     cfg = settings()
@@ -59,10 +66,13 @@ def main() -> int:
     api_thread = threading.Thread(target=server.server.serve_forever, name="api", daemon=True)
     api_thread.start()
 
+    vnpay = start_vnpay_simulator(ports)
+
     print(f"MotCua local stack is up (stage {cfg.stage}).", flush=True)
     print(f"  API:          http://{HOST}:{ports['api']}", flush=True)
     print(f"  AWS (moto):   {cfg.aws_endpoint_url}", flush=True)
     print(f"  Catalogue:    {count} sample items seeded", flush=True)
+    print(f"  VNPay (sim):  {vnpay.base_url}  (a simulator, not a real gateway; IPN -> {vnpay.ipn_url})", flush=True)
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
 
@@ -74,6 +84,19 @@ def main() -> int:
         pass
     print("Stopping…", flush=True)
     server.shutdown()
+    vnpay.stop()
     dispatcher.stop()
     moto.stop()
     return 0
+
+
+def start_vnpay_simulator(ports: dict[str, int]) -> Any:
+    """The loopback VNPay simulator on its own port, sending IPNs to the local API. The hash
+    secret and terminal code are the same settings the API reads (local fakes by default)."""
+    from chalicelib.payment_config import payment_settings
+    from payments.simulator import VNPaySimulator
+
+    cfg = payment_settings()
+    return VNPaySimulator(cfg.tmn_code, cfg.hash_secret, port=ports["vnpay"],
+                          ipn_url=f"http://{HOST}:{ports['api']}/payments/vnpay/ipn",
+                          retry_delays=(float(os.environ.get("MOTCUA_VNPAY_IPN_RETRY_SECONDS", "5")),)).start()

@@ -13,6 +13,7 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MotCuaTest")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 
-from motcua import metering  # noqa: E402  (must hook botocore before any client exists)
+from motcua import metering, moto_atomic  # noqa: E402  (must hook botocore before any client exists)
 
 metering.install()
+moto_atomic.install()  # concurrent tests need DynamoDB's atomic transactions from moto

@@ -31,9 +31,9 @@ def free_port() -> int:
 
 class Stack:
     def __init__(self) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
         self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
-                        PYTHONUNBUFFERED="1")
+                        MOTCUA_VNPAY_PORT=str(free_port()), PYTHONUNBUFFERED="1")
         self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
         self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local"], env=self.env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

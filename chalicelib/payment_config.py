@@ -1,0 +1,95 @@
+"""Payment settings and the configured provider.
+
+Every setting is an environment variable with a local default (README, "Settings"). The hash
+secret comes from ``VNPAY_HASH_SECRET``, or in AWS from an SSM SecureString or a Secrets
+Manager secret named by ``VNPAY_HASH_SECRET_PARAMETER`` / ``VNPAY_HASH_SECRET_ID``. It is kept
+out of ``repr`` and never logged; outside the local stage the fake default is refused.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.config import settings
+
+FAKE_LOCAL_SECRET = "LOCALSIMULATORSECRETNOTREAL"   # the simulator's default; obviously fake
+FAKE_LOCAL_TMN = "MOTCUA01"
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    provider: str
+    tmn_code: str
+    host: str
+    public_url: str
+    ttl_minutes: int
+    reconcile_after_minutes: int
+    hash_secret: str = field(repr=False)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _secret() -> str:
+    """The hash secret: SSM or Secrets Manager (Powertools, cached) when named, else the env."""
+    parameter, secret_id = os.environ.get("VNPAY_HASH_SECRET_PARAMETER"), os.environ.get("VNPAY_HASH_SECRET_ID")
+    if parameter or secret_id:
+        from aws_lambda_powertools.utilities import parameters
+
+        if parameter:
+            return parameters.get_parameter(parameter, decrypt=True, max_age=300)
+        return parameters.get_secret(secret_id, max_age=300)
+    return os.environ.get("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)
+
+
+@lru_cache(maxsize=1)
+def payment_settings() -> PaymentSettings:
+    secret = _secret()
+    if not settings().is_local and secret == FAKE_LOCAL_SECRET:
+        raise RuntimeError("VNPAY_HASH_SECRET is the local fake; configure the real secret for this stage")
+    return PaymentSettings(
+        provider=os.environ.get("MOTCUA_PAYMENT_PROVIDER", "vnpay"),
+        tmn_code=os.environ.get("VNPAY_TMN_CODE", FAKE_LOCAL_TMN),
+        host=os.environ.get("VNPAY_HOST", "http://127.0.0.1:8089"),
+        public_url=os.environ.get("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        ttl_minutes=_int("MOTCUA_PAYMENT_TTL_MINUTES", 15),
+        reconcile_after_minutes=_int("MOTCUA_RECONCILE_AFTER_MINUTES", 15),
+        hash_secret=secret,
+    )
+
+
+_override: Any = None
+
+
+@lru_cache(maxsize=1)
+def _configured_provider() -> Any:
+    from payments import get_provider
+
+    cfg = payment_settings()
+    if cfg.provider == "vnpay":
+        return get_provider("vnpay", tmn_code=cfg.tmn_code, hash_secret=cfg.hash_secret, host=cfg.host,
+                            timeout=(3.05, 10))
+    return get_provider(cfg.provider)
+
+
+def provider() -> Any:
+    """The payment provider of this deployment (built once per warm Lambda)."""
+    return _override if _override is not None else _configured_provider()
+
+
+def use_provider(instance: Any) -> None:
+    """Replace the configured provider (tests of fault paths with payments.fake.FakeProvider)."""
+    global _override
+    _override = instance
+
+
+def reset() -> None:
+    """Forget cached settings and provider (tests change VNPAY_HOST between simulators)."""
+    global _override
+    _override = None
+    payment_settings.cache_clear()
+    _configured_provider.cache_clear()

@@ -1,0 +1,70 @@
+"""The electronic receipt (biên lai) as a one-page PDF.
+
+fpdf2 lays the page out; PDF's built-in fonts cannot show Vietnamese diacritics, so a subset
+of DejaVu Sans ships in chalicelib/data/fonts (see the README there). The receipt record
+itself is built by chalicelib.payment_rules.receipt when the payment succeeds; this module
+only draws it, so a receipt can be drawn again at any time and always reads the same.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from chalicelib.calendar import parse_iso, to_local
+from chalicelib.payment_rules import vnd
+
+FONTS = Path(__file__).with_name("data") / "fonts"
+
+
+def _when(text: str | None) -> str:
+    return f"{to_local(parse_iso(text)):%H:%M:%S ngày %d/%m/%Y}" if text else ""
+
+
+def render_pdf(record: Mapping[str, Any], agency_name: str) -> bytes:
+    from fpdf import FPDF  # lazy: only the receipt download needs it
+
+    pdf = FPDF(format=(148, 210))  # A5, in millimetres
+    pdf.set_title(f"Biên lai {record['number']}")
+    pdf.set_creator("MotCua")
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    width = pdf.epw
+
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.multi_cell(width, 5, agency_name.upper(), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 14)
+    pdf.cell(width, 8, "BIÊN LAI THU PHÍ, LỆ PHÍ", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    pdf.cell(width, 5, "(Biên lai điện tử)", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 5, f"Số: {record['number']}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+
+    pdf.set_font("DejaVu", "", 9)
+    for label, value in (
+        ("Người nộp", record.get("payer") or ""),
+        ("Hồ sơ", record["dossier_code"]),
+        ("Thủ tục", f"{record['procedure_code']} – {record.get('procedure_name', '')}"),
+        ("Thời điểm thanh toán", _when(record.get("paid_at"))),
+        ("Hình thức", f"Trực tuyến qua {str(record['provider']).upper()}"),
+        ("Mã giao dịch cổng thanh toán", record.get("provider_txn_id") or ""),
+        ("Mã thanh toán", record["payment_id"]),
+    ):
+        pdf.multi_cell(width, 5, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+
+    with pdf.table(col_widths=(10, 60, 30), text_align=("CENTER", "LEFT", "RIGHT"), line_height=6) as table:
+        pdf.set_font("DejaVu", "B", 9)
+        table.row(("STT", "Khoản thu", "Số tiền"))
+        pdf.set_font("DejaVu", "", 9)
+        for i, item in enumerate(record["items"], 1):
+            table.row((str(i), item["name"], vnd(item["amount"])))
+        pdf.set_font("DejaVu", "B", 9)
+        table.row(("", "Tổng cộng", vnd(record["amount"])))
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "", 8)
+    pdf.multi_cell(width, 4, f"Lập lúc {_when(record.get('issued_at'))}. Biên lai được lập tự động khi cổng "
+                             "thanh toán xác nhận giao dịch thành công.", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -1,0 +1,20 @@
+"""The reconciliation sweep, run every 15 minutes (chalicelib.resources.RECONCILE_SCHEDULE).
+
+It asks the provider (querydr) about every payment still pending after
+MOTCUA_RECONCILE_AFTER_MINUTES and applies each answer through the IPN's own code path, so a
+lost IPN heals itself. `motcua payments reconcile` runs the same function by hand.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.payment_service import sweep
+
+logger = Logger(service="payments-reconcile")
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return sweep()

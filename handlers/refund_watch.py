@@ -1,0 +1,28 @@
+"""Refund watch: a refused dossier that holds fees goes on the finance desk's to-refund list.
+
+Fed by DossierRefused events (rule "refund-watch" in chalicelib.resources). It reads the
+dossier as it is now and records what the dossier owes back, conditioned on the dossier
+version so that an older view never overwrites a newer one written by a payment transition.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib import payment_store, store
+from chalicelib.calendar import iso, to_local
+from chalicelib.payment_rules import refund_due_record, refund_owed
+from handlers.consumer import Consumer
+
+
+def process(event: dict[str, Any]) -> bool:
+    """True if the dossier was (re)listed; nothing to do when it owes nothing."""
+    dossier = store.get_dossier(event["dossier_code"])
+    if dossier is None or refund_owed(dossier) == 0:
+        return False
+    record = refund_due_record(dossier, iso(to_local(datetime.now(timezone.utc))))
+    return payment_store.put_refund_due_if_newer(dossier["code"], record, dossier["version"])
+
+
+consumer = Consumer(name="refund-watch", process=process)
+handler = consumer.handler

@@ -1,0 +1,50 @@
+"""Payment settings: the hash secret from SSM in AWS, never the fake outside the local stage,
+never in a repr; the local dispatcher runs the reconciliation schedule on its rate."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib import payment_config, resources
+from chalicelib.config import settings
+from motcua.dispatcher import SchedulePump
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    payment_config.reset()
+    yield
+    payment_config.reset()
+    settings.cache_clear()
+
+
+def test_the_hash_secret_can_come_from_an_ssm_secure_string(aws_env, monkeypatch):
+    aws_env.client("ssm").put_parameter(Name="/motcua/vnpay/hash-secret", Value="FROM-SSM-NOT-REAL",
+                                        Type="SecureString")
+    monkeypatch.setenv("VNPAY_HASH_SECRET_PARAMETER", "/motcua/vnpay/hash-secret")
+    cfg = payment_config.payment_settings()
+    assert cfg.hash_secret == "FROM-SSM-NOT-REAL" and "FROM-SSM" not in repr(cfg)
+    assert "FROM-SSM" not in repr(payment_config.provider())
+
+
+def test_the_fake_local_secret_is_refused_outside_the_local_stage(monkeypatch):
+    monkeypatch.setenv("MOTCUA_STAGE", "prod")
+    monkeypatch.delenv("VNPAY_HASH_SECRET", raising=False)
+    settings.cache_clear()
+    with pytest.raises(RuntimeError, match="VNPAY_HASH_SECRET"):
+        payment_config.payment_settings()
+
+
+def test_the_schedule_pump_runs_the_handler_once_per_period():
+    now = [0.0]
+    runs: list[str] = []
+    pump = SchedulePump(resources.RECONCILE_SCHEDULE, handler=lambda event, ctx: runs.append(event["detail-type"]),
+                        clock=lambda: now[0])
+    assert resources.RECONCILE_SCHEDULE.expression == "rate(15 minutes)"
+    assert pump.step() is False and runs == []
+    now[0] = 15 * 60
+    pump.step()
+    pump.step()
+    assert runs == ["Scheduled Event"]
+    now[0] = 30 * 60
+    pump.step()
+    assert len(runs) == 2

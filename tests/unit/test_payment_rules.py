@@ -1,0 +1,142 @@
+"""The payment state graph and rules, without AWS: every edge outside the graph is refused,
+observations decide the IPN reply, refunds never exceed what was paid."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib import payment_rules as rules
+from chalicelib import payment_transitions as pt
+from chalicelib.errors import Conflict, ValidationFailed
+
+NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)   # 10:00 in Hà Nội
+
+
+def dossier(amount_due: int = 200_000, status: str = "submitted", paid: int = 0) -> dict:
+    return {"code": "000.00.13.H50-261121-0001", "status": status, "version": 1, "agency_id": "000.00.13.H50",
+            "procedure_code": "1.001023", "procedure_name": "Cấp Phiếu lý lịch tư pháp", "owner_sub": "c1",
+            "applicant": {"full_name": "Nguyễn Văn An"}, "amount_due": amount_due,
+            "fees": [{"name": "Phí", "amount": amount_due}],
+            "payment": {"amount_paid": paid, "pending": None, "receipts_issued": 0, "payments": []}}
+
+
+def payment(d: dict, status: str = "pending", amount: int = 200_000) -> dict:
+    p = rules.new_payment(d, payment_id="MC261121AAAA", provider="vnpay", amount=amount, pay_url="http://x/pay",
+                          created_at=NOW, expires_at=NOW + timedelta(minutes=15))
+    p["status"] = status
+    return p
+
+
+def observed(outcome: str, amount: int | None = 200_000) -> rules.Observation:
+    return rules.Observation("MC261121AAAA", "ipn", outcome, amount, "14000001", NOW, "00", "00", {"k": "v"})
+
+
+def test_every_pair_outside_the_graph_is_refused_with_409():
+    for current in pt.STATUSES:
+        for target in pt.STATUSES:
+            if target in pt.EDGES.get(current, ()):
+                assert pt.check(current, target) == target
+            else:
+                with pytest.raises(pt.PaymentTransitionRefused) as refused:
+                    pt.check(current, target)
+                assert refused.value.status == 409 and refused.value.extra["current_status"] == current
+
+
+def test_every_target_status_has_an_event():
+    assert set(pt.STATUSES) - {pt.PENDING} <= set(pt.EVENT_TYPES)
+
+
+@pytest.mark.parametrize("status,outcome,expected", [
+    ("pending", "succeeded", ("00", "succeeded")),
+    ("pending", "failed", ("00", "failed")),
+    ("failed", "succeeded", ("00", "succeeded_late")),
+    ("expired", "succeeded", ("00", "succeeded_late")),
+    ("succeeded", "succeeded", ("02", None)),
+    ("succeeded_late", "succeeded", ("02", None)),
+    ("refunded", "succeeded", ("02", None)),
+    ("failed", "failed", ("02", None)),
+    ("succeeded", "failed", ("02", None)),
+    ("pending", "unknown", ("00", None)),
+])
+def test_decide_follows_vnpay_reply_codes(status, outcome, expected):
+    decision = rules.decide(payment(dossier(), status), observed(outcome), NOW)
+    assert (decision.code, decision.target) == expected
+
+
+def test_amount_is_checked_before_anything_else():
+    assert rules.decide(payment(dossier(), "succeeded"), observed("succeeded", 1), NOW).code == "04"
+
+
+def test_unknown_means_expired_only_after_the_window():
+    p = payment(dossier())
+    assert rules.decide(p, observed("unknown", None), NOW + timedelta(minutes=14)).target is None
+    assert rules.decide(p, observed("unknown", None), NOW + timedelta(minutes=15)).target == "expired"
+
+
+def test_success_credits_the_dossier_issues_a_receipt_and_settles_fees():
+    d = dossier()
+    plan = rules.apply(payment(d), d, rules.Decision("00", pt.SUCCEEDED), observed("succeeded"), NOW)
+    assert plan.payment["status"] == "succeeded" and plan.payment["version"] == 2
+    assert plan.payment["receipt"]["number"] == "BL-000.00.13.H50-261121-0001-01"
+    assert plan.payment["receipt"]["paid_at"] == "2026-11-21T10:00:00+07:00"
+    assert plan.dossier["payment"]["amount_paid"] == 200_000 and plan.dossier["version"] == 3
+    assert [(e["type"], e["version"]) for e in plan.events] == [("PaymentSucceeded", 2), ("FeesSettled", 3)]
+    assert plan.payment["notifications"][-1]["raw"] == {"k": "v"}
+    assert d["version"] == 1 and d["payment"]["amount_paid"] == 0   # inputs untouched
+
+
+def test_a_late_success_on_a_refused_dossier_is_owed_back():
+    d = dossier(status="refused")
+    plan = rules.apply(payment(d, "expired"), d, rules.Decision("00", pt.SUCCEEDED_LATE), observed("succeeded"), NOW)
+    assert plan.payment["late"] and plan.payment["finance_flags"] == ["late_success"]
+    assert plan.refund_due_changed and plan.refund_due["reason"] == "refused"
+    assert plan.refund_due["amount_to_refund"] == 200_000
+
+
+@pytest.mark.parametrize("paid,pending,expected", [
+    (0, False, "unpaid"), (0, True, "pending"), (100_000, False, "partially_paid"),
+    (200_000, False, "paid"), (300_000, False, "overpaid"),
+])
+def test_payment_status_of_a_dossier(paid, pending, expected):
+    d = dossier(paid=paid)
+    if pending:
+        d["payment"]["pending"] = {"expires_at": "2026-11-21T10:15:00+07:00"}
+    assert rules.payment_status(d, NOW) == expected
+    assert rules.payment_status(dossier(amount_due=0), NOW) == "not_required"
+
+
+def test_gating_names_the_missing_amount_in_vietnamese():
+    with pytest.raises(Conflict) as refused:
+        rules.require_paid_before_accept(dossier(paid=50_000), True)
+    assert refused.value.code == "fees_unpaid" and "150.000 đ" in refused.value.message
+    rules.require_paid_before_accept(dossier(), False)
+    rules.require_paid_before_accept(dossier(paid=200_000), True)
+
+
+def test_a_refund_reserves_then_completes_and_never_exceeds_what_is_left():
+    d = dossier(paid=200_000)
+    p = payment(d, "succeeded")
+    reserved = rules.request_refund(p, d, refund_id="r1", amount=80_000, reason="x", by="f", now=NOW)
+    assert reserved.payment["status"] == "refund_pending" and reserved.payment["refunded_amount"] == 0
+    with pytest.raises(Conflict):
+        rules.request_refund(reserved.payment, reserved.dossier, refund_id="r2", amount=1, reason="x", by="f", now=NOW)
+    done = rules.complete_refund(reserved.payment, reserved.dossier, refund_id="r1", provider_code="00",
+                                 provider_txn_id="9", settling=False, now=NOW)
+    assert done.payment["status"] == "partially_refunded" and done.dossier["payment"]["amount_paid"] == 120_000
+    with pytest.raises(ValidationFailed):
+        rules.request_refund(done.payment, done.dossier, refund_id="r3", amount=120_001, reason="x", by="f", now=NOW)
+
+
+def test_a_rejected_refund_restores_the_status_it_came_from():
+    d = dossier(paid=200_000)
+    late = payment(d, "succeeded_late")
+    reserved = rules.request_refund(late, d, refund_id="r1", amount=200_000, reason="x", by="f", now=NOW)
+    back = rules.reject_refund(reserved.payment, reserved.dossier, refund_id="r1", provider_code="95", now=NOW)
+    assert back.payment["status"] == "succeeded_late" and back.events[0]["type"] == "PaymentRefundRejected"
+    assert back.dossier["payment"]["amount_paid"] == 200_000
+
+
+def test_ipn_replies_are_vnpays_exact_strings():
+    assert rules.ipn_reply("00") == {"RspCode": "00", "Message": "Confirm Success"}
+    assert rules.ipn_reply("97") == {"RspCode": "97", "Message": "Invalid signature"}

@@ -334,3 +334,13 @@ def finance_reconciliation() -> Any:
     if fmt == "xlsx":
         return _download(reconciliation.to_xlsx(report), XLSX, f"doi-soat-{day}.xlsx")
     return json_response(report)
+
+
+@route("/reports/payments")
+def payment_report() -> Any:
+    from chalicelib import report_service
+    request = _request()
+    identity = identity_of(request)
+    params = _report_params(request)
+    params.pop("as_of")
+    return json_response(report_service.payment_report(identity, **params))

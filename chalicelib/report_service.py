@@ -203,3 +203,29 @@ def unit_name(identity: Identity, agency_id: str | None) -> str:
         return agencies[chosen].name if chosen in agencies else chosen
     province = next((a for a in agencies.values() if a.level == "province"), None)
     return province.name if province else "Toàn tỉnh"
+
+
+def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
+                   agency_id: str | None = None) -> dict[str, Any]:
+    """Fees collected, refunded and outstanding per agency or procedure (integer VND)."""
+    from datetime import timedelta
+
+    from chalicelib import payment_store
+    from chalicelib.payment_rules import outstanding
+    from chalicelib.reports import payment_cells
+
+    if group_by not in ("agency", "procedure"):
+        raise ValidationFailed(fields={"group_by": "Phải là agency hoặc procedure."})
+    agencies = set(scope_agencies(identity, agency_id))
+    payments, day = [], start - timedelta(days=1)   # a payment created just before midnight may be paid after
+    while day <= end:
+        payments += [p for p in payment_store.payments_of_day(day.isoformat()) if p["agency_id"] in agencies]
+        day += timedelta(days=1)
+    dossiers = [d for agency in sorted(agencies) for d in store.dossiers_received_until(agency, end)]
+    cells = payment_cells(payments, dossiers, start, end, group_by, outstanding)
+    names = _names(group_by)
+    key = GROUPS[group_by]
+    rows = [{key: g, "name": names.get(g, g), **cells[g]} for g in sorted(cells)]
+    total = {k: sum(r[k] for r in rows) for k in ("collected", "refunded", "outstanding", "payments")}
+    return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "currency": "VND",
+            "rows": rows, "total": total}

@@ -360,3 +360,34 @@ def facts_from_dossier(dossier: Mapping[str, Any], *, adjusted: bool) -> Facts:
         received=day(dossier["submitted_at"]), due_changes=due_changes, outcome=outcome, closed=closed,
         pauses=pauses, corrected=corrected and outcome is not None,
     )
+
+
+# --- payments report --------------------------------------------------------------------
+
+PAID_STATUSES = ("succeeded", "succeeded_late", "refund_pending", "refunded", "partially_refunded")
+
+
+def payment_cells(payments: Iterable[Mapping[str, Any]], dossiers: Iterable[Mapping[str, Any]], start: date,
+                  end: date, group_by: str, outstanding: Any) -> dict[str, dict[str, int]]:
+    """Fees collected (paid in the period), refunded (settled in the period) and outstanding
+    (still owed on dossiers received in the period), in integer VND per group."""
+    from chalicelib.calendar import parse_iso, to_local
+
+    key = GROUPS[group_by]
+    groups: dict[str, dict[str, int]] = defaultdict(lambda: {"collected": 0, "refunded": 0, "outstanding": 0,
+                                                             "payments": 0})
+
+    def in_period(text: str | None) -> bool:
+        return bool(text) and start <= to_local(parse_iso(text)).date() <= end
+
+    for payment in payments:
+        row = groups[payment[key]]
+        if payment["status"] in PAID_STATUSES and in_period(payment.get("paid_at")):
+            row["collected"] += int(payment["amount"])
+            row["payments"] += 1
+        row["refunded"] += sum(int(r["amount"]) for r in payment.get("refunds", [])
+                               if r.get("status") == "refunded" and in_period(r.get("settled_at")))
+    for dossier in dossiers:
+        if in_period(dossier["submitted_at"]) and dossier["status"] not in ("refused", "withdrawn"):
+            groups[dossier[key]]["outstanding"] += int(outstanding(dossier))
+    return {g: dict(v) for g, v in groups.items() if any(v.values())}

@@ -27,9 +27,9 @@ def finish(code: str, finished_at: datetime) -> None:
 
 @pytest.fixture
 def late_dossier(api, dispatcher):
-    """Accepted 40 days ago for a 10-working-day procedure, finished (clicked) yesterday: late."""
+    """Accepted 40 days ago for a 20-working-day procedure, finished (clicked) yesterday: late."""
     from chalicelib import intake
-    procedure = next(p for p in api.call("GET", "/procedures").json["items"] if p["procedure_code"] == "1.001023")
+    procedure = next(p for p in api.call("GET", "/procedures").json["items"] if p["procedure_code"] == "1.009972")
     accepted = datetime.now(TZ) - timedelta(days=40)
     code = submit_at(procedure["procedure_code"], accepted, "corr-0001")
     intake.accept(code, Identity("off-1", "officer", procedure["agency_id"]), clock=lambda: accepted)

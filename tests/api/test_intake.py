@@ -12,7 +12,6 @@ from chalicelib.config import settings
 from chalicelib.identity import mint_local_token
 from tests.api.conftest import put_upload
 
-JUDICIAL_RECORD = "1.001023"   # a procedure of the seed catalogue (Sở Tư pháp)
 
 
 def seed_procedure(api, code=None):

@@ -30,7 +30,7 @@ def submit_at(procedure_code: str, when: datetime, key: str, sub: str = "citizen
 def world(api, aws_env, dispatcher):
     """Six dossiers in two agencies: new, accepted on time, overdue, refused, carried over."""
     procedures = {p["procedure_code"]: p for p in api.call("GET", "/procedures").json["items"]}
-    judicial = procedures["1.001023"]          # Sở Tư pháp, 10 working days
+    judicial = procedures["1.009972"]          # Sở Xây dựng, 20 working days, fees paid on the result
     birth = procedures["1.001193"]             # a commune, 1 working day
     now = datetime.now(TZ)
     old = now - timedelta(days=40)
@@ -70,7 +70,7 @@ def test_report_counts_what_happened_and_adds_up(api, world):
     assert body["total"]["received"]["total"] == 5
     for row in body["rows"] + [body["total"]]:
         assert report_service_identities(row) == []
-    assert judicial["name"].startswith("Sở Tư pháp")
+    assert judicial["name"].startswith("Sở Xây dựng")
 
 
 def report_service_identities(row):

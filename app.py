@@ -344,3 +344,13 @@ def payment_report() -> Any:
     params = _report_params(request)
     params.pop("as_of")
     return json_response(report_service.payment_report(identity, **params))
+
+
+@route("/reports/satisfaction")
+def satisfaction_report() -> Any:
+    from chalicelib import report_service
+    request = _request()
+    identity = identity_of(request)
+    params = _report_params(request)
+    params.pop("as_of")
+    return json_response(report_service.satisfaction_report(identity, **params))

@@ -229,3 +229,21 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     total = {k: sum(r[k] for r in rows) for k in ("collected", "refunded", "outstanding", "payments")}
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "currency": "VND",
             "rows": rows, "total": total}
+
+
+def satisfaction_report(identity: Identity, *, start: date, end: date, group_by: str,
+                        agency_id: str | None = None) -> dict[str, Any]:
+    from chalicelib.reports import satisfaction_rows
+
+    if group_by not in ("agency", "procedure"):
+        raise ValidationFailed(fields={"group_by": "Phải là agency hoặc procedure."})
+    agencies = scope_agencies(identity, agency_id)
+    # Ratings arrive after the result, so any dossier received up to ``end`` may carry one.
+    dossiers = [d for agency in agencies for d in store.dossiers_received_until(agency, end)]
+    rows = satisfaction_rows(dossiers, start, end, group_by)
+    total = satisfaction_rows([{**d, "agency_id": "*", "procedure_code": "*"} for d in dossiers], start, end, group_by)
+    names = _names(group_by)
+    key = GROUPS[group_by]
+    return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
+            "rows": [{key: g, "name": names.get(g, g), **rows[g]} for g in sorted(rows)],
+            "total": total.get("*", {"ratings": 0, "criteria": {}, "overall": {}})}

@@ -110,7 +110,7 @@ def _overdue_intervals(facts: Facts) -> list[tuple[date, date | None]]:
 
     The due day may change (extensions, pauses); each change starts a new piece. A dossier
     is overdue at the end of day X when due(X) < X and it is not closed by X."""
-    changes = sorted(facts.due_changes)
+    changes = sorted(facts.due_changes, key=lambda change: change[0])  # stable: same-day order kept
     pieces: list[tuple[date, date | None]] = []
     for i, (effective, due) in enumerate(changes):
         piece_end = changes[i + 1][0] if i + 1 < len(changes) else None
@@ -335,8 +335,12 @@ def facts_from_dossier(dossier: Mapping[str, Any], *, adjusted: bool) -> Facts:
         return to_local(parse_iso(text)).date() if text else None
 
     decisions = list(dossier.get("decisions", []))
-    due_changes = tuple((day(d.get("effective_at") or d["at"]), day(d["due_at"]))
-                        for d in decisions if "due_at" in d)
+    # The due date in force over time: set by decisions that record it, cleared while paused
+    # (the clock is stopped, so a paused dossier is never overdue). Chronological order.
+    timeline = [(parse_iso(d.get("effective_at") or d["at"]), d["due_at"]) for d in decisions if "due_at" in d]
+    timeline += [(parse_iso(p["start"]), None) for p in dossier.get("pauses", [])]
+    timeline.sort(key=lambda change: change[0])
+    due_changes = tuple((to_local(moment).date(), day(due)) for moment, due in timeline)
     pauses = tuple((day(p["start"]), day(p.get("end"))) for p in dossier.get("pauses", []))
     finished_at = dossier.get("finished_at")
     corrected = False
@@ -391,3 +395,35 @@ def payment_cells(payments: Iterable[Mapping[str, Any]], dossiers: Iterable[Mapp
         if in_period(dossier["submitted_at"]) and dossier["status"] not in ("refused", "withdrawn"):
             groups[dossier[key]]["outstanding"] += int(outstanding(dossier))
     return {g: dict(v) for g, v in groups.items() if any(v.values())}
+
+
+# --- satisfaction -----------------------------------------------------------------------
+
+CRITERIA = tuple(str(i) for i in range(1, 10))
+
+
+def satisfaction_rows(dossiers: Iterable[Mapping[str, Any]], start: date, end: date,
+                      group_by: str) -> dict[str, dict[str, Any]]:
+    """Average score (0–2) per national criterion and the distribution of the overall
+    rating (1–5), over ratings given in the period."""
+    from chalicelib.calendar import parse_iso, to_local
+
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    overall: dict[str, dict[str, int]] = defaultdict(lambda: {str(i): 0 for i in range(1, 6)})
+    rated: dict[str, int] = defaultdict(int)
+    for dossier in dossiers:
+        rating = dossier.get("rating")
+        if not rating or not start <= to_local(parse_iso(rating["rated_at"])).date() <= end:
+            continue
+        group = dossier[GROUPS[group_by]]
+        rated[group] += 1
+        overall[group][str(rating["overall"])] += 1
+        for criterion, score in rating["criteria"].items():
+            sums[group][criterion] += int(score)
+            counts[group][criterion] += 1
+    return {group: {
+        "ratings": rated[group],
+        "criteria": {c: round(sums[group][c] / counts[group][c], 3) if counts[group][c] else None for c in CRITERIA},
+        "overall": overall[group],
+    } for group in rated}

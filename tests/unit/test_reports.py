@@ -135,3 +135,18 @@ def test_succession_rolls_merged_agencies_up_as_of_a_date():
     assert succession.successor("OLD", date(2025, 8, 1)) == "QUANGNGAI"
     assert succession.successor("OLD", date(2025, 6, 30)) == "KONTUM"
     assert succession.successor("OTHER", date(2025, 8, 1)) == "OTHER"
+
+
+def test_satisfaction_averages_each_criterion_and_counts_overall_ratings():
+    from chalicelib.reports import satisfaction_rows
+
+    def rated(agency, scores, overall, when="2026-03-10T09:00:00+07:00"):
+        return {"agency_id": agency, "procedure_code": "1.000001",
+                "rating": {"criteria": {str(i): s for i, s in enumerate(scores, start=1)}, "overall": overall,
+                           "rated_at": when}}
+    dossiers = [rated("A", [2] * 9, 5), rated("A", [1] * 8 + [0], 3), rated("B", [0] * 9, 1),
+                rated("A", [2] * 9, 5, when="2026-04-01T09:00:00+07:00"), {"agency_id": "A", "rating": None}]
+    rows = satisfaction_rows(dossiers, date(2026, 3, 1), date(2026, 3, 31), "agency")
+    assert rows["A"]["ratings"] == 2 and rows["A"]["criteria"]["1"] == 1.5 and rows["A"]["criteria"]["9"] == 1.0
+    assert rows["A"]["overall"] == {"1": 0, "2": 0, "3": 1, "4": 0, "5": 1}
+    assert rows["B"]["criteria"]["5"] == 0.0

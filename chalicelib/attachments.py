@@ -61,7 +61,8 @@ def object_key(owner_sub: str, upload_id: str) -> str:
 
 
 def bucket() -> str:
-    return settings().name(resources.ATTACHMENTS_BUCKET)
+    cfg = settings()
+    return cfg.attachments_bucket or cfg.name(resources.ATTACHMENTS_BUCKET)
 
 
 def presign_upload(owner_sub: str, request: UploadRequest) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def create_table(ddb: Any, table: resources.Table, name: str) -> None:
 
 
 def create_queue(sqs: Any, queue: resources.Queue, cfg: Settings) -> str:
-    attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+    attributes = {"VisibilityTimeout": str(resources.visibility_timeout(queue))}
     if queue.has_dlq:
         dlq_url = sqs.create_queue(QueueName=cfg.name(queue.dlq_name))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -192,10 +192,7 @@ def secret_name(stage: str, name: str) -> str:
     return f"motcua/{stage}/{name}"
 
 
-def consumers_of(queue: str) -> list[QueueConsumer]:
-    return [consumer for consumer in QUEUE_CONSUMERS if consumer.queue == queue]
-
-
-def visibility_timeout(queue: Queue) -> int:
+def visibility_timeout(queue: Queue, consumers: tuple[QueueConsumer, ...] | None = None) -> int:
     """At least six times the longest consumer timeout, as AWS advises for SQS-fed Lambdas."""
-    return max([queue.visibility_timeout] + [6 * c.timeout for c in consumers_of(queue.name)])
+    feeding = [c for c in (QUEUE_CONSUMERS if consumers is None else consumers) if c.queue == queue.name]
+    return max([queue.visibility_timeout] + [6 * c.timeout for c in feeding])

@@ -28,8 +28,8 @@ PYTHON_VERSION = "3.11"
 PLATFORM = "manylinux2014_x86_64"
 # Shipped by the Lambda Python runtime; never bundled.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
-# Top-level packages that are development tools, not Lambda code (motcua imports moto).
-DEV_ONLY_PACKAGES = ("motcua",)
+# Top-level packages that are tools, not Lambda code (motcua imports moto; infra is this app).
+DEV_ONLY_PACKAGES = ("motcua", "infra")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # Parts of the dependencies that MotCua never loads, left out to keep the package (and the
 # cold start's disk reads) small. The package smoke test imports and drives the result.

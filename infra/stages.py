@@ -66,6 +66,9 @@ _INTS = ("api_memory_mb", "consumer_memory_mb", "log_retention_days", "attachmen
          "api_throttle_burst")
 _OPTIONAL_INTS = ("api_reserved_concurrency", "consumer_reserved_concurrency")
 _BOOLS = ("deletion_protection", "manage_apigateway_account_role")
+# The retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 
 def stages_file() -> Path:
@@ -103,6 +106,9 @@ def _check(stage: str, raw: dict[str, Any]) -> StageConfig:
     for key in _OPTIONAL_INTS:
         if raw[key] is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1):
             raise _fail(stage, key, "must be null or a positive integer")
+    if raw["log_retention_days"] not in LOG_RETENTION_DAYS:
+        raise _fail(stage, "log_retention_days", "must be one of CloudWatch's periods: "
+                    + ", ".join(map(str, LOG_RETENTION_DAYS)))
     for key in _BOOLS:
         if not isinstance(raw[key], bool):
             raise _fail(stage, key, "must be true or false")

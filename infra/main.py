@@ -10,10 +10,16 @@ import infra  # noqa: F401  (quiets jsii before aws_cdk loads)
 from infra.stages import StageError, load
 
 
+# Feature flags the stack is written for (cdk.json would not reach in-process synths in tests).
+FEATURE_FLAGS = {
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+}
+
+
 def main() -> int:
     import aws_cdk as cdk
 
-    app = cdk.App()
+    app = cdk.App(context=FEATURE_FLAGS)
     try:
         config = load(app.node.try_get_context("stage"))
     except StageError as error:

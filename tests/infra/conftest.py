@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from infra.stages import StageConfig, load
+from tests.api.conftest import aws_env  # noqa: F401  (the local stack in moto, for parity)
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "prod"

@@ -80,6 +80,14 @@ def log_group(scope: Construct, id: str, config: StageConfig, name: str) -> logs
     return group
 
 
+def _tables(declared: Declared) -> tuple[str, ...] | None:
+    """Queue consumers run handlers.consumer.Consumer, which records processed event ids in
+    the idempotency table, so they always get that table besides what they list."""
+    if declared.tables is None or not isinstance(declared, resources.QueueConsumer):
+        return declared.tables
+    return tuple(dict.fromkeys((*declared.tables, resources.IDEMPOTENCY.name)))
+
+
 def _function(scope: Construct, shared: Shared, code: lambda_.Code, declared: Declared) -> lambda_.Function:
     config = shared.config
     name = function_name(config, declared.name)
@@ -91,7 +99,7 @@ def _function(scope: Construct, shared: Shared, code: lambda_.Code, declared: De
         reserved_concurrent_executions=config.consumer_reserved_concurrency,
         tracing=lambda_.Tracing.ACTIVE, log_group=log_group(scope, f"Logs-{declared.name}", config, name),
         environment={**shared.environment, "POWERTOOLS_SERVICE_NAME": declared.name},
-        role=role(scope, f"Role-{declared.name}", shared, declared.name, tables=declared.tables,
+        role=role(scope, f"Role-{declared.name}", shared, declared.name, tables=_tables(declared),
                   secrets=declared.secrets, publishes=declared.publishes),
     )
 

@@ -62,8 +62,8 @@ def local_stack(session: Any) -> dict[str, Any]:
     return {"tables": tables, "buses": sorted(buses), "rules": rules, "queues": queues}
 
 
-def template_stack(assembly: Assembly) -> dict[str, Any]:
-    stage, template = assembly.config.stage, assembly.template["Resources"]
+def template_stack(template_json: dict[str, Any], stage: str) -> dict[str, Any]:
+    template = template_json["Resources"]
 
     def props(kind: str) -> dict[str, dict[str, Any]]:
         return {k: v["Properties"] for k, v in template.items() if v["Type"] == kind}
@@ -87,8 +87,7 @@ def template_stack(assembly: Assembly) -> dict[str, Any]:
     return {"tables": tables, "buses": sorted(bus_names.values()), "rules": rules, "queues": queues}
 
 
-def test_local_stack_and_template_declare_the_same_resources(aws_env: Any, assembly: Assembly) -> None:
-    local, deployed = local_stack(aws_env), template_stack(assembly)
+def assert_parity(local: dict[str, Any], deployed: dict[str, Any]) -> None:
     local_only = {q.name for q in resources.QUEUES if q.local_only}
     local_only |= {q.dlq_name for q in resources.QUEUES if q.local_only and q.has_dlq}
     aws_only = {c.failures_queue for c in resources.STREAM_CONSUMERS}
@@ -102,3 +101,7 @@ def test_local_stack_and_template_declare_the_same_resources(aws_env: Any, assem
     assert set(local["queues"]) - set(deployed["queues"]) == local_only
     assert set(deployed["queues"]) - set(local["queues"]) == aws_only
     assert len(local["tables"]) == len(resources.TABLES)
+
+
+def test_local_stack_and_template_declare_the_same_resources(aws_env: Any, assembly: Assembly) -> None:
+    assert_parity(local_stack(aws_env), template_stack(assembly.template, assembly.config.stage))

@@ -18,9 +18,10 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 # What /var/runtime of the Lambda Python 3.11 runtime holds besides the standard library.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
@@ -134,3 +135,81 @@ def sqs_batch(bodies: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
         "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "ap-southeast-1",
     } for i, body in enumerate(bodies)]}
+
+
+# --- a moto server holding one stage's resources -----------------------------------------
+
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
+           "AWS_DEFAULT_REGION": "ap-southeast-1", "AWS_REGION": "ap-southeast-1"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port; yields its endpoint."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def provision_stage(endpoint: str, stage: str) -> None:
+    """The stage's tables, bus, rules, queues and bucket (motcua.provision) and the sample catalogue."""
+    code = ("import boto3; from chalicelib.config import settings; from motcua.provision import provision;"
+            " from motcua.seed import seed_catalogue; provision(boto3.session.Session(), settings()); seed_catalogue()")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
+    env.update(AWS_ENV, MOTCUA_STAGE=stage, MOTCUA_AWS_ENDPOINT=endpoint)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=120)
+
+
+def client(endpoint: str, service: str) -> Any:
+    import boto3
+    return boto3.client(service, endpoint_url=endpoint, region_name=AWS_ENV["AWS_REGION"],
+                        aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+
+
+def stream_batch(endpoint: str, table: str) -> dict[str, Any]:
+    """Every record of the table's stream, shaped as Lambda hands them to a stream consumer."""
+    from motcua.dispatcher import _as_lambda_record
+
+    streams = client(endpoint, "dynamodbstreams")
+    arn = client(endpoint, "dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records += [_as_lambda_record(r, arn) for r in streams.get_records(ShardIterator=iterator)["Records"]]
+    return {"Records": records}
+
+
+def sample_submission() -> dict[str, Any]:
+    """A valid POST /dossiers body for the first procedure of the sample catalogue."""
+    catalogue = json.loads((ROOT / "motcua" / "seed" / "catalogue.json").read_text(encoding="utf-8"))
+    return {"procedure_code": catalogue["procedures"][0]["procedure_code"], "summary": "Kiểm tra gói triển khai",
+            "attachments": [], "applicant": {"full_name": "Trần Thị Gói", "id_number": "051095001234",
+                                             "phone": "0912345678"}}
+
+
+CITIZEN_CLAIMS = {"sub": "citizen-sandbox", "custom:role": "citizen", "token_use": "id"}
+
+
+def submit_event(key: str) -> dict[str, Any]:
+    """POST /dossiers as API Gateway sends it after the Cognito authorizer accepted a citizen."""
+    return api_gateway_event("POST", "/dossiers", body=sample_submission(), claims=CITIZEN_CLAIMS,
+                             headers={"Idempotency-Key": key})
+
+
+def bus_envelope(detail: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge event as a rule delivers it to an SQS queue."""
+    from chalicelib.events import SOURCE
+    return {"version": "0", "id": f"eb-{detail['id']}", "source": SOURCE, "detail-type": detail["type"],
+            "detail": detail}

@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 from infra.stages import DEFAULT_FILE
-from tests.infra.conftest import ROOT, synth
+from infra.assembly import synth
+from tests.infra.conftest import ROOT
 
 
 def make_synth(stage: str, **env: str) -> subprocess.CompletedProcess:

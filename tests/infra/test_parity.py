@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib import resources
 from chalicelib.config import settings
-from tests.infra.conftest import Assembly
+from infra.assembly import Assembly
 
 
 def _unstage(name: str, stage: str) -> str:

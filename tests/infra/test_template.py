@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib import resources
 from infra.api import load_contract
-from tests.infra.conftest import Assembly
+from infra.assembly import Assembly
 
 
 def test_cfn_lint_finds_no_errors(assembly: Assembly) -> None:

@@ -70,6 +70,7 @@ def synth(stage: str, outdir: Path, workdir: Path, **env: str) -> subprocess.Com
 
 
 def synthesized(stage: str, base: Path) -> Assembly:
+    base.mkdir(parents=True, exist_ok=True)
     done = synth(stage, base / "cdk.out", base)
     if done.returncode != 0:
         raise RuntimeError(f"synth of {stage} failed:\n{done.stdout}\n{done.stderr}")

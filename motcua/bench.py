@@ -173,7 +173,175 @@ def _list_scaling(procedure: Any) -> list[Row]:
     return [Row("list page items examined at 20,000 / at 1,000 dossiers", large / max(small, 1), 1.0, "x")]
 
 
-SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, deadline_throughput, cold_import]
+def request_overhead(runs: int = 25) -> list[Row]:
+    """Submit and accept in-process against moto, divided by the same AWS calls replayed alone.
+
+    Pass 1 runs the operations through the Chalice app and records every AWS call with its
+    parameters; pass 2 starts from the same state in a fresh moto and replays the calls in
+    the same order with plain boto3 clients. What remains in the ratio is our own overhead:
+    routing, validation, the domain, pynamodb and JSON."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from motcua import metering
+    metering.install()
+    timeline: list[tuple[str | None, list[metering.Call], float]] = []
+
+    with mock_aws():
+        client, citizen, officer = _app_client()
+        with client:
+            def timed(label: str | None, method: str, path: str, token: str, **kwargs: Any) -> Any:
+                with metering.recording() as calls:
+                    started = time.perf_counter()
+                    response = _request(client, method, path, token, **kwargs)
+                    timeline.append((label, calls, time.perf_counter() - started))
+                return response
+
+            timed(None, "GET", "/procedures", citizen)  # a warm Lambda has the catalogue cached
+            body = __import__("json").dumps(_bench_submission())
+            for i in range(runs):
+                submitted = timed("submit", "POST", "/dossiers", citizen, body=body, key=f"overhead-key-{i:04d}")
+                code = __import__("json").loads(submitted.body)["dossier_code"]
+                timed("accept", "POST", f"/dossiers/{code}/accept", officer)
+
+    replayed: dict[str, list[float]] = {"submit": [], "accept": []}
+    inside: dict[str, list[float]] = {"submit": [], "accept": []}
+    with mock_aws():
+        session = _fresh_stack()
+        clients: dict[str, Any] = {}
+        for label, calls, elapsed in timeline:
+            for service, _, _ in calls:
+                clients.setdefault(service, session.client(service, region_name="ap-southeast-1"))
+            started = time.perf_counter()
+            for service, operation, params in calls:
+                try:
+                    clients[service]._make_api_call(operation, params)
+                except ClientError:
+                    pass  # a conditional failure replays as it happened
+            if label:
+                replayed[label].append(time.perf_counter() - started)
+                inside[label].append(elapsed)
+    return [Row(f"{label}: in-process latency / same AWS calls replayed (moto)",
+                statistics.median(inside[label]) / statistics.median(replayed[label]), 1.5, "x")
+            for label in ("submit", "accept")]
+
+
+def _fresh_stack() -> Any:
+    import boto3
+
+    from chalicelib import aws, catalogue_store
+    from chalicelib.config import settings
+    from motcua.provision import provision
+    from motcua.seed import seed_catalogue
+
+    aws.reset()
+    catalogue_store.invalidate()
+    session = boto3.session.Session()
+    provision(session, settings())
+    seed_catalogue()
+    return session
+
+
+def _app_client() -> tuple[Any, str, str]:
+    """A Chalice test client over a fresh local stack, with a citizen's and an officer's token."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import catalogue_store
+    from chalicelib.config import settings
+    from chalicelib.identity import mint_local_token
+
+    _fresh_stack()
+    procedure = catalogue_store.snapshot().procedures[_bench_submission()["procedure_code"]]
+    secret = settings().local_jwt_secret
+    return (Client(app), mint_local_token(secret, "bench-citizen", "citizen"),
+            mint_local_token(secret, "bench-officer", "officer", procedure.agency_id))
+
+
+def _bench_submission() -> dict[str, Any]:
+    from motcua.sandbox import sample_submission
+    return sample_submission()
+
+
+def _request(client: Any, method: str, path: str, token: str, body: str | None = None, key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.http.request(method, path, headers=headers, body=body)
+
+
+def deployment(runs: int = 9) -> list[Row]:
+    """Package sizes and cold starts of the packages exactly as `make synth STAGE=prod` stages them."""
+    import tempfile
+
+    from chalicelib import resources
+    from infra.assembly import synthesized
+    from motcua import sandbox
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        assembly = synthesized("prod", base / "synth")
+        functions = {f.name: f for f in assembly.functions()}
+        api = functions[resources.physical_name("prod", "api")]
+        rows.append(Row("API package unzipped, without boto3/botocore (MB)",
+                        sandbox.unzipped_bytes(api.package) / 1_000_000, 10, " MB"))
+        shared = sum(f.package == api.package for f in functions.values()) - 1
+        rows.append(Row(f"consumers with their own package (the other {shared} run the API's zip)",
+                        sum(f.package != api.package for f in functions.values()), 0))
+        package = sandbox.unpack(api.package, base / "package")
+        runtime = sandbox.runtime_dir(base / "runtime")
+        rows += _cold_starts(assembly, functions, package, runtime, base, runs)
+    return rows
+
+
+def _cold_starts(assembly: Any, functions: dict[str, Any], package: Path, runtime: Path, base: Path,
+                 runs: int) -> list[Row]:
+    """Each deployed module's import + first invocation in a fresh sandboxed interpreter,
+    against ``import boto3`` + one client in the same sandbox. The runs are interleaved so
+    that a busy machine slows the module and its baseline alike."""
+    from chalicelib import resources
+    from motcua import sandbox
+
+    baseline_package = base / "baseline"
+    baseline_package.mkdir()
+    (baseline_package / "baseline.py").write_text(
+        "import boto3\nclient = boto3.client('dynamodb')\n\n\ndef handler(event, context):\n    return None\n")
+    bucket = resources.physical_name("prod", resources.ATTACHMENTS_BUCKET)
+    with sandbox.moto_server() as endpoint:
+        sandbox.provision_stage(endpoint, "prod")
+        env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench"}
+
+        def deployed(name: str, label: str, event_for: Callable[[int], dict]) -> tuple:
+            function = functions[resources.physical_name("prod", name)]
+            function_env = {k: (v if isinstance(v, str) else bucket) for k, v in function.environment.items()}
+            return label, function.handler, event_for, package, {**function_env, **env}
+
+        api = deployed("api", "API, import + POST /dossiers", lambda i: sandbox.submit_event(f"bench-cold-{i:04d}"))
+        sandbox.invoke(api[3], runtime, api[1], api[2](runs), api[4], base / "runs")  # leaves outbox records
+        modules = [api]
+        for consumer in resources.STREAM_CONSUMERS:
+            batch = sandbox.stream_batch(endpoint, resources.physical_name("prod", consumer.table))
+            modules.append(deployed(consumer.name, f"{consumer.name}, import + stream batch", lambda i, b=batch: b))
+        for consumer in resources.QUEUE_CONSUMERS:
+            arn = f"arn:aws:sqs:ap-southeast-1:000000000000:{resources.physical_name('prod', consumer.queue)}"
+            detail = {"id": "bench-event", "type": "DossierSubmitted", "version": 1, "dossier_code": "bench"}
+            modules.append(deployed(consumer.name, f"{consumer.name}, import + SQS batch", lambda i, a=arn: sandbox.sqs_batch(
+                [sandbox.bus_envelope({**detail, "id": f"bench-event-{i}"})], a)))
+        baseline: list[float] = []
+        seconds: dict[str, list[float]] = {module[0]: [] for module in modules}
+        for i in range(runs):
+            baseline.append(sandbox.invoke(baseline_package, runtime, "baseline:handler", {}, env, base / "runs").seconds)
+            for label, handler, event_for, pkg, module_env in modules:
+                seconds[label].append(sandbox.invoke(pkg, runtime, handler, event_for(i), module_env, base / "runs").seconds)
+    reference = statistics.median(baseline)
+    return [Row(f"cold start: {label} / (import boto3 + 1 client)", statistics.median(times) / reference, 1.5, "x")
+            for label, times in seconds.items()]
+
+
+SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, deadline_throughput, cold_import,
+                                         request_overhead, deployment]
 
 
 def render(rows: list[Row]) -> str:

@@ -149,7 +149,11 @@ def moto_server() -> Iterator[str]:
     """A moto server on a free loopback port; yields its endpoint."""
     import socket
 
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

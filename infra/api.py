@@ -160,7 +160,3 @@ def _account_logging_role(scope: Construct) -> apigw.CfnAccount:
     return apigw.CfnAccount(scope, "ApiGatewayAccount", cloud_watch_role_arn=push.role_arn)
 
 
-def api_function_name(config: StageConfig) -> str:
-    return function_name(config, "api")
-
-

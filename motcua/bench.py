@@ -82,7 +82,6 @@ def deadline_throughput() -> list[Row]:
 
 
 def aws_calls_and_scaling() -> list[Row]:
-    import boto3
     from moto import mock_aws
 
     from motcua import metering
@@ -92,17 +91,12 @@ def aws_calls_and_scaling() -> list[Row]:
         from chalice.test import Client
 
         from app import app
-        from chalicelib import aws, catalogue_store
+        from chalicelib import catalogue_store
         from chalicelib.config import settings
         from chalicelib.identity import mint_local_token
-        from motcua.provision import provision
-        from motcua.seed import seed_catalogue
+        from motcua.provision import fresh_local_stack
 
-        aws.reset()
-        catalogue_store.invalidate()
-        session = boto3.session.Session()
-        provision(session, settings())
-        seed_catalogue()
+        session = fresh_local_stack()
         secret = settings().local_jwt_secret
         procedure = next(iter(catalogue_store.snapshot().procedures.values()))
         citizen = mint_local_token(secret, "bench-citizen", "citizen")
@@ -180,7 +174,6 @@ def request_overhead(runs: int = 25) -> list[Row]:
     parameters; pass 2 starts from the same state in a fresh moto and replays the calls in
     the same order with plain boto3 clients. What remains in the ratio is our own overhead:
     routing, validation, the domain, pynamodb and JSON."""
-    import boto3
     from botocore.exceptions import ClientError
     from moto import mock_aws
 
@@ -207,8 +200,10 @@ def request_overhead(runs: int = 25) -> list[Row]:
 
     replayed: dict[str, list[float]] = {"submit": [], "accept": []}
     inside: dict[str, list[float]] = {"submit": [], "accept": []}
+    from motcua.provision import fresh_local_stack
+
     with mock_aws():
-        session = _fresh_stack()
+        session = fresh_local_stack()
         clients: dict[str, Any] = {}
         for label, calls, elapsed in timeline:
             for service, _, _ in calls:
@@ -228,22 +223,6 @@ def request_overhead(runs: int = 25) -> list[Row]:
             for label in ("submit", "accept")]
 
 
-def _fresh_stack() -> Any:
-    import boto3
-
-    from chalicelib import aws, catalogue_store
-    from chalicelib.config import settings
-    from motcua.provision import provision
-    from motcua.seed import seed_catalogue
-
-    aws.reset()
-    catalogue_store.invalidate()
-    session = boto3.session.Session()
-    provision(session, settings())
-    seed_catalogue()
-    return session
-
-
 def _app_client() -> tuple[Any, str, str]:
     """A Chalice test client over a fresh local stack, with a citizen's and an officer's token."""
     from chalice.test import Client
@@ -252,8 +231,9 @@ def _app_client() -> tuple[Any, str, str]:
     from chalicelib import catalogue_store
     from chalicelib.config import settings
     from chalicelib.identity import mint_local_token
+    from motcua.provision import fresh_local_stack
 
-    _fresh_stack()
+    fresh_local_stack()
     procedure = catalogue_store.snapshot().procedures[_bench_submission()["procedure_code"]]
     secret = settings().local_jwt_secret
     return (Client(app), mint_local_token(secret, "bench-citizen", "citizen"),

@@ -73,3 +73,20 @@ def provision(session: Any, cfg: Settings) -> None:
         name = cfg.name(rule.name)
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(rule.pattern), State="ENABLED")
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": rule.queue, "Arn": queue_arns[rule.queue]}])
+
+
+def fresh_local_stack() -> Any:
+    """Inside mock_aws: forget cached clients and the cached catalogue, create every resource
+    and load the sample catalogue. Returns the boto3 session (tests and ``make bench``)."""
+    import boto3
+
+    from chalicelib import aws, catalogue_store
+    from chalicelib.config import settings
+    from motcua.seed import seed_catalogue
+
+    aws.reset()
+    catalogue_store.invalidate()
+    session = boto3.session.Session()
+    provision(session, settings())
+    seed_catalogue()
+    return session

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench soak clean venv
+.PHONY: run test bench soak clean venv synth diff deploy
 
 venv: $(STAMP)
 
@@ -24,5 +24,33 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m motcua.bench
 
+# infra/: the CDK app. STAGE is one of infra/stages.json's stages; its settings are checked
+# before Node or the CDK CLI (pinned in infra/package.json) are even installed.
+STAGE ?=
+CDK_OUT := infra/cdk.out/$(STAGE)
+NODE_STAMP := infra/node_modules/.installed-stamp
+CDK := cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk
+
+$(NODE_STAMP): infra/package.json infra/package-lock.json
+	cd infra && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+synth: $(STAMP)
+	$(PY) -m infra.stages $(STAGE)
+	@$(MAKE) --no-print-directory $(NODE_STAMP)
+	$(CDK) synth -c stage=$(STAGE) --output cdk.out/$(STAGE) --quiet
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error $(CDK_OUT)/motcua-$(STAGE).template.json
+	@echo "Templates in $(CDK_OUT)/ (cdk-nag AwsSolutions and cfn-lint passed)"
+
+diff: $(STAMP)
+	$(PY) -m infra.stages $(STAGE)
+	@$(MAKE) --no-print-directory $(NODE_STAMP)
+	$(CDK) diff -c stage=$(STAGE) --output cdk.out/$(STAGE)
+
+deploy: $(STAMP)
+	$(PY) -m infra.stages $(STAGE)
+	@$(MAKE) --no-print-directory $(NODE_STAMP)
+	$(CDK) deploy -c stage=$(STAGE) --output cdk.out/$(STAGE) --require-approval broadening
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info infra/build infra/cdk.out infra/chalice.out infra/node_modules

@@ -61,7 +61,8 @@ def object_key(owner_sub: str, upload_id: str) -> str:
 
 
 def bucket() -> str:
-    return settings().name(resources.ATTACHMENTS_BUCKET)
+    cfg = settings()
+    return cfg.attachments_bucket or cfg.name(resources.ATTACHMENTS_BUCKET)
 
 
 def presign_upload(owner_sub: str, request: UploadRequest) -> dict[str, Any]:
@@ -86,6 +87,8 @@ def missing_uploads(owner_sub: str, attachments: list[dict[str, str]], *, key: s
     """One S3 HEAD per attachment; field errors for those that are absent, too big or of a bad type."""
     from botocore.exceptions import ClientError
 
+    if not attachments:
+        return {}  # no S3 client (and no cold-start cost for it) when nothing is attached
     s3 = aws.client("s3")
     errors: dict[str, str] = {}
     for i, attachment in enumerate(attachments):

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
-
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RULES = ("resume", "restart")
 # Names are shown to citizens. Pinned because holidays otherwise picks the language from
@@ -101,6 +99,8 @@ class WorkingCalendar:
             self._index(day)  # range check
         if clash := sorted(set(off) & set(extra_work)):
             raise ValueError(f"dates both extra day off and extra working day: {clash}")
+
+        import holidays  # lazy: a submission never needs it, and it is ~0.07 s of every cold start
 
         vn = holidays.VN(years=range(first_year, last_year + 1), language=HOLIDAY_LANGUAGE)
         # Plain dict/set lookups: HolidayBase.__contains__ re-parses keys and is ~10x slower.

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.resources import physical_name
+
 LOCAL_STAGE = "local"
 FAKE_LOCAL_JWT_SECRET = "local-only-not-a-secret-change-me"
 
@@ -26,6 +28,7 @@ class Settings:
     upload_url_ttl_seconds: int
     catalogue_cache_seconds: int
     idempotency_ttl_seconds: int
+    attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
 
     @property
     def is_local(self) -> bool:
@@ -33,7 +36,7 @@ class Settings:
 
     def name(self, resource: str) -> str:
         """Physical name of a resource for this stage, e.g. ``motcua-local-dossiers``."""
-        return f"motcua-{self.stage}-{resource}"
+        return physical_name(self.stage, resource)
 
 
 def _int(name: str, default: int) -> int:
@@ -57,4 +60,5 @@ def settings() -> Settings:
         upload_url_ttl_seconds=_int("MOTCUA_UPLOAD_URL_TTL", 900),
         catalogue_cache_seconds=_int("MOTCUA_CATALOGUE_CACHE_SECONDS", 60),
         idempotency_ttl_seconds=_int("MOTCUA_IDEMPOTENCY_TTL", 24 * 3600),
+        attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
     )

@@ -11,7 +11,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import resources
+from chalicelib.aws import share_session_with_pynamodb
 from chalicelib.config import settings
+
+share_session_with_pynamodb()
 
 
 def _meta(table: resources.Table) -> type:

@@ -34,26 +34,33 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
-def _secret() -> str:
-    """The hash secret: SSM or Secrets Manager (Powertools, cached) when named, else the env."""
+def _credentials() -> tuple[str, str]:
+    """(terminal code, hash secret). Named SSM parameter or Secrets Manager id first; then the
+    environment; in AWS stages without either, the stage's ``vnpay`` secret (chalicelib.secrets,
+    created by infra/)."""
     parameter, secret_id = os.environ.get("VNPAY_HASH_SECRET_PARAMETER"), os.environ.get("VNPAY_HASH_SECRET_ID")
+    tmn = os.environ.get("VNPAY_TMN_CODE", FAKE_LOCAL_TMN)
     if parameter or secret_id:
         from aws_lambda_powertools.utilities import parameters
 
         if parameter:
-            return parameters.get_parameter(parameter, decrypt=True, max_age=300)
-        return parameters.get_secret(secret_id, max_age=300)
-    return os.environ.get("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)
+            return tmn, parameters.get_parameter(parameter, decrypt=True, max_age=300)
+        return tmn, parameters.get_secret(secret_id, max_age=300)
+    if "VNPAY_HASH_SECRET" not in os.environ and not settings().is_local:
+        from chalicelib.secrets import secret
+        stored = secret("vnpay")
+        return stored["tmn_code"], stored["hash_secret"]
+    return tmn, os.environ.get("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)
 
 
 @lru_cache(maxsize=1)
 def payment_settings() -> PaymentSettings:
-    secret = _secret()
+    tmn_code, secret = _credentials()
     if not settings().is_local and secret == FAKE_LOCAL_SECRET:
         raise RuntimeError("VNPAY_HASH_SECRET is the local fake; configure the real secret for this stage")
     return PaymentSettings(
         provider=os.environ.get("MOTCUA_PAYMENT_PROVIDER", "vnpay"),
-        tmn_code=os.environ.get("VNPAY_TMN_CODE", FAKE_LOCAL_TMN),
+        tmn_code=tmn_code,
         host=os.environ.get("VNPAY_HOST", "http://127.0.0.1:8089"),
         public_url=os.environ.get("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         ttl_minutes=_int("MOTCUA_PAYMENT_TTL_MINUTES", 15),

@@ -38,6 +38,7 @@ class Queue:
     visibility_timeout: int = 60
     max_receive_count: int = 5       # deliveries before a message moves to the DLQ
     has_dlq: bool = True
+    local_only: bool = False         # only the local stack has it (AWS keeps the bus archive instead)
 
     @property
     def dlq_name(self) -> str:
@@ -51,6 +52,8 @@ class Rule:
     queue: str
 
 
+# What a Lambda of ours may touch in AWS (infra/ turns these into its IAM policy) and how it
+# runs. ``tables=None`` means read/write on every table; list names to narrow it.
 @dataclass(frozen=True)
 class StreamConsumer:
     """A Lambda fed by a table's stream (the outbox publisher)."""
@@ -59,6 +62,16 @@ class StreamConsumer:
     handler: str                       # "module:function"
     filter_pattern: dict = field(default_factory=dict)
     batch_size: int = 100
+    timeout: int = 60                  # seconds
+    memory: int | None = None          # MB; None = the stage's consumer_memory_mb
+    tables: tuple[str, ...] | None = None
+    secrets: tuple[str, ...] = ()
+    publishes: bool = False            # may put events on the bus
+    retry_attempts: int = 20           # then the batch's position goes to the failures queue
+
+    @property
+    def failures_queue(self) -> str:
+        return f"{self.name}-failures"
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,49 @@ class QueueConsumer:
     queue: str
     handler: str
     batch_size: int = 10
+    timeout: int = 30
+    memory: int | None = None
+    tables: tuple[str, ...] | None = None
+    secrets: tuple[str, ...] = ()
+    publishes: bool = False
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A Lambda run periodically (EventBridge schedule on the default bus)."""
+    name: str
+    handler: str
+    expression: str                    # "rate(5 minutes)" or "cron(0 1 * * ? *)"
+    timeout: int = 60
+    memory: int | None = None
+    tables: tuple[str, ...] | None = None
+    secrets: tuple[str, ...] = ()
+    publishes: bool = False
+
+    @property
+    def rate_minutes(self) -> int:
+        """Minutes between runs of a ``rate(N minutes)`` schedule (the local dispatcher's pace)."""
+        number, unit = self.expression.removeprefix("rate(").removesuffix(")").split()
+        return int(number) * {"minute": 1, "minutes": 1, "hour": 60, "hours": 60, "day": 1440, "days": 1440}[unit]
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A JSON secret in Secrets Manager, named ``motcua/{stage}/{name}`` (chalicelib.secrets)."""
+    name: str
+    description: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CustomMetric:
+    """A metric our code emits with Powertools (namespace METRICS_NAMESPACE, dimension
+    ``service``) and infra/ alarms on. Emit with ``Metrics(namespace=METRICS_NAMESPACE,
+    service=metric.service).add_metric(metric.name, metric.unit, value)``."""
+    name: str
+    service: str
+    unit: str
+    description: str
 
 
 EVENT_SOURCE_PREFIX = "motcua"
@@ -97,7 +153,7 @@ ATTACHMENTS_BUCKET = "attachments"
 BUCKETS: tuple[str, ...] = (ATTACHMENTS_BUCKET,)
 
 # The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
-TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False)
+TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False, local_only=True)
 REPORT_QUEUE = Queue(name="report-projection", visibility_timeout=60, max_receive_count=10)
 QUEUES: tuple[Queue, ...] = (TAP_QUEUE, REPORT_QUEUE)
 
@@ -115,28 +171,18 @@ PUBLISHER = StreamConsumer(
     table=DOSSIERS.name,
     handler="handlers.publisher:handler",
     filter_pattern={"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": OUTBOX_PREFIX}]}}}},
+    tables=(),
+    publishes=True,
 )
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
-    QueueConsumer(name="report-projection", queue=REPORT_QUEUE.name, handler="handlers.report_projection:handler"),
+    QueueConsumer(name="report-projection", queue=REPORT_QUEUE.name, handler="handlers.report_projection:handler",
+                  tables=("dossiers", "reports", "idempotency")),
 )
 
 
 # --- payments (issue 3) ------------------------------------------------------------------
 # Appended as a block so that branches adding other resources merge without conflicts.
-
-@dataclass(frozen=True)
-class Schedule:
-    """A handler run on a fixed rate (an EventBridge Scheduler rule in AWS; the local
-    dispatcher runs it on the same rate, and a CLI command runs it by hand)."""
-    name: str
-    handler: str                       # "module:function"
-    rate_minutes: int
-
-    @property
-    def expression(self) -> str:
-        return f"rate({self.rate_minutes} minutes)"
-
 
 PAYMENTS = Table(
     name="payments",
@@ -161,8 +207,44 @@ RULES += (
          pattern={"source": ["motcua.dossiers"], "detail-type": ["DossierRefused"]}),
 )
 QUEUE_CONSUMERS += (
-    QueueConsumer(name="refund-watch", queue=REFUND_WATCH_QUEUE.name, handler="handlers.refund_watch:handler"),
+    QueueConsumer(name="refund-watch", queue=REFUND_WATCH_QUEUE.name, handler="handlers.refund_watch:handler",
+                  tables=("dossiers", "payments", "idempotency")),
 )
 
-RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.reconcile:handler", rate_minutes=15)
+RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.reconcile:handler",
+                              expression="rate(15 minutes)", timeout=300, tables=("dossiers", "payments"),
+                              secrets=("vnpay",))
 SCHEDULES: tuple[Schedule, ...] = (RECONCILE_SCHEDULE,)
+
+
+VNPAY_SECRET = Secret("vnpay", "VNPay merchant credentials", ("tmn_code", "hash_secret"))
+NATIONAL_PORTAL_SECRET = Secret("national-portal", "National public service portal (DVCQG) client",
+                                ("client_id", "client_secret"))
+ZALO_SECRET = Secret("zalo", "Zalo Official Account API", ("app_id", "secret_key", "refresh_token"))
+JWT_SECRET = Secret("jwt", "Signing key for tokens MotCua issues itself", ("signing_key",))
+SECRETS: tuple[Secret, ...] = (VNPAY_SECRET, NATIONAL_PORTAL_SECRET, ZALO_SECRET, JWT_SECRET)
+API_SECRETS: tuple[str, ...] = (VNPAY_SECRET.name, JWT_SECRET.name)   # what the API Lambda may read
+
+METRICS_NAMESPACE = "MotCua"
+PAYMENTS_PENDING_OVER_30_MIN = CustomMetric(
+    "PaymentsPendingOver30Min", service="payment-sweep", unit="Count",
+    description="Payments still pending 30 minutes after they were created (alarm when > 0)")
+NATIONAL_SYNC_LAG = CustomMetric(
+    "NationalSyncLagSeconds", service="national-sync", unit="Seconds",
+    description="Age of the oldest dossier change not yet accepted by the national portal")
+ALARMED_METRICS: tuple[CustomMetric, ...] = (PAYMENTS_PENDING_OVER_30_MIN, NATIONAL_SYNC_LAG)
+
+
+def physical_name(stage: str, name: str) -> str:
+    """The AWS name of a table, bus, queue or rule: ``motcua-{stage}-{name}``."""
+    return f"motcua-{stage}-{name}"
+
+
+def secret_name(stage: str, name: str) -> str:
+    return f"motcua/{stage}/{name}"
+
+
+def visibility_timeout(queue: Queue, consumers: tuple[QueueConsumer, ...] | None = None) -> int:
+    """At least six times the longest consumer timeout, as AWS advises for SQS-fed Lambdas."""
+    feeding = [c for c in (QUEUE_CONSUMERS if consumers is None else consumers) if c.queue == queue.name]
+    return max([queue.visibility_timeout] + [6 * c.timeout for c in feeding])

@@ -43,7 +43,7 @@ class Row:
 def _env() -> None:
     os.environ.update(MOTCUA_STAGE="local", AWS_DEFAULT_REGION="ap-southeast-1",
                       AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                      POWERTOOLS_METRICS_NAMESPACE="MotCuaBench")
+                      POWERTOOLS_METRICS_NAMESPACE="MotCuaBench", POWERTOOLS_LOG_LEVEL="WARNING")
     os.environ.pop("MOTCUA_AWS_ENDPOINT", None)
 
 
@@ -82,7 +82,6 @@ def deadline_throughput() -> list[Row]:
 
 
 def aws_calls_and_scaling() -> list[Row]:
-    import boto3
     from moto import mock_aws
 
     from motcua import metering
@@ -92,17 +91,12 @@ def aws_calls_and_scaling() -> list[Row]:
         from chalice.test import Client
 
         from app import app
-        from chalicelib import aws, catalogue_store
+        from chalicelib import catalogue_store
         from chalicelib.config import settings
         from chalicelib.identity import mint_local_token
-        from motcua.provision import provision
-        from motcua.seed import seed_catalogue
+        from motcua.provision import fresh_local_stack
 
-        aws.reset()
-        catalogue_store.invalidate()
-        session = boto3.session.Session()
-        provision(session, settings())
-        seed_catalogue()
+        session = fresh_local_stack()
         secret = settings().local_jwt_secret
         procedure = next(iter(catalogue_store.snapshot().procedures.values()))
         citizen = mint_local_token(secret, "bench-citizen", "citizen")
@@ -375,8 +369,167 @@ def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int
     return len(sim.api_requests) - before
 
 
+def request_overhead(runs: int = 25) -> list[Row]:
+    """Submit and accept in-process against moto, divided by the same AWS calls replayed alone.
+
+    Pass 1 runs the operations through the Chalice app and records every AWS call with its
+    parameters; pass 2 starts from the same state in a fresh moto and replays the calls in
+    the same order with plain boto3 clients. What remains in the ratio is our own overhead:
+    routing, validation, the domain, pynamodb and JSON."""
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    from motcua import metering
+    metering.install()
+    timeline: list[tuple[str | None, list[metering.Call], float]] = []
+
+    with mock_aws():
+        client, citizen, officer = _app_client()
+        with client:
+            def timed(label: str | None, method: str, path: str, token: str, **kwargs: Any) -> Any:
+                with metering.recording() as calls:
+                    started = time.perf_counter()
+                    response = _request(client, method, path, token, **kwargs)
+                    timeline.append((label, calls, time.perf_counter() - started))
+                return response
+
+            timed(None, "GET", "/procedures", citizen)  # a warm Lambda has the catalogue cached
+            body = __import__("json").dumps(_bench_submission())
+            for i in range(runs):
+                submitted = timed("submit", "POST", "/dossiers", citizen, body=body, key=f"overhead-key-{i:04d}")
+                code = __import__("json").loads(submitted.body)["dossier_code"]
+                timed("accept", "POST", f"/dossiers/{code}/accept", officer)
+
+    replayed: dict[str, list[float]] = {"submit": [], "accept": []}
+    inside: dict[str, list[float]] = {"submit": [], "accept": []}
+    from motcua.provision import fresh_local_stack
+
+    with mock_aws():
+        session = fresh_local_stack()
+        clients: dict[str, Any] = {}
+        for label, calls, elapsed in timeline:
+            for service, _, _ in calls:
+                if service not in clients:
+                    clients[service] = session.client(service, region_name="ap-southeast-1")
+            started = time.perf_counter()
+            for service, operation, params in calls:
+                try:
+                    clients[service]._make_api_call(operation, params)
+                except ClientError:
+                    pass  # a conditional failure replays as it happened
+            if label:
+                replayed[label].append(time.perf_counter() - started)
+                inside[label].append(elapsed)
+    return [Row(f"{label}: in-process latency / same AWS calls replayed (moto)",
+                statistics.median(inside[label]) / statistics.median(replayed[label]), 1.5, "x")
+            for label in ("submit", "accept")]
+
+
+def _app_client() -> tuple[Any, str, str]:
+    """A Chalice test client over a fresh local stack, with a citizen's and an officer's token."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import catalogue_store
+    from chalicelib.config import settings
+    from chalicelib.identity import mint_local_token
+    from motcua.provision import fresh_local_stack
+
+    fresh_local_stack()
+    procedure = catalogue_store.snapshot().procedures[_bench_submission()["procedure_code"]]
+    secret = settings().local_jwt_secret
+    return (Client(app), mint_local_token(secret, "bench-citizen", "citizen"),
+            mint_local_token(secret, "bench-officer", "officer", procedure.agency_id))
+
+
+def _bench_submission() -> dict[str, Any]:
+    from motcua.sandbox import sample_submission
+    return sample_submission()
+
+
+def _request(client: Any, method: str, path: str, token: str, body: str | None = None, key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.http.request(method, path, headers=headers, body=body)
+
+
+def deployment(runs: int = 15) -> list[Row]:
+    """Package sizes and cold starts of the packages exactly as `make synth STAGE=prod` stages them."""
+    import tempfile
+
+    from chalicelib import resources
+    from infra.assembly import synthesized
+    from motcua import sandbox
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        assembly = synthesized("prod", base / "synth")
+        functions = {f.name: f for f in assembly.functions()}
+        api = functions[resources.physical_name("prod", "api")]
+        rows.append(Row("API package unzipped, without boto3/botocore (MB)",
+                        sandbox.unzipped_bytes(api.package) / 1_000_000, 10, " MB"))
+        rows.append(Row(f"deployment packages to build for {len(functions)} functions (one shared zip)",
+                        len({f.package for f in functions.values()}), 1))
+        package = sandbox.unpack(api.package, base / "package")
+        runtime = sandbox.runtime_dir(base / "runtime")
+        rows += _cold_starts(assembly, functions, package, runtime, base, runs)
+    return rows
+
+
+def _cold_starts(assembly: Any, functions: dict[str, Any], package: Path, runtime: Path, base: Path,
+                 runs: int) -> list[Row]:
+    """Each deployed module's import + first invocation in a fresh sandboxed interpreter,
+    against ``import boto3`` + one client in the same sandbox. CPU time of that interpreter:
+    waiting on the moto server (far slower than DynamoDB) and other processes on a shared
+    machine are not the module's cost. Runs are interleaved with the baseline's."""
+    from chalicelib import resources
+    from motcua import sandbox
+
+    baseline_package = base / "baseline"
+    baseline_package.mkdir()
+    (baseline_package / "baseline.py").write_text(
+        "import boto3\nclient = boto3.client('dynamodb')\n\n\ndef handler(event, context):\n    return None\n")
+    bucket = resources.physical_name("prod", resources.ATTACHMENTS_BUCKET)
+    with sandbox.moto_server() as endpoint:
+        sandbox.provision_stage(endpoint, "prod")
+        env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench"}
+
+        def deployed(name: str, label: str, event_for: Callable[[int], dict]) -> tuple:
+            function = functions[resources.physical_name("prod", name)]
+            function_env = {k: (v if isinstance(v, str) else bucket) for k, v in function.environment.items()}
+            return label, function.handler, event_for, package, {**function_env, **env}
+
+        api = deployed("api", "API, import + POST /dossiers", lambda i: sandbox.submit_event(f"bench-cold-{i:04d}"))
+        sandbox.invoke(api[3], runtime, api[1], api[2](runs), api[4], base / "runs")  # warm-up; leaves outbox records
+        modules = [api]
+        for consumer in resources.STREAM_CONSUMERS:
+            batch = sandbox.stream_batch(endpoint, resources.physical_name("prod", consumer.table))
+            modules.append(deployed(consumer.name, f"{consumer.name}, import + stream batch", lambda i, b=batch: b))
+        for consumer in resources.QUEUE_CONSUMERS:
+            arn = f"arn:aws:sqs:ap-southeast-1:000000000000:{resources.physical_name('prod', consumer.queue)}"
+            detail = {"id": "bench-event", "type": "DossierSubmitted", "version": 1, "dossier_code": "bench"}
+            modules.append(deployed(consumer.name, f"{consumer.name}, import + SQS batch", lambda i, a=arn: sandbox.sqs_batch(
+                [sandbox.bus_envelope({**detail, "id": f"bench-event-{i}"})], a)))
+        baseline: list[float] = []
+        cpu: dict[str, list[float]] = {module[0]: [] for module in modules}
+        # Warm-up: the first run of each writes its bytecode into the unpacked folder (the
+        # package ships none); every measured run then starts equal. See README, "Deploy".
+        sandbox.invoke(baseline_package, runtime, "baseline:handler", {}, env, base / "runs")
+        for label, handler, event_for, pkg, module_env in modules[1:]:
+            sandbox.invoke(pkg, runtime, handler, event_for(runs), module_env, base / "runs")
+        for i in range(runs):
+            baseline.append(sandbox.invoke(baseline_package, runtime, "baseline:handler", {}, env, base / "runs").cpu)
+            for label, handler, event_for, pkg, module_env in modules:
+                cpu[label].append(sandbox.invoke(pkg, runtime, handler, event_for(i), module_env, base / "runs").cpu)
+    reference = statistics.median(baseline)
+    return [Row(f"cold start CPU: {label} / (import boto3 + 1 client)", statistics.median(times) / reference, 1.5, "x")
+            for label, times in cpu.items()]
+
+
 SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, payments_calls_and_sweep, report_scaling,
-                                         deadline_throughput, cold_import]
+                                         deadline_throughput, cold_import, request_overhead, deployment]
 
 
 def render(rows: list[Row]) -> str:

@@ -6,12 +6,16 @@ Counts are deterministic, so tests may assert them and ``make bench`` reports th
 """
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 _active: list[Counter] = []
+_recorders: list[list["Call"]] = []
 _installed = False
+
+Call = tuple[str, str, dict]   # (service, operation, API parameters), replayable with client._make_api_call
 
 
 def _before_call(model: Any, **_: Any) -> None:
@@ -19,11 +23,17 @@ def _before_call(model: Any, **_: Any) -> None:
         counter[f"{model.service_model.service_name}.{model.name}"] += 1
 
 
+def _before_parameter_build(params: dict, model: Any, **_: Any) -> None:
+    for recorder in _recorders:
+        recorder.append((model.service_model.service_name, model.name, copy.deepcopy(params)))
+
+
 def install() -> None:
     global _installed
     if not _installed:
         from botocore import handlers
         handlers.BUILTIN_HANDLERS.append(("before-call", _before_call))
+        handlers.BUILTIN_HANDLERS.append(("before-parameter-build", _before_parameter_build))
         _installed = True
 
 
@@ -41,3 +51,15 @@ def aws_calls() -> Iterator[Calls]:
         yield counter
     finally:
         _active.remove(counter)
+
+
+@contextmanager
+def recording() -> Iterator[list[Call]]:
+    """Every AWS call made inside the block, with its parameters, in order (for replays)."""
+    install()
+    calls: list[Call] = []
+    _recorders.append(calls)
+    try:
+        yield calls
+    finally:
+        _recorders.remove(calls)

@@ -40,7 +40,7 @@ def create_table(ddb: Any, table: resources.Table, name: str) -> None:
 
 
 def create_queue(sqs: Any, queue: resources.Queue, cfg: Settings) -> str:
-    attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+    attributes = {"VisibilityTimeout": str(resources.visibility_timeout(queue))}
     if queue.has_dlq:
         dlq_url = sqs.create_queue(QueueName=cfg.name(queue.dlq_name))["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -73,3 +73,20 @@ def provision(session: Any, cfg: Settings) -> None:
         name = cfg.name(rule.name)
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(rule.pattern), State="ENABLED")
         events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": rule.queue, "Arn": queue_arns[rule.queue]}])
+
+
+def fresh_local_stack() -> Any:
+    """Inside mock_aws: forget cached clients and the cached catalogue, create every resource
+    and load the sample catalogue. Returns the boto3 session (tests and ``make bench``)."""
+    import boto3
+
+    from chalicelib import aws, catalogue_store
+    from chalicelib.config import settings
+    from motcua.seed import seed_catalogue
+
+    aws.reset()
+    catalogue_store.invalidate()
+    session = boto3.session.Session()
+    provision(session, settings())
+    seed_catalogue()
+    return session

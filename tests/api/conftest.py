@@ -5,7 +5,6 @@ import json
 import uuid
 from typing import Any, Iterator
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -37,16 +36,10 @@ class Api:
 
 @pytest.fixture
 def aws_env() -> Iterator[Any]:
-    from motcua.provision import provision
-    from motcua.seed import seed_catalogue
+    from motcua.provision import fresh_local_stack
 
     with mock_aws():
-        aws.reset()
-        catalogue_store.invalidate()
-        session = boto3.session.Session()
-        provision(session, settings())
-        seed_catalogue()
-        yield session
+        yield fresh_local_stack()
         aws.reset()
         catalogue_store.invalidate()
 

@@ -28,10 +28,36 @@ def test_the_hash_secret_can_come_from_an_ssm_secure_string(aws_env, monkeypatch
 
 def test_the_fake_local_secret_is_refused_outside_the_local_stage(monkeypatch):
     monkeypatch.setenv("MOTCUA_STAGE", "prod")
-    monkeypatch.delenv("VNPAY_HASH_SECRET", raising=False)
+    monkeypatch.setenv("VNPAY_HASH_SECRET", payment_config.FAKE_LOCAL_SECRET)
     settings.cache_clear()
     with pytest.raises(RuntimeError, match="VNPAY_HASH_SECRET"):
         payment_config.payment_settings()
+
+
+def test_aws_stages_read_vnpay_credentials_from_the_stage_secret(monkeypatch):
+    import json
+
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import aws, secrets
+    monkeypatch.setenv("MOTCUA_STAGE", "prod")
+    monkeypatch.delenv("VNPAY_HASH_SECRET", raising=False)
+    settings.cache_clear()
+    payment_config.reset()
+    with mock_aws():
+        aws.reset()
+        secrets.reset()
+        boto3.client("secretsmanager").create_secret(
+            Name="motcua/prod/vnpay", SecretString=json.dumps({"tmn_code": "PRODTMN1", "hash_secret": "s3cr3t-from-sm"}))
+        try:
+            cfg = payment_config.payment_settings()
+            assert (cfg.tmn_code, cfg.hash_secret) == ("PRODTMN1", "s3cr3t-from-sm")
+            assert "s3cr3t" not in repr(cfg)
+        finally:
+            payment_config.reset()
+            secrets.reset()
+            aws.reset()
 
 
 def test_the_schedule_pump_runs_the_handler_once_per_period():

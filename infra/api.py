@@ -1,0 +1,162 @@
+"""The API: Chalice's package imported through ``chalice.cdk.Chalice``, a Cognito user pool
+as its authorizer, and the API Gateway stage settings Chalice does not model.
+
+Which operations need a token comes from the contract (chalicelib/openapi.yaml): an
+operation documented with ``security: []`` is public, every other one (including any route
+the contract forgot) gets the Cognito authorizer. API Gateway then passes the verified ID
+token's claims in ``requestContext.authorizer.claims``, which chalicelib.http.identity_of
+reads in every stage but local.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from aws_cdk import Duration, RemovalPolicy, aws_apigateway as apigw, aws_cognito as cognito
+from aws_cdk import aws_iam as iam, aws_logs as logs, aws_route53 as route53
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from infra.functions import Shared, function_name, log_group, role
+from infra.stages import StageConfig
+
+API_STAGE = "api"           # .chalice/config.json's api_gateway_stage
+API_TIMEOUT_SECONDS = 29    # API Gateway's integration limit
+AUTHORIZER = "cognito"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+CONTRACT = Path(__file__).resolve().parents[1] / "chalicelib" / "openapi.yaml"
+
+
+def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
+    """Accounts are created by administrators (or federated later): no self sign-up. Roles
+    and agencies are custom attributes the portal cannot write."""
+    pool = cognito.UserPool(
+        scope, "Users", user_pool_name=function_name(config, "users"), self_sign_up_enabled=False,
+        sign_in_aliases=cognito.SignInAliases(username=True, email=True),
+        auto_verify=cognito.AutoVerifiedAttrs(email=True),
+        custom_attributes={"role": cognito.StringAttribute(min_len=3, max_len=20, mutable=True),
+                           "agency_id": cognito.StringAttribute(min_len=1, max_len=40, mutable=True)},
+        password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
+                                               require_uppercase=True, require_symbols=True,
+                                               temp_password_validity=Duration.days(3)),
+        mfa=cognito.Mfa.OPTIONAL, mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+        account_recovery=cognito.AccountRecovery.EMAIL_ONLY,  # no SMS: no SNS spend, no SMS role
+        deletion_protection=config.deletion_protection,
+        removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
+    )
+    standard = cognito.ClientAttributes().with_standard_attributes(email=True, phone_number=True, fullname=True)
+    client = pool.add_client(
+        "Portal", user_pool_client_name=function_name(config, "portal"), generate_secret=False,
+        auth_flows=cognito.AuthFlow(user_srp=True), prevent_user_existence_errors=True,
+        read_attributes=standard.with_custom_attributes("role", "agency_id"), write_attributes=standard,
+        id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
+        refresh_token_validity=Duration.days(30))
+    return pool, client
+
+
+def load_contract(path: Path = CONTRACT) -> dict[str, Any]:
+    import yaml
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def protected_operations(swagger_paths: dict[str, Any], contract: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, method) of every routed operation that needs a token: all but the documented public ones."""
+    documented = contract.get("paths", {})
+    protected = []
+    for path, operations in swagger_paths.items():
+        for method in operations:
+            if method not in HTTP_METHODS:
+                continue
+            operation = documented.get(path, {}).get(method)
+            if operation is None or operation.get("security") != []:
+                protected.append((path, method))
+    return protected
+
+
+def _override_key(*parts: str) -> str:
+    """A CloudFormation property path; dots inside a part (``/openapi.json``) are escaped."""
+    return ".".join(part.replace(".", "\\.") for part in parts)
+
+
+def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cognito.UserPool,
+                secrets: Iterable[str]) -> Chalice:
+    config = shared.config
+    name = function_name(config, "api")
+    api_role = role(scope, "Role-api", shared, "api", tables=None, secrets=tuple(secrets), publishes=False,
+                    objects=True)
+    stage_config: dict[str, Any] = {
+        "api_gateway_stage": API_STAGE,
+        "api_gateway_endpoint_type": "REGIONAL",
+        "manage_iam_role": False,
+        "iam_role_arn": api_role.role_arn,
+        "autogen_policy": False,
+        "lambda_memory_size": config.api_memory_mb,
+        "lambda_timeout": API_TIMEOUT_SECONDS,
+        "xray": True,
+        "environment_variables": {**shared.environment, "POWERTOOLS_SERVICE_NAME": "motcua-api"},
+    }
+    if config.api_reserved_concurrency is not None:
+        stage_config["reserved_concurrency"] = config.api_reserved_concurrency
+    if config.domain is not None:
+        stage_config["api_gateway_custom_domain"] = {
+            "domain_name": config.domain.name, "certificate_arn": config.domain.certificate_arn,
+            "tls_version": "TLS_1_2"}
+    os.environ.setdefault("AWS_DEFAULT_REGION", config.region)  # chalice package needs a region, no account
+    api = Chalice(scope, "Api", source_dir=str(project_dir), stage_config=stage_config)
+    handler = api.get_resource("APIHandler")
+    handler.add_property_override("FunctionName", name)
+    # Chalice's own log_retention_in_days emits a broken Fn::Sub in SAM output; own the group here.
+    handler.node.add_dependency(log_group(scope, "Logs-api", config, name))
+    _configure_rest_api(scope, api, config, pool)
+    if config.domain is not None and config.domain.hosted_zone_id:
+        domain = api.get_resource("ApiGatewayCustomDomain")
+        route53.CfnRecordSet(scope, "ApiDomainRecord", hosted_zone_id=config.domain.hosted_zone_id,
+                             name=config.domain.name, type="A", alias_target=route53.CfnRecordSet.AliasTargetProperty(
+                                 dns_name=domain.attr_regional_domain_name,
+                                 hosted_zone_id=domain.attr_regional_hosted_zone_id))
+    return api
+
+
+def sam_paths(api: Chalice) -> dict[str, Any]:
+    """The routes as Chalice generated them (its construct keeps the SAM template on disk)."""
+    sam = json.loads((Path(api._sam_package_dir) / "sam.json").read_text(encoding="utf-8"))
+    return sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+
+
+def _configure_rest_api(scope: Construct, api: Chalice, config: StageConfig, pool: cognito.UserPool) -> None:
+    rest = api.get_resource("RestAPI")
+    access_logs = logs.LogGroup(scope, "ApiAccessLogs", removal_policy=RemovalPolicy.DESTROY)
+    access_logs.node.default_child.retention_in_days = config.log_retention_days
+    rest.add_property_override("Name", function_name(config, "api"))
+    rest.add_property_override("TracingEnabled", True)
+    rest.add_property_override("AccessLogSetting", {
+        "DestinationArn": access_logs.log_group_arn,
+        "Format": json.dumps({"requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+                              "method": "$context.httpMethod", "path": "$context.resourcePath",
+                              "status": "$context.status", "latencyMs": "$context.responseLatency",
+                              "sub": "$context.authorizer.claims.sub"})})
+    rest.add_property_override("MethodSettings", [{
+        "ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True, "LoggingLevel": "ERROR",
+        "DataTraceEnabled": False, "ThrottlingRateLimit": config.api_throttle_rate,
+        "ThrottlingBurstLimit": config.api_throttle_burst}])
+    rest.add_property_override(_override_key("DefinitionBody", "securityDefinitions", AUTHORIZER), {
+        "type": "apiKey", "name": "Authorization", "in": "header",
+        "x-amazon-apigateway-authtype": "cognito_user_pools",
+        "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [pool.user_pool_arn]}})
+    for path, method in protected_operations(sam_paths(api), load_contract()):
+        rest.add_property_override(_override_key("DefinitionBody", "paths", path, method, "security"),
+                                   [{AUTHORIZER: []}])
+    if config.manage_apigateway_account_role:
+        rest.node.add_dependency(_account_logging_role(scope))
+
+
+def _account_logging_role(scope: Construct) -> apigw.CfnAccount:
+    """API Gateway writes stage logs through one role per account and region."""
+    push = iam.Role(scope, "ApiGatewayLogsRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                    managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                        "service-role/AmazonAPIGatewayPushToCloudWatchLogs")])
+    return apigw.CfnAccount(scope, "ApiGatewayAccount", cloud_watch_role_arn=push.role_arn)
+
+

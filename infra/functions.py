@@ -1,0 +1,136 @@
+"""The consumers and scheduled jobs as plain Lambda functions, and every function's role.
+
+Chalice cannot express the custom bus or partial batch responses, so the consumers in
+handlers/ are defined here. Every function gets its own role holding exactly what its
+resources.py entry declares: named actions on named resources, never ``"*"``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_dynamodb as ddb, aws_events as events, aws_iam as iam
+from aws_cdk import aws_events_targets as targets, aws_lambda as lambda_, aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs, aws_s3 as s3, aws_secretsmanager as sm, aws_sqs as sqs
+from constructs import Construct
+
+from chalicelib import resources
+from infra.inventory import Inventory
+from infra.messaging import DLQ_RETENTION, QueuePair, plain_queue
+from infra.stages import StageConfig
+
+RUNTIME = lambda_.Runtime.PYTHON_3_11  # the package is built for CPython 3.11 (infra/package.py)
+ARCHITECTURE = lambda_.Architecture.X86_64
+Declared = Union[resources.StreamConsumer, resources.QueueConsumer, resources.Schedule]
+
+TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+                 "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+                 "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
+OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")  # HEAD needs GetObject; presigned PUT needs PutObject
+
+
+@dataclass
+class Shared:
+    """What every function may be granted access to."""
+    config: StageConfig
+    tables: dict[str, ddb.Table]
+    bus: events.EventBus
+    secrets: dict[str, sm.Secret]
+    bucket: s3.Bucket
+    environment: dict[str, str]
+
+
+def function_name(config: StageConfig, name: str) -> str:
+    return resources.physical_name(config.stage, name)
+
+
+def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[str, ...] | None,
+         secrets: tuple[str, ...], publishes: bool, objects: bool = False) -> iam.Role:
+    """A role for the function ``name`` with logs to its own group, X-Ray, and what it declares."""
+    stack = Stack.of(scope)
+    statements = [
+        iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[
+            stack.format_arn(service="logs", resource="log-group",
+                             resource_name=f"/aws/lambda/{function_name(shared.config, name)}:*",
+                             arn_format=ArnFormat.COLON_RESOURCE_NAME)]),
+        iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
+    ]
+    chosen = shared.tables if tables is None else {t: shared.tables[t] for t in tables}
+    if chosen:
+        arns = [arn for table in chosen.values() for arn in (table.table_arn, f"{table.table_arn}/index/*")]
+        statements.append(iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=arns))
+    if publishes:
+        statements.append(iam.PolicyStatement(actions=["events:PutEvents"], resources=[shared.bus.event_bus_arn]))
+    if secrets:
+        statements.append(iam.PolicyStatement(
+            actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            resources=[shared.secrets[s].secret_arn for s in secrets]))
+    if objects:
+        statements.append(iam.PolicyStatement(actions=list(OBJECT_ACTIONS),
+                                              resources=[shared.bucket.arn_for_objects("uploads/*")]))
+    return iam.Role(scope, id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                    description=f"MotCua {shared.config.stage}: {name}",
+                    inline_policies={"least-privilege": iam.PolicyDocument(statements=statements)})
+
+
+def log_group(scope: Construct, id: str, config: StageConfig, name: str) -> logs.LogGroup:
+    """The function's log group, created up front so that it has the stage's retention."""
+    group = logs.LogGroup(scope, id, log_group_name=f"/aws/lambda/{name}", removal_policy=RemovalPolicy.DESTROY)
+    group.node.default_child.retention_in_days = config.log_retention_days  # any value CloudWatch allows
+    return group
+
+
+def _tables(declared: Declared) -> tuple[str, ...] | None:
+    """Queue consumers run handlers.consumer.Consumer, which records processed event ids in
+    the idempotency table, so they always get that table besides what they list."""
+    if declared.tables is None or not isinstance(declared, resources.QueueConsumer):
+        return declared.tables
+    return tuple(dict.fromkeys((*declared.tables, resources.IDEMPOTENCY.name)))
+
+
+def _function(scope: Construct, shared: Shared, code: lambda_.Code, declared: Declared) -> lambda_.Function:
+    config = shared.config
+    name = function_name(config, declared.name)
+    module, _, attribute = declared.handler.partition(":")
+    return lambda_.Function(
+        scope, f"Fn-{declared.name}", function_name=name, code=code, handler=f"{module}.{attribute}",
+        runtime=RUNTIME, architecture=ARCHITECTURE,
+        memory_size=declared.memory or config.consumer_memory_mb, timeout=Duration.seconds(declared.timeout),
+        reserved_concurrent_executions=config.consumer_reserved_concurrency,
+        tracing=lambda_.Tracing.ACTIVE, log_group=log_group(scope, f"Logs-{declared.name}", config, name),
+        environment={**shared.environment, "POWERTOOLS_SERVICE_NAME": declared.name},
+        role=role(scope, f"Role-{declared.name}", shared, declared.name, tables=_tables(declared),
+                  secrets=declared.secrets, publishes=declared.publishes),
+    )
+
+
+@dataclass
+class Consumers:
+    functions: dict[str, lambda_.Function]
+    failures: dict[str, sqs.Queue]          # where a stream consumer's hopeless batches are reported
+
+
+def consumers(scope: Construct, shared: Shared, code: lambda_.Code, inventory: Inventory,
+              queues: dict[str, QueuePair]) -> Consumers:
+    """Stream consumers, queue consumers and schedules, each wired to what feeds it."""
+    built: dict[str, lambda_.Function] = {}
+    failed: dict[str, sqs.Queue] = {}
+    for consumer in inventory.stream_consumers:
+        function = built[consumer.name] = _function(scope, shared, code, consumer)
+        failures = failed[consumer.failures_queue] = plain_queue(scope, f"Failures-{consumer.name}",
+                               function_name(shared.config, consumer.failures_queue), retention_period=DLQ_RETENTION)
+        function.add_event_source(sources.DynamoEventSource(
+            shared.tables[consumer.table], starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=consumer.batch_size, report_batch_item_failures=True, bisect_batch_on_error=True,
+            retry_attempts=consumer.retry_attempts, on_failure=sources.SqsDlq(failures),
+            filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern)] if consumer.filter_pattern else None))
+    for consumer in inventory.queue_consumers:
+        function = built[consumer.name] = _function(scope, shared, code, consumer)
+        function.add_event_source(sources.SqsEventSource(
+            queues[consumer.queue].queue, batch_size=consumer.batch_size, report_batch_item_failures=True))
+    for schedule in inventory.schedules:
+        function = built[schedule.name] = _function(scope, shared, code, schedule)
+        events.Rule(scope, f"Schedule-{schedule.name}", rule_name=function_name(shared.config, schedule.name),
+                    schedule=events.Schedule.expression(schedule.expression),
+                    targets=[targets.LambdaFunction(function, retry_attempts=2)])
+    return Consumers(built, failed)

@@ -1,0 +1,160 @@
+"""Stage settings for the CDK app, from one file (infra/stages.json).
+
+Every stage's settings are checked here before anything is synthesized, so an unknown stage
+or a missing setting stops ``make synth`` with a message that names it. ``python -m
+infra.stages STAGE`` runs the same check on its own (the Makefile does so before calling
+the CDK CLI).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILE = Path(__file__).with_name("stages.json")
+STAGES_FILE_ENV = "MOTCUA_STAGES_FILE"
+_ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:\d+)?$")
+_DOMAIN_KEYS = ("name", "certificate_arn", "hosted_zone_id", "hosted_zone_name")
+
+
+class StageError(ValueError):
+    """A stage that cannot be synthesized; the message names the stage and the setting."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    certificate_arn: str
+    hosted_zone_id: str | None
+    hosted_zone_name: str | None
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str
+    account: str | None
+    region: str
+    portal_origin: str
+    api_memory_mb: int
+    consumer_memory_mb: int
+    api_reserved_concurrency: int | None
+    consumer_reserved_concurrency: int | None
+    log_retention_days: int
+    deletion_protection: bool
+    attachment_retention_days: int
+    event_archive_retention_days: int
+    alarm_emails: tuple[str, ...]
+    api_5xx_rate_alarm: float
+    national_sync_lag_alarm_seconds: int
+    api_throttle_rate: int
+    api_throttle_burst: int
+    manage_apigateway_account_role: bool
+    domain: Domain | None
+
+    @property
+    def stack_name(self) -> str:
+        return f"motcua-{self.stage}"
+
+
+REQUIRED = tuple(f.name for f in fields(StageConfig) if f.name != "stage")
+_INTS = ("api_memory_mb", "consumer_memory_mb", "log_retention_days", "attachment_retention_days",
+         "event_archive_retention_days", "national_sync_lag_alarm_seconds", "api_throttle_rate",
+         "api_throttle_burst")
+_OPTIONAL_INTS = ("api_reserved_concurrency", "consumer_reserved_concurrency")
+_BOOLS = ("deletion_protection", "manage_apigateway_account_role")
+# The retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+
+
+def stages_file() -> Path:
+    return Path(os.environ.get(STAGES_FILE_ENV) or DEFAULT_FILE)
+
+
+def load(stage: str | None, path: Path | None = None) -> StageConfig:
+    """The checked settings of one stage. Raises StageError naming what is wrong."""
+    path = path or stages_file()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StageError(f"cannot read stage settings from {path}: {exc}") from None
+    known = sorted(document.get("stages", {}))
+    if not stage:
+        raise StageError(f"no stage given: use STAGE=<one of {', '.join(known)}>")
+    if stage not in known:
+        raise StageError(f"unknown stage {stage!r} in {path}: known stages are {', '.join(known)}")
+    merged: dict[str, Any] = {**document.get("defaults", {}), **document["stages"][stage]}
+    missing = [key for key in REQUIRED if key not in merged]
+    if missing:
+        raise StageError(f"stage {stage!r}: missing required setting {missing[0]!r} in {path}"
+                         + (f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""))
+    return _check(stage, merged)
+
+
+def _fail(stage: str, key: str, why: str) -> StageError:
+    return StageError(f"stage {stage!r}: setting {key!r} {why}")
+
+
+def _check(stage: str, raw: dict[str, Any]) -> StageConfig:
+    for key in _INTS:
+        if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] <= 0:
+            raise _fail(stage, key, "must be a positive integer")
+    for key in _OPTIONAL_INTS:
+        if raw[key] is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1):
+            raise _fail(stage, key, "must be null or a positive integer")
+    if raw["log_retention_days"] not in LOG_RETENTION_DAYS:
+        raise _fail(stage, "log_retention_days", "must be one of CloudWatch's periods: "
+                    + ", ".join(map(str, LOG_RETENTION_DAYS)))
+    for key in _BOOLS:
+        if not isinstance(raw[key], bool):
+            raise _fail(stage, key, "must be true or false")
+    if not isinstance(raw["region"], str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", raw["region"]):
+        raise _fail(stage, "region", "must be an AWS region such as ap-southeast-1")
+    if raw["account"] is not None and not re.fullmatch(r"\d{12}", str(raw["account"])):
+        raise _fail(stage, "account", "must be null or a 12-digit AWS account id")
+    if not isinstance(raw["portal_origin"], str) or not _ORIGIN.match(raw["portal_origin"]):
+        raise _fail(stage, "portal_origin", "must be an https origin such as https://dichvucong.example.vn")
+    emails = raw["alarm_emails"]
+    if not isinstance(emails, list) or not all(isinstance(e, str) and "@" in e for e in emails):
+        raise _fail(stage, "alarm_emails", "must be a list of e-mail addresses (may be empty)")
+    rate = raw["api_5xx_rate_alarm"]
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate < 1:
+        raise _fail(stage, "api_5xx_rate_alarm", "must be a fraction between 0 and 1")
+    values = {key: raw[key] for key in REQUIRED}
+    values.update(alarm_emails=tuple(emails), domain=_domain(stage, raw["domain"]),
+                  api_5xx_rate_alarm=float(rate))
+    return StageConfig(stage=stage, **values)
+
+
+def _domain(stage: str, raw: Any) -> Domain | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail(stage, "domain", "must be null or an object with " + ", ".join(_DOMAIN_KEYS))
+    for key in _DOMAIN_KEYS:
+        if key not in raw:
+            raise _fail(stage, f"domain.{key}", "is required when a domain is set")
+    for key in ("name", "certificate_arn"):
+        if not isinstance(raw[key], str) or not raw[key]:
+            raise _fail(stage, f"domain.{key}", "must be a non-empty string")
+    if (raw["hosted_zone_id"] is None) != (raw["hosted_zone_name"] is None):
+        raise _fail(stage, "domain.hosted_zone_id", "and domain.hosted_zone_name must be set together")
+    return Domain(**{key: raw[key] for key in _DOMAIN_KEYS})
+
+
+def main(argv: list[str]) -> int:
+    try:
+        config = load(argv[0] if argv else None)
+    except StageError as error:
+        print(f"infra: {error}", file=sys.stderr)
+        return 2
+    print(f"infra: stage {config.stage!r} settings OK ({config.stack_name}, {config.region})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,61 @@
+"""chalicelib.secrets against moto's Secrets Manager: fetched once, cached, checked."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import aws, resources, secrets
+from chalicelib.config import settings
+from motcua import metering
+
+
+@pytest.fixture
+def manager() -> Iterator[Any]:
+    with mock_aws():
+        aws.reset()
+        secrets.reset()
+        yield boto3.client("secretsmanager", region_name=settings().region)
+        aws.reset()
+        secrets.reset()
+
+
+def put(client: Any, name: str, value: dict[str, Any]) -> None:
+    client.create_secret(Name=resources.secret_name(settings().stage, name), SecretString=json.dumps(value))
+
+
+def test_a_secret_is_read_once_then_served_from_the_cache(manager: Any) -> None:
+    put(manager, "vnpay", {"tmn_code": "DEMO0001", "hash_secret": "fake-hash-secret"})
+    with metering.aws_calls() as calls:
+        first = secrets.secret("vnpay")
+        second = secrets.secret("vnpay")
+    assert first == second == {"tmn_code": "DEMO0001", "hash_secret": "fake-hash-secret"}
+    assert calls["secretsmanager.GetSecretValue"] == 1
+
+
+def test_the_secret_name_carries_the_stage(manager: Any) -> None:
+    manager.create_secret(Name="motcua/other-stage/jwt", SecretString=json.dumps({"signing_key": "x"}))
+    with pytest.raises(secrets.SecretMissing):
+        secrets.secret("jwt")
+
+
+def test_a_secret_missing_a_declared_key_is_refused_with_a_503(manager: Any) -> None:
+    put(manager, "zalo", {"app_id": "1"})
+    with pytest.raises(secrets.SecretMissing) as raised:
+        secrets.secret("zalo")
+    assert raised.value.status == 503 and raised.value.secret == "zalo"
+    assert "zalo" not in json.dumps(raised.value.body())  # clients never learn which secret
+
+
+def test_a_secret_that_is_not_json_is_refused(manager: Any) -> None:
+    manager.create_secret(Name=resources.secret_name(settings().stage, "jwt"), SecretString="not json")
+    with pytest.raises(secrets.SecretMissing):
+        secrets.secret("jwt")
+
+
+def test_an_undeclared_secret_is_a_programming_error() -> None:
+    with pytest.raises(KeyError):
+        secrets.secret("no-such-secret")

@@ -1,0 +1,186 @@
+"""The synthesized prod template: cfn-lint, cdk-nag, and the properties the issue requires."""
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from chalicelib import resources
+from infra.api import load_contract
+from infra.assembly import Assembly
+
+
+def test_cfn_lint_finds_no_errors(assembly: Assembly) -> None:
+    from cfnlint.api import lint
+
+    path = assembly.outdir / f"{assembly.stack}.template.json"
+    matches = lint(path.read_text(encoding="utf-8"), regions=[assembly.config.region])
+    errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
+    assert errors == []
+
+
+def test_cdk_nag_aws_solutions_has_no_unsuppressed_finding(assembly: Assembly) -> None:
+    findings = [entry["data"] for entries in assembly.metadata.values() for entry in entries
+                if entry["type"] in ("aws:cdk:error", "aws:cdk:warning") and "AwsSolutions-" in str(entry["data"])]
+    assert findings == []
+
+
+def test_cdk_nag_ran_and_every_suppression_states_a_reason(assembly: Assembly) -> None:
+    [report] = assembly.outdir.glob(f"AwsSolutions-*{assembly.stack}-NagReport.csv")
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert sum(row["Compliance"] == "Compliant" for row in rows) >= 10  # the pack really checked the stack
+    suppressed = [row for row in rows if row["Compliance"] == "Suppressed"]
+    assert suppressed, "expected the justified suppressions of infra/nag.py"
+    assert all(len(row["Exception Reason"]) >= 40 for row in suppressed)
+    assert not [row for row in rows if row["Compliance"] == "Non-Compliant"]
+
+
+def test_every_table_has_point_in_time_recovery_and_prod_deletion_protection(template: Any) -> None:
+    template.all_resources_properties("AWS::DynamoDB::Table", {
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "BillingMode": "PAY_PER_REQUEST",
+        "DeletionProtectionEnabled": True,
+    })
+
+
+def test_tables_have_the_declared_keys_indexes_streams_and_ttl(assembly: Assembly) -> None:
+    built = {t["Properties"]["TableName"]: t["Properties"] for t in assembly.resources("AWS::DynamoDB::Table").values()}
+    assert set(built) == {resources.physical_name("prod", t.name) for t in resources.TABLES}
+    for table in resources.TABLES:
+        props = built[resources.physical_name("prod", table.name)]
+        assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {i.name for i in table.indexes}
+        assert props.get("StreamSpecification", {}).get("StreamViewType") == table.stream
+        assert props.get("TimeToLiveSpecification", {}).get("AttributeName") == table.ttl_attribute
+
+
+def _dead_letter_targets(assembly: Assembly) -> set[str]:
+    targets = set()
+    for queue in assembly.resources("AWS::SQS::Queue").values():
+        redrive = queue["Properties"].get("RedrivePolicy")
+        if redrive:
+            targets.add(redrive["deadLetterTargetArn"]["Fn::GetAtt"][0])
+    for mapping in assembly.resources("AWS::Lambda::EventSourceMapping").values():
+        failure = mapping["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if failure:
+            targets.add(failure["Fn::GetAtt"][0])
+    return targets
+
+
+def test_every_queue_has_a_dead_letter_queue_or_is_one(assembly: Assembly) -> None:
+    queues = assembly.resources("AWS::SQS::Queue")
+    dead_letters = _dead_letter_targets(assembly)
+    without = [name for name, q in queues.items() if "RedrivePolicy" not in q["Properties"] and name not in dead_letters]
+    assert without == []
+    assert dead_letters  # there are DLQs at all
+
+
+def test_every_event_source_mapping_reports_batch_item_failures(template: Any, assembly: Assembly) -> None:
+    template.all_resources_properties("AWS::Lambda::EventSourceMapping",
+                                      {"FunctionResponseTypes": ["ReportBatchItemFailures"]})
+    mappings = assembly.resources("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS)
+
+
+def test_the_stream_mapping_filters_outbox_inserts_as_declared(assembly: Assembly) -> None:
+    for mapping in assembly.resources("AWS::Lambda::EventSourceMapping").values():
+        props = mapping["Properties"]
+        if "StartingPosition" not in props:
+            continue
+        patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+        assert patterns == [resources.PUBLISHER.filter_pattern]
+
+
+def test_no_bucket_is_public(template: Any, assembly: Assembly) -> None:
+    template.all_resources_properties("AWS::S3::Bucket", {"PublicAccessBlockConfiguration": {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}})
+    for policy in assembly.resources("AWS::S3::BucketPolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert not (statement["Effect"] == "Allow" and statement.get("Principal") in ("*", {"AWS": "*"}))
+
+
+def test_the_attachments_bucket_is_encrypted_versioned_and_open_to_the_portal_origin_only(assembly: Assembly) -> None:
+    buckets = [b["Properties"] for b in assembly.resources("AWS::S3::Bucket").values() if "CorsConfiguration" in b["Properties"]]
+    assert len(buckets) == 1
+    bucket = buckets[0]
+    assert [r["AllowedOrigins"] for r in bucket["CorsConfiguration"]["CorsRules"]] == [[assembly.config.portal_origin]]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["retention"]["ExpirationInDays"] == assembly.config.attachment_retention_days
+
+
+def _statements(assembly: Assembly) -> Iterator[dict[str, Any]]:
+    for resource in assembly.template["Resources"].values():
+        props = resource.get("Properties", {})
+        documents = [props.get("PolicyDocument")] if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") else []
+        documents += [p["PolicyDocument"] for p in props.get("Policies", [])] if resource["Type"] == "AWS::IAM::Role" else []
+        for document in filter(None, documents):
+            yield from document["Statement"]
+
+
+def test_no_iam_statement_allows_every_action(assembly: Assembly) -> None:
+    statements = list(_statements(assembly))
+    assert len(statements) > 10
+    for statement in statements:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
+
+
+def test_each_function_has_its_own_role(assembly: Assembly) -> None:
+    functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
+    roles = [json.dumps(f["Properties"]["Role"]) for f in functions.values()]
+    assert len(roles) == len(set(roles)) == 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+
+
+def test_protected_routes_use_the_cognito_authorizer_and_public_ones_do_not(assembly: Assembly) -> None:
+    api = next(iter(assembly.resources("AWS::Serverless::Api").values()))["Properties"]["DefinitionBody"]
+    contract = load_contract()["paths"]
+    assert api["securityDefinitions"]["cognito"]["x-amazon-apigateway-authtype"] == "cognito_user_pools"
+    checked = 0
+    for path, operations in api["paths"].items():
+        for method, operation in operations.items():
+            public = contract[path][method].get("security") == []
+            assert operation.get("security") == (None if public else [{"cognito": []}]), (method, path)
+            checked += 1
+    assert checked >= 10
+    assert api["paths"]["/dossiers"]["post"]["security"] == [{"cognito": []}]
+    assert "security" not in api["paths"]["/track/{code}"]["get"]
+
+
+def test_functions_trace_and_name_their_powertools_service(assembly: Assembly) -> None:
+    functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
+    for function in functions.values():
+        props = function["Properties"]
+        assert props.get("Tracing") == "Active" or props.get("TracingConfig") == {"Mode": "Active"}
+        env = props["Environment"]["Variables"]
+        assert env["MOTCUA_STAGE"] == "prod" and env["POWERTOOLS_METRICS_NAMESPACE"] == resources.METRICS_NAMESPACE
+        assert env["POWERTOOLS_SERVICE_NAME"]
+
+
+def test_alarms_cover_dead_letters_errors_throttles_5xx_and_the_custom_metrics(assembly: Assembly) -> None:
+    alarms = [a["Properties"] for a in assembly.resources("AWS::CloudWatch::Alarm").values()]
+    names = {a.get("MetricName") for a in alarms}
+    assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "5XXError"} <= names
+    assert {m.name for m in resources.ALARMED_METRICS} <= names
+    functions = 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    assert sum(a.get("MetricName") == "Errors" for a in alarms) == functions
+    dead_letters = len(_dead_letter_targets(assembly))
+    assert sum(a.get("MetricName") == "ApproximateNumberOfMessagesVisible" for a in alarms) == dead_letters
+    assert all(a["AlarmActions"] for a in alarms)
+    assert assembly.resources("AWS::CloudWatch::Dashboard")
+
+
+def test_every_declared_secret_exists_for_the_stage(assembly: Assembly) -> None:
+    names = {s["Properties"]["Name"] for s in assembly.resources("AWS::SecretsManager::Secret").values()}
+    assert names == {resources.secret_name("prod", s.name) for s in resources.SECRETS}
+
+
+@pytest.mark.parametrize("queue", [q for q in resources.QUEUES if not q.local_only], ids=lambda q: q.name)
+def test_queue_visibility_covers_six_consumer_timeouts(assembly: Assembly, queue: resources.Queue) -> None:
+    built = {q["Properties"]["QueueName"]: q["Properties"] for q in assembly.resources("AWS::SQS::Queue").values()}
+    consumers = [c for c in resources.QUEUE_CONSUMERS if c.queue == queue.name]
+    timeout = built[resources.physical_name("prod", queue.name)]["VisibilityTimeout"]
+    assert all(timeout >= 6 * c.timeout for c in consumers)

@@ -49,12 +49,15 @@ class DossierItem(Model):
     gsi_agency_status = UnicodeAttribute()
     gsi_owner = UnicodeAttribute()
     gsi_owner_status = UnicodeAttribute()
+    gsi_open = UnicodeAttribute(null=True)    # holding agency, only while the clock runs
+    gsi_due = UnicodeAttribute(null=True)     # earliest due date (ISO, +07:00)
     body = UnicodeAttribute()
 
     by_agency = _gsi(_DOSSIER_INDEXES["by_agency"])
     by_agency_status = _gsi(_DOSSIER_INDEXES["by_agency_status"])
     by_owner = _gsi(_DOSSIER_INDEXES["by_owner"])
     by_owner_status = _gsi(_DOSSIER_INDEXES["by_owner_status"])
+    open_by_agency_due = _gsi(_DOSSIER_INDEXES["open_by_agency_due"])
 
 
 class OutboxItem(Model):

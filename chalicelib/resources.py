@@ -81,6 +81,9 @@ DOSSIERS = Table(
         Index("by_agency_status", "gsi_agency_status", "list_sk"),
         Index("by_owner", "gsi_owner", "list_sk"),
         Index("by_owner_status", "gsi_owner_status", "list_sk"),
+        # Sparse: only dossiers whose clock runs, keyed by the agency holding them and sorted
+        # by the earliest of the step and overall due dates (GET /dossiers?due=soon|overdue).
+        Index("open_by_agency_due", "gsi_open", "gsi_due"),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="ttl",

@@ -192,6 +192,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "procedure_code": procedure.procedure_code,
         "procedure_name": procedure.name,
         "field": procedure.field,
+        "field_code": procedure.field_code,
         "agency_id": procedure.agency_id,
         "processing_days": procedure.processing_days,
         "supplement_rule": procedure.supplement_rule,

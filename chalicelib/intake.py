@@ -127,7 +127,12 @@ def load_for(code: str, identity: Identity) -> dict[str, Any]:
 
 
 def read(code: str, identity: Identity) -> dict[str, Any]:
-    return full_view(load_for(code, identity))
+    """The dossier with its national portal sync state, read together in one call."""
+    from chalicelib import sync_store
+    dossier, ledger = sync_store.read(code)
+    if dossier is None or not can_read(dossier, identity):
+        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+    return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}
 
 
 def track(code: str, phone_last4: str) -> dict[str, Any]:

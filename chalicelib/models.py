@@ -96,3 +96,16 @@ class CatalogueItem(Model):
     sk = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
     body = UnicodeAttribute()
+
+
+class SyncLedgerItem(Model):
+    """Per dossier: the last version delivered to the national portal and how delivery goes."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()               # last dossier version delivered (0: none yet)
+    state = UnicodeAttribute()                # synced | retrying | dead
+    attempts = NumberAttribute()              # failed deliveries since the last success
+    last_error = UnicodeAttribute(null=True)
+    synced_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()

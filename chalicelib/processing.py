@@ -162,7 +162,7 @@ def apply_forward(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, 
         "forwarded_at": iso(at), "forwarded_by": by,
         "from_step": before.get("index"), "from_agency_id": before.get("agency_id"),
         "to_step": to_step, "step_name": step["name"], "to_agency_id": step["agency_id"], "unit": step["unit"],
-        "assignee": step["assignee"], "step_due_at": step["due_at"], "due_at": dossier["due_at"],
+        "assignee": step["assignee"], "note": step["note"], "step_due_at": step["due_at"], "due_at": dossier["due_at"],
         "handover": bool(before) and before.get("agency_id") != step["agency_id"],
         "held_working_days": closed["working_days"] if closed else None,
     }
@@ -194,6 +194,7 @@ def apply_supplement(dossier: Dossier, params: Mapping[str, Any], *, at: datetim
     request = dossier["supplements"][-1]
     request.update(supplied_at=iso(at), supplied_by=by, attachments=list(params["attachments"]))
     recompute_deadlines(dossier, calendar)
+    dossier["pauses"][-1]["due_at_after"] = dossier["due_at"]
     return {"supplied_at": iso(at), "attachment_count": len(params["attachments"]),
             "rule": dossier["supplement_rule"], "due_at_before_pause": old_due, "due_at": dossier["due_at"],
             "step_due_at": (dossier.get("step") or {}).get("due_at")}

@@ -38,6 +38,9 @@ class Queue:
     visibility_timeout: int = 60
     max_receive_count: int = 5       # deliveries before a message moves to the DLQ
     has_dlq: bool = True
+    # (first, longest) retry delay in seconds. The consumer then hides each failed message for
+    # first * 2^(attempt-1) seconds, capped at longest, instead of the fixed visibility timeout.
+    retry_backoff: tuple[int, int] | None = None
 
     @property
     def dlq_name(self) -> str:
@@ -99,10 +102,17 @@ BUCKETS: tuple[str, ...] = (ATTACHMENTS_BUCKET,)
 
 # The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
 TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False)
-QUEUES: tuple[Queue, ...] = (TAP_QUEUE,)
+# Sync to the national portal: retried with backoff for about a day (30 s doubling to 1 h,
+# 30 deliveries) before the DLQ, because peers lost notifications in a 5-minute outage.
+NATIONAL_SYNC_QUEUE = Queue(name="national-sync", visibility_timeout=300, max_receive_count=30,
+                            retry_backoff=(30, 3600))
+QUEUES: tuple[Queue, ...] = (TAP_QUEUE, NATIONAL_SYNC_QUEUE)
 
+DOSSIER_EVENTS = {"source": ["motcua.dossiers"]}
 RULES: tuple[Rule, ...] = (
     Rule(name="tap-all", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}]}, queue=TAP_QUEUE.name),
+    # every version, so the consumer can deliver them in order
+    Rule(name="national-sync", pattern=DOSSIER_EVENTS, queue=NATIONAL_SYNC_QUEUE.name),
 )
 
 OUTBOX_PREFIX = "EVENT#"
@@ -113,4 +123,10 @@ PUBLISHER = StreamConsumer(
     filter_pattern={"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": OUTBOX_PREFIX}]}}}},
 )
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
-QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = ()
+QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
+    QueueConsumer(name="national-sync", queue=NATIONAL_SYNC_QUEUE.name, handler="handlers.national_sync:handler"),
+)
+
+
+def queue_named(name: str) -> Queue | None:
+    return next((queue for queue in QUEUES if queue.name == name), None)

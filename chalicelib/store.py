@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Iterator
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -199,6 +199,13 @@ def list_due(*, agency_id: str, after: str | None, before: str, limit: int, curs
     items = [json.loads(item.body) for item in result]
     last = result.last_evaluated_key
     return Page(items=items, next_cursor=_encode_cursor(last) if last else None, scanned_count=result.total_count)
+
+
+def dossiers_since(agency_id: str, since: str) -> Iterator[dict[str, Any]]:
+    """Every dossier of the agency submitted on or after ``since`` (ISO), oldest first.
+    Queries on the agency index, page by page (operator backfills; never a Scan)."""
+    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk >= since):
+        yield json.loads(item.body)
 
 
 # --- transitions ------------------------------------------------------------------------

@@ -120,6 +120,22 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_redrive(args: argparse.Namespace) -> int:
+    _settings()
+    from motcua.sync_ops import redrive
+    print(f"moved {redrive()} message(s) from the national-sync DLQ back to its queue")
+    return 0
+
+
+def cmd_sync_backfill(args: argparse.Namespace) -> int:
+    _settings()
+    from chalicelib.catalogue_store import snapshot
+    from motcua.sync_ops import backfill
+    agencies = args.agency or sorted(snapshot().agencies)
+    print(f"queued {backfill(args.since, agencies)} dossier(s) whose national sync is behind")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp = catalogue_sub.add_parser("import", help="validate and import a JSON or CSV catalogue file")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_catalogue_import)
+
+    sync = sub.add_parser("sync", help="national portal sync operations")
+    sync_sub = sync.add_subparsers(dest="sync_command", required=True)
+    sync_sub.add_parser("redrive", help="replay the national-sync DLQ").set_defaults(func=cmd_sync_redrive)
+    fill = sync_sub.add_parser("backfill", help="re-send every dossier whose sync ledger is behind")
+    fill.add_argument("--since", required=True, help="submitted on or after this ISO date, e.g. 2025-07-01")
+    fill.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
+    fill.set_defaults(func=cmd_sync_backfill)
     return parser
 
 

@@ -44,9 +44,13 @@ def main() -> int:
     from motcua.dispatcher import Dispatcher
     from motcua.provision import provision
     from motcua.seed import seed_catalogue
+    from motcua.simulators import start_all
 
     moto = ThreadedMotoServer(ip_address=HOST, port=ports["moto"], verbose=False)
     moto.start()
+    simulators = start_all()  # national portal, Zalo, ministry systems (issue 4)
+    for name, value in simulators.environment().items():
+        os.environ.setdefault(name, value)
     cfg = settings()
     session = boto3.session.Session()
     provision(session, cfg)
@@ -63,6 +67,8 @@ def main() -> int:
     print(f"  API:          http://{HOST}:{ports['api']}", flush=True)
     print(f"  AWS (moto):   {cfg.aws_endpoint_url}", flush=True)
     print(f"  Catalogue:    {count} sample items seeded", flush=True)
+    for line in simulators.banner():
+        print(line, flush=True)
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
 
@@ -75,5 +81,6 @@ def main() -> int:
     print("Stopping…", flush=True)
     server.shutdown()
     dispatcher.stop()
+    simulators.stop()
     moto.stop()
     return 0

@@ -29,10 +29,11 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self) -> None:
+    def __init__(self, **extra_env: str) -> None:
+        from motcua.simulators import PORT_SETTINGS
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
         self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
-                        PYTHONUNBUFFERED="1")
+                        PYTHONUNBUFFERED="1", **{name: str(free_port()) for name in PORT_SETTINGS}, **extra_env)
         self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
         self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local"], env=self.env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -109,3 +109,15 @@ class SyncLedgerItem(Model):
     last_error = UnicodeAttribute(null=True)
     synced_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
+
+
+class NotificationItem(Model):
+    """One notification of one event through one channel: claimed before sending, so it is
+    sent at most once (``sending`` left by a crash is never resent)."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    state = UnicodeAttribute()                # sending | sent
+    provider_id = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+    ttl = TTLAttribute()

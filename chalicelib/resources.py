@@ -106,13 +106,16 @@ TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False)
 # 30 deliveries) before the DLQ, because peers lost notifications in a 5-minute outage.
 NATIONAL_SYNC_QUEUE = Queue(name="national-sync", visibility_timeout=300, max_receive_count=30,
                             retry_backoff=(30, 3600))
-QUEUES: tuple[Queue, ...] = (TAP_QUEUE, NATIONAL_SYNC_QUEUE)
+NOTIFICATIONS_QUEUE = Queue(name="notifications", visibility_timeout=120, max_receive_count=12,
+                            retry_backoff=(30, 1800))
+QUEUES: tuple[Queue, ...] = (TAP_QUEUE, NATIONAL_SYNC_QUEUE, NOTIFICATIONS_QUEUE)
 
 DOSSIER_EVENTS = {"source": ["motcua.dossiers"]}
 RULES: tuple[Rule, ...] = (
     Rule(name="tap-all", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}]}, queue=TAP_QUEUE.name),
     # every version, so the consumer can deliver them in order
     Rule(name="national-sync", pattern=DOSSIER_EVENTS, queue=NATIONAL_SYNC_QUEUE.name),
+    Rule(name="notifications", pattern=DOSSIER_EVENTS, queue=NOTIFICATIONS_QUEUE.name),
 )
 
 OUTBOX_PREFIX = "EVENT#"
@@ -125,6 +128,7 @@ PUBLISHER = StreamConsumer(
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
     QueueConsumer(name="national-sync", queue=NATIONAL_SYNC_QUEUE.name, handler="handlers.national_sync:handler"),
+    QueueConsumer(name="notifications", queue=NOTIFICATIONS_QUEUE.name, handler="handlers.notifications:handler"),
 )
 
 

@@ -136,6 +136,37 @@ def cmd_sync_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notifications_tail(args: argparse.Namespace) -> int:
+    """Print what the local stack's channels sent, one line each, from the sink file."""
+    import time
+    _settings()
+    path = os.environ.get("MOTCUA_NOTIFICATIONS_SINK")
+    if not path:
+        print("error: MOTCUA_NOTIFICATIONS_SINK is not set", file=sys.stderr)
+        return 2
+    offset = 0
+    try:
+        while True:
+            try:
+                with open(path, encoding="utf-8") as sink:
+                    sink.seek(offset)
+                    lines = sink.readlines()
+                    offset = sink.tell()
+            except FileNotFoundError:
+                lines = []
+            for line in lines:
+                record = json.loads(line)
+                if args.json:
+                    print(line.rstrip("\n"), flush=True)
+                else:
+                    print(f"{record['at']} {record['channel']:<5} -> {record['to']}: {record['text']}", flush=True)
+            if not args.follow:
+                return 0
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--since", required=True, help="submitted on or after this ISO date, e.g. 2025-07-01")
     fill.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
     fill.set_defaults(func=cmd_sync_backfill)
+
+    notifications = sub.add_parser("notifications", help="notifications sent by the local stack")
+    notifications_sub = notifications.add_subparsers(dest="notifications_command", required=True)
+    tail = notifications_sub.add_parser("tail", help="print what every channel sent (SMS, Zalo, email)")
+    tail.add_argument("--follow", action="store_true", help="keep printing new notifications")
+    tail.add_argument("--json", action="store_true", help="print the sink's JSON lines as they are")
+    tail.set_defaults(func=cmd_notifications_tail)
     return parser
 
 

@@ -26,7 +26,14 @@ def configure_environment() -> dict[str, int]:
     # moto accepts any credentials; these are obviously fake and only ever sent to loopback.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local-fake-key")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local-fake-secret")
+    os.environ.setdefault("MOTCUA_NOTIFICATIONS_SINK", notifications_sink(ports["moto"]))
     return ports
+
+
+def notifications_sink(moto_port: int) -> str:
+    """Where the local stack's channels write what they sent (`motcua notifications tail`)."""
+    import tempfile
+    return os.path.join(tempfile.gettempdir(), f"motcua-local-{moto_port}-notifications.jsonl")
 
 
 def main() -> int:
@@ -49,6 +56,7 @@ def main() -> int:
     moto = ThreadedMotoServer(ip_address=HOST, port=ports["moto"], verbose=False)
     moto.start()
     simulators = start_all()  # national portal, Zalo, ministry systems (issue 4)
+    open(os.environ["MOTCUA_NOTIFICATIONS_SINK"], "w").close()  # every start is clean
     for name, value in simulators.environment().items():
         os.environ.setdefault(name, value)
     cfg = settings()

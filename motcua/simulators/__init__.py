@@ -7,22 +7,27 @@ from dataclasses import dataclass, field
 
 from motcua.simulators.loopback import LoopbackServer
 from motcua.simulators.national import NationalPortalSimulator
+from motcua.simulators.zalo import ZaloSimulator
 
 # Each simulator's port setting and default port in the local stack.
-PORT_SETTINGS: dict[str, int] = {"MOTCUA_NATIONAL_SIM_PORT": 8010}
+PORT_SETTINGS: dict[str, int] = {"MOTCUA_NATIONAL_SIM_PORT": 8010, "MOTCUA_ZALO_SIM_PORT": 8011}
 
 
 @dataclass
 class Simulators:
     national: NationalPortalSimulator
+    zalo: ZaloSimulator
     servers: list[LoopbackServer] = field(default_factory=list)
+    sink: str | None = None            # notifications sink file, when set
 
     def environment(self) -> dict[str, str]:
         """Settings that point the adapters at these simulators."""
-        return {"MOTCUA_NATIONAL_URL": self.national.url}
+        env = {"MOTCUA_NATIONAL_URL": self.national.url, "MOTCUA_ZALO_URL": self.zalo.url,
+               "MOTCUA_ZALO_TOKEN": self.zalo.access_token}
+        return {**env, "MOTCUA_NOTIFICATIONS_SINK": self.sink} if self.sink else env
 
     def banner(self) -> list[str]:
-        return [f"  National portal simulator: {self.national.url}"]
+        return [f"  National portal simulator: {self.national.url}", f"  Zalo ZNS simulator: {self.zalo.url}"]
 
     @staticmethod
     def reset_clients() -> None:
@@ -42,4 +47,5 @@ def start_all(port: int | None = None) -> Simulators:
         return port if port is not None else int(os.environ.get(name, default))
 
     national = NationalPortalSimulator(pick("MOTCUA_NATIONAL_SIM_PORT", PORT_SETTINGS["MOTCUA_NATIONAL_SIM_PORT"])).start()
-    return Simulators(national=national, servers=[national])
+    zalo = ZaloSimulator(pick("MOTCUA_ZALO_SIM_PORT", PORT_SETTINGS["MOTCUA_ZALO_SIM_PORT"])).start()
+    return Simulators(national=national, zalo=zalo, servers=[national, zalo])

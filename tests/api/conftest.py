@@ -60,10 +60,12 @@ def api(aws_env: Any) -> Iterator[Api]:
 
 
 @pytest.fixture
-def simulators(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The providers the consumers talk to, on loopback, with short timeouts and retries."""
+def simulators(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
+    """The providers the consumers talk to, on loopback, with short timeouts and retries;
+    notifications also go to a sink file (``simulators.sink``)."""
     from motcua.simulators import start_all
     running = start_all(port=0)
+    running.sink = str(tmp_path / "notifications.jsonl")
     for name, value in running.environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("MOTCUA_NATIONAL_TIMEOUT", "1")

@@ -172,3 +172,11 @@ def supplement_dossier(code: str) -> Any:
 @route("/dossiers/{code}/rating", "POST")
 def rate_dossier(code: str) -> Any:
     return _act(code, "rate")
+
+
+@route("/integrations/{system}/events", "POST")
+def integration_event(system: str) -> Any:
+    from chalicelib.integrations import receive
+    request = _request()
+    identity = identity_of(request)
+    return json_response(receive(system, identity, request.raw_body or b"", request.headers.get("x-motcua-signature")))

@@ -108,7 +108,26 @@ NATIONAL_SYNC_QUEUE = Queue(name="national-sync", visibility_timeout=300, max_re
                             retry_backoff=(30, 3600))
 NOTIFICATIONS_QUEUE = Queue(name="notifications", visibility_timeout=120, max_receive_count=12,
                             retry_backoff=(30, 1800))
-QUEUES: tuple[Queue, ...] = (TAP_QUEUE, NATIONAL_SYNC_QUEUE, NOTIFICATIONS_QUEUE)
+
+
+
+def _connector_resources() -> tuple[tuple[Queue, ...], tuple["Rule", ...], tuple["QueueConsumer", ...]]:
+    """A queue, a rule and a consumer per connected ministry system (chalicelib/connectors.py):
+    the rule forwards the system's chosen events for its procedures only."""
+    from chalicelib.connectors import systems
+    queues, rules, consumers = [], [], []
+    for system in systems().values():
+        name = f"connector-{system.system}"
+        queues.append(Queue(name=name, visibility_timeout=120, max_receive_count=12, retry_backoff=(60, 3600)))
+        rules.append(Rule(name=name, queue=name, pattern={
+            "source": ["motcua.dossiers"], "detail-type": list(system.events),
+            "detail": {"procedure_code": list(system.procedures)}}))
+        consumers.append(QueueConsumer(name=name, queue=name, handler="handlers.connectors:handler"))
+    return tuple(queues), tuple(rules), tuple(consumers)
+
+
+CONNECTOR_QUEUES, CONNECTOR_RULES, CONNECTOR_CONSUMERS = _connector_resources()
+QUEUES: tuple[Queue, ...] = (TAP_QUEUE, NATIONAL_SYNC_QUEUE, NOTIFICATIONS_QUEUE, *CONNECTOR_QUEUES)
 
 DOSSIER_EVENTS = {"source": ["motcua.dossiers"]}
 RULES: tuple[Rule, ...] = (
@@ -116,6 +135,7 @@ RULES: tuple[Rule, ...] = (
     # every version, so the consumer can deliver them in order
     Rule(name="national-sync", pattern=DOSSIER_EVENTS, queue=NATIONAL_SYNC_QUEUE.name),
     Rule(name="notifications", pattern=DOSSIER_EVENTS, queue=NOTIFICATIONS_QUEUE.name),
+    *CONNECTOR_RULES,
 )
 
 OUTBOX_PREFIX = "EVENT#"
@@ -129,6 +149,7 @@ STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
     QueueConsumer(name="national-sync", queue=NATIONAL_SYNC_QUEUE.name, handler="handlers.national_sync:handler"),
     QueueConsumer(name="notifications", queue=NOTIFICATIONS_QUEUE.name, handler="handlers.notifications:handler"),
+    *CONNECTOR_CONSUMERS,
 )
 
 

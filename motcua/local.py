@@ -27,6 +27,7 @@ def configure_environment() -> dict[str, int]:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local-fake-key")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local-fake-secret")
     os.environ.setdefault("MOTCUA_NOTIFICATIONS_SINK", notifications_sink(ports["moto"]))
+    os.environ.setdefault("MOTCUA_API_URL", f"http://{HOST}:{ports['api']}")  # for the ministry-system double
     return ports
 
 

@@ -6,12 +6,14 @@ seed. The tests talk to it only the way a developer would: HTTP, presigned S3 UR
 """
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from typing import Any, Iterator
@@ -45,8 +47,15 @@ class Stack:
                 raise RuntimeError("stack exited:\n" + "".join(self.banner))
             self.banner.append(line)
             if line.startswith("Press Ctrl-C"):
+                # keep reading: a full stdout pipe would block the stack's logging, and the stack
+                self.output: collections.deque[str] = collections.deque(maxlen=2000)
+                threading.Thread(target=self._drain_output, name="stack-output", daemon=True).start()
                 return
         raise RuntimeError("stack did not start in time:\n" + "".join(self.banner))
+
+    def _drain_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def cli(self, *args: str, timeout: float = 30) -> str:
         done = subprocess.run([sys.executable, "-m", "motcua.cli", *args], env=self.env, capture_output=True,

@@ -2,6 +2,7 @@
 all the test makes; the dispatcher drives sync, notifications and connectors by itself."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any, Callable, Iterator
@@ -98,6 +99,36 @@ def test_a_dossier_walks_every_step_and_reaches_the_portal_through_an_outage(sta
     assert portal["dossiers"][code]["TrangThaiHoSo"] == 10
     assert [p["PhongBanXuLy"] for p in portal["progress"][code]] == [
         "Phòng Quản lý hoạt động xây dựng", "Lãnh đạo Ủy ban nhân dân"]
+
+    def notified() -> list[dict[str, Any]] | None:
+        lines = [json.loads(x) for x in stack.cli("notifications", "tail", "--json").splitlines() if x.strip()]
+        mine = [r for r in lines if r["dossier_code"] == code]
+        return mine if len(mine) == 3 * 10 else None     # one event per version, three channels each
+
+    sent = wait_for(notified, what="every notification")
+    assert {r["channel"] for r in sent} == {"sms", "zalo", "email"} and len({r["event_type"] for r in sent}) == 9
+    apology = next(r for r in sent if r["event_type"] == "DossierExtended" and r["channel"] == "email")
+    assert apology["subject"].startswith("Thư xin lỗi") and f"{new_due:%d/%m/%Y}" in apology["text"]
+    printed = stack.cli("notifications", "tail")
+    assert f"sms   -> 0987654321: Hồ sơ {code} đã được" in printed
+
+
+def test_the_judicial_records_system_is_connected_both_ways(stack):
+    judicial = simulator(stack, "MOTCUA_JUDICIAL_SIM_PORT")
+    citizen = stack.token("citizen", sub=f"citizen-{uuid.uuid4().hex[:8]}")
+    created = stack.call("POST", "/dossiers", citizen, headers={"Idempotency-Key": uuid.uuid4().hex}, json={
+        "procedure_code": "1.001023", "summary": "Xin cấp Phiếu lý lịch tư pháp số 1",
+        "applicant": {"full_name": "Lê Văn Cường", "id_number": "051095001999", "phone": "0905123456"}})
+    code = created.json()["dossier_code"]
+    received = wait_for(lambda: [e for e in requests.get(f"{judicial}/_state", timeout=5).json()["received"]
+                                 if e["dossier_code"] == code], what="the signed event at the ministry system")
+    assert received[0]["type"] == "DossierSubmitted"
+    requests.post(f"{judicial}/_control", timeout=15, json={"report": {"dossier_code": code, "type": "accepted"}})
+    assert requests.get(f"{judicial}/_state", timeout=5).json()["last_report"]["status"] == 200
+    dossier = stack.call("GET", f"/dossiers/{code}", citizen).json()
+    assert dossier["status"] == "accepted" and dossier["decisions"][0]["by"] == "integration:judicial-records"
+    wait_for(lambda: [e for e in requests.get(f"{judicial}/_state", timeout=5).json()["received"]
+                      if e["dossier_code"] == code and e["type"] == "DossierAccepted"], what="the acceptance echo")
 
 
 def test_refused_withdrawn_and_stopped_dossiers_reach_the_portal_with_their_codes(stack):

@@ -14,7 +14,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -81,7 +82,9 @@ def deadline_throughput() -> list[Row]:
     return [Row("due-date computations per second (one core)", per_second, 100_000, "/s", higher_is_better=True)]
 
 
-def aws_calls_and_scaling() -> list[Row]:
+@contextmanager
+def local_app() -> Iterator[tuple[Any, Any]]:
+    """The API (chalice test client) over in-process moto with the sample catalogue."""
     import boto3
     from moto import mock_aws
 
@@ -94,7 +97,6 @@ def aws_calls_and_scaling() -> list[Row]:
         from app import app
         from chalicelib import aws, catalogue_store
         from chalicelib.config import settings
-        from chalicelib.identity import mint_local_token
         from motcua.provision import provision
         from motcua.seed import seed_catalogue
 
@@ -103,45 +105,55 @@ def aws_calls_and_scaling() -> list[Row]:
         session = boto3.session.Session()
         provision(session, settings())
         seed_catalogue()
+        with Client(app) as client:
+            yield client, session
+
+
+def aws_calls_and_scaling() -> list[Row]:
+    with local_app() as (client, session):
+        from chalicelib import catalogue_store
+        from chalicelib.config import settings
+        from chalicelib.identity import mint_local_token
+        from motcua import metering
+
         secret = settings().local_jwt_secret
         procedure = next(iter(catalogue_store.snapshot().procedures.values()))
         citizen = mint_local_token(secret, "bench-citizen", "citizen")
         officer = mint_local_token(secret, "bench-officer", "officer", procedure.agency_id)
 
-        with Client(app) as client:
-            def call(method: str, path: str, token: str, body: str | None = None, key: str | None = None) -> Any:
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-                if key:
-                    headers["Idempotency-Key"] = key
-                return client.http.request(method, path, headers=headers, body=body)
+        def call(method: str, path: str, token: str, body: str | None = None, key: str | None = None) -> Any:
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            if key:
+                headers["Idempotency-Key"] = key
+            return client.http.request(method, path, headers=headers, body=body)
 
-            def measure(fn: Callable[[], Any]) -> metering.Calls:
-                with metering.aws_calls() as calls:
-                    fn()
-                return calls
+        def measure(fn: Callable[[], Any]) -> metering.Calls:
+            with metering.aws_calls() as calls:
+                fn()
+            return calls
 
-            from chalicelib.attachments import bucket, object_key
-            upload = "ab" * 16
-            session.client("s3").put_object(Bucket=bucket(), Key=object_key("bench-citizen", upload), Body=b"%PDF",
-                                            ContentType="application/pdf")
-            body = ('{"procedure_code": "%s", "applicant": {"full_name": "Lê Bench", "id_number": "001099000001",'
-                    ' "phone": "0900000001"}, "attachments": [{"upload_id": "%s", "name": "a.pdf"}]}'
-                    % (procedure.procedure_code, upload))
-            call("GET", "/procedures", citizen)  # warm the catalogue cache, as a warm Lambda has it
-            submit = measure(lambda: call("POST", "/dossiers", citizen, body, key="bench-key-0001"))
-            code = __import__("json").loads(call("GET", "/dossiers?limit=1", citizen).body)["items"][0]["dossier_code"]
-            accept = measure(lambda: call("POST", f"/dossiers/{code}/accept", officer))
-            read = measure(lambda: call("GET", f"/dossiers/{code}", citizen))
-            listing = measure(lambda: call("GET", "/dossiers?limit=20", officer))
-            rows = [
-                Row("submit: DynamoDB calls", submit.service("dynamodb"), 2),
-                Row("submit: S3 HEAD per attachment (1 attachment)", submit["s3.HeadObject"], 1),
-                Row("accept: DynamoDB calls", accept.service("dynamodb"), 2),
-                Row("read by code: DynamoDB calls", read.service("dynamodb"), 1),
-                Row("list page: DynamoDB calls (Query only, no Scan)",
-                    listing.service("dynamodb") + 100 * listing["dynamodb.Scan"], 1),
-            ]
-            rows += _list_scaling(procedure)
+        from chalicelib.attachments import bucket, object_key
+        upload = "ab" * 16
+        session.client("s3").put_object(Bucket=bucket(), Key=object_key("bench-citizen", upload), Body=b"%PDF",
+                                        ContentType="application/pdf")
+        body = ('{"procedure_code": "%s", "applicant": {"full_name": "Lê Bench", "id_number": "001099000001",'
+                ' "phone": "0900000001"}, "attachments": [{"upload_id": "%s", "name": "a.pdf"}]}'
+                % (procedure.procedure_code, upload))
+        call("GET", "/procedures", citizen)  # warm the catalogue cache, as a warm Lambda has it
+        submit = measure(lambda: call("POST", "/dossiers", citizen, body, key="bench-key-0001"))
+        code = __import__("json").loads(call("GET", "/dossiers?limit=1", citizen).body)["items"][0]["dossier_code"]
+        accept = measure(lambda: call("POST", f"/dossiers/{code}/accept", officer))
+        read = measure(lambda: call("GET", f"/dossiers/{code}", citizen))
+        listing = measure(lambda: call("GET", "/dossiers?limit=20", officer))
+        rows = [
+            Row("submit: DynamoDB calls", submit.service("dynamodb"), 2),
+            Row("submit: S3 HEAD per attachment (1 attachment)", submit["s3.HeadObject"], 1),
+            Row("accept: DynamoDB calls", accept.service("dynamodb"), 2),
+            Row("read by code: DynamoDB calls", read.service("dynamodb"), 1),
+            Row("list page: DynamoDB calls (Query only, no Scan)",
+                listing.service("dynamodb") + 100 * listing["dynamodb.Scan"], 1),
+        ]
+        rows += _list_scaling(procedure)
     return rows
 
 
@@ -173,7 +185,12 @@ def _list_scaling(procedure: Any) -> list[Row]:
     return [Row("list page items examined at 20,000 / at 1,000 dossiers", large / max(small, 1), 1.0, "x")]
 
 
-SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, deadline_throughput, cold_import]
+def workflow() -> list[Row]:
+    from motcua.bench_workflow import workflow_budgets
+    return workflow_budgets()
+
+
+SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, workflow, deadline_throughput, cold_import]
 
 
 def render(rows: list[Row]) -> str:

@@ -30,6 +30,7 @@ class MinistrySystemDouble(LoopbackServer):
     def reset(self) -> None:
         with self.lock:
             self.received: dict[str, dict[str, Any]] = {}
+            self.posts = 0          # signed deliveries accepted, duplicates included
             self.refused = 0
             self.hooks: dict[str, Any] = {"fail": 0, "down": False}
 
@@ -45,7 +46,8 @@ class MinistrySystemDouble(LoopbackServer):
 
     def state(self) -> dict[str, Any]:
         with self.lock:
-            return {"received": list(self.received.values()), "refused": self.refused, "hooks": dict(self.hooks),
+            return {"received": list(self.received.values()), "posts": self.posts, "refused": self.refused,
+                    "hooks": dict(self.hooks),
                     "last_report": getattr(self, "last_report", None)}
 
     def handle(self, request: Request) -> tuple[int, Any]:
@@ -61,6 +63,7 @@ class MinistrySystemDouble(LoopbackServer):
                 self.refused += 1
                 return 401, {"error": "bad signature"}
             event = request.json()
+            self.posts += 1
             self.received.setdefault(event["id"], event)
         return 200, {"ok": True}
 

@@ -113,3 +113,20 @@ def test_signatures_are_hmac_sha256_of_the_raw_body():
     assert signature == "sha256=" + __import__("hmac").new(b"k", body, "sha256").hexdigest()
     assert connectors.verify("k", body, signature) and connectors.verify("k", body, signature.upper().replace("SHA", "sha"))
     assert not connectors.verify("k", body + b" ", signature) and not connectors.verify("k", body, None)
+
+
+def test_a_duplicated_or_reordered_delivery_reaches_the_system_once_each(api, aws_env, simulators, judicial):
+    from handlers import connectors as outbound
+    from motcua.dispatcher import LambdaContext
+    from tests.api.test_consumer import sqs_record
+    code, _ = judicial
+    report(api, "accepted", code)
+    submitted, accepted = store.dossier_events(code)
+    arn = "arn:aws:sqs:ap-southeast-1:123456789012:motcua-local-connector-judicial-records"
+    records = [sqs_record(event, f"m{i}") for i, event in enumerate([accepted, submitted, accepted])]
+    for record in records:
+        record["eventSourceARN"] = arn
+    assert outbound.handler({"Records": records}, LambdaContext("connector")) == {"batchItemFailures": []}
+    state = simulators.judicial.state()
+    assert [e["type"] for e in state["received"]] == ["DossierAccepted", "DossierSubmitted"]
+    assert state["posts"] == 2                      # the duplicate never left MotCua

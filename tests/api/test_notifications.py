@@ -89,3 +89,14 @@ def test_the_apology_letter_tells_the_old_and_new_due_dates(api, aws_env, dispat
     assert letter["subject"].startswith("Thư xin lỗi")
     assert f"{due:%d/%m/%Y} 17:00" in letter["text"] and f"{new_due:%d/%m/%Y} 17:00" in letter["text"]
     assert "Chờ ý kiến Sở Xây dựng" in letter["text"]
+
+
+def test_reordered_events_are_each_told_as_they_happened(api, aws_env, simulators):
+    code, _, _ = new_accepted(api)
+    api.call("POST", f"/dossiers/{code}/forward", token=officer(api), body={"to_step": 2})
+    submitted, accepted, forwarded = store.dossier_events(code)
+    assert notifications.process(forwarded)["sent"] == ["sms"]      # the newest first
+    assert notifications.process(accepted)["sent"] == ["sms"]
+    texts = {r["event_type"]: r["text"] for r in sink(simulators)}
+    assert "Lấy ý kiến Sở Xây dựng" in texts["DossierForwarded"]
+    assert "tiếp nhận" in texts["DossierAccepted"]

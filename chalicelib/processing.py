@@ -221,6 +221,8 @@ def apply_extend(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, b
     """Apology letter and extension: the new due day must be a later working day. The working
     days it adds are stored, so the due date stays calendar.due_date(…) of the stored facts."""
     old_due = dossier["due_at"]
+    if not old_due:
+        raise Conflict("Hồ sơ chưa có ngày hẹn trả nên chưa thể gia hạn.", code="no_due_date")
     new_day = parse_due_day(params["new_due_date"], "new_due_date")
     old_day = to_local(parse_iso(old_due)).date()
     try:

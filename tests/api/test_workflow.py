@@ -184,11 +184,11 @@ def test_back_dating_is_limited_and_audited(api, aws_env, monkeypatch):
     before = act(api, code, commune, "issue_result", decision="approved", documents=result_docs(aws_env),
                  effective_at=iso(accepted_at - timedelta(minutes=5)))
     assert before.status_code == 422 and "thao tác gần nhất" in before.json["error"]["fields"]["effective_at"]
-    later = to_local(accepted_at) + timedelta(days=7)
+    later = to_local(accepted_at) + timedelta(days=14)   # two weeks always hold 2+ working days, even at Tết
     monkeypatch.setattr(workflow, "utc_now", lambda: later)
     too_early = act(api, code, commune, "issue_result", decision="approved", documents=result_docs(aws_env),
-                    effective_at=iso(later - timedelta(days=6)))
-    assert too_early.status_code == 422
+                    effective_at=iso(accepted_at + timedelta(minutes=1)))
+    assert too_early.status_code == 422 and "1 ngày làm việc" in too_early.json["error"]["fields"]["effective_at"]
     signed = later - timedelta(minutes=30)
     issued = act(api, code, commune, "issue_result", decision="approved", documents=result_docs(aws_env),
                  effective_at=iso(signed))

@@ -88,6 +88,11 @@ def list_dossiers() -> Any:
     status = query_param(request, "status", max_len=40)
     if status is not None and status not in STATUSES:
         raise ValidationFailed(fields={"status": "Trạng thái phải là một trong: " + ", ".join(STATUSES) + "."})
+    due = query_param(request, "due", max_len=20)
+    if due is not None:  # per-step warnings (workflow)
+        from chalicelib.workflow import due_list
+        return json_response(due_list(identity, due, limit=int_param(request, "limit", 20, 1, 100),
+                                      cursor=query_param(request, "cursor", max_len=2000)))
     return json_response(intake.list_for(
         identity, agency_id=query_param(request, "agency_id", max_len=40), status=status,
         limit=int_param(request, "limit", 20, 1, 100), cursor=query_param(request, "cursor", max_len=2000)))
@@ -354,3 +359,51 @@ def satisfaction_report() -> Any:
     params = _report_params(request)
     params.pop("as_of")
     return json_response(report_service.satisfaction_report(identity, **params))
+
+
+# --- workflow ---------------------------------------------------------------------------
+# Agency processing after acceptance (issue 4). Rules: chalicelib/workflow.py, processing.py.
+
+def _act(code: str, action: str | None = None) -> Any:
+    from chalicelib import workflow
+    request = _request()
+    identity = identity_of(request)
+    body = parse_json_body(request)
+    return json_response(workflow.act(code, identity, body, action or workflow.action_from(body)))
+
+
+@route("/desk/dossiers", "POST")
+def submit_at_desk() -> Any:
+    from chalicelib.desk import submit_at_desk as desk_submit
+    request = _request()
+    identity = identity_of(request)
+    response, replayed = desk_submit(parse_json_body(request), identity, idempotency_key(request))
+    return json_response(response, 201, {"Idempotent-Replayed": "true" if replayed else "false"})
+
+
+@route("/dossiers/{code}/actions", "POST")
+def dossier_action(code: str) -> Any:
+    return _act(code)
+
+
+@route("/dossiers/{code}/forward", "POST")
+def forward_dossier(code: str) -> Any:
+    return _act(code, "forward")
+
+
+@route("/dossiers/{code}/supplements", "POST")
+def supplement_dossier(code: str) -> Any:
+    return _act(code, "supplement")
+
+
+@route("/dossiers/{code}/rating", "POST")
+def rate_dossier(code: str) -> Any:
+    return _act(code, "rate")
+
+
+@route("/integrations/{system}/events", "POST")
+def integration_event(system: str) -> Any:
+    from chalicelib.integrations import receive
+    request = _request()
+    identity = identity_of(request)
+    return json_response(receive(system, identity, request.raw_body or b"", request.headers.get("x-motcua-signature")))

@@ -33,6 +33,10 @@ from typing import Any, Callable, Iterable, Mapping
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")
 AGENCY_LEVELS = ("province", "department", "commune")
+STEP_ROLES = ("officer", "leader")         # who handles a step of the internal process
+MAX_STEPS = 20
+DEFAULT_STEP_NAME = "Thụ lý và giải quyết hồ sơ"
+DEFAULT_STEP_UNIT = "Bộ phận chuyên môn"
 
 MAX_PROCESSING_DAYS = 365
 
@@ -45,6 +49,9 @@ _CODE_RE = re.compile(r"[0-9]\.[0-9]{6}")
 _AGENCY_ID_RE = re.compile(r"[A-Za-z0-9._]{1,64}")
 _FIELD_CODE_RE = re.compile(r"[A-Za-z0-9._]{1,32}")
 _DIGITS_RE = re.compile(r"[0-9]+")
+# Optional CSV columns: read when present, always written. "steps" holds the internal
+# process as a JSON array (a list of objects does not fit in one plain CSV cell otherwise).
+OPTIONAL_CSV_COLUMNS = ("steps",)
 _CSV_TRUE = ("true", "1")
 _CSV_FALSE = ("false", "0", "")
 
@@ -101,6 +108,37 @@ class Fee:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step of a procedure's internal process (quy trình nội bộ).
+
+    ``agency_id`` None means the procedure's own agency; another agency's id makes the step
+    a hand-over (liên thông). ``days`` is the step's own time in working days; 0 means the
+    step is done the day it starts (e.g. returning the result)."""
+    name: str
+    role: str              # STEP_ROLES
+    unit: str              # agency unit (phòng, bộ phận) that handles the step
+    days: int
+    agency_id: str | None = None
+
+    def __post_init__(self) -> None:
+        errs: Errs = []
+        values = _check_step(self.to_dict(), 1, errs)
+        if values is None:
+            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "role": self.role, "unit": self.unit, "days": self.days,
+                "agency_id": self.agency_id}
+
+
+def default_steps(processing_days: int) -> tuple[Step, ...]:
+    """A procedure without a declared process has one step covering the whole time."""
+    return (Step(DEFAULT_STEP_NAME, "officer", DEFAULT_STEP_UNIT, processing_days),)
+
+
+@dataclass(frozen=True)
 class Procedure:
     procedure_code: str    # national TTHC code, e.g. "1.001234"
     name: str
@@ -113,6 +151,7 @@ class Procedure:
     required_documents: tuple[str, ...]
     supplement_rule: str   # SUPPLEMENT_RULES
     pay_before_accept: bool = False   # fees must be paid before an officer may accept
+    steps: tuple[Step, ...] = ()      # internal process; empty = one step (default_steps)
 
     def __post_init__(self) -> None:
         values, errs = _check_procedure({f.name: getattr(self, f.name) for f in dc_fields(self)}, False)
@@ -137,6 +176,7 @@ class Procedure:
             "required_documents": list(self.required_documents),
             "supplement_rule": self.supplement_rule,
             "pay_before_accept": self.pay_before_accept,
+            "steps": [step.to_dict() for step in self.steps],
         }
 
 
@@ -366,7 +406,71 @@ def _check_procedure(data: Mapping, csv_mode: bool) -> tuple[dict[str, Any], Err
         "supplement_rule",
         '"resume" (tính tiếp thời gian còn lại) hoặc "restart" (tính lại từ đầu)', errs)
     v["pay_before_accept"] = _flag(get("pay_before_accept"), csv_mode, errs)
+    v["steps"] = _steps(get("steps"), csv_mode, v["processing_days"], errs)
     return {k: x for k, x in v.items() if x is not None}, errs
+
+
+def _steps(value: Any, csv_mode: bool, processing_days: int | None, errs: Errs) -> tuple[Step, ...] | None:
+    """The internal process. Missing or empty: one step covering the whole processing time.
+    The steps' days may not add up to more than the procedure's processing days."""
+    if csv_mode and isinstance(value, str):
+        if not value.strip():
+            value = None
+        else:
+            try:
+                value = json.loads(value)
+            except ValueError:
+                errs.append(("steps", 'Cột "steps" phải là một mảng JSON các bước, ví dụ '
+                                      '[{"name": "Thẩm định", "role": "officer", "unit": "Phòng Hộ tịch", "days": 3}]'))
+                return None
+    if value is None or (isinstance(value, (list, tuple)) and not value):
+        return default_steps(processing_days) if processing_days is not None else None
+    if not isinstance(value, (list, tuple)):
+        errs.append(("steps", "Quy trình nội bộ (steps) phải là danh sách các bước"))
+        return None
+    if len(value) > MAX_STEPS:
+        errs.append(("steps", f"Quy trình nội bộ có tối đa {MAX_STEPS} bước, nhận được {len(value)}"))
+        return None
+    before = len(errs)
+    steps = [_step(item, i, errs) for i, item in enumerate(value, 1)]
+    if len(errs) != before:
+        return None
+    total = sum(step.days for step in steps)  # type: ignore[union-attr]
+    if processing_days is not None and total > processing_days:
+        errs.append(("steps", f"Tổng thời gian các bước ({total} ngày làm việc) vượt quá thời hạn "
+                              f"giải quyết của thủ tục ({processing_days} ngày làm việc)"))
+        return None
+    return tuple(steps)  # type: ignore[arg-type]
+
+
+def _step(item: Any, i: int, errs: Errs) -> Step | None:
+    if isinstance(item, Step):
+        return item
+    values = _check_step(item, i, errs)
+    return None if values is None else Step(**values)
+
+
+def _check_step(item: Any, i: int, errs: Errs) -> dict[str, Any] | None:
+    """Clean values of step number ``i``, or None after adding its errors to ``errs``."""
+    if not isinstance(item, Mapping):
+        errs.append(("steps", f'Bước thứ {i} phải là một đối tượng {{"name", "role", "unit", "days"}}'))
+        return None
+    name = _text(item.get("name"), f"tên bước thứ {i}", "steps", errs)
+    role = _choice(item.get("role"), STEP_ROLES, f"vai trò xử lý bước thứ {i}", "steps",
+                   '"officer" (chuyên viên) hoặc "leader" (lãnh đạo)', errs)
+    unit = _text(item.get("unit"), f"đơn vị xử lý bước thứ {i}", "steps", errs)
+    days = _int(item.get("days"), False)
+    if days is None or not 0 <= days <= MAX_PROCESSING_DAYS:
+        errs.append(("steps", f"Số ngày làm việc của bước thứ {i} phải là số nguyên từ 0 đến "
+                              f"{MAX_PROCESSING_DAYS}, nhận được {_show(item.get('days'))}"))
+    agency = item.get("agency_id")
+    if agency is not None:
+        agency = _agency_id(agency, f"mã cơ quan của bước thứ {i}", "steps", errs)
+        if agency is None:
+            return None
+    if None in (name, role, unit) or days is None or not 0 <= days <= MAX_PROCESSING_DAYS:
+        return None
+    return {"name": name, "role": role, "unit": unit, "days": days, "agency_id": agency}
 
 
 def _check_agency(data: Mapping) -> tuple[dict[str, Any], Errs]:
@@ -523,7 +627,7 @@ def _parse_csv(text: str) -> list[Procedure]:
                 continue
             cells = cells + [""] * (len(header) - len(cells))
             rows.append((line, {name: cells[i] for i, name in enumerate(header)
-                                if name in CSV_COLUMNS}))
+                                if name in CSV_COLUMNS or name in OPTIONAL_CSV_COLUMNS}))
     except csv.Error as exc:
         errors.append(RowError(reader.line_num, None, f"Lỗi cú pháp CSV: {exc}"))
     if header is None and not errors:
@@ -540,7 +644,8 @@ def _check_header(header: list[str], line: int) -> None:
         raise CatalogueError([RowError(line, None, 'Tệp CSV phải phân cách các cột bằng dấu phẩy '
                                                    '(","), không phải dấu chấm phẩy hay tab')])
     errors = [RowError(line, name, f'Cột "{name}" bị lặp lại trong dòng tiêu đề')
-              for i, name in enumerate(header) if name in CSV_COLUMNS and name in header[:i]]
+              for i, name in enumerate(header)
+              if (name in CSV_COLUMNS or name in OPTIONAL_CSV_COLUMNS) and name in header[:i]]
     errors += [RowError(line, name, f'Thiếu cột "{name}" trong dòng tiêu đề')
                for name in CSV_COLUMNS if name not in header]
     if errors:
@@ -597,7 +702,7 @@ def procedures_to_csv(procedures: Iterable[Procedure]) -> str:
     fee name or document contains ";" (the CSV list separator), which CSV cannot carry."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + OPTIONAL_CSV_COLUMNS)
     errors: list[RowError] = []
     for line, p in enumerate(procedures, 2):
         bad = [f.name for f in p.fees if ";" in f.name] + [d for d in p.required_documents if ";" in d]
@@ -610,6 +715,7 @@ def procedures_to_csv(procedures: Iterable[Procedure]) -> str:
             p.online_level, ";".join(f"{f.name}:{f.amount}" for f in p.fees),
             ";".join(p.required_documents), p.supplement_rule,
             "true" if p.pay_before_accept else "false",
+            json.dumps([step.to_dict() for step in p.steps], ensure_ascii=False),
         ])
     if errors:
         raise CatalogueError(errors)

@@ -14,6 +14,8 @@ from chalicelib.errors import ValidationFailed
 from chalicelib.payment_rules import payment_fields
 
 CHANNELS = ("online", "direct", "postal")
+NOTIFY_CHANNELS = ("sms", "zalo", "email")   # how the citizen wants to hear about the dossier
+DEFAULT_NOTIFY = ("sms",)
 MAX_ATTACHMENTS = 30
 MAX_FORM_CHARS = 64_000
 
@@ -48,6 +50,21 @@ def _text(body: Mapping[str, Any], key: str, errors: dict[str, str], *, path: st
         errors[path] = f"{label} dài tối đa {max_len} ký tự."
         return None
     return value
+
+
+text_field = _text
+
+
+def validate_notify(raw: Any, applicant: Mapping[str, Any], errors: dict[str, str]) -> list[str]:
+    """The citizen's notification channels (optional; SMS by default). Email needs an address."""
+    if raw is None:
+        return list(DEFAULT_NOTIFY)
+    if not isinstance(raw, list) or any(c not in NOTIFY_CHANNELS for c in raw):
+        errors["notify"] = "Kênh nhận thông báo (notify) là danh sách gồm: " + ", ".join(NOTIFY_CHANNELS) + "."
+        return []
+    if "email" in raw and not applicant.get("email"):
+        errors["notify"] = "Muốn nhận thông báo qua email thì cần khai báo email của người nộp."
+    return list(dict.fromkeys(raw))
 
 
 def validate_applicant(raw: Any, errors: dict[str, str]) -> dict[str, str]:
@@ -141,6 +158,7 @@ def validate_submission(body: Any) -> dict[str, Any]:
     elif len(_compact_json(form)) > MAX_FORM_CHARS:
         errors["form"] = f"Tờ khai vượt quá {MAX_FORM_CHARS} ký tự."
     attachments = validate_attachments(body.get("attachments"), errors)
+    notify = validate_notify(body.get("notify"), applicant, errors)
     if errors:
         raise ValidationFailed(fields=errors)
     return {
@@ -149,6 +167,7 @@ def validate_submission(body: Any) -> dict[str, Any]:
         "summary": summary or "",
         "form": dict(form),
         "attachments": attachments,
+        "notify": notify,
     }
 
 
@@ -162,6 +181,8 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
                 channel: str, submitted_at: str) -> dict[str, Any]:
     """The dossier as first stored. Procedure rules are copied in, so a later catalogue edit
     never changes the deadline of a dossier already in progress."""
+    from chalicelib.processing import initial_fields
+
     fees = [{"name": fee.name, "amount": fee.amount} for fee in procedure.fees]
     return {
         "code": code,
@@ -172,6 +193,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "procedure_code": procedure.procedure_code,
         "procedure_name": procedure.name,
         "field": procedure.field,
+        "field_code": procedure.field_code,
         "agency_id": procedure.agency_id,
         "processing_days": procedure.processing_days,
         "supplement_rule": procedure.supplement_rule,
@@ -188,6 +210,10 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "due_at": None,
         "pauses": [],
         "decisions": [],
+        "notify": list(submission.get("notify", DEFAULT_NOTIFY)),
+        "consent": None,
+        "received_by": None,
+        **initial_fields(procedure),
     }
 
 
@@ -210,9 +236,16 @@ def full_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
         "processing_days", "supplement_rule", "applicant", "summary", "form", "attachments", "fees",
         "amount_due", "submitted_at", "accepted_at", "due_at", "pauses", "decisions",
     )}
+    view.update({key: dossier.get(key) for key in PROCESSING_VIEW_KEYS})
     view["dossier_code"] = view.pop("code")
     view.update(payment_fields(dossier, datetime.now(timezone.utc)))
     return view
+
+
+PROCESSING_VIEW_KEYS = (
+    "notify", "consent", "received_by", "steps", "step", "step_history", "holder_agency_id", "extensions",
+    "supplements", "result", "finished_at", "returned_at", "return_method", "rating",
+)
 
 
 def list_view(dossier: Mapping[str, Any]) -> dict[str, Any]:

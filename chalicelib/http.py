@@ -68,7 +68,11 @@ def normalise_error(response: Response) -> Response:
 
 
 def parse_json_body(request: Any, *, required: bool = True) -> Any:
-    raw = request.raw_body or b""
+    return decode_json(request.raw_body or b"", required=required)
+
+
+def decode_json(raw: bytes, *, required: bool = True) -> Any:
+    """A request body as JSON, with our error shapes (size, encoding, syntax)."""
     if len(raw) > settings().max_body_bytes:
         raise PayloadTooLarge(extra={"max_bytes": settings().max_body_bytes})
     if not raw.strip():

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from chalicelib import catalogue_store, store, transitions
 from chalicelib.attachments import missing_uploads
-from chalicelib.calendar import default_calendar, iso, parse_iso, Pause, to_local
+from chalicelib.calendar import default_calendar, iso, parse_iso, to_local
 from chalicelib.catalogue import Procedure
 from chalicelib.dossiers import (
     decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view,
@@ -23,6 +23,7 @@ from chalicelib.dossiers import (
 from chalicelib.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.events import dossier_event
 from chalicelib.identity import Identity
+from chalicelib.processing import pauses_of, start_clock
 
 Clock = Callable[[], datetime]
 MAX_SEQUENCE_RETRIES = 8
@@ -52,9 +53,11 @@ def agency_name(agency_id: str) -> str:
 # --- submit -----------------------------------------------------------------------------
 
 def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str = "online",
+           owner_sub: str | None = None, extra: Mapping[str, Any] | None = None,
            clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
     """Create a dossier. Returns (response, replayed). Same key + same body replays the
-    first response; same key + another body is a 422."""
+    first response; same key + another body is a 422. The desk (chalicelib/desk.py) passes
+    its own ``owner_sub`` and ``extra`` fields (consent, receiving officer)."""
     submission = validate_submission(body)
     digest = request_hash(body)
     try:
@@ -72,7 +75,8 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
         seen = store.current_sequence(procedure.agency_id, day)
         code = dossier_code(procedure.agency_id, now.date(), seen + 1)
         dossier = new_dossier(code=code, submission=submission, procedure=procedure,
-                              owner_sub=identity.sub, channel=channel, submitted_at=iso(now))
+                              owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
+        dossier.update(extra or {})
         event = _event("submit", dossier, occurred_at=dossier["submitted_at"], data={
             "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
             "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
@@ -106,7 +110,7 @@ def can_read(dossier: Mapping[str, Any], identity: Identity) -> bool:
     if identity.role == "citizen":
         return dossier["owner_sub"] == identity.sub
     if identity.role in ("officer", "leader"):
-        return dossier["agency_id"] == identity.agency_id
+        return identity.agency_id in dossier.get("agencies", [dossier["agency_id"]])
     return identity.role == "admin"
 
 
@@ -119,7 +123,12 @@ def load_for(code: str, identity: Identity) -> dict[str, Any]:
 
 
 def read(code: str, identity: Identity) -> dict[str, Any]:
-    return full_view(load_for(code, identity))
+    """The dossier with its national portal sync state, read together in one call."""
+    from chalicelib import sync_store
+    dossier, ledger = sync_store.read(code)
+    if dossier is None or not can_read(dossier, identity):
+        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+    return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}
 
 
 def track(code: str, phone_last4: str) -> dict[str, Any]:
@@ -136,14 +145,10 @@ def deadline(code: str, identity: Identity) -> dict[str, Any]:
     if not dossier["accepted_at"]:
         return {**base, "due_at": None, "explanation": None,
                 "message": "Hồ sơ chưa được tiếp nhận nên chưa bắt đầu tính thời hạn giải quyết."}
+    days = dossier["processing_days"] + dossier.get("extension_days", 0)
     explanation = default_calendar().explain(
-        parse_iso(dossier["accepted_at"]), dossier["processing_days"], _pauses(dossier), dossier["supplement_rule"])
+        parse_iso(dossier["accepted_at"]), days, pauses_of(dossier), dossier["supplement_rule"])
     return {**base, "due_at": dossier["due_at"], "explanation": explanation}
-
-
-def _pauses(dossier: Mapping[str, Any]) -> list[Pause]:
-    return [Pause(parse_iso(p["start"]), parse_iso(p["end"]) if p.get("end") else None, p.get("reason", ""))
-            for p in dossier.get("pauses", [])]
 
 
 def list_for(identity: Identity, *, agency_id: str | None, status: str | None, limit: int,
@@ -188,13 +193,9 @@ def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str
     from chalicelib.payment_service import check_accept_allowed  # lazy: payments load on demand
     check_accept_allowed(dossier)
     now = to_local(clock())
-    due = default_calendar().due_date(now, dossier["processing_days"], (), dossier["supplement_rule"])
-    dossier["accepted_at"], dossier["due_at"] = iso(now), iso(due) if due else None
+    data = start_clock(dossier, {}, at=now, by=identity.sub, calendar=default_calendar())
     decide(dossier, action="accept", status=status, at=iso(now), by=identity.sub, due_at=dossier["due_at"])
-    event = _event("accept", dossier, occurred_at=iso(now), data={
-        "accepted_at": dossier["accepted_at"], "due_at": dossier["due_at"],
-        "processing_days": dossier["processing_days"], "accepted_by": identity.sub,
-    })
+    event = _event("accept", dossier, occurred_at=iso(now), data=data)
     store.save_transition(dossier, event, expected_version=expected)
     return full_view(dossier)
 

@@ -52,12 +52,15 @@ class DossierItem(Model):
     gsi_agency_status = UnicodeAttribute()
     gsi_owner = UnicodeAttribute()
     gsi_owner_status = UnicodeAttribute()
+    gsi_open = UnicodeAttribute(null=True)    # holding agency, only while the clock runs
+    gsi_due = UnicodeAttribute(null=True)     # earliest due date (ISO, +07:00)
     body = UnicodeAttribute()
 
     by_agency = _gsi(_DOSSIER_INDEXES["by_agency"])
     by_agency_status = _gsi(_DOSSIER_INDEXES["by_agency_status"])
     by_owner = _gsi(_DOSSIER_INDEXES["by_owner"])
     by_owner_status = _gsi(_DOSSIER_INDEXES["by_owner_status"])
+    open_by_agency_due = _gsi(_DOSSIER_INDEXES["open_by_agency_due"])
 
 
 class OutboxItem(Model):
@@ -161,3 +164,28 @@ class RefundDueItem(Model):
     body = UnicodeAttribute()
 
     due = _gsi(_PAYMENT_INDEXES["refund_due"])
+
+
+class SyncLedgerItem(Model):
+    """Per dossier: the last version delivered to the national portal and how delivery goes."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()               # last dossier version delivered (0: none yet)
+    state = UnicodeAttribute()                # synced | retrying | dead
+    attempts = NumberAttribute()              # failed deliveries since the last success
+    last_error = UnicodeAttribute(null=True)
+    synced_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+
+class NotificationItem(Model):
+    """One notification of one event through one channel: claimed before sending, so it is
+    sent at most once (``sending`` left by a crash is never resent)."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    state = UnicodeAttribute()                # sending | sent
+    provider_id = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+    ttl = TTLAttribute()

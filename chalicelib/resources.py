@@ -39,6 +39,9 @@ class Queue:
     max_receive_count: int = 5       # deliveries before a message moves to the DLQ
     has_dlq: bool = True
     local_only: bool = False         # only the local stack has it (AWS keeps the bus archive instead)
+    # (first, longest) retry delay in seconds. The consumer then hides each failed message for
+    # first * 2^(attempt-1) seconds, capped at longest, instead of the fixed visibility timeout.
+    retry_backoff: tuple[int, int] | None = None
 
     @property
     def dlq_name(self) -> str:
@@ -137,6 +140,9 @@ DOSSIERS = Table(
         Index("by_agency_status", "gsi_agency_status", "list_sk"),
         Index("by_owner", "gsi_owner", "list_sk"),
         Index("by_owner_status", "gsi_owner_status", "list_sk"),
+        # Sparse: only dossiers whose clock runs, keyed by the agency holding them and sorted
+        # by the earliest of the step and overall due dates (GET /dossiers?due=soon|overdue).
+        Index("open_by_agency_due", "gsi_open", "gsi_due"),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="ttl",
@@ -155,14 +161,44 @@ BUCKETS: tuple[str, ...] = (ATTACHMENTS_BUCKET,)
 # The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
 TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False, local_only=True)
 REPORT_QUEUE = Queue(name="report-projection", visibility_timeout=60, max_receive_count=10)
-QUEUES: tuple[Queue, ...] = (TAP_QUEUE, REPORT_QUEUE)
+# Sync to the national portal: retried with backoff for about a day (30 s doubling to 1 h,
+# 30 deliveries) before the DLQ, because peers lost notifications in a 5-minute outage.
+NATIONAL_SYNC_QUEUE = Queue(name="national-sync", visibility_timeout=300, max_receive_count=30,
+                            retry_backoff=(30, 3600))
+NOTIFICATIONS_QUEUE = Queue(name="notifications", visibility_timeout=120, max_receive_count=12,
+                            retry_backoff=(30, 1800))
 
+
+
+def _connector_resources() -> tuple[tuple[Queue, ...], tuple["Rule", ...], tuple["QueueConsumer", ...]]:
+    """A queue, a rule and a consumer per connected ministry system (chalicelib/connectors.py):
+    the rule forwards the system's chosen events for its procedures only."""
+    from chalicelib.connectors import systems
+    queues, rules, consumers = [], [], []
+    for system in systems().values():
+        name = f"connector-{system.system}"
+        queues.append(Queue(name=name, visibility_timeout=120, max_receive_count=12, retry_backoff=(60, 3600)))
+        rules.append(Rule(name=name, queue=name, pattern={
+            "source": ["motcua.dossiers"], "detail-type": list(system.events),
+            "detail": {"procedure_code": list(system.procedures)}}))
+        consumers.append(QueueConsumer(name=name, queue=name, handler="handlers.connectors:handler"))
+    return tuple(queues), tuple(rules), tuple(consumers)
+
+
+CONNECTOR_QUEUES, CONNECTOR_RULES, CONNECTOR_CONSUMERS = _connector_resources()
+QUEUES: tuple[Queue, ...] = (TAP_QUEUE, REPORT_QUEUE, NATIONAL_SYNC_QUEUE, NOTIFICATIONS_QUEUE, *CONNECTOR_QUEUES)
+
+DOSSIER_EVENTS = {"source": ["motcua.dossiers"]}
 RULES: tuple[Rule, ...] = (
     Rule(name="tap-all", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}]}, queue=TAP_QUEUE.name),
     # Any event about a dossier re-projects that dossier's current state into the counters.
     Rule(name="report-projection", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}],
                                             "detail": {"dossier_code": [{"exists": True}]}},
          queue=REPORT_QUEUE.name),
+    # every version, so the consumer can deliver them in order
+    Rule(name="national-sync", pattern=DOSSIER_EVENTS, queue=NATIONAL_SYNC_QUEUE.name),
+    Rule(name="notifications", pattern=DOSSIER_EVENTS, queue=NOTIFICATIONS_QUEUE.name),
+    *CONNECTOR_RULES,
 )
 
 OUTBOX_PREFIX = "EVENT#"
@@ -178,6 +214,11 @@ STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
     QueueConsumer(name="report-projection", queue=REPORT_QUEUE.name, handler="handlers.report_projection:handler",
                   tables=("dossiers", "reports", "idempotency")),
+    QueueConsumer(name="national-sync", queue=NATIONAL_SYNC_QUEUE.name, handler="handlers.national_sync:handler",
+                  secrets=("national-portal",)),
+    QueueConsumer(name="notifications", queue=NOTIFICATIONS_QUEUE.name, handler="handlers.notifications:handler",
+                  secrets=("zalo",)),
+    *CONNECTOR_CONSUMERS,
 )
 
 
@@ -248,3 +289,7 @@ def visibility_timeout(queue: Queue, consumers: tuple[QueueConsumer, ...] | None
     """At least six times the longest consumer timeout, as AWS advises for SQS-fed Lambdas."""
     feeding = [c for c in (QUEUE_CONSUMERS if consumers is None else consumers) if c.queue == queue.name]
     return max([queue.visibility_timeout] + [6 * c.timeout for c in feeding])
+
+
+def queue_named(name: str) -> Queue | None:
+    return next((queue for queue in QUEUES if queue.name == name), None)

@@ -21,6 +21,7 @@ from chalicelib import resources
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.models import DossierItem, IdempotencyItem, OutboxItem, SequenceItem
+from chalicelib.processing import due_index
 
 
 def dossier_pk(code: str) -> str:
@@ -44,6 +45,7 @@ def _dumps(value: Any) -> str:
 
 def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
     agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
+    open_agency, due = due_index(dossier) or (None, None)
     return DossierItem(
         pk=dossier_pk(dossier["code"]), sk="DOSSIER",
         code=dossier["code"], status=status, version=dossier["version"],
@@ -51,6 +53,7 @@ def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
         list_sk=f"{dossier['submitted_at']}#{dossier['code']}",
         gsi_agency=agency, gsi_agency_status=f"{agency}#{status}",
         gsi_owner=owner, gsi_owner_status=f"{owner}#{status}",
+        gsi_open=open_agency, gsi_due=due,
         body=_dumps(dossier),
     )
 
@@ -171,11 +174,11 @@ def _encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(_dumps(key).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, key_name: str, key_value: str) -> dict[str, Any]:
+def _decode_cursor(cursor: str, key_name: str, key_value: str, sort_name: str = "list_sk") -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-        expected = {"pk", "sk", key_name, "list_sk"}
+        expected = {"pk", "sk", key_name, sort_name}
         if not isinstance(key, dict) or set(key) != expected or key[key_name] != {"S": key_value}:
             raise ValueError
         if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()):
@@ -183,6 +186,26 @@ def _decode_cursor(cursor: str, key_name: str, key_value: str) -> dict[str, Any]
         return key
     except (ValueError, UnicodeDecodeError, TypeError):
         raise BadCursor() from None
+
+
+def list_due(*, agency_id: str, after: str | None, before: str, limit: int, cursor: str | None) -> Page:
+    """Open dossiers held by the agency whose earliest due date is in [after, before]
+    (or < before when ``after`` is None), soonest first. One Query on the sparse index."""
+    index = DossierItem.open_by_agency_due
+    condition = (DossierItem.gsi_due < before if after is None
+                 else DossierItem.gsi_due.between(after, before))
+    start_key = _decode_cursor(cursor, "gsi_open", agency_id, "gsi_due") if cursor else None
+    result = index.query(agency_id, condition, limit=limit, last_evaluated_key=start_key)
+    items = [json.loads(item.body) for item in result]
+    last = result.last_evaluated_key
+    return Page(items=items, next_cursor=_encode_cursor(last) if last else None, scanned_count=result.total_count)
+
+
+def dossiers_since(agency_id: str, since: str) -> Iterator[dict[str, Any]]:
+    """Every dossier of the agency submitted on or after ``since`` (ISO), oldest first.
+    Queries on the agency index, page by page (operator backfills; never a Scan)."""
+    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk >= since):
+        yield json.loads(item.body)
 
 
 # --- transitions ------------------------------------------------------------------------

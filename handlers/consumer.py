@@ -12,10 +12,16 @@ envelope (the EventBridge ``detail``). This module adds what every consumer must
 * a JSON logger per consumer with the event id as correlation id.
 
 Reordering is the consumer's business: it compares the envelope's per-dossier ``version``.
+
+A consumer whose queue declares ``retry_backoff`` (chalicelib/resources.py) hides each failed
+message for an exponentially growing time (ChangeMessageVisibility), so retries spread over
+hours instead of the queue's fixed visibility timeout; ``delivery`` tells ``process`` which
+attempt this is and whether it is the last one before the DLQ.
 """
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -32,6 +38,25 @@ from chalicelib.config import settings
 Process = Callable[[dict[str, Any]], Any]
 
 
+@dataclass(frozen=True)
+class Delivery:
+    attempt: int = 1
+    max_attempts: int | None = None
+
+    @property
+    def last(self) -> bool:
+        return self.max_attempts is not None and self.attempt >= self.max_attempts
+
+
+def retry_delay(queue: resources.Queue, attempt: int) -> int:
+    """Seconds to hide a message after its ``attempt``-th failed delivery. The local stack and
+    tests shorten the schedule with MOTCUA_RETRY_FIRST_SECONDS / MOTCUA_RETRY_MAX_SECONDS."""
+    first, longest = queue.retry_backoff or (0, 0)
+    first = int(os.environ.get("MOTCUA_RETRY_FIRST_SECONDS", first))
+    longest = int(os.environ.get("MOTCUA_RETRY_MAX_SECONDS", longest))
+    return min(longest, first * 2 ** min(max(attempt - 1, 0), 20))
+
+
 def envelope(record: SQSRecord) -> dict[str, Any]:
     """MotCua's event from an SQS record whose body is an EventBridge event."""
     body = json.loads(record.body)
@@ -46,6 +71,8 @@ class Consumer:
     name: str
     process: Process
     expires_after_seconds: int = 7 * 24 * 3600
+    queue: resources.Queue | None = None
+    delivery: Delivery = field(default_factory=Delivery, init=False)
     logger: Logger = field(init=False)
     _idempotent: Process | None = field(default=None, init=False)
     _config: IdempotencyConfig | None = field(default=None, init=False)
@@ -71,6 +98,8 @@ class Consumer:
         return self._idempotent
 
     def record_handler(self, record: SQSRecord) -> Any:
+        self.delivery = Delivery(int(record.raw_event.get("attributes", {}).get("ApproximateReceiveCount") or 1),
+                                 self.queue.max_receive_count if self.queue and self.queue.has_dlq else None)
         event = envelope(record)
         self.logger.set_correlation_id(event["id"])
         return self._once()(event=event)
@@ -79,5 +108,32 @@ class Consumer:
         self._once()
         if context is not None and self._config is not None:
             self._config.register_lambda_context(context)
-        return process_partial_response(event=event, record_handler=self.record_handler,
-                                        processor=BatchProcessor(event_type=EventType.SQS), context=context)
+        # A batch that fails entirely is reported record by record too, so backoff applies to it.
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        response = process_partial_response(event=event, record_handler=self.record_handler,
+                                            processor=processor, context=context)
+        if self.queue and self.queue.retry_backoff:
+            self._back_off(event.get("Records", []), {f["itemIdentifier"] for f in response["batchItemFailures"]})
+        return response
+
+    def _back_off(self, records: list[dict[str, Any]], failed: set[str]) -> None:
+        sqs = aws.client("sqs")
+        for record in records:
+            if record["messageId"] not in failed:
+                continue
+            attempt = int(record.get("attributes", {}).get("ApproximateReceiveCount") or 1)
+            try:
+                sqs.change_message_visibility(QueueUrl=_queue_url(record["eventSourceARN"]),
+                                              ReceiptHandle=record["receiptHandle"],
+                                              VisibilityTimeout=retry_delay(self.queue, attempt))  # type: ignore[arg-type]
+            except Exception:  # the queue's own visibility timeout still applies
+                self.logger.exception("could not delay the retry", extra={"message_id": record["messageId"]})
+
+
+def _queue_url(arn: str) -> str:
+    """arn:aws:sqs:{region}:{account}:{name} -> its URL (one lookup per warm Lambda)."""
+    return _QUEUE_URLS.get(arn) or _QUEUE_URLS.setdefault(
+        arn, aws.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"])
+
+
+_QUEUE_URLS: dict[str, str] = {}

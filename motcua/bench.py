@@ -12,9 +12,10 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -528,7 +529,26 @@ def _cold_starts(assembly: Any, functions: dict[str, Any], package: Path, runtim
             for label, times in cpu.items()]
 
 
-SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, payments_calls_and_sweep, report_scaling,
+@contextmanager
+def local_app() -> Iterator[tuple[Any, Any]]:
+    """The API (chalice test client) over in-process moto with the sample catalogue."""
+    from chalice.test import Client
+    from moto import mock_aws
+
+    with mock_aws():
+        from app import app
+        from motcua.provision import fresh_local_stack
+        session = fresh_local_stack()
+        with Client(app) as client:
+            yield client, session
+
+
+def workflow() -> list[Row]:
+    from motcua.bench_workflow import workflow_budgets
+    return workflow_budgets()
+
+
+SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, workflow, payments_calls_and_sweep, report_scaling,
                                          deadline_throughput, cold_import, request_overhead, deployment]
 
 

@@ -177,6 +177,53 @@ def cmd_payments_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_redrive(args: argparse.Namespace) -> int:
+    _settings()
+    from motcua.sync_ops import redrive
+    print(f"moved {redrive()} message(s) from the national-sync DLQ back to its queue")
+    return 0
+
+
+def cmd_sync_backfill(args: argparse.Namespace) -> int:
+    _settings()
+    from chalicelib.catalogue_store import snapshot
+    from motcua.sync_ops import backfill
+    agencies = args.agency or sorted(snapshot().agencies)
+    print(f"queued {backfill(args.since, agencies)} dossier(s) whose national sync is behind")
+    return 0
+
+
+def cmd_notifications_tail(args: argparse.Namespace) -> int:
+    """Print what the local stack's channels sent, one line each, from the sink file."""
+    import time
+    _settings()
+    path = os.environ.get("MOTCUA_NOTIFICATIONS_SINK")
+    if not path:
+        print("error: MOTCUA_NOTIFICATIONS_SINK is not set", file=sys.stderr)
+        return 2
+    offset = 0
+    try:
+        while True:
+            try:
+                with open(path, encoding="utf-8") as sink:
+                    sink.seek(offset)
+                    lines = sink.readlines()
+                    offset = sink.tell()
+            except FileNotFoundError:
+                lines = []
+            for line in lines:
+                record = json.loads(line)
+                if args.json:
+                    print(line.rstrip("\n"), flush=True)
+                else:
+                    print(f"{record['at']} {record['channel']:<5} -> {record['to']}: {record['text']}", flush=True)
+            if not args.follow:
+                return 0
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -231,6 +278,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--csv", help="also write the report as CSV to this file")
     report.add_argument("--xlsx", help="also write the report as XLSX to this file")
     report.set_defaults(func=cmd_payments_report)
+
+    sync = sub.add_parser("sync", help="national portal sync operations")
+    sync_sub = sync.add_subparsers(dest="sync_command", required=True)
+    sync_sub.add_parser("redrive", help="replay the national-sync DLQ").set_defaults(func=cmd_sync_redrive)
+    fill = sync_sub.add_parser("backfill", help="re-send every dossier whose sync ledger is behind")
+    fill.add_argument("--since", required=True, help="submitted on or after this ISO date, e.g. 2025-07-01")
+    fill.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
+    fill.set_defaults(func=cmd_sync_backfill)
+
+    notifications = sub.add_parser("notifications", help="notifications sent by the local stack")
+    notifications_sub = notifications.add_subparsers(dest="notifications_command", required=True)
+    tail = notifications_sub.add_parser("tail", help="print what every channel sent (SMS, Zalo, email)")
+    tail.add_argument("--follow", action="store_true", help="keep printing new notifications")
+    tail.add_argument("--json", action="store_true", help="print the sink's JSON lines as they are")
+    tail.set_defaults(func=cmd_notifications_tail)
     return parser
 
 

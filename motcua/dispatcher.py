@@ -114,6 +114,8 @@ class QueuePump:
         self.sqs = session.client("sqs", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
         self.url = self.sqs.get_queue_url(QueueName=cfg.name(consumer.queue))["QueueUrl"]
         self.arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue = resources.queue_named(consumer.queue)
+        self.backs_off = bool(queue and queue.retry_backoff)   # the handler sets each retry's delay
         self.failures = 0
 
     def step(self, wait_seconds: int = 0) -> bool:
@@ -139,7 +141,7 @@ class QueuePump:
         if done:
             self.sqs.delete_message_batch(QueueUrl=self.url, Entries=done)
         for r in records:
-            if r["messageId"] in failed:  # make it visible again now, as a retry would after the timeout
+            if r["messageId"] in failed and not self.backs_off:  # visible again now, as after the timeout
                 self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=r["receiptHandle"],
                                                    VisibilityTimeout=0)
         return True

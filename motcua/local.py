@@ -31,7 +31,15 @@ def configure_environment() -> dict[str, int]:
     # moto accepts any credentials; these are obviously fake and only ever sent to loopback.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local-fake-key")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local-fake-secret")
+    os.environ.setdefault("MOTCUA_NOTIFICATIONS_SINK", notifications_sink(ports["moto"]))
+    os.environ.setdefault("MOTCUA_API_URL", f"http://{HOST}:{ports['api']}")  # for the ministry-system double
     return ports
+
+
+def notifications_sink(moto_port: int) -> str:
+    """Where the local stack's channels write what they sent (`motcua notifications tail`)."""
+    import tempfile
+    return os.path.join(tempfile.gettempdir(), f"motcua-local-{moto_port}-notifications.jsonl")
 
 
 def main() -> int:
@@ -49,11 +57,16 @@ def main() -> int:
     from motcua.dispatcher import Dispatcher
     from motcua.provision import provision
     from motcua.seed import seed_catalogue
+    from motcua.simulators import start_all
 
     from motcua import moto_atomic
     moto_atomic.install()  # the threaded API, dispatcher and IPNs write concurrently
     moto = ThreadedMotoServer(ip_address=HOST, port=ports["moto"], verbose=False)
     moto.start()
+    simulators = start_all()  # national portal, Zalo, ministry systems (issue 4)
+    open(os.environ["MOTCUA_NOTIFICATIONS_SINK"], "w").close()  # every start is clean
+    for name, value in simulators.environment().items():
+        os.environ.setdefault(name, value)
     cfg = settings()
     session = boto3.session.Session()
     provision(session, cfg)
@@ -73,6 +86,8 @@ def main() -> int:
     print(f"  AWS (moto):   {cfg.aws_endpoint_url}", flush=True)
     print(f"  Catalogue:    {count} sample items seeded", flush=True)
     print(f"  VNPay (sim):  {vnpay.base_url}  (a simulator, not a real gateway; IPN -> {vnpay.ipn_url})", flush=True)
+    for line in simulators.banner():
+        print(line, flush=True)
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
 
@@ -86,6 +101,7 @@ def main() -> int:
     server.shutdown()
     vnpay.stop()
     dispatcher.stop()
+    simulators.stop()
     moto.stop()
     return 0
 

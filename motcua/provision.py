@@ -69,6 +69,8 @@ def provision(session: Any, cfg: Settings) -> None:
         url = create_queue(sqs, queue, cfg)
         queue_arns[queue.name] = sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    from chalicelib.notify_channels import email_sender
+    client("ses").verify_email_identity(EmailAddress=email_sender())  # SES sends only from verified senders
     for rule in resources.RULES:
         name = cfg.name(rule.name)
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(rule.pattern), State="ENABLED")

@@ -54,7 +54,25 @@ def api(aws_env: Any) -> Iterator[Api]:
 
 
 @pytest.fixture
-def dispatcher(aws_env: Any) -> Any:
+def simulators(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[Any]:
+    """The providers the consumers talk to, on loopback, with short timeouts and retries;
+    notifications also go to a sink file (``simulators.sink``)."""
+    from motcua.simulators import start_all
+    running = start_all(port=0)
+    running.sink = str(tmp_path / "notifications.jsonl")
+    for name, value in running.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MOTCUA_NATIONAL_TIMEOUT", "1")
+    monkeypatch.setenv("MOTCUA_RETRY_FIRST_SECONDS", "1")
+    monkeypatch.setenv("MOTCUA_RETRY_MAX_SECONDS", "1")
+    running.reset_clients()
+    yield running
+    running.stop()
+    running.reset_clients()
+
+
+@pytest.fixture
+def dispatcher(aws_env: Any, simulators: Any) -> Any:
     from motcua.dispatcher import Dispatcher
     return Dispatcher(settings(), aws_env)
 

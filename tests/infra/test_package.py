@@ -27,10 +27,11 @@ class Deployed:
     unpacked: dict[Path, Path]
     environment: dict[str, dict[str, str]]
     workdir: Path
+    providers: dict[str, str]          # settings pointing the consumers at loopback simulators
 
     def invoke(self, function: str, event: dict[str, Any]) -> sandbox.Outcome:
         name = resources.physical_name("prod", function)
-        env = {**self.environment[name], **sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": self.endpoint,
+        env = {**self.environment[name], **sandbox.AWS_ENV, **self.providers, "MOTCUA_AWS_ENDPOINT": self.endpoint,
                "POWERTOOLS_METRICS_NAMESPACE": "MotCuaSmoke"}
         staged = self.functions[name]
         return sandbox.invoke(self.unpacked[staged.package], self.runtime, staged.handler, event, env,
@@ -56,10 +57,16 @@ def deployed(assembly: Assembly, tmp_path_factory: pytest.TempPathFactory) -> It
     unpacked = {}
     for i, package in enumerate(sorted({f.package for f in functions.values()})):
         unpacked[package] = sandbox.unpack(package, base / f"pkg-{i}")
-    with sandbox.moto_server() as endpoint:
-        sandbox.provision_stage(endpoint, assembly.config.stage)
-        yield Deployed(endpoint, sandbox.runtime_dir(base / "runtime"), functions, unpacked,
-                       {n: _environment(f, assembly) for n, f in functions.items()}, base / "runs")
+    from motcua.simulators import start_all
+    simulators = start_all(port=0)
+    try:
+        with sandbox.moto_server() as endpoint:
+            sandbox.provision_stage(endpoint, assembly.config.stage)
+            yield Deployed(endpoint, sandbox.runtime_dir(base / "runtime"), functions, unpacked,
+                           {n: _environment(f, assembly) for n, f in functions.items()}, base / "runs",
+                           simulators.environment())
+    finally:
+        simulators.stop()
 
 
 def _repo_files(*folders: str) -> set[str]:

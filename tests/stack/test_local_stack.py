@@ -6,12 +6,14 @@ seed. The tests talk to it only the way a developer would: HTTP, presigned S3 UR
 """
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -30,10 +32,12 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self) -> None:
+    def __init__(self, **extra_env: str) -> None:
+        from motcua.simulators import PORT_SETTINGS
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
         self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
-                        MOTCUA_VNPAY_PORT=str(free_port()), PYTHONUNBUFFERED="1")
+                        MOTCUA_VNPAY_PORT=str(free_port()), PYTHONUNBUFFERED="1",
+                        **{name: str(free_port()) for name in PORT_SETTINGS}, **extra_env)
         self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
         self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local"], env=self.env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -45,8 +49,15 @@ class Stack:
                 raise RuntimeError("stack exited:\n" + "".join(self.banner))
             self.banner.append(line)
             if line.startswith("Press Ctrl-C"):
+                # keep reading: a full stdout pipe would block the stack's logging, and the stack
+                self.output: collections.deque[str] = collections.deque(maxlen=2000)
+                threading.Thread(target=self._drain_output, name="stack-output", daemon=True).start()
                 return
         raise RuntimeError("stack did not start in time:\n" + "".join(self.banner))
+
+    def _drain_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
 
     def cli(self, *args: str, timeout: float = 30) -> str:
         done = subprocess.run([sys.executable, "-m", "motcua.cli", *args], env=self.env, capture_output=True,

@@ -1,0 +1,51 @@
+"""Inbound reports from ministry systems: POST /integrations/{system}/events.
+
+A connected system (role ``integration``, body signed with its shared secret) reports
+acceptance, progress, supplement requests, results and returns for the dossiers of its
+procedures. Each report is applied through the same state graph and rules as an officer's
+action (chalicelib/workflow.py), recorded as ``integration:{system}`` with the report's
+``event_id``; a report already applied answers 200 without changing anything, so the
+system may retry freely. The one-stop dossier follows, so SMS, lookup, sync and rating
+work for it too.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from chalicelib import connectors, workflow
+from chalicelib.errors import NotFound
+from chalicelib.http import decode_json
+from chalicelib.identity import Identity
+
+
+class AlreadyApplied(Exception):
+    def __init__(self, dossier: Mapping[str, Any]) -> None:
+        self.dossier = dossier
+
+
+def _scope(system: connectors.System, event_id: str) -> workflow.Scope:
+    def check(dossier: Mapping[str, Any], identity: Identity) -> None:
+        if dossier["procedure_code"] not in system.procedures:
+            raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+        if any(d.get("source_event_id") == event_id for d in dossier.get("decisions", [])):
+            raise AlreadyApplied(dossier)
+    return check
+
+
+def receive(system_name: str, identity: Identity, raw_body: bytes, signature: str | None) -> dict[str, Any]:
+    """Check role, system and signature before reading the body; then apply the report."""
+    identity.require("integration")
+    system = connectors.systems().get(system_name)
+    if system is None:
+        raise NotFound("Hệ thống liên thông không được cấu hình.", code="unknown_system")
+    if not connectors.verify(system.secret(), raw_body, signature):
+        raise connectors.BadSignature()
+    event_id, action, code, body = connectors.parse_report(decode_json(raw_body))
+    actor = workflow.Actor(by=f"integration:{system_name}", scope=_scope(system, event_id), source_event_id=event_id)
+    try:
+        dossier = workflow.act(code, identity, body, action, actor=actor)
+    except AlreadyApplied as replay:
+        return {"event_id": event_id, "applied": False, "dossier_code": code,
+                "status": replay.dossier["status"], "version": replay.dossier["version"]}
+    return {"event_id": event_id, "applied": True, "dossier_code": code,
+            "status": dossier["status"], "version": dossier["version"]}

@@ -1,0 +1,55 @@
+"""Notifications to the citizen: SMS (SNS), Zalo (ZNS over HTTP) and email (SES).
+
+EventBridge rule "notifications" -> SQS (retries with backoff, then DLQ) -> this consumer.
+Per event: read the dossier (its ``notify`` preferences and addresses), render the event
+type's Vietnamese template, and for each chosen channel claim a delivery record, send, and
+mark it sent. A channel that fails releases its claim and fails the record, so the retry
+sends only what is still missing: at most once per event per channel.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib import notify_store, resources, store
+from chalicelib.calendar import iso
+from chalicelib.intake import agency_name
+from chalicelib.notifications import address, channels, render
+from chalicelib.notify_channels import ChannelError, send
+from handlers.consumer import Consumer
+
+
+class NotificationFailed(Exception):
+    pass
+
+
+def process(event: dict[str, Any]) -> dict[str, Any]:
+    code = event["dossier_code"]
+    dossier = store.get_dossier(code)
+    if dossier is None:
+        return {"skipped": "unknown dossier"}
+    message = render(event, dossier, agency_name(dossier.get("holder_agency_id") or dossier["agency_id"]))
+    if message is None:
+        return {"skipped": "no template"}
+    sent, failed = [], []
+    for channel in channels(dossier):
+        to = address(channel, dossier)
+        now = iso(datetime.now(timezone.utc))
+        if not to or not notify_store.claim(code, event["id"], channel, now):
+            continue
+        try:
+            provider_id = send(channel, to, message, tracking_id=f"{event['id']}:{channel}", dossier_code=code)
+        except ChannelError as error:
+            notify_store.release(code, event["id"], channel)
+            failed.append(str(error))
+            continue
+        notify_store.mark_sent(code, event["id"], channel, provider_id, now)
+        sent.append(channel)
+    if failed:
+        consumer.logger.warning("notification failed", extra={"dossier_code": code, "errors": failed, "sent": sent})
+        raise NotificationFailed("; ".join(failed))
+    return {"sent": sent}
+
+
+consumer = Consumer("notifications", process, queue=resources.NOTIFICATIONS_QUEUE)
+handler = consumer.handler

@@ -1,0 +1,216 @@
+"""A loopback simulator of the National Public Service Portal (DVCQG) sync API. Not the real
+portal: it speaks the protocol of chalicelib/national_adapter.py and is stricter than needed.
+
+* ``POST /auth {username, password}`` -> ``{error_code: 0, session, expires_in}``.
+* ``POST /service {service, madonvi, session, data}`` for DongBoHoSoMC, CapNhatTienDoHoSoMC,
+  TraCuuHoSo and LayThuTuc. It checks required fields, dates (``yyyyMMddHHmmss``, a real
+  date and time on a 24-hour clock), lengths (TrichYeuHoSo <= 1000, NguoiXuLy <= 50) and codes,
+  and answers ``error_code`` 0 ok, 1 invalid data (``errors`` lists each field), 2 already
+  exists, 3 unknown or expired session, 4 not found.
+* Test hooks (``POST /_control`` or ``control()``): ``fail`` (next n calls answer HTTP 500),
+  ``timeout`` (next n calls hang for ``delay`` seconds, then drop), ``already_exists`` (next n
+  DongBoHoSoMC answer 2 after storing), ``down`` (every call 503 until false),
+  ``expire_sessions``, ``token_ttl``, ``reset``. ``GET /_state`` shows what it holds.
+
+Standalone: ``python -m motcua.simulators.national --port 8010``.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from motcua.simulators.loopback import LoopbackServer, Request
+
+SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo", "LayThuTuc")
+DOSSIER_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "ChuHoSo", "LoaiDoiTuong", "TrichYeuHoSo", "NgayTiepNhan",
+                    "TrangThaiHoSo", "HinhThuc", "DonViXuLy")
+DOSSIER_DATES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy")
+PROGRESS_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "PhongBanXuLy", "NoiDungXuLy", "TrangThai")
+PROGRESS_DATES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
+LIMITS = {"TrichYeuHoSo": 1000, "NguoiXuLy": 50, "MaHoSo": 50, "ChuHoSo": 200}
+
+
+def _is_portal_time(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 14 or not value.isdigit():
+        return False
+    try:
+        datetime.strptime(value, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
+
+
+def validate(data: Any, required: tuple[str, ...], dates: tuple[str, ...]) -> list[str]:
+    if not isinstance(data, dict):
+        return ["data: phải là đối tượng JSON"]
+    errors = [f"{key}: bắt buộc" for key in required if data.get(key) in (None, "")]
+    for key in dates:
+        value = data.get(key)
+        if value not in (None, "") and not _is_portal_time(value):
+            errors.append(f"{key}: phải có dạng yyyyMMddHHmmss (24 giờ)")
+    for key, limit in LIMITS.items():
+        if isinstance(data.get(key), str) and len(data[key]) > limit:
+            errors.append(f"{key}: dài tối đa {limit} ký tự")
+    for key in ("TrangThaiHoSo", "TrangThai"):
+        if key in data and not (isinstance(data[key], int) and 1 <= data[key] <= 10):
+            errors.append(f"{key}: mã trạng thái 1–10")
+    if "LoaiDoiTuong" in data and data["LoaiDoiTuong"] not in (1, 2, 3, 4):
+        errors.append("LoaiDoiTuong: 1, 2, 3 hoặc 4")
+    for item in data.get("DanhSachHoSoBoSung") or []:
+        for key in ("NgayYeuCau", "NgayBoSung", "NgayHenTraCu", "NgayHenTraMoi"):
+            if item.get(key) not in (None, "") and not _is_portal_time(item[key]):
+                errors.append(f"DanhSachHoSoBoSung.{key}: phải có dạng yyyyMMddHHmmss (24 giờ)")
+    return errors
+
+
+class NationalPortalSimulator(LoopbackServer):
+    name = "national-portal-simulator"
+
+    def __init__(self, port: int = 0, username: str = "motcua-local", password: str = "local-only-not-a-secret",
+                 token_ttl: int = 3600) -> None:
+        super().__init__(port)
+        self.username, self.password, self.token_ttl = username, password, token_ttl
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.sessions: dict[str, float] = {}
+            self.dossiers: dict[str, dict[str, Any]] = {}
+            self.progress: dict[str, list[dict[str, Any]]] = {}
+            self.calls: list[dict[str, Any]] = []
+            self.auth_calls = 0
+            self.hooks: dict[str, Any] = {"fail": 0, "timeout": 0, "already_exists": 0, "down": False, "delay": 3.0}
+
+    # -- test hooks --------------------------------------------------------------------------------
+    def control(self, hooks: dict[str, Any]) -> None:
+        with self.lock:
+            if hooks.get("reset"):
+                self.reset()
+            if hooks.get("expire_sessions"):
+                self.sessions.clear()
+            if "token_ttl" in hooks:
+                self.token_ttl = int(hooks["token_ttl"])
+            for key in ("fail", "timeout", "already_exists", "down", "delay"):
+                if key in hooks:
+                    self.hooks[key] = hooks[key]
+
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            return {"dossiers": dict(self.dossiers), "progress": {k: list(v) for k, v in self.progress.items()},
+                    "calls": list(self.calls), "auth_calls": self.auth_calls, "hooks": dict(self.hooks)}
+
+    def _take(self, hook: str) -> bool:
+        with self.lock:
+            if self.hooks[hook] > 0:
+                self.hooks[hook] -= 1
+                return True
+            return False
+
+    # -- protocol ------------------------------------------------------------------------------------
+    def handle(self, request: Request) -> tuple[int, Any]:
+        if request.method != "POST" or request.path not in ("/auth", "/service"):
+            return 404, {"error_code": 4, "message": "Không có dịch vụ này"}
+        if self.hooks["down"]:
+            return 503, {"error_code": 99, "message": "Hệ thống đang bảo trì"}
+        body = request.json()
+        if request.path == "/auth":
+            return self._auth(body)
+        if self._take("fail"):
+            self._record(body, "http 500")
+            return 500, {"error_code": 99, "message": "Lỗi hệ thống"}
+        if self._take("timeout"):
+            self._record(body, "timeout")
+            time.sleep(float(self.hooks["delay"]))
+            return 0, None
+        return self._service(body)
+
+    def _auth(self, body: Any) -> tuple[int, Any]:
+        with self.lock:
+            self.auth_calls += 1
+        if not isinstance(body, dict) or (body.get("username"), body.get("password")) != (self.username, self.password):
+            return 200, {"error_code": 1, "message": "Sai tên đăng nhập hoặc mật khẩu"}
+        token = uuid.uuid4().hex
+        with self.lock:
+            self.sessions[token] = time.monotonic() + self.token_ttl
+        return 200, {"error_code": 0, "session": token, "expires_in": self.token_ttl}
+
+    def _record(self, body: Any, result: str) -> None:
+        data = body.get("data") if isinstance(body, dict) else None
+        with self.lock:
+            self.calls.append({"service": body.get("service") if isinstance(body, dict) else None,
+                               "MaHoSo": data.get("MaHoSo") if isinstance(data, dict) else None,
+                               "TrangThai": (data or {}).get("TrangThaiHoSo", (data or {}).get("TrangThai"))
+                               if isinstance(data, dict) else None,
+                               "result": result})
+
+    def _service(self, body: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict):
+            return 200, {"error_code": 1, "message": "Yêu cầu phải là JSON"}
+        session = body.get("session")
+        with self.lock:
+            expiry = self.sessions.get(session) if isinstance(session, str) else None
+        if expiry is None or expiry < time.monotonic():
+            self._record(body, "bad session")
+            return 200, {"error_code": 3, "message": "Phiên làm việc không hợp lệ hoặc đã hết hạn"}
+        service, data = body.get("service"), body.get("data")
+        if service not in SERVICES or not body.get("madonvi"):
+            self._record(body, "invalid")
+            return 200, {"error_code": 1, "message": "Thiếu service hoặc madonvi", "errors": ["service", "madonvi"]}
+        answer = getattr(self, f"_{service}")(data)
+        self._record(body, {0: "ok", 1: "invalid", 2: "already exists", 4: "not found"}[answer["error_code"]])
+        return 200, answer
+
+    def _DongBoHoSoMC(self, data: Any) -> dict[str, Any]:
+        errors = validate(data, DOSSIER_REQUIRED, DOSSIER_DATES)
+        if errors:
+            return {"error_code": 1, "message": "Dữ liệu không hợp lệ", "errors": errors}
+        with self.lock:
+            self.dossiers[data["MaHoSo"]] = data
+        if self._take("already_exists"):
+            return {"error_code": 2, "message": "Hồ sơ đã tồn tại"}
+        return {"error_code": 0, "message": "Thành công"}
+
+    def _CapNhatTienDoHoSoMC(self, data: Any) -> dict[str, Any]:
+        errors = validate(data, PROGRESS_REQUIRED, PROGRESS_DATES)
+        if errors:
+            return {"error_code": 1, "message": "Dữ liệu không hợp lệ", "errors": errors}
+        with self.lock:
+            if data["MaHoSo"] not in self.dossiers:
+                return {"error_code": 4, "message": "Không tìm thấy hồ sơ"}
+            self.progress.setdefault(data["MaHoSo"], []).append(data)
+        return {"error_code": 0, "message": "Thành công"}
+
+    def _TraCuuHoSo(self, data: Any) -> dict[str, Any]:
+        with self.lock:
+            found = self.dossiers.get((data or {}).get("MaHoSo")) if isinstance(data, dict) else None
+        if found is None:
+            return {"error_code": 4, "message": "Không tìm thấy hồ sơ"}
+        return {"error_code": 0, "data": found, "tien_do": self.progress.get(found["MaHoSo"], [])}
+
+    def _LayThuTuc(self, data: Any) -> dict[str, Any]:
+        code = (data or {}).get("MaTTHC") if isinstance(data, dict) else None
+        with self.lock:
+            names = {d["MaTTHC"]: d["TenTTHC"] for d in self.dossiers.values()}
+        if code not in names:
+            return {"error_code": 4, "message": "Không tìm thấy thủ tục"}
+        return {"error_code": 0, "data": {"MaTTHC": code, "TenTTHC": names[code]}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=8010)
+    args = parser.parse_args()
+    sim = NationalPortalSimulator(args.port).start()
+    print(f"national portal simulator on {sim.url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Operator commands for the national portal sync: `motcua sync redrive` and `motcua sync backfill`.
+
+* redrive: move every message of the sync DLQ back to the sync queue (oldest first); the
+  consumer's ordering and ledger checks make replaying safe, duplicates included.
+* backfill: for every dossier submitted since a date whose ledger is behind its current
+  version (or missing: dossiers imported from a legacy system), queue a ``SyncRequested``
+  message; the consumer sends the dossier as it is now and moves the ledger to its version.
+  Dossiers are found with Queries on the agency index (never a Scan).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Iterable, Iterator
+
+from chalicelib import aws, resources, store, sync_store
+from chalicelib.config import settings
+from chalicelib.national_mapping import SNAPSHOT_EVENT
+
+
+def _queue_urls(queue: resources.Queue) -> tuple[str, str]:
+    sqs, cfg = aws.client("sqs"), settings()
+    return (sqs.get_queue_url(QueueName=cfg.name(queue.name))["QueueUrl"],
+            sqs.get_queue_url(QueueName=cfg.name(queue.dlq_name))["QueueUrl"])
+
+
+def redrive(queue: resources.Queue = resources.NATIONAL_SYNC_QUEUE, limit: int = 100_000) -> int:
+    """Move up to ``limit`` messages from the DLQ back to the queue. Returns how many moved."""
+    sqs = aws.client("sqs")
+    source, dlq = _queue_urls(queue)
+    moved = 0
+    while moved < limit:
+        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def sync_request(dossier: dict[str, Any]) -> dict[str, Any]:
+    """An EventBridge-shaped message asking the consumer to send the dossier as it is now."""
+    detail = {"id": str(uuid.uuid4()), "type": SNAPSHOT_EVENT, "schema_version": 1,
+              "dossier_code": dossier["code"], "version": dossier["version"], "agency_id": dossier["agency_id"],
+              "procedure_code": dossier["procedure_code"], "status": dossier["status"], "data": {}}
+    return {"source": "motcua.operator", "detail-type": SNAPSHOT_EVENT, "detail": detail}
+
+
+def behind(dossiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ledgers = sync_store.ledgers([d["code"] for d in dossiers])
+    return [d for d in dossiers if d["code"] not in ledgers or ledgers[d["code"]].version < d["version"]]
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def backfill(since: str, agencies: Iterable[str]) -> int:
+    """Queue a SyncRequested for every dossier of ``agencies`` submitted on or after ``since``
+    (ISO date or date-time) whose ledger is behind. Returns how many were queued."""
+    sqs = aws.client("sqs")
+    source, _ = _queue_urls(resources.NATIONAL_SYNC_QUEUE)
+    queued = 0
+    for agency in agencies:
+        for chunk in _chunks(store.dossiers_since(agency, since), 100):
+            for dossier in behind(chunk):
+                sqs.send_message(QueueUrl=source, MessageBody=json.dumps(sync_request(dossier), ensure_ascii=False))
+                queued += 1
+    return queued

@@ -1,0 +1,167 @@
+"""Sync to the national portal: through the bus, the queue and the consumer, against the
+loopback simulator speaking the portal's protocol over HTTP."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from chalicelib import aws, resources, store, sync_store
+from chalicelib.config import settings
+from chalicelib.dossiers import new_dossier
+from chalicelib.events import new_event
+from handlers import national_sync
+from motcua import sync_ops
+from motcua.dispatcher import LambdaContext
+from tests.api.test_consumer import sqs_record
+from tests.api.test_workflow import act, new_accepted, officer
+
+CONTEXT = LambdaContext("national-sync")
+
+
+def sync_of(api, code, token):
+    return api.call("GET", f"/dossiers/{code}", token=token).json
+
+
+def drain_until(dispatcher, done, rounds: int = 6) -> None:
+    """Drain; failed deliveries come back after the (shortened, 1 s) backoff."""
+    for _ in range(rounds):
+        dispatcher.drain()
+        if done():
+            return
+        time.sleep(1.1)
+    dispatcher.drain()
+
+
+def deliver(event: dict[str, Any], message_id: str, attempt: int = 1) -> dict[str, Any]:
+    record = sqs_record(event, message_id)
+    record["attributes"] = {"ApproximateReceiveCount": str(attempt)}
+    return national_sync.handler({"Records": [record]}, CONTEXT)
+
+
+def test_every_version_reaches_the_portal_in_order_and_the_ledger_says_synced(api, aws_env, dispatcher, simulators):
+    code, citizen, _ = new_accepted(api)
+    commune = officer(api)
+    api.call("POST", f"/dossiers/{code}/forward", token=commune, body={"to_step": 2, "assignee": "can-bo-sxd"})
+    act(api, code, officer(api, "000.00.15.H50", "officer-sxd"), "request_supplement", reason="Thiếu bản vẽ",
+        documents=["Bản vẽ"])
+    dispatcher.drain()
+    portal = simulators.national.state()
+    sent = [(c["service"], c["result"]) for c in portal["calls"] if c["MaHoSo"] == code]
+    assert sent == [("DongBoHoSoMC", "ok"), ("DongBoHoSoMC", "ok"), ("CapNhatTienDoHoSoMC", "ok"), ("DongBoHoSoMC", "ok")]
+    assert portal["dossiers"][code]["TrangThaiHoSo"] == 5
+    assert portal["dossiers"][code]["DanhSachHoSoBoSung"][0]["NoiDungYeuCau"] == "Thiếu bản vẽ"
+    progress = portal["progress"][code][0]
+    assert (progress["NguoiXuLy"], progress["PhongBanXuLy"]) == ("can-bo-sxd", "Phòng Quản lý hoạt động xây dựng")
+    view = sync_of(api, code, citizen)
+    assert view["version"] == 4
+    assert view["national_sync"]["state"] == "synced" and view["national_sync"]["version"] == 4
+    assert portal["auth_calls"] == 1                      # one token for the whole run
+
+
+def test_an_outage_of_the_portal_is_retried_until_it_recovers(api, aws_env, dispatcher, simulators):
+    simulators.national.control({"down": True})
+    code, citizen, _ = new_accepted(api)
+    dispatcher.drain()
+    during = sync_of(api, code, citizen)["national_sync"]
+    assert during["state"] == "retrying" and during["version"] is None
+    assert "503" in during["last_error"] and during["attempts"] >= 1
+    simulators.national.control({"down": False})
+    drain_until(dispatcher, lambda: sync_of(api, code, citizen)["national_sync"]["state"] == "synced")
+    after = sync_of(api, code, citizen)["national_sync"]
+    assert (after["state"], after["version"], after["last_error"], after["attempts"]) == ("synced", 2, None, 0)
+    assert simulators.national.state()["dossiers"][code]["TrangThaiHoSo"] == 2
+
+
+def test_a_timeout_is_a_failure_then_a_retry_answered_already_exists_is_success(api, aws_env, dispatcher, simulators):
+    simulators.national.control({"timeout": 1, "delay": 1.5, "already_exists": 1})
+    code, citizen, _ = new_accepted(api)
+    drain_until(dispatcher, lambda: sync_of(api, code, citizen)["national_sync"]["state"] == "synced")
+    results = [c["result"] for c in simulators.national.state()["calls"] if c["MaHoSo"] == code]
+    assert results[:3] == ["timeout", "already exists", "ok"]
+    assert sync_of(api, code, citizen)["national_sync"]["version"] == 2
+
+
+def test_duplicates_and_stale_versions_make_no_second_call(api, aws_env, dispatcher, simulators):
+    code, _, _ = new_accepted(api)
+    dispatcher.drain()
+    events = store.dossier_events(code)
+    before = len(simulators.national.state()["calls"])
+    assert deliver(events[1], "dup-1") == {"batchItemFailures": []}                 # same event id: idempotency
+    copy = {**events[0], "id": "8d5e7a52-0000-4000-8000-000000000001"}
+    assert deliver(copy, "dup-2") == {"batchItemFailures": []}                       # stale version, new id
+    assert len(simulators.national.state()["calls"]) == before
+
+
+def test_reordered_versions_wait_for_their_predecessor(api, aws_env, simulators):
+    code, _, _ = new_accepted(api)
+    api.call("POST", f"/dossiers/{code}/forward", token=officer(api), body={"to_step": 2})
+    v1, v2, v3 = store.dossier_events(code)
+    assert deliver(v1, "m1") == {"batchItemFailures": []}
+    assert deliver(v3, "m3") == {"batchItemFailures": [{"itemIdentifier": "m3"}]}   # v2 not there yet
+    _, ledger = sync_store.read(code)
+    assert (ledger.version, ledger.state) == (1, "retrying") and "phiên bản 2" in ledger.last_error
+    assert deliver(v2, "m2") == {"batchItemFailures": []}
+    assert deliver(v3, "m3", attempt=2) == {"batchItemFailures": []}
+    calls = [c["service"] for c in simulators.national.state()["calls"] if c["MaHoSo"] == code]
+    assert calls == ["DongBoHoSoMC", "DongBoHoSoMC", "CapNhatTienDoHoSoMC"]
+    assert sync_store.read(code)[1].version == 3
+
+
+def test_the_last_failed_delivery_marks_the_ledger_dead_and_redrive_replays_the_dlq(api, aws_env, dispatcher, simulators):
+    code, citizen, _ = new_accepted(api)
+    dispatcher.drain()
+    simulators.national.control({"down": True})
+    api.call("POST", f"/dossiers/{code}/forward", token=officer(api), body={"to_step": 2})
+    event = store.dossier_events(code)[-1]
+    last = resources.NATIONAL_SYNC_QUEUE.max_receive_count
+    assert deliver(event, "dead-1", attempt=last)["batchItemFailures"]
+    assert sync_of(api, code, citizen)["national_sync"]["state"] == "dead"
+    # what SQS does after the last failed receive: the message is in the DLQ
+    sqs = aws.client("sqs")
+    source, dlq = sync_ops._queue_urls(resources.NATIONAL_SYNC_QUEUE)
+    for message in sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps({"detail": event}))
+    simulators.national.control({"down": False})
+    assert sync_ops.redrive() == 1
+    dispatcher.drain()
+    view = sync_of(api, code, citizen)["national_sync"]
+    assert (view["state"], view["version"]) == ("synced", 3)
+
+
+def test_backfill_syncs_imported_legacy_dossiers_whose_ledger_is_behind(api, aws_env, dispatcher, simulators):
+    from chalicelib.catalogue_store import snapshot
+    procedure = snapshot().procedures["1.009994"]
+    legacy = new_dossier(code="000.22.30.H50-240105-0007", procedure=procedure, owner_sub="legacy-v1",
+                         channel="direct", submitted_at="2024-01-05T09:00:00+07:00",
+                         submission={"applicant": {"full_name": "Phạm Thị Cúc", "id_number": "0" * 12,
+                                                   "phone": "0905000111"},
+                                     "summary": "Hồ sơ nhập từ hệ thống cũ", "form": {}, "attachments": []})
+    legacy.update(status="returned", version=6, accepted_at="2024-01-05T09:30:00+07:00",
+                  due_at="2024-01-26T17:00:00+07:00", finished_at="2024-01-24T15:00:00+07:00",
+                  returned_at="2024-01-25T10:00:00+07:00")
+    store._dossier_item(legacy).save()
+    current, _, _ = new_accepted(api)
+    dispatcher.drain()                                    # the current one syncs through events
+    assert sync_ops.backfill("2024-01-01", ["000.22.30.H50"]) == 1
+    dispatcher.drain()
+    _, ledger = sync_store.read(legacy["code"])
+    assert (ledger.version, ledger.state) == (6, "synced")
+    sent = simulators.national.state()["dossiers"][legacy["code"]]
+    assert (sent["TrangThaiHoSo"], sent["NgayTra"], sent["HinhThuc"]) == (10, "20240125100000", 1)
+    assert sync_ops.backfill("2024-01-01", ["000.22.30.H50"]) == 0    # nothing behind any more
+
+
+def test_one_adapter_call_per_event_and_one_auth_per_token_lifetime(api, aws_env, dispatcher, simulators):
+    simulators.national.control({"token_ttl": 3600})
+    for i in range(3):
+        new_accepted(api, key=f"auth-{i:04d}")
+    dispatcher.drain()
+    state = simulators.national.state()
+    assert len(state["calls"]) == 6 and state["auth_calls"] == 1
+    simulators.national.control({"expire_sessions": True})   # the portal forgot the session
+    new_accepted(api, key="auth-0009")
+    dispatcher.drain()
+    state = simulators.national.state()
+    assert state["auth_calls"] == 2 and [c["result"] for c in state["calls"][6:]].count("ok") == 2

@@ -1,0 +1,102 @@
+"""Notifications: SMS through SNS and email through SES (moto), Zalo through the loopback ZNS
+simulator; at most once per event per channel; everything also lands in the sink."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
+
+from chalicelib import store
+from chalicelib.config import settings
+from handlers import notifications
+from motcua.dispatcher import LambdaContext
+from tests.api.test_consumer import sqs_record
+from tests.api.test_intake import submission, submit
+from tests.api.test_workflow import HOUSE, act, new_accepted, officer
+
+
+def sink(simulators) -> list[dict]:
+    path = Path(simulators.sink)
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def sent_sms() -> list[tuple[str, str]]:
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][settings().region]
+    return [(phone, text) for phone, text, *_ in backend.sms_messages.values()]
+
+
+def sent_email() -> list:
+    return ses_backends[DEFAULT_ACCOUNT_ID][settings().region].sent_messages
+
+
+def test_each_event_reaches_every_chosen_channel_in_vietnamese(api, aws_env, dispatcher, simulators):
+    code, _, dossier = new_accepted(api, notify=["sms", "zalo", "email"])
+    dispatcher.drain()
+    lines = sink(simulators)
+    assert sorted((r["event_type"], r["channel"]) for r in lines) == sorted(
+        (t, c) for t in ("DossierSubmitted", "DossierAccepted") for c in ("sms", "zalo", "email"))
+    accepted = next(r for r in lines if r["event_type"] == "DossierAccepted" and r["channel"] == "sms")
+    assert "đã được Ủy ban nhân dân phường Kon Tum tiếp nhận" in accepted["text"] and code in accepted["text"]
+    assert ("+84912345678", accepted["text"]) in sent_sms()
+    email = next(m for m in sent_email() if "tiếp nhận" in m.subject)
+    assert email.destinations["ToAddresses"] == ["an@example.com"] and code in email.body
+    zalo = simulators.zalo.state()["messages"]
+    assert {m["phone"] for m in zalo} == {"84912345678"} and {m["template_id"] for m in zalo} == {"410001", "410002"}
+    assert next(m for m in zalo if m["template_id"] == "410002")["template_data"]["code"] == code
+
+
+def test_sms_is_the_default_and_email_needs_an_address(api, aws_env, dispatcher, simulators):
+    citizen = api.token("citizen", sub="citizen-default")
+    submit(api, submission(HOUSE), citizen, key="notify-0001")
+    dispatcher.drain()
+    assert [r["channel"] for r in sink(simulators)] == ["sms"]
+    body = submission(HOUSE, notify=["email", "fax"])
+    body["applicant"].pop("email")
+    refused = submit(api, body, citizen, key="notify-0002")
+    assert refused.status_code == 422 and "notify" in refused.json["error"]["fields"]
+
+
+def test_a_failing_channel_is_retried_alone_and_nothing_is_sent_twice(api, aws_env, dispatcher, simulators):
+    simulators.zalo.control({"fail": 1})
+    citizen = api.token("citizen", sub="citizen-retry")
+    code = submit(api, submission(HOUSE, notify=["sms", "zalo"]), citizen, key="notify-0003").json["dossier_code"]
+    dispatcher.drain()
+    assert [r["channel"] for r in sink(simulators)] == ["sms"]            # zalo failed, will be retried
+    import time
+    time.sleep(1.1)                                                       # the shortened backoff
+    dispatcher.drain()
+    assert sorted(r["channel"] for r in sink(simulators)) == ["sms", "zalo"]
+    # the same event delivered again (a redrive, a publisher re-send): nothing new
+    event = store.dossier_events(code)[0]
+    record = sqs_record(event, "again-1")
+    assert notifications.handler({"Records": [record]}, LambdaContext("notifications")) == {"batchItemFailures": []}
+    assert notifications.process(event) == {"sent": []}                  # even past the idempotency layer
+    assert len(sink(simulators)) == 2 and len(sent_sms()) == 1
+
+
+def test_the_apology_letter_tells_the_old_and_new_due_dates(api, aws_env, dispatcher, simulators):
+    from chalicelib.calendar import default_calendar, parse_iso, to_local
+    code, _, dossier = new_accepted(api, notify=["email"])
+    due = to_local(parse_iso(dossier["due_at"]))
+    new_due = default_calendar().add_working_days(due.date(), 2)
+    assert act(api, code, officer(api), "extend", reason="Chờ ý kiến Sở Xây dựng",
+               new_due_date=new_due.isoformat()).status_code == 200
+    dispatcher.drain()
+    letter = next(r for r in sink(simulators) if r["event_type"] == "DossierExtended")
+    assert letter["subject"].startswith("Thư xin lỗi")
+    assert f"{due:%d/%m/%Y} 17:00" in letter["text"] and f"{new_due:%d/%m/%Y} 17:00" in letter["text"]
+    assert "Chờ ý kiến Sở Xây dựng" in letter["text"]
+
+
+def test_reordered_events_are_each_told_as_they_happened(api, aws_env, simulators):
+    code, _, _ = new_accepted(api)
+    api.call("POST", f"/dossiers/{code}/forward", token=officer(api), body={"to_step": 2})
+    submitted, accepted, forwarded = store.dossier_events(code)
+    assert notifications.process(forwarded)["sent"] == ["sms"]      # the newest first
+    assert notifications.process(accepted)["sent"] == ["sms"]
+    texts = {r["event_type"]: r["text"] for r in sink(simulators)}
+    assert "Lấy ý kiến Sở Xây dựng" in texts["DossierForwarded"]
+    assert "tiếp nhận" in texts["DossierAccepted"]

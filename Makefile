@@ -52,5 +52,10 @@ deploy: $(STAMP)
 	@$(MAKE) --no-print-directory $(NODE_STAMP)
 	$(CDK) deploy -c stage=$(STAGE) --output cdk.out/$(STAGE) --require-approval broadening
 
+# The randomized report workload at full size (2,000 dossiers through the API). Slow on
+# in-process moto (it deep-copies tables on every transaction): expect well over half an hour.
+soak: $(STAMP)
+	MOTCUA_WORKLOAD_DOSSIERS=2000 $(PY) -m pytest -q tests/api/test_report_workload.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info infra/build infra/cdk.out infra/chalice.out infra/node_modules

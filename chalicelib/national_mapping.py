@@ -13,6 +13,8 @@ real bug in one provincial system).
 """
 from __future__ import annotations
 
+from chalicelib.payment_rules import amount_paid
+
 import json
 import os
 from dataclasses import dataclass
@@ -100,7 +102,7 @@ def dossier_message(dossier: Mapping[str, Any], config: NationalConfig) -> dict[
         "DanhSachHoSoBoSung": [_supplement(s, p) for s, p in zip(dossier.get("supplements", []), dossier.get("pauses", []))],
         "DanhSachGiayToKetQua": [{"MaGiayTo": d["upload_id"], "TenGiayTo": d["name"]}
                                  for d in result.get("documents", [])],
-        "DuocThanhToanTrucTuyen": 1 if dossier.get("paid_online") else 0,
+        "DuocThanhToanTrucTuyen": 1 if amount_paid(dossier) > 0 else 0,   # every payment MotCua takes is online
     }
 
 

@@ -114,8 +114,12 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor |
             raise ValidationFailed(fields=errors)
     now = to_local((clock or utc_now)())
     by = actor.by if actor else identity.sub
+    due_before = dossier.get("due_at")
     data = spec.apply(dossier, params, at=now, by=by, calendar=default_calendar())
-    decide(dossier, action=action, status=status, at=iso(now), by=by, **_audit(data, actor))
+    audit = _audit(data, actor)
+    if dossier.get("due_at") != due_before:  # the report needs the due date in force over time
+        audit["due_at"] = dossier.get("due_at")
+    decide(dossier, action=action, status=status, at=iso(now), by=by, **audit)
     event = dossier_event(action, dossier, occurred_at=iso(now), data=data)
     store.save_transition(dossier, event, expected_version=expected)
     return full_view(dossier)

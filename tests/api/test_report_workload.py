@@ -1,0 +1,256 @@
+"""A randomized workload through the real API: 2,000 dossiers over a quarter (Tết included),
+every path, corrections, and duplicated and reordered event deliveries. The report must
+equal `reports verify`, add up, and drill down to exactly its numbers."""
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from chalicelib import report_service, resources
+from chalicelib.calendar import TZ, default_calendar, iso
+from chalicelib.config import settings
+from chalicelib.identity import Identity
+from chalicelib.reports import CELLS, cell_value, check_identities
+from handlers import report_projection
+from motcua.dispatcher import LambdaContext
+from tests.api.conftest import put_upload
+from tests.api.test_consumer import sqs_record
+
+# `make test` runs 120 dossiers; `make soak` runs 2,000. In-process moto deep-copies every table
+# on each TransactWriteItems, so this workload grows quadratically there (not in DynamoDB).
+DOSSIERS = int(os.environ.get("MOTCUA_WORKLOAD_DOSSIERS", "120"))
+FIRST, LAST = date(2026, 1, 5), date(2026, 3, 27)
+ADMIN = Identity("admin-w", "admin")
+
+
+class Workload:
+    def __init__(self, api: Any, session: Any, seed: int = 2026) -> None:
+        self.api, self.session, self.rng = api, session, random.Random(seed)
+        self.tokens: dict[str, str] = {}
+        self.plans: dict[date, list[tuple[str, str]]] = defaultdict(list)
+        self.calls = 0
+
+    def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
+        key = f"{role}:{agency}:{sub}"
+        if key not in self.tokens:
+            from chalicelib.identity import mint_local_token
+            self.tokens[key] = mint_local_token(settings().local_jwt_secret, sub or f"{role}-{agency}", role, agency,
+                                                ttl_seconds=400 * 86400)   # the clock travels for months
+        return self.tokens[key]
+
+    def call(self, method: str, path: str, token: str, body: Any = None, headers: dict | None = None) -> Any:
+        self.calls += 1
+        response = self.api.call(method, path, token=token, body=body, headers=headers)
+        assert response.status_code < 500, (path, response.json)
+        return response
+
+    def officer(self, code: str) -> str:
+        return self.token("officer", code.rsplit("-", 2)[0], sub="officer-w")
+
+    def plan(self, day: date, code: str, step: str) -> None:
+        self.plans[day].append((code, step))
+
+    def later(self, day: date, lo: int, hi: int) -> date:
+        return day + timedelta(days=self.rng.randint(lo, hi))
+
+    def submit(self, day: date, procedure: dict[str, Any], n: int) -> None:
+        body = {"procedure_code": procedure["procedure_code"], "summary": "Hồ sơ tải thử",
+                "applicant": {"full_name": f"Người nộp {n}", "id_number": f"{n:012d}", "phone": f"09{n:08d}"}}
+        channel = self.rng.choices(["online", "direct", "postal"], weights=[6, 3, 1])[0]
+        if channel == "online":
+            response = self.call("POST", "/dossiers", self.token("citizen", sub=f"citizen-{n % 50}"), body,
+                                 {"Idempotency-Key": f"workload-{n:08d}"})
+        else:
+            response = self.call("POST", "/desk/dossiers", self.token("officer", procedure["agency_id"], sub="desk-w"),
+                                 {**body, "channel": channel, "consent": True}, {"Idempotency-Key": f"workload-{n:08d}"})
+        assert response.status_code == 201, response.json
+        code = response.json["dossier_code"]
+        fate = self.rng.random() if n >= 6 else (0.01, 0.07, 0.11, 0.5, 0.5, 0.5)[n]  # every path at least once
+        if fate < 0.05:
+            self.plan(self.later(day, 0, 2), code, "refuse")
+            return
+        self.plan(self.later(day, 0, 2), code, "accept")
+        if fate < 0.10:
+            self.plan(self.later(day, 3, 20), code, "withdraw")
+        elif fate < 0.13:
+            self.plan(self.later(day, 3, 20), code, "stop")
+        else:
+            if self.rng.random() < 0.15:
+                start = self.later(day, 3, 6)
+                self.plan(start, code, "request_supplement")
+                self.plan(start + timedelta(days=self.rng.randint(1, 6)), code, "supplement")
+            elif self.rng.random() < 0.1:
+                self.plan(self.later(day, 3, 6), code, "extend")
+            finish = self.later(day, 2, 2 + procedure["processing_days"] * 2)
+            self.plan(finish, code, "issue_result")
+            self.plan(finish + timedelta(days=self.rng.randint(0, 4)), code, "return_result")
+
+    def step(self, day: date, code: str, step: str) -> None:
+        officer = self.officer(code)
+        if step in ("accept", "refuse"):
+            body = {"reason": "Không thuộc thẩm quyền"} if step == "refuse" else None
+            self.call("POST", f"/dossiers/{code}/{step}", officer, body)
+            return
+        dossier = self.call("GET", f"/dossiers/{code}", officer).json
+        if step == "supplement":
+            if dossier["status"] != "supplement_requested":
+                return
+            citizen_sub = dossier.get("owner_sub", "")
+            upload = put_upload(self.session, "desk-w" if dossier["channel"] != "online" else citizen_sub or "x")
+            token = self.token("officer", dossier["agency_id"], sub="desk-w") if dossier["channel"] != "online" \
+                else self._owner_token(code, dossier)
+            self.call("POST", f"/dossiers/{code}/supplements", token,
+                      {"attachments": [{"upload_id": upload, "name": "bo-sung.pdf"}]})
+            return
+        body: dict[str, Any] = {"action": step}
+        if step in ("withdraw", "stop", "request_supplement", "extend"):
+            body["reason"] = "Lý do thử nghiệm"
+        if step == "request_supplement":
+            body["documents"] = ["Bản sao giấy tờ tùy thân"]
+        if step == "extend":
+            if not dossier.get("due_at"):
+                return
+            due = datetime.fromisoformat(dossier["due_at"]).date()
+            body["new_due_date"] = default_calendar().add_working_days(due, 3).isoformat()
+        if step == "issue_result":
+            upload = put_upload(self.session, "officer-w")
+            body.update(documents=[{"upload_id": upload, "name": "ket-qua.pdf"}], decision="approved")
+        if step == "return_result":
+            body["method"] = self.rng.choice(["desk", "post", "online"])
+        token = officer if step != "withdraw" else self._owner_token(code, dossier)
+        response = self.call("POST", f"/dossiers/{code}/actions", token, body)
+        if response.status_code == 200 and step == "return_result" and self.rng.random() < 0.4 and dossier["channel"] == "online":
+            self.call("POST", f"/dossiers/{code}/rating", self._owner_token(code, dossier), {
+                "criteria": {str(i): self.rng.randint(0, 2) for i in range(1, 10)}, "overall": self.rng.randint(1, 5)})
+
+    def _owner_token(self, code: str, dossier: dict[str, Any]) -> str:
+        if dossier["channel"] != "online":
+            return self.token("officer", dossier["agency_id"], sub="desk-w")
+        n = int(dossier["applicant"]["id_number"])
+        return self.token("citizen", sub=f"citizen-{n % 50}")
+
+
+def working_moment(day: date, minutes: int) -> datetime:
+    return datetime.combine(day, time(8, 0), TZ) + timedelta(seconds=minutes * 7)
+
+
+@pytest.fixture
+def workload(api, aws_env):
+    procedures = [p for p in api.call("GET", "/procedures").json["items"] if not p.get("pay_before_accept")]
+    work = Workload(api, aws_env)
+    n = 0
+    per_day = DOSSIERS // len([d for d in range((LAST - FIRST).days + 1) if (FIRST + timedelta(days=d)).weekday() < 5]) + 1
+    with time_machine.travel(working_moment(FIRST, 0), tick=False) as traveller:
+        day = FIRST
+        while day <= LAST:
+            if day.weekday() < 5:
+                ticks = 0
+                for code, step in sorted(work.plans.pop(day, [])):
+                    ticks += 1
+                    traveller.move_to(working_moment(day, ticks))
+                    work.step(day, code, step)
+                for _ in range(per_day):
+                    if n >= DOSSIERS:
+                        break
+                    ticks += 1
+                    traveller.move_to(working_moment(day, ticks))
+                    work.submit(day, work.rng.choice(procedures), n)
+                    n += 1
+            else:  # nothing happens on weekends: move today's plans to Monday
+                work.plans[day + timedelta(days=7 - day.weekday())] += work.plans.pop(day, [])
+            day += timedelta(days=1)
+        traveller.move_to(working_moment(LAST, 5000))
+        work.corrections = correct_some_late_results(work)
+    assert n == DOSSIERS
+    return work
+
+
+def correct_some_late_results(work: Workload) -> int:
+    """Officers ask to correct a few late results to the due day; an admin approves."""
+    corrected = 0
+    admin = work.token("admin", sub="admin-approver")
+    agencies = sorted({p["agency_id"] for p in work.call("GET", "/procedures", admin).json["items"]})
+    for agency in agencies:
+        page = work.call("GET", f"/reports/dossiers/items?from={FIRST}&to={LAST}&group_by=agency&cell=resolved.late"
+                                f"&agency_id={agency}&limit=3", admin).json
+        for item in page["items"][:2]:
+            code = item["dossier_code"]
+            dossier = work.call("GET", f"/dossiers/{code}", admin).json
+            officer = work.token("officer", agency, sub="officer-corrector")
+            evidence = put_upload(work.session, "officer-corrector")
+            due = datetime.fromisoformat(dossier["due_at"]).replace(hour=15)
+            asked = work.call("POST", f"/dossiers/{code}/corrections", officer, {
+                "field": "finished_at", "value": iso(due), "reason": "Bấm trả kết quả muộn so với ngày ký",
+                "evidence_upload_id": evidence})
+            assert asked.status_code == 201, asked.json
+            assert work.call("POST", f"/dossiers/{code}/corrections/{asked.json['id']}/approve", admin).status_code == 200
+            corrected += 1
+    return corrected
+
+
+def deliver_all_events_duplicated_and_shuffled(session: Any, seed: int = 7) -> int:
+    sqs = session.client("sqs")
+    url = sqs.get_queue_url(QueueName=settings().name(resources.TAP_QUEUE.name))["QueueUrl"]
+    events = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        events += [json.loads(m["Body"])["detail"] for m in messages]
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                         for i, m in enumerate(messages)])
+    rng = random.Random(seed)
+    deliveries = [e for e in events for _ in range(rng.randint(1, 2))]
+    rng.shuffle(deliveries)
+    for start in range(0, len(deliveries), 10):
+        batch = {"Records": [sqs_record(e, f"w-{start + i}") for i, e in enumerate(deliveries[start:start + 10])]}
+        assert report_projection.handler(batch, LambdaContext("report-projection")) == {"batchItemFailures": []}
+    return len(events)
+
+
+def test_randomized_workload_report_equals_verify_adds_up_and_drills_down(api, aws_env, dispatcher, workload):
+    stream = dispatcher.pumps[0]          # the outbox publisher: put every event on the bus
+    while stream.step():
+        pass
+    published = deliver_all_events_duplicated_and_shuffled(aws_env)
+    assert published >= DOSSIERS * 3
+    assert workload.corrections >= 2
+
+    periods = [(FIRST, LAST), (date(2026, 1, 20), date(2026, 2, 10))]
+    if DOSSIERS >= 1000:
+        periods += [(date(2026, 1, 1), date(2026, 1, 31)), (date(2026, 2, 1), date(2026, 2, 28)),
+                    (date(2026, 3, 16), date(2026, 3, 16))]
+    for start, end in periods:
+        for group_by in ("agency", "field", "procedure"):
+            assert report_service.verify(start, end, group_by) == [], (start, end, group_by)
+            report = report_service.dossier_report(ADMIN, start=start, end=end, group_by=group_by)
+            for row in report["rows"] + [report["total"]]:
+                assert check_identities(row) == [], (start, end, group_by, row)
+
+    whole = report_service.dossier_report(ADMIN, start=FIRST, end=LAST, group_by="agency")
+    total = whole["total"]
+    assert total["received"]["total"] == DOSSIERS
+    assert min(total["resolved"]["early"], total["resolved"]["on_time"], total["resolved"]["late"],
+               total["withdrawn"], total["refused"], total["stopped"], total["in_progress"]["total"]) > 0
+    assert whole["corrections_applied"] == workload.corrections
+    assert whole["raw"]["total"]["resolved"]["late"] - total["resolved"]["late"] == workload.corrections
+
+    admin = api.token("admin")
+    for cell in CELLS:
+        expected, listed, cursor = cell_value(total, cell), 0, None
+        while True:
+            suffix = f"&cursor={cursor}" if cursor else ""
+            page = api.call("GET", f"/reports/dossiers/items?from={FIRST}&to={LAST}&group_by=agency&cell={cell}"
+                                   f"&limit=500{suffix}", token=admin).json
+            listed += len(page["items"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert listed == expected, cell

@@ -341,24 +341,23 @@ def finance_reconciliation() -> Any:
     return json_response(report)
 
 
-@route("/reports/payments")
-def payment_report() -> Any:
+def _period_report(name: str) -> Any:
     from chalicelib import report_service
     request = _request()
     identity = identity_of(request)
     params = _report_params(request)
     params.pop("as_of")
-    return json_response(report_service.payment_report(identity, **params))
+    return json_response(getattr(report_service, name)(identity, **params))
+
+
+@route("/reports/payments")
+def payment_report() -> Any:
+    return _period_report("payment_report")
 
 
 @route("/reports/satisfaction")
 def satisfaction_report() -> Any:
-    from chalicelib import report_service
-    request = _request()
-    identity = identity_of(request)
-    params = _report_params(request)
-    params.pop("as_of")
-    return json_response(report_service.satisfaction_report(identity, **params))
+    return _period_report("satisfaction_report")
 
 
 # --- workflow ---------------------------------------------------------------------------

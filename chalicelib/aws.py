@@ -65,9 +65,18 @@ def client(service: str) -> Any:
     if service == "s3":
         options["s3"] = {"addressing_style": "path"}
         options["signature_version"] = "s3v4"
-    return boto3.session.Session(botocore_session=botocore_session()).client(
+    return _boto3_session(boto3).client(
         service, region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url, config=Config(**options)
     )
+
+
+def _boto3_session(boto3: Any) -> Any:
+    """One boto3 session over the thread's botocore session: each new boto3 session would
+    register boto3's S3 customisations on it again, which botocore refuses the second time."""
+    session = getattr(_local, "boto3_session", None)
+    if session is None or session._session is not botocore_session():
+        session = _local.boto3_session = boto3.session.Session(botocore_session=botocore_session())
+    return session
 
 
 def reset() -> None:

@@ -6,19 +6,14 @@ from typing import Any
 from chalicelib import corrections, intake, store
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import iso, to_local
-from chalicelib.errors import Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.events import dossier_event
 from chalicelib.identity import Identity
 from chalicelib.intake import Clock, utc_now
 
 
 def request_correction(code: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> dict[str, Any]:
-    identity.require("officer")
-    dossier = store.get_dossier(code)
-    if dossier is None:
-        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
-    if dossier["agency_id"] != identity.agency_id:
-        raise Forbidden("Hồ sơ thuộc thẩm quyền của cơ quan khác.", code="agency_out_of_scope")
+    dossier = intake.load_for_officer(code, identity)
     now = to_local(clock())
     correction = corrections.validate_request(body, dossier, now)
     evidence = [{"upload_id": correction["evidence_upload_id"], "name": "evidence"}]

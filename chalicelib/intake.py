@@ -175,7 +175,7 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
 
 # --- officer decisions ------------------------------------------------------------------
 
-def _load_for_officer(code: str, identity: Identity) -> dict[str, Any]:
+def load_for_officer(code: str, identity: Identity) -> dict[str, Any]:
     identity.require("officer")
     dossier = store.get_dossier(code)
     if dossier is None:
@@ -187,7 +187,7 @@ def _load_for_officer(code: str, identity: Identity) -> dict[str, Any]:
 
 def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
     """Tiếp nhận: start the clock and set the due date from the working-day calendar."""
-    dossier = _load_for_officer(code, identity)
+    dossier = load_for_officer(code, identity)
     expected = dossier["version"]
     status = transitions.next_status(dossier["status"], "accept")
     from chalicelib.payment_service import check_accept_allowed  # lazy: payments load on demand
@@ -206,7 +206,7 @@ def refuse(code: str, identity: Identity, reason: Any, *, clock: Clock = utc_now
         raise ValidationFailed(fields={"reason": "Cần nêu lý do từ chối tiếp nhận."})
     if len(reason) > 2000:
         raise ValidationFailed(fields={"reason": "Lý do dài tối đa 2000 ký tự."})
-    dossier = _load_for_officer(code, identity)
+    dossier = load_for_officer(code, identity)
     expected = dossier["version"]
     status = transitions.next_status(dossier["status"], "refuse")
     now = iso(to_local(clock()))

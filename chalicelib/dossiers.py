@@ -23,16 +23,12 @@ _ID_NUMBER = re.compile(r"^\d{12}$")
 _PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-_CODE = re.compile(r"^[A-Za-z0-9.]{1,40}-\d{6}-\d{4,}$")
 
 
 def dossier_code(agency_id: str, local_day: date, sequence: int) -> str:
     """``{agency}-{yyMMdd}-{NNNN}``; the sequence restarts each local day per agency."""
     return f"{agency_id}-{local_day:%y%m%d}-{sequence:04d}"
 
-
-def is_dossier_code(text: str) -> bool:
-    return bool(_CODE.match(text))
 
 
 def _text(body: Mapping[str, Any], key: str, errors: dict[str, str], *, path: str, required: bool,
@@ -289,8 +285,3 @@ def decide(dossier: dict[str, Any], *, action: str, status: str, at: str, by: st
     dossier["decisions"].append({"action": action, "at": at, "by": by, **details})
     return dossier
 
-
-def local_now_iso(now: datetime) -> str:
-    from chalicelib.calendar import iso
-
-    return iso(now)

@@ -92,6 +92,3 @@ class ServiceUnavailable(ApiError):
     code = "temporarily_unavailable"
     message = "Hệ thống đang bận, vui lòng thử lại sau ít phút."
 
-
-def field_errors(**fields: str) -> ValidationFailed:
-    return ValidationFailed(fields=fields)

@@ -1,17 +1,19 @@
 """MotCua API: routes and wiring only. Rules live in chalicelib/."""
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 from chalice import Chalice
 
-from chalicelib import intake
+from chalicelib import intake, permissions
 from chalicelib.http import (
-    ACCEPTED_CONTENT_TYPES, guarded, identity_of, idempotency_key, int_param, json_response,
+    ACCEPTED_CONTENT_TYPES, authorize, client_ip, guarded, idempotency_key, int_param, json_response,
     normalise_error, parse_json_body, query_param,
 )
+from chalicelib.identity import Identity
 
 app = Chalice(app_name="motcua")
 logger = Logger(service="motcua-api")
@@ -30,14 +32,34 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     return response
 
 
+_IDENTITY = "motcua_identity"
+
+
 def route(path: str, method: str = "GET") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view. Its action comes from the permission matrix (chalicelib/permissions.py
+    RULES); a route missing there fails at import. The caller is authenticated and the role
+    checked against the action before the view runs; the view reads it with ``caller()``."""
+    action = permissions.action_for(method, path)
+
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
-        return app.route(path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(guarded(view))
+        @functools.wraps(view)
+        def authorized(*args: Any, **kwargs: Any) -> Any:
+            request = _request()
+            if request.context is None:
+                request.context = {}
+            request.context[_IDENTITY] = authorize(request, action)
+            return view(*args, **kwargs)
+        return app.route(path, methods=[method], content_types=ACCEPTED_CONTENT_TYPES)(guarded(authorized))
     return register
 
 
 def _request() -> Any:
     return app.current_request
+
+
+def caller() -> Identity:
+    """The identity ``route`` authenticated for this (non-public) request."""
+    return _request().context[_IDENTITY]
 
 
 @route("/openapi.json")
@@ -65,7 +87,7 @@ def get_procedure(procedure_code: str) -> Any:
 def create_upload() -> Any:
     from chalicelib.attachments import presign_upload, validate_upload_request
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     upload = validate_upload_request(parse_json_body(request))
     return json_response(presign_upload(identity.sub, upload), 201)
 
@@ -73,7 +95,7 @@ def create_upload() -> Any:
 @route("/dossiers", "POST")
 def submit_dossier() -> Any:
     request = _request()
-    identity = identity_of(request).require("citizen")
+    identity = caller()
     key = idempotency_key(request)
     response, replayed = intake.submit(parse_json_body(request), identity, key)
     return json_response(response, 201, {"Idempotent-Replayed": "true" if replayed else "false"})
@@ -84,7 +106,7 @@ def list_dossiers() -> Any:
     from chalicelib.transitions import STATUSES
     from chalicelib.errors import ValidationFailed
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     status = query_param(request, "status", max_len=40)
     if status is not None and status not in STATUSES:
         raise ValidationFailed(fields={"status": "Trạng thái phải là một trong: " + ", ".join(STATUSES) + "."})
@@ -100,18 +122,23 @@ def list_dossiers() -> Any:
 
 @route("/dossiers/{code}")
 def read_dossier(code: str) -> Any:
-    return json_response(intake.read(code, identity_of(_request())))
+    return json_response(intake.read(code, caller()))
 
 
 @route("/dossiers/{code}/deadline")
 def explain_deadline(code: str) -> Any:
-    return json_response(intake.deadline(code, identity_of(_request())))
+    return json_response(intake.deadline(code, caller()))
+
+
+@route("/dossiers/{code}/attachments/{upload_id}")
+def attachment_download(code: str, upload_id: str) -> Any:
+    return json_response(intake.attachment_url(code, upload_id, caller()))
 
 
 @route("/dossiers/{code}/accept", "POST")
 def accept_dossier(code: str) -> Any:
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     parse_json_body(request, required=False)
     return json_response(intake.accept(code, identity))
 
@@ -119,7 +146,7 @@ def accept_dossier(code: str) -> Any:
 @route("/dossiers/{code}/refuse", "POST")
 def refuse_dossier(code: str) -> Any:
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     body = parse_json_body(request)
     reason = body.get("reason") if isinstance(body, dict) else None
     return json_response(intake.refuse(code, identity, reason))
@@ -131,7 +158,7 @@ def track_dossier(code: str) -> Any:
     last4 = query_param(_request(), "phone_last4", max_len=4)
     if last4 is None or not (len(last4) == 4 and last4.isdigit()):
         raise ValidationFailed(fields={"phone_last4": "Nhập đúng 4 chữ số cuối của số điện thoại người nộp."})
-    return json_response(intake.track(code, last4))
+    return json_response(intake.track(code, last4, client_ip(_request())))
 
 
 # --- reports ---
@@ -161,7 +188,7 @@ def dossier_report() -> Any:
     from chalicelib import report_export, report_service
     from chalicelib.errors import ValidationFailed
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     params = _report_params(request)
     fmt = query_param(request, "format", max_len=10) or "json"
     if fmt not in ("json", "csv", "xlsx"):
@@ -181,7 +208,7 @@ def dossier_report() -> Any:
 def dossier_report_items() -> Any:
     from chalicelib import report_service
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     params = _report_params(request)
     params.pop("as_of")
     return json_response(report_service.drill_down(
@@ -212,14 +239,14 @@ def dashboard_chart_library() -> Any:
 def request_correction(code: str) -> Any:
     from chalicelib.correction_service import request_correction as request_it
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     return json_response(request_it(code, identity, parse_json_body(request)), 201)
 
 
 def _decide_correction(code: str, correction_id: str, approve: bool) -> Any:
     from chalicelib.correction_service import decide_correction
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     body = parse_json_body(request, required=False)
     note = body.get("note") if isinstance(body, dict) else None
     return json_response(decide_correction(code, correction_id, identity, approve=approve, note=note))
@@ -238,7 +265,7 @@ def reject_correction(code: str, correction_id: str) -> Any:
 @route("/dossiers/{code}/history")
 def dossier_history(code: str) -> Any:
     from chalicelib.correction_service import history
-    return json_response(history(code, identity_of(_request())))
+    return json_response(history(code, caller()))
 
 
 # --- payments ----------------------------------------------------------------------------
@@ -247,16 +274,6 @@ def dossier_history(code: str) -> Any:
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 app.api.binary_types.extend([PDF, XLSX])
-
-
-def _client_ip(request: Any) -> str:
-    import ipaddress
-
-    source = ((request.context or {}).get("identity") or {}).get("sourceIp") or ""
-    try:
-        return str(ipaddress.ip_address(source))
-    except ValueError:
-        return "127.0.0.1"
 
 
 def _download(body: bytes | str, content_type: str, filename: str) -> Any:
@@ -269,9 +286,9 @@ def _download(body: bytes | str, content_type: str, filename: str) -> Any:
 def create_payment(code: str) -> Any:
     from chalicelib import payment_service
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     parse_json_body(request, required=False)
-    view, created = payment_service.create_payment(code, identity, _client_ip(request))
+    view, created = payment_service.create_payment(code, identity, client_ip(request))
     return json_response(view, 201 if created else 200)
 
 
@@ -298,13 +315,13 @@ def vnpay_return() -> Any:
 @route("/payments/{payment_id}")
 def read_payment(payment_id: str) -> Any:
     from chalicelib import payment_service
-    return json_response(payment_service.read_payment(payment_id, identity_of(_request())))
+    return json_response(payment_service.read_payment(payment_id, caller()))
 
 
 @route("/payments/{payment_id}/receipt")
 def payment_receipt(payment_id: str) -> Any:
     from chalicelib import payment_service
-    pdf, filename = payment_service.receipt_pdf(payment_id, identity_of(_request()))
+    pdf, filename = payment_service.receipt_pdf(payment_id, caller())
     return _download(pdf, PDF, filename)
 
 
@@ -312,14 +329,13 @@ def payment_receipt(payment_id: str) -> Any:
 def refund_payment(payment_id: str) -> Any:
     from chalicelib import payment_service
     request = _request()
-    body, status = payment_service.refund(payment_id, identity_of(request), parse_json_body(request))
+    body, status = payment_service.refund(payment_id, caller(), parse_json_body(request))
     return json_response(body, status)
 
 
 @route("/finance/refunds/pending")
 def refunds_pending() -> Any:
     from chalicelib import payment_service
-    identity_of(_request()).require("finance", "admin")
     return json_response(payment_service.refunds_due())
 
 
@@ -328,7 +344,6 @@ def finance_reconciliation() -> Any:
     from chalicelib import payment_service, reconciliation
     from chalicelib.errors import ValidationFailed
     request = _request()
-    identity_of(request).require("finance", "admin")
     fmt = query_param(request, "format", max_len=10) or "json"
     if fmt not in ("json", "csv", "xlsx"):
         raise ValidationFailed(fields={"format": "Định dạng là json, csv hoặc xlsx."})
@@ -344,7 +359,7 @@ def finance_reconciliation() -> Any:
 def _period_report(name: str) -> Any:
     from chalicelib import report_service
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     params = _report_params(request)
     params.pop("as_of")
     return json_response(getattr(report_service, name)(identity, **params))
@@ -366,7 +381,7 @@ def satisfaction_report() -> Any:
 def _act(code: str, action: str | None = None) -> Any:
     from chalicelib import workflow
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     body = parse_json_body(request)
     return json_response(workflow.act(code, identity, body, action or workflow.action_from(body)))
 
@@ -375,7 +390,7 @@ def _act(code: str, action: str | None = None) -> Any:
 def submit_at_desk() -> Any:
     from chalicelib.desk import submit_at_desk as desk_submit
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     response, replayed = desk_submit(parse_json_body(request), identity, idempotency_key(request))
     return json_response(response, 201, {"Idempotent-Replayed": "true" if replayed else "false"})
 
@@ -404,5 +419,5 @@ def rate_dossier(code: str) -> Any:
 def integration_event(system: str) -> Any:
     from chalicelib.integrations import receive
     request = _request()
-    identity = identity_of(request)
+    identity = caller()
     return json_response(receive(system, identity, request.raw_body or b"", request.headers.get("x-motcua-signature")))

@@ -14,15 +14,7 @@ from chalicelib import aws, resources
 from chalicelib.config import settings
 from chalicelib.dossiers import safe_file_name
 from chalicelib.errors import ValidationFailed
-
-ALLOWED_CONTENT_TYPES: dict[str, str] = {
-    "application/pdf": "pdf",
-    "image/jpeg": "jpeg",
-    "image/png": "png",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
-
+from chalicelib.file_types import ALLOWED_CONTENT_TYPES, HEAD_BYTES, matches, total_size
 
 @dataclass(frozen=True)
 class UploadRequest:
@@ -84,7 +76,9 @@ def presign_upload(owner_sub: str, request: UploadRequest) -> dict[str, Any]:
 
 
 def missing_uploads(owner_sub: str, attachments: list[dict[str, str]], *, key: str = "attachments") -> dict[str, str]:
-    """One S3 HEAD per attachment; field errors for those that are absent, too big or of a bad type."""
+    """One ranged S3 GET (the first bytes) per attachment; field errors for those that are
+    absent, too big, of a type we do not take, or whose bytes are not of the declared type.
+    Each checked attachment is stamped with its uploader, whose key space holds the file."""
     from botocore.exceptions import ClientError
 
     if not attachments:
@@ -92,14 +86,43 @@ def missing_uploads(owner_sub: str, attachments: list[dict[str, str]], *, key: s
     s3 = aws.client("s3")
     errors: dict[str, str] = {}
     for i, attachment in enumerate(attachments):
-        path = f"{key}[{i}].upload_id"
         try:
-            head = s3.head_object(Bucket=bucket(), Key=object_key(owner_sub, attachment["upload_id"]))
-        except ClientError:
-            errors[path] = "Không tìm thấy tệp đã tải lên; vui lòng tải tệp lên trước khi nộp."
+            head = s3.get_object(Bucket=bucket(), Key=object_key(owner_sub, attachment["upload_id"]),
+                                 Range=f"bytes=0-{HEAD_BYTES - 1}")
+        except ClientError as error:
+            empty = error.response.get("Error", {}).get("Code") == "InvalidRange"   # a 0-byte object
+            errors[f"{key}[{i}]" if empty else f"{key}[{i}].upload_id"] = (
+                "Tệp rỗng." if empty else "Không tìm thấy tệp đã tải lên; vui lòng tải tệp lên trước khi nộp.")
             continue
-        if head.get("ContentLength", 0) > settings().upload_max_bytes:
-            errors[path] = "Tệp vượt quá dung lượng cho phép."
+        size = total_size(head.get("ContentRange"), head.get("ContentLength", 0))
+        if size > settings().upload_max_bytes:
+            errors[f"{key}[{i}]"] = "Tệp vượt quá dung lượng cho phép."
         elif head.get("ContentType") not in ALLOWED_CONTENT_TYPES:
-            errors[path] = "Loại tệp không được chấp nhận."
+            errors[f"{key}[{i}]"] = "Loại tệp không được chấp nhận."
+        elif not matches(head.get("ContentType"), head["Body"].read(HEAD_BYTES)):
+            errors[f"{key}[{i}]"] = "Nội dung tệp không đúng với loại tệp đã khai báo."
+        else:
+            attachment["uploaded_by"] = owner_sub
     return errors
+
+
+def presign_download(uploader_sub: str, upload_id: str, name: str) -> dict[str, Any]:
+    """A short-lived GET URL for one stored file; the bucket itself stays private."""
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.calendar import iso, to_local
+
+    ttl = settings().download_url_ttl_seconds
+    url = aws.client("s3").generate_presigned_url(
+        "get_object", ExpiresIn=ttl,
+        Params={"Bucket": bucket(), "Key": object_key(uploader_sub, upload_id),
+                "ResponseContentDisposition": content_disposition(name)})
+    return {"url": url, "expires_at": iso(to_local(datetime.now(timezone.utc) + timedelta(seconds=ttl))),
+            "name": name}
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with the Vietnamese name as RFC 5987 UTF-8 and an ASCII fallback."""
+    from urllib.parse import quote
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"

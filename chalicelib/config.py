@@ -26,8 +26,12 @@ class Settings:
     max_body_bytes: int
     upload_max_bytes: int
     upload_url_ttl_seconds: int
+    download_url_ttl_seconds: int
     catalogue_cache_seconds: int
     idempotency_ttl_seconds: int
+    track_per_ip: int
+    track_failures_per_code: int
+    track_failure_window_seconds: int
     attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
 
     @property
@@ -58,7 +62,11 @@ def settings() -> Settings:
         max_body_bytes=_int("MOTCUA_MAX_BODY_BYTES", 1_048_576),
         upload_max_bytes=_int("MOTCUA_UPLOAD_MAX_BYTES", 20 * 1_048_576),
         upload_url_ttl_seconds=_int("MOTCUA_UPLOAD_URL_TTL", 900),
+        download_url_ttl_seconds=_int("MOTCUA_DOWNLOAD_URL_TTL", 300),
         catalogue_cache_seconds=_int("MOTCUA_CATALOGUE_CACHE_SECONDS", 60),
         idempotency_ttl_seconds=_int("MOTCUA_IDEMPOTENCY_TTL", 24 * 3600),
+        track_per_ip=_int("MOTCUA_TRACK_PER_IP", 10),
+        track_failures_per_code=_int("MOTCUA_TRACK_FAILURES_PER_CODE", 5),
+        track_failure_window_seconds=_int("MOTCUA_TRACK_FAILURE_WINDOW", 900),
         attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
     )

@@ -41,6 +41,8 @@ class System:
     secret_setting: str
     local_url: str
     local_secret: str
+    client_sub: str     # the token subject of this system's integration client
+
 
     def url(self) -> str:
         return os.environ.get(self.url_setting) or self._local(self.local_url, self.url_setting)
@@ -63,7 +65,8 @@ def load(data: Mapping[str, Any]) -> dict[str, System]:
         systems[key] = System(system=key, name=raw["name"], procedures=tuple(raw["procedures"]),
                               events=tuple(raw["events"]), url_setting=raw["url_setting"],
                               secret_setting=raw["secret_setting"], local_url=raw["local_url"],
-                              local_secret=raw["local_secret"])
+                              local_secret=raw["local_secret"],
+                              client_sub=raw.get("client_sub") or f"integration-{key}")
     return systems
 
 
@@ -71,6 +74,11 @@ def load(data: Mapping[str, Any]) -> dict[str, System]:
 def systems() -> dict[str, System]:
     path = os.environ.get("MOTCUA_CONNECTORS") or PACKAGED
     return load(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def system_of_client(sub: str) -> System | None:
+    """The connected system an integration token speaks for: one client per system."""
+    return next((system for system in systems().values() if system.client_sub == sub), None)
 
 
 def sign(secret: str, body: bytes) -> str:

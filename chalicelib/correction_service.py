@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import corrections, intake, store
+from chalicelib import corrections, intake, permissions, store
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import iso, to_local
-from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.errors import ValidationFailed
 from chalicelib.events import dossier_event
 from chalicelib.identity import Identity
 from chalicelib.intake import Clock, utc_now
 
 
 def request_correction(code: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> dict[str, Any]:
-    dossier = intake.load_for_officer(code, identity)
+    dossier = intake.load_for(code, identity, "correction.request")
     now = to_local(clock())
     correction = corrections.validate_request(body, dossier, now)
     evidence = [{"upload_id": correction["evidence_upload_id"], "name": "evidence"}]
@@ -30,12 +30,11 @@ def request_correction(code: str, identity: Identity, body: Any, *, clock: Clock
 
 def decide_correction(code: str, correction_id: str, identity: Identity, *, approve: bool, note: Any,
                       clock: Clock = utc_now) -> dict[str, Any]:
-    identity.require("admin")
+    action = "correction.approve" if approve else "correction.reject"
+    permissions.scope_of(identity, action)
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise ValidationFailed(fields={"note": "Ghi chú là chuỗi tối đa 2000 ký tự."})
-    dossier = store.get_dossier(code)
-    if dossier is None:
-        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+    dossier = permissions.check(identity, action, store.get_dossier(code))
     expected = dossier["version"]
     now = iso(to_local(clock()))
     correction = corrections.decide(dossier, correction_id, approve=approve, by=identity.sub, at=now, note=note)
@@ -49,6 +48,6 @@ def decide_correction(code: str, correction_id: str, identity: Identity, *, appr
 
 def history(code: str, identity: Identity) -> dict[str, Any]:
     """Every recorded change of the dossier, in version order, and its corrections."""
-    dossier = intake.load_for(code, identity)
+    dossier = intake.load_for(code, identity, "dossier.history")
     return {"dossier_code": code, "version": dossier["version"], "events": store.dossier_events(code),
             "corrections": dossier.get("corrections", [])}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from chalicelib import intake
+from chalicelib import intake, permissions
 from chalicelib.errors import ValidationFailed
 from chalicelib.identity import Identity
 
@@ -22,7 +22,7 @@ def desk_owner(officer_sub: str) -> str:
 
 
 def submit_at_desk(body: Any, identity: Identity, idempotency_key: str) -> tuple[dict[str, Any], bool]:
-    identity.require("officer")
+    permissions.scope_of(identity, "dossier.desk_submit")
     errors: dict[str, str] = {}
     channel = body.get("channel") if isinstance(body, Mapping) else None
     consent = body.get("consent") if isinstance(body, Mapping) else None

@@ -271,6 +271,21 @@ def public_view(dossier: Mapping[str, Any], agency_name: str) -> dict[str, Any]:
     }
 
 
+def stored_file(dossier: Mapping[str, Any], upload_id: str) -> dict[str, Any] | None:
+    """An attachment (submitted or supplied) or result document of the dossier, by upload id."""
+    result = dossier.get("result") or {}
+    for item in [*dossier.get("attachments", []), *result.get("documents", [])]:
+        if item["upload_id"] == upload_id:
+            return item
+    return None
+
+
+def uploader_of(dossier: Mapping[str, Any], item: Mapping[str, Any]) -> str:
+    """Whose upload space holds the file: stamped when it was checked; for files attached
+    before the stamp existed, the desk officer who received the dossier, or its owner."""
+    return item.get("uploaded_by") or dossier.get("received_by") or dossier["owner_sub"]
+
+
 def phone_matches(dossier: Mapping[str, Any], last4: str) -> bool:
     import hmac
 

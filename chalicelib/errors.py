@@ -24,6 +24,10 @@ class ApiError(Exception):
         self.fields = fields or {}
         self.extra = extra or {}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message, "fields": self.fields}
         error.update(self.extra)
@@ -85,6 +89,20 @@ class InvalidTransition(Conflict):
             f"Không thể thực hiện thao tác '{action}' khi hồ sơ đang ở trạng thái '{current}'.",
             extra={"current_status": current},
         )
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    code = "too_many_requests"
+    message = "Bạn đã tra cứu quá nhiều lần, vui lòng thử lại sau."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(ApiError):

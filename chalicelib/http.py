@@ -33,7 +33,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(error: ApiError) -> Response:
-    return json_response(error.body(), error.status)
+    return json_response(error.body(), error.status, error.headers)
 
 
 def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,6 +102,28 @@ def identity_of(request: Any) -> Identity:
         from chalicelib.errors import Unauthenticated
         raise Unauthenticated()
     return identity_from_claims(claims)
+
+
+def authorize(request: Any, action: str) -> Identity | None:
+    """The edge half of authorization: public actions need no token; any other needs one
+    (401) whose role may perform the action at all (403). Scope is checked later, on the
+    loaded resource (chalicelib.permissions.check)."""
+    from chalicelib import permissions
+    if permissions.is_public(action):
+        return None
+    return permissions.allow(identity_of(request), action)
+
+
+def client_ip(request: Any) -> str:
+    """The caller's address as API Gateway saw it (never a client-sent header such as
+    X-Forwarded-For, which anyone can set)."""
+    import ipaddress
+
+    source = ((request.context or {}).get("identity") or {}).get("sourceIp") or ""
+    try:
+        return str(ipaddress.ip_address(source))
+    except ValueError:
+        return "127.0.0.1"
 
 
 def idempotency_key(request: Any) -> str:

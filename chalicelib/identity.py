@@ -23,11 +23,6 @@ class Identity:
     role: str
     agency_id: str | None = None
 
-    def require(self, *roles: str) -> "Identity":
-        if self.role not in roles:
-            raise Forbidden()
-        return self
-
 
 def identity_from_claims(claims: Mapping[str, Any]) -> Identity:
     """Turn verified claims into an Identity, refusing anything incomplete."""

@@ -12,15 +12,15 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from chalicelib import catalogue_store, store, transitions
+from chalicelib import catalogue_store, permissions, store, transitions
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import default_calendar, iso, parse_iso, to_local
 from chalicelib.catalogue import Procedure
 from chalicelib.dossiers import (
-    decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view,
-    submission_response, validate_submission,
+    decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, stored_file,
+    submission_response, uploader_of, validate_submission,
 )
-from chalicelib.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed
+from chalicelib.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, ValidationFailed
 from chalicelib.events import dossier_event
 from chalicelib.identity import Identity
 from chalicelib.processing import pauses_of, start_clock
@@ -106,40 +106,59 @@ def _event(action: str, dossier: Mapping[str, Any], *, occurred_at: str, data: d
 
 # --- reads ------------------------------------------------------------------------------
 
-def can_read(dossier: Mapping[str, Any], identity: Identity) -> bool:
-    if identity.role == "citizen":
-        return dossier["owner_sub"] == identity.sub
-    if identity.role in ("officer", "leader"):
-        return identity.agency_id in dossier.get("agencies", [dossier["agency_id"]])
-    return identity.role == "admin"
-
-
-def load_for(code: str, identity: Identity) -> dict[str, Any]:
-    """The dossier if this caller may see it; 404 otherwise, so existence is not leaked."""
-    dossier = store.get_dossier(code)
-    if dossier is None or not can_read(dossier, identity):
-        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
-    return dossier
+def load_for(code: str, identity: Identity, action: str = "dossier.read") -> dict[str, Any]:
+    """The dossier if this caller may perform ``action`` on it (chalicelib.permissions)."""
+    return permissions.check(identity, action, store.get_dossier(code))
 
 
 def read(code: str, identity: Identity) -> dict[str, Any]:
     """The dossier with its national portal sync state, read together in one call."""
     from chalicelib import sync_store
     dossier, ledger = sync_store.read(code)
-    if dossier is None or not can_read(dossier, identity):
-        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+    permissions.check(identity, "dossier.read", dossier)
     return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}
 
 
-def track(code: str, phone_last4: str) -> dict[str, Any]:
-    dossier = store.get_dossier(code)
+def attachment_url(code: str, upload_id: str, identity: Identity) -> dict[str, Any]:
+    """A short-lived GET URL for one of the dossier's files, after the same check as reading
+    the dossier. One GetItem; signing the URL calls nothing."""
+    from chalicelib.attachments import presign_download
+
+    dossier = load_for(code, identity, "attachment.read")
+    item = stored_file(dossier, upload_id)
+    if item is None:
+        raise NotFound("Hồ sơ không có tệp đính kèm này.", code="attachment_not_found")
+    return presign_download(uploader_of(dossier, item), upload_id, item["name"])
+
+
+MAX_CODE_LENGTH = 64
+
+
+def track(code: str, phone_last4: str, client_ip: str, *, now: Callable[[], float] = time.time) -> dict[str, Any]:
+    """Public progress lookup, rate-limited per client IP and per code (chalicelib/rate_limits.py).
+    2 DynamoDB calls when found (the IP's counter, then the dossier and the code's failures in
+    one BatchGetItem), 3 when not (the code's failure counted)."""
+    from chalicelib import rate_store
+    from chalicelib.rate_limits import track_limits
+
+    at = now()
+    per_ip, per_code = track_limits()
+    if not rate_store.hit(per_ip, client_ip, at):
+        raise TooManyRequests(per_ip.retry_after(at))
+    unknown = NotFound("Không tìm thấy hồ sơ với mã và 4 số cuối điện thoại đã nhập.", code="dossier_not_found")
+    if len(code) > MAX_CODE_LENGTH:
+        raise unknown
+    dossier, failures = rate_store.dossier_and_hits(code, per_code, at)
+    if failures >= per_code.limit:
+        raise TooManyRequests(per_code.retry_after(at), "Hồ sơ này đã bị tra cứu sai quá nhiều lần, vui lòng thử lại sau.")
     if dossier is None or not phone_matches(dossier, phone_last4):
-        raise NotFound("Không tìm thấy hồ sơ với mã và 4 số cuối điện thoại đã nhập.", code="dossier_not_found")
+        rate_store.hit(per_code, code, at)
+        raise unknown
     return public_view(dossier, agency_name(dossier["agency_id"]))
 
 
 def deadline(code: str, identity: Identity) -> dict[str, Any]:
-    dossier = load_for(code, identity)
+    dossier = load_for(code, identity, "dossier.deadline")
     base = {"dossier_code": dossier["code"], "status": dossier["status"],
             "processing_days": dossier["processing_days"], "supplement_rule": dossier["supplement_rule"]}
     if not dossier["accepted_at"]:
@@ -153,18 +172,19 @@ def deadline(code: str, identity: Identity) -> dict[str, Any]:
 
 def list_for(identity: Identity, *, agency_id: str | None, status: str | None, limit: int,
              cursor: str | None) -> dict[str, Any]:
-    if identity.role == "citizen":
+    """One page of the dossiers in the caller's scope: a citizen's own, an officer's agency,
+    or (scope ``all``) the one agency asked for, so every list is a Query."""
+    reach = permissions.scope_of(identity, "dossier.list")
+    if reach == permissions.OWN:
         scope, scope_id = "owner", identity.sub
-    elif identity.role in ("officer", "leader"):
+    elif reach == permissions.AGENCY:
         if agency_id and agency_id != identity.agency_id:
             raise Forbidden("Cán bộ chỉ xem được hồ sơ của cơ quan mình.", code="agency_out_of_scope")
         scope, scope_id = "agency", identity.agency_id or ""
-    elif identity.role == "admin":
+    else:
         if not agency_id:
             raise ValidationFailed(fields={"agency_id": "Cần chọn cơ quan (agency_id) để xem danh sách hồ sơ."})
         scope, scope_id = "agency", agency_id
-    else:
-        raise Forbidden()
     try:
         page = store.list_dossiers(scope=scope, scope_id=scope_id, status=status, limit=limit, cursor=cursor)
     except store.BadCursor:
@@ -175,19 +195,9 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
 
 # --- officer decisions ------------------------------------------------------------------
 
-def load_for_officer(code: str, identity: Identity) -> dict[str, Any]:
-    identity.require("officer")
-    dossier = store.get_dossier(code)
-    if dossier is None:
-        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
-    if dossier["agency_id"] != identity.agency_id:
-        raise Forbidden("Hồ sơ thuộc thẩm quyền của cơ quan khác.", code="agency_out_of_scope")
-    return dossier
-
-
 def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
     """Tiếp nhận: start the clock and set the due date from the working-day calendar."""
-    dossier = load_for_officer(code, identity)
+    dossier = load_for(code, identity, "dossier.accept")
     expected = dossier["version"]
     status = transitions.next_status(dossier["status"], "accept")
     from chalicelib.payment_service import check_accept_allowed  # lazy: payments load on demand
@@ -206,7 +216,7 @@ def refuse(code: str, identity: Identity, reason: Any, *, clock: Clock = utc_now
         raise ValidationFailed(fields={"reason": "Cần nêu lý do từ chối tiếp nhận."})
     if len(reason) > 2000:
         raise ValidationFailed(fields={"reason": "Lý do dài tối đa 2000 ký tự."})
-    dossier = load_for_officer(code, identity)
+    dossier = load_for(code, identity, "dossier.refuse")
     expected = dossier["version"]
     status = transitions.next_status(dossier["status"], "refuse")
     now = iso(to_local(clock()))

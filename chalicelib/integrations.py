@@ -12,39 +12,29 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from chalicelib import connectors, workflow
-from chalicelib.errors import NotFound
+from chalicelib import connectors, permissions, workflow
+from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import decode_json
 from chalicelib.identity import Identity
 
 
-class AlreadyApplied(Exception):
-    def __init__(self, dossier: Mapping[str, Any]) -> None:
-        self.dossier = dossier
-
-
-def _scope(system: connectors.System, event_id: str) -> workflow.Scope:
-    def check(dossier: Mapping[str, Any], identity: Identity) -> None:
-        if dossier["procedure_code"] not in system.procedures:
-            raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
-        if any(d.get("source_event_id") == event_id for d in dossier.get("decisions", [])):
-            raise AlreadyApplied(dossier)
-    return check
-
-
 def receive(system_name: str, identity: Identity, raw_body: bytes, signature: str | None) -> dict[str, Any]:
-    """Check role, system and signature before reading the body; then apply the report."""
-    identity.require("integration")
+    """Check role, system and signature before reading the body; then apply the report.
+    An integration client reports only as its own system (its token subject is the system's
+    ``client_sub``), and only on dossiers of that system's procedures (permissions)."""
+    permissions.scope_of(identity, "integration.report")
     system = connectors.systems().get(system_name)
     if system is None:
         raise NotFound("Hệ thống liên thông không được cấu hình.", code="unknown_system")
+    if system.client_sub != identity.sub:
+        raise Forbidden("Mã thông báo không thuộc hệ thống liên thông này.", code="wrong_system")
     if not connectors.verify(system.secret(), raw_body, signature):
         raise connectors.BadSignature()
     event_id, action, code, body = connectors.parse_report(decode_json(raw_body))
-    actor = workflow.Actor(by=f"integration:{system_name}", scope=_scope(system, event_id), source_event_id=event_id)
+    actor = workflow.Actor(by=f"integration:{system_name}", permission="integration.report", source_event_id=event_id)
     try:
         dossier = workflow.act(code, identity, body, action, actor=actor)
-    except AlreadyApplied as replay:
+    except workflow.AlreadyApplied as replay:
         return {"event_id": event_id, "applied": False, "dossier_code": code,
                 "status": replay.dossier["status"], "version": replay.dossier["version"]}
     return {"event_id": event_id, "applied": True, "dossier_code": code,

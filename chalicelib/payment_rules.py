@@ -480,12 +480,3 @@ def creation_view(payment: Mapping[str, Any]) -> dict[str, Any]:
     """POST /dossiers/{code}/payments: where to send the browser."""
     return {"payment_id": payment["payment_id"], "status": payment.get("status", pt.PENDING),
             "amount": payment["amount"], "pay_url": payment["pay_url"], "expires_at": payment["expires_at"]}
-
-
-def can_read(payment: Mapping[str, Any], role: str, sub: str, agency_id: str | None) -> bool:
-    """The owner, officers and leaders of the dossier's agency, finance and admins."""
-    if role == "citizen":
-        return payment["owner_sub"] == sub
-    if role in ("officer", "leader"):
-        return payment["agency_id"] == agency_id
-    return role in ("finance", "admin")

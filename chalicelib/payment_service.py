@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import catalogue_store, payment_pages, payment_store, reconciliation, store
+from chalicelib import catalogue_store, payment_pages, payment_store, permissions, reconciliation, store
 from chalicelib import payment_rules as rules
 from chalicelib import payment_transitions as pt
 from chalicelib.calendar import iso, parse_iso, to_local
@@ -53,12 +53,10 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
     The provider is called before anything is written, so a provider failure leaves nothing."""
     from payments.vnpay import make_txn_ref
 
-    identity.require("citizen")
+    permissions.scope_of(identity, "payment.create")
     cfg = payment_settings()
     for attempt in range(MAX_ATTEMPTS):
-        dossier = store.get_dossier(code)
-        if dossier is None or dossier["owner_sub"] != identity.sub:
-            raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
+        dossier = permissions.check(identity, "payment.create", store.get_dossier(code))
         now = clock().replace(microsecond=0)
         pending = rules.live_pending(dossier, now)
         if pending:
@@ -217,11 +215,10 @@ def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict
 
 # --- reads ------------------------------------------------------------------------------
 
-def load_for(payment_id: str, identity: Identity) -> dict[str, Any]:
+def load_for(payment_id: str, identity: Identity, action: str = "payment.read") -> dict[str, Any]:
+    """The payment if this caller may perform ``action`` on it (chalicelib.permissions)."""
     payment = payment_store.get_payment(payment_id) if len(payment_id) <= 100 else None
-    if payment is None or not rules.can_read(payment, identity.role, identity.sub, identity.agency_id):
-        raise _payment_not_found()
-    return payment
+    return permissions.check(identity, action, payment)
 
 
 def read_payment(payment_id: str, identity: Identity) -> dict[str, Any]:
@@ -232,7 +229,7 @@ def receipt_pdf(payment_id: str, identity: Identity) -> tuple[bytes, str]:
     """(PDF bytes, file name) of the payment's receipt; 404 until the payment succeeded."""
     from chalicelib.receipts import render_pdf
 
-    payment = load_for(payment_id, identity)
+    payment = load_for(payment_id, identity, "payment.receipt")
     record = payment.get("receipt")
     if not record:
         raise NotFound("Giao dịch chưa có biên lai (chưa thanh toán thành công).", code="receipt_not_found")
@@ -281,9 +278,9 @@ def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any
 def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> tuple[dict[str, Any], int]:
     """Reserve (refund_pending, conditional write), call the provider, record the outcome.
     Returns (body, status): 201 done, 202 outcome unknown (the provider did not answer)."""
-    identity.require("finance", "admin")
+    permissions.scope_of(identity, "payment.refund")
     amount, reason = rules.validate_refund_request(body)
-    load_for(payment_id, identity)
+    load_for(payment_id, identity, "payment.refund")
     refund_id = uuid.uuid4().hex[:16]
     reserved = _transition(payment_id, lambda p, d: rules.request_refund(
         p, d, refund_id=refund_id, amount=amount, reason=reason, by=identity.sub, now=clock()))

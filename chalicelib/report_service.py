@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from chalicelib import catalogue_store, report_store, store
+from chalicelib import catalogue_store, permissions, report_store, store
 from chalicelib.errors import ApiError, Forbidden, ValidationFailed
 from chalicelib.identity import Identity
 from chalicelib.reports import (
@@ -24,7 +24,6 @@ from chalicelib.reports import (
 )
 
 MAX_RANGE_DAYS = 3 * 366
-REPORT_ROLES = ("officer", "leader", "admin", "finance")
 PACKAGED_SUCCESSION = Path(__file__).parent / "data" / "agency_succession.json"
 
 
@@ -59,10 +58,9 @@ def parse_group_by(raw: str | None) -> str:
     return raw
 
 
-def scope_agencies(identity: Identity, agency_id: str | None) -> list[str]:
-    """Agencies this caller may report on: officers and leaders only their own."""
-    identity.require(*REPORT_ROLES)
-    if identity.role in ("officer", "leader"):
+def scope_agencies(identity: Identity, agency_id: str | None, action: str = "report.read") -> list[str]:
+    """Agencies this caller may report on (chalicelib.permissions): agency staff only their own."""
+    if permissions.scope_of(identity, action) == permissions.AGENCY:
         if agency_id and agency_id != identity.agency_id:
             raise Forbidden("Chỉ được xem báo cáo của cơ quan mình.", code="agency_out_of_scope")
         return [identity.agency_id or ""]
@@ -150,7 +148,7 @@ def drill_down(identity: Identity, *, start: date, end: date, group_by: str, cel
                agency_id: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
     if cell not in CELLS:
         raise ValidationFailed(fields={"cell": "Ô báo cáo không tồn tại, ví dụ resolved.late."})
-    agencies = scope_agencies(identity, agency_id)
+    agencies = scope_agencies(identity, agency_id, "report.items")
     facts = [f for f in scope_facts(agencies, end) if group is None or f.group(group_by) == group]
     codes = members(facts, start, end, cell)
     offset = _decode_cursor(cursor) if cursor else 0
@@ -198,7 +196,8 @@ def verify(start: date, end: date, group_by: str, agencies: list[str] | None = N
 def unit_name(identity: Identity, agency_id: str | None) -> str:
     """The reporting unit printed on exports: the agency, or the province for all agencies."""
     agencies = catalogue_store.snapshot().agencies
-    chosen = agency_id or (identity.agency_id if identity.role in ("officer", "leader") else None)
+    own = permissions.scope_of(identity, "report.read") == permissions.AGENCY
+    chosen = agency_id or (identity.agency_id if own else None)
     if chosen:
         return agencies[chosen].name if chosen in agencies else chosen
     province = next((a for a in agencies.values() if a.level == "province"), None)
@@ -216,7 +215,7 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
 
     if group_by not in ("agency", "procedure"):
         raise ValidationFailed(fields={"group_by": "Phải là agency hoặc procedure."})
-    agencies = set(scope_agencies(identity, agency_id))
+    agencies = set(scope_agencies(identity, agency_id, "report.payments"))
     payments, day = [], start - timedelta(days=1)   # a payment created just before midnight may be paid after
     while day <= end:
         payments += [p for p in payment_store.payments_of_day(day.isoformat()) if p["agency_id"] in agencies]
@@ -237,7 +236,7 @@ def satisfaction_report(identity: Identity, *, start: date, end: date, group_by:
 
     if group_by not in ("agency", "procedure"):
         raise ValidationFailed(fields={"group_by": "Phải là agency hoặc procedure."})
-    agencies = scope_agencies(identity, agency_id)
+    agencies = scope_agencies(identity, agency_id, "report.satisfaction")
     # Ratings arrive after the result, so any dossier received up to ``end`` may carry one.
     dossiers = [d for agency in agencies for d in store.dossiers_received_until(agency, end)]
     rows = satisfaction_rows(dossiers, start, end, group_by)

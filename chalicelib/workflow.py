@@ -12,69 +12,38 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from chalicelib import action_input, processing, store, transitions
+from chalicelib import action_input, permissions, processing, store, transitions
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import default_calendar, iso, to_local
 from chalicelib.dossiers import decide, full_view
-from chalicelib.errors import ApiError, Forbidden, NotFound, ValidationFailed
+from chalicelib.errors import ApiError, ValidationFailed
 from chalicelib.identity import Identity
 from chalicelib.intake import _event as dossier_event
-
-OFFICERS = ("officer", "leader")
-Scope = Callable[[Mapping[str, Any], Identity], None]
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-# --- who may act on a dossier ------------------------------------------------------------------
-
-def agency_scope(dossier: Mapping[str, Any], identity: Identity) -> None:
-    """Officers of the receiving agency, or of the agency holding the current step."""
-    if identity.agency_id not in (dossier["agency_id"], dossier.get("holder_agency_id")):
-        if identity.agency_id in dossier.get("agencies", []):
-            raise Forbidden("Hồ sơ đã được chuyển sang cơ quan khác xử lý.", code="agency_out_of_scope")
-        raise Forbidden("Hồ sơ thuộc thẩm quyền của cơ quan khác.", code="agency_out_of_scope")
-
-
-def owner_scope(dossier: Mapping[str, Any], identity: Identity) -> None:
-    """The citizen who owns it; anyone else gets 404, as if it did not exist."""
-    if identity.role != "citizen" or dossier["owner_sub"] != identity.sub:
-        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
-
-
-def owner_or_desk_scope(dossier: Mapping[str, Any], identity: Identity) -> None:
-    """The owner online; for a dossier received at the desk, the receiving agency's officers
-    act for the citizen who came in person."""
-    if identity.role == "citizen":
-        owner_scope(dossier, identity)
-    elif dossier["channel"] == "online":
-        raise Forbidden("Hồ sơ nộp trực tuyến: chỉ công dân chủ hồ sơ được thực hiện thao tác này.",
-                        code="owner_only")
-    elif identity.agency_id != dossier["agency_id"]:
-        raise Forbidden("Hồ sơ thuộc thẩm quyền của cơ quan khác.", code="agency_out_of_scope")
-
-
 @dataclass(frozen=True)
 class Action:
+    """A processing action. Who may run it, and on which dossiers, is the permission matrix's
+    ``dossier.<name>`` (chalicelib/permissions.py)."""
     apply: Callable[..., dict[str, Any]]
-    roles: tuple[str, ...]
-    scope: Scope
     uploads: str | None = None       # key of the params holding files that must be in S3
 
 
 ACTIONS: dict[str, Action] = {
-    "accept": Action(processing.start_clock, (), agency_scope),       # integrations only; officers use /accept
-    "forward": Action(processing.apply_forward, OFFICERS, agency_scope),
-    "request_supplement": Action(processing.apply_request_supplement, OFFICERS, agency_scope),
-    "supplement": Action(processing.apply_supplement, ("citizen", *OFFICERS), owner_or_desk_scope, "attachments"),
-    "extend": Action(processing.apply_extend, OFFICERS, agency_scope),
-    "stop": Action(processing.apply_stop, OFFICERS, agency_scope),
-    "withdraw": Action(processing.apply_withdraw, ("citizen", *OFFICERS), owner_or_desk_scope),
-    "issue_result": Action(processing.apply_issue_result, OFFICERS, agency_scope, "documents"),
-    "return_result": Action(processing.apply_return_result, OFFICERS, agency_scope),
-    "rate": Action(processing.apply_rate, ("citizen",), owner_scope),
+    "accept": Action(processing.start_clock),       # integrations only; officers use /accept
+    "forward": Action(processing.apply_forward),
+    "request_supplement": Action(processing.apply_request_supplement),
+    "supplement": Action(processing.apply_supplement, "attachments"),
+    "extend": Action(processing.apply_extend),
+    "stop": Action(processing.apply_stop),
+    "withdraw": Action(processing.apply_withdraw),
+    "issue_result": Action(processing.apply_issue_result, "documents"),
+    "return_result": Action(processing.apply_return_result),
+    "rate": Action(processing.apply_rate),
 }
 # What POST /dossiers/{code}/actions accepts; supplements and ratings have their own paths.
 ACTIONS_ENDPOINT = ("forward", "request_supplement", "extend", "stop", "withdraw", "issue_result", "return_result")
@@ -83,10 +52,18 @@ AUDITED = ("reason", "to_step", "assignee", "method", "decision", "backdated", "
 
 @dataclass(frozen=True)
 class Actor:
-    """Who an act is recorded as, when it is not the token's subject (a connected system)."""
+    """Who an act is recorded as, when it is not the token's subject (a connected system),
+    the permission it acts under, and the report it applies (applied at most once)."""
     by: str
-    scope: Scope
+    permission: str
     source_event_id: str | None = None
+
+
+class AlreadyApplied(Exception):
+    """The actor's report is already in the dossier's decisions: nothing to do."""
+
+    def __init__(self, dossier: Mapping[str, Any]) -> None:
+        self.dossier = dossier
 
 
 def action_from(body: Any) -> str:
@@ -99,13 +76,13 @@ def action_from(body: Any) -> str:
 def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor | None = None,
         clock: Callable[[], datetime] | None = None) -> dict[str, Any]:
     spec = ACTIONS[action]
-    if actor is None and identity.role not in spec.roles:
-        raise Forbidden()
+    permission = actor.permission if actor else f"dossier.{action}"
+    permissions.scope_of(identity, permission)
     params = action_input.parse(action, body) if action in action_input.PARSERS else {}
-    dossier = store.get_dossier(code)
-    if dossier is None:
-        raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
-    (actor.scope if actor else spec.scope)(dossier, identity)
+    dossier = permissions.check(identity, permission, store.get_dossier(code))
+    if actor and actor.source_event_id and any(
+            d.get("source_event_id") == actor.source_event_id for d in dossier.get("decisions", [])):
+        raise AlreadyApplied(dossier)
     expected = dossier["version"]
     status = transitions.next_status(dossier["status"], action)
     if spec.uploads:
@@ -144,7 +121,7 @@ def due_list(identity: Identity, kind: str, *, limit: int, cursor: str | None,
     day (``soon``) or past (``overdue``); soonest first."""
     if kind not in processing.DUE_FILTERS:
         raise ValidationFailed(fields={"due": "Bộ lọc hạn xử lý (due) phải là soon hoặc overdue."})
-    identity.require(*OFFICERS)
+    permissions.scope_of(identity, "dossier.due_list")
     now = to_local((clock or utc_now)())
     after, before = processing.due_window(kind, now, default_calendar())
     try:

@@ -104,8 +104,8 @@ def aws_calls_and_scaling() -> list[Row]:
         officer = mint_local_token(secret, "bench-officer", "officer", procedure.agency_id)
 
         with Client(app) as client:
-            def call(method: str, path: str, token: str, body: str | None = None, key: str | None = None) -> Any:
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            def call(method: str, path: str, token: str | None, body: str | None = None, key: str | None = None) -> Any:
+                headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
                 if key:
                     headers["Idempotency-Key"] = key
                 return client.http.request(method, path, headers=headers, body=body)
@@ -117,7 +117,7 @@ def aws_calls_and_scaling() -> list[Row]:
 
             from chalicelib.attachments import bucket, object_key
             upload = "ab" * 16
-            session.client("s3").put_object(Bucket=bucket(), Key=object_key("bench-citizen", upload), Body=b"%PDF",
+            session.client("s3").put_object(Bucket=bucket(), Key=object_key("bench-citizen", upload), Body=b"%PDF-1.4 bench",
                                             ContentType="application/pdf")
             body = ('{"procedure_code": "%s", "applicant": {"full_name": "Lê Bench", "id_number": "001099000001",'
                     ' "phone": "0900000001"}, "attachments": [{"upload_id": "%s", "name": "a.pdf"}]}'
@@ -128,11 +128,15 @@ def aws_calls_and_scaling() -> list[Row]:
             accept = measure(lambda: call("POST", f"/dossiers/{code}/accept", officer))
             read = measure(lambda: call("GET", f"/dossiers/{code}", citizen))
             listing = measure(lambda: call("GET", "/dossiers?limit=20", officer))
+            download = measure(lambda: call("GET", f"/dossiers/{code}/attachments/{upload}", citizen))
+            track = measure(lambda: call("GET", f"/track/{code}?phone_last4=0001", None))
             rows = [
                 Row("submit: DynamoDB calls", submit.service("dynamodb"), 2),
-                Row("submit: S3 HEAD per attachment (1 attachment)", submit["s3.HeadObject"], 1),
+                Row("submit: S3 ranged GET per attachment (1 attachment)", submit["s3.GetObject"], 1),
                 Row("accept: DynamoDB calls", accept.service("dynamodb"), 2),
                 Row("read by code: DynamoDB calls", read.service("dynamodb"), 1),
+                Row("attachment URL: DynamoDB calls (signing calls nothing)", download.service("dynamodb"), 1),
+                Row("public tracking: DynamoDB calls (IP counter + one BatchGetItem)", track.service("dynamodb"), 2),
                 Row("list page: DynamoDB calls (Query only, no Scan)",
                     listing.service("dynamodb") + 100 * listing["dynamodb.Scan"], 1),
             ]

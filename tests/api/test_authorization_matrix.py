@@ -37,6 +37,7 @@ BODIES: dict[str, Any] = {
     "dossier.supplement": {"attachments": [FAKE_UPLOAD]},
     "dossier.rate": {"criteria": {str(n): 2 for n in range(1, 10)}, "overall": 5},
     "payment.refund": {"amount": 1000, "reason": "Hoàn phí"},
+    "correction.request": {"field": "received_at"},
     "upload.create": {"name": "a.pdf", "content_type": "application/pdf", "size": 10},
 }
 ACT_BODIES: dict[str, dict[str, Any]] = {

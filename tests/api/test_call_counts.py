@@ -10,7 +10,7 @@ def dynamodb(calls: metering.Calls) -> int:
     return calls.service("dynamodb")
 
 
-def test_submit_costs_two_dynamodb_calls_and_one_head_per_attachment(api, aws_env):
+def test_submit_costs_two_dynamodb_calls_and_one_ranged_get_per_attachment(api, aws_env):
     procedure = seed_procedure(api)  # warms the catalogue cache, as a warm Lambda would have it
     citizen = api.token("citizen", sub="citizen-count")
     uploads = [put_upload(aws_env, "citizen-count") for _ in range(2)]
@@ -20,7 +20,7 @@ def test_submit_costs_two_dynamodb_calls_and_one_head_per_attachment(api, aws_en
         assert submit(api, body, citizen).status_code == 201
     assert dynamodb(calls) <= 2, calls
     assert calls["dynamodb.TransactWriteItems"] == 1
-    assert calls["s3.HeadObject"] == 2
+    assert calls["s3.GetObject"] == 2 and calls.service("s3") == 2
 
 
 def test_replayed_submit_makes_no_second_write(api):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 
 from chalicelib import store
@@ -69,12 +68,11 @@ def test_a_file_whose_bytes_are_not_its_declared_type_is_refused_naming_the_fiel
     assert store.current_sequence(seed_procedure(api)["agency_id"], today) == 0    # nothing written
 
 
-@pytest.mark.parametrize(("content_type", "data"), [
-    ("image/png", PNG), ("image/jpeg", b"\xff\xd8\xff\xe0rest"), ("application/pdf", b"%PDF-2.0"),
-    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK\x03\x04docx"),
-])
-def test_files_of_each_accepted_type_pass_the_magic_byte_check(api, aws_env, content_type, data):
-    created, _, _ = submitted_with(api, aws_env, [(content_type, data)])
+def test_files_of_each_accepted_type_pass_the_magic_byte_check(api, aws_env):
+    created, _, _ = submitted_with(api, aws_env, [
+        ("image/png", PNG), ("image/jpeg", b"\xff\xd8\xff\xe0rest"), ("application/pdf", b"%PDF-2.0"),
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK\x03\x04docx"),
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04xlsx")])
     assert created.status_code == 201, created.json
 
 

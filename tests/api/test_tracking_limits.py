@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from chalicelib import intake, rate_store
 from chalicelib.errors import NotFound, TooManyRequests
@@ -31,8 +32,16 @@ def assert_limited(response, window):
     assert not any(secret in json.dumps(response.json, ensure_ascii=False) for secret in SECRETS)
 
 
+def within_one_window(seconds=60, needed=10):
+    """Wait for a fresh fixed window if the current one ends too soon for the test's calls."""
+    left = seconds - time.time() % seconds
+    if left < needed:
+        time.sleep(left + 0.1)
+
+
 def test_the_eleventh_lookup_in_a_minute_from_one_ip_is_429(api):
     code = a_dossier(api)
+    within_one_window()
     for _ in range(10):
         assert track(api, code).status_code == 200
     assert_limited(track(api, code), 60)
@@ -40,6 +49,7 @@ def test_the_eleventh_lookup_in_a_minute_from_one_ip_is_429(api):
 
 def test_five_failed_lookups_lock_the_code_even_for_the_right_digits(api):
     code, other = a_dossier(api), a_dossier(api, key="track-0002")
+    within_one_window(900)
     for digits in ("0000", "1111", "2222", "3333", "4444"):
         assert track(api, code, digits).status_code == 404
     assert_limited(track(api, code, "5678"), 900)
@@ -47,6 +57,7 @@ def test_five_failed_lookups_lock_the_code_even_for_the_right_digits(api):
 
 
 def test_unknown_codes_count_as_failures_too(api):
+    within_one_window(900)
     for _ in range(5):
         assert track(api, "000.00.13.H50-261121-9999").status_code == 404
     assert track(api, "000.00.13.H50-261121-9999").status_code == 429

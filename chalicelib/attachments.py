@@ -78,7 +78,7 @@ def presign_upload(owner_sub: str, request: UploadRequest) -> dict[str, Any]:
 def missing_uploads(owner_sub: str, attachments: list[dict[str, str]], *, key: str = "attachments") -> dict[str, str]:
     """One ranged S3 GET (the first bytes) per attachment; field errors for those that are
     absent, too big, of a type we do not take, or whose bytes are not of the declared type.
-    Each checked attachment is stamped with its uploader, whose key space holds the file."""
+    """
     from botocore.exceptions import ClientError
 
     if not attachments:
@@ -101,8 +101,6 @@ def missing_uploads(owner_sub: str, attachments: list[dict[str, str]], *, key: s
             errors[f"{key}[{i}]"] = "Loại tệp không được chấp nhận."
         elif not matches(head.get("ContentType"), head["Body"].read(HEAD_BYTES)):
             errors[f"{key}[{i}]"] = "Nội dung tệp không đúng với loại tệp đã khai báo."
-        else:
-            attachment["uploaded_by"] = owner_sub
     return errors
 
 

@@ -280,10 +280,16 @@ def stored_file(dossier: Mapping[str, Any], upload_id: str) -> dict[str, Any] | 
     return None
 
 
-def uploader_of(dossier: Mapping[str, Any], item: Mapping[str, Any]) -> str:
-    """Whose upload space holds the file: stamped when it was checked; for files attached
-    before the stamp existed, the desk officer who received the dossier, or its owner."""
-    return item.get("uploaded_by") or dossier.get("received_by") or dossier["owner_sub"]
+def record_uploader(dossier: dict[str, Any], items: list[Mapping[str, Any]], sub: str) -> None:
+    """Remember whose upload space holds each file (not shown in any view): the submitter's,
+    the desk officer's, the officer's who issued a result, or the integration client's."""
+    dossier.setdefault("uploaders", {}).update({item["upload_id"]: sub for item in items})
+
+
+def uploader_of(dossier: Mapping[str, Any], upload_id: str) -> str:
+    """Whose upload space holds the file; for files recorded before ``uploaders`` existed,
+    the desk officer who received the dossier, or its owner."""
+    return dossier.get("uploaders", {}).get(upload_id) or dossier.get("received_by") or dossier["owner_sub"]
 
 
 def phone_matches(dossier: Mapping[str, Any], last4: str) -> bool:

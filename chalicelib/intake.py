@@ -17,8 +17,8 @@ from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import default_calendar, iso, parse_iso, to_local
 from chalicelib.catalogue import Procedure
 from chalicelib.dossiers import (
-    decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, stored_file,
-    submission_response, uploader_of, validate_submission,
+    decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
+    stored_file, submission_response, uploader_of, validate_submission,
 )
 from chalicelib.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, ValidationFailed
 from chalicelib.events import dossier_event
@@ -77,6 +77,7 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
         dossier = new_dossier(code=code, submission=submission, procedure=procedure,
                               owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
         dossier.update(extra or {})
+        record_uploader(dossier, dossier["attachments"], identity.sub)
         event = _event("submit", dossier, occurred_at=dossier["submitted_at"], data={
             "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
             "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
@@ -128,7 +129,7 @@ def attachment_url(code: str, upload_id: str, identity: Identity) -> dict[str, A
     item = stored_file(dossier, upload_id)
     if item is None:
         raise NotFound("Hồ sơ không có tệp đính kèm này.", code="attachment_not_found")
-    return presign_download(uploader_of(dossier, item), upload_id, item["name"])
+    return presign_download(uploader_of(dossier, upload_id), upload_id, item["name"])
 
 
 MAX_CODE_LENGTH = 64

@@ -10,7 +10,7 @@ work for it too.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib import connectors, permissions, workflow
 from chalicelib.errors import Forbidden, NotFound

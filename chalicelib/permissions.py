@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 from chalicelib.errors import Forbidden, NotFound
-from chalicelib.identity import ROLES, Identity
+from chalicelib.identity import Identity
 
 PUBLIC = "public"
 OWN, AGENCY, DESK, PROCEDURES, ALL = "own", "agency", "desk", "procedures", "all"

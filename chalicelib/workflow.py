@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from chalicelib import action_input, permissions, processing, store, transitions
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import default_calendar, iso, to_local
-from chalicelib.dossiers import decide, full_view
+from chalicelib.dossiers import decide, full_view, record_uploader
 from chalicelib.errors import ApiError, ValidationFailed
 from chalicelib.identity import Identity
 from chalicelib.intake import _event as dossier_event
@@ -93,6 +93,8 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor |
     by = actor.by if actor else identity.sub
     due_before = dossier.get("due_at")
     data = spec.apply(dossier, params, at=now, by=by, calendar=default_calendar())
+    if spec.uploads:
+        record_uploader(dossier, params[spec.uploads], identity.sub)
     audit = _audit(data, actor)
     if dossier.get("due_at") != due_before:  # the report needs the due date in force over time
         audit["due_at"] = dossier.get("due_at")

@@ -12,6 +12,7 @@ from chalicelib.calendar import parse_iso, to_local
 from chalicelib.config import settings
 from motcua import metering
 from tests.api.conftest import put_upload
+from tests.api.test_contract import check
 from tests.api.test_intake import seed_procedure, submission, submit
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -32,6 +33,7 @@ def test_the_owner_gets_a_five_minute_presigned_url_that_downloads_the_file(api,
         response = api.call("GET", f"/dossiers/{code}/attachments/{upload}", token=citizen)
     assert response.status_code == 200, response.json
     assert dict(calls) == {"dynamodb.GetItem": 1}        # signing the URL calls nothing
+    check("/dossiers/{code}/attachments/{upload_id}", "get", response)
     body = response.json
     assert body["name"] == "Giấy tờ 0.pdf"
     query = parse_qs(urlsplit(body["url"]).query)
@@ -53,10 +55,33 @@ def test_attachment_urls_follow_the_dossier_read_rules(api, aws_env):
     for stranger in (api.token("citizen", sub="citizen-stranger"), api.token("officer", "000.99.99.H50")):
         hidden = api.call("GET", path, token=stranger)
         assert (hidden.status_code, hidden.json["error"]["code"]) == (404, "dossier_not_found")
+        check("/dossiers/{code}/attachments/{upload_id}", "get", hidden)
     assert api.call("GET", path, token=api.token("finance")).status_code == 403
     assert api.call("GET", path).status_code == 401
     other = api.call("GET", f"/dossiers/{code}/attachments/{'0' * 32}", token=citizen)
     assert (other.status_code, other.json["error"]["code"]) == (404, "attachment_not_found")
+
+
+def test_desk_scans_and_result_documents_download_from_their_uploaders_space(api, aws_env):
+    procedure = seed_procedure(api)
+    officer = api.token("officer", procedure["agency_id"], sub="officer-desk")
+    scan = put_upload(aws_env, "officer-desk", data=b"%PDF-1.4 scan")
+    body = {**submission(procedure["procedure_code"], attachments=[{"upload_id": scan, "name": "scan.pdf"}]),
+            "channel": "direct", "consent": True}
+    created = api.call("POST", "/desk/dossiers", token=officer, body=body, headers={"Idempotency-Key": "desk-files-1"})
+    assert created.status_code == 201, created.json
+    code = created.json["dossier_code"]
+    assert api.call("POST", f"/dossiers/{code}/accept", token=officer).status_code == 200
+    result = put_upload(aws_env, "officer-result", data=b"%PDF-1.4 result")
+    issued = api.call("POST", f"/dossiers/{code}/actions", token=api.token("officer", procedure["agency_id"],
+                                                                           sub="officer-result"),
+                      body={"action": "issue_result", "decision": "approved",
+                            "documents": [{"upload_id": result, "name": "kq.pdf"}]})
+    assert issued.status_code == 200, issued.json
+    assert "uploaders" not in issued.json                 # where files live is not shown
+    for upload, content in ((scan, b"%PDF-1.4 scan"), (result, b"%PDF-1.4 result")):
+        url = api.call("GET", f"/dossiers/{code}/attachments/{upload}", token=officer).json["url"]
+        assert requests.get(url, timeout=5).content == content
 
 
 def test_a_file_whose_bytes_are_not_its_declared_type_is_refused_naming_the_field(api, aws_env):

@@ -20,7 +20,7 @@ from moto import mock_aws
 from chalicelib import aws, catalogue_store, connectors, permissions, workflow
 from chalicelib.permissions import ALL, OWN, PROCEDURES, READ, RULES
 from tests.api.conftest import Api, put_upload
-from tests.api.test_intake import submission, submit
+from tests.api.test_intake import submission
 
 JUDICIAL = "1.001023"        # Sở Tư pháp (agency A); the judicial-records system's procedure
 NOTARY = "1.001756"          # also agency A; not a procedure of any connected system

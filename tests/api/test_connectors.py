@@ -79,7 +79,7 @@ def test_the_system_reports_acceptance_progress_result_and_return(api, aws_env, 
     assert {"DossierAccepted", "DossierResultIssued", "DossierResultReturned"} <= {r["event_type"] for r in lines}
 
 
-@pytest.mark.parametrize("case", ["unsigned", "bad signature", "officer token", "unknown system",
+@pytest.mark.parametrize("case", ["unsigned", "bad signature", "officer token", "another system's client", "unknown system",
                                   "other procedure", "bad transition", "bad body"])
 def test_bad_inbound_calls_change_nothing(api, aws_env, judicial, case):
     code, _ = judicial
@@ -93,6 +93,8 @@ def test_bad_inbound_calls_change_nothing(api, aws_env, judicial, case):
         kwargs["secret"] = "not-the-secret"
     elif case == "officer token":
         kwargs["token"], expected = officer(api, "000.00.13.H50"), 403
+    elif case == "another system's client":
+        kwargs["token"], expected = api.token("integration", sub="integration-land-registry"), 403
     elif case == "unknown system":
         kwargs["system"], expected = "land-registry", 404
     elif case == "other procedure":

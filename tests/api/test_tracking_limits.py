@@ -10,6 +10,7 @@ from chalicelib import intake, rate_store
 from chalicelib.errors import NotFound, TooManyRequests
 from chalicelib.rate_limits import Limit
 from motcua import metering
+from tests.api.test_contract import check
 from tests.api.test_intake import seed_procedure, submission, submit
 
 SECRETS = ("Nguyễn Văn An", "051095001234", "0912345678", "an@example.com", "Lê Lợi")
@@ -25,6 +26,7 @@ def track(api, code, digits="5678"):
 
 def assert_limited(response, window):
     assert response.status_code == 429
+    check("/track/{code}", "get", response)
     error = response.json["error"]
     assert error["code"] == "too_many_requests" and error["fields"] == {}
     assert "thử lại" in error["message"]

@@ -67,6 +67,9 @@ def load(data: Mapping[str, Any]) -> dict[str, System]:
                               secret_setting=raw["secret_setting"], local_url=raw["local_url"],
                               local_secret=raw["local_secret"],
                               client_sub=raw.get("client_sub") or f"integration-{key}")
+    clients = [system.client_sub for system in systems.values()]
+    if len(set(clients)) != len(clients):   # one client per system, or a token would speak for two
+        raise ValueError("connectors: each system needs its own client_sub")
     return systems
 
 

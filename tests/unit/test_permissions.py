@@ -121,3 +121,17 @@ def test_missing_resources_are_404_and_roles_outside_the_action_403():
     with pytest.raises(Forbidden) as role:
         check(Identity("f", "finance"), "dossier.forward", dossier())
     assert role.value.code == "forbidden"
+
+
+def test_each_connected_system_has_its_own_integration_client():
+    import json
+
+    from chalicelib import connectors
+    raw = json.loads(connectors.PACKAGED.read_text(encoding="utf-8"))
+    judicial = raw["systems"]["judicial-records"]
+    assert connectors.load(raw)["judicial-records"].client_sub == "integration-judicial-records"
+    twice = {"systems": {"a": {**judicial, "client_sub": "client-1"}, "b": {**judicial, "client_sub": "client-1"}}}
+    with pytest.raises(ValueError, match="client_sub"):
+        connectors.load(twice)
+    assert connectors.system_of_client("integration-judicial-records").system == "judicial-records"
+    assert connectors.system_of_client("someone-else") is None

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
+from chalicelib.connectors import system_of_client
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.identity import Identity
 
@@ -190,7 +191,6 @@ def _desk(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
 
 def integration_procedures(identity: Identity) -> tuple[str, ...]:
     """The procedures of the connected system this integration client is (by token subject)."""
-    from chalicelib.connectors import system_of_client
     system = system_of_client(identity.sub)
     return system.procedures if system else ()
 

@@ -57,7 +57,7 @@ def _measure(client: Any, session: Any, simulators: Any) -> list[Row]:
 
     def upload(owner: str, n: int) -> dict[str, str]:
         upload_id = f"{n:032x}"
-        session.client("s3").put_object(Bucket=bucket(), Key=object_key(owner, upload_id), Body=b"%PDF",
+        session.client("s3").put_object(Bucket=bucket(), Key=object_key(owner, upload_id), Body=b"%PDF-1.4",
                                         ContentType="application/pdf")
         return {"upload_id": upload_id, "name": f"{n}.pdf"}
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from aws_lambda_powertools import Logger
 from chalice import Chalice
 
 from chalicelib import intake
+from chalicelib.log import logger as make_logger
 from chalicelib.http import (
     ACCEPTED_CONTENT_TYPES, guarded, identity_of, idempotency_key, int_param, json_response,
     normalise_error, parse_json_body, query_param,
 )
 
 app = Chalice(app_name="motcua")
-logger = Logger(service="motcua-api")
+logger = make_logger("motcua-api")
 
 
 @app.middleware("http")

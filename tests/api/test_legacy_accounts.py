@@ -8,6 +8,7 @@ from chalicelib import legacy_store
 from chalicelib.config import settings
 from chalicelib.identity import mint_local_token
 from motcua.cli import main
+from tests.api.test_contract import check
 from tests.api.test_intake import applicant, submission, submit
 from tests.api.test_workflow import HOUSE
 
@@ -54,7 +55,9 @@ def test_import_reports_matches_and_the_citizen_sees_old_dossiers_after_first_lo
     assert [d["dossier_code"] for d in listed.json["items"]] == [current]
     assert [d["dossier_code"] for d in listed.json["legacy_items"]] == ["HS-2020-0042", "HS-2019-0001"]
     assert all(d["legacy"] and d["applicant_name"] == "Lê Văn Cũ" for d in listed.json["legacy_items"])
+    check("/dossiers", "get", listed)
     old = api.call("GET", "/dossiers/HS-2019-0001", token=token)
+    check("/dossiers/{code}", "get", old)
     assert old.status_code == 200 and old.json["status"] == "returned"
     assert old.json["closed_at"] == "2019-05-03T00:00:00+07:00" and old.json["summary"] == "Khai sinh cho con"
     assert legacy_store.partition(KNOWN)[0]["linked_sub"] == "citizen-le"

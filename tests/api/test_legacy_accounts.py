@@ -87,6 +87,13 @@ def test_a_bad_file_imports_nothing_and_names_every_bad_line(api, aws_env, tmp_p
     assert legacy_store.partition(KNOWN) == (None, [])
 
 
+def test_the_cli_mints_a_citizen_token_with_the_id_number_claim(capsys):
+    assert main(["token", "--role", "citizen", "--sub", "citizen-le", "--id-number", KNOWN]) == 0
+    from chalicelib.identity import identity_from_claims, verify_local_token
+    claims = verify_local_token(capsys.readouterr().out.strip(), settings().local_jwt_secret)
+    assert identity_from_claims(claims).id_number == KNOWN
+
+
 def test_a_token_with_a_malformed_id_number_is_refused(api, aws_env):
     token = mint_local_token(settings().local_jwt_secret, "citizen-x", "citizen")
     import jwt

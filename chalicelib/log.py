@@ -45,7 +45,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ID_NUMBER = re.compile(r"(?<![\w-])(?:\d{12}|\d{9})(?!\w)")
 _PHONE = re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){8,10}(?!\w)")
 _ADMIN = r"(?:phường|xã|thị trấn|thị xã|quận|huyện|tỉnh|thành phố|tp\.?)"
-_STREET = r"(?:số nhà|số|đường|phố|ngõ|ngách|hẻm|kiệt|thôn|xóm|ấp|bản|tổ dân phố|tổ|khu phố|khu vực|khóm)"
+_STREET = r"(?:số nhà|số|đường|phố|ngõ|ngách|hẻm|kiệt|thôn|xóm|ấp|tổ dân phố|tổ|khu phố|khu vực|khóm)"
 _PART = r"[^,;\n\"'{}\[\]<>]{1,60}?"
 _ADDRESS = re.compile(
     rf"(?<!\w)(?:{_STREET}|{_ADMIN})\s+{_PART}(?:,\s*{_PART})*?,\s*{_ADMIN}\s*[^,;\n\"'{{}}\[\]<>]{{0,60}}"
@@ -73,9 +73,10 @@ def scrub(value: Any, _depth: int = 0) -> Any:
         return REDACTED
     if isinstance(value, str):
         return scrub_text(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return scrub_text(str(value)) if isinstance(value, int) and not isinstance(value, bool) \
-            and _ID_NUMBER.fullmatch(str(value)) else value
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int):   # a CMND/CCCD stored as a number
+        return REDACTED if _ID_NUMBER.fullmatch(str(value)) else value
     if isinstance(value, dict):
         return {key: REDACTED if is_personal_key(key) and item not in (None, "") else scrub(item, _depth + 1)
                 for key, item in value.items()}

@@ -5,10 +5,10 @@ import functools
 import time
 from typing import Any, Callable
 
-from aws_lambda_powertools import Logger
 from chalice import Chalice
 
 from chalicelib import intake, permissions
+from chalicelib.log import logger as make_logger
 from chalicelib.http import (
     ACCEPTED_CONTENT_TYPES, authorize, client_ip, guarded, idempotency_key, int_param, json_response,
     normalise_error, parse_json_body, query_param,
@@ -16,7 +16,7 @@ from chalicelib.http import (
 from chalicelib.identity import Identity
 
 app = Chalice(app_name="motcua")
-logger = Logger(service="motcua-api")
+logger = make_logger("motcua-api")
 
 
 @app.middleware("http")

@@ -13,6 +13,8 @@ from chalicelib.resources import physical_name
 
 LOCAL_STAGE = "local"
 FAKE_LOCAL_JWT_SECRET = "local-only-not-a-secret-change-me"
+FAKE_ID_HASH_KEY = "local-only-id-hash-key-not-a-secret"
+DEFAULT_ATTACHMENT_RETENTION_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Settings:
     track_failures_per_code: int
     track_failure_window_seconds: int
     attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
+    id_hash_key: str = FAKE_ID_HASH_KEY      # keys the HMAC under which id numbers are looked up
+    attachment_retention_years: int = DEFAULT_ATTACHMENT_RETENTION_YEARS
 
     @property
     def is_local(self) -> bool:
@@ -69,4 +73,6 @@ def settings() -> Settings:
         track_failures_per_code=_int("MOTCUA_TRACK_FAILURES_PER_CODE", 5),
         track_failure_window_seconds=_int("MOTCUA_TRACK_FAILURE_WINDOW", 900),
         attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
+        id_hash_key=os.environ.get("MOTCUA_ID_HASH_KEY") or FAKE_ID_HASH_KEY,
+        attachment_retention_years=_int("MOTCUA_ATTACHMENT_RETENTION_YEARS", DEFAULT_ATTACHMENT_RETENTION_YEARS),
     )

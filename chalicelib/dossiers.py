@@ -240,7 +240,7 @@ def full_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
 
 PROCESSING_VIEW_KEYS = (
     "notify", "consent", "received_by", "steps", "step", "step_history", "holder_agency_id", "extensions",
-    "supplements", "result", "finished_at", "returned_at", "return_method", "rating",
+    "supplements", "result", "finished_at", "returned_at", "return_method", "rating", "attachments_purged_at",
 )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from chalicelib.errors import Forbidden, TokenExpired, Unauthenticated
+from chalicelib.privacy import valid_id_number
 
 ROLES = ("citizen", "officer", "leader", "finance", "admin", "integration")
 AGENCY_ROLES = ("officer", "leader")
@@ -22,6 +23,7 @@ class Identity:
     sub: str
     role: str
     agency_id: str | None = None
+    id_number: str | None = None    # vouched for by the identity provider; matches legacy accounts
 
 
 def identity_from_claims(claims: Mapping[str, Any]) -> Identity:
@@ -29,13 +31,17 @@ def identity_from_claims(claims: Mapping[str, Any]) -> Identity:
     sub = claims.get("sub")
     role = claims.get("role") or claims.get("custom:role")
     agency = claims.get("agency_id") or claims.get("custom:agency_id")
+    id_number = claims.get("id_number") or claims.get("custom:id_number")
     if not isinstance(sub, str) or not sub or len(sub) > 128:
         raise Unauthenticated("Mã thông báo không có định danh người dùng hợp lệ.", code="invalid_token")
     if role not in ROLES:
         raise Forbidden("Vai trò trong mã thông báo không được hỗ trợ.", code="unknown_role")
     if role in AGENCY_ROLES and not (isinstance(agency, str) and agency):
         raise Forbidden("Cán bộ phải thuộc một cơ quan (thiếu agency_id).", code="missing_agency")
-    return Identity(sub=sub, role=role, agency_id=agency if isinstance(agency, str) and agency else None)
+    if id_number is not None and not valid_id_number(id_number):
+        raise Unauthenticated("Số định danh trong mã thông báo không hợp lệ.", code="invalid_token")
+    return Identity(sub=sub, role=role, agency_id=agency if isinstance(agency, str) and agency else None,
+                    id_number=id_number)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -60,12 +66,14 @@ def verify_local_token(token: str, secret: str) -> dict[str, Any]:
 
 
 def mint_local_token(secret: str, sub: str, role: str, agency_id: str | None = None,
-                     ttl_seconds: int = 8 * 3600, now: float | None = None) -> str:
+                     ttl_seconds: int = 8 * 3600, now: float | None = None, id_number: str | None = None) -> str:
     import jwt
 
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {"sub": sub, "role": role, "iat": issued, "exp": issued + ttl_seconds}
     if agency_id:
         claims["agency_id"] = agency_id
+    if id_number:
+        claims["id_number"] = id_number
     identity_from_claims(claims)  # refuse to mint something the API would reject
     return jwt.encode(claims, secret, algorithm="HS256")

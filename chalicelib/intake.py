@@ -116,6 +116,11 @@ def read(code: str, identity: Identity) -> dict[str, Any]:
     """The dossier with its national portal sync state, read together in one call."""
     from chalicelib import sync_store
     dossier, ledger = sync_store.read(code)
+    if dossier is None and identity.id_number:   # an old dossier of a linked legacy account
+        from chalicelib import legacy_service
+        old = legacy_service.read(code, identity)
+        if old is not None:
+            return old
     permissions.check(identity, "dossier.read", dossier)
     return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}
 
@@ -191,7 +196,13 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
     except store.BadCursor:
         raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
                        fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
-    return {"items": [list_view(item) for item in page.items], "next_cursor": page.next_cursor}
+    response = {"items": [list_view(item) for item in page.items], "next_cursor": page.next_cursor}
+    if identity.id_number and cursor is None and status is None:   # first page: old dossiers too
+        from chalicelib import legacy_service
+        old = legacy_service.list_items(identity)
+        if old is not None:
+            response["legacy_items"] = old
+    return response
 
 
 # --- officer decisions ------------------------------------------------------------------

@@ -54,6 +54,8 @@ class DossierItem(Model):
     gsi_owner_status = UnicodeAttribute()
     gsi_open = UnicodeAttribute(null=True)    # holding agency, only while the clock runs
     gsi_due = UnicodeAttribute(null=True)     # earliest due date (ISO, +07:00)
+    gsi_closed = UnicodeAttribute(null=True)      # agency, only while closed and files not purged
+    gsi_closed_at = UnicodeAttribute(null=True)   # when it closed (ISO, +07:00)
     body = UnicodeAttribute()
 
     by_agency = _gsi(_DOSSIER_INDEXES["by_agency"])
@@ -61,6 +63,7 @@ class DossierItem(Model):
     by_owner = _gsi(_DOSSIER_INDEXES["by_owner"])
     by_owner_status = _gsi(_DOSSIER_INDEXES["by_owner_status"])
     open_by_agency_due = _gsi(_DOSSIER_INDEXES["open_by_agency_due"])
+    closed_by_agency = _gsi(_DOSSIER_INDEXES["closed_by_agency"])
 
 
 class OutboxItem(Model):
@@ -189,3 +192,25 @@ class NotificationItem(Model):
     provider_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
     ttl = TTLAttribute()
+
+
+# --- personal data (issue 6) --------------------------------------------------------------
+
+class ApplicantItem(Model):
+    """``APPLICANT#{hmac of id number}`` / ``DOSSIER#{code}``: written with the dossier, so
+    everything held about one citizen is one Query away (privacy export, legacy matching)."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    code = UnicodeAttribute()
+
+
+class LegacyItem(Model):
+    """A citizen account imported from a legacy system (``sk`` ACCOUNT) and its old dossiers
+    (``sk`` DOSSIER#{code}), under ``LEGACY#{hmac of id number}``. ``linked_sub`` is set on
+    the account at the citizen's first login, once."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    body = UnicodeAttribute()
+    linked_sub = UnicodeAttribute(null=True)

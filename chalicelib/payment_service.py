@@ -14,14 +14,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from aws_lambda_powertools import Logger
-
 from chalicelib import catalogue_store, payment_pages, payment_store, permissions, reconciliation, store
 from chalicelib import payment_rules as rules
 from chalicelib import payment_transitions as pt
 from chalicelib.calendar import iso, parse_iso, to_local
 from chalicelib.errors import ApiError, Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.identity import Identity
+from chalicelib.log import logger as make_logger
 from chalicelib.payment_config import payment_settings, provider
 from payments import PaymentError, ProviderRejected, ProviderUnavailable, SignatureError
 
@@ -29,7 +28,7 @@ Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 8
 TXN_PREFIX = "MC"
 
-logger = Logger(service="motcua-payments")
+logger = make_logger("motcua-payments")
 
 
 def utc_now() -> datetime:

@@ -102,6 +102,7 @@ class Schedule:
     tables: tuple[str, ...] | None = None
     secrets: tuple[str, ...] = ()
     publishes: bool = False
+    object_actions: tuple[str, ...] = ()   # S3 actions on the attachments' uploads/* objects
 
     @property
     def rate_minutes(self) -> int:
@@ -143,6 +144,9 @@ DOSSIERS = Table(
         # Sparse: only dossiers whose clock runs, keyed by the agency holding them and sorted
         # by the earliest of the step and overall due dates (GET /dossiers?due=soon|overdue).
         Index("open_by_agency_due", "gsi_open", "gsi_due"),
+        # Sparse: closed dossiers whose files are not purged yet, keyed by agency and sorted
+        # by when they closed: the retention purge reads only what it may purge (issue 6).
+        Index("closed_by_agency", "gsi_closed", "gsi_closed_at"),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="ttl",
@@ -256,6 +260,13 @@ RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.recon
                               expression="rate(15 minutes)", timeout=300, tables=("dossiers", "payments"),
                               secrets=("vnpay",))
 SCHEDULES: tuple[Schedule, ...] = (RECONCILE_SCHEDULE,)
+
+# Retention (issue 6): once a day, delete the files of dossiers closed more than
+# MOTCUA_ATTACHMENT_RETENTION_YEARS ago (chalicelib/privacy_service.purge).
+RETENTION_SCHEDULE = Schedule(name="attachments-retention", handler="handlers.retention:handler",
+                              expression="rate(1 day)", timeout=900, tables=("dossiers", "catalogue"),
+                              object_actions=("s3:DeleteObject",))
+SCHEDULES += (RETENTION_SCHEDULE,)
 
 
 VNPAY_SECRET = Secret("vnpay", "VNPay merchant credentials", ("tmn_code", "hash_secret"))

@@ -14,13 +14,14 @@ from functools import cache
 from typing import Any, Iterator
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import resources
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, ServiceUnavailable
-from chalicelib.models import DossierItem, IdempotencyItem, OutboxItem, SequenceItem
+from chalicelib.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
+from chalicelib.privacy import id_number_hash, retention_index
 from chalicelib.processing import due_index
 
 
@@ -46,6 +47,7 @@ def _dumps(value: Any) -> str:
 def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
     agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
     open_agency, due = due_index(dossier) or (None, None)
+    closed_agency, closed_at = retention_index(dossier) or (None, None)
     return DossierItem(
         pk=dossier_pk(dossier["code"]), sk="DOSSIER",
         code=dossier["code"], status=status, version=dossier["version"],
@@ -53,9 +55,19 @@ def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
         list_sk=f"{dossier['submitted_at']}#{dossier['code']}",
         gsi_agency=agency, gsi_agency_status=f"{agency}#{status}",
         gsi_owner=owner, gsi_owner_status=f"{owner}#{status}",
-        gsi_open=open_agency, gsi_due=due,
+        gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
         body=_dumps(dossier),
     )
+
+
+def applicant_pk(id_number: str) -> str:
+    return f"APPLICANT#{id_number_hash(id_number, settings().id_hash_key)}"
+
+
+def _applicant_item(dossier: dict[str, Any]) -> ApplicantItem | None:
+    id_number = dossier["applicant"].get("id_number")
+    return ApplicantItem(pk=applicant_pk(id_number), sk=f"DOSSIER#{dossier['code']}", code=dossier["code"]) \
+        if id_number else None
 
 
 def _outbox_item(dossier: dict[str, Any], event: dict[str, Any]) -> OutboxItem:
@@ -118,6 +130,9 @@ def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_seque
             tx.save(seq, condition=seq_condition)
             tx.save(_dossier_item(dossier), condition=DossierItem.pk.does_not_exist())
             tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+            applicant = _applicant_item(dossier)
+            if applicant is not None:
+                tx.save(applicant)
     except TransactWriteError as exc:
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
         if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -232,6 +247,17 @@ def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[dict[str
     bound = (last_day + timedelta(days=1)).isoformat()
     for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk < bound):
         yield json.loads(item.body)
+
+
+def put_unversioned_change(dossier: dict[str, Any]) -> None:
+    """Write a change that is not a state change (no new version, no event), conditioned on
+    the version read: a concurrent transition wins and the caller reads again (409)."""
+    try:
+        _dossier_item(dossier).save(condition=DossierItem.version == dossier["version"])
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
+        raise
 
 
 def dossier_events(code: str) -> list[dict[str, Any]]:

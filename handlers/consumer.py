@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from chalicelib import aws, resources
 from chalicelib.config import settings
+from chalicelib.log import logger as make_logger
 
 Process = Callable[[dict[str, Any]], Any]
 
@@ -78,7 +79,7 @@ class Consumer:
     _config: IdempotencyConfig | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.logger = Logger(service=self.name)
+        self.logger = make_logger(self.name)
 
     def _once(self) -> Process:
         """The idempotent wrapper, built on first use so imports make no AWS client."""

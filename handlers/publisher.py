@@ -14,15 +14,16 @@ import json
 import time
 from typing import Any, Iterable
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from chalicelib import aws, resources
 from chalicelib.config import settings
 from chalicelib.events import put_events_entry
+from chalicelib.log import logger as make_logger
 
-logger = Logger(service="outbox-publisher")
+logger = make_logger("outbox-publisher")
 metrics = Metrics(namespace="MotCua", service="outbox-publisher")
 
 MAX_ENTRIES = 10

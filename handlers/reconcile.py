@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from chalicelib.log import logger as make_logger
 from chalicelib.payment_service import sweep
 
-logger = Logger(service="payments-reconcile")
+logger = make_logger("payments-reconcile")
 
 
 @logger.inject_lambda_context

@@ -37,7 +37,10 @@ def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, 
         sign_in_aliases=cognito.SignInAliases(username=True, email=True),
         auto_verify=cognito.AutoVerifiedAttrs(email=True),
         custom_attributes={"role": cognito.StringAttribute(min_len=3, max_len=20, mutable=True),
-                           "agency_id": cognito.StringAttribute(min_len=1, max_len=40, mutable=True)},
+                           "agency_id": cognito.StringAttribute(min_len=1, max_len=40, mutable=True),
+                           # the citizen's CCCD/CMND, set by administrators or mapped from VNeID at
+                           # federation; it links imported legacy accounts (chalicelib/legacy_service.py)
+                           "id_number": cognito.StringAttribute(min_len=9, max_len=12, mutable=True)},
         password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
                                                require_uppercase=True, require_symbols=True,
                                                temp_password_validity=Duration.days(3)),
@@ -50,7 +53,8 @@ def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, 
     client = pool.add_client(
         "Portal", user_pool_client_name=function_name(config, "portal"), generate_secret=False,
         auth_flows=cognito.AuthFlow(user_srp=True), prevent_user_existence_errors=True,
-        read_attributes=standard.with_custom_attributes("role", "agency_id"), write_attributes=standard,
+        read_attributes=standard.with_custom_attributes("role", "agency_id", "id_number"),
+        write_attributes=standard,
         id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
         refresh_token_validity=Duration.days(30))
     return pool, client

@@ -45,7 +45,8 @@ def function_name(config: StageConfig, name: str) -> str:
 
 
 def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[str, ...] | None,
-         secrets: tuple[str, ...], publishes: bool, objects: bool = False) -> iam.Role:
+         secrets: tuple[str, ...], publishes: bool, objects: bool = False,
+         object_actions: tuple[str, ...] = ()) -> iam.Role:
     """A role for the function ``name`` with logs to its own group, X-Ray, and what it declares."""
     stack = Stack.of(scope)
     statements = [
@@ -65,8 +66,9 @@ def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[
         statements.append(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             resources=[shared.secrets[s].secret_arn for s in secrets]))
-    if objects:
-        statements.append(iam.PolicyStatement(actions=list(OBJECT_ACTIONS),
+    granted = (*(OBJECT_ACTIONS if objects else ()), *object_actions)
+    if granted:
+        statements.append(iam.PolicyStatement(actions=list(dict.fromkeys(granted)),
                                               resources=[shared.bucket.arn_for_objects("uploads/*")]))
     return iam.Role(scope, id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                     description=f"MotCua {shared.config.stage}: {name}",
@@ -100,7 +102,8 @@ def _function(scope: Construct, shared: Shared, code: lambda_.Code, declared: De
         tracing=lambda_.Tracing.ACTIVE, log_group=log_group(scope, f"Logs-{declared.name}", config, name),
         environment={**shared.environment, "POWERTOOLS_SERVICE_NAME": declared.name},
         role=role(scope, f"Role-{declared.name}", shared, declared.name, tables=_tables(declared),
-                  secrets=declared.secrets, publishes=declared.publishes),
+                  secrets=declared.secrets, publishes=declared.publishes,
+                  object_actions=getattr(declared, "object_actions", ())),
     )
 
 

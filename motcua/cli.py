@@ -35,7 +35,8 @@ def cmd_token(args: argparse.Namespace) -> int:
         return 2
     sub = args.sub or (f"{args.role}-{args.agency}" if args.agency else f"{args.role}-demo")
     try:
-        print(mint_local_token(cfg.local_jwt_secret, sub, args.role, args.agency, ttl_seconds=args.ttl))
+        print(mint_local_token(cfg.local_jwt_secret, sub, args.role, args.agency, ttl_seconds=args.ttl,
+                               id_number=args.id_number))
     except ApiError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
@@ -117,6 +118,70 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
         return 1
     count = save_catalogue(agencies, procedures)
     print(f"imported {len(agencies)} agencies and {len(procedures)} procedures ({count} items)")
+    return 0
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    """Everything held about one citizen, as one JSON document (format in README)."""
+    import getpass
+    from chalicelib.errors import ApiError
+
+    _settings()
+    from chalicelib.privacy_service import export
+    try:
+        document = export(args.id_number, actor=f"cli:{getpass.getuser()}", with_files=args.with_files)
+    except ApiError as error:
+        print(f"error: {error.message} {error.fields}", file=sys.stderr)
+        return 2
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        print(f"wrote {len(document['dossiers'])} dossier(s) to {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_privacy_purge(args: argparse.Namespace) -> int:
+    """Delete the files of dossiers closed longer ago than the retention period."""
+    _settings()
+    from chalicelib.privacy_service import purge
+    print(json.dumps(purge(dry_run=args.dry_run, years=args.years), ensure_ascii=False))
+    return 0
+
+
+def cmd_accounts_import(args: argparse.Namespace) -> int:
+    """Load legacy citizen accounts (and their old dossiers): all or nothing."""
+    from chalicelib.legacy import LegacyImportError, parse_files
+    try:
+        with open(args.file, encoding="utf-8") as accounts_file:
+            accounts_text = accounts_file.read()
+        dossiers_text = None
+        if args.dossiers:
+            with open(args.dossiers, encoding="utf-8") as dossiers_file:
+                dossiers_text = dossiers_file.read()
+        accounts, dossiers = parse_files(accounts_text, dossiers_text, accounts_name=args.file,
+                                         dossiers_name=args.dossiers or "dossiers")
+    except LegacyImportError as error:
+        for row in error.errors:
+            print(str(row), file=sys.stderr)
+        print(f"nothing imported: {len(error.errors)} error(s)", file=sys.stderr)
+        return 1
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    _settings()
+    from chalicelib.legacy_service import import_records
+    report = import_records(accounts, dossiers)
+    for entry in report["matched"]:
+        print(f"matched {entry['legacy_id']}: {entry['motcua_dossiers']} MotCua dossier(s) with the same id number, "
+              f"{entry['legacy_dossiers']} old dossier(s)")
+    for entry in report["unmatched"]:
+        print(f"not matched {entry['legacy_id']}: no MotCua dossier with this id number yet "
+              f"(links at first login), {entry['legacy_dossiers']} old dossier(s)")
+    print(f"imported {report['accounts']} account(s) and {report['dossiers']} old dossier(s): "
+          f"{len(report['matched'])} matched, {len(report['unmatched'])} not matched")
     return 0
 
 
@@ -236,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--agency", help="agency_id (officers and leaders)")
     token.add_argument("--sub", help="subject; defaults to a readable demo id")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    token.add_argument("--id-number", help="id number claim (citizens: links a legacy account)")
     token.set_defaults(func=cmd_token)
 
     due = sub.add_parser("due-date", help="compute a due date in working days")
@@ -264,6 +330,25 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
     verify.add_argument("--group-by", action="append", choices=["agency", "field", "procedure"])
     verify.set_defaults(func=cmd_reports_verify)
+
+    privacy = sub.add_parser("privacy", help="personal data: export and retention")
+    privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
+    exp = privacy_sub.add_parser("export", help="everything held about one citizen, as JSON")
+    exp.add_argument("--id-number", required=True, help="the citizen's CCCD (12 digits) or CMND (9 digits)")
+    exp.add_argument("--out", help="write the JSON here instead of stdout")
+    exp.add_argument("--with-files", action="store_true", help="embed each file's bytes (base64)")
+    exp.set_defaults(func=cmd_privacy_export)
+    purge = privacy_sub.add_parser("purge", help="delete files of dossiers closed longer than the retention period")
+    purge.add_argument("--dry-run", action="store_true", help="list what would be purged, change nothing")
+    purge.add_argument("--years", type=int, help="retention in years (default MOTCUA_ATTACHMENT_RETENTION_YEARS, 5)")
+    purge.set_defaults(func=cmd_privacy_purge)
+
+    accounts = sub.add_parser("accounts", help="citizen accounts")
+    accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
+    acc_imp = accounts_sub.add_parser("import", help="load legacy accounts (and old dossiers) from CSV, all or nothing")
+    acc_imp.add_argument("file", help="accounts CSV: legacy_id,id_number,full_name,phone")
+    acc_imp.add_argument("--dossiers", help="old dossiers CSV (see README)")
+    acc_imp.set_defaults(func=cmd_accounts_import)
 
     payments = sub.add_parser("payments", help="online fee payments")
     payments_sub = payments.add_subparsers(dest="payments_command", required=True)

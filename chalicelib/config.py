@@ -29,6 +29,7 @@ class Settings:
     catalogue_cache_seconds: int
     idempotency_ttl_seconds: int
     attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
+    receipt_url_ttl_seconds: int = 300
 
     @property
     def is_local(self) -> bool:
@@ -61,4 +62,5 @@ def settings() -> Settings:
         catalogue_cache_seconds=_int("MOTCUA_CATALOGUE_CACHE_SECONDS", 60),
         idempotency_ttl_seconds=_int("MOTCUA_IDEMPOTENCY_TTL", 24 * 3600),
         attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
+        receipt_url_ttl_seconds=_int("MOTCUA_RECEIPT_URL_TTL", 300),
     )

@@ -55,8 +55,18 @@ class Rule:
     queue: str
 
 
+@dataclass(frozen=True)
+class Objects:
+    """Access to the attachments bucket's objects under one key prefix (infra/ grants
+    s3:GetObject to read, which HEAD and presigned GETs need, and s3:PutObject to write)."""
+    prefix: str
+    read: bool = False
+    write: bool = False
+
+
 # What a Lambda of ours may touch in AWS (infra/ turns these into its IAM policy) and how it
-# runs. ``tables=None`` means read/write on every table; list names to narrow it.
+# runs. ``tables=None`` means read/write on every table; list names to narrow it. ``bundle``
+# names the deployment package it runs from when it is not the shared one (infra/package.py).
 @dataclass(frozen=True)
 class StreamConsumer:
     """A Lambda fed by a table's stream (the outbox publisher)."""
@@ -70,6 +80,8 @@ class StreamConsumer:
     tables: tuple[str, ...] | None = None
     secrets: tuple[str, ...] = ()
     publishes: bool = False            # may put events on the bus
+    objects: tuple[Objects, ...] = ()
+    bundle: str | None = None
     retry_attempts: int = 20           # then the batch's position goes to the failures queue
 
     @property
@@ -89,6 +101,8 @@ class QueueConsumer:
     tables: tuple[str, ...] | None = None
     secrets: tuple[str, ...] = ()
     publishes: bool = False
+    objects: tuple[Objects, ...] = ()
+    bundle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,8 @@ class Schedule:
     tables: tuple[str, ...] | None = None
     secrets: tuple[str, ...] = ()
     publishes: bool = False
+    objects: tuple[Objects, ...] = ()
+    bundle: str | None = None
 
     @property
     def rate_minutes(self) -> int:
@@ -157,6 +173,8 @@ TABLES: tuple[Table, ...] = (DOSSIERS, CATALOGUE, IDEMPOTENCY, REPORTS)
 EVENT_BUS = "events"
 ATTACHMENTS_BUCKET = "attachments"
 BUCKETS: tuple[str, ...] = (ATTACHMENTS_BUCKET,)
+UPLOADS_PREFIX = "uploads/"       # citizens' and officers' files (chalicelib/attachments.py)
+RECEIPTS_PREFIX = "receipts/"     # receipt PDFs (chalicelib/receipt_files.py)
 
 # The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
 TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False, local_only=True)
@@ -257,6 +275,21 @@ RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.recon
                               secrets=("vnpay",))
 SCHEDULES: tuple[Schedule, ...] = (RECONCILE_SCHEDULE,)
 
+# Receipt PDFs are drawn off the request path, by a consumer with its own package (fpdf2,
+# fontTools and Pillow are too big for the API's), and stored for the API to hand out.
+RECEIPTS_BUNDLE = "receipts"
+RECEIPTS_QUEUE = Queue(name="receipts")
+QUEUES += (RECEIPTS_QUEUE,)
+RULES += (
+    Rule(name="receipts", queue=RECEIPTS_QUEUE.name,
+         pattern={"source": ["motcua.dossiers"], "detail-type": ["PaymentSucceeded"]}),
+)
+QUEUE_CONSUMERS += (
+    QueueConsumer(name="receipts", queue=RECEIPTS_QUEUE.name, handler="handlers.receipts:handler",
+                  tables=("payments", "catalogue", "idempotency"), bundle=RECEIPTS_BUNDLE,
+                  objects=(Objects(RECEIPTS_PREFIX, write=True),)),
+)
+
 
 VNPAY_SECRET = Secret("vnpay", "VNPay merchant credentials", ("tmn_code", "hash_secret"))
 NATIONAL_PORTAL_SECRET = Secret("national-portal", "National public service portal (DVCQG) client",
@@ -265,6 +298,8 @@ ZALO_SECRET = Secret("zalo", "Zalo Official Account API", ("app_id", "secret_key
 JWT_SECRET = Secret("jwt", "Signing key for tokens MotCua issues itself", ("signing_key",))
 SECRETS: tuple[Secret, ...] = (VNPAY_SECRET, NATIONAL_PORTAL_SECRET, ZALO_SECRET, JWT_SECRET)
 API_SECRETS: tuple[str, ...] = (VNPAY_SECRET.name, JWT_SECRET.name)   # what the API Lambda may read
+# The API signs upload URLs and checks uploads; it hands out receipts but never writes them.
+API_OBJECTS: tuple[Objects, ...] = (Objects(UPLOADS_PREFIX, read=True, write=True), Objects(RECEIPTS_PREFIX, read=True))
 
 METRICS_NAMESPACE = "MotCua"
 PAYMENTS_PENDING_OVER_30_MIN = CustomMetric(

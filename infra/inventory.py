@@ -22,6 +22,7 @@ class Inventory:
     schedules: tuple[declared.Schedule, ...]
     secrets: tuple[declared.Secret, ...]
     api_secrets: tuple[str, ...]
+    api_objects: tuple[declared.Objects, ...]
     alarmed_metrics: tuple[declared.CustomMetric, ...]
     event_bus: str
     attachments_bucket: str
@@ -31,7 +32,7 @@ class Inventory:
         base = cls(
             tables=declared.TABLES, queues=declared.QUEUES, rules=declared.RULES,
             stream_consumers=declared.STREAM_CONSUMERS, queue_consumers=declared.QUEUE_CONSUMERS,
-            schedules=declared.SCHEDULES, secrets=declared.SECRETS, api_secrets=declared.API_SECRETS,
+            schedules=declared.SCHEDULES, secrets=declared.SECRETS, api_secrets=declared.API_SECRETS, api_objects=declared.API_OBJECTS,
             alarmed_metrics=declared.ALARMED_METRICS, event_bus=declared.EVENT_BUS,
             attachments_bucket=declared.ATTACHMENTS_BUCKET)
         return replace(base, **changes)
@@ -44,6 +45,17 @@ class Inventory:
     def deployed_rules(self) -> tuple[declared.Rule, ...]:
         deployed = {queue.name for queue in self.deployed_queues}
         return tuple(rule for rule in self.rules if rule.queue in deployed)
+
+    @property
+    def bundles(self) -> tuple[str, ...]:
+        """The deployment packages besides the shared one that some function runs from."""
+        functions = (*self.stream_consumers, *self.queue_consumers, *self.schedules)
+        return tuple(sorted({f.bundle for f in functions if f.bundle is not None}))
+
+    @property
+    def object_prefixes(self) -> tuple[str, ...]:
+        functions = (*self.stream_consumers, *self.queue_consumers, *self.schedules)
+        return tuple(sorted({o.prefix for o in (*self.api_objects, *(o for f in functions for o in f.objects))}))
 
     def visibility_timeout(self, queue: declared.Queue) -> int:
         return declared.visibility_timeout(queue, self.queue_consumers)

@@ -1,4 +1,5 @@
-"""Stage the Chalice project that becomes the one Lambda deployment package.
+"""Stage the Lambda deployment packages: the Chalice project (the API and most consumers)
+and one folder per bundle (functions that need more than the shared package).
 
 ``chalice package`` only zips ``app.py``, ``chalicelib/`` and ``vendor/``. The consumers in
 ``handlers/`` and the code in ``payments/`` (and any other top-level package listed in
@@ -11,7 +12,10 @@ than by Chalice's own dependency builder, for two reasons:
 * the wheels are installed once per requirements.txt (cached under ``infra/build/deps-*``),
   so a synth after a code change needs no network.
 
-The API and every consumer use this same zip: one artefact to build, test and deploy.
+The API and every consumer without a ``bundle`` (chalicelib/resources.py) run this zip. A
+bundle is the same code plus its own code packages and requirements file, staged as a plain
+folder that CDK zips: the receipts consumer's PDF library (fpdf2 with fontTools and Pillow,
+about 35 MB) would put the API package far over its 10 MB budget, so only that bundle ships it.
 """
 from __future__ import annotations
 
@@ -20,7 +24,10 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
+
+from chalicelib import resources
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "infra" / "build"
@@ -39,20 +46,36 @@ PRUNED = {
 }
 # holidays ships translations for every country; the calendar uses Vietnam's languages only.
 HOLIDAY_LANGUAGES = ("vi", "en_US", "th")
+SHARED_REQUIREMENTS = "requirements.txt"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A deployment package of its own: the shared code plus what only its functions need."""
+    requirements: str                 # at the repository root; starts with -r requirements.txt
+    packages: tuple[str, ...]         # top-level code packages that ship in this bundle only
+
+
+BUNDLES: dict[str, Bundle] = {
+    resources.RECEIPTS_BUNDLE: Bundle("requirements-receipts.txt", ("receipt_pdf",)),
+}
 
 
 def code_packages(root: Path = ROOT) -> list[str]:
-    """Top-level packages to ship besides chalicelib: pyproject's list minus dev tools."""
+    """Top-level packages of the shared package besides chalicelib: pyproject's list minus
+    dev tools and the bundles' own packages."""
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]
     names = sorted({pattern.rstrip("*").rstrip(".") for pattern in patterns})
-    return [name for name in names if name not in ("chalicelib", *DEV_ONLY_PACKAGES)]
+    bundled = {package for bundle in BUNDLES.values() for package in bundle.packages}
+    return [name for name in names if name not in ("chalicelib", *DEV_ONLY_PACKAGES, *bundled)]
 
 
-def dependencies(root: Path = ROOT) -> Path:
-    """site-packages for Lambda from requirements.txt, built once per requirements hash."""
-    requirements = root / "requirements.txt"
-    digest = hashlib.sha256(requirements.read_bytes() + f"{PYTHON_VERSION}-{PLATFORM}".encode()).hexdigest()[:16]
+def dependencies(root: Path = ROOT, requirements_file: str = SHARED_REQUIREMENTS) -> Path:
+    """site-packages for Lambda from a requirements file, built once per requirements hash."""
+    requirements = root / requirements_file
+    pinned = b"".join((root / name).read_bytes() for name in dict.fromkeys((SHARED_REQUIREMENTS, requirements_file)))
+    digest = hashlib.sha256(pinned + f"{PYTHON_VERSION}-{PLATFORM}".encode()).hexdigest()[:16]
     target = BUILD / f"deps-{digest}"
     if target.is_dir():
         return target
@@ -112,6 +135,19 @@ def stage_project(root: Path = ROOT, out: Path | None = None) -> Path:
     # Dependencies are already in vendor/; an empty file keeps Chalice from building them again.
     (out / "requirements.txt").write_text("", encoding="utf-8")
     _forget_old_packages(out)
+    return out
+
+
+def stage_bundle(name: str, root: Path = ROOT, out: Path | None = None) -> Path:
+    """The folder CDK zips for the bundle ``name``: laid out like the Chalice zip (code and
+    dependencies at the top), with the bundle's own packages and requirements."""
+    bundle = BUNDLES[name]
+    out = out or BUILD / f"bundle-{name}"
+    deps = dependencies(root, bundle.requirements)
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(deps, out, ignore=_IGNORE)
+    for package in ("chalicelib", *code_packages(root), *bundle.packages):
+        shutil.copytree(root / package, out / package, ignore=_IGNORE)
     return out
 
 

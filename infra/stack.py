@@ -18,7 +18,7 @@ class MotCuaStack(Stack):
 
     ``project_dir`` is the staged Chalice project (infra.package.stage_project): the API is
     packaged from it and every consumer runs the same zip, except those with a ``bundle``,
-    which run the folder ``bundles`` maps it to (infra.package.stage_bundle). Without it
+    which run the zip ``bundles`` maps it to (infra.package.stage_bundle). Without it
     (tests of the resource wiring) the consumers run ``code`` and there is no API.
     """
 

@@ -57,11 +57,12 @@ class MotCuaStack(Stack):
             CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
         if code is None:
             raise ValueError("MotCuaStack needs project_dir (the API package) or code for the consumers")
-        missing = [name for name in inventory.bundles if project_dir is not None and name not in (bundles or {})]
-        if missing:
-            raise ValueError(f"MotCuaStack needs the staged bundles {missing} (infra.package.stage_bundle)")
-        packages = ({name: lambda_.Code.from_asset(str(path)) for name, path in bundles.items()}
-                    if project_dir is not None and bundles else None)
+        packages = None
+        if project_dir is not None:
+            missing = sorted(set(inventory.bundles) - set(bundles or {}))
+            if missing:
+                raise ValueError(f"MotCuaStack needs the staged bundles {missing} (infra.package.stage_bundle)")
+            packages = {name: lambda_.Code.from_asset(str(path)) for name, path in (bundles or {}).items()}
         built = consumers(self, shared, code, inventory, queues, packages)
         watched_functions.update({name: function_name(config, name) for name in built.functions})
         CfnOutput(self, "AttachmentsBucket", value=bucket.bucket_name)

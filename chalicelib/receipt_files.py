@@ -47,7 +47,8 @@ def download_link(record: Mapping[str, Any], *, now: datetime | None = None) -> 
     try:
         s3.head_object(Bucket=bucket(), Key=key)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+        # Without s3:ListBucket (the API has none) S3 answers a missing key with 403, not 404.
+        if error.response.get("Error", {}).get("Code") not in ("404", "403", "NoSuchKey", "NotFound", "AccessDenied"):
             raise
         raise Conflict("Biên lai đang được lập, vui lòng thử lại sau ít giây.", code="receipt_not_ready") from None
     ttl = settings().receipt_url_ttl_seconds

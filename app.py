@@ -321,8 +321,7 @@ def read_payment(payment_id: str) -> Any:
 @route("/payments/{payment_id}/receipt")
 def payment_receipt(payment_id: str) -> Any:
     from chalicelib import payment_service
-    pdf, filename = payment_service.receipt_pdf(payment_id, caller())
-    return _download(pdf, PDF, filename)
+    return json_response(payment_service.receipt_link(payment_id, caller()))
 
 
 @route("/payments/{payment_id}/refunds", "POST")

@@ -49,7 +49,7 @@ def _owner_prefix(owner_sub: str) -> str:
 
 
 def object_key(owner_sub: str, upload_id: str) -> str:
-    return f"uploads/{_owner_prefix(owner_sub)}/{upload_id}"
+    return f"{resources.UPLOADS_PREFIX}{_owner_prefix(owner_sub)}/{upload_id}"
 
 
 def bucket() -> str:

@@ -37,6 +37,7 @@ class Settings:
     attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
     id_hash_key: str = FAKE_ID_HASH_KEY      # keys the HMAC under which id numbers are looked up
     attachment_retention_years: int = DEFAULT_ATTACHMENT_RETENTION_YEARS
+    receipt_url_ttl_seconds: int = 300
 
     @property
     def is_local(self) -> bool:
@@ -75,4 +76,5 @@ def settings() -> Settings:
         attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
         id_hash_key=os.environ.get("MOTCUA_ID_HASH_KEY") or FAKE_ID_HASH_KEY,
         attachment_retention_years=_int("MOTCUA_ATTACHMENT_RETENTION_YEARS", DEFAULT_ATTACHMENT_RETENTION_YEARS),
+        receipt_url_ttl_seconds=_int("MOTCUA_RECEIPT_URL_TTL", 300),
     )

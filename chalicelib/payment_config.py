@@ -1,8 +1,8 @@
 """Payment settings and the configured provider.
 
-Every setting is an environment variable with a local default (README, "Settings"). The hash
-secret comes from ``VNPAY_HASH_SECRET``, or in AWS from an SSM SecureString or a Secrets
-Manager secret named by ``VNPAY_HASH_SECRET_PARAMETER`` / ``VNPAY_HASH_SECRET_ID``. It is kept
+Every setting is an environment variable with a local default (README, "Settings"). The
+credentials come from ``VNPAY_TMN_CODE`` / ``VNPAY_HASH_SECRET`` locally, and in AWS from the
+stage's ``vnpay`` secret (``motcua/{stage}/vnpay``, created by infra/). The hash secret is kept
 out of ``repr`` and never logged; outside the local stage the fake default is refused.
 """
 from __future__ import annotations
@@ -35,22 +35,13 @@ def _int(name: str, default: int) -> int:
 
 
 def _credentials() -> tuple[str, str]:
-    """(terminal code, hash secret). Named SSM parameter or Secrets Manager id first; then the
-    environment; in AWS stages without either, the stage's ``vnpay`` secret (chalicelib.secrets,
-    created by infra/)."""
-    parameter, secret_id = os.environ.get("VNPAY_HASH_SECRET_PARAMETER"), os.environ.get("VNPAY_HASH_SECRET_ID")
-    tmn = os.environ.get("VNPAY_TMN_CODE", FAKE_LOCAL_TMN)
-    if parameter or secret_id:
-        from aws_lambda_powertools.utilities import parameters
-
-        if parameter:
-            return tmn, parameters.get_parameter(parameter, decrypt=True, max_age=300)
-        return tmn, parameters.get_secret(secret_id, max_age=300)
+    """(terminal code, hash secret): the environment, or in AWS stages that do not set
+    VNPAY_HASH_SECRET, the stage's ``vnpay`` secret (chalicelib.secrets, cached)."""
     if "VNPAY_HASH_SECRET" not in os.environ and not settings().is_local:
         from chalicelib.secrets import secret
         stored = secret("vnpay")
         return stored["tmn_code"], stored["hash_secret"]
-    return tmn, os.environ.get("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)
+    return os.environ.get("VNPAY_TMN_CODE", FAKE_LOCAL_TMN), os.environ.get("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)
 
 
 @lru_cache(maxsize=1)

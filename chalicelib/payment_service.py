@@ -224,16 +224,15 @@ def read_payment(payment_id: str, identity: Identity) -> dict[str, Any]:
     return rules.payment_view(load_for(payment_id, identity))
 
 
-def receipt_pdf(payment_id: str, identity: Identity) -> tuple[bytes, str]:
-    """(PDF bytes, file name) of the payment's receipt; 404 until the payment succeeded."""
-    from chalicelib.receipts import render_pdf
+def receipt_link(payment_id: str, identity: Identity) -> dict[str, Any]:
+    """A short-lived download link for the payment's receipt PDF, for whoever may read the
+    payment. 404 until the payment succeeded, 409 until the receipts consumer stored the PDF."""
+    from chalicelib import receipt_files
 
-    payment = load_for(payment_id, identity, "payment.receipt")
-    record = payment.get("receipt")
+    record = load_for(payment_id, identity, "payment.receipt").get("receipt")
     if not record:
         raise NotFound("Giao dịch chưa có biên lai (chưa thanh toán thành công).", code="receipt_not_found")
-    agency = catalogue_store.snapshot().agencies.get(record["agency_id"])
-    return render_pdf(record, agency.name if agency else record["agency_id"]), f"{record['number']}.pdf"
+    return receipt_files.download_link(record)
 
 
 def refunds_due() -> dict[str, Any]:

@@ -55,8 +55,20 @@ class Rule:
     queue: str
 
 
+@dataclass(frozen=True)
+class Objects:
+    """Access to the attachments bucket's objects under one key prefix (infra/ grants
+    s3:GetObject to read, which HEAD and presigned GETs need, s3:PutObject to write and
+    s3:DeleteObject to delete, which only the retention purge does)."""
+    prefix: str
+    read: bool = False
+    write: bool = False
+    delete: bool = False
+
+
 # What a Lambda of ours may touch in AWS (infra/ turns these into its IAM policy) and how it
-# runs. ``tables=None`` means read/write on every table; list names to narrow it.
+# runs. ``tables=None`` means read/write on every table; list names to narrow it. ``bundle``
+# names the deployment package it runs from when it is not the shared one (infra/package.py).
 @dataclass(frozen=True)
 class StreamConsumer:
     """A Lambda fed by a table's stream (the outbox publisher)."""
@@ -70,6 +82,8 @@ class StreamConsumer:
     tables: tuple[str, ...] | None = None
     secrets: tuple[str, ...] = ()
     publishes: bool = False            # may put events on the bus
+    objects: tuple[Objects, ...] = ()
+    bundle: str | None = None
     retry_attempts: int = 20           # then the batch's position goes to the failures queue
 
     @property
@@ -89,6 +103,8 @@ class QueueConsumer:
     tables: tuple[str, ...] | None = None
     secrets: tuple[str, ...] = ()
     publishes: bool = False
+    objects: tuple[Objects, ...] = ()
+    bundle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,8 @@ class Schedule:
     tables: tuple[str, ...] | None = None
     secrets: tuple[str, ...] = ()
     publishes: bool = False
-    object_actions: tuple[str, ...] = ()   # S3 actions on the attachments' uploads/* objects
+    objects: tuple[Objects, ...] = ()
+    bundle: str | None = None
 
     @property
     def rate_minutes(self) -> int:
@@ -161,6 +178,8 @@ TABLES: tuple[Table, ...] = (DOSSIERS, CATALOGUE, IDEMPOTENCY, REPORTS)
 EVENT_BUS = "events"
 ATTACHMENTS_BUCKET = "attachments"
 BUCKETS: tuple[str, ...] = (ATTACHMENTS_BUCKET,)
+UPLOADS_PREFIX = "uploads/"       # citizens' and officers' files (chalicelib/attachments.py)
+RECEIPTS_PREFIX = "receipts/"     # receipt PDFs (chalicelib/receipt_files.py)
 
 # The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
 TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False, local_only=True)
@@ -261,11 +280,25 @@ RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.recon
                               secrets=("vnpay",))
 SCHEDULES: tuple[Schedule, ...] = (RECONCILE_SCHEDULE,)
 
+# Receipt PDFs are drawn off the request path, by a consumer with its own package (fpdf2,
+# fontTools and Pillow are too big for the API's), and stored for the API to hand out.
+RECEIPTS_BUNDLE = "receipts"
+RECEIPTS_QUEUE = Queue(name="receipts")
+QUEUES += (RECEIPTS_QUEUE,)
+RULES += (
+    Rule(name="receipts", queue=RECEIPTS_QUEUE.name,
+         pattern={"source": ["motcua.dossiers"], "detail-type": ["PaymentSucceeded"]}),
+)
+QUEUE_CONSUMERS += (
+    QueueConsumer(name="receipts", queue=RECEIPTS_QUEUE.name, handler="handlers.receipts:handler",
+                  tables=("payments", "catalogue", "idempotency"), bundle=RECEIPTS_BUNDLE,
+                  objects=(Objects(RECEIPTS_PREFIX, write=True),)),
+)
 # Retention (issue 6): once a day, delete the files of dossiers closed more than
 # MOTCUA_ATTACHMENT_RETENTION_YEARS ago (chalicelib/privacy_service.purge).
 RETENTION_SCHEDULE = Schedule(name="attachments-retention", handler="handlers.retention:handler",
                               expression="rate(1 day)", timeout=900, tables=("dossiers", "catalogue"),
-                              object_actions=("s3:DeleteObject",))
+                              objects=(Objects(UPLOADS_PREFIX, delete=True),))
 SCHEDULES += (RETENTION_SCHEDULE,)
 
 
@@ -276,6 +309,8 @@ ZALO_SECRET = Secret("zalo", "Zalo Official Account API", ("app_id", "secret_key
 JWT_SECRET = Secret("jwt", "Signing key for tokens MotCua issues itself", ("signing_key",))
 SECRETS: tuple[Secret, ...] = (VNPAY_SECRET, NATIONAL_PORTAL_SECRET, ZALO_SECRET, JWT_SECRET)
 API_SECRETS: tuple[str, ...] = (VNPAY_SECRET.name, JWT_SECRET.name)   # what the API Lambda may read
+# The API signs upload URLs and checks uploads; it hands out receipts but never writes them.
+API_OBJECTS: tuple[Objects, ...] = (Objects(UPLOADS_PREFIX, read=True, write=True), Objects(RECEIPTS_PREFIX, read=True))
 
 METRICS_NAMESPACE = "MotCua"
 PAYMENTS_PENDING_OVER_30_MIN = CustomMetric(

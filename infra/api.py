@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam, aws_logs as logs, aws_route53 as route53
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from chalicelib import resources
 from infra.functions import Shared, function_name, log_group, role
 from infra.stages import StageConfig
 
@@ -85,11 +86,11 @@ def _override_key(*parts: str) -> str:
 
 
 def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cognito.UserPool,
-                secrets: Iterable[str]) -> Chalice:
+                secrets: Iterable[str], objects: tuple[resources.Objects, ...]) -> Chalice:
     config = shared.config
     name = function_name(config, "api")
     api_role = role(scope, "Role-api", shared, "api", tables=None, secrets=tuple(secrets), publishes=False,
-                    objects=True)
+                    objects=objects)
     stage_config: dict[str, Any] = {
         "api_gateway_stage": API_STAGE,
         "api_gateway_endpoint_type": "REGIONAL",

@@ -26,7 +26,8 @@ Declared = Union[resources.StreamConsumer, resources.QueueConsumer, resources.Sc
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
                  "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
                  "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
-OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")  # HEAD needs GetObject; presigned PUT needs PutObject
+# HEAD and presigned GETs need GetObject; writes and presigned PUTs need PutObject.
+READ_OBJECT, WRITE_OBJECT, DELETE_OBJECT = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"
 
 
 @dataclass
@@ -45,8 +46,7 @@ def function_name(config: StageConfig, name: str) -> str:
 
 
 def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[str, ...] | None,
-         secrets: tuple[str, ...], publishes: bool, objects: bool = False,
-         object_actions: tuple[str, ...] = ()) -> iam.Role:
+         secrets: tuple[str, ...], publishes: bool, objects: tuple[resources.Objects, ...] = ()) -> iam.Role:
     """A role for the function ``name`` with logs to its own group, X-Ray, and what it declares."""
     stack = Stack.of(scope)
     statements = [
@@ -66,10 +66,11 @@ def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[
         statements.append(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             resources=[shared.secrets[s].secret_arn for s in secrets]))
-    granted = (*(OBJECT_ACTIONS if objects else ()), *object_actions)
-    if granted:
-        statements.append(iam.PolicyStatement(actions=list(dict.fromkeys(granted)),
-                                              resources=[shared.bucket.arn_for_objects("uploads/*")]))
+    for access in objects:
+        actions = [action for action, wanted in ((READ_OBJECT, access.read), (WRITE_OBJECT, access.write),
+                                                        (DELETE_OBJECT, access.delete)) if wanted]
+        statements.append(iam.PolicyStatement(actions=actions,
+                                              resources=[shared.bucket.arn_for_objects(f"{access.prefix}*")]))
     return iam.Role(scope, id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                     description=f"MotCua {shared.config.stage}: {name}",
                     inline_policies={"least-privilege": iam.PolicyDocument(statements=statements)})
@@ -102,8 +103,7 @@ def _function(scope: Construct, shared: Shared, code: lambda_.Code, declared: De
         tracing=lambda_.Tracing.ACTIVE, log_group=log_group(scope, f"Logs-{declared.name}", config, name),
         environment={**shared.environment, "POWERTOOLS_SERVICE_NAME": declared.name},
         role=role(scope, f"Role-{declared.name}", shared, declared.name, tables=_tables(declared),
-                  secrets=declared.secrets, publishes=declared.publishes,
-                  object_actions=getattr(declared, "object_actions", ())),
+                  secrets=declared.secrets, publishes=declared.publishes, objects=declared.objects),
     )
 
 
@@ -114,12 +114,17 @@ class Consumers:
 
 
 def consumers(scope: Construct, shared: Shared, code: lambda_.Code, inventory: Inventory,
-              queues: dict[str, QueuePair]) -> Consumers:
-    """Stream consumers, queue consumers and schedules, each wired to what feeds it."""
+              queues: dict[str, QueuePair], bundles: dict[str, lambda_.Code] | None = None) -> Consumers:
+    """Stream consumers, queue consumers and schedules, each wired to what feeds it. Each runs
+    ``code`` (the shared package), or its bundle's package when ``bundles`` holds them."""
     built: dict[str, lambda_.Function] = {}
     failed: dict[str, sqs.Queue] = {}
+
+    def package(declared: Declared) -> lambda_.Code:
+        return code if bundles is None or declared.bundle is None else bundles[declared.bundle]
+
     for consumer in inventory.stream_consumers:
-        function = built[consumer.name] = _function(scope, shared, code, consumer)
+        function = built[consumer.name] = _function(scope, shared, package(consumer), consumer)
         failures = failed[consumer.failures_queue] = plain_queue(scope, f"Failures-{consumer.name}",
                                function_name(shared.config, consumer.failures_queue), retention_period=DLQ_RETENTION)
         function.add_event_source(sources.DynamoEventSource(
@@ -128,11 +133,11 @@ def consumers(scope: Construct, shared: Shared, code: lambda_.Code, inventory: I
             retry_attempts=consumer.retry_attempts, on_failure=sources.SqsDlq(failures),
             filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern)] if consumer.filter_pattern else None))
     for consumer in inventory.queue_consumers:
-        function = built[consumer.name] = _function(scope, shared, code, consumer)
+        function = built[consumer.name] = _function(scope, shared, package(consumer), consumer)
         function.add_event_source(sources.SqsEventSource(
             queues[consumer.queue].queue, batch_size=consumer.batch_size, report_batch_item_failures=True))
     for schedule in inventory.schedules:
-        function = built[schedule.name] = _function(scope, shared, code, schedule)
+        function = built[schedule.name] = _function(scope, shared, package(schedule), schedule)
         events.Rule(scope, f"Schedule-{schedule.name}", rule_name=function_name(shared.config, schedule.name),
                     schedule=events.Schedule.expression(schedule.expression),
                     targets=[targets.LambdaFunction(function, retry_attempts=2)])

@@ -22,6 +22,7 @@ class Inventory:
     schedules: tuple[declared.Schedule, ...]
     secrets: tuple[declared.Secret, ...]
     api_secrets: tuple[str, ...]
+    api_objects: tuple[declared.Objects, ...]
     alarmed_metrics: tuple[declared.CustomMetric, ...]
     event_bus: str
     attachments_bucket: str
@@ -32,6 +33,7 @@ class Inventory:
             tables=declared.TABLES, queues=declared.QUEUES, rules=declared.RULES,
             stream_consumers=declared.STREAM_CONSUMERS, queue_consumers=declared.QUEUE_CONSUMERS,
             schedules=declared.SCHEDULES, secrets=declared.SECRETS, api_secrets=declared.API_SECRETS,
+            api_objects=declared.API_OBJECTS,
             alarmed_metrics=declared.ALARMED_METRICS, event_bus=declared.EVENT_BUS,
             attachments_bucket=declared.ATTACHMENTS_BUCKET)
         return replace(base, **changes)
@@ -44,6 +46,22 @@ class Inventory:
     def deployed_rules(self) -> tuple[declared.Rule, ...]:
         deployed = {queue.name for queue in self.deployed_queues}
         return tuple(rule for rule in self.rules if rule.queue in deployed)
+
+    @property
+    def functions(self) -> tuple[declared.StreamConsumer | declared.QueueConsumer | declared.Schedule, ...]:
+        """Every Lambda besides the API."""
+        return (*self.stream_consumers, *self.queue_consumers, *self.schedules)
+
+    @property
+    def bundles(self) -> tuple[str, ...]:
+        """The deployment packages besides the shared one that some function runs from."""
+        return tuple(sorted({f.bundle for f in self.functions if f.bundle is not None}))
+
+    @property
+    def object_prefixes(self) -> tuple[str, ...]:
+        """Every key prefix of the attachments bucket that some function may reach."""
+        declared_objects = (*self.api_objects, *(o for f in self.functions for o in f.objects))
+        return tuple(sorted({o.prefix for o in declared_objects}))
 
     def visibility_timeout(self, queue: declared.Queue) -> int:
         return declared.visibility_timeout(queue, self.queue_consumers)
@@ -61,7 +79,7 @@ class Inventory:
         for consumer in self.stream_consumers:
             if consumer.table not in tables:
                 problems.append(f"stream consumer {consumer.name!r} reads unknown table {consumer.table!r}")
-        for function in (*self.queue_consumers, *self.stream_consumers, *self.schedules):
+        for function in self.functions:
             problems += [f"{function.name!r} uses unknown table {t!r}" for t in function.tables or () if t not in tables]
             problems += [f"{function.name!r} uses unknown secret {s!r}" for s in function.secrets if s not in secrets]
         problems += [f"the API uses unknown secret {s!r}" for s in self.api_secrets if s not in secrets]

@@ -25,11 +25,13 @@ def main() -> int:
     except StageError as error:
         print(f"infra: {error}", file=sys.stderr)
         return 2
+    from infra.inventory import Inventory
     from infra.nag import check
-    from infra.package import stage_project
+    from infra.package import stage_bundle, stage_project
     from infra.stack import MotCuaStack
 
-    stack = MotCuaStack(app, config, project_dir=stage_project())
+    bundles = {name: stage_bundle(name) for name in Inventory.declared().bundles}
+    stack = MotCuaStack(app, config, project_dir=stage_project(), bundles=bundles)
     check(stack)
     app.synth()
     return 0

@@ -6,6 +6,7 @@ the exact wildcard it allows; anything else still fails.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_cdk import Aspects, Stack, aws_cognito as cognito, aws_iam as iam, aws_lambda as lambda_
@@ -21,9 +22,17 @@ INDEXES = {"id": "AwsSolutions-IAM5", "applies_to": [{"regex": "/^Resource::<Tab
 LOG_STREAMS = {"id": "AwsSolutions-IAM5", "applies_to": [
     {"regex": "/^Resource::arn:<AWS::Partition>:logs:.*:log-group:\\/aws\\/lambda\\/motcua-.+:\\*$/g"}],
     "reason": "The function writes log streams (named by Lambda at run time) in its own log group only."}
-UPLOADS = {"id": "AwsSolutions-IAM5", "applies_to": [{"regex": "/^Resource::<Attachments.+\\.Arn>\\/uploads\\/\\*$/g"}],
-           "reason": "The API signs upload URLs and checks uploaded files under uploads/ only; object keys are "
-                     "random ids, so they cannot be listed in advance."}
+
+
+def _objects() -> dict[str, Any]:
+    """Object access under the key prefixes declared in resources.py (uploads/, receipts/)."""
+    from infra.inventory import Inventory
+    prefixes = "|".join(re.escape(p.rstrip("/")) for p in Inventory.declared().object_prefixes)
+    return {"id": "AwsSolutions-IAM5", "applies_to": [{"regex": f"/^Resource::<Attachments.+\\.Arn>\\/({prefixes})\\/\\*$/g"}],
+            "reason": "Functions reach objects under the key prefixes they declare in resources.py only "
+                      "(uploads/, receipts/); keys below them are random or payment ids, unknown in advance."}
+
+
 RUNTIME = {"id": "AwsSolutions-L1",
            "reason": "Pinned to python3.11 on purpose: the package's compiled wheels are built for CPython 3.11 "
                      "(infra/package.py), the version the project develops and tests on."}
@@ -49,9 +58,10 @@ def _suppress(construct: Any, *rules: dict[str, Any]) -> None:
 
 
 def suppress(stack: Stack) -> None:
+    objects = _objects()
     for construct in stack.node.find_all():
         if isinstance(construct, iam.Role) and construct.node.id.startswith("Role-"):
-            _suppress(construct, XRAY, INDEXES, LOG_STREAMS, UPLOADS)
+            _suppress(construct, XRAY, INDEXES, LOG_STREAMS, objects)
         elif isinstance(construct, iam.Role) and construct.node.id == "ApiGatewayLogsRole":
             _suppress(construct, APIGW_LOGS_ROLE)
         elif isinstance(construct, lambda_.Function):

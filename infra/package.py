@@ -1,4 +1,5 @@
-"""Stage the Chalice project that becomes the one Lambda deployment package.
+"""Stage the Lambda deployment packages: the Chalice project (the API and most consumers)
+and one folder per bundle (functions that need more than the shared package).
 
 ``chalice package`` only zips ``app.py``, ``chalicelib/`` and ``vendor/``. The consumers in
 ``handlers/`` and the code in ``payments/`` (and any other top-level package listed in
@@ -11,16 +12,24 @@ than by Chalice's own dependency builder, for two reasons:
 * the wheels are installed once per requirements.txt (cached under ``infra/build/deps-*``),
   so a synth after a code change needs no network.
 
-The API and every consumer use this same zip: one artefact to build, test and deploy.
+The API and every consumer without a ``bundle`` (chalicelib/resources.py) run this zip. A
+bundle is the same code plus its own code packages and requirements file, zipped here as its
+own asset: the receipts consumer's PDF library (fpdf2 with fontTools and Pillow,
+about 35 MB) would put the API package far over its 10 MB budget, so only that bundle ships it.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+
+from chalicelib import resources
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "infra" / "build"
@@ -33,26 +42,50 @@ DEV_ONLY_PACKAGES = ("motcua", "infra")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # Parts of the dependencies that MotCua never loads, left out to keep the package (and the
 # cold start's disk reads) small. The package smoke test imports and drives the result.
+_UNUSED_POWERTOOLS = "a Powertools utility MotCua does not use (parser and its users need pydantic, not installed)"
 PRUNED = {
     "aws_lambda_powertools/event_handler": "Chalice is the HTTP layer; only pydantic helpers import it",
+    **{f"aws_lambda_powertools/utilities/{name}": _UNUSED_POWERTOOLS for name in (
+        "parser", "feature_flags", "circuit_breaker", "auth_alpha", "kafka", "data_masking", "streaming",
+        "validation")},
     "yaml/_yaml.cpython-*.so": "libyaml speed-up; only GET /openapi.json parses YAML, once per container",
+    "*.dist-info/RECORD": "pip's list of installed files, for uninstalling; nothing reads it at run time",
 }
-# holidays ships translations for every country; the calendar uses Vietnam's languages only.
+# holidays ships translations for every country; the calendar uses Vietnam's (holidays.VN), so
+# only VN's catalogue in VN's languages stays.
 HOLIDAY_LANGUAGES = ("vi", "en_US", "th")
+HOLIDAY_CATALOGUES = ("VN.mo",)
+SHARED_REQUIREMENTS = "requirements.txt"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A deployment package of its own: the shared code plus what only its functions need."""
+    requirements: str                 # at the repository root; starts with -r requirements.txt
+    packages: tuple[str, ...]         # top-level code packages that ship in this bundle only
+
+
+BUNDLES: dict[str, Bundle] = {
+    resources.RECEIPTS_BUNDLE: Bundle("requirements-receipts.txt", ("receipt_pdf",)),
+}
 
 
 def code_packages(root: Path = ROOT) -> list[str]:
-    """Top-level packages to ship besides chalicelib: pyproject's list minus dev tools."""
+    """Top-level packages of the shared package besides chalicelib: pyproject's list minus
+    dev tools and the bundles' own packages."""
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]
     names = sorted({pattern.rstrip("*").rstrip(".") for pattern in patterns})
-    return [name for name in names if name not in ("chalicelib", *DEV_ONLY_PACKAGES)]
+    bundled = {package for bundle in BUNDLES.values() for package in bundle.packages}
+    return [name for name in names if name not in ("chalicelib", *DEV_ONLY_PACKAGES, *bundled)]
 
 
-def dependencies(root: Path = ROOT) -> Path:
-    """site-packages for Lambda from requirements.txt, built once per requirements hash."""
-    requirements = root / "requirements.txt"
-    digest = hashlib.sha256(requirements.read_bytes() + f"{PYTHON_VERSION}-{PLATFORM}".encode()).hexdigest()[:16]
+def dependencies(root: Path = ROOT, requirements_file: str = SHARED_REQUIREMENTS) -> Path:
+    """site-packages for Lambda from a requirements file, built once per requirements hash."""
+    requirements = root / requirements_file
+    pinned = b"".join((root / name).read_bytes() for name in dict.fromkeys((SHARED_REQUIREMENTS, requirements_file)))
+    pruning = repr((PRUNED, HOLIDAY_LANGUAGES, HOLIDAY_CATALOGUES))   # a new rule rebuilds the folder
+    digest = hashlib.sha256(pinned + f"{PYTHON_VERSION}-{PLATFORM}{pruning}".encode()).hexdigest()[:16]
     target = BUILD / f"deps-{digest}"
     if target.is_dir():
         return target
@@ -93,6 +126,9 @@ def _prune(site: Path) -> None:
         for path in locales.iterdir():
             if path.name not in HOLIDAY_LANGUAGES:
                 _remove(path)
+        for path in locales.glob("*/LC_MESSAGES/*"):
+            if path.name not in HOLIDAY_CATALOGUES:
+                _remove(path)
 
 
 def stage_project(root: Path = ROOT, out: Path | None = None) -> Path:
@@ -112,6 +148,29 @@ def stage_project(root: Path = ROOT, out: Path | None = None) -> Path:
     # Dependencies are already in vendor/; an empty file keeps Chalice from building them again.
     (out / "requirements.txt").write_text("", encoding="utf-8")
     _forget_old_packages(out)
+    return out
+
+
+def stage_bundle(name: str, root: Path = ROOT, out: Path | None = None) -> Path:
+    """The zip of the bundle ``name``, laid out like the Chalice zip (code and dependencies at
+    the top), with the bundle's own packages and requirements. Entries are sorted and dated
+    1980-01-01, so the same sources give the same bytes (and CDK the same asset hash)."""
+    bundle = BUNDLES[name]
+    out = out or BUILD / f"bundle-{name}.zip"
+    deps = dependencies(root, bundle.requirements)
+    sources = [(deps, path) for path in deps.rglob("*")]
+    for package in ("chalicelib", *code_packages(root), *bundle.packages):
+        sources += [(root, path) for path in (root / package).rglob("*")]
+    files = sorted((path.relative_to(base).as_posix(), path) for base, path in sources
+                   if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc")
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name_in_zip, path in files:
+            info = zipfile.ZipInfo(name_in_zip, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    partial.replace(out)
     return out
 
 

@@ -17,12 +17,14 @@ class MotCuaStack(Stack):
     """Tables, bucket, secrets, bus, queues, rules, consumers, schedules, the API and alarms.
 
     ``project_dir`` is the staged Chalice project (infra.package.stage_project): the API is
-    packaged from it and every consumer runs the same zip. Without it (tests of the
-    resource wiring) the consumers run ``code`` and there is no API.
+    packaged from it and every consumer runs the same zip, except those with a ``bundle``,
+    which run the zip ``bundles`` maps it to (infra.package.stage_bundle). Without it
+    (tests of the resource wiring) the consumers run ``code`` and there is no API.
     """
 
     def __init__(self, scope: Construct, config: StageConfig, *, inventory: Inventory | None = None,
-                 project_dir: Path | None = None, code: lambda_.Code | None = None) -> None:
+                 project_dir: Path | None = None, bundles: dict[str, Path] | None = None,
+                 code: lambda_.Code | None = None) -> None:
         super().__init__(scope, config.stack_name, env=Environment(account=config.account, region=config.region),
                          description=f"MotCua ({config.stage}): public service dossiers API and its consumers",
                          termination_protection=config.deletion_protection)
@@ -47,7 +49,7 @@ class MotCuaStack(Stack):
         watched_functions: dict[str, str] = {}
         if project_dir is not None:
             pool, client = api.user_pool(self, config)
-            chalice = api.chalice_api(self, shared, project_dir, pool, inventory.api_secrets)
+            chalice = api.chalice_api(self, shared, project_dir, pool, inventory.api_secrets, inventory.api_objects)
             code = lambda_.Code.from_asset(str(Path(chalice._sam_package_dir) / "deployment.zip"))
             watched_functions["api"] = function_name(config, "api")
             CfnOutput(self, "ApiUrl", value=chalice.sam_template.get_output("EndpointURL").value)
@@ -55,7 +57,13 @@ class MotCuaStack(Stack):
             CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
         if code is None:
             raise ValueError("MotCuaStack needs project_dir (the API package) or code for the consumers")
-        built = consumers(self, shared, code, inventory, queues)
+        packages = None
+        if project_dir is not None:
+            missing = sorted(set(inventory.bundles) - set(bundles or {}))
+            if missing:
+                raise ValueError(f"MotCuaStack needs the staged bundles {missing} (infra.package.stage_bundle)")
+            packages = {name: lambda_.Code.from_asset(str(path)) for name, path in (bundles or {}).items()}
+        built = consumers(self, shared, code, inventory, queues, packages)
         watched_functions.update({name: function_name(config, name) for name in built.functions})
         CfnOutput(self, "AttachmentsBucket", value=bucket.bucket_name)
 

@@ -21,7 +21,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 # What /var/runtime of the Lambda Python 3.11 runtime holds besides the standard library.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
@@ -114,7 +114,8 @@ def invoke(package: Path, runtime: Path, handler: str, event: dict[str, Any], en
 
 def api_gateway_event(method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None,
                       claims: dict[str, str] | None = None, resource: str | None = None,
-                      path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+                      path_parameters: dict[str, str] | None = None,
+                      query: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway REST proxy event, as the Cognito-authorized API stage sends it."""
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     context: dict[str, Any] = {"resourcePath": resource or path, "httpMethod": method, "stage": "api",
@@ -125,7 +126,7 @@ def api_gateway_event(method: str, path: str, *, body: Any = None, headers: dict
     return {
         "resource": resource or path, "path": path, "httpMethod": method,
         "headers": all_headers, "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "queryStringParameters": query, "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": path_parameters, "stageVariables": None, "requestContext": context,
         "body": json.dumps(body, ensure_ascii=False) if body is not None else None, "isBase64Encoded": False,
     }
@@ -178,6 +179,10 @@ def provision_stage(endpoint: str, stage: str) -> None:
     put_fake_secrets(endpoint, stage)
 
 
+def fake_secret(name: str, key: str) -> str:
+    return f"sandbox-fake-{name}-{key}"
+
+
 def put_fake_secrets(endpoint: str, stage: str) -> None:
     """Every declared secret with obviously fake values, as an operator would fill them in."""
     import json
@@ -185,7 +190,7 @@ def put_fake_secrets(endpoint: str, stage: str) -> None:
     from chalicelib import resources
     manager = client(endpoint, "secretsmanager")
     for declared in resources.SECRETS:
-        value = {key: f"sandbox-fake-{declared.name}-{key}" for key in declared.keys}
+        value = {key: fake_secret(declared.name, key) for key in declared.keys}
         manager.create_secret(Name=resources.secret_name(stage, declared.name), SecretString=json.dumps(value))
 
 
@@ -231,3 +236,45 @@ def bus_envelope(detail: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.events import SOURCE
     return {"version": "0", "id": f"eb-{detail['id']}", "source": SOURCE, "detail-type": detail["type"],
             "detail": detail}
+
+
+# --- a paid receipt, through the API package ------------------------------------------------
+
+PAID_PROCEDURE = "1.001023"   # a sample procedure with fees (200.000 đ)
+
+
+def _body(outcome: Outcome, status: int) -> dict[str, Any]:
+    if outcome.result.get("statusCode") != status:
+        raise RuntimeError(f"expected {status}: {outcome.result}")
+    return json.loads(outcome.result["body"])
+
+
+def pay(invoke_api: Callable[[dict[str, Any]], Outcome], key: str) -> str:
+    """A dossier with fees submitted, its payment created and confirmed by VNPay's IPN (signed
+    with the stage's fake secret, put_fake_secrets), each as an API Gateway event to the API
+    package. Returns the payment id; its outbox now holds PaymentSucceeded."""
+    from datetime import datetime, timezone
+
+    from payments.vnpay import format_vnp_date, sign_params
+
+    code = _body(invoke_api(api_gateway_event(
+        "POST", "/dossiers", body={**sample_submission(), "procedure_code": PAID_PROCEDURE}, claims=CITIZEN_CLAIMS,
+        headers={"Idempotency-Key": key})), 201)["dossier_code"]
+    payment = _body(invoke_api(api_gateway_event(
+        "POST", f"/dossiers/{code}/payments", claims=CITIZEN_CLAIMS, resource="/dossiers/{code}/payments",
+        path_parameters={"code": code})), 201)
+    params = sign_params({
+        "vnp_Amount": str(payment["amount"] * 100), "vnp_ResponseCode": "00", "vnp_TransactionStatus": "00",
+        "vnp_PayDate": format_vnp_date(datetime.now(timezone.utc)), "vnp_TransactionNo": "14000001",
+        "vnp_TmnCode": fake_secret("vnpay", "tmn_code"), "vnp_TxnRef": payment["payment_id"],
+    }, fake_secret("vnpay", "hash_secret"))
+    answer = _body(invoke_api(api_gateway_event("GET", "/payments/vnpay/ipn", query=params)), 200)
+    if answer.get("RspCode") != "00":
+        raise RuntimeError(f"IPN refused: {answer}")
+    return payment["payment_id"]
+
+
+def receipt_event(payment_id: str, event_id: str) -> dict[str, Any]:
+    """The PaymentSucceeded envelope the receipts consumer acts on (what it reads of it)."""
+    return {"id": event_id, "type": "PaymentSucceeded", "version": 3, "dossier_code": "sandbox",
+            "data": {"payment_id": payment_id}}

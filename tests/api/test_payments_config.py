@@ -1,4 +1,4 @@
-"""Payment settings: the hash secret from SSM in AWS, never the fake outside the local stage,
+"""Payment settings: the credentials from the stage secret in AWS, never the fake outside the local stage,
 never in a repr; the local dispatcher runs the reconciliation schedule on its rate."""
 from __future__ import annotations
 
@@ -15,15 +15,6 @@ def fresh_settings():
     yield
     payment_config.reset()
     settings.cache_clear()
-
-
-def test_the_hash_secret_can_come_from_an_ssm_secure_string(aws_env, monkeypatch):
-    aws_env.client("ssm").put_parameter(Name="/motcua/vnpay/hash-secret", Value="FROM-SSM-NOT-REAL",
-                                        Type="SecureString")
-    monkeypatch.setenv("VNPAY_HASH_SECRET_PARAMETER", "/motcua/vnpay/hash-secret")
-    cfg = payment_config.payment_settings()
-    assert cfg.hash_secret == "FROM-SSM-NOT-REAL" and "FROM-SSM" not in repr(cfg)
-    assert "FROM-SSM" not in repr(payment_config.provider())
 
 
 def test_the_fake_local_secret_is_refused_outside_the_local_stage(monkeypatch):
@@ -53,7 +44,7 @@ def test_aws_stages_read_vnpay_credentials_from_the_stage_secret(monkeypatch):
         try:
             cfg = payment_config.payment_settings()
             assert (cfg.tmn_code, cfg.hash_secret) == ("PRODTMN1", "s3cr3t-from-sm")
-            assert "s3cr3t" not in repr(cfg)
+            assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in repr(payment_config.provider())
         finally:
             payment_config.reset()
             secrets.reset()

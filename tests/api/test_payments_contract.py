@@ -7,7 +7,7 @@ from tests.api.payment_kit import flow, vnpay  # noqa: F401  (fixtures)
 from tests.api.test_contract import check
 
 
-def test_payment_responses_match_the_documented_schemas(flow):
+def test_payment_responses_match_the_documented_schemas(flow, dispatcher):
     api = flow.api
     finance = api.token("finance", sub="finance-contract")
     code = flow.dossier()
@@ -17,12 +17,17 @@ def test_payment_responses_match_the_documented_schemas(flow):
     check("/dossiers/{code}/payments", "post", flow.create(code, api.token("officer", "x")))  # 403
     payment_id = created.json["payment_id"]
     check("/payments/{payment_id}", "get", flow.payment(payment_id))
+    receipt = f"/payments/{payment_id}/receipt"
+    check("/payments/{payment_id}/receipt", "get", api.call("GET", receipt, token=flow.citizen))     # 404
     check("/payments/{payment_id}/refunds", "post", api.call("POST", f"/payments/{payment_id}/refunds", token=finance,
                                                              body={"amount": 1, "reason": "x"}))          # 409
     flow.open_page(created.json["pay_url"])
     params = flow.press(payment_id, "success")
     check("/payments/vnpay/ipn", "get", flow.ipn(params))
     check("/payments/vnpay/ipn", "get", flow.ipn("vnp_TxnRef=x"))
+    check("/payments/{payment_id}/receipt", "get", api.call("GET", receipt, token=flow.citizen))     # 409: not ready
+    dispatcher.drain()
+    check("/payments/{payment_id}/receipt", "get", api.call("GET", receipt, token=flow.citizen))     # 200: the link
     check("/dossiers/{code}", "get", api.call("GET", f"/dossiers/{code}", token=flow.citizen))
     check("/payments/{payment_id}", "get", flow.payment(payment_id))
     check("/dossiers/{code}/payments", "post", flow.create(code))                       # 409: paid

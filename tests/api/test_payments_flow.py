@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import jsonschema
+import requests
 from pypdf import PdfReader
 
 from chalicelib.calendar import parse_iso
@@ -119,25 +120,54 @@ def test_payment_is_read_by_owner_agency_officers_and_finance_only(flow):
     assert flow.payment("X" * 5000).status_code == 404
 
 
-def test_receipt_pdf_carries_number_payer_items_amount_time_and_provider_txn(flow):
+def receipt_link(flow, payment_id: str, token: str | None = None):
+    return flow.api.call("GET", f"/payments/{payment_id}/receipt", token=token or flow.citizen)
+
+
+def test_receipt_pdf_is_drawn_by_its_consumer_and_downloaded_through_a_short_lived_link(flow, dispatcher):
     code, payment_id = flow.paid_dossier()
     payment = flow.payment(payment_id).json
-    response = flow.download(f"/payments/{payment_id}/receipt", "application/pdf")
-    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
-    text = PdfReader(io.BytesIO(response.body)).pages[0].extract_text()
-    for needle in ("BIÊN LAI THU PHÍ, LỆ PHÍ", payment["receipt"]["number"], "Nguyễn Văn An",
+    not_yet = receipt_link(flow, payment_id)
+    assert not_yet.status_code == 409 and not_yet.json["error"]["code"] == "receipt_not_ready"
+    assert "thử lại" in not_yet.json["error"]["message"]
+    dispatcher.drain()   # PaymentSucceeded: outbox -> bus -> receipts queue -> handlers.receipts -> S3
+    link = receipt_link(flow, payment_id)
+    number = payment["receipt"]["number"]
+    assert link.status_code == 200 and (link.json["number"], link.json["file_name"]) == (number, f"{number}.pdf")
+    ttl = (parse_iso(link.json["expires_at"]) - datetime.now(timezone.utc)).total_seconds()
+    assert 290 <= ttl <= 300
+    download = requests.get(link.json["url"], timeout=5)   # no token: the signature is the permission
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/pdf"
+    assert f'filename="{number}.pdf"' in download.headers["Content-Disposition"]
+    text = PdfReader(io.BytesIO(download.content)).pages[0].extract_text()
+    for needle in ("BIÊN LAI THU PHÍ, LỆ PHÍ", number, "Nguyễn Văn An",
                    "Phí cung cấp thông tin lý lịch tư pháp", "200.000 đ", payment["provider_txn_id"], code,
                    "SỞ TƯ PHÁP"):
         assert needle in text, needle
     paid_at = parse_iso(payment["paid_at"])
     assert f"{paid_at:%d/%m/%Y}" in text
+    assert receipt_link(flow, payment_id, flow.officer(code)).status_code == 200
+    assert receipt_link(flow, payment_id, flow.api.token("citizen", sub="other")).status_code == 404
+
+
+def test_a_redelivered_payment_event_stores_the_same_receipt_bytes(flow, aws_env, dispatcher):
+    from chalicelib.attachments import bucket
+    from chalicelib.receipt_files import object_key
+    from handlers import receipts
+
+    _, payment_id = flow.paid_dossier()
+    dispatcher.drain()
+    s3 = aws_env.client("s3")
+    stored = s3.get_object(Bucket=bucket(), Key=object_key(payment_id))["Body"].read()
+    assert receipts.process({"id": "another-envelope", "type": "PaymentSucceeded", "data": {"payment_id": payment_id}})
+    assert s3.get_object(Bucket=bucket(), Key=object_key(payment_id))["Body"].read() == stored
 
 
 def test_no_receipt_before_success(flow):
     code = flow.dossier()
     payment_id = flow.create(code).json["payment_id"]
-    response = flow.download(f"/payments/{payment_id}/receipt", "application/pdf")
-    assert response.status_code == 404 and json.loads(response.body)["error"]["code"] == "receipt_not_found"
+    response = receipt_link(flow, payment_id)
+    assert response.status_code == 404 and response.json["error"]["code"] == "receipt_not_found"
 
 
 def test_pay_before_accept_blocks_acceptance_until_paid(flow):

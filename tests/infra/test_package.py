@@ -2,7 +2,10 @@
 fresh interpreters that see only the package and the Lambda runtime's boto3 (motcua.sandbox),
 against a moto server holding the prod stage's resources: POST /dossiers through an API
 Gateway event with Cognito claims, the outbox stream batch through the publisher, an SQS
-batch through every queue consumer and a tick through every schedule."""
+batch through every queue consumer and a tick through every schedule; and a paid receipt
+along its whole path: payment and IPN through the API package, the outbox through the
+publisher, PaymentSucceeded through the receipts package into S3, and the API's presigned
+link fetched from the moto server."""
 from __future__ import annotations
 
 import json
@@ -78,13 +81,21 @@ def _repo_files(*folders: str) -> set[str]:
     return found
 
 
+RECEIPT_LIBRARIES = {"fpdf", "PIL", "fontTools", "receipt_pdf"}
+
+
 def test_every_package_holds_all_the_code_and_data_and_no_runtime_provided_library(deployed: Deployed) -> None:
-    expected = _repo_files("chalicelib", "handlers", "payments") | {"app.py"}
-    assert {"chalicelib/openapi.yaml", "chalicelib/data/calendar_extras.json"} <= expected
+    shared = _repo_files("chalicelib", "handlers", "payments")
+    assert {"chalicelib/openapi.yaml", "chalicelib/data/calendar_extras.json"} <= shared
     for name, staged in deployed.functions.items():
         names = set(zipfile.ZipFile(staged.package).namelist())
+        tops = {n.split("/")[0] for n in names}
+        bundled = name == resources.physical_name("prod", "receipts")
+        api = name == resources.physical_name("prod", "api")
+        expected = shared | ({"app.py"} if api else set()) | (_repo_files("receipt_pdf") if bundled else set())
         assert expected - names == set(), name
-        assert not {n.split("/")[0] for n in names} & {"boto3", "botocore", "s3transfer"}, name
+        assert not tops & {"boto3", "botocore", "s3transfer"}, name
+        assert (RECEIPT_LIBRARIES <= tops) if bundled else not tops & RECEIPT_LIBRARIES, name
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +145,35 @@ def test_each_scheduled_package_runs_a_tick(deployed: Deployed, schedule: resour
     tick = {"version": "0", "id": "tick-1", "detail-type": "Scheduled Event", "source": "aws.events",
             "time": "2026-01-05T01:00:00Z", "resources": [], "detail": {}}
     assert deployed.invoke(schedule.name, tick).outside == []
+
+
+@pytest.fixture(scope="module")
+def receipt(deployed: Deployed, published: tuple[sandbox.Outcome, list]) -> tuple[str, sandbox.Outcome, list]:
+    """A payment confirmed through the API package, its events published, the receipts
+    package run on the bus's PaymentSucceeded."""
+    payment_id = sandbox.pay(lambda event: deployed.invoke("api", event), "package-smoke-paid")
+    batch = sandbox.stream_batch(deployed.endpoint, resources.physical_name("prod", resources.PUBLISHER.table))
+    assert deployed.invoke(resources.PUBLISHER.name, batch).result == {"batchItemFailures": []}
+    succeeded = [m["detail"] for m in _bus_messages(deployed) if m["detail-type"] == "PaymentSucceeded"]
+    arn = f"arn:aws:sqs:ap-southeast-1:000000000000:{resources.physical_name('prod', resources.RECEIPTS_QUEUE.name)}"
+    outcome = deployed.invoke("receipts", sandbox.sqs_batch([sandbox.bus_envelope(d) for d in succeeded], arn))
+    return payment_id, outcome, succeeded
+
+
+def test_the_receipts_package_stores_the_pdf_that_the_api_package_links_to(deployed: Deployed, receipt: tuple) -> None:
+    import io
+
+    import requests
+    from pypdf import PdfReader
+
+    payment_id, outcome, succeeded = receipt
+    assert [d["data"]["payment_id"] for d in succeeded] == [payment_id]
+    assert outcome.result == {"batchItemFailures": []} and outcome.outside == []
+    link = deployed.invoke("api", sandbox.api_gateway_event(
+        "GET", f"/payments/{payment_id}/receipt", claims=sandbox.CITIZEN_CLAIMS, resource="/payments/{payment_id}/receipt",
+        path_parameters={"payment_id": payment_id}))
+    assert link.result["statusCode"] == 200, link.result
+    download = requests.get(json.loads(link.result["body"])["url"], timeout=10)
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(download.content)).pages[0].extract_text()
+    assert "BIÊN LAI THU PHÍ, LỆ PHÍ" in text and "Trần Thị Gói" in text and "200.000 đ" in text

@@ -184,3 +184,25 @@ def test_queue_visibility_covers_six_consumer_timeouts(assembly: Assembly, queue
     consumers = [c for c in resources.QUEUE_CONSUMERS if c.queue == queue.name]
     timeout = built[resources.physical_name("prod", queue.name)]["VisibilityTimeout"]
     assert all(timeout >= 6 * c.timeout for c in consumers)
+
+
+def _object_access(assembly: Assembly, function: str) -> dict[str, set[str]]:
+    """S3 action -> the key prefixes (``uploads/*``…) the function's role allows it on."""
+    props = next(p for p in (r["Properties"] for kind in ("AWS::Lambda::Function", "AWS::Serverless::Function")
+                             for r in assembly.resources(kind).values())
+                 if p["FunctionName"] == resources.physical_name(assembly.config.stage, function))
+    role = props["Role"]["Fn::GetAtt"][0] if "Fn::GetAtt" in props["Role"] else next(iter(props["Role"].values()))[0]
+    access: dict[str, set[str]] = {}
+    for policy in assembly.template["Resources"][role]["Properties"].get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in (a for a in actions if a.startswith("s3:")):
+                arn = statement["Resource"]
+                access.setdefault(action, set()).add(arn["Fn::Join"][1][-1].lstrip("/"))
+    return access
+
+
+def test_only_the_receipts_consumer_writes_receipts_and_the_api_only_reads_them(assembly: Assembly) -> None:
+    assert _object_access(assembly, "receipts") == {"s3:PutObject": {"receipts/*"}}
+    assert _object_access(assembly, "api") == {"s3:GetObject": {"uploads/*", "receipts/*"},
+                                               "s3:PutObject": {"uploads/*"}}

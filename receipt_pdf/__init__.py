@@ -1,9 +1,14 @@
 """The electronic receipt (biên lai) as a one-page PDF.
 
 fpdf2 lays the page out; PDF's built-in fonts cannot show Vietnamese diacritics, so a subset
-of DejaVu Sans ships in chalicelib/data/fonts (see the README there). The receipt record
-itself is built by chalicelib.payment_rules.receipt when the payment succeeds; this module
-only draws it, so a receipt can be drawn again at any time and always reads the same.
+of DejaVu Sans ships in ``fonts/`` beside this file (see the README there). The receipt
+record itself is built by chalicelib.payment_rules.receipt when the payment succeeds; this
+package only draws it, byte for byte the same each time (the PDF's dates are the receipt's
+own), so drawing it again is harmless.
+
+A package of its own, outside chalicelib, because fpdf2 brings fontTools and Pillow (about
+35 MB): only the receipts consumer (handlers/receipts.py) ships it, in its own deployment
+package (infra/package.py), and the API package stays small.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from typing import Any, Mapping
 from chalicelib.calendar import parse_iso, to_local
 from chalicelib.payment_rules import vnd
 
-FONTS = Path(__file__).with_name("data") / "fonts"
+FONTS = Path(__file__).with_name("fonts")
 
 
 def _when(text: str | None) -> str:
@@ -21,9 +26,11 @@ def _when(text: str | None) -> str:
 
 
 def render_pdf(record: Mapping[str, Any], agency_name: str) -> bytes:
-    from fpdf import FPDF  # lazy: only the receipt download needs it
+    """The receipt as PDF bytes; ``agency_name`` heads the page (the record holds its id)."""
+    from fpdf import FPDF
 
     pdf = FPDF(format=(148, 210))  # A5, in millimetres
+    pdf.set_creation_date(parse_iso(record["issued_at"]))  # not "now": the same record, the same bytes
     pdf.set_title(f"Biên lai {record['number']}")
     pdf.set_creator("MotCua")
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))

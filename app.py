@@ -7,7 +7,7 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger
 from chalice import Chalice
 
-from chalicelib import intake
+from chalicelib import audit, intake
 from chalicelib.http import (
     ACCEPTED_CONTENT_TYPES, guarded, identity_of, idempotency_key, int_param, json_response,
     normalise_error, parse_json_body, query_param,
@@ -19,11 +19,15 @@ logger = Logger(service="motcua-api")
 
 @app.middleware("http")
 def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
-    """JSON access log with the API Gateway request id as correlation id; one error shape."""
+    """JSON access log with the API Gateway request id as correlation id; one error shape.
+    The same id goes on every audit record the request writes, and back as X-Request-Id
+    (the local server has none, so it gets a fresh one)."""
     context = event.context or {}
-    logger.set_correlation_id(context.get("requestId"))
     started = time.perf_counter()
-    response = normalise_error(get_response(event))
+    with audit.bind_request(context.get("requestId")) as request_id:
+        logger.set_correlation_id(request_id)
+        response = normalise_error(get_response(event))
+    response.headers["X-Request-Id"] = request_id
     logger.info("request", extra={"method": event.method, "path": context.get("resourcePath"),
                                   "status": response.status_code,
                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
@@ -132,6 +136,17 @@ def track_dossier(code: str) -> Any:
     if last4 is None or not (len(last4) == 4 and last4.isdigit()):
         raise ValidationFailed(fields={"phone_last4": "Nhập đúng 4 chữ số cuối của số điện thoại người nộp."})
     return json_response(intake.track(code, last4))
+
+
+@route("/audit")
+def audit_log() -> Any:
+    """The audit log, for admins; read-only (no route updates or deletes it)."""
+    from chalicelib.audit_service import records
+    request = _request()
+    return json_response(records(
+        identity_of(request), dossier=query_param(request, "dossier", max_len=60),
+        actor=query_param(request, "actor", max_len=128), limit=int_param(request, "limit", 50, 1, 200),
+        cursor=query_param(request, "cursor", max_len=2000)))
 
 
 # --- reports ---

@@ -28,6 +28,7 @@ class Settings:
     upload_url_ttl_seconds: int
     catalogue_cache_seconds: int
     idempotency_ttl_seconds: int
+    audit_retention_days: int = 3650         # infra/ sets it from the stage's audit_retention_days
     attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
 
     @property
@@ -60,5 +61,6 @@ def settings() -> Settings:
         upload_url_ttl_seconds=_int("MOTCUA_UPLOAD_URL_TTL", 900),
         catalogue_cache_seconds=_int("MOTCUA_CATALOGUE_CACHE_SECONDS", 60),
         idempotency_ttl_seconds=_int("MOTCUA_IDEMPOTENCY_TTL", 24 * 3600),
+        audit_retention_days=_int("MOTCUA_AUDIT_RETENTION_DAYS", 3650),
         attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from chalicelib import action_input, processing, store, transitions
+from chalicelib import action_input, audit, processing, store, transitions
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import default_calendar, iso, to_local
 from chalicelib.dossiers import decide, full_view
@@ -106,7 +106,7 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor |
     if dossier is None:
         raise NotFound("Không tìm thấy hồ sơ.", code="dossier_not_found")
     (actor.scope if actor else spec.scope)(dossier, identity)
-    expected = dossier["version"]
+    expected, before = dossier["version"], audit.snapshot(dossier)
     status = transitions.next_status(dossier["status"], action)
     if spec.uploads:
         errors = missing_uploads(identity.sub, params[spec.uploads], key=spec.uploads)
@@ -121,7 +121,8 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor |
         audit["due_at"] = dossier.get("due_at")
     decide(dossier, action=action, status=status, at=iso(now), by=by, **audit)
     event = dossier_event(action, dossier, occurred_at=iso(now), data=data)
-    store.save_transition(dossier, event, expected_version=expected)
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
     return full_view(dossier)
 
 

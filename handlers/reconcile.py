@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.audit import bind_request
 from chalicelib.payment_service import sweep
 
 logger = Logger(service="payments-reconcile")
@@ -17,4 +18,5 @@ logger = Logger(service="payments-reconcile")
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    return sweep()
+    with bind_request(getattr(context, "aws_request_id", None)):  # on the audit records of what it heals
+        return sweep()

@@ -184,3 +184,33 @@ def test_queue_visibility_covers_six_consumer_timeouts(assembly: Assembly, queue
     consumers = [c for c in resources.QUEUE_CONSUMERS if c.queue == queue.name]
     timeout = built[resources.physical_name("prod", queue.name)]["VisibilityTimeout"]
     assert all(timeout >= 6 * c.timeout for c in consumers)
+
+
+def _roles_granting_on(assembly: Assembly, logical_id: str) -> dict[str, set[str]]:
+    """Role logical id -> every action its policies allow on the resource ``logical_id``."""
+    granted: dict[str, set[str]] = {}
+    for name, resource in assembly.resources("AWS::IAM::Role").items():
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if logical_id in json.dumps(statement.get("Resource")):
+                    actions = statement["Action"]
+                    granted.setdefault(name, set()).update([actions] if isinstance(actions, str) else actions)
+    return granted
+
+
+def test_the_audit_log_is_append_only_and_kept_for_the_stage_retention(assembly: Assembly) -> None:
+    tables = assembly.resources("AWS::DynamoDB::Table")
+    [(logical_id, audit)] = [(k, t) for k, t in tables.items()
+                             if t["Properties"]["TableName"] == resources.physical_name("prod", resources.AUDIT.name)]
+    assert audit["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert audit["Properties"]["DeletionProtectionEnabled"] is True and audit["DeletionPolicy"] == "Retain"
+    assert audit["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    granted = _roles_granting_on(assembly, logical_id)
+    writers = {"api", *(s.name for s in resources.SCHEDULES if "audit" in (s.tables or ()))}
+    assert len(granted) == len(writers)  # the API and the reconciliation sweep, nobody else
+    assert all(actions <= {"dynamodb:PutItem", "dynamodb:Query"} for actions in granted.values()), granted
+    assert sum("dynamodb:Query" in actions for actions in granted.values()) == 1  # only the API reads it
+    functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
+    for function in functions.values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["MOTCUA_AUDIT_RETENTION_DAYS"] == str(assembly.config.audit_retention_days)

@@ -116,25 +116,25 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor |
     by = actor.by if actor else identity.sub
     due_before = dossier.get("due_at")
     data = spec.apply(dossier, params, at=now, by=by, calendar=default_calendar())
-    audit = _audit(data, actor)
+    noted = _decision_details(data, actor)
     if dossier.get("due_at") != due_before:  # the report needs the due date in force over time
-        audit["due_at"] = dossier.get("due_at")
-    decide(dossier, action=action, status=status, at=iso(now), by=by, **audit)
+        noted["due_at"] = dossier.get("due_at")
+    decide(dossier, action=action, status=status, at=iso(now), by=by, **noted)
     event = dossier_event(action, dossier, occurred_at=iso(now), data=data)
     store.save_transition(dossier, event, expected_version=expected,
                           audit_record=audit.change(before, dossier, [event], identity))
     return full_view(dossier)
 
 
-def _audit(data: Mapping[str, Any], actor: Actor | None) -> dict[str, Any]:
+def _decision_details(data: Mapping[str, Any], actor: Actor | None) -> dict[str, Any]:
     """What the decision log keeps besides action, time and author."""
-    audit = {key: data[key] for key in AUDITED if data.get(key) is not None}
+    details = {key: data[key] for key in AUDITED if data.get(key) is not None}
     effective = data.get("finished_at") or data.get("returned_at")
     if effective:
-        audit["effective_at"] = effective
+        details["effective_at"] = effective
     if actor and actor.source_event_id:
-        audit["source_event_id"] = actor.source_event_id
-    return audit
+        details["source_event_id"] = actor.source_event_id
+    return details
 
 
 # --- warnings ----------------------------------------------------------------------------------

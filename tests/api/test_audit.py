@@ -214,3 +214,18 @@ def test_a_cursor_of_another_list_is_refused(api, admin):
     wrong = api.call("GET", f"/audit?dossier=C-2&cursor={cursor}", token=admin)
     assert wrong.status_code == 400 and wrong.json["error"]["code"] == "invalid_cursor"
     check("/audit", "get", wrong)
+
+
+def test_a_consumer_writes_its_records_under_the_event_id(aws_env):
+    from handlers.consumer import Consumer
+    from motcua.dispatcher import LambdaContext
+    from tests.api.test_consumer import event, sqs_record
+
+    def process(e):
+        audit_store.append_read(audit.Actor.system("test-consumer"), "dossier.read", dossier_code=e["dossier_code"])
+
+    delivered = event(1)
+    consumer = Consumer("test-audit-consumer", process)
+    assert consumer.handler({"Records": [sqs_record(delivered, "m1")]}, LambdaContext("c")) == {"batchItemFailures": []}
+    [record] = audit_store.records_of_dossier(delivered["dossier_code"], limit=10, cursor=None).items
+    assert record["request_id"] == delivered["id"] and record["actor"]["role"] == "system"

@@ -127,12 +127,14 @@ def aws_calls_and_scaling() -> list[Row]:
             code = __import__("json").loads(call("GET", "/dossiers?limit=1", citizen).body)["items"][0]["dossier_code"]
             accept = measure(lambda: call("POST", f"/dossiers/{code}/accept", officer))
             read = measure(lambda: call("GET", f"/dossiers/{code}", citizen))
+            audited_read = measure(lambda: call("GET", f"/dossiers/{code}", officer))
             listing = measure(lambda: call("GET", "/dossiers?limit=20", officer))
             rows = [
                 Row("submit: DynamoDB calls", submit.service("dynamodb"), 2),
                 Row("submit: S3 HEAD per attachment (1 attachment)", submit["s3.HeadObject"], 1),
                 Row("accept: DynamoDB calls", accept.service("dynamodb"), 2),
                 Row("read by code: DynamoDB calls", read.service("dynamodb"), 1),
+                Row("officer read by code, audited: DynamoDB calls", audited_read.service("dynamodb"), 2),
                 Row("list page: DynamoDB calls (Query only, no Scan)",
                     listing.service("dynamodb") + 100 * listing["dynamodb.Scan"], 1),
             ]

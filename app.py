@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from chalice import Chalice
 
-from chalicelib import intake, permissions
+from chalicelib import audit, intake, permissions
 from chalicelib.log import logger as make_logger
 from chalicelib.http import (
     ACCEPTED_CONTENT_TYPES, authorize, client_ip, guarded, idempotency_key, int_param, json_response,
@@ -21,11 +21,15 @@ logger = make_logger("motcua-api")
 
 @app.middleware("http")
 def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
-    """JSON access log with the API Gateway request id as correlation id; one error shape."""
+    """JSON access log with the API Gateway request id as correlation id; one error shape.
+    The same id goes on every audit record the request writes, and back as X-Request-Id
+    (the local server has none, so it gets a fresh one)."""
     context = event.context or {}
-    logger.set_correlation_id(context.get("requestId"))
     started = time.perf_counter()
-    response = normalise_error(get_response(event))
+    with audit.bind_request(context.get("requestId")) as request_id:
+        logger.set_correlation_id(request_id)
+        response = normalise_error(get_response(event))
+    response.headers["X-Request-Id"] = request_id
     logger.info("request", extra={"method": event.method, "path": context.get("resourcePath"),
                                   "status": response.status_code,
                                   "ms": round((time.perf_counter() - started) * 1000, 1)})
@@ -159,6 +163,17 @@ def track_dossier(code: str) -> Any:
     if last4 is None or not (len(last4) == 4 and last4.isdigit()):
         raise ValidationFailed(fields={"phone_last4": "Nhập đúng 4 chữ số cuối của số điện thoại người nộp."})
     return json_response(intake.track(code, last4, client_ip(_request())))
+
+
+@route("/audit")
+def audit_log() -> Any:
+    """The audit log, for admins; read-only (no route updates or deletes it)."""
+    from chalicelib.audit_service import records
+    request = _request()
+    return json_response(records(
+        caller(), dossier=query_param(request, "dossier", max_len=60),
+        actor=query_param(request, "actor", max_len=128), limit=int_param(request, "limit", 50, 1, 200),
+        cursor=query_param(request, "cursor", max_len=2000)))
 
 
 # --- reports ---

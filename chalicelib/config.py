@@ -34,6 +34,7 @@ class Settings:
     track_per_ip: int
     track_failures_per_code: int
     track_failure_window_seconds: int
+    audit_retention_days: int = 3650         # infra/ sets it from the stage's audit_retention_days
     attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
     id_hash_key: str = FAKE_ID_HASH_KEY      # keys the HMAC under which id numbers are looked up
     attachment_retention_years: int = DEFAULT_ATTACHMENT_RETENTION_YEARS
@@ -73,6 +74,7 @@ def settings() -> Settings:
         track_per_ip=_int("MOTCUA_TRACK_PER_IP", 10),
         track_failures_per_code=_int("MOTCUA_TRACK_FAILURES_PER_CODE", 5),
         track_failure_window_seconds=_int("MOTCUA_TRACK_FAILURE_WINDOW", 900),
+        audit_retention_days=_int("MOTCUA_AUDIT_RETENTION_DAYS", 3650),
         attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
         id_hash_key=os.environ.get("MOTCUA_ID_HASH_KEY") or FAKE_ID_HASH_KEY,
         attachment_retention_years=_int("MOTCUA_ATTACHMENT_RETENTION_YEARS", DEFAULT_ATTACHMENT_RETENTION_YEARS),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import corrections, intake, permissions, store
+from chalicelib import audit, corrections, intake, permissions, store
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import iso, to_local
 from chalicelib.errors import ValidationFailed
@@ -19,12 +19,13 @@ def request_correction(code: str, identity: Identity, body: Any, *, clock: Clock
     evidence = [{"upload_id": correction["evidence_upload_id"], "name": "evidence"}]
     if missing_uploads(identity.sub, evidence, key="evidence"):
         raise ValidationFailed(fields={"evidence_upload_id": "Không tìm thấy tài liệu chứng minh đã tải lên."})
-    expected = dossier["version"]
+    expected, before = dossier["version"], audit.snapshot(dossier)
     corrections.request(dossier, correction, by=identity.sub, at=iso(now))
     event = dossier_event("DossierCorrectionRequested", dossier, occurred_at=iso(now), data={
         "correction_id": correction["id"], "field": correction["field"], "original": correction["original"],
         "value": correction["value"], "requested_by": identity.sub})
-    store.save_transition(dossier, event, expected_version=expected)
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
     return correction
 
 
@@ -35,14 +36,15 @@ def decide_correction(code: str, correction_id: str, identity: Identity, *, appr
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise ValidationFailed(fields={"note": "Ghi chú là chuỗi tối đa 2000 ký tự."})
     dossier = permissions.check(identity, action, store.get_dossier(code))
-    expected = dossier["version"]
+    expected, before = dossier["version"], audit.snapshot(dossier)
     now = iso(to_local(clock()))
     correction = corrections.decide(dossier, correction_id, approve=approve, by=identity.sub, at=now, note=note)
     event_type = "DossierCorrectionApproved" if approve else "DossierCorrectionRejected"
     event = dossier_event(event_type, dossier, occurred_at=now, data={
         "correction_id": correction_id, "field": correction["field"], "original": correction["original"],
         "value": correction["value"], "decided_by": identity.sub})
-    store.save_transition(dossier, event, expected_version=expected)
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
     return correction
 
 

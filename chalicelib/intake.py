@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from chalicelib import catalogue_store, permissions, store, transitions
+from chalicelib import audit, catalogue_store, permissions, store, transitions
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import default_calendar, iso, parse_iso, to_local
 from chalicelib.catalogue import Procedure
@@ -85,7 +85,8 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
         response = submission_response(dossier)
         try:
             store.create_dossier(dossier, event, seen_sequence=seen, sequence=seen + 1, day=day,
-                                 idempotency_key=idempotency_key, request_hash=digest, response=response)
+                                 idempotency_key=idempotency_key, request_hash=digest, response=response,
+                                 audit_record=audit.change(None, dossier, [event], identity))
             return response, False
         except store.IdempotentReplay as replay:
             if replay.request_hash != digest:
@@ -113,8 +114,12 @@ def load_for(code: str, identity: Identity, action: str = "dossier.read") -> dic
 
 
 def read(code: str, identity: Identity) -> dict[str, Any]:
-    """The dossier with its national portal sync state, read together in one call."""
-    from chalicelib import sync_store
+    """The dossier with its national portal sync state, read together in one call.
+
+    It shows the applicant's id number and phone, so a read by anyone but the owner (an
+    officer, a leader, an admin) is an audited sensitive read, recorded before the data
+    leaves. The citizen reading their own dossier is not recorded: it discloses nothing."""
+    from chalicelib import audit_store, sync_store
     dossier, ledger = sync_store.read(code)
     if dossier is None and identity.id_number:   # an old dossier of a linked legacy account
         from chalicelib import legacy_service
@@ -122,18 +127,24 @@ def read(code: str, identity: Identity) -> dict[str, Any]:
         if old is not None:
             return old
     permissions.check(identity, "dossier.read", dossier)
+    if dossier["owner_sub"] != identity.sub:
+        audit_store.append_read(identity, "dossier.read", dossier_code=code)
     return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}
 
 
 def attachment_url(code: str, upload_id: str, identity: Identity) -> dict[str, Any]:
     """A short-lived GET URL for one of the dossier's files, after the same check as reading
-    the dossier. One GetItem; signing the URL calls nothing."""
+    the dossier. One GetItem; signing the URL calls nothing. A download by anyone but the
+    owner is an audited sensitive read (one more PutItem), as reading the full dossier is."""
+    from chalicelib import audit_store
     from chalicelib.attachments import presign_download
 
     dossier = load_for(code, identity, "attachment.read")
     item = stored_file(dossier, upload_id)
     if item is None:
         raise NotFound("Hồ sơ không có tệp đính kèm này.", code="attachment_not_found")
+    if dossier["owner_sub"] != identity.sub:
+        audit_store.append_read(identity, "attachment.download", dossier_code=code, detail={"upload_id": upload_id})
     return presign_download(uploader_of(dossier, upload_id), upload_id, item["name"])
 
 
@@ -210,7 +221,7 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
 def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
     """Tiếp nhận: start the clock and set the due date from the working-day calendar."""
     dossier = load_for(code, identity, "dossier.accept")
-    expected = dossier["version"]
+    expected, before = dossier["version"], audit.snapshot(dossier)
     status = transitions.next_status(dossier["status"], "accept")
     from chalicelib.payment_service import check_accept_allowed  # lazy: payments load on demand
     check_accept_allowed(dossier)
@@ -218,7 +229,8 @@ def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str
     data = start_clock(dossier, {}, at=now, by=identity.sub, calendar=default_calendar())
     decide(dossier, action="accept", status=status, at=iso(now), by=identity.sub, due_at=dossier["due_at"])
     event = _event("accept", dossier, occurred_at=iso(now), data=data)
-    store.save_transition(dossier, event, expected_version=expected)
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
     return full_view(dossier)
 
 
@@ -229,12 +241,13 @@ def refuse(code: str, identity: Identity, reason: Any, *, clock: Clock = utc_now
     if len(reason) > 2000:
         raise ValidationFailed(fields={"reason": "Lý do dài tối đa 2000 ký tự."})
     dossier = load_for(code, identity, "dossier.refuse")
-    expected = dossier["version"]
+    expected, before = dossier["version"], audit.snapshot(dossier)
     status = transitions.next_status(dossier["status"], "refuse")
     now = iso(to_local(clock()))
     decide(dossier, action="refuse", status=status, at=now, by=identity.sub, reason=reason.strip())
     event = _event("refuse", dossier, occurred_at=now, data={
         "refused_at": now, "reason": reason.strip(), "refused_by": identity.sub,
     })
-    store.save_transition(dossier, event, expected_version=expected)
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
     return full_view(dossier)

@@ -214,3 +214,17 @@ class LegacyItem(Model):
     sk = UnicodeAttribute(range_key=True)
     body = UnicodeAttribute()
     linked_sub = UnicodeAttribute(null=True)
+# --- audit log (issue 6) -----------------------------------------------------------------
+
+class AuditItem(Model):
+    """One audit record (chalicelib.audit), JSON in ``body``. Written once, never updated:
+    every write is conditioned on the item not existing (chalicelib.audit_store)."""
+    Meta = _meta(resources.AUDIT)
+    pk = UnicodeAttribute(hash_key=True)      # DOSSIER#{code} | SUBJECT#{digest}
+    sk = UnicodeAttribute(range_key=True)     # {at}#{record id}
+    actor_sub = UnicodeAttribute()
+    kind = UnicodeAttribute()                 # change | read
+    body = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+    by_actor = _gsi(resources.AUDIT.indexes[0])

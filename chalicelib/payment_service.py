@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from chalicelib import catalogue_store, payment_pages, payment_store, permissions, reconciliation, store
+from chalicelib import audit, catalogue_store, payment_pages, payment_store, permissions, reconciliation, store
 from chalicelib import payment_rules as rules
 from chalicelib import payment_transitions as pt
 from chalicelib.calendar import iso, parse_iso, to_local
@@ -77,10 +77,11 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
         payment = rules.new_payment(dossier, payment_id=session.id, provider=provider().name, amount=amount,
                                     pay_url=session.redirect_url, created_at=session.created_at or now,
                                     expires_at=session.expires_at)
-        expected = dossier["version"]
+        expected, before = dossier["version"], audit.snapshot(dossier)
         plan = rules.Plan(payment, dossier, rules.start_payment(dossier, payment))
         try:
-            payment_store.commit(plan, expected_payment_version=None, expected_dossier_version=expected)
+            payment_store.commit(plan, expected_payment_version=None, expected_dossier_version=expected,
+                                 audit_record=_audit(None, before, plan, audit.Actor.of(identity)))
         except payment_store.Contention:
             _backoff(attempt)
             continue
@@ -110,9 +111,11 @@ def observe(observation: rules.Observation, *, clock: Clock = utc_now) -> rules.
             logger.error("payment without its dossier", extra={"payment_id": payment["payment_id"]})
             return rules.Decision("99")
         plan = rules.apply(payment, dossier, decision, observation, now)
+        actor = audit.Actor.system("payment-ipn" if observation.source == "ipn" else "payments-reconcile")
         try:
             payment_store.commit(plan, expected_payment_version=payment["version"],
-                                 expected_dossier_version=dossier["version"])
+                                 expected_dossier_version=dossier["version"],
+                                 audit_record=_audit(payment, dossier, plan, actor))
         except payment_store.Contention:
             _backoff(attempt)
             continue
@@ -254,7 +257,14 @@ def check_accept_allowed(dossier: Mapping[str, Any]) -> None:
 
 # --- refunds ----------------------------------------------------------------------------
 
-def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any]], rules.Plan]) -> rules.Plan:
+def _audit(payment: Mapping[str, Any] | None, dossier: Mapping[str, Any], plan: rules.Plan,
+           actor: audit.Actor) -> dict[str, Any]:
+    """The audit record of a payment transition (``payment``/``dossier``: as read before it)."""
+    return audit.change(dossier, plan.dossier, plan.events, actor, payment_before=payment, payment_after=plan.payment)
+
+
+def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any]], rules.Plan],
+                actor: audit.Actor) -> rules.Plan:
     """Read payment and dossier, let ``change`` plan the transition, commit; again on contention."""
     for attempt in range(MAX_ATTEMPTS):
         payment = payment_store.get_payment(payment_id)
@@ -266,7 +276,8 @@ def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any
         plan = change(payment, dossier)
         try:
             payment_store.commit(plan, expected_payment_version=payment["version"],
-                                 expected_dossier_version=dossier["version"])
+                                 expected_dossier_version=dossier["version"],
+                                 audit_record=_audit(payment, dossier, plan, actor))
             return plan
         except payment_store.Contention:
             _backoff(attempt)
@@ -280,8 +291,9 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
     amount, reason = rules.validate_refund_request(body)
     load_for(payment_id, identity, "payment.refund")
     refund_id = uuid.uuid4().hex[:16]
+    actor = audit.Actor.of(identity)
     reserved = _transition(payment_id, lambda p, d: rules.request_refund(
-        p, d, refund_id=refund_id, amount=amount, reason=reason, by=identity.sub, now=clock()))
+        p, d, refund_id=refund_id, amount=amount, reason=reason, by=identity.sub, now=clock()), actor)
     payment = reserved.payment
     try:
         result = provider().refund(
@@ -289,7 +301,7 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
             provider_txn_id=payment["provider_txn_id"], transaction_date=parse_iso(payment["created_at"]))
     except ProviderRejected as exc:
         rejected = _transition(payment_id, lambda p, d: rules.reject_refund(
-            p, d, refund_id=refund_id, provider_code=exc.code, now=clock()))
+            p, d, refund_id=refund_id, provider_code=exc.code, now=clock()), actor)
         raise Conflict(f"Cổng thanh toán từ chối hoàn tiền (mã {exc.code}).", code="refund_rejected",
                        extra={"provider_code": exc.code, "current_status": rejected.payment["status"]}) from None
     except PaymentError as exc:  # no answer, or one we cannot trust: the money may have moved
@@ -300,7 +312,7 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
                            "chờ hoàn tiền để bộ phận tài chính đối soát."}, 202
     done = _transition(payment_id, lambda p, d: rules.complete_refund(
         p, d, refund_id=refund_id, provider_code=result.response_code, provider_txn_id=result.provider_txn_id,
-        settling=result.pending, now=clock()))
+        settling=result.pending, now=clock()), actor)
     record = next(r for r in done.payment["refunds"] if r["refund_id"] == refund_id)
     return {"refund_id": refund_id, "status": record["status"], "payment": rules.payment_view(done.payment)}, 201
 

@@ -4,7 +4,8 @@ Payments live in their own table (``payments``): the payment item (JSON body, ke
 provider reference, which is also the payment id), the refund-due records of the finance
 desk, and three indexes (pending payments, one local day's ledger, the to-refund list).
 Every transition is ONE TransactWriteItems: the payment (version-checked), the dossier
-(version-checked) with its outbox events, and the dossier's refund-due record when it changed.
+(version-checked) with its outbox events and audit record, and the dossier's refund-due record
+when it changed.
 """
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ def refund_due_list() -> list[dict[str, Any]]:
 
 # --- writes -----------------------------------------------------------------------------
 
-def commit(plan: Plan, *, expected_payment_version: int | None, expected_dossier_version: int) -> None:
+def commit(plan: Plan, *, expected_payment_version: int | None, expected_dossier_version: int,
+           audit_record: dict[str, Any]) -> None:
     """Write a transition in one transaction. ``expected_payment_version`` None creates the
     payment (it must not exist). Contention if either version moved; 503 on anything else."""
     payment_item = _payment_item(plan.payment)
@@ -99,7 +101,8 @@ def commit(plan: Plan, *, expected_payment_version: int | None, expected_dossier
     try:
         with store.transaction() as tx:
             tx.save(payment_item, condition=condition)
-            store.stage_dossier_change(tx, plan.dossier, plan.events, expected_version=expected_dossier_version)
+            store.stage_dossier_change(tx, plan.dossier, plan.events, expected_version=expected_dossier_version,
+                                       audit_record=audit_record)
             if plan.refund_due_changed:
                 tx.save(_refund_due_item(plan.dossier["code"], plan.refund_due, plan.dossier["version"]))
     except TransactWriteError as exc:

@@ -120,6 +120,8 @@ RULES: dict[str, Rule] = {
     "report.items": Rule(("GET", "/reports/dossiers/items"), READ, REPORT_READERS),
     "report.payments": Rule(("GET", "/reports/payments"), READ, REPORT_READERS),
     "report.satisfaction": Rule(("GET", "/reports/satisfaction"), READ, REPORT_READERS),
+    # --- the audit log: read-only, provincial administration only
+    "audit.read": Rule(("GET", "/audit"), READ, {"admin": ALL}),
 }
 
 BY_ROUTE: dict[tuple[str, str], str] = {rule.route: name for name, rule in RULES.items() if rule.route}

@@ -25,12 +25,12 @@ def utc_now() -> datetime:
 
 
 def record_sensitive_read(actor: str, action: str, id_number: str, dossier_codes: list[str]) -> None:
-    """AUDIT HOOK: the single place where a privacy read is recorded. It logs a structured
-    line (the id number only as its lookup hash); when the audit log (chalicelib/audit*.py)
-    lands, this function is where its append call goes."""
-    logger.info("sensitive read", extra={"actor": actor, "action": action, "dossiers": dossier_codes,
-                                         "subject_hash": id_number_hash(id_number, settings().id_hash_key)})
-
+    """The export is a sensitive read about one person: filed in the audit log under the id
+    number's keyed digest (never the number itself) before the data leaves. Raises 503 if the
+    record cannot be written, so nothing is exported unaudited."""
+    from chalicelib import audit, audit_store
+    audit_store.append_read(audit.Actor(actor, "operator"), action, subject=audit.subject_key(id_number),
+                            detail={"dossiers": len(dossier_codes)})
 
 def _check_id_number(id_number: str) -> str:
     value = (id_number or "").strip()
@@ -70,7 +70,7 @@ def export(id_number: str, *, actor: str, with_files: bool = False, clock: Clock
     codes = privacy_store.dossier_codes_of(id_number)
     dossiers = [d for d in (store.get_dossier(code) for code in codes) if d]
     account, legacy_dossiers = legacy_store.partition(id_number)
-    record_sensitive_read(actor, "privacy_export", id_number, codes)
+    record_sensitive_read(actor, "privacy.export", id_number, codes)
     return {
         "format": EXPORT_FORMAT,
         "generated_at": iso(to_local(clock())),

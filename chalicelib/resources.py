@@ -24,6 +24,10 @@ class Table:
     indexes: tuple[Index, ...] = ()
     stream: str | None = None          # StreamViewType, when something consumes the stream
     ttl_attribute: str | None = None
+    # Append-only (the audit log): functions get PutItem on it and nothing else that writes;
+    # only the functions named in ``queried_by`` ("api" for the API) may Query it.
+    append_only: bool = False
+    queried_by: tuple[str, ...] = ()
 
     def key_attributes(self) -> list[str]:
         names = [self.pk] + ([self.sk] if self.sk else [])
@@ -276,7 +280,8 @@ QUEUE_CONSUMERS += (
 )
 
 RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.reconcile:handler",
-                              expression="rate(15 minutes)", timeout=300, tables=("dossiers", "payments"),
+                              expression="rate(15 minutes)", timeout=300,
+                              tables=("dossiers", "payments", "audit"),  # payment transitions are audited
                               secrets=("vnpay",))
 SCHEDULES: tuple[Schedule, ...] = (RECONCILE_SCHEDULE,)
 
@@ -300,6 +305,22 @@ RETENTION_SCHEDULE = Schedule(name="attachments-retention", handler="handlers.re
                               expression="rate(1 day)", timeout=900, tables=("dossiers", "catalogue"),
                               objects=(Objects(UPLOADS_PREFIX, delete=True),))
 SCHEDULES += (RETENTION_SCHEDULE,)
+
+
+# --- audit log (issue 6) ------------------------------------------------------------------
+# Records filed by dossier (or by the person a read was about): pk DOSSIER#{code} |
+# SUBJECT#{digest}, sk "{time}#{record id}"; the by_actor index lists one actor's records in
+# time order. Items expire ``audit_retention_days`` after they were written (stage setting).
+AUDIT = Table(
+    name="audit",
+    pk="pk",
+    sk="sk",
+    indexes=(Index("by_actor", "actor_sub", "sk"),),
+    ttl_attribute="expires_at",
+    append_only=True,
+    queried_by=("api",),
+)
+TABLES += (AUDIT,)
 
 
 VNPAY_SECRET = Secret("vnpay", "VNPay merchant credentials", ("tmn_code", "hash_secret"))

@@ -1,8 +1,9 @@
 """Dossier repository: the only module that reads and writes dossier items.
 
 Every state change is one TransactWriteItems call that writes the dossier (conditioned on
-its version), its outbox event and, for a submission, the idempotency record and the daily
-sequence counter. Either all of it happens or none of it does.
+its version), its outbox event, its audit record (chalicelib.audit) and, for a submission,
+the idempotency record and the daily sequence counter. Either all of it happens or none of
+it does.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import resources
+from chalicelib import audit_store, resources
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
@@ -109,8 +110,9 @@ def current_sequence(agency_id: str, day: str) -> int:
 
 
 def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_sequence: int, sequence: int,
-                   day: str, idempotency_key: str, request_hash: str, response: dict[str, Any]) -> None:
-    """Write dossier + event + idempotency record + counter in one transaction.
+                   day: str, idempotency_key: str, request_hash: str, response: dict[str, Any],
+                   audit_record: dict[str, Any]) -> None:
+    """Write dossier + event + idempotency record + counter + audit record in one transaction.
 
     The counter is conditioned on the value read before (gap-free numbering without a lock);
     the idempotency record is conditioned on not existing, so a retried request can never
@@ -133,6 +135,7 @@ def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_seque
             applicant = _applicant_item(dossier)
             if applicant is not None:
                 tx.save(applicant)
+            audit_store.stage(tx, audit_record)
     except TransactWriteError as exc:
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
         if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -225,12 +228,13 @@ def dossiers_since(agency_id: str, since: str) -> Iterator[dict[str, Any]]:
 
 # --- transitions ------------------------------------------------------------------------
 
-def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_version: int) -> None:
-    """Write the changed dossier and its event; fail with 409 if someone else changed it first."""
+def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_version: int,
+                    audit_record: dict[str, Any]) -> None:
+    """Write the changed dossier, its event and its audit record; fail with 409 if someone
+    else changed it first."""
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.save(_dossier_item(dossier), condition=DossierItem.version == expected_version)
-            tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+            stage_dossier_change(tx, dossier, [event], expected_version=expected_version, audit_record=audit_record)
     except TransactWriteError as exc:
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
         if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
@@ -275,12 +279,17 @@ def transaction() -> TransactWrite:
 
 
 def stage_dossier_change(tx: TransactWrite, dossier: dict[str, Any], events: list[dict[str, Any]], *,
-                         expected_version: int) -> None:
-    """Add the changed dossier (version-checked) and its outbox events to ``tx``."""
+                         expected_version: int, audit_record: dict[str, Any]) -> None:
+    """Add the changed dossier (version-checked), its outbox events and its audit record to ``tx``."""
     tx.save(_dossier_item(dossier), condition=DossierItem.version == expected_version)
     for event in events:
         tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+    audit_store.stage(tx, audit_record)
 
 
 def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     return [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+
+
+# Opaque page cursors, shared with chalicelib.audit_store.
+encode_cursor, decode_cursor = _encode_cursor, _decode_cursor

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from chalicelib import action_input, permissions, processing, store, transitions
+from chalicelib import action_input, audit, permissions, processing, store, transitions
 from chalicelib.attachments import missing_uploads
 from chalicelib.calendar import default_calendar, iso, to_local
 from chalicelib.dossiers import decide, full_view, record_uploader
@@ -83,7 +83,7 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor |
     if actor and actor.source_event_id and any(
             d.get("source_event_id") == actor.source_event_id for d in dossier.get("decisions", [])):
         raise AlreadyApplied(dossier)
-    expected = dossier["version"]
+    expected, before = dossier["version"], audit.snapshot(dossier)
     status = transitions.next_status(dossier["status"], action)
     if spec.uploads:
         errors = missing_uploads(identity.sub, params[spec.uploads], key=spec.uploads)
@@ -95,24 +95,25 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: Actor |
     data = spec.apply(dossier, params, at=now, by=by, calendar=default_calendar())
     if spec.uploads:
         record_uploader(dossier, params[spec.uploads], identity.sub)
-    audit = _audit(data, actor)
+    noted = _decision_details(data, actor)
     if dossier.get("due_at") != due_before:  # the report needs the due date in force over time
-        audit["due_at"] = dossier.get("due_at")
-    decide(dossier, action=action, status=status, at=iso(now), by=by, **audit)
+        noted["due_at"] = dossier.get("due_at")
+    decide(dossier, action=action, status=status, at=iso(now), by=by, **noted)
     event = dossier_event(action, dossier, occurred_at=iso(now), data=data)
-    store.save_transition(dossier, event, expected_version=expected)
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
     return full_view(dossier)
 
 
-def _audit(data: Mapping[str, Any], actor: Actor | None) -> dict[str, Any]:
+def _decision_details(data: Mapping[str, Any], actor: Actor | None) -> dict[str, Any]:
     """What the decision log keeps besides action, time and author."""
-    audit = {key: data[key] for key in AUDITED if data.get(key) is not None}
+    details = {key: data[key] for key in AUDITED if data.get(key) is not None}
     effective = data.get("finished_at") or data.get("returned_at")
     if effective:
-        audit["effective_at"] = effective
+        details["effective_at"] = effective
     if actor and actor.source_event_id:
-        audit["source_event_id"] = actor.source_event_id
-    return audit
+        details["source_event_id"] = actor.source_event_id
+    return details
 
 
 # --- warnings ----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ envelope (the EventBridge ``detail``). This module adds what every consumer must
   changes when the publisher re-sends the same outbox event). Records live in the
   ``idempotency`` table with a TTL; an INPROGRESS record left by a killed Lambda expires
   with the invocation's remaining time, because the Lambda context is registered;
-* a JSON logger per consumer with the event id as correlation id.
+* a JSON logger per consumer with the event id as correlation id, which is also the request
+  id of any audit record the consumer writes.
 
 Reordering is the consumer's business: it compares the envelope's per-dossier ``version``.
 
@@ -32,7 +33,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function,
 )
 
-from chalicelib import aws, resources
+from chalicelib import audit, aws, resources
 from chalicelib.config import settings
 from chalicelib.log import logger as make_logger
 
@@ -103,7 +104,8 @@ class Consumer:
                                  self.queue.max_receive_count if self.queue and self.queue.has_dlq else None)
         event = envelope(record)
         self.logger.set_correlation_id(event["id"])
-        return self._once()(event=event)
+        with audit.bind_request(event["id"]):  # what the consumer writes is audited under the event id
+            return self._once()(event=event)
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self._once()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.audit import bind_request
 from chalicelib.log import logger as make_logger
 from chalicelib.payment_service import sweep
 
@@ -16,4 +17,5 @@ logger = make_logger("payments-reconcile")
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    return sweep()
+    with bind_request(getattr(context, "aws_request_id", None)):  # on the audit records of what it heals
+        return sweep()

@@ -28,6 +28,10 @@ TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", 
                  "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
 # HEAD and presigned GETs need GetObject; writes and presigned PUTs need PutObject.
 READ_OBJECT, WRITE_OBJECT, DELETE_OBJECT = "s3:GetObject", "s3:PutObject", "s3:DeleteObject"
+# An append-only table (the audit log): writers may only add items (a Put inside a transaction
+# is authorised as PutItem); the functions it names in ``queried_by`` may also Query it.
+APPEND_ONLY_WRITE = ("dynamodb:PutItem",)
+APPEND_ONLY_READ = ("dynamodb:Query",)
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Shared:
     """What every function may be granted access to."""
     config: StageConfig
     tables: dict[str, ddb.Table]
+    declared_tables: dict[str, resources.Table]
     bus: events.EventBus
     secrets: dict[str, sm.Secret]
     bucket: s3.Bucket
@@ -56,10 +61,7 @@ def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[
                              arn_format=ArnFormat.COLON_RESOURCE_NAME)]),
         iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
     ]
-    chosen = shared.tables if tables is None else {t: shared.tables[t] for t in tables}
-    if chosen:
-        arns = [arn for table in chosen.values() for arn in (table.table_arn, f"{table.table_arn}/index/*")]
-        statements.append(iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=arns))
+    statements += _table_statements(shared, name, shared.tables if tables is None else {t: shared.tables[t] for t in tables})
     if publishes:
         statements.append(iam.PolicyStatement(actions=["events:PutEvents"], resources=[shared.bus.event_bus_arn]))
     if secrets:
@@ -74,6 +76,22 @@ def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[
     return iam.Role(scope, id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                     description=f"MotCua {shared.config.stage}: {name}",
                     inline_policies={"least-privilege": iam.PolicyDocument(statements=statements)})
+
+
+def _table_statements(shared: Shared, name: str, chosen: dict[str, ddb.Table]) -> list[iam.PolicyStatement]:
+    """Full item access to ordinary tables; PutItem (and Query for its readers) on append-only ones."""
+    def arns(names: list[str], indexes: bool = True) -> list[str]:
+        return [arn for t in names for arn in (chosen[t].table_arn, *([f"{chosen[t].table_arn}/index/*"] * indexes))]
+
+    append_only = [t for t in chosen if shared.declared_tables[t].append_only]
+    ordinary = [t for t in chosen if t not in append_only]
+    readers = [t for t in append_only if name in shared.declared_tables[t].queried_by]
+    statements = [iam.PolicyStatement(actions=list(TABLE_ACTIONS), resources=arns(ordinary))] if ordinary else []
+    if append_only:
+        statements.append(iam.PolicyStatement(actions=list(APPEND_ONLY_WRITE), resources=arns(append_only, False)))
+    if readers:
+        statements.append(iam.PolicyStatement(actions=list(APPEND_ONLY_READ), resources=arns(readers)))
+    return statements
 
 
 def log_group(scope: Construct, id: str, config: StageConfig, name: str) -> logs.LogGroup:

@@ -39,9 +39,11 @@ class MotCuaStack(Stack):
         bus = messaging.bus(self, config, inventory)
         queues = messaging.queues(self, config, inventory)
         messaging.rules(self, config, inventory, bus, queues)
-        shared = Shared(config=config, tables=tables, bus=bus, secrets=secrets, bucket=bucket, environment={
+        shared = Shared(config=config, tables=tables, declared_tables={t.name: t for t in inventory.tables},
+                        bus=bus, secrets=secrets, bucket=bucket, environment={
             "MOTCUA_STAGE": config.stage,
             "MOTCUA_ATTACHMENTS_BUCKET": bucket.bucket_name,
+            "MOTCUA_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
             "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         })

@@ -47,6 +47,7 @@ class StageConfig:
     deletion_protection: bool
     attachment_retention_days: int
     event_archive_retention_days: int
+    audit_retention_days: int
     alarm_emails: tuple[str, ...]
     api_5xx_rate_alarm: float
     national_sync_lag_alarm_seconds: int
@@ -62,7 +63,7 @@ class StageConfig:
 
 REQUIRED = tuple(f.name for f in fields(StageConfig) if f.name != "stage")
 _INTS = ("api_memory_mb", "consumer_memory_mb", "log_retention_days", "attachment_retention_days",
-         "event_archive_retention_days", "national_sync_lag_alarm_seconds", "api_throttle_rate",
+         "event_archive_retention_days", "audit_retention_days", "national_sync_lag_alarm_seconds", "api_throttle_rate",
          "api_throttle_burst")
 _OPTIONAL_INTS = ("api_reserved_concurrency", "consumer_reserved_concurrency")
 _BOOLS = ("deletion_protection", "manage_apigateway_account_role")

@@ -127,6 +127,7 @@ def aws_calls_and_scaling() -> list[Row]:
             code = __import__("json").loads(call("GET", "/dossiers?limit=1", citizen).body)["items"][0]["dossier_code"]
             accept = measure(lambda: call("POST", f"/dossiers/{code}/accept", officer))
             read = measure(lambda: call("GET", f"/dossiers/{code}", citizen))
+            audited_read = measure(lambda: call("GET", f"/dossiers/{code}", officer))
             listing = measure(lambda: call("GET", "/dossiers?limit=20", officer))
             download = measure(lambda: call("GET", f"/dossiers/{code}/attachments/{upload}", citizen))
             track = measure(lambda: call("GET", f"/track/{code}?phone_last4=0001", None))
@@ -137,6 +138,7 @@ def aws_calls_and_scaling() -> list[Row]:
                 Row("read by code: DynamoDB calls", read.service("dynamodb"), 1),
                 Row("attachment URL: DynamoDB calls (signing calls nothing)", download.service("dynamodb"), 1),
                 Row("public tracking: DynamoDB calls (IP counter + one BatchGetItem)", track.service("dynamodb"), 2),
+                Row("officer read by code, audited: DynamoDB calls", audited_read.service("dynamodb"), 2),
                 Row("list page: DynamoDB calls (Query only, no Scan)",
                     listing.service("dynamodb") + 100 * listing["dynamodb.Scan"], 1),
             ]

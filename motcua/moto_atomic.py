@@ -7,6 +7,12 @@ write. Real DynamoDB serialises conflicting transactions. Concurrency tests (twe
 once, two refunds at once) and the threaded local stack need that guarantee, so every item
 operation of moto's DynamoDB backend runs under one re-entrant lock. This fixes the emulator;
 it mocks nothing.
+
+moto also backs a transaction up by deep-copying a table once per *item* that names it (a
+dossier, its outbox event and its audit record: three copies of the same table state, taken
+before any item is applied). ``_copy_each_table_once`` makes those copies one per table per
+transaction, which is the same backup at a fraction of the cost: tests keep their budget as
+transactions gain items.
 """
 from __future__ import annotations
 
@@ -27,6 +33,39 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+class _CopyOnce:
+    """Stands in for the ``copy`` module inside moto's DynamoDB models during one transaction:
+    the first deep copy of a table is reused for that table's later items."""
+
+    def __init__(self, real: Any, table_type: type) -> None:
+        self._real, self._table_type, self._copies = real, table_type, {}
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        if not isinstance(value, self._table_type):
+            return self._real.deepcopy(value, memo)
+        if id(value) not in self._copies:
+            self._copies[id(value)] = self._real.deepcopy(value, memo)
+        return self._copies[id(value)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _copy_each_table_once(method: Callable[..., Any]) -> Callable[..., Any]:
+    import moto.dynamodb.models as models
+
+    @functools.wraps(method)
+    def once(*args: Any, **kwargs: Any) -> Any:
+        with _LOCK:  # the swap is only ever seen by the one transaction holding the lock
+            real = models.copy
+            models.copy = _CopyOnce(real, models.Table)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                models.copy = real
+    return once
+
+
 def install() -> None:
     """Idempotent: wrap moto's DynamoDB item operations in the lock (once per process)."""
     global _installed
@@ -34,6 +73,7 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
+    DynamoDBBackend.transact_write_items = _copy_each_table_once(DynamoDBBackend.transact_write_items)
     for name in _OPERATIONS:
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     _installed = True

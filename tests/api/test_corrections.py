@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib import report_service, store
+from chalicelib import audit, report_service, store
 from chalicelib.calendar import iso, parse_iso
 from chalicelib.events import dossier_event
 from chalicelib.identity import Identity
@@ -18,11 +18,12 @@ ADMIN = Identity("admin-1", "admin")
 def finish(code: str, finished_at: datetime) -> None:
     """Record a result on the dossier the way the workflow's issue_result does."""
     dossier = store.get_dossier(code)
-    expected = dossier["version"]
+    expected, before = dossier["version"], audit.snapshot(dossier)
     dossier["finished_at"] = iso(finished_at)
     dossier["version"] += 1
-    store.save_transition(dossier, dossier_event("DossierResultIssued", dossier, occurred_at=iso(finished_at), data={}),
-                          expected_version=expected)
+    event = dossier_event("DossierResultIssued", dossier, occurred_at=iso(finished_at), data={})
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], Identity("officer-1", "officer")))
 
 
 @pytest.fixture

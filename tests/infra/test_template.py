@@ -206,3 +206,34 @@ def test_only_the_receipts_consumer_writes_receipts_and_the_api_only_reads_them(
     assert _object_access(assembly, "receipts") == {"s3:PutObject": {"receipts/*"}}
     assert _object_access(assembly, "api") == {"s3:GetObject": {"uploads/*", "receipts/*"},
                                                "s3:PutObject": {"uploads/*"}}
+
+
+def _roles_granting_on(assembly: Assembly, logical_id: str) -> dict[str, set[str]]:
+    """Role logical id -> every action its policies allow on the resource ``logical_id``."""
+    granted: dict[str, set[str]] = {}
+    for name, resource in assembly.resources("AWS::IAM::Role").items():
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if logical_id in json.dumps(statement.get("Resource")):
+                    actions = statement["Action"]
+                    granted.setdefault(name, set()).update([actions] if isinstance(actions, str) else actions)
+    return granted
+
+
+def test_the_audit_log_is_append_only_and_kept_for_the_stage_retention(assembly: Assembly) -> None:
+    tables = assembly.resources("AWS::DynamoDB::Table")
+    [(logical_id, audit)] = [(k, t) for k, t in tables.items()
+                             if t["Properties"]["TableName"] == resources.physical_name("prod", resources.AUDIT.name)]
+    assert audit["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert audit["Properties"]["DeletionProtectionEnabled"] is True and audit["DeletionPolicy"] == "Retain"
+    assert audit["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    granted = _roles_granting_on(assembly, logical_id)
+    declared = (*resources.STREAM_CONSUMERS, *resources.QUEUE_CONSUMERS, *resources.SCHEDULES)
+    writers = ["api", *(f.name for f in declared if f.tables is None or resources.AUDIT.name in f.tables)]
+    assert len(granted) == len(writers)  # the API and functions declaring every table or this one
+    assert all(actions <= {"dynamodb:PutItem", "dynamodb:Query"} for actions in granted.values()), granted
+    assert sum("dynamodb:Query" in actions for actions in granted.values()) == 1  # only the API reads it
+    functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
+    for function in functions.values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["MOTCUA_AUDIT_RETENTION_DAYS"] == str(assembly.config.audit_retention_days)

@@ -15,6 +15,7 @@ in a thread (for ``make run``).
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 import time
 import uuid
@@ -95,6 +96,7 @@ class StreamPump:
             result = self.handler({"Records": batch}, LambdaContext(self.consumer.name)) or {}
         except Exception:
             self.failures += 1
+            logging.getLogger("motcua.dispatcher").exception("stream consumer %s failed", self.consumer.name)
             return True  # keep the batch pending: it is re-delivered next step
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         if failed:
@@ -191,7 +193,9 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 busy = any([pump.step() for pump in self.pumps])
-            except Exception:  # the moto server going away at shutdown, mostly
+            except Exception:  # the moto server going away at shutdown, mostly; said, never hidden
+                if not self._stop.is_set():
+                    logging.getLogger("motcua.dispatcher").exception("dispatcher round failed")
                 busy = False
             if not busy:
                 self._stop.wait(interval)

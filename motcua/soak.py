@@ -20,6 +20,7 @@ import json
 import os
 import queue
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -289,22 +290,31 @@ def main(argv: list[str] | None = None) -> int:
         soak = Soak(api, token, args.citizens, args.officers or max(1, args.citizens // 2), args.duration,
                     args.max_per_citizen)
         elapsed = soak.run()
+        checking = time.monotonic()
         admin = token("admin")
         lost = lost_events(api, admin, soak.submitted, events)
         returned = sum(1 for status in soak.done.values() if status == "returned")
         report = report_problems(api, admin, day, len(soak.submitted), returned, verify)
+        checked = time.monotonic() - checking
+        if stack is not None and lost:
+            stack.process.send_signal(signal.SIGUSR1)   # the stack dumps its threads' stacks (diagnosis)
+            time.sleep(1.0)
     finally:
+        stack_log = [line for line in (stack.output if stack is not None else [])
+                     if not line.startswith(("127.0.0.1 - -", '{"level":"INFO"'))][-300:]
         if stack is not None:
             stack.stop()
 
     print(f"\nmotcua soak: {args.citizens} citizens, {soak.officers} officers, {elapsed:.0f} s, "
-          f"{len(soak.submitted)} dossiers submitted, {returned} returned\n")
+          f"{len(soak.submitted)} dossiers submitted, {returned} returned; drained and checked in {checked:.0f} s\n")
     print(table(soak.metrics, elapsed))
     print(f"\n5xx: {soak.metrics.server_errors()}   unexpected statuses/errors: {soak.metrics.unexpected()}   "
           f"lost events: {len(lost)} dossier(s)   report vs verify: {'OK' if not report else 'MISMATCH'}")
     for line in (soak.metrics.errors[:20] + lost[:20] + report):
         print("  " + line)
     ok = not soak.metrics.errors and not lost and not report and soak.submitted and returned == len(soak.submitted)
+    if not ok and stack_log:
+        print("\nlast lines of the stack's output:\n" + "".join(stack_log))
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -28,8 +28,8 @@ from motcua.local_process import LocalStack
 
 pytestmark = pytest.mark.stack
 
-EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "3"))
-STEPS = int(os.environ.get("MOTCUA_FUZZ_STEPS", "4"))
+EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "2"))
+STEPS = int(os.environ.get("MOTCUA_FUZZ_STEPS", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 AGENCY = "000.21.30.H50"            # 1.001193: no fees, no internal steps; officers of this agency act on it
 PROCEDURE = "1.001193"

@@ -71,11 +71,11 @@ class LocalStack:
             headers["Authorization"] = f"Bearer {token}"
         return requests.request(method, self.api + path, headers=headers, timeout=15, **kwargs)
 
-    def stop(self) -> int:
+    def stop(self, timeout: float = 30) -> int:
+        """Ctrl-C to our own process; killed (exit code -9) if it does not stop in time."""
         self.process.send_signal(signal.SIGINT)
         try:
-            return self.process.wait(timeout=20)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(timeout=10)

@@ -52,9 +52,18 @@ deploy: $(STAMP)
 	@$(MAKE) --no-print-directory $(NODE_STAMP)
 	$(CDK) deploy -c stage=$(STAGE) --output cdk.out/$(STAGE) --require-approval broadening
 
-# The randomized report workload at full size (2,000 dossiers through the API). Slow on
-# in-process moto (it deep-copies tables on every transaction): expect well over half an hour.
+# Long variants of the reliability suites:
+# 1. load on a local stack it starts: SOAK_CITIZENS citizens submit and pay through the VNPay
+#    simulator for SOAK_SECONDS while officers process; prints the latency table; fails on any
+#    5xx, lost event or report mismatch (motcua/soak.py);
+# 2. schemathesis with 200 examples per operation against the local stack's /openapi.json;
+# 3. the randomized report workload at full size (2,000 dossiers through the API). Slow on
+#    in-process moto (it deep-copies tables on every transaction): expect well over half an hour.
+SOAK_SECONDS ?= 120
+SOAK_CITIZENS ?= 8
 soak: $(STAMP)
+	$(PY) -m motcua.soak --duration $(SOAK_SECONDS) --citizens $(SOAK_CITIZENS)
+	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_STEPS=20 $(PY) -m pytest -q tests/stack/test_fuzz_openapi.py
 	MOTCUA_WORKLOAD_DOSSIERS=2000 $(PY) -m pytest -q tests/api/test_report_workload.py
 
 clean:

@@ -15,6 +15,7 @@ in a thread (for ``make run``).
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
 import time
 import uuid
@@ -68,7 +69,7 @@ class StreamPump:
         self.streams = session.client("dynamodbstreams", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
         ddb = session.client("dynamodb", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
         self.arn = ddb.describe_table(TableName=cfg.name(consumer.table))["Table"]["LatestStreamArn"]
-        self.iterators: dict[str, str] = {}
+        self.last_sequence: dict[str, str] = {}   # per shard: the last record read
         self.pending: list[dict[str, Any]] = []   # records handed out but not yet acknowledged
         self.failures = 0
 
@@ -77,11 +78,16 @@ class StreamPump:
         records: list[dict[str, Any]] = []
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id not in self.iterators:
-                self.iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            result = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=1000)
-            self.iterators[shard_id] = result["NextShardIterator"]
+            # A fresh iterator after the last record read, every round (as Lambda re-positions
+            # after an expired iterator): moto's iterator holds the shard object, and a cancelled
+            # transaction restores a deep copy of the table, shard included, so a kept iterator
+            # would read a dead copy forever and every later event would be lost (found by the soak).
+            position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self.last_sequence[shard_id]}
+                        if shard_id in self.last_sequence else {"ShardIteratorType": "TRIM_HORIZON"})
+            iterator = self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **position)["ShardIterator"]
+            result = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+            if result["Records"]:
+                self.last_sequence[shard_id] = result["Records"][-1]["dynamodb"]["SequenceNumber"]
             records.extend(_as_lambda_record(record, self.arn) for record in result["Records"])
         return records
 
@@ -95,6 +101,7 @@ class StreamPump:
             result = self.handler({"Records": batch}, LambdaContext(self.consumer.name)) or {}
         except Exception:
             self.failures += 1
+            logging.getLogger("motcua.dispatcher").exception("stream consumer %s failed", self.consumer.name)
             return True  # keep the batch pending: it is re-delivered next step
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         if failed:
@@ -191,7 +198,9 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 busy = any([pump.step() for pump in self.pumps])
-            except Exception:  # the moto server going away at shutdown, mostly
+            except Exception:  # the moto server going away at shutdown, mostly; said, never hidden
+                if not self._stop.is_set():
+                    logging.getLogger("motcua.dispatcher").exception("dispatcher round failed")
                 busy = False
             if not busy:
                 self._stop.wait(interval)

@@ -91,6 +91,8 @@ def main() -> int:
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
 
+    import faulthandler
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: where is every thread?
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:

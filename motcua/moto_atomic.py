@@ -5,7 +5,7 @@ copy of the tables taken before it began. Two threads running transactions at on
 therefore both pass their conditions, or one's rollback can erase the other's committed
 write. Real DynamoDB serialises conflicting transactions. Concurrency tests (twenty IPNs at
 once, two refunds at once) and the threaded local stack need that guarantee, so every item
-operation of moto's DynamoDB backend runs under one re-entrant lock. This fixes the emulator;
+operation of moto's DynamoDB backend, and every stream read, runs under one re-entrant lock. This fixes the emulator;
 it mocks nothing.
 
 moto also backs a transaction up by deep-copying a table once per *item* that names it (a
@@ -72,8 +72,13 @@ def install() -> None:
     if _installed:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
     DynamoDBBackend.transact_write_items = _copy_each_table_once(DynamoDBBackend.transact_write_items)
     for name in _OPERATIONS:
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
+    # Stream reads too: a reader must never see the records of a transaction half-applied
+    # (and then rolled back), which real DynamoDB never publishes.
+    for name in ("get_shard_iterator", "get_records"):
+        setattr(DynamoDBStreamsBackend, name, _serialised(getattr(DynamoDBStreamsBackend, name)))
     _installed = True

@@ -352,7 +352,8 @@ class VNPaySimulator:
         order_info = p.get("vnp_OrderInfo", "")
         if not _PRINTABLE_ASCII.fullmatch(order_info):
             raise _PageError("03", "Nội dung (vnp_OrderInfo) phải là tiếng Việt không dấu, tối đa 255 ký tự")
-        if not re.match(r"https?://", p.get("vnp_ReturnUrl", "")):
+        # printable ASCII only: the URL becomes a Location header, where CR/LF would inject headers
+        if not re.fullmatch(r"https?://[\x21-\x7e]+", p.get("vnp_ReturnUrl", "")):
             raise _PageError("03", "vnp_ReturnUrl không hợp lệ")
         if not p.get("vnp_IpAddr") or not p.get("vnp_OrderType") or p.get("vnp_Locale") not in ("vn", "en"):
             raise _PageError("03", "Thiếu vnp_IpAddr, vnp_OrderType hoặc vnp_Locale")

@@ -243,8 +243,10 @@ def _decode_component(raw: str) -> str:
 
 
 def params_from_query_string(qs: str | bytes) -> dict[str, str]:
-    """Parse a raw query string strictly: PaymentError on a duplicated ``vnp_*`` key (a
-    parameter-pollution attempt: which copy was signed?), on malformed percent-escapes, on
+    """Parse a raw query string strictly: SignatureError on a duplicated ``vnp_*`` key (a
+    parameter-pollution attempt: which copy was signed? Taking the first or the last would
+    let two parsers on the path, a proxy's and ours, disagree about what was paid, so the
+    checksum counts as failed: IPN 97), PaymentError on malformed percent-escapes, on
     invalid UTF-8 and on raw characters that can't appear in a URL. For other keys the first
     occurrence wins."""
     if isinstance(qs, bytes):
@@ -267,7 +269,7 @@ def params_from_query_string(qs: str | bytes) -> dict[str, str]:
         value = _decode_component(raw_value)
         if key in out:
             if key.startswith("vnp_"):
-                raise PaymentError(f"duplicated parameter {key}")
+                raise SignatureError(f"duplicated parameter {key}")
             continue
         out[key] = value
     return out
@@ -284,7 +286,7 @@ def params_from_multi_value(params: Mapping[str, Sequence[str] | str]) -> dict[s
         if not values:
             continue
         if key.startswith("vnp_") and len(values) > 1:
-            raise PaymentError(f"duplicated parameter {key}")
+            raise SignatureError(f"duplicated parameter {key}")
         if not isinstance(values[0], str):
             raise PaymentError(f"{key} must be a string")
         out[key] = values[0]

@@ -79,11 +79,20 @@ def test_garbage_query_strings_get_97_or_99_never_a_500(flow):
         assert response.json["RspCode"] in ("97", "99"), query
 
 
-def test_duplicated_vnp_keys_are_rejected_even_when_one_copy_is_signed(flow, opened):
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_duplicated_vnp_keys_fail_the_checksum_even_when_one_copy_is_signed(flow, opened, where):
+    """Which copy did VNPay sign? Neither first nor last can be trusted: 97, nothing changes."""
     code, payment_id, params = opened
-    polluted = urlencode(params) + "&vnp_Amount=100"
-    assert flow.ipn(polluted).json == {"RspCode": "99", "Message": "Unknown error"}
+    signed = urlencode(params)
+    polluted = f"{signed}&vnp_Amount=100" if where == "after" else f"vnp_Amount=100&{signed}"
+    assert flow.ipn(polluted).json["RspCode"] == "97"
     assert state(flow, code, payment_id)[0] == "pending"
+
+
+def test_a_duplicated_key_on_the_return_page_is_the_invalid_page(flow, opened):
+    _, _, params = opened
+    page = flow.return_page(urlencode(params) + "&vnp_ResponseCode=00")
+    assert page.status_code == 400 and "Không xác thực được kết quả" in page.body.decode()
 
 
 def test_signed_but_non_numeric_amount_is_99(flow, opened):

@@ -90,6 +90,15 @@ def test_pay_page_refuses_secure_hash_type_and_duplicated_keys(sim, now):
     assert loopback_session().get(url + "&vnp_Amount=100", timeout=5).status_code == 400
 
 
+@pytest.mark.parametrize("return_url", ["http://127.0.0.1:9/r\r\nSet-Cookie: sid=evil", "http://127.0.0.1:9/r\nX: y",
+                                        "http://127.0.0.1:9/a b", "javascript:alert(1)", "//127.0.0.1:9/r"])
+def test_a_signed_return_url_with_cr_lf_or_no_http_scheme_is_refused_before_any_redirect(sim, now, return_url):
+    """Even a merchant that signs a bad vnp_ReturnUrl never gets a header injected into the 302."""
+    page = loopback_session().get(pay_url(sim, pay_params(now, vnp_ReturnUrl=return_url)), timeout=5)
+    assert page.status_code == 400 and "vnp_ReturnUrl" in page.content.decode("utf-8")
+    assert "Set-Cookie" not in page.headers and "X" not in page.headers
+
+
 def test_browser_cancel_button_redirects_to_return_url_with_code_24(sim, now, ipn_app):
     ipn_app.orders["SIMTEST1"] = 150_000
     s = loopback_session()

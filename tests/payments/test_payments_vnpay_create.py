@@ -155,7 +155,8 @@ def test_bad_references_are_rejected(reference):
         create(reference=reference)
 
 
-@pytest.mark.parametrize("url", ["/relative", "ftp://x", "https://x/~user", "https://x/a*b", "https://x/ä"])
+@pytest.mark.parametrize("url", ["/relative", "ftp://x", "https://x/~user", "https://x/a*b", "https://x/ä",
+                                 "https://x/r\r\nSet-Cookie: a=b", "https://x/r\nLocation: //evil"])
 def test_return_urls_that_are_not_safe_to_sign_are_rejected(url):
     with pytest.raises(ValueError):
         create(return_url=url)

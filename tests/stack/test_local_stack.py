@@ -6,14 +6,9 @@ seed. The tests talk to it only the way a developer would: HTTP, presigned S3 UR
 """
 from __future__ import annotations
 
-import collections
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -22,66 +17,9 @@ from typing import Any, Iterator
 import pytest
 import requests
 
+from motcua.local_process import LocalStack as Stack
+
 pytestmark = pytest.mark.stack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Stack:
-    def __init__(self, **extra_env: str) -> None:
-        from motcua.simulators import PORT_SETTINGS
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
-        self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
-                        MOTCUA_VNPAY_PORT=str(free_port()), PYTHONUNBUFFERED="1",
-                        **{name: str(free_port()) for name in PORT_SETTINGS}, **extra_env)
-        self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
-        self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local"], env=self.env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.banner: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
-                raise RuntimeError("stack exited:\n" + "".join(self.banner))
-            self.banner.append(line)
-            if line.startswith("Press Ctrl-C"):
-                # keep reading: a full stdout pipe would block the stack's logging, and the stack
-                self.output: collections.deque[str] = collections.deque(maxlen=2000)
-                threading.Thread(target=self._drain_output, name="stack-output", daemon=True).start()
-                return
-        raise RuntimeError("stack did not start in time:\n" + "".join(self.banner))
-
-    def _drain_output(self) -> None:
-        for line in self.process.stdout:
-            self.output.append(line)
-
-    def cli(self, *args: str, timeout: float = 30) -> str:
-        done = subprocess.run([sys.executable, "-m", "motcua.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
-        args = ["token", "--role", role] + (["--agency", agency] if agency else []) + (["--sub", sub] if sub else [])
-        return self.cli(*args).strip()
-
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return requests.request(method, self.api + path, headers=headers, timeout=15, **kwargs)
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(timeout=20)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
 
 
 @pytest.fixture(scope="module")

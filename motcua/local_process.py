@@ -1,0 +1,81 @@
+"""`motcua local` as a child process on free loopback ports, for the stack tests, the load
+soak and the hostile-input run.
+
+Only the process started here is ever stopped (SIGINT to its own PID, then kill if it hangs).
+"""
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalStack:
+    """One `motcua local` subprocess; talk to it over HTTP (``call``) and the CLI (``cli``)."""
+
+    def __init__(self, **extra_env: str) -> None:
+        from motcua.simulators import PORT_SETTINGS
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
+        self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
+                        MOTCUA_VNPAY_PORT=str(free_port()), PYTHONUNBUFFERED="1",
+                        **{name: str(free_port()) for name in PORT_SETTINGS}, **extra_env)
+        self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
+        self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local"], env=self.env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.banner: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                raise RuntimeError("stack exited:\n" + "".join(self.banner))
+            self.banner.append(line)
+            if line.startswith("Press Ctrl-C"):
+                # keep reading: a full stdout pipe would block the stack's logging, and the stack
+                self.output: collections.deque[str] = collections.deque(maxlen=2000)
+                threading.Thread(target=self._drain_output, name="stack-output", daemon=True).start()
+                return
+        self.stop()
+        raise RuntimeError("stack did not start in time:\n" + "".join(self.banner))
+
+    def _drain_output(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def cli(self, *args: str, timeout: float = 30) -> str:
+        done = subprocess.run([sys.executable, "-m", "motcua.cli", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+        assert done.returncode == 0, done.stderr + done.stdout
+        return done.stdout
+
+    def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
+        args = ["token", "--role", role] + (["--agency", agency] if agency else []) + (["--sub", sub] if sub else [])
+        return self.cli(*args).strip()
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.api + path, headers=headers, timeout=15, **kwargs)
+
+    def stop(self, timeout: float = 30) -> int:
+        """Ctrl-C to our own process; killed (exit code -9) if it does not stop in time."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(timeout=10)

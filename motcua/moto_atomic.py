@@ -7,6 +7,13 @@ write. Real DynamoDB serialises conflicting transactions. Concurrency tests (twe
 once, two refunds at once) and the threaded local stack need that guarantee, so every item
 operation of moto's DynamoDB backend runs under one re-entrant lock. This fixes the emulator;
 it mocks nothing.
+
+The same rollback swaps each table for its copy, stream shard included, while the table's
+stream readers (shard iterators) keep the shard object they started on: they would see the
+INSERTs of the cancelled transaction (phantom events for dossiers that were never written)
+and none of the writes after it. ``_stream_kept_on_cancel`` gives the restored table back
+its original shard, truncated to where it stood before the transaction, as DynamoDB Streams
+never shows a cancelled transaction.
 """
 from __future__ import annotations
 
@@ -27,6 +34,23 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+def _stream_kept_on_cancel(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def transact(self: Any, *args: Any, **kwargs: Any) -> Any:
+        shards = {name: (table.stream_shard, len(table.stream_shard.items))
+                  for name, table in self.tables.items() if table.stream_shard is not None}
+        try:
+            return method(self, *args, **kwargs)
+        except Exception:
+            for name, (shard, length) in shards.items():
+                table = self.tables.get(name)
+                if table is not None and table.stream_shard is not shard:
+                    del shard.items[length:]
+                    shard.table, table.stream_shard = table, shard
+            raise
+    return transact
+
+
 def install() -> None:
     """Idempotent: wrap moto's DynamoDB item operations in the lock (once per process)."""
     global _installed
@@ -34,6 +58,7 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
+    DynamoDBBackend.transact_write_items = _stream_kept_on_cancel(DynamoDBBackend.transact_write_items)
     for name in _OPERATIONS:
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     _installed = True

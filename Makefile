@@ -56,7 +56,7 @@ deploy: $(STAMP)
 # in-process moto (it deep-copies tables on every transaction): expect well over half an hour.
 soak: $(STAMP)
 	MOTCUA_WORKLOAD_DOSSIERS=2000 $(PY) -m pytest -q tests/api/test_report_workload.py
-	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py
+	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 MOTCUA_CRASH_FULL=1 $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info infra/build infra/cdk.out infra/chalice.out infra/node_modules

@@ -13,6 +13,7 @@ from handlers import publisher
 from motcua import faults
 from motcua.dispatcher import StreamPump
 from tests.api.reliability_kit import audit, scale, seed
+from tests.api.test_contract import check
 from tests.api.test_events import tap_events
 from tests.api.test_intake import submission, submit
 from tests.api.test_workflow import HOUSE, officer
@@ -21,7 +22,7 @@ OPERATIONS = scale("MOTCUA_THROTTLE_OPS", 50)
 RETRYABLE = {"service_busy", "temporarily_unavailable", "sequence_contention"}
 
 
-def check(response) -> str:
+def outcome(response) -> str:
     """The response's outcome; fails the test on a 5xx other than a retryable 503."""
     if response.status_code < 500:
         return str(response.status_code)
@@ -71,8 +72,8 @@ class Workload:
         else:
             response = self.api.call("POST", f"/dossiers/{code}/refuse", token=self.officer,
                                      body={"reason": "Hồ sơ không thuộc thẩm quyền"})
-        outcome = f"{op}:{check(response)}"
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        result = f"{op}:{outcome(response)}"
+        self.outcomes[result] = self.outcomes.get(result, 0) + 1
 
 
 def test_under_throttling_requests_succeed_or_answer_a_retryable_503_and_nothing_is_half_written(api, aws_env):
@@ -119,6 +120,7 @@ def test_a_throttled_read_after_botocores_retries_is_a_503_with_retry_after(api,
     assert response.status_code == 503 and response.headers["Retry-After"] == str(ServiceBusy.retry_after)
     assert response.json["error"]["code"] == "service_busy" and "quá tải" in response.json["error"]["message"]
     assert plan.attempts > 1                                       # botocore retried before giving up
+    check("/dossiers/{code}", "get", response)                      # the documented 503
 
 
 def test_only_throttling_is_treated_as_busy():

@@ -65,6 +65,7 @@ soak: $(STAMP)
 	$(PY) -m motcua.soak --duration $(SOAK_SECONDS) --citizens $(SOAK_CITIZENS)
 	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_STEPS=20 $(PY) -m pytest -q tests/stack/test_fuzz_openapi.py
 	MOTCUA_WORKLOAD_DOSSIERS=2000 $(PY) -m pytest -q tests/api/test_report_workload.py
+	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 MOTCUA_CRASH_FULL=1 $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info infra/build infra/cdk.out infra/chalice.out infra/node_modules

@@ -106,7 +106,23 @@ class TooManyRequests(ApiError):
 
 
 class ServiceUnavailable(ApiError):
+    """Retryable: clients may send the same request again (the same Idempotency-Key for a
+    submission) after ``retry_after`` seconds, which the response carries as Retry-After."""
     status = 503
     code = "temporarily_unavailable"
     message = "Hệ thống đang bận, vui lòng thử lại sau ít phút."
+    retry_after = 2
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceBusy(ServiceUnavailable):
+    """AWS kept throttling us (DynamoDB capacity, EventBridge rate) after botocore's retries."""
+    code = "service_busy"
+    message = "Hệ thống đang quá tải, vui lòng thử lại sau vài giây."
+
+    def __init__(self) -> None:
+        super().__init__(extra={"retryable": True})
 

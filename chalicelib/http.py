@@ -14,7 +14,7 @@ from typing import Any, Callable
 from chalice import Response
 
 from chalicelib.config import settings
-from chalicelib.errors import ApiError, MalformedJson, PayloadTooLarge, ValidationFailed
+from chalicelib.errors import ApiError, MalformedJson, PayloadTooLarge, ServiceBusy, ServiceUnavailable, ValidationFailed
 from chalicelib.identity import Identity, bearer_token, identity_from_claims, verify_local_token
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -42,8 +42,40 @@ def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except ApiError as error:
+            if isinstance(error, ServiceUnavailable) and aws_throttled(error.__cause__):
+                error = ServiceBusy()
             return error_response(error)
+        except Exception as exc:
+            if not aws_throttled(exc):
+                raise
+            return error_response(ServiceBusy())
     return wrapper
+
+
+# Error codes AWS answers when we exceed a rate or capacity; botocore retried them already.
+THROTTLING_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+    "TooManyRequestsException", "ThrottlingError", "LimitExceededException", "SlowDown",
+})
+
+
+def aws_throttled(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is, or was caused by, AWS throttling that outlasted botocore's retries:
+    a botocore ClientError with a throttling code, or pynamodb's error wrapping one (its
+    ``cause``), or a transaction cancelled for throttling. The one place that decides it, so
+    every route answers 503 ``service_busy`` instead of a 500."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        response = getattr(exc, "response", None)
+        code = (response or {}).get("Error", {}).get("Code") if isinstance(response, dict) else None
+        if code in THROTTLING_CODES:
+            return True
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        if any(getattr(reason, "code", None) in THROTTLING_CODES for reason in reasons):
+            return True
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return False
 
 
 _CHALICE_CODES = {

@@ -155,6 +155,10 @@ def apply_forward(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, 
     if to_step > len(dossier["steps"]):
         raise ValidationFailed(fields={"to_step": f"Quy trình của thủ tục chỉ có {len(dossier['steps'])} bước."})
     before = dossier.get("step") or {}
+    if before.get("index") == to_step and before.get("assignee") == params.get("assignee"):
+        # A retried forward (the first one's answer lost) must not move the dossier twice.
+        raise Conflict(f"Hồ sơ đã ở bước {to_step} với người xử lý này.", code="already_at_step",
+                       extra={"current_step": to_step})
     closed = enter_step(dossier, to_step, at=at, by=by, assignee=params.get("assignee"),
                         note=params.get("note"), calendar=calendar)
     step = dossier["step"]

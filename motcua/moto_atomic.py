@@ -13,6 +13,13 @@ dossier, its outbox event and its audit record: three copies of the same table s
 before any item is applied). ``_copy_each_table_once`` makes those copies one per table per
 transaction, which is the same backup at a fraction of the cost: tests keep their budget as
 transactions gain items.
+
+The same rollback swaps each table for its copy, stream shard included, while the table's
+stream readers (shard iterators) keep the shard object they started on: they would see the
+INSERTs of the cancelled transaction (phantom events for dossiers that were never written)
+and none of the writes after it. ``_stream_kept_on_cancel`` gives the restored table back
+its original shard, truncated to where it stood before the transaction, as DynamoDB Streams
+never shows a cancelled transaction.
 """
 from __future__ import annotations
 
@@ -66,6 +73,23 @@ def _copy_each_table_once(method: Callable[..., Any]) -> Callable[..., Any]:
     return once
 
 
+def _stream_kept_on_cancel(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def transact(self: Any, *args: Any, **kwargs: Any) -> Any:
+        shards = {name: (table.stream_shard, len(table.stream_shard.items))
+                  for name, table in self.tables.items() if table.stream_shard is not None}
+        try:
+            return method(self, *args, **kwargs)
+        except Exception:
+            for name, (shard, length) in shards.items():
+                table = self.tables.get(name)
+                if table is not None and table.stream_shard is not shard:
+                    del shard.items[length:]
+                    shard.table, table.stream_shard = table, shard
+            raise
+    return transact
+
+
 def install() -> None:
     """Idempotent: wrap moto's DynamoDB item operations in the lock (once per process)."""
     global _installed
@@ -74,7 +98,8 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    DynamoDBBackend.transact_write_items = _copy_each_table_once(DynamoDBBackend.transact_write_items)
+    DynamoDBBackend.transact_write_items = _stream_kept_on_cancel(
+        _copy_each_table_once(DynamoDBBackend.transact_write_items))
     for name in _OPERATIONS:
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     # Stream reads too: a reader must never see the records of a transaction half-applied

@@ -13,7 +13,8 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MotCuaTest")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 
-from motcua import metering, moto_atomic  # noqa: E402  (must hook botocore before any client exists)
+from motcua import faults, metering, moto_atomic  # noqa: E402  (must hook botocore before any client exists)
 
 metering.install()
+faults.install()  # inert until a test opens faults.crash_at / faults.throttle
 moto_atomic.install()  # concurrent tests need DynamoDB's atomic transactions from moto

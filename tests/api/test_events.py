@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from chalicelib import aws, resources
+from chalicelib import aws, resources, store
 from chalicelib.config import settings
 from handlers import publisher
 from motcua import metering
@@ -167,3 +167,18 @@ def test_event_schemas_are_valid_json_schema(name):
     schema = json.loads((SCHEMAS / name).read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["title"].endswith("v1")
+
+
+def test_a_cancelled_transaction_publishes_nothing_and_later_changes_still_do(api, aws_env, dispatcher):
+    """An idempotent replay is a cancelled transaction: the stream must show nothing of it
+    (moto restores a copy of the table; motcua.moto_atomic keeps the stream readers' shard)."""
+    procedure = seed_procedure(api)
+    citizen = api.token("citizen", sub="citizen-cancelled")
+    first = submit(api, submission(procedure["procedure_code"]), citizen, key="cancel-0001").json["dossier_code"]
+    dispatcher.drain()
+    replay = submit(api, submission(procedure["procedure_code"]), citizen, key="cancel-0001")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    second = submit(api, submission(procedure["procedure_code"]), citizen, key="cancel-0002").json["dossier_code"]
+    dispatcher.drain()
+    published = [e["detail"]["id"] for e in tap_events(aws_env)]
+    assert published == [store.dossier_events(code)[0]["id"] for code in (first, second)]

@@ -80,6 +80,16 @@ def test_forwarding_to_another_agency_hands_the_dossier_over_and_records_who_hel
     assert data["handover"] is True and data["to_agency_id"] == DEPARTMENT
 
 
+def test_forwarding_again_to_the_current_step_and_assignee_is_a_conflict_not_a_second_move():
+    d = accepted()
+    run(d, "forward", at(4, 15), "processing", to_step=2, assignee="chuyen-vien-sxd")
+    with pytest.raises(Conflict) as info:
+        run(d, "forward", at(4, 16), "processing", to_step=2, assignee="chuyen-vien-sxd")
+    assert info.value.code == "already_at_step" and len(d["step_history"]) == 1
+    run(d, "forward", at(4, 16), "processing", to_step=2, assignee="chuyen-vien-khac")   # a reassignment
+    assert d["step"]["assignee"] == "chuyen-vien-khac"
+
+
 def test_forwarding_to_a_step_that_does_not_exist_names_the_field():
     d = accepted()
     with pytest.raises(ValidationFailed) as info:

@@ -28,11 +28,16 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install() -> None:
-    """Idempotent: wrap moto's DynamoDB item operations in the lock (once per process)."""
+    """Idempotent: wrap moto's DynamoDB item operations in the lock (once per process), around
+    ``motcua.moto_scale``'s item-level transactions and partition queries (installed first, so
+    the lock covers them and every caller of this function gets both)."""
     global _installed
     if _installed:
         return
     from moto.dynamodb.models import DynamoDBBackend
+
+    from motcua import moto_scale
+    moto_scale.install()
 
     for name in _OPERATIONS:
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))

@@ -17,9 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/motcua local
 
+# Two workers (pytest-xdist): each test file stays on one worker, tests/infra all on one
+# (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)
 	@scripts/ensure-browser.sh
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	$(PY) -m motcua.bench
@@ -52,10 +56,9 @@ deploy: $(STAMP)
 	@$(MAKE) --no-print-directory $(NODE_STAMP)
 	$(CDK) deploy -c stage=$(STAGE) --output cdk.out/$(STAGE) --require-approval broadening
 
-# The randomized report workload at full size (2,000 dossiers through the API). Slow on
-# in-process moto (it deep-copies tables on every transaction): expect well over half an hour.
+# The randomized report workload at five times `make test`'s size (10,000 dossiers through the API).
 soak: $(STAMP)
-	MOTCUA_WORKLOAD_DOSSIERS=2000 $(PY) -m pytest -q tests/api/test_report_workload.py
+	MOTCUA_WORKLOAD_DOSSIERS=10000 $(PY) -m pytest -q tests/api/test_report_workload.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info infra/build infra/cdk.out infra/chalice.out infra/node_modules

@@ -8,6 +8,11 @@ DynamoDB does not have:
   outbox events) every transaction copies tens of thousands of items.
 - ``Table.query`` starts from ``all_items()``, which sorts the whole table with Python-level
   comparisons, even for a query on one partition; a GSI query then sorts its matches again.
+- SQS ``send_message`` (and the retention check of every received message) read one static
+  queue attribute through ``Queue.attributes``, which also counts the queue's messages three
+  times (approximate visible / delayed / in flight), so each send costs the queue's length.
+- EventBridge builds a new jsonpath parser (a yacc table) for each of eight input paths of
+  every event it delivers to every target.
 
 This module keeps moto's own code for both and only narrows what it works on:
 
@@ -21,6 +26,10 @@ This module keeps moto's own code for both and only narrows what it works on:
   cannot be read before it runs (malformed input) takes moto's original path.
 - A query on the table reads only its partition; a query on an index reads the table's items
   unsorted, since moto sorts the index matches by (index keys, table keys), a total order.
+- While moto sends a message or checks a received message's retention, the three approximate
+  counts are not computed (they read as None; neither path reads them). GetQueueAttributes
+  still counts.
+- jsonpath expressions parsed for EventBridge are cached by text (a parsed path is immutable).
 
 Like ``motcua.moto_atomic``, this fixes the emulator (tests, the local stack, the bench); it
 mocks nothing. It is written against moto 5.2.5 and leaves another version alone (with a
@@ -32,6 +41,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import threading
 import warnings
 from typing import Any, Callable
 
@@ -161,6 +171,41 @@ def _partition_query(original: Callable[..., Any]) -> Callable[..., Any]:
     return query
 
 
+_COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+           "approximate_number_of_messages_not_visible")
+_uncounted = threading.local()
+
+
+def _unless_uncounted(count: Callable[[Any], int]) -> property:
+    @functools.wraps(count)
+    def approximate(queue: Any) -> int | None:
+        return None if getattr(_uncounted, "active", False) else count(queue)
+    return property(approximate)
+
+
+def _without_counts(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def uncounted(*args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_uncounted, "active", False)
+        _uncounted.active = True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _uncounted.active = outer
+    return uncounted
+
+
+def _install_sqs_and_events() -> None:
+    import jsonpath_ng.ext
+    from moto.sqs.models import Queue, SQSBackend
+
+    for name in _COUNTS:
+        setattr(Queue, name, _unless_uncounted(getattr(Queue, name).fget))
+    for name in ("send_message", "is_message_valid_based_on_retention_period"):
+        setattr(SQSBackend, name, _without_counts(getattr(SQSBackend, name)))
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+
+
 def install() -> None:
     """Idempotent: narrow moto's transaction snapshots and queries (once per process). Call it
     before ``moto_atomic`` wraps the backend in its lock."""
@@ -178,3 +223,4 @@ def install() -> None:
         return
     DynamoDBBackend.transact_write_items = _item_level_rollback(DynamoDBBackend.transact_write_items)
     Table.query = _partition_query(Table.query)
+    _install_sqs_and_events()

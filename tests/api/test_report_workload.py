@@ -230,7 +230,7 @@ def deliver_duplicated_and_shuffled(events: list[dict[str, Any]], seed: int = 7)
 def test_randomized_workload_report_equals_verify_adds_up_and_drills_down(api, workload):
     published = deliver_duplicated_and_shuffled(workload.events)
     assert len({e["id"] for e in workload.events}) == published   # each published event taken once
-    assert published >= DOSSIERS * 3
+    assert published >= DOSSIERS * 2   # submitted plus at least one decision for nearly every dossier
     assert workload.corrections >= 2
 
     periods = [(FIRST, LAST), (date(2026, 1, 20), date(2026, 2, 10))]

@@ -5,16 +5,11 @@ copy of the tables taken before it began. Two threads running transactions at on
 therefore both pass their conditions, or one's rollback can erase the other's committed
 write. Real DynamoDB serialises conflicting transactions. Concurrency tests (twenty IPNs at
 once, two refunds at once) and the threaded local stack need that guarantee, so every item
-operation of moto's DynamoDB backend, and every stream read, runs under one re-entrant lock. This fixes the emulator;
-it mocks nothing.
+operation of moto's DynamoDB backend, and every stream read, runs under one re-entrant
+lock. This fixes the emulator; it mocks nothing. ``motcua.moto_scale`` (installed first)
+replaces moto's whole-table transaction backup with an item-level one.
 
-moto also backs a transaction up by deep-copying a table once per *item* that names it (a
-dossier, its outbox event and its audit record: three copies of the same table state, taken
-before any item is applied). ``_copy_each_table_once`` makes those copies one per table per
-transaction, which is the same backup at a fraction of the cost: tests keep their budget as
-transactions gain items.
-
-The same rollback swaps each table for its copy, stream shard included, while the table's
+Where moto's own rollback still runs (input moto_scale leaves to it), it swaps each table for its copy, stream shard included, while the table's
 stream readers (shard iterators) keep the shard object they started on: they would see the
 INSERTs of the cancelled transaction (phantom events for dossiers that were never written)
 and none of the writes after it. ``_stream_kept_on_cancel`` gives the restored table back
@@ -40,39 +35,6 @@ def _serialised(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
-class _CopyOnce:
-    """Stands in for the ``copy`` module inside moto's DynamoDB models during one transaction:
-    the first deep copy of a table is reused for that table's later items."""
-
-    def __init__(self, real: Any, table_type: type) -> None:
-        self._real, self._table_type, self._copies = real, table_type, {}
-
-    def deepcopy(self, value: Any, memo: Any = None) -> Any:
-        if not isinstance(value, self._table_type):
-            return self._real.deepcopy(value, memo)
-        if id(value) not in self._copies:
-            self._copies[id(value)] = self._real.deepcopy(value, memo)
-        return self._copies[id(value)]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-def _copy_each_table_once(method: Callable[..., Any]) -> Callable[..., Any]:
-    import moto.dynamodb.models as models
-
-    @functools.wraps(method)
-    def once(*args: Any, **kwargs: Any) -> Any:
-        with _LOCK:  # the swap is only ever seen by the one transaction holding the lock
-            real = models.copy
-            models.copy = _CopyOnce(real, models.Table)
-            try:
-                return method(*args, **kwargs)
-            finally:
-                models.copy = real
-    return once
-
-
 def _stream_kept_on_cancel(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def transact(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -91,15 +53,21 @@ def _stream_kept_on_cancel(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install() -> None:
-    """Idempotent: wrap moto's DynamoDB item operations in the lock (once per process)."""
+    """Idempotent: wrap moto's DynamoDB item operations in the lock (once per process), around
+    ``motcua.moto_scale``'s item-level transactions and partition queries (installed first, so
+    the lock covers them and every caller of this function gets both)."""
     global _installed
     if _installed:
         return
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    DynamoDBBackend.transact_write_items = _stream_kept_on_cancel(
-        _copy_each_table_once(DynamoDBBackend.transact_write_items))
+    from motcua import moto_scale
+    moto_scale.install()
+
+    # moto_scale's item-level rollback never swaps a table; moto's own path (input it leaves to
+    # moto) still does, and then the stream shard must survive the swap.
+    DynamoDBBackend.transact_write_items = _stream_kept_on_cancel(DynamoDBBackend.transact_write_items)
     for name in _OPERATIONS:
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
     # Stream reads too: a reader must never see the records of a transaction half-applied

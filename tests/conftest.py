@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 # Before any chalicelib import: models read the environment once.
 os.environ["MOTCUA_STAGE"] = "local"
@@ -18,3 +22,16 @@ from motcua import faults, metering, moto_atomic  # noqa: E402  (must hook botoc
 metering.install()
 faults.install()  # inert until a test opens faults.crash_at / faults.throttle
 moto_atomic.install()  # concurrent tests need DynamoDB's atomic transactions from moto
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Under pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``) keep each file on one
+    worker, so module fixtures (a local stack) start once, and every tests/infra file on the
+    same worker: they share one session synth, whose Lambda dependencies are staged into
+    infra/build/, which two synths at once would race on."""
+    for item in items:
+        path = Path(str(item.fspath)).resolve().relative_to(ROOT)
+        group = "infra" if path.parts[:2] == ("tests", "infra") else path.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))

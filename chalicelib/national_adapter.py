@@ -18,9 +18,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable
 
-import requests
-
 OK, INVALID, ALREADY_EXISTS, BAD_SESSION = 0, 1, 2, 3
+
+
+def _requests() -> Any:
+    """requests, imported on first use: a consumer whose first events need no call to the
+    portal (ignored types, missing dossiers) does not pay its import at cold start."""
+    import requests
+    return requests
+
 TOKEN_MARGIN_SECONDS = 60
 
 
@@ -58,7 +64,7 @@ class PortalSettings:
 class NationalPortal:
     settings: PortalSettings
     clock: Callable[[], float] = time.monotonic
-    http: requests.Session = field(default_factory=requests.Session)
+    http: Any = field(default_factory=lambda: _requests().Session())
     auth_calls: int = 0
     service_calls: int = 0
     _token: str | None = None
@@ -68,7 +74,7 @@ class NationalPortal:
         try:
             response = self.http.post(f"{self.settings.base_url}/{path}", json=body,
                                       timeout=(min(3.0, self.settings.timeout_seconds), self.settings.timeout_seconds))
-        except requests.RequestException as exc:
+        except _requests().RequestException as exc:
             raise PortalUnavailable(f"{type(exc).__name__}: {exc}") from None
         if response.status_code >= 500 or response.status_code == 429:
             raise PortalUnavailable(f"HTTP {response.status_code}")

@@ -11,7 +11,6 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-import requests
 
 from chalicelib import aws
 from chalicelib.calendar import iso
@@ -47,6 +46,8 @@ def _zalo(to: str, message: Message, tracking_id: str) -> str:
     """ZNS: POST {base}/message/template, ``access_token`` header, phone as 84xxxxxxxxx."""
     base = os.environ.get("MOTCUA_ZALO_URL", "http://127.0.0.1:8011").rstrip("/")
     token = os.environ.get("MOTCUA_ZALO_TOKEN", "local-zalo-token-not-real")
+    import requests  # on first use: most notifications (SMS, email) never need it
+
     body = {"phone": e164(to).lstrip("+"), "template_id": message.zalo_template,
             "template_data": message.zalo_data, "tracking_id": tracking_id}
     try:

@@ -27,9 +27,14 @@ class Identity:
 
 
 def identity_from_claims(claims: Mapping[str, Any]) -> Identity:
-    """Turn verified claims into an Identity, refusing anything incomplete."""
+    """Turn verified claims into an Identity, refusing anything incomplete.
+
+    A user who signed in through a federated identity provider (VNeID, the national portal's
+    SSO: Cognito puts an ``identities`` claim in their token) and carries no role is a
+    citizen: staff accounts are created by administrators with ``custom:role``, and no
+    provider may make anyone staff."""
     sub = claims.get("sub")
-    role = claims.get("role") or claims.get("custom:role")
+    role = claims.get("role") or claims.get("custom:role") or ("citizen" if claims.get("identities") else None)
     agency = claims.get("agency_id") or claims.get("custom:agency_id")
     id_number = claims.get("id_number") or claims.get("custom:id_number")
     if not isinstance(sub, str) or not sub or len(sub) > 128:

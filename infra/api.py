@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from aws_cdk import Duration, RemovalPolicy, aws_apigateway as apigw, aws_cognito as cognito
+from aws_cdk import Duration, RemovalPolicy, SecretValue, aws_apigateway as apigw, aws_cognito as cognito
 from aws_cdk import aws_iam as iam, aws_logs as logs, aws_route53 as route53
 from chalice.cdk import Chalice
 from constructs import Construct
@@ -51,14 +51,52 @@ def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, 
         removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
     )
     standard = cognito.ClientAttributes().with_standard_attributes(email=True, phone_number=True, fullname=True)
+    providers = federated_providers(scope, pool, config)
     client = pool.add_client(
         "Portal", user_pool_client_name=function_name(config, "portal"), generate_secret=False,
         auth_flows=cognito.AuthFlow(user_srp=True), prevent_user_existence_errors=True,
         read_attributes=standard.with_custom_attributes("role", "agency_id", "id_number"),
         write_attributes=standard,
         id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
-        refresh_token_validity=Duration.days(30))
+        refresh_token_validity=Duration.days(30),
+        **_federation(config, providers))
+    for provider in providers:
+        client.node.add_dependency(provider)
     return pool, client
+
+
+def federated_providers(scope: Construct, pool: cognito.UserPool,
+                        config: StageConfig) -> list[cognito.UserPoolIdentityProviderOidc]:
+    """External OIDC issuers (VNeID, the national portal's SSO), each configured by issuer
+    and client only: Cognito reads the issuer's discovery document and JWKS, verifies the
+    provider's tokens (signature, issuer, audience, expiry) and issues its own. The id number
+    claim is mapped to ``custom:id_number`` (legacy accounts link by it); no claim maps to
+    ``custom:role``, so a federated user is a citizen (chalicelib/identity.py)."""
+    if config.identity_providers:
+        pool.add_domain("SignIn", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=config.auth_domain_prefix))
+    return [cognito.UserPoolIdentityProviderOidc(
+        scope, f"Provider{provider.name}", user_pool=pool, name=provider.name, issuer_url=provider.issuer,
+        client_id=provider.client_id,
+        # a dynamic reference: CloudFormation resolves it at deploy, the template never holds it
+        client_secret=SecretValue.secrets_manager(provider.client_secret_name).unsafe_unwrap(),
+        scopes=["openid", "profile", "email"], attribute_request_method=cognito.OidcAttributeRequestMethod.GET,
+        attribute_mapping=cognito.AttributeMapping(
+            email=cognito.ProviderAttribute.other("email"), fullname=cognito.ProviderAttribute.other("name"),
+            custom={"id_number": cognito.ProviderAttribute.other(provider.id_number_claim)}))
+        for provider in config.identity_providers]
+
+
+def _federation(config: StageConfig, providers: list[Any]) -> dict[str, Any]:
+    """The portal client's hosted sign-in (authorization code + PKCE) when providers exist."""
+    if not providers:
+        return {}
+    return {"supported_identity_providers": [cognito.UserPoolClientIdentityProvider.COGNITO,
+                                             *(cognito.UserPoolClientIdentityProvider.custom(p.name) for p in config.identity_providers)],
+            "o_auth": cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=[f"{config.portal_origin}/dang-nhap/callback"],
+                logout_urls=[f"{config.portal_origin}/"])}
 
 
 def load_contract(path: Path = CONTRACT) -> dict[str, Any]:

@@ -34,6 +34,21 @@ class Domain:
 
 
 @dataclass(frozen=True)
+class IdentityProvider:
+    """An external OIDC issuer (VNeID, the national portal's SSO) federated into the stage's
+    Cognito user pool: Cognito verifies its tokens by issuer and JWKS (from the issuer's
+    discovery document) and issues its own, which the API Gateway authorizer verifies."""
+    name: str
+    issuer: str
+    client_id: str
+    client_secret_name: str        # Secrets Manager name; resolved at deploy, never in the template
+    id_number_claim: str           # the provider's claim holding the CCCD number
+
+
+_PROVIDER_KEYS = ("name", "issuer", "client_id", "client_secret_name", "id_number_claim")
+
+
+@dataclass(frozen=True)
 class StageConfig:
     stage: str
     account: str | None
@@ -55,6 +70,8 @@ class StageConfig:
     api_throttle_burst: int
     manage_apigateway_account_role: bool
     domain: Domain | None
+    identity_providers: tuple[IdentityProvider, ...]
+    auth_domain_prefix: str | None
 
     @property
     def stack_name(self) -> str:
@@ -127,7 +144,10 @@ def _check(stage: str, raw: dict[str, Any]) -> StageConfig:
         raise _fail(stage, "api_5xx_rate_alarm", "must be a fraction between 0 and 1")
     values = {key: raw[key] for key in REQUIRED}
     values.update(alarm_emails=tuple(emails), domain=_domain(stage, raw["domain"]),
-                  api_5xx_rate_alarm=float(rate))
+                  api_5xx_rate_alarm=float(rate), identity_providers=_providers(stage, raw["identity_providers"]))
+    if values["identity_providers"] and not (isinstance(raw["auth_domain_prefix"], str)
+                                             and re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", raw["auth_domain_prefix"])):
+        raise _fail(stage, "auth_domain_prefix", "must be a lowercase Cognito domain prefix when identity_providers are set")
     return StageConfig(stage=stage, **values)
 
 
@@ -145,6 +165,24 @@ def _domain(stage: str, raw: Any) -> Domain | None:
     if (raw["hosted_zone_id"] is None) != (raw["hosted_zone_name"] is None):
         raise _fail(stage, "domain.hosted_zone_id", "and domain.hosted_zone_name must be set together")
     return Domain(**{key: raw[key] for key in _DOMAIN_KEYS})
+
+
+def _providers(stage: str, raw: Any) -> tuple[IdentityProvider, ...]:
+    if not isinstance(raw, list):
+        raise _fail(stage, "identity_providers", "must be a list (may be empty)")
+    providers = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise _fail(stage, f"identity_providers[{i}]", "must be an object with " + ", ".join(_PROVIDER_KEYS))
+        for key in _PROVIDER_KEYS:
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise _fail(stage, f"identity_providers[{i}].{key}", "must be a non-empty string")
+        if not entry["issuer"].startswith("https://"):
+            raise _fail(stage, f"identity_providers[{i}].issuer", "must be an https URL")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{3,32}", entry["name"]):
+            raise _fail(stage, f"identity_providers[{i}].name", "must be 3-32 letters, digits, '-' or '_'")
+        providers.append(IdentityProvider(**{key: entry[key] for key in _PROVIDER_KEYS}))
+    return tuple(providers)
 
 
 def main(argv: list[str]) -> int:

@@ -41,6 +41,17 @@ def test_other_stages_refuse_a_local_token_and_use_authorizer_claims_only(stage)
     assert http.identity_of(from_gateway) == Identity("abc", "officer", "000.00.13.H50")
 
 
+def test_a_federated_sign_in_without_a_role_is_a_citizen_and_cannot_claim_more(stage):
+    stage("prod")
+    federated = {"sub": "vneid-1", "identities": '[{"providerName": "VNeID", "userId": "0790"}]',
+                 "custom:id_number": "079301004444"}
+    assert http.identity_of(request(claims=federated)) == Identity("vneid-1", "citizen", None, "079301004444")
+    with pytest.raises(Forbidden):          # neither a role nor a federated sign-in
+        identity_from_claims({"sub": "plain"})
+    staff = {**federated, "custom:role": "officer", "custom:agency_id": "000.00.13.H50"}
+    assert http.identity_of(request(claims=staff)).role == "officer"   # an admin-set role wins
+
+
 @pytest.mark.parametrize("claims, error", [
     ({"role": "citizen"}, Unauthenticated),
     ({"sub": "x", "role": "superuser"}, Forbidden),

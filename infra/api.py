@@ -82,7 +82,7 @@ def federated_providers(scope: Construct, pool: cognito.UserPool,
         scopes=["openid", "profile", "email"], attribute_request_method=cognito.OidcAttributeRequestMethod.GET,
         attribute_mapping=cognito.AttributeMapping(
             email=cognito.ProviderAttribute.other("email"), fullname=cognito.ProviderAttribute.other("name"),
-            custom={"id_number": cognito.ProviderAttribute.other(provider.id_number_claim)}))
+            custom={"custom:id_number": cognito.ProviderAttribute.other(provider.id_number_claim)}))
         for provider in config.identity_providers]
 
 

@@ -27,7 +27,7 @@ from tests.api.test_workflow import ALL_CRITERIA, DEPARTMENT, HOUSE, act, office
 WHEN = ("before", "after")
 
 
-FULL = bool(scale("MOTCUA_CRASH_FULL", 0))     # make soak: every call of every transition
+FULL = bool(scale("MOTCUA_CRASH_FULL", 1))     # every call of every transition (0: only around the commits)
 
 
 def crash_cases(calls_of_one_run: Callable[[], list[str]], *, every_call: bool = True) -> list[tuple[int, str]]:

@@ -18,7 +18,7 @@ from tests.api.test_events import tap_events
 from tests.api.test_intake import submission, submit
 from tests.api.test_workflow import HOUSE, officer
 
-OPERATIONS = scale("MOTCUA_THROTTLE_OPS", 50)
+OPERATIONS = scale("MOTCUA_THROTTLE_OPS", 100)
 RETRYABLE = {"service_busy", "temporarily_unavailable", "sequence_contention"}
 
 

@@ -13,7 +13,7 @@ from chalicelib.config import settings
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.log import logger as make_logger
 from chalicelib.privacy import (
-    EXPORT_FORMAT, id_number_hash, mark_purged, payment_ids, retention_cutoff, stored_files, valid_id_number,
+    EXPORT_FORMAT, mark_purged, payment_ids, retention_cutoff, stored_files, valid_id_number,
 )
 
 logger = make_logger("motcua-privacy")

@@ -25,9 +25,9 @@ def tap_events(session: Any) -> list[dict[str, Any]]:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         if not messages:
             return events
-        for message in messages:
-            events.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        events += [json.loads(message["Body"]) for message in messages]
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                         for i, m in enumerate(messages)])
 
 
 def run_flow(api, n: int = 1) -> list[str]:

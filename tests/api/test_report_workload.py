@@ -3,7 +3,6 @@ every path, corrections, and duplicated and reordered event deliveries. The repo
 equal `reports verify`, add up, and drill down to exactly its numbers."""
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections import defaultdict
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from chalicelib import report_service, resources
+from chalicelib import report_service
 from chalicelib.calendar import TZ, default_calendar, iso
 from chalicelib.config import settings
 from chalicelib.identity import Identity
@@ -22,6 +21,7 @@ from handlers import report_projection
 from motcua.dispatcher import LambdaContext
 from tests.api.conftest import put_upload
 from tests.api.test_consumer import sqs_record
+from tests.api.test_events import tap_events
 
 # `make test` runs 500 dossiers; `make soak` runs 2,000. The cost is linear on in-process moto
 # (motcua.moto_scale) but about 0.3 s of CPU per dossier, mostly moto parsing update expressions.
@@ -204,17 +204,7 @@ def publish_and_collect(session: Any, dispatcher: Any) -> list[dict[str, Any]]:
     stream = dispatcher.pumps[0]
     while stream.step():
         pass
-    sqs = session.client("sqs")
-    url = sqs.get_queue_url(QueueName=settings().name(resources.TAP_QUEUE.name))["QueueUrl"]
-    events = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            break
-        events += [json.loads(m["Body"])["detail"] for m in messages]
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                         for i, m in enumerate(messages)])
-    return events
+    return [envelope["detail"] for envelope in tap_events(session)]
 
 
 def deliver_duplicated_and_shuffled(events: list[dict[str, Any]], seed: int = 7) -> int:

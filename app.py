@@ -286,11 +286,6 @@ def dossier_history(code: str) -> Any:
 # --- payments ----------------------------------------------------------------------------
 # Online fee payment (issue 3). Logic lives in chalicelib/payment_service.py and friends.
 
-PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-app.api.binary_types.extend([PDF, XLSX])
-
-
 def _download(body: bytes | str, content_type: str, filename: str) -> Any:
     from chalice import Response
     return Response(body=body, status_code=200, headers={

@@ -34,6 +34,19 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _public_url() -> str:
+    """The portal's public base URL, which VNPay redirects the citizen back to. It goes into a
+    Location header, so a value that is not a plain http(s) URL stops the function at start-up
+    with the setting's name rather than failing one payment at a time."""
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in raw for c in "\r\n\t "):
+        raise RuntimeError("MOTCUA_PUBLIC_URL must be an absolute http(s) URL without spaces or line breaks")
+    return raw
+
+
 def _credentials() -> tuple[str, str]:
     """(terminal code, hash secret): the environment, or in AWS stages that do not set
     VNPAY_HASH_SECRET, the stage's ``vnpay`` secret (chalicelib.secrets, cached)."""
@@ -53,7 +66,7 @@ def payment_settings() -> PaymentSettings:
         provider=os.environ.get("MOTCUA_PAYMENT_PROVIDER", "vnpay"),
         tmn_code=tmn_code,
         host=os.environ.get("VNPAY_HOST", "http://127.0.0.1:8089"),
-        public_url=os.environ.get("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        public_url=_public_url(),
         ttl_minutes=_int("MOTCUA_PAYMENT_TTL_MINUTES", 15),
         reconcile_after_minutes=_int("MOTCUA_RECONCILE_AFTER_MINUTES", 15),
         hash_secret=secret,

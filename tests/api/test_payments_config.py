@@ -25,6 +25,19 @@ def test_the_fake_local_secret_is_refused_outside_the_local_stage(monkeypatch):
         payment_config.payment_settings()
 
 
+@pytest.mark.parametrize("url", ["https://portal.example.vn\r\nSet-Cookie: x=1", "javascript:alert(1)", "portal.example.vn",
+                                 "https://portal example.vn"])
+def test_a_public_url_that_is_not_a_plain_http_url_is_refused_by_name(monkeypatch, url):
+    monkeypatch.setenv("MOTCUA_PUBLIC_URL", url)
+    with pytest.raises(RuntimeError, match="MOTCUA_PUBLIC_URL"):
+        payment_config.payment_settings()
+
+
+def test_the_public_url_is_kept_without_its_trailing_slash(monkeypatch):
+    monkeypatch.setenv("MOTCUA_PUBLIC_URL", "https://dichvucong.example.vn/")
+    assert payment_config.payment_settings().public_url == "https://dichvucong.example.vn"
+
+
 def test_aws_stages_read_vnpay_credentials_from_the_stage_secret(monkeypatch):
     import json
 

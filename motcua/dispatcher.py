@@ -220,10 +220,14 @@ class Dispatcher:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5) -> None:
+        """Ask every polling thread to stop and wait ``timeout`` seconds in all (not per
+        thread) for the batches in flight; the threads are daemons, so a slow one cannot
+        keep the stack from exiting."""
         self._stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _pump_name(pump: Any) -> str:

@@ -325,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.process.send_signal(signal.SIGUSR1)   # the stack dumps its threads' stacks (diagnosis)
             time.sleep(1.0)
     finally:
-        stack_log = [line for line in (stack.output if stack is not None else [])
-                     if not line.startswith(("127.0.0.1 - -", '{"level":"INFO"'))][-300:]
+        stack_log = stack.tail() if stack is not None else ""
         if stack is not None:
             stack.stop()
 
@@ -339,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + line)
     ok = not soak.metrics.errors and not lost and not report and soak.submitted and returned == len(soak.submitted)
     if not ok and stack_log:
-        print("\nlast lines of the stack's output:\n" + "".join(stack_log))
+        print("\nlast lines of the stack's output:\n" + stack_log)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -45,7 +45,7 @@ SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_
 def fuzz_stack() -> Iterator[LocalStack]:
     running = LocalStack()
     yield running
-    assert running.stop() == 0
+    assert running.stop() == 0, running.tail()
 
 
 @pytest.fixture(scope="module")

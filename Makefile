@@ -72,7 +72,7 @@ STEP := scripts/soak-step.sh
 soak: $(STAMP)
 	$(STEP) "1/4 load, $(SOAK_CITIZENS) citizens x $(SOAK_SECONDS) s" \
 	  $(PY) -m motcua.soak --duration $(SOAK_SECONDS) --citizens $(SOAK_CITIZENS)
-	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_STEPS=20 $(STEP) "2/4 schemathesis, 200 examples per operation" \
+	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_SCENARIOS=200 MOTCUA_FUZZ_STEPS=20 $(STEP) "2/4 schemathesis, 200 examples per operation" \
 	  $(PY) -m pytest -q tests/stack/test_fuzz_openapi.py
 	MOTCUA_WORKLOAD_DOSSIERS=2000 $(STEP) "3/4 report workload, 2,000 dossiers" \
 	  $(PY) -m pytest -q tests/api/test_report_workload.py

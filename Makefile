@@ -56,21 +56,28 @@ deploy: $(STAMP)
 	@$(MAKE) --no-print-directory $(NODE_STAMP)
 	$(CDK) deploy -c stage=$(STAGE) --output cdk.out/$(STAGE) --require-approval broadening
 
-# Long variants of the reliability suites:
-# 1. load on a local stack it starts: SOAK_CITIZENS citizens submit and pay through the VNPay
-#    simulator for SOAK_SECONDS while officers process; prints the latency table; fails on any
-#    5xx, lost event or report mismatch (motcua/soak.py);
+# Long variants of the reliability suites, one after another; each step ends with one line
+# "== soak step: NAME: PASS in N s" (scripts/soak-step.sh). Measured sizes and times: README, Load.
+# 1. load on a local stack it starts: SOAK_CITIZENS citizens submit, pay through the VNPay
+#    simulator and track their dossier for SOAK_SECONDS while officers process; prints the
+#    latency table; fails on any 5xx, lost event or report mismatch (motcua/soak.py);
 # 2. schemathesis with 200 examples per operation against the local stack's /openapi.json;
 # 3. the randomized report workload at the issue's size, 2,000 dossiers through the API
 #    (`make test` runs 500); linear on moto, about 0.3 s of CPU per dossier: ten minutes or so;
-# 4. the duplicate, crash-point and throttling suites at full size.
+# 4. the duplicate and throttling suites at full size (20 seeds, 1,000 operations) and the
+#    crash points (every call of every transition, as in `make test`).
 SOAK_SECONDS ?= 120
 SOAK_CITIZENS ?= 8
+STEP := scripts/soak-step.sh
 soak: $(STAMP)
-	$(PY) -m motcua.soak --duration $(SOAK_SECONDS) --citizens $(SOAK_CITIZENS)
-	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_STEPS=20 $(PY) -m pytest -q tests/stack/test_fuzz_openapi.py
-	MOTCUA_WORKLOAD_DOSSIERS=2000 $(PY) -m pytest -q tests/api/test_report_workload.py
-	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 MOTCUA_CRASH_FULL=1 $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py
+	$(STEP) "1/4 load, $(SOAK_CITIZENS) citizens x $(SOAK_SECONDS) s" \
+	  $(PY) -m motcua.soak --duration $(SOAK_SECONDS) --citizens $(SOAK_CITIZENS)
+	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_SCENARIOS=200 MOTCUA_FUZZ_STEPS=20 $(STEP) "2/4 schemathesis, 200 examples per operation" \
+	  $(PY) -m pytest -q tests/stack/test_fuzz_openapi.py
+	MOTCUA_WORKLOAD_DOSSIERS=2000 $(STEP) "3/4 report workload, 2,000 dossiers" \
+	  $(PY) -m pytest -q tests/api/test_report_workload.py
+	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 $(STEP) "4/4 duplicates x20, throttling x1000, crash points" \
+	  $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info infra/build infra/cdk.out infra/chalice.out infra/node_modules

@@ -31,7 +31,7 @@ def validate_upload_request(body: Any) -> UploadRequest:
     if name is None:
         errors["name"] = "Tên tệp không hợp lệ (1–255 ký tự, không chứa đường dẫn)."
     content_type = body.get("content_type")
-    if content_type not in ALLOWED_CONTENT_TYPES:
+    if not isinstance(content_type, str) or content_type not in ALLOWED_CONTENT_TYPES:  # a dict is unhashable
         errors["content_type"] = "Chỉ chấp nhận tệp PDF, JPEG, PNG, DOCX hoặc XLSX."
     size = body.get("size")
     limit = settings().upload_max_bytes

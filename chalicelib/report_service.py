@@ -24,6 +24,10 @@ from chalicelib.reports import (
 )
 
 MAX_RANGE_DAYS = 3 * 366
+# Reports step a day past either end (prefix sums, payments paid after midnight); Python's
+# dates stop at years 1 and 9999, so year 0001 gave a 500 (found by the fuzzer). No dossier
+# is that old or that far ahead: outside these bounds is a 422 naming the field.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 PACKAGED_SUCCESSION = Path(__file__).parent / "data" / "agency_succession.json"
 
 
@@ -40,6 +44,9 @@ def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[date, date]:
             days[name] = date.fromisoformat(raw)
         except ValueError:
             errors[name] = "Ngày không hợp lệ, dạng YYYY-MM-DD."
+            continue
+        if not EARLIEST <= days[name] <= LATEST:
+            errors[name] = f"Ngày phải từ {EARLIEST.isoformat()} đến {LATEST.isoformat()}."
     if errors:
         raise ValidationFailed("Khoảng thời gian báo cáo không hợp lệ.", fields=errors)
     start, end = days["from"], days["to"]

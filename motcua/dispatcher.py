@@ -9,8 +9,8 @@ partial-batch-failure contract:
 * SQS messages reported as failed are left on the queue, so the redrive policy moves them
   to the DLQ after ``max_receive_count`` receives.
 
-``drain()`` runs everything until no progress is made (for tests); ``run_forever()`` polls
-in a thread (for ``make run``).
+``drain()`` runs everything until no progress is made (for tests); ``start()`` polls in one
+thread per handler (for ``make run``), as Lambda's mappings run independently.
 """
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ class Dispatcher:
         self.pumps += [QueuePump(c, cfg, session) for c in resources.QUEUE_CONSUMERS]
         self.pumps += [SchedulePump(s) for s in resources.SCHEDULES]
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def drain(self, max_rounds: int = 100) -> int:
         """Run every pump until a whole round delivers nothing. Returns the rounds used."""
@@ -194,10 +194,11 @@ class Dispatcher:
                 return round_number
         return max_rounds
 
-    def run_forever(self, interval: float = 0.2) -> None:
+    def run_forever(self, pumps: list[Any] | None = None, interval: float = 0.2) -> None:
+        pumps = self.pumps if pumps is None else pumps
         while not self._stop.is_set():
             try:
-                busy = any([pump.step() for pump in self.pumps])
+                busy = any([pump.step() for pump in pumps])
             except Exception:  # the moto server going away at shutdown, mostly; said, never hidden
                 if not self._stop.is_set():
                     logging.getLogger("motcua.dispatcher").exception("dispatcher round failed")
@@ -206,10 +207,28 @@ class Dispatcher:
                 self._stop.wait(interval)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="dispatcher", daemon=True)
-        self._thread.start()
+        """One polling thread per handler, as each Lambda event source mapping polls on its own:
+        a slow consumer (the receipts' PDFs) or a backlog on one queue no longer holds up the
+        publisher and every other consumer (the soak found the single loop falling minutes
+        behind). Pumps that share a handler (connectors) share a thread, so one handler object
+        never runs twice at once."""
+        groups: dict[Any, list[Any]] = {}
+        for pump in self.pumps:
+            groups.setdefault(pump.handler, []).append(pump)
+        self._threads = [threading.Thread(target=self.run_forever, args=(pumps,), daemon=True,
+                                          name=f"dispatcher-{_pump_name(pumps[0])}") for pumps in groups.values()]
+        for thread in self._threads:
+            thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5) -> None:
+        """Ask every polling thread to stop and wait ``timeout`` seconds in all (not per
+        thread) for the batches in flight; the threads are daemons, so a slow one cannot
+        keep the stack from exiting."""
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _pump_name(pump: Any) -> str:
+    return (pump.consumer if hasattr(pump, "consumer") else pump.schedule).name

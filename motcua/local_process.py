@@ -72,10 +72,18 @@ class LocalStack:
         return requests.request(method, self.api + path, headers=headers, timeout=15, **kwargs)
 
     def stop(self, timeout: float = 30) -> int:
-        """Ctrl-C to our own process; killed (exit code -9) if it does not stop in time."""
+        """Ctrl-C to our own process; killed (exit code -9) if it does not stop in time, after
+        it dumped every thread's stack into ``output`` (SIGUSR1), so a hang can be read."""
         self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
             self.process.kill()
             return self.process.wait(timeout=10)
+
+    def tail(self, lines: int = 300) -> str:
+        """The stack's last output lines, without the per-request access and INFO log lines."""
+        kept = [line for line in getattr(self, "output", []) if not line.startswith(("127.0.0.1 - -", '{"level":"INFO"'))]
+        return "".join(kept[-lines:])

@@ -2,7 +2,8 @@
 
 N citizen threads each loop, until the duration is up: submit a dossier whose fees are due
 before acceptance, open a payment, pay on the VNPay simulator's checkout page (the simulator
-then sends the IPN to the API), and wait until the dossier is paid. Officer threads take the
+then sends the IPN to the API), wait until the dossier is paid, and look it up on the public
+tracking page (code + last 4 phone digits). Officer threads take the
 paid dossiers: accept, upload the result, issue_result, return_result. Everything is HTTP on
 loopback, against a `motcua local` this script starts (and stops, by its own PID) or an
 already running one (`--api`, e.g. `make run`'s).
@@ -38,9 +39,31 @@ import requests
 
 # Fees due before acceptance, no internal steps, three agencies: the whole citizen + officer path.
 PROCEDURES = ("2.000635", "1.011612", "2.001610", "1.009982")
-DRAIN_SECONDS = 90
+DRAIN_SECONDS = 90          # the citizens' and officers' threads finish within this after the duration
+STALL_SECONDS = 60          # the backlog check gives up when nothing moved for this long ...
+MAX_CATCH_UP_SECONDS = 900  # ... or at the latest after this
+
+
+class Progress:
+    """Waiting for the stack to catch up: on while the watched value changes, until it has
+    stood still for STALL_SECONDS or MAX_CATCH_UP_SECONDS have passed. A backlog that is
+    still shrinking is slow, not lost; one that stopped moving is lost."""
+
+    def __init__(self) -> None:
+        self.started = self.moved = time.monotonic()
+        self.last: Any = None
+
+    def keep_waiting(self, value: Any) -> bool:
+        now = time.monotonic()
+        if value != self.last:
+            self.last, self.moved = value, now
+        return now - self.moved < STALL_SECONDS and now - self.started < MAX_CATCH_UP_SECONDS
 PDF = b"%PDF-1.4\n%soak\n"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+PHONE = "0900000001"
+# Public tracking is limited per client IP (MOTCUA_TRACK_PER_IP, 10 a minute by default) and every
+# soak citizen is 127.0.0.1: the stack this script starts allows this many a minute instead.
+TRACK_PER_IP = 100_000
 
 
 @dataclass
@@ -130,7 +153,7 @@ class Soak:
 
     def one_citizen_dossier(self, client: Client, token: str, procedure: str) -> None:
         body = {"procedure_code": procedure, "summary": "Hồ sơ thử tải",
-                "applicant": {"full_name": "Phạm Văn Tải", "id_number": "001090000001", "phone": "0900000001"}}
+                "applicant": {"full_name": "Phạm Văn Tải", "id_number": "001090000001", "phone": PHONE}}
         created = client.call("submit", "POST", "/dossiers", token, expected=(201,), json=body,
                               headers={"Idempotency-Key": uuid.uuid4().hex})
         if created.status_code != 201:
@@ -153,6 +176,7 @@ class Soak:
             dossier = client.call("read_dossier", "GET", f"/dossiers/{code}", token)
             if dossier.status_code == 200 and dossier.json().get("payment_status") == "paid":
                 self.paid.put((code, procedure))
+                client.call("track", "GET", f"/track/{code}?phone_last4={PHONE[-4:]}")
                 return
             time.sleep(0.2)
         raise RuntimeError(f"{code}: not paid 30 s after the simulator's IPN")
@@ -219,13 +243,13 @@ def lost_events(api: str, admin: str, codes: list[str], events: Callable[[], lis
         expected[code] = requests.get(f"{api}/dossiers/{code}", headers={"Authorization": f"Bearer {admin}"},
                                       timeout=30).json()["version"]
     seen: dict[str, set[int]] = defaultdict(set)
-    wait_until = time.monotonic() + DRAIN_SECONDS
+    progress = Progress()
     while True:
         for event in events():
             seen[event["detail"]["dossier_code"]].add(event["detail"]["version"])
         missing = [f"{code}: versions {sorted(set(range(1, v + 1)) - seen[code])} never reached the bus"
                    for code, v in expected.items() if seen[code] != set(range(1, v + 1))]
-        if not missing or time.monotonic() > wait_until:
+        if not missing or not progress.keep_waiting(sum(map(len, seen.values()))):
             return missing
         time.sleep(1.0)
 
@@ -234,12 +258,12 @@ def report_problems(api: str, admin: str, day: str, submitted: int, returned: in
                     verify: Callable[[str, str], tuple[int, str]]) -> list[str]:
     """The report (counters fed by the projection consumer) counts what was done, and equals
     the independent recount of `motcua reports verify`."""
-    wait_until = time.monotonic() + DRAIN_SECONDS
+    progress = Progress()
     while True:
         total = requests.get(f"{api}/reports/dossiers?from={day}&to={day}&group_by=agency",
                              headers={"Authorization": f"Bearer {admin}"}, timeout=30).json()["total"]
         counted = (total["received"]["total"], total["resolved"]["total"])
-        if counted == (submitted, returned) or time.monotonic() > wait_until:
+        if counted == (submitted, returned) or not progress.keep_waiting(counted):
             break
         time.sleep(1.0)
     problems = [] if counted == (submitted, returned) else \
@@ -257,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--officers", type=int, default=None, help="concurrent officers (default citizens/2)")
     parser.add_argument("--max-per-citizen", type=int, default=500, help="cap on dossiers per citizen")
     parser.add_argument("--api", help="use this running local stack (its CLI settings come from the environment) "
-                                      "instead of starting one; it must be fresh, and its tap queue is drained")
+                                      "instead of starting one; it must be fresh, its tap queue is drained, and "
+                                      f"it needs MOTCUA_TRACK_PER_IP={TRACK_PER_IP} (every citizen is 127.0.0.1)")
     args = parser.parse_args(argv)
     if not (1 <= args.citizens <= 64 and 1 <= args.duration <= 3600):
         parser.error("--citizens must be 1-64 and --duration 1-3600 seconds")
@@ -265,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.config import FAKE_LOCAL_JWT_SECRET
     from chalicelib.identity import mint_local_token
     from motcua.local_process import LocalStack
-    stack = None if args.api else LocalStack()
+    stack = None if args.api else LocalStack(MOTCUA_TRACK_PER_IP=str(TRACK_PER_IP))
     api = args.api or stack.api
     env = None if stack is None else stack.env
 
@@ -300,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.process.send_signal(signal.SIGUSR1)   # the stack dumps its threads' stacks (diagnosis)
             time.sleep(1.0)
     finally:
-        stack_log = [line for line in (stack.output if stack is not None else [])
-                     if not line.startswith(("127.0.0.1 - -", '{"level":"INFO"'))][-300:]
+        stack_log = stack.tail() if stack is not None else ""
         if stack is not None:
             stack.stop()
 
@@ -314,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  " + line)
     ok = not soak.metrics.errors and not lost and not report and soak.submitted and returned == len(soak.submitted)
     if not ok and stack_log:
-        print("\nlast lines of the stack's output:\n" + "".join(stack_log))
+        print("\nlast lines of the stack's output:\n" + stack_log)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

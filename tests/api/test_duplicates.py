@@ -22,12 +22,12 @@ from chalicelib import aws, catalogue_store, payment_store, resources, sync_stor
 from chalicelib.config import settings
 from handlers import publisher
 from motcua.dispatcher import LambdaContext, StreamPump, load_handler
-from tests.api.conftest import Api
+from tests.api.conftest import Api, put_upload
 from tests.api.payment_kit import PAID_PROCEDURE, Flow, vnpay  # noqa: F401  (fixture)
 from tests.api.reliability_kit import scale, seed
 from tests.api.test_events import tap_events
 from tests.api.test_intake import submission, submit
-from tests.api.test_workflow import DEPARTMENT, HOUSE, act, officer
+from tests.api.test_workflow import ALL_CRITERIA, DEPARTMENT, HOUSE, act, officer
 
 ROUNDS = scale("MOTCUA_DUPLICATE_ROUNDS", 1)     # seeds per test run (make soak: more)
 MAX_DELIVERIES = 400                               # bound on redelivery loops
@@ -36,9 +36,10 @@ MAX_DELIVERIES = 400                               # bound on redelivery loops
 # --- the workflow that produces the stream -------------------------------------------------
 
 def workflow(api: Api, session: Any, vnpay: Any) -> list[str]:
-    """A house permit taken to a supplement request (a step move, a hand-over, three
-    notification channels), a paid then refused judicial record (connector procedure,
-    payment events, refund watch) and a withdrawn dossier."""
+    """A house permit through its whole life (three notification channels): accepted, handed
+    over to another agency's step, a supplement requested and supplied, handed back, result
+    issued, returned to the citizen, rated; a paid then refused judicial record (connector
+    procedure, payment events, refund watch) and a withdrawn dossier."""
     citizen = api.token("citizen", sub="citizen-dup")
     commune, department = officer(api), officer(api, DEPARTMENT, "officer-sxd")
 
@@ -50,6 +51,13 @@ def workflow(api: Api, session: Any, vnpay: Any) -> list[str]:
     ok(api.call("POST", f"/dossiers/{house}/accept", token=commune))
     ok(api.call("POST", f"/dossiers/{house}/forward", token=commune, body={"to_step": 2}))
     ok(act(api, house, department, "request_supplement", reason="Thiếu bản vẽ", documents=["Bản vẽ"]))
+    ok(api.call("POST", f"/dossiers/{house}/supplements", token=citizen,
+                body={"attachments": [{"upload_id": put_upload(session, "citizen-dup"), "name": "Bản vẽ.pdf"}]}))
+    ok(api.call("POST", f"/dossiers/{house}/forward", token=department, body={"to_step": 3}))
+    ok(act(api, house, commune, "issue_result", decision="approved",
+           documents=[{"upload_id": put_upload(session, "officer-commune"), "name": "Giấy phép xây dựng.pdf"}]))
+    ok(act(api, house, commune, "return_result", method="online"))
+    ok(api.call("POST", f"/dossiers/{house}/rating", token=citizen, body={"criteria": ALL_CRITERIA, "overall": 4}))
     flow = Flow(api, vnpay)
     flow.citizen = citizen
     paid, _ = flow.paid_dossier(PAID_PROCEDURE)                       # fees held, then refused: to refund
@@ -169,6 +177,9 @@ def test_every_consumer_ends_as_after_a_clean_ordered_run_whatever_the_duplicate
     clean = world(None)
     assert clean["connectors"]["posts"] and clean["refund-watch"] and clean["notifications"]["sent"]
     assert all(state == "synced" for _, state in clean["national-sync"]["ledgers"].values())
+    lifecycle = {"DossierSupplemented", "DossierResultIssued", "DossierResultReturned", "DossierRated"}
+    assert lifecycle <= {kind for _, _, kind in clean["events"]}
+    assert lifecycle & {kind for (_, kind, _), _ in clean["notifications"]["sent"]}
     for _ in range(ROUNDS):
         value = seed("duplicates")
         chaotic = world(random.Random(value))

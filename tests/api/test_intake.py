@@ -225,6 +225,8 @@ def test_upload_returns_presigned_put_url(api, citizen):
     ({"name": "a.exe", "content_type": "application/x-msdownload", "size": 10}, "content_type"),
     ({"name": "a.pdf", "content_type": "application/pdf", "size": 10**10}, "size"),
     ({"name": "a.pdf", "content_type": "application/pdf", "size": "10"}, "size"),
+    ({"name": "a.pdf", "content_type": {"a": 1}, "size": 10}, "content_type"),   # once a 500 (fuzzer)
+    ({"name": "a.pdf", "content_type": ["application/pdf"], "size": 10}, "content_type"),
     ({"name": "../../a.pdf", "content_type": "application/pdf", "size": 10}, "name"),
 ])
 def test_upload_rejects_bad_type_size_and_names(api, citizen, body, field):

@@ -26,5 +26,7 @@ def test_payment_report_sums_collected_and_outstanding_in_integer_vnd(api, flow)
 def test_payment_report_refuses_field_grouping_and_foreign_agencies(api):
     query = f"from={TODAY}&to={TODAY}"
     assert api.call("GET", f"/reports/payments?{query}&group_by=field", token=api.token("finance")).status_code == 422
+    year_one = api.call("GET", "/reports/payments?from=0001-01-01&to=0001-01-07&group_by=agency", token=api.token("finance"))
+    assert year_one.status_code == 422 and "from" in year_one.json["error"]["fields"]   # once a 500 (date underflow)
     officer = api.token("officer", "000.00.13.H50")
     assert api.call("GET", f"/reports/payments?{query}&group_by=agency&agency_id=000.00.15.H50", token=officer).status_code == 403

@@ -136,6 +136,8 @@ def test_projection_costs_at_most_two_dynamodb_calls_per_event(api, aws_env, dis
     ("from=2026-01-01&to=2026-01-31&group_by=district", 422, "group_by"),
     ("from=2026-13-01&to=2026-01-31&group_by=agency", 422, "from"),
     ("from=2026-01-01&to=2026-01-31&group_by=agency&format=pdf", 422, "format"),
+    ("from=0001-01-01&to=0001-01-07&group_by=agency", 422, "from"),     # once a 500 (date underflow)
+    ("from=9999-12-25&to=9999-12-31&group_by=agency", 422, "to"),
 ])
 def test_bad_report_parameters_get_a_clear_4xx(api, query, status, field):
     response = api.call("GET", f"/reports/dossiers?{query}", token=api.token("admin"))

@@ -15,6 +15,7 @@ from chalicelib.identity import Identity
 from chalicelib.processing import pauses_of
 from motcua import metering
 from tests.api.conftest import put_upload
+from tests.api.test_contract import check
 from tests.api.test_events import SCHEMAS, tap_events
 from tests.api.test_intake import submission, submit
 
@@ -278,6 +279,7 @@ def test_due_soon_and_overdue_lists_are_one_query_on_the_agency_index(api, aws_e
     monkeypatch.setattr(workflow, "utc_now", lambda: after)
     overdue = api.call("GET", "/dossiers?due=overdue", token=commune).json["items"]
     assert [(i["dossier_code"], i["overdue"], i["deadline"]) for i in overdue] == [(soon_code, True, "dossier")]
+    check("/dossiers", "get", listed)     # the due list's own item shape (it once failed the contract)
     assert later_code not in [i["dossier_code"] for i in overdue]
     # held by another agency: its officers see the warning, the receiving agency does not
     api.call("POST", f"/dossiers/{later_code}/forward", token=commune, body={"to_step": 2})

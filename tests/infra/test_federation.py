@@ -1,15 +1,18 @@
 """External OIDC issuers are federated into the stage's Cognito pool by issuer and client
-only; a stage without them gets none. Built on a small stack (no full synth)."""
+only; a stage without them gets none; cdk-nag passes with them. Built on a small stack (the
+pool, its client, domain and providers: all that ``identity_providers`` changes), not a full
+synth."""
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 
 import pytest
 from aws_cdk import App, Stack
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
-from infra import api, stages
+from infra import api, nag, stages
 
 VNEID = {"name": "VNeID", "issuer": "https://sso.vneid.example.vn", "client_id": "motcua-prod",
          "client_secret_name": "motcua/prod/oidc/vneid", "id_number_claim": "citizen_id"}
@@ -21,9 +24,13 @@ def pool_template(config: stages.StageConfig) -> Template:
     return Template.from_stack(stack)
 
 
+def federated() -> stages.StageConfig:
+    return replace(stages.load("prod"), identity_providers=stages._providers("prod", [VNEID]),
+                   auth_domain_prefix="motcua-prod-signin")
+
+
 def test_a_stage_federates_each_provider_by_issuer_with_the_id_number_mapped():
-    config = replace(stages.load("prod"), identity_providers=stages._providers("prod", [VNEID]),
-                     auth_domain_prefix="motcua-prod-signin")
+    config = federated()
     template = pool_template(config)
     template.has_resource_properties("AWS::Cognito::UserPoolIdentityProvider", {
         "ProviderName": "VNeID", "ProviderType": "OIDC",
@@ -37,6 +44,22 @@ def test_a_stage_federates_each_provider_by_issuer_with_the_id_number_mapped():
         "SupportedIdentityProviders": ["COGNITO", "VNeID"], "AllowedOAuthFlows": ["code"],
         "CallbackURLs": [f"{config.portal_origin}/dang-nhap/callback"]})
     template.has_resource_properties("AWS::Cognito::UserPoolDomain", {"Domain": "motcua-prod-signin"})
+
+
+def test_cdk_nag_finds_nothing_unsuppressed_on_a_stage_with_identity_providers(tmp_path):
+    """The same AWS Solutions pack and suppressions as the real synth (infra.nag.check)."""
+    stack = Stack(App(outdir=str(tmp_path)), "Federated")
+    api.user_pool(stack, federated())
+    nag.check(stack)
+    findings = Match.string_like_regexp("AwsSolutions-")
+    annotations = Annotations.from_stack(stack)
+    assert annotations.find_error("*", findings) == [] and annotations.find_warning("*", findings) == []
+    [report] = tmp_path.glob("AwsSolutions-*Federated-NagReport.csv")
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert not [row for row in rows if row["Compliance"] == "Non-Compliant"]
+    assert any(row["Compliance"] == "Compliant" and "/Users/" in row["Resource ID"] for row in rows)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Cognito::UserPoolIdentityProvider", 1)   # what was checked had the provider
 
 
 def test_without_providers_the_pool_has_no_federation():

@@ -4,7 +4,8 @@ Stateless: every operation, generated inputs (valid and invalid), each answer ch
 5xx, a documented status code, the documented content type and a body matching the schema.
 Stateful: the contract's OpenAPI links (submit -> read / accept / pay -> act -> ...) chain
 real dossiers through their lifecycle. Examples per operation: MOTCUA_FUZZ_EXAMPLES (small in
-`make test`; `make soak` sets 200).
+`make test`; `make soak` sets 200); stateful scenarios MOTCUA_FUZZ_SCENARIOS of up to
+MOTCUA_FUZZ_STEPS calls each.
 """
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ from motcua.local_process import LocalStack
 pytestmark = pytest.mark.stack
 
 EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "2"))
+# The stateful run's size is its own: each scenario is up to STEPS calls that create and move
+# real dossiers (whose events the consumers then work through), so its cost is SCENARIOS x
+# STEPS, not one call per example; `make soak` bounds it separately (README, Load).
+SCENARIOS = int(os.environ.get("MOTCUA_FUZZ_SCENARIOS", EXAMPLES))
 STEPS = int(os.environ.get("MOTCUA_FUZZ_STEPS", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 AGENCY = "000.21.30.H50"            # 1.001193: no fees, no internal steps; officers of this agency act on it
@@ -40,7 +45,7 @@ SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_
 def fuzz_stack() -> Iterator[LocalStack]:
     running = LocalStack()
     yield running
-    assert running.stop() == 0
+    assert running.stop() == 0, running.tail()
 
 
 @pytest.fixture(scope="module")
@@ -117,4 +122,4 @@ def test_dossier_lifecycle_through_the_contract_links(fuzz_stack: LocalStack, to
                 print("step", case.operation.label, response.status_code, response.text[:80])
             case.validate_response(response, checks=CHECKS)
 
-    Lifecycle.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, **SETTINGS))
+    Lifecycle.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=STEPS, **SETTINGS))

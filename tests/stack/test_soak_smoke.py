@@ -17,5 +17,5 @@ def test_a_short_soak_passes_with_zero_5xx_zero_lost_events_and_the_report_verif
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     out = done.stdout
     assert "PASS" in out and "5xx: 0" in out and "lost events: 0" in out and "report vs verify: OK" in out
-    for operation in ("submit", "create_payment", "sim_pay", "accept", "issue_result", "return_result"):
+    for operation in ("submit", "create_payment", "sim_pay", "track", "accept", "issue_result", "return_result"):
         assert any(line.startswith(operation + " ") for line in out.splitlines()), operation

@@ -88,7 +88,7 @@ class Consumer:
             self._config = IdempotencyConfig(event_key_jmespath="id", raise_on_no_idempotency_key=True,
                                              expires_after_seconds=self.expires_after_seconds)
             store = DynamoDBPersistenceLayer(table_name=settings().name(resources.IDEMPOTENCY.name),
-                                             boto3_client=aws.client("dynamodb"))
+                                             boto3_client=aws.dynamodb_connection().client)
             process = self.process
 
             def handle(event: dict[str, Any]) -> Any:

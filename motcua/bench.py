@@ -603,12 +603,24 @@ SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, workflow, paymen
                                          deadline_throughput, cold_import, request_overhead, deployment]
 
 
-def render(rows: list[Row]) -> str:
+def render(rows: list[Row], load: float) -> str:
     header = ["figure", "measured", "budget", "result"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    return "\n".join(lines) + f"\n\nMeasured on {machine}, {time.strftime('%Y-%m-%d')}, by `make bench`.\n"
+    machine = f"{_cpu_model()} ({platform.machine()}), {os.cpu_count()} cores, Python {platform.python_version()}"
+    return "\n".join(lines) + (f"\n\nMeasured on {machine}, {time.strftime('%Y-%m-%d')}, by `make bench`"
+                                f" (load average {load:.1f} when it started).\n")
+
+
+def _cpu_model() -> str:
+    """The processor's name as Linux reports it (``platform.processor()`` is empty there)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def write_readme(table: str) -> None:
@@ -624,10 +636,11 @@ def write_readme(table: str) -> None:
 def main() -> int:
     _env()
     sys.path.insert(0, str(ROOT))
+    load = os.getloadavg()[0]  # a shared machine's timings are only comparable when it is quiet
     rows: list[Row] = []
     for suite in SUITES:
         rows += suite()
-    table = render(rows)
+    table = render(rows, load)
     print(table)
     write_readme(table)
     return 0 if all(row.ok for row in rows) else 1

@@ -56,6 +56,20 @@ def share_session_with_pynamodb() -> None:
 
 
 @cache
+def dynamodb_connection() -> Any:
+    """The pynamodb Connection for transactions and raw DynamoDB calls, one per warm Lambda.
+
+    Its botocore client is the one pynamodb's models use too (same session, same arguments),
+    and the consumers hand it to Powertools idempotency, so a cold start builds one DynamoDB
+    client rather than two (each costs about 50 ms of CPU)."""
+    from pynamodb.connection import Connection
+
+    share_session_with_pynamodb()
+    cfg = settings()
+    return Connection(region=cfg.region, host=cfg.aws_endpoint_url)
+
+
+@cache
 def client(service: str) -> Any:
     import boto3
     from botocore.config import Config

@@ -39,6 +39,12 @@ def snapshot() -> Snapshot:
     return _cache
 
 
+def agency_name(agency_id: str) -> str:
+    """The agency's name for people, or its id when the catalogue does not know it."""
+    agency = snapshot().agencies.get(agency_id)
+    return agency.name if agency else agency_id
+
+
 def invalidate() -> None:
     global _cache
     _cache = None

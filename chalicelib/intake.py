@@ -45,11 +45,6 @@ def get_procedure(code: str) -> Procedure:
     return procedure
 
 
-def agency_name(agency_id: str) -> str:
-    agency = catalogue_store.snapshot().agencies.get(agency_id)
-    return agency.name if agency else agency_id
-
-
 # --- submit -----------------------------------------------------------------------------
 
 def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str = "online",
@@ -171,7 +166,7 @@ def track(code: str, phone_last4: str, client_ip: str, *, now: Callable[[], floa
     if dossier is None or not phone_matches(dossier, phone_last4):
         rate_store.hit(per_code, code, at)
         raise unknown
-    return public_view(dossier, agency_name(dossier["agency_id"]))
+    return public_view(dossier, catalogue_store.agency_name(dossier["agency_id"]))
 
 
 def deadline(code: str, identity: Identity) -> dict[str, Any]:

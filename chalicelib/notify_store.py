@@ -11,7 +11,7 @@ from datetime import timedelta
 from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.models import NotificationItem
-from chalicelib.store import dossier_pk
+from chalicelib.dossier_table import dossier_pk
 
 KEEP = timedelta(days=30)
 

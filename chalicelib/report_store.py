@@ -19,7 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import resources, store
+from chalicelib import dossier_table, resources
 from chalicelib.config import settings
 from chalicelib.models import CounterItem, ProjectionItem
 from chalicelib.reports import VIEWS, Contributions, by_period
@@ -64,9 +64,9 @@ def load(code: str) -> tuple[dict[str, Any] | None, int | None, dict[str, Contri
     """The dossier and its projection record in one consistent BatchGetItem."""
     cfg = settings()
     dossiers, reports = cfg.name(resources.DOSSIERS.name), cfg.name(resources.REPORTS.name)
-    client = store.connection().client
+    client = dossier_table.connection().client
     response = client.batch_get_item(RequestItems={
-        dossiers: {"Keys": [{"pk": {"S": store.dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},
+        dossiers: {"Keys": [{"pk": {"S": dossier_table.dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},
         reports: {"Keys": [{"pk": {"S": projection_pk(code)}, "sk": {"S": "P"}}], "ConsistentRead": True},
     })
     if response.get("UnprocessedKeys"):
@@ -98,7 +98,7 @@ def apply(dossier: dict[str, Any], version: int, applied_version: int | None,
         for (period, name), value in by_period(delta).items():
             updates[period][f"{view}_{name}"] = value
     try:
-        with TransactWrite(connection=store.connection()) as tx:
+        with TransactWrite(connection=dossier_table.connection()) as tx:
             tx.save(record, condition=condition)
             for period, fields in updates.items():
                 item = CounterItem(pk=counter_pk(agency, shard_of(code), period),

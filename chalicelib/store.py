@@ -3,7 +3,8 @@
 Every state change is one TransactWriteItems call that writes the dossier (conditioned on
 its version), its outbox event, its audit record (chalicelib.audit) and, for a submission,
 the idempotency record and the daily sequence counter. Either all of it happens or none of
-it does.
+it does. The dossier key, the shared connection and the read by code live in
+chalicelib.dossier_table (light enough for consumers) and are re-exported here.
 """
 from __future__ import annotations
 
@@ -11,34 +12,22 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from typing import Any, Iterator
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import audit_store, resources
 from chalicelib.config import settings
+from chalicelib.dossier_table import connection, dossier_pk, get_dossier  # noqa: F401 (re-exported)
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.privacy import id_number_hash, retention_index
 from chalicelib.processing import due_index
 
 
-def dossier_pk(code: str) -> str:
-    return f"DOSSIER#{code}"
-
-
 def outbox_sk(version: int) -> str:
     return f"{resources.OUTBOX_PREFIX}{version:010d}"
-
-
-@cache
-def connection() -> Connection:
-    """One connection (one botocore client) per warm Lambda for transactions."""
-    cfg = settings()
-    return Connection(region=cfg.region, host=cfg.aws_endpoint_url)
 
 
 def _dumps(value: Any) -> str:
@@ -147,15 +136,6 @@ def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_seque
 
 
 # --- reads ------------------------------------------------------------------------------
-
-def get_dossier(code: str) -> dict[str, Any] | None:
-    """One GetItem, strongly consistent so a transition reads the latest version."""
-    try:
-        item = DossierItem.get(dossier_pk(code), "DOSSIER", consistent_read=True)
-    except DoesNotExist:
-        return None
-    return json.loads(item.body)
-
 
 @dataclass(frozen=True)
 class Page:

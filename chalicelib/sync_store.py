@@ -15,7 +15,7 @@ from pynamodb.exceptions import PutError
 from chalicelib.config import settings
 from chalicelib import resources
 from chalicelib.models import DossierItem, SyncLedgerItem
-from chalicelib.store import connection, dossier_pk
+from chalicelib.dossier_table import connection, dossier_pk
 
 LEDGER_SK = "SYNC#national"
 MAX_ERROR_CHARS = 500

@@ -88,7 +88,7 @@ class Consumer:
             self._config = IdempotencyConfig(event_key_jmespath="id", raise_on_no_idempotency_key=True,
                                              expires_after_seconds=self.expires_after_seconds)
             store = DynamoDBPersistenceLayer(table_name=settings().name(resources.IDEMPOTENCY.name),
-                                             boto3_client=aws.client("dynamodb"))
+                                             boto3_client=aws.dynamodb_connection().client)
             process = self.process
 
             def handle(event: dict[str, Any]) -> Any:
@@ -115,15 +115,16 @@ class Consumer:
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         response = process_partial_response(event=event, record_handler=self.record_handler,
                                             processor=processor, context=context)
-        if self.queue and self.queue.retry_backoff:
-            self._back_off(event.get("Records", []), {f["itemIdentifier"] for f in response["batchItemFailures"]})
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        if failed and self.queue and self.queue.retry_backoff:
+            self._back_off([r for r in event.get("Records", []) if r["messageId"] in failed])
         return response
 
-    def _back_off(self, records: list[dict[str, Any]], failed: set[str]) -> None:
+    def _back_off(self, failed: list[dict[str, Any]]) -> None:
+        """Hide each failed record for its backoff delay. Only a batch with failures makes the
+        SQS client: a cold start that succeeds does not pay for SQS's service model."""
         sqs = aws.client("sqs")
-        for record in records:
-            if record["messageId"] not in failed:
-                continue
+        for record in failed:
             attempt = int(record.get("attributes", {}).get("ApproximateReceiveCount") or 1)
             try:
                 sqs.change_message_visibility(QueueUrl=_queue_url(record["eventSourceARN"]),

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib import notify_store, resources, store
+from chalicelib import catalogue_store, notify_store, resources
 from chalicelib.calendar import iso
-from chalicelib.intake import agency_name
+from chalicelib.dossier_table import get_dossier
 from chalicelib.notifications import address, channels, render
 from chalicelib.notify_channels import ChannelError, send
 from handlers.consumer import Consumer
@@ -25,10 +25,10 @@ class NotificationFailed(Exception):
 
 def process(event: dict[str, Any]) -> dict[str, Any]:
     code = event["dossier_code"]
-    dossier = store.get_dossier(code)
+    dossier = get_dossier(code)
     if dossier is None:
         return {"skipped": "unknown dossier"}
-    message = render(event, dossier, agency_name(dossier.get("holder_agency_id") or dossier["agency_id"]))
+    message = render(event, dossier, catalogue_store.agency_name(dossier.get("holder_agency_id") or dossier["agency_id"]))
     if message is None:
         return {"skipped": "no template"}
     sent, failed = [], []

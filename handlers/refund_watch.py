@@ -9,15 +9,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib import payment_store, store
+from chalicelib import payment_store
 from chalicelib.calendar import iso, to_local
+from chalicelib.dossier_table import get_dossier
 from chalicelib.payment_rules import refund_due_record, refund_owed
 from handlers.consumer import Consumer
 
 
 def process(event: dict[str, Any]) -> bool:
     """True if the dossier was (re)listed; nothing to do when it owes nothing."""
-    dossier = store.get_dossier(event["dossier_code"])
+    dossier = get_dossier(event["dossier_code"])
     if dossier is None or refund_owed(dossier) == 0:
         return False
     record = refund_due_record(dossier, iso(to_local(datetime.now(timezone.utc))))

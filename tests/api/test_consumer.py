@@ -69,3 +69,25 @@ def test_a_poison_message_reaches_the_dlq_without_blocking_others(aws_env, monke
     dlq = sqs.get_queue_url(QueueName=settings().name(queue.dlq_name))["QueueUrl"]
     dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert [m["Body"] for m in dead] == ["not json at all"]
+
+
+def test_only_a_batch_with_failures_makes_the_sqs_client_for_backoff(aws_env, monkeypatch):
+    """Backoff delays failed records only; a batch that succeeds never builds the SQS client
+    (on a cold start that would load SQS's service model for nothing)."""
+    from chalicelib import aws
+
+    made: list[str] = []
+    real = aws.client
+    monkeypatch.setattr(aws, "client", lambda service: made.append(service) or real(service))
+    queue = resources.Queue(name="test-backoff", retry_backoff=(30, 3600))
+    ok = Consumer("test-backoff-ok", lambda e: None, queue=queue)
+    assert ok.handler({"Records": [sqs_record(event(1), "m1")]}, LambdaContext("ok")) == {"batchItemFailures": []}
+    assert "sqs" not in made
+
+    def fail(e: dict[str, Any]) -> None:
+        raise RuntimeError("provider down")
+
+    failing = Consumer("test-backoff-failing", fail, queue=queue)
+    response = failing.handler({"Records": [sqs_record(event(2), "m2")]}, LambdaContext("failing"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert "sqs" in made  # to delay the failed record (the test queue does not exist: logged, not raised)

@@ -13,6 +13,9 @@ DynamoDB does not have:
   times (approximate visible / delayed / in flight), so each send costs the queue's length.
 - EventBridge builds a new jsonpath parser (a yacc table) for each of eight input paths of
   every event it delivers to every target.
+- The response serializer finds each member of each DynamoDB ``AttributeValue`` (ten per
+  attribute: S, N, B, ... BOOL) through a chain of alias providers, so a Query returning
+  items of forty attributes costs hundreds of milliseconds, more than running the Query.
 
 This module keeps moto's own code for both and only narrows what it works on:
 
@@ -30,6 +33,10 @@ This module keeps moto's own code for both and only narrows what it works on:
   counts are not computed (they read as None; neither path reads them). GetQueueAttributes
   still counts.
 - jsonpath expressions parsed for EventBridge are cached by text (a parsed path is immutable).
+- An ``AttributeValue`` (DynamoDB and its streams) that moto already holds in its wire form,
+  ``{type: value}`` with string, number, boolean, null, string-set, number-set, map or list
+  values, is written as it is: that is what moto's member-by-member walk produces for it.
+  Binary values, and anything else, still take moto's path (base64 and all).
 
 Like ``motcua.moto_atomic``, this fixes the emulator (tests, the local stack, the bench); it
 mocks nothing. It is written against moto 5.2.5 and leaves another version alone (with a
@@ -206,6 +213,55 @@ def _install_sqs_and_events() -> None:
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
 
 
+_WIRE_AS_IS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+_WIRE_STRING_SETS = ("SS", "NS")
+_ATTRIBUTE_VALUE_SERVICES = ("dynamodb", "dynamodbstreams")
+
+
+def _wire_attribute_value(value: Any) -> dict[str, Any] | None:
+    """``value`` as moto's serializer would write an AttributeValue, or None when it holds
+    something only moto's own path writes right (binary, unexpected types)."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    (kind, inner), = value.items()
+    if kind in _WIRE_AS_IS:
+        return value if type(inner) is _WIRE_AS_IS[kind] else None
+    if kind in _WIRE_STRING_SETS:
+        return value if type(inner) is list and all(type(v) is str for v in inner) else None
+    if kind == "M" and type(inner) is dict:
+        members = {}
+        for name, member in inner.items():
+            wire = _wire_attribute_value(member)
+            if wire is None:
+                return None
+            members[name] = wire
+        return {"M": members}
+    if kind == "L" and type(inner) is list:
+        elements = [_wire_attribute_value(element) for element in inner]
+        return None if any(e is None for e in elements) else {"L": elements}
+    return None
+
+
+def _attribute_values_as_sent(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and not getattr(self._value_picker, "response_transformers", None) \
+                and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES:
+            wire = _wire_attribute_value(value)
+            if wire is not None:
+                self._default_serialize(serialized, wire, shape, key)
+                return
+        original(self, serialized, value, shape, key)
+    return serialize_structure
+
+
+def _install_serializer() -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    BaseJSONSerializer._serialize_type_structure = _attribute_values_as_sent(
+        BaseJSONSerializer._serialize_type_structure)
+
+
 def install() -> None:
     """Idempotent: narrow moto's transaction snapshots and queries (once per process). Call it
     before ``moto_atomic`` wraps the backend in its lock."""
@@ -224,3 +280,4 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = _item_level_rollback(DynamoDBBackend.transact_write_items)
     Table.query = _partition_query(Table.query)
     _install_sqs_and_events()
+    _install_serializer()

@@ -3,6 +3,8 @@ every path, corrections, and duplicated and reordered event deliveries. The repo
 equal `reports verify`, add up, and drill down to exactly its numbers."""
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
 from collections import defaultdict
@@ -16,7 +18,7 @@ from chalicelib import report_service
 from chalicelib.calendar import TZ, default_calendar, iso
 from chalicelib.config import settings
 from chalicelib.identity import Identity
-from chalicelib.reports import CELLS, cell_value, check_identities
+from chalicelib.reports import CELLS, GROUPS, cell_value, check_identities
 from handlers import report_projection
 from motcua.dispatcher import LambdaContext
 from tests.api.conftest import put_upload
@@ -217,19 +219,70 @@ def deliver_duplicated_and_shuffled(events: list[dict[str, Any]], seed: int = 7)
     return len(events)
 
 
+PERIODS = [(FIRST, LAST), (date(2026, 1, 20), date(2026, 2, 10)), (date(2026, 1, 1), date(2026, 1, 31)),
+           (date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 3, 16), date(2026, 3, 16))]
+
+# Form 06 columns as the exports head them ("group - column"), for reading exports back by header.
+EXPORT_HEADERS = {
+    "received.total": "Số hồ sơ nhận giải quyết - Tổng số",
+    "received.carried_over": "Số hồ sơ nhận giải quyết - Kỳ trước chuyển qua",
+    "received.online": "Số hồ sơ nhận giải quyết - Trực tuyến",
+    "received.direct": "Số hồ sơ nhận giải quyết - Trực tiếp",
+    "received.postal": "Số hồ sơ nhận giải quyết - Bưu chính",
+    "resolved.total": "Số hồ sơ đã giải quyết - Tổng số",
+    "resolved.early": "Số hồ sơ đã giải quyết - Trước hạn",
+    "resolved.on_time": "Số hồ sơ đã giải quyết - Đúng hạn",
+    "resolved.late": "Số hồ sơ đã giải quyết - Quá hạn",
+    "in_progress.total": "Số hồ sơ đang giải quyết - Tổng số",
+    "in_progress.within_deadline": "Số hồ sơ đang giải quyết - Trong hạn",
+    "in_progress.overdue": "Số hồ sơ đang giải quyết - Quá hạn",
+    "supplement_requested": "Khác - Chờ bổ sung",
+    "withdrawn": "Khác - Rút hồ sơ",
+    "refused": "Khác - Từ chối tiếp nhận",
+    "stopped": "Khác - Dừng xử lý",
+}
+
+
+def drilled(api: Any, token: str, query: str, cell: str) -> int:
+    """How many dossiers the drill-down lists behind one cell, over all its pages."""
+    listed, cursor = 0, None
+    while True:
+        suffix = f"&cursor={cursor}" if cursor else ""
+        page = api.call("GET", f"/reports/dossiers/items?{query}&cell={cell}&limit=500{suffix}", token=token).json
+        listed += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return listed
+
+
+def exported_tables(api: Any, token: str, query: str) -> list[list[list[Any]]]:
+    """The body rows (groups, then the total) of the CSV and the XLSX export, each cell keyed
+    by its column header, with the group name first."""
+    from openpyxl import load_workbook
+
+    csv_rows = list(csv.reader(io.StringIO(api.call("GET", f"/reports/dossiers?{query}&format=csv",
+                                                    token=token).body.decode("utf-8-sig"))))
+    csv_table = [dict(zip(csv_rows[3], row)) for row in csv_rows[4:]]
+    response = api.client.http.get(f"/reports/dossiers?{query}&format=xlsx",
+                                   headers={"Authorization": f"Bearer {token}", "Accept": "*/*"})
+    sheet = load_workbook(io.BytesIO(response.body)).active
+    headers, group = [], ""
+    for top, sub in zip(sheet[5], sheet[6]):   # a merged group header holds its text in its first cell
+        group = top.value if top.value and sub.value else group
+        headers.append(f"{group} - {sub.value}" if sub.value else top.value)
+    xlsx_table = [dict(zip(headers, (c.value for c in row))) for row in sheet.iter_rows(min_row=7)]
+    return [csv_table, xlsx_table]
+
+
 def test_randomized_workload_report_equals_verify_adds_up_and_drills_down(api, workload):
     published = deliver_duplicated_and_shuffled(workload.events)
     assert len({e["id"] for e in workload.events}) == published   # each published event taken once
     assert published >= DOSSIERS * 2   # submitted plus at least one decision for nearly every dossier
     assert workload.corrections >= 2
 
-    periods = [(FIRST, LAST), (date(2026, 1, 20), date(2026, 2, 10))]
-    if DOSSIERS >= 1000:
-        periods += [(date(2026, 1, 1), date(2026, 1, 31)), (date(2026, 2, 1), date(2026, 2, 28)),
-                    (date(2026, 3, 16), date(2026, 3, 16))]
-    for start, end in periods:
-        for group_by in ("agency", "field", "procedure"):
-            assert report_service.verify(start, end, group_by) == [], (start, end, group_by)
+    for start, end in PERIODS:
+        assert report_service.verify_each(start, end, GROUPS) == {g: [] for g in GROUPS}, (start, end)
+        for group_by in GROUPS:
             report = report_service.dossier_report(ADMIN, start=start, end=end, group_by=group_by)
             for row in report["rows"] + [report["total"]]:
                 assert check_identities(row) == [], (start, end, group_by, row)
@@ -242,15 +295,19 @@ def test_randomized_workload_report_equals_verify_adds_up_and_drills_down(api, w
     assert whole["corrections_applied"] == workload.corrections
     assert whole["raw"]["total"]["resolved"]["late"] - total["resolved"]["late"] == workload.corrections
 
-    admin = api.token("admin")
+    # Every cell of every agency row drills down to exactly its number (each agency's dossiers
+    # read once per cell), so the total's cells do too.
+    admin, query = api.token("admin"), f"from={FIRST}&to={LAST}&group_by=agency"
     for cell in CELLS:
-        expected, listed, cursor = cell_value(total, cell), 0, None
-        while True:
-            suffix = f"&cursor={cursor}" if cursor else ""
-            page = api.call("GET", f"/reports/dossiers/items?from={FIRST}&to={LAST}&group_by=agency&cell={cell}"
-                                   f"&limit=500{suffix}", token=admin).json
-            listed += len(page["items"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-        assert listed == expected, cell
+        rows = [drilled(api, admin, f"{query}&agency_id={row['agency_id']}", cell) for row in whole["rows"]]
+        assert rows == [cell_value(row, cell) for row in whole["rows"]], cell
+        assert sum(rows) == cell_value(total, cell), cell
+
+    # The exports hold the same numbers, cell by cell, for each report of the whole quarter.
+    for group_by in GROUPS:
+        report = report_service.dossier_report(ADMIN, start=FIRST, end=LAST, group_by=group_by)
+        for table in exported_tables(api, admin, f"from={FIRST}&to={LAST}&group_by={group_by}"):
+            assert len(table) == len(report["rows"]) + 1, group_by
+            for row, exported in zip(report["rows"] + [report["total"]], table):
+                assert {c: int(exported[h]) for c, h in EXPORT_HEADERS.items()} == \
+                       {c: cell_value(row, c) for c in EXPORT_HEADERS}, (group_by, row.get("name"))

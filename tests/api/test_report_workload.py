@@ -37,6 +37,8 @@ class Workload:
         self.api, self.session, self.rng = api, session, random.Random(seed)
         self.tokens: dict[str, str] = {}
         self.plans: dict[date, list[tuple[str, str]]] = defaultdict(list)
+        self.submitted: dict[str, dict[str, Any]] = {}   # code -> channel, agency, applicant, as submitted
+        self.awaiting_supplement: set[str] = set()
         self.calls = 0
 
     def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
@@ -74,6 +76,7 @@ class Workload:
                                  {**body, "channel": channel, "consent": True}, {"Idempotency-Key": f"workload-{n:08d}"})
         assert response.status_code == 201, response.json
         code = response.json["dossier_code"]
+        self.submitted[code] = {"channel": channel, "agency_id": procedure["agency_id"], "n": n}
         fate = self.rng.random() if n >= 6 else (0.01, 0.07, 0.11, 0.5, 0.5, 0.5)[n]  # every path at least once
         if fate < 0.05:
             self.plan(self.later(day, 0, 2), code, "refuse")
@@ -95,20 +98,18 @@ class Workload:
             self.plan(finish + timedelta(days=self.rng.randint(0, 4)), code, "return_result")
 
     def step(self, day: date, code: str, step: str) -> None:
-        officer = self.officer(code)
+        """One planned action through the API. The dossier is read back only where the action
+        depends on what the API decided (the due date an extension moves)."""
+        officer, dossier = self.officer(code), self.submitted[code]
         if step in ("accept", "refuse"):
             body = {"reason": "Không thuộc thẩm quyền"} if step == "refuse" else None
             self.call("POST", f"/dossiers/{code}/{step}", officer, body)
             return
-        dossier = self.call("GET", f"/dossiers/{code}", officer).json
         if step == "supplement":
-            if dossier["status"] != "supplement_requested":
+            if code not in self.awaiting_supplement:
                 return
-            citizen_sub = dossier.get("owner_sub", "")
-            upload = put_upload(self.session, "desk-w" if dossier["channel"] != "online" else citizen_sub or "x")
-            token = self.token("officer", dossier["agency_id"], sub="desk-w") if dossier["channel"] != "online" \
-                else self._owner_token(code, dossier)
-            self.call("POST", f"/dossiers/{code}/supplements", token,
+            upload = put_upload(self.session, "desk-w" if dossier["channel"] != "online" else self._owner_sub(dossier))
+            self.call("POST", f"/dossiers/{code}/supplements", self._owner_token(dossier),
                       {"attachments": [{"upload_id": upload, "name": "bo-sung.pdf"}]})
             return
         body: dict[str, Any] = {"action": step}
@@ -117,26 +118,32 @@ class Workload:
         if step == "request_supplement":
             body["documents"] = ["Bản sao giấy tờ tùy thân"]
         if step == "extend":
-            if not dossier.get("due_at"):
+            due_at = self.call("GET", f"/dossiers/{code}", officer).json.get("due_at")
+            if not due_at:
                 return
-            due = datetime.fromisoformat(dossier["due_at"]).date()
+            due = datetime.fromisoformat(due_at).date()
             body["new_due_date"] = default_calendar().add_working_days(due, 3).isoformat()
         if step == "issue_result":
             upload = put_upload(self.session, "officer-w")
             body.update(documents=[{"upload_id": upload, "name": "ket-qua.pdf"}], decision="approved")
         if step == "return_result":
             body["method"] = self.rng.choice(["desk", "post", "online"])
-        token = officer if step != "withdraw" else self._owner_token(code, dossier)
+        token = officer if step != "withdraw" else self._owner_token(dossier)
         response = self.call("POST", f"/dossiers/{code}/actions", token, body)
+        if response.status_code == 200 and step == "request_supplement":
+            self.awaiting_supplement.add(code)
         if response.status_code == 200 and step == "return_result" and self.rng.random() < 0.4 and dossier["channel"] == "online":
-            self.call("POST", f"/dossiers/{code}/rating", self._owner_token(code, dossier), {
+            self.call("POST", f"/dossiers/{code}/rating", self._owner_token(dossier), {
                 "criteria": {str(i): self.rng.randint(0, 2) for i in range(1, 10)}, "overall": self.rng.randint(1, 5)})
 
-    def _owner_token(self, code: str, dossier: dict[str, Any]) -> str:
+    @staticmethod
+    def _owner_sub(dossier: dict[str, Any]) -> str:
+        return f"citizen-{dossier['n'] % 50}"
+
+    def _owner_token(self, dossier: dict[str, Any]) -> str:
         if dossier["channel"] != "online":
             return self.token("officer", dossier["agency_id"], sub="desk-w")
-        n = int(dossier["applicant"]["id_number"])
-        return self.token("citizen", sub=f"citizen-{n % 50}")
+        return self.token("citizen", sub=self._owner_sub(dossier))
 
 
 def working_moment(day: date, minutes: int) -> datetime:

@@ -61,15 +61,16 @@ deploy: $(STAMP)
 #    simulator for SOAK_SECONDS while officers process; prints the latency table; fails on any
 #    5xx, lost event or report mismatch (motcua/soak.py);
 # 2. schemathesis with 200 examples per operation against the local stack's /openapi.json;
-# 3. the randomized report workload at the issue's size, 2,000 dossiers through the API
-#    (`make test` runs 500); linear on moto, about 0.3 s of CPU per dossier: ten minutes or so;
+# 3. the randomized report workload again, 2,000 dossiers through the API on another seed
+#    (`make test` runs seed 2026), so each soak explores other paths and orders;
 # 4. the duplicate, crash-point and throttling suites at full size.
 SOAK_SECONDS ?= 120
 SOAK_CITIZENS ?= 8
+SOAK_WORKLOAD_SEED ?= 7
 soak: $(STAMP)
 	$(PY) -m motcua.soak --duration $(SOAK_SECONDS) --citizens $(SOAK_CITIZENS)
 	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_STEPS=20 $(PY) -m pytest -q tests/stack/test_fuzz_openapi.py
-	MOTCUA_WORKLOAD_DOSSIERS=2000 $(PY) -m pytest -q tests/api/test_report_workload.py
+	MOTCUA_WORKLOAD_SEED=$(SOAK_WORKLOAD_SEED) $(PY) -m pytest -q tests/api/test_report_workload.py
 	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 MOTCUA_CRASH_FULL=1 $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py
 
 clean:

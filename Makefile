@@ -62,19 +62,20 @@ deploy: $(STAMP)
 #    simulator and track their dossier for SOAK_SECONDS while officers process; prints the
 #    latency table; fails on any 5xx, lost event or report mismatch (motcua/soak.py);
 # 2. schemathesis with 200 examples per operation against the local stack's /openapi.json;
-# 3. the randomized report workload at the issue's size, 2,000 dossiers through the API
-#    (`make test` runs 500); linear on moto, about 0.3 s of CPU per dossier: ten minutes or so;
+# 3. the randomized report workload again, 2,000 dossiers through the API on another seed
+#    (`make test` runs seed 2026), so each soak explores other paths and orders;
 # 4. the duplicate and throttling suites at full size (20 seeds, 1,000 operations) and the
 #    crash points (every call of every transition, as in `make test`).
 SOAK_SECONDS ?= 120
 SOAK_CITIZENS ?= 8
+SOAK_WORKLOAD_SEED ?= 7
 STEP := scripts/soak-step.sh
 soak: $(STAMP)
 	$(STEP) "1/4 load, $(SOAK_CITIZENS) citizens x $(SOAK_SECONDS) s" \
 	  $(PY) -m motcua.soak --duration $(SOAK_SECONDS) --citizens $(SOAK_CITIZENS)
 	MOTCUA_FUZZ_EXAMPLES=200 MOTCUA_FUZZ_SCENARIOS=200 MOTCUA_FUZZ_STEPS=20 $(STEP) "2/4 schemathesis, 200 examples per operation" \
 	  $(PY) -m pytest -q tests/stack/test_fuzz_openapi.py
-	MOTCUA_WORKLOAD_DOSSIERS=2000 $(STEP) "3/4 report workload, 2,000 dossiers" \
+	MOTCUA_WORKLOAD_SEED=$(SOAK_WORKLOAD_SEED) $(STEP) "3/4 report workload, 2,000 dossiers, seed $(SOAK_WORKLOAD_SEED)" \
 	  $(PY) -m pytest -q tests/api/test_report_workload.py
 	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 $(STEP) "4/4 duplicates x20, throttling x1000, crash points" \
 	  $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py

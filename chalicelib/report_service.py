@@ -142,13 +142,14 @@ def dossier_report(identity: Identity, *, start: date, end: date, group_by: str,
 
 # --- dossiers behind the numbers ----------------------------------------------------------
 
+def received_dossiers(agencies: Iterable[str], end: date) -> list[dict[str, Any]]:
+    """Every dossier of these agencies received up to ``end``."""
+    return [dossier for agency in agencies for dossier in store.dossiers_received_until(agency, end)]
+
+
 def scope_facts(agencies: Iterable[str], end: date, *, adjusted: bool = True) -> list[Facts]:
     """Facts of every dossier of these agencies received up to ``end``."""
-    facts = []
-    for agency in agencies:
-        for dossier in store.dossiers_received_until(agency, end):
-            facts.append(facts_from_dossier(dossier, adjusted=adjusted))
-    return facts
+    return [facts_from_dossier(dossier, adjusted=adjusted) for dossier in received_dossiers(agencies, end)]
 
 
 def drill_down(identity: Identity, *, start: date, end: date, group_by: str, cell: str | None, group: str | None,
@@ -186,18 +187,26 @@ def _decode_cursor(cursor: str) -> int:
 
 def verify(start: date, end: date, group_by: str, agencies: list[str] | None = None) -> list[str]:
     """Cells where the counter report differs from a recount straight from the dossiers."""
-    agencies = agencies or sorted(catalogue_store.snapshot().agencies)
-    problems = []
-    counter_rows, _ = report_store.read_counters(agencies, start, end)
-    for view in VIEWS:
-        facts = scope_facts(agencies, end, adjusted=view == "adj")
-        direct = direct_cells(facts, start, end, group_by)
-        counted = counter_cells(counter_rows, start, end, group_by, view)
-        for group in sorted(set(direct) | set(counted)):
-            for problem in differences(finish_row(counted.get(group, {})), finish_row(direct.get(group, {}))):
-                problems.append(f"{view} {group} {problem}")
-    return problems
+    return verify_each(start, end, [group_by], agencies)[group_by]
 
+
+def verify_each(start: date, end: date, group_bys: Iterable[str],
+                agencies: list[str] | None = None) -> dict[str, list[str]]:
+    """``verify`` for several group_bys at once: the counters and the dossiers are read once
+    for all of them and for both views (raw and adjusted), not once per group_by and view."""
+    agencies = agencies or sorted(catalogue_store.snapshot().agencies)
+    problems: dict[str, list[str]] = {group_by: [] for group_by in group_bys}
+    counter_rows, _ = report_store.read_counters(agencies, start, end)
+    dossiers = received_dossiers(agencies, end)
+    for view in VIEWS:
+        facts = [facts_from_dossier(dossier, adjusted=view == "adj") for dossier in dossiers]
+        for group_by, found in problems.items():
+            direct = direct_cells(facts, start, end, group_by)
+            counted = counter_cells(counter_rows, start, end, group_by, view)
+            for group in sorted(set(direct) | set(counted)):
+                for problem in differences(finish_row(counted.get(group, {})), finish_row(direct.get(group, {}))):
+                    found.append(f"{view} {group} {problem}")
+    return problems
 
 
 def unit_name(identity: Identity, agency_id: str | None) -> str:

@@ -195,9 +195,8 @@ def cmd_reports_verify(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    problems = []
-    for group_by in args.group_by or ["agency", "field", "procedure"]:
-        problems += [f"group_by={group_by} {p}" for p in report_service.verify(start, end, group_by)]
+    found = report_service.verify_each(start, end, args.group_by or ["agency", "field", "procedure"])
+    problems = [f"group_by={group_by} {p}" for group_by, cells in found.items() for p in cells]
     for problem in problems:
         print(problem)
     print(f"{'MISMATCH' if problems else 'OK'}: report for {start}..{end} "

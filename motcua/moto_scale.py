@@ -16,6 +16,10 @@ DynamoDB does not have:
 - The response serializer finds each member of each DynamoDB ``AttributeValue`` (ten per
   attribute: S, N, B, ... BOOL) through a chain of alias providers, so a Query returning
   items of forty attributes costs hundreds of milliseconds, more than running the Query.
+- Per request, moto lists the response class's methods with ``inspect.getmembers`` and
+  converts names from CamelCase character by character (SQS: about ten times per message
+  sent); per update, it parses the same few update expressions again (twice), and each
+  validation pass rebuilds its table of node types for every node it visits.
 
 This module keeps moto's own code for both and only narrows what it works on:
 
@@ -37,6 +41,10 @@ This module keeps moto's own code for both and only narrows what it works on:
   ``{type: value}`` with string, number, boolean, null, string-set, number-set, map or list
   values, is written as it is: that is what moto's member-by-member walk produces for it.
   Binary values, and anything else, still take moto's path (base64 and all).
+- Pure functions of their text or class are cached: the method list of a response class,
+  CamelCase-to-snake_case names, a parsed update expression (moto's validator deep-copies
+  the tree before it changes anything; the cached tree is only read), and each validation
+  pass's node types.
 
 Like ``motcua.moto_atomic``, this fixes the emulator (tests, the local stack, the bench); it
 mocks nothing. It is written against moto 5.2.5 and leaves another version alone (with a
@@ -262,6 +270,28 @@ def _install_serializer() -> None:
         BaseJSONSerializer._serialize_type_structure)
 
 
+def _install_caches() -> None:
+    from moto.core import responses
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.sqs import models as sqs_models
+
+    method_names = responses.method_names_from_class
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(lambda clazz: tuple(method_names(clazz)))
+    for module in (responses, sqs_models):
+        module.camelcase_to_underscores = functools.lru_cache(maxsize=4096)(module.camelcase_to_underscores)
+    UpdateExpressionParser.make = classmethod(functools.lru_cache(maxsize=1024)(UpdateExpressionParser.make.__func__))
+    node_types: dict[type, tuple[type, ...]] = {}
+    processed = DepthFirstTraverser.nodes_to_be_processed
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        kinds = node_types.get(type(self))
+        if kinds is None:
+            kinds = node_types[type(self)] = processed(self)
+        return kinds
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+
+
 def install() -> None:
     """Idempotent: narrow moto's transaction snapshots and queries (once per process). Call it
     before ``moto_atomic`` wraps the backend in its lock."""
@@ -281,3 +311,4 @@ def install() -> None:
     Table.query = _partition_query(Table.query)
     _install_sqs_and_events()
     _install_serializer()
+    _install_caches()

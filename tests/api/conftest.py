@@ -1,6 +1,7 @@
 """Fixtures for tests through the Chalice app against in-process moto."""
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from typing import Any, Iterator
@@ -77,10 +78,17 @@ def dispatcher(aws_env: Any, simulators: Any) -> Any:
     return Dispatcher(settings(), aws_env)
 
 
+@functools.lru_cache(maxsize=4)
+def _s3(session: Any) -> Any:
+    """One S3 client per session (each test's stack has its own): making a client costs more
+    than the upload."""
+    return session.client("s3")
+
+
 def put_upload(session: Any, owner_sub: str, content_type: str = "application/pdf", data: bytes = b"%PDF-1.4 test") -> str:
     """Store an object where a presigned PUT for this owner would have put it."""
     from chalicelib.attachments import bucket, object_key
     upload_id = uuid.uuid4().hex
-    session.client("s3").put_object(Bucket=bucket(), Key=object_key(owner_sub, upload_id), Body=data,
+    _s3(session).put_object(Bucket=bucket(), Key=object_key(owner_sub, upload_id), Body=data,
                                     ContentType=content_type)
     return upload_id

@@ -205,3 +205,22 @@ def test_attribute_values_serialize_exactly_as_moto_walks_them(monkeypatch):
         walked = MotosOwnWalk(model, value_picker=XFormedAttributePicker()).serialize(result)
         assert json.loads(shortcut["body"]) == json.loads(walked["body"])
     assert {"S": "Hồ sơ"} in shortcuts   # the shortcut did run
+
+
+def test_a_repeated_update_expression_applies_afresh_to_each_item(ddb):
+    """Parsed update expressions are cached by text: the tree must come out of every use as it went in."""
+    expression = "SET #n = if_not_exists(#n, :zero) + :step, tags = list_append(if_not_exists(tags, :empty), :tag) " \
+                 "ADD hits :step REMOVE doomed"
+    ddb.put_item(TableName=PLAIN, Item={"id": s("old"), "n": {"N": "10"}, "hits": {"N": "1"}, "doomed": s("x")})
+    for key, step, tag in (("old", "2", "a"), ("new", "5", "b"), ("old", "3", "c"), ("new", "1", "d")):
+        ddb.update_item(TableName=PLAIN, Key={"id": s(key)}, UpdateExpression=expression,
+                        ExpressionAttributeNames={"#n": "n"},
+                        ExpressionAttributeValues={":zero": {"N": "0"}, ":step": {"N": step}, ":empty": {"L": []},
+                                                   ":tag": {"L": [s(tag)]}})
+    ddb.transact_write_items(TransactItems=[{"Update": {
+        "TableName": PLAIN, "Key": {"id": s("new")}, "UpdateExpression": expression, "ExpressionAttributeNames": {"#n": "n"},
+        "ExpressionAttributeValues": {":zero": {"N": "0"}, ":step": {"N": "4"}, ":empty": {"L": []}, ":tag": {"L": [s("e")]}}}}])
+    old = ddb.get_item(TableName=PLAIN, Key={"id": s("old")})["Item"]
+    new = ddb.get_item(TableName=PLAIN, Key={"id": s("new")})["Item"]
+    assert old == {"id": s("old"), "n": {"N": "15"}, "hits": {"N": "6"}, "tags": {"L": [s("a"), s("c")]}}
+    assert new == {"id": s("new"), "n": {"N": "10"}, "hits": {"N": "10"}, "tags": {"L": [s("b"), s("d"), s("e")]}}

@@ -229,3 +229,13 @@ def test_reports_verify_cli_says_ok_when_counters_match_and_names_cells_when_not
     assert main(args) == 1
     out = capsys.readouterr().out
     assert "MISMATCH" in out and "received.online" in out
+
+
+def test_verify_over_every_group_by_reads_counters_and_dossiers_once(world):
+    start, end = TODAY - timedelta(days=60), TODAY
+    with metering.aws_calls() as one:
+        assert report_service.verify(start, end, "agency") == []
+    with metering.aws_calls() as every:
+        assert report_service.verify_each(start, end, ["agency", "field", "procedure"]) == {
+            "agency": [], "field": [], "procedure": []}
+    assert dict(every) == dict(one) and one["dynamodb.Query"] > 0, (one, every)

@@ -42,6 +42,12 @@ PROCEDURES = ("2.000635", "1.011612", "2.001610", "1.009982")
 DRAIN_SECONDS = 90          # the citizens' and officers' threads finish within this after the duration
 STALL_SECONDS = 60          # the backlog check gives up when nothing moved for this long ...
 MAX_CATCH_UP_SECONDS = 900  # ... or at the latest after this
+PDF = b"%PDF-1.4\n%soak\n"
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+PHONE = "0900000001"
+# Public tracking is limited per client IP (MOTCUA_TRACK_PER_IP, 10 a minute by default) and every
+# soak citizen is 127.0.0.1: the stack this script starts allows this many a minute instead.
+TRACK_PER_IP = 100_000
 
 
 class Progress:
@@ -58,12 +64,6 @@ class Progress:
         if value != self.last:
             self.last, self.moved = value, now
         return now - self.moved < STALL_SECONDS and now - self.started < MAX_CATCH_UP_SECONDS
-PDF = b"%PDF-1.4\n%soak\n"
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
-PHONE = "0900000001"
-# Public tracking is limited per client IP (MOTCUA_TRACK_PER_IP, 10 a minute by default) and every
-# soak citizen is 127.0.0.1: the stack this script starts allows this many a minute instead.
-TRACK_PER_IP = 100_000
 
 
 @dataclass

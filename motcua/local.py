@@ -42,6 +42,9 @@ def notifications_sink(moto_port: int) -> str:
     return os.path.join(tempfile.gettempdir(), f"motcua-local-{moto_port}-notifications.jsonl")
 
 
+STOP_SECONDS = 20
+
+
 def main() -> int:
     ports = configure_environment()
     if os.environ["MOTCUA_STAGE"] != "local":
@@ -100,11 +103,12 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     print("Stopping…", flush=True)
-    server.shutdown()
-    vnpay.stop()
-    dispatcher.stop()
-    simulators.stop()
-    moto.stop()
+    # In order, but for at most STOP_SECONDS in all: a part that will not stop must not keep
+    # the stack (and a test waiting on it) alive; the moto server holds all state anyway.
+    stopper = threading.Thread(target=lambda: [part() for part in (
+        server.shutdown, vnpay.stop, dispatcher.stop, simulators.stop, moto.stop)], daemon=True)
+    stopper.start()
+    stopper.join(timeout=STOP_SECONDS)
     _exit_now()
     return 0
 

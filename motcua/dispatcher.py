@@ -65,7 +65,7 @@ class StreamPump:
                  handler: Callable[..., Any] | None = None) -> None:
         self.consumer = consumer
         self.handler = handler or load_handler(consumer.handler)
-        self.pattern = EventPattern(None, consumer.filter_pattern)
+        self.pattern = EventPattern(None, consumer.filter_pattern or {})
         self.streams = session.client("dynamodbstreams", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
         ddb = session.client("dynamodb", region_name=cfg.region, endpoint_url=cfg.aws_endpoint_url)
         self.arn = ddb.describe_table(TableName=cfg.name(consumer.table))["Table"]["LatestStreamArn"]

@@ -3,7 +3,6 @@ added there (as later issues do) get their queue + DLQ, mapping, role, alarms an
 with the local stack without any change to infra/. Built in-process without the API."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any, Iterator
 
@@ -127,7 +126,7 @@ def test_dev_tables_can_be_deleted_with_the_stack(built: dict[str, Any]) -> None
 
 
 def test_references_to_undeclared_resources_are_refused_before_building() -> None:
-    bad = dataclasses.replace(NOTIFIER, queue="nope", tables=("ghost",), secrets=("unknown",))
+    bad = NOTIFIER._replace(queue="nope", tables=("ghost",), secrets=("unknown",))
     with pytest.raises(ValueError) as raised:
         Inventory.declared(queue_consumers=(bad,)).check()
     message = str(raised.value)

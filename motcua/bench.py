@@ -520,17 +520,22 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
     of the library it exists for). CPU time of that interpreter: waiting on the moto server
     (far slower than DynamoDB) and other processes on a shared machine are not the module's
     cost. Runs are interleaved with the references'. The receipts consumer draws a real
-    receipt each time (a payment confirmed through the API package)."""
+    receipt each time (a payment confirmed through the API package), the connector delivers
+    to the ministry-system double; the others get an event for a dossier they have nothing to
+    do for. Every measured invocation must succeed."""
     from chalicelib import resources
     from motcua import sandbox
 
     references = {"": base / "baseline"}
     references[""].mkdir()
     (references[""] / "bench_reference.py").write_text(_REFERENCE.format(extra=""))
+    from motcua.simulators import start_all
+
     bucket = resources.physical_name("prod", resources.ATTACHMENTS_BUCKET)
-    with sandbox.moto_server() as endpoint:
+    with sandbox.moto_server() as endpoint, _started(start_all(port=0)) as simulators:
         sandbox.provision_stage(endpoint, "prod")
-        env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench"}
+        env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench",
+               **simulators.environment()}
 
         def deployed(name: str, label: str, event_for: Callable[[int], dict], library: str = "") -> tuple:
             function = functions[resources.physical_name("prod", name)]
@@ -571,13 +576,30 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
             for key in references:
                 reference_cpu[key].append(reference(key))
             for label, handler, event_for, pkg, module_env, _ in modules:
-                cpu[label].append(sandbox.invoke(pkg, runtime, handler, event_for(i), module_env, base / "runs").cpu)
+                outcome = sandbox.invoke(pkg, runtime, handler, event_for(i), module_env, base / "runs")
+                _require_success(label, outcome.result)
+                cpu[label].append(outcome.cpu)
     rows = []
     for label, handler, event_for, pkg, module_env, library in modules:
         against = "import boto3 + 1 client" + (f" + import {library}" if library else "")
         rows.append(Row(f"cold start CPU: {label} / ({against})",
                         statistics.median(cpu[label]) / statistics.median(reference_cpu[library]), 1.5, "x"))
     return rows
+
+
+def _require_success(label: str, result: Any) -> None:
+    """A cold start is measured on the path that succeeds: a failed record would add the
+    retry's SQS client and hide a broken package behind a plausible figure."""
+    if result.get("batchItemFailures") or result.get("statusCode", 200) >= 400:
+        raise RuntimeError(f"{label}: the measured invocation failed: {result}")
+
+
+@contextmanager
+def _started(simulators: Any) -> Iterator[Any]:
+    try:
+        yield simulators
+    finally:
+        simulators.stop()
 
 
 @contextmanager

@@ -25,8 +25,25 @@ def botocore_session() -> Any:
     the dispatcher in threads)."""
     session = getattr(_local, "session", None)
     if session is None:
+        settle_cold_start()
         session = _local.session = _client_sharing_session()
     return session
+
+
+@cache
+def settle_cold_start() -> None:
+    """Once per process, before the first AWS client: move every object that exists so far
+    (the modules, classes and functions the cold start imported) into the garbage
+    collector's permanent generation, ``gc.freeze()``.
+
+    They live as long as the container, yet each full collection walks them again, and
+    building the first client (about 1 MB of botocore JSON turned into dicts) triggers
+    several. Frozen, they are skipped: about 15 ms less CPU on every Lambda cold start
+    (``make bench``, cold-start rows). Only cyclic garbage among them would stay
+    uncollected, and at this point there is next to none."""
+    import gc
+
+    gc.freeze()
 
 
 def _client_sharing_session() -> Any:

@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import dossier_table, resources
 from chalicelib.config import settings
 from chalicelib.models import CounterItem, ProjectionItem
-from chalicelib.reports import COUNTER_COLUMNS, VIEWS, Contributions, by_period
+from chalicelib.reports import VIEWS, Contributions, by_period
 
 SHARDS = int(os.environ.get("MOTCUA_REPORT_SHARDS", "4"))
 
@@ -106,9 +106,6 @@ def apply(dossier: dict[str, Any], version: int, applied_version: int | None,
                 actions = [CounterItem.agency_id.set(agency), CounterItem.procedure_code.set(dossier["procedure_code"]),
                            CounterItem.field.set(dossier.get("field", "")), CounterItem.period.set(period)]
                 actions += [getattr(CounterItem, name).add(value) for name, value in fields.items()]
-                # the item's other columns start at zero (reports.COUNTER_COLUMNS)
-                actions += [getattr(CounterItem, name).set(getattr(CounterItem, name) | 0)
-                            for name in COUNTER_COLUMNS if name not in fields]
                 tx.update(item, actions=actions)
     except TransactWriteError as exc:
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]

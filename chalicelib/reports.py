@@ -37,9 +37,6 @@ COUNTER_FIELDS = tuple(f"recv_{c}" for c in CHANNELS) + tuple(f"closed_{o}" for 
     + ("overdue", "paused", "corrected")
 
 VIEWS = ("raw", "adj")   # as recorded, and with approved corrections applied
-# Every counter item holds every column, zeros included: a report then reads the same bytes
-# per item whatever the number of dossiers behind it (the bench's 50,000 : 2,000 row).
-COUNTER_COLUMNS = tuple(f"{view}_{name}" for view in VIEWS for name in COUNTER_FIELDS)
 
 CELLS = (
     "received.carried_over", "received.online", "received.direct", "received.postal", "received.total",

@@ -267,7 +267,7 @@ def _write_synthetic_counters(size: int) -> None:
 
     from chalicelib import report_store
     from chalicelib.models import CounterItem
-    from chalicelib.reports import COUNTER_COLUMNS, VIEWS, by_period, contributions
+    from chalicelib.reports import VIEWS, by_period, contributions
 
     totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     fields: dict[str, str] = {}
@@ -281,8 +281,7 @@ def _write_synthetic_counters(size: int) -> None:
     with CounterItem.batch_write() as batch:
         for (pk, period, procedure, agency), values in totals.items():
             batch.save(CounterItem(pk=pk, sk=f"{period}#{procedure}", agency_id=agency, procedure_code=procedure,
-                                   field=fields[procedure], period=period,
-                                   **{**dict.fromkeys(COUNTER_COLUMNS, 0), **values}))
+                                   field=fields[procedure], period=period, **values))
 
 
 def _time_report() -> tuple[int, float]:

@@ -83,17 +83,6 @@ def test_verify_recounts_from_dossiers_and_finds_no_difference(world):
         assert report_service.verify(TODAY - timedelta(days=60), TODAY, group_by) == []
 
 
-def test_every_counter_item_holds_every_column_so_a_report_reads_the_same_bytes_per_item(world):
-    """The projection writes zeros for the columns an event does not touch: a report's cost per
-    item is then the same at 2,000 dossiers as at 50,000 (make bench)."""
-    from chalicelib.models import CounterItem
-    from chalicelib.reports import COUNTER_COLUMNS
-    items = [item for item in CounterItem.scan() if not item.pk.startswith("P#")]  # not projection records
-    assert items
-    for item in items:
-        assert all(getattr(item, name) is not None for name in COUNTER_COLUMNS), item.pk
-
-
 def test_drill_down_lists_exactly_the_dossiers_behind_each_cell(api, world):
     token = api.token("admin")
     start = TODAY - timedelta(days=10)

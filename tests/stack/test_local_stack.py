@@ -26,7 +26,8 @@ pytestmark = pytest.mark.stack
 def stack() -> Iterator[Stack]:
     running = Stack()
     yield running
-    assert running.stop() == 0
+    code = running.stop()
+    assert code == 0, running.tail()  # a stack killed at teardown shows its threads (SIGUSR1 dump)
 
 
 def test_banner_says_where_the_api_is(stack):

@@ -22,7 +22,7 @@ ALL_CRITERIA = {str(n): 2 for n in range(1, 10)}
 def stack() -> Iterator[Stack]:
     running = Stack(MOTCUA_RETRY_FIRST_SECONDS="1", MOTCUA_RETRY_MAX_SECONDS="1", MOTCUA_NATIONAL_TIMEOUT="2")
     yield running
-    assert running.stop() == 0
+    assert running.stop() == 0, running.tail()  # a stack killed at teardown shows its threads (SIGUSR1 dump)
 
 
 def simulator(stack: Stack, setting: str) -> str:

@@ -156,11 +156,11 @@ READ_ACTIONS = ("dossier.read", "attachment.download", "privacy.export")
 
 def subject_key(id_number: str, key: str | None = None) -> str:
     """How a read about a person (not a dossier) is filed: a keyed digest (HMAC with
-    MOTCUA_ID_HASH_KEY, as the id-number lookups), never the raw id number. A plain hash of
+    the id-hash key, as the id-number lookups: chalicelib.secrets.id_hash_key), never the raw id number. A plain hash of
     12 digits could be reversed by trying them all."""
-    from chalicelib.config import settings
     from chalicelib.privacy import id_number_hash
-    return "hmac:" + id_number_hash(id_number, key or settings().id_hash_key)[:32]
+    from chalicelib.secrets import id_hash_key
+    return "hmac:" + id_number_hash(id_number, key or id_hash_key())[:32]
 
 
 def read(actor: Any, action: str, *, dossier_code: str | None = None, subject: str | None = None,

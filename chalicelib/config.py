@@ -13,7 +13,7 @@ from chalicelib.resources import physical_name
 
 LOCAL_STAGE = "local"
 FAKE_LOCAL_JWT_SECRET = "local-only-not-a-secret-change-me"
-FAKE_ID_HASH_KEY = "local-only-id-hash-key-not-a-secret"
+FAKE_ID_HASH_KEY = "local-only-id-hash-key-not-a-secret"   # chalicelib.secrets.id_hash_key
 DEFAULT_ATTACHMENT_RETENTION_YEARS = 5
 
 
@@ -36,7 +36,6 @@ class Settings:
     track_failure_window_seconds: int
     audit_retention_days: int = 3650         # infra/ sets it from the stage's audit_retention_days
     attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
-    id_hash_key: str = FAKE_ID_HASH_KEY      # keys the HMAC under which id numbers are looked up
     attachment_retention_years: int = DEFAULT_ATTACHMENT_RETENTION_YEARS
     receipt_url_ttl_seconds: int = 300
 
@@ -76,7 +75,6 @@ def settings() -> Settings:
         track_failure_window_seconds=_int("MOTCUA_TRACK_FAILURE_WINDOW", 900),
         audit_retention_days=_int("MOTCUA_AUDIT_RETENTION_DAYS", 3650),
         attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
-        id_hash_key=os.environ.get("MOTCUA_ID_HASH_KEY") or FAKE_ID_HASH_KEY,
         attachment_retention_years=_int("MOTCUA_ATTACHMENT_RETENTION_YEARS", DEFAULT_ATTACHMENT_RETENTION_YEARS),
         receipt_url_ttl_seconds=_int("MOTCUA_RECEIPT_URL_TTL", 300),
     )

@@ -8,15 +8,15 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.config import settings
 from chalicelib.models import LegacyItem
 from chalicelib.privacy import id_number_hash
+from chalicelib.secrets import id_hash_key
 
 ACCOUNT = "ACCOUNT"
 
 
 def legacy_pk(id_number: str) -> str:
-    return f"LEGACY#{id_number_hash(id_number, settings().id_hash_key)}"
+    return f"LEGACY#{id_number_hash(id_number, id_hash_key())}"
 
 
 def _dumps(value: Any) -> str:

@@ -19,6 +19,9 @@ from functools import cache
 from typing import Any, Callable
 
 OK, INVALID, ALREADY_EXISTS, BAD_SESSION = 0, 1, 2, 3
+# The local stage's account; the loopback simulator accepts it, a real portal never would.
+LOCAL_ACCOUNT = {"username": ("MOTCUA_NATIONAL_USERNAME", "motcua-local"),
+                 "password": ("MOTCUA_NATIONAL_PASSWORD", "local-only-not-a-secret")}
 
 
 def _requests() -> Any:
@@ -44,17 +47,20 @@ class PortalRejected(Exception):
 class PortalSettings:
     base_url: str
     username: str
-    password: str
     madonvi: str
     timeout_seconds: float
+    password: str = field(repr=False)
 
     @classmethod
     def from_env(cls) -> "PortalSettings":
+        """Endpoint and unit code from the environment; the account from the stage's
+        ``national-portal`` secret (the environment only in the local stage)."""
+        from chalicelib.secrets import stage_credentials
+        account = stage_credentials("national-portal", LOCAL_ACCOUNT)
         return cls(
             base_url=os.environ.get("MOTCUA_NATIONAL_URL", "http://127.0.0.1:8010").rstrip("/"),
-            username=os.environ.get("MOTCUA_NATIONAL_USERNAME", "motcua-local"),
-            # obviously fake; the local simulator accepts it, a real portal never would
-            password=os.environ.get("MOTCUA_NATIONAL_PASSWORD", "local-only-not-a-secret"),
+            username=account["username"],
+            password=account["password"],
             madonvi=os.environ.get("MOTCUA_NATIONAL_MADONVI", "000.00.00.H50"),
             timeout_seconds=float(os.environ.get("MOTCUA_NATIONAL_TIMEOUT", "10")),
         )

@@ -42,10 +42,21 @@ def _email(to: str, message: Message, tracking_id: str) -> str:
     return answer["MessageId"]
 
 
+def _zalo_token() -> str:
+    """The OA access token: MOTCUA_ZALO_TOKEN locally, else the ``zalo`` secret, which the
+    zalo-token schedule keeps fresh (chalicelib/zalo_token.py). Before its first renewal
+    there is none, and the message waits for a retry."""
+    from chalicelib.secrets import SecretMissing, stage_credentials
+    try:
+        return stage_credentials("zalo", {"access_token": ("MOTCUA_ZALO_TOKEN", "local-zalo-token-not-real")})["access_token"]
+    except SecretMissing:
+        raise ChannelError("zalo: no access token in the stage secret yet") from None
+
+
 def _zalo(to: str, message: Message, tracking_id: str) -> str:
     """ZNS: POST {base}/message/template, ``access_token`` header, phone as 84xxxxxxxxx."""
     base = os.environ.get("MOTCUA_ZALO_URL", "http://127.0.0.1:8011").rstrip("/")
-    token = os.environ.get("MOTCUA_ZALO_TOKEN", "local-zalo-token-not-real")
+    token = _zalo_token()
     import requests  # on first use: most notifications (SMS, email) never need it
 
     body = {"phone": e164(to).lstrip("+"), "template_id": message.zalo_template,

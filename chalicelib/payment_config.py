@@ -1,9 +1,9 @@
 """Payment settings and the configured provider.
 
 Every setting is an environment variable with a local default (README, "Settings"). The
-credentials come from ``VNPAY_TMN_CODE`` / ``VNPAY_HASH_SECRET`` locally, and in AWS from the
-stage's ``vnpay`` secret (``motcua/{stage}/vnpay``, created by infra/). The hash secret is kept
-out of ``repr`` and never logged; outside the local stage the fake default is refused.
+credentials come from ``VNPAY_TMN_CODE`` / ``VNPAY_HASH_SECRET`` in the local stage, and in
+every other stage only from its ``vnpay`` secret (``motcua/{stage}/vnpay``, created by infra/),
+where the local fakes are refused. The hash secret is kept out of ``repr`` and never logged.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from chalicelib.config import settings
 
 FAKE_LOCAL_SECRET = "LOCALSIMULATORSECRETNOTREAL"   # the simulator's default; obviously fake
 FAKE_LOCAL_TMN = "MOTCUA01"
@@ -48,20 +47,17 @@ def _public_url() -> str:
 
 
 def _credentials() -> tuple[str, str]:
-    """(terminal code, hash secret): the environment, or in AWS stages that do not set
-    VNPAY_HASH_SECRET, the stage's ``vnpay`` secret (chalicelib.secrets, cached)."""
-    if "VNPAY_HASH_SECRET" not in os.environ and not settings().is_local:
-        from chalicelib.secrets import secret
-        stored = secret("vnpay")
-        return stored["tmn_code"], stored["hash_secret"]
-    return os.environ.get("VNPAY_TMN_CODE", FAKE_LOCAL_TMN), os.environ.get("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)
+    """(terminal code, hash secret): the environment locally, the stage's ``vnpay`` secret
+    elsewhere (chalicelib.secrets.stage_credentials, which refuses the local fakes)."""
+    from chalicelib.secrets import stage_credentials
+    found = stage_credentials("vnpay", {"tmn_code": ("VNPAY_TMN_CODE", FAKE_LOCAL_TMN),
+                                        "hash_secret": ("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)})
+    return found["tmn_code"], found["hash_secret"]
 
 
 @lru_cache(maxsize=1)
 def payment_settings() -> PaymentSettings:
     tmn_code, secret = _credentials()
-    if not settings().is_local and secret == FAKE_LOCAL_SECRET:
-        raise RuntimeError("VNPAY_HASH_SECRET is the local fake; configure the real secret for this stage")
     return PaymentSettings(
         provider=os.environ.get("MOTCUA_PAYMENT_PROVIDER", "vnpay"),
         tmn_code=tmn_code,

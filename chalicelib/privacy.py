@@ -2,7 +2,8 @@
 files may be purged, and what a citizen's data export looks like. Pure: no AWS here.
 
 * **Lookup by id number.** Dossiers are found by an HMAC-SHA256 of the applicant's id number
-  (keyed by MOTCUA_ID_HASH_KEY), never by the number itself: a 12-digit number hashed
+  (keyed by chalicelib.secrets.id_hash_key: the stage's ``id-hash`` secret, or
+  MOTCUA_ID_HASH_KEY locally), never by the number itself: a 12-digit number hashed
   without a key could be recovered by trying every number.
 * **Retention.** A dossier is *closed* once it is returned, refused, withdrawn or stopped
   (transitions.CLOSED). MOTCUA_ATTACHMENT_RETENTION_YEARS (default 5) after it closed, its

@@ -121,6 +121,8 @@ class Schedule(NamedTuple):
     publishes: bool = False
     objects: tuple[Objects, ...] = ()
     bundle: str | None = None
+    writes_secrets: tuple[str, ...] = ()   # of its ``secrets``, those it writes back
+    single: bool = False                   # at most one run at a time (reserved concurrency 1)
 
     @property
     def rate_minutes(self) -> int:
@@ -134,6 +136,7 @@ class Secret(NamedTuple):
     name: str
     description: str
     keys: tuple[str, ...]
+    generated: bool = False   # a key of our own: infra/ generates its value once (random, 64 chars)
 
 
 class CustomMetric(NamedTuple):
@@ -301,6 +304,12 @@ RETENTION_SCHEDULE = Schedule(name="attachments-retention", handler="handlers.re
                               objects=(Objects(UPLOADS_PREFIX, delete=True),))
 SCHEDULES += (RETENTION_SCHEDULE,)
 
+# Zalo OA access tokens live 25 hours and each renewal spends the refresh token, so one
+# function, one run at a time, renews it in the secret (chalicelib/zalo_token.py).
+ZALO_TOKEN_SCHEDULE = Schedule(name="zalo-token", handler="handlers.zalo_token:handler", expression="rate(1 hour)",
+                               tables=(), secrets=("zalo",), writes_secrets=("zalo",), single=True)
+SCHEDULES += (ZALO_TOKEN_SCHEDULE,)
+
 
 # --- audit log (issue 6) ------------------------------------------------------------------
 # Records filed by dossier (or by the person a read was about): pk DOSSIER#{code} |
@@ -319,12 +328,17 @@ TABLES += (AUDIT,)
 
 
 VNPAY_SECRET = Secret("vnpay", "VNPay merchant credentials", ("tmn_code", "hash_secret"))
-NATIONAL_PORTAL_SECRET = Secret("national-portal", "National public service portal (DVCQG) client",
-                                ("client_id", "client_secret"))
+NATIONAL_PORTAL_SECRET = Secret("national-portal", "National public service portal (DVCQG) account",
+                                ("username", "password"))
 ZALO_SECRET = Secret("zalo", "Zalo Official Account API", ("app_id", "secret_key", "refresh_token"))
-JWT_SECRET = Secret("jwt", "Signing key for tokens MotCua issues itself", ("signing_key",))
-SECRETS: tuple[Secret, ...] = (VNPAY_SECRET, NATIONAL_PORTAL_SECRET, ZALO_SECRET, JWT_SECRET)
-API_SECRETS: tuple[str, ...] = (VNPAY_SECRET.name, JWT_SECRET.name)   # what the API Lambda may read
+# No JWT signing key: in AWS, Cognito (or an external OIDC issuer) issues the tokens and API
+# Gateway's authorizer verifies them; the app's own HS256 check exists in the local stage only.
+# The HMAC key of the id-number lookups (APPLICANT#, LEGACY#, audit subjects). infra/ generates
+# it once; it is never rotated, since every lookup key already written was made with it.
+ID_HASH_SECRET = Secret("id-hash", "HMAC key of the id-number lookups (generated once; never rotate)", ("key",),
+                        generated=True)
+SECRETS: tuple[Secret, ...] = (VNPAY_SECRET, NATIONAL_PORTAL_SECRET, ZALO_SECRET, ID_HASH_SECRET)
+API_SECRETS: tuple[str, ...] = (VNPAY_SECRET.name, ID_HASH_SECRET.name)   # what the API Lambda may read
 # The API signs upload URLs and checks uploads; it hands out receipts but never writes them.
 API_OBJECTS: tuple[Objects, ...] = (Objects(UPLOADS_PREFIX, read=True, write=True), Objects(RECEIPTS_PREFIX, read=True))
 

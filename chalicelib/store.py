@@ -23,6 +23,7 @@ from chalicelib.dossier_table import connection, dossier_pk, get_dossier  # noqa
 from chalicelib.errors import Conflict, ServiceUnavailable
 from chalicelib.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.privacy import id_number_hash, retention_index
+from chalicelib.secrets import id_hash_key
 from chalicelib.processing import due_index
 
 
@@ -51,7 +52,7 @@ def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
 
 
 def applicant_pk(id_number: str) -> str:
-    return f"APPLICANT#{id_number_hash(id_number, settings().id_hash_key)}"
+    return f"APPLICANT#{id_number_hash(id_number, id_hash_key())}"
 
 
 def _applicant_item(dossier: dict[str, Any]) -> ApplicantItem | None:

@@ -74,12 +74,12 @@ def attachments_bucket(scope: Construct, config: StageConfig) -> tuple[s3.Bucket
 
 
 def secrets(scope: Construct, config: StageConfig, inventory: Inventory) -> dict[str, sm.Secret]:
-    """One JSON secret per declared Secret. Values start as obvious placeholders (or, for
-    keys we own such as the JWT signing key, random) and are set by operators; a deploy
-    never overwrites them."""
+    """One JSON secret per declared Secret. Values start as obvious placeholders, set by
+    operators (or, for keys we own such as the id-hash key, random); a deploy never
+    overwrites them."""
     built = {}
     for secret in inventory.secrets:
-        ours = secret.name == resources.JWT_SECRET.name
+        ours = secret.generated
         template = {key: "SET-ME" for key in secret.keys}
         generated = sm.SecretStringGenerator(
             secret_string_template=json.dumps({k: v for k, v in template.items() if k != secret.keys[-1]}),

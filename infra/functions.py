@@ -51,7 +51,8 @@ def function_name(config: StageConfig, name: str) -> str:
 
 
 def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[str, ...] | None,
-         secrets: tuple[str, ...], publishes: bool, objects: tuple[resources.Objects, ...] = ()) -> iam.Role:
+         secrets: tuple[str, ...], publishes: bool, objects: tuple[resources.Objects, ...] = (),
+         writes_secrets: tuple[str, ...] = ()) -> iam.Role:
     """A role for the function ``name`` with logs to its own group, X-Ray, and what it declares."""
     stack = Stack.of(scope)
     statements = [
@@ -68,6 +69,9 @@ def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[
         statements.append(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             resources=[shared.secrets[s].secret_arn for s in secrets]))
+    if writes_secrets:
+        statements.append(iam.PolicyStatement(
+            actions=["secretsmanager:PutSecretValue"], resources=[shared.secrets[s].secret_arn for s in writes_secrets]))
     for access in objects:
         actions = [action for action, wanted in ((READ_OBJECT, access.read), (WRITE_OBJECT, access.write),
                                                         (DELETE_OBJECT, access.delete)) if wanted]
@@ -117,12 +121,17 @@ def _function(scope: Construct, shared: Shared, code: lambda_.Code, declared: De
         scope, f"Fn-{declared.name}", function_name=name, code=code, handler=f"{module}.{attribute}",
         runtime=RUNTIME, architecture=ARCHITECTURE,
         memory_size=declared.memory or config.consumer_memory_mb, timeout=Duration.seconds(declared.timeout),
-        reserved_concurrent_executions=config.consumer_reserved_concurrency,
+        reserved_concurrent_executions=1 if _single(declared) else config.consumer_reserved_concurrency,
         tracing=lambda_.Tracing.ACTIVE, log_group=log_group(scope, f"Logs-{declared.name}", config, name),
         environment={**shared.environment, "POWERTOOLS_SERVICE_NAME": declared.name},
         role=role(scope, f"Role-{declared.name}", shared, declared.name, tables=_tables(declared),
-                  secrets=declared.secrets, publishes=declared.publishes, objects=declared.objects),
+                  secrets=declared.secrets, publishes=declared.publishes, objects=declared.objects,
+                  writes_secrets=declared.writes_secrets if isinstance(declared, resources.Schedule) else ()),
     )
+
+
+def _single(declared: Declared) -> bool:
+    return isinstance(declared, resources.Schedule) and declared.single
 
 
 @dataclass

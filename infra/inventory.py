@@ -82,6 +82,9 @@ class Inventory:
         for function in self.functions:
             problems += [f"{function.name!r} uses unknown table {t!r}" for t in function.tables or () if t not in tables]
             problems += [f"{function.name!r} uses unknown secret {s!r}" for s in function.secrets if s not in secrets]
+        for schedule in self.schedules:
+            problems += [f"{schedule.name!r} writes secret {s!r} without reading it" for s in schedule.writes_secrets
+                         if s not in schedule.secrets]
         problems += [f"the API uses unknown secret {s!r}" for s in self.api_secrets if s not in secrets]
         if problems:
             raise ValueError("chalicelib/resources.py: " + "; ".join(problems))

@@ -38,7 +38,8 @@ RUNTIME = {"id": "AwsSolutions-L1",
                      "(infra/package.py), the version the project develops and tests on."}
 ROTATION = {"id": "AwsSolutions-SMG4",
             "reason": "Provider credentials (VNPay, national portal, Zalo) are issued by those providers and "
-                      "rotated through their portals; the JWT key is rotated by operators (README, Deploy)."}
+                      "rotated through their portals (Zalo's access token is renewed hourly by the zalo-token function); "
+                      "the id-hash key must never change, since every id-number lookup key was made with it."}
 FAILURES_QUEUE = {"id": "AwsSolutions-SQS3",
                   "reason": "This queue is the on-failure destination of a DynamoDB stream mapping, i.e. a "
                             "dead-letter queue itself; cdk-nag only recognises DLQs of other queues."}

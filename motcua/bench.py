@@ -581,8 +581,8 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
     from motcua.simulators import start_all
 
     bucket = resources.physical_name("prod", resources.ATTACHMENTS_BUCKET)
-    with sandbox.moto_server() as endpoint, _started(start_all(port=0)) as simulators:
-        sandbox.provision_stage(endpoint, "prod")
+    with sandbox.moto_server() as endpoint, _started(start_all(port=0, stage_accounts=True)) as simulators:
+        sandbox.provision_stage(endpoint, "prod", simulators.secrets())
         env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench",
                **simulators.environment()}
 

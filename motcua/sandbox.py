@@ -21,7 +21,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 # What /var/runtime of the Lambda Python 3.11 runtime holds besides the standard library.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
@@ -169,28 +169,29 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def provision_stage(endpoint: str, stage: str) -> None:
-    """The stage's tables, bus, rules, queues and bucket (motcua.provision) and the sample catalogue."""
+def provision_stage(endpoint: str, stage: str, secrets: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """The stage's tables, bus, rules, queues and bucket (motcua.provision), the sample
+    catalogue, and its secrets: ``secrets`` (the accounts the simulators accept), fakes for
+    the rest."""
     code = ("import boto3; from chalicelib.config import settings; from motcua.provision import provision;"
             " from motcua.seed import seed_catalogue; provision(boto3.session.Session(), settings()); seed_catalogue()")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
     env.update(AWS_ENV, MOTCUA_STAGE=stage, MOTCUA_AWS_ENDPOINT=endpoint)
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=120)
-    put_fake_secrets(endpoint, stage)
+    put_fake_secrets(endpoint, stage, secrets or {})
 
 
 def fake_secret(name: str, key: str) -> str:
     return f"sandbox-fake-{name}-{key}"
 
 
-def put_fake_secrets(endpoint: str, stage: str) -> None:
-    """Every declared secret with obviously fake values, as an operator would fill them in."""
-    import json
-
+def put_fake_secrets(endpoint: str, stage: str, given: Mapping[str, Mapping[str, str]]) -> None:
+    """Every declared secret, as an operator would fill them in: ``given`` values, obviously
+    fake ones for the rest."""
     from chalicelib import resources
     manager = client(endpoint, "secretsmanager")
     for declared in resources.SECRETS:
-        value = {key: fake_secret(declared.name, key) for key in declared.keys}
+        value = {key: fake_secret(declared.name, key) for key in declared.keys} | dict(given.get(declared.name, {}))
         manager.create_secret(Name=resources.secret_name(stage, declared.name), SecretString=json.dumps(value))
 
 

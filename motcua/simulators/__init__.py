@@ -29,9 +29,22 @@ class Simulators:
         from chalicelib.connectors import systems
         judicial = systems()[JUDICIAL]
         env = {"MOTCUA_NATIONAL_URL": self.national.url, "MOTCUA_ZALO_URL": self.zalo.url,
+               "MOTCUA_ZALO_OAUTH_URL": self.zalo.url,
                "MOTCUA_ZALO_TOKEN": self.zalo.access_token,
                judicial.url_setting: f"{self.judicial.url}/motcua/events", judicial.secret_setting: self.judicial.secret}
         return {**env, "MOTCUA_NOTIFICATIONS_SINK": self.sink} if self.sink else env
+
+    def secrets(self) -> dict[str, dict[str, str]]:
+        """Stage secrets that the simulators accept, for an AWS stage run against them
+        (start_all(stage_accounts=True)); Zalo's as the zalo-token schedule leaves it."""
+        from datetime import datetime, timedelta
+
+        from chalicelib.calendar import TZ, iso
+        from chalicelib.zalo_token import EXPIRES_AT
+        zalo = self.zalo
+        return {"national-portal": {"username": self.national.username, "password": self.national.password},
+                "zalo": {"app_id": zalo.app_id, "secret_key": zalo.secret_key, "refresh_token": zalo.refresh_token,
+                         "access_token": zalo.access_token, EXPIRES_AT: iso(datetime.now(TZ) + timedelta(hours=25))}}
 
     def banner(self) -> list[str]:
         return [f"  National portal simulator: {self.national.url}", f"  Zalo ZNS simulator: {self.zalo.url}",
@@ -48,14 +61,24 @@ class Simulators:
             server.stop()
 
 
-def start_all(port: int | None = None) -> Simulators:
+# Accounts for AWS-stage runs (the bench's and the package test's sandbox): obviously fake,
+# but not the local stage's fakes, which every AWS stage refuses (chalicelib.secrets).
+STAGE_ACCOUNTS = {"national": {"username": "sandbox-national", "password": "sandbox-national-password-not-real"},
+                  "zalo": {"app_id": "sandbox-zalo-app", "secret_key": "sandbox-zalo-secret-key-not-real",
+                           "refresh_token": "sandbox-zalo-refresh-not-real", "access_token": "sandbox-zalo-token-not-real"}}
+
+
+def start_all(port: int | None = None, stage_accounts: bool = False) -> Simulators:
     """Start every simulator. ``port=0`` picks free ports (tests); None reads each one's
-    port setting (MOTCUA_NATIONAL_SIM_PORT, default 8010)."""
+    port setting (MOTCUA_NATIONAL_SIM_PORT, default 8010). ``stage_accounts``: accept
+    STAGE_ACCOUNTS instead of the local stage's defaults."""
     def pick(name: str, default: int) -> int:
         return port if port is not None else int(os.environ.get(name, default))
 
-    national = NationalPortalSimulator(pick("MOTCUA_NATIONAL_SIM_PORT", PORT_SETTINGS["MOTCUA_NATIONAL_SIM_PORT"])).start()
-    zalo = ZaloSimulator(pick("MOTCUA_ZALO_SIM_PORT", PORT_SETTINGS["MOTCUA_ZALO_SIM_PORT"])).start()
+    accounts = STAGE_ACCOUNTS if stage_accounts else {"national": {}, "zalo": {}}
+    national = NationalPortalSimulator(pick("MOTCUA_NATIONAL_SIM_PORT", PORT_SETTINGS["MOTCUA_NATIONAL_SIM_PORT"]),
+                                       **accounts["national"]).start()
+    zalo = ZaloSimulator(pick("MOTCUA_ZALO_SIM_PORT", PORT_SETTINGS["MOTCUA_ZALO_SIM_PORT"]), **accounts["zalo"]).start()
     from chalicelib.connectors import systems
     judicial = MinistrySystemDouble(JUDICIAL, systems()[JUDICIAL].secret(),
                                     pick("MOTCUA_JUDICIAL_SIM_PORT", PORT_SETTINGS["MOTCUA_JUDICIAL_SIM_PORT"])).start()

@@ -6,6 +6,12 @@ template_data, tracking_id}``: ``phone`` is 84 followed by 9 digits. Answers ``{
 message: "Success", data: {msg_id, sent_time}}`` or an error: -124 bad access token, -108
 bad phone, -1131 unknown template, -100 bad body. Hooks: ``fail`` (next n answer HTTP 500),
 ``down``, ``reset``; ``GET /_state`` lists the messages it accepted.
+
+It is also the Official Account OAuth server: ``POST /v4/oa/access_token`` with header
+``secret_key`` and the form ``app_id, refresh_token, grant_type=refresh_token`` answers
+``{access_token, refresh_token, expires_in}`` (seconds, as a string, as Zalo sends it). As at
+Zalo, a refresh token is spent by its use: the new access token replaces the old one and
+only the new refresh token works next time. Errors: ``{error, error_name, error_description}``.
 """
 from __future__ import annotations
 
@@ -13,18 +19,23 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 from motcua.simulators.loopback import LoopbackServer, Request
 
 PHONE = re.compile(r"^84\d{9}$")
+TOKEN_SECONDS = 90_000   # an OA access token lives 25 hours
 
 
 class ZaloSimulator(LoopbackServer):
     name = "zalo-simulator"
 
-    def __init__(self, port: int = 0, access_token: str = "local-zalo-token-not-real") -> None:
+    def __init__(self, port: int = 0, access_token: str = "local-zalo-token-not-real", app_id: str = "local-zalo-app",
+                 secret_key: str = "local-zalo-secret-key-not-real",
+                 refresh_token: str = "local-zalo-refresh-token-not-real") -> None:
         super().__init__(port)
-        self.access_token = access_token
+        self.access_token, self.app_id, self.secret_key, self.refresh_token = access_token, app_id, secret_key, refresh_token
+        self.refreshes = 0
         self.reset()
 
     def reset(self) -> None:
@@ -42,7 +53,25 @@ class ZaloSimulator(LoopbackServer):
         with self.lock:
             return {"messages": list(self.messages), "hooks": dict(self.hooks)}
 
+    def _refresh(self, request: Request) -> tuple[int, Any]:
+        form = {k: v[0] for k, v in parse_qs(request.raw.decode("utf-8", "replace")).items()}
+        if form.get("grant_type") != "refresh_token" or form.get("app_id") != self.app_id:
+            return 200, {"error": -14002, "error_name": "Invalid app_id", "error_description": "app_id is invalid"}
+        if request.headers.get("secret_key") != self.secret_key:
+            return 200, {"error": -14003, "error_name": "Invalid secret_key", "error_description": "secret_key is invalid"}
+        with self.lock:
+            if form.get("refresh_token") != self.refresh_token:
+                return 200, {"error": -14014, "error_name": "Invalid refresh_token",
+                             "error_description": "refresh_token is invalid or has been used"}
+            self.refreshes += 1
+            self.access_token = f"zalo-access-{uuid.uuid4().hex}"
+            self.refresh_token = f"zalo-refresh-{uuid.uuid4().hex}"
+            return 200, {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                         "expires_in": str(TOKEN_SECONDS)}
+
     def handle(self, request: Request) -> tuple[int, Any]:
+        if request.method == "POST" and request.path == "/v4/oa/access_token":
+            return self._refresh(request)
         if request.method != "POST" or request.path != "/message/template":
             return 404, {"error": -404, "message": "Not found"}
         with self.lock:

@@ -46,6 +46,24 @@ def aws_env() -> Iterator[Any]:
 
 
 @pytest.fixture
+def prod_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An AWS stage ("prod") against moto's Secrets Manager; call it to put one stage secret."""
+    from chalicelib import resources, secrets
+
+    monkeypatch.setenv("MOTCUA_STAGE", "prod")
+    settings.cache_clear()
+    with mock_aws():
+        aws.reset()
+        secrets.reset()
+        manager = aws.client("secretsmanager")
+        yield lambda name, value: manager.create_secret(Name=resources.secret_name("prod", name),
+                                                        SecretString=json.dumps(value))
+        secrets.reset()
+        aws.reset()
+    settings.cache_clear()
+
+
+@pytest.fixture
 def api(aws_env: Any) -> Iterator[Api]:
     from chalice.test import Client
     from app import app

@@ -86,6 +86,32 @@ def test_failures_timeouts_and_outages_are_unavailable_and_already_exists_is_suc
 
 
 def test_wrong_credentials_are_rejected(sim):
-    portal = NationalPortal(PortalSettings(sim.url, "motcua-local", "wrong", "000.00.00.H50", 1.0))
+    portal = NationalPortal(PortalSettings(sim.url, "motcua-local", "000.00.00.H50", 1.0, password="wrong"))
     with pytest.raises(PortalRejected):
         portal.call("DongBoHoSoMC", GOOD)
+
+
+
+def test_an_aws_stage_signs_in_with_the_account_in_its_national_portal_secret(prod_secrets, monkeypatch):
+    monkeypatch.setenv("MOTCUA_NATIONAL_PASSWORD", "an-environment-value-is-ignored")
+    prod_secrets("national-portal", {"username": "dvc-prod", "password": "from-the-secret"})
+    with NationalPortalSimulator(0, username="dvc-prod", password="from-the-secret") as sim:
+        monkeypatch.setenv("MOTCUA_NATIONAL_URL", sim.url)
+        portal = NationalPortal(PortalSettings.from_env())
+        assert portal.call("DongBoHoSoMC", GOOD)["error_code"] == 0
+        assert "from-the-secret" not in repr(portal.settings)
+
+
+@pytest.mark.parametrize("password", ["local-only-not-a-secret", "SET-ME"])
+def test_an_aws_stage_refuses_a_secret_that_still_holds_the_local_fake_or_the_placeholder(prod_secrets, password):
+    from chalicelib.secrets import SecretMissing
+    prod_secrets("national-portal", {"username": "dvc-prod", "password": password})
+    with pytest.raises(SecretMissing):
+        PortalSettings.from_env()
+
+
+def test_the_local_stage_reads_the_account_from_its_settings(monkeypatch):
+    monkeypatch.setenv("MOTCUA_NATIONAL_USERNAME", "someone-local")
+    monkeypatch.delenv("MOTCUA_NATIONAL_PASSWORD", raising=False)
+    found = PortalSettings.from_env()
+    assert (found.username, found.password) == ("someone-local", "local-only-not-a-secret")

@@ -17,11 +17,12 @@ def fresh_settings():
     settings.cache_clear()
 
 
-def test_the_fake_local_secret_is_refused_outside_the_local_stage(monkeypatch):
-    monkeypatch.setenv("MOTCUA_STAGE", "prod")
-    monkeypatch.setenv("VNPAY_HASH_SECRET", payment_config.FAKE_LOCAL_SECRET)
-    settings.cache_clear()
-    with pytest.raises(RuntimeError, match="VNPAY_HASH_SECRET"):
+@pytest.mark.parametrize("value", [payment_config.FAKE_LOCAL_SECRET, "SET-ME"])
+def test_an_aws_stage_refuses_a_vnpay_secret_holding_the_local_fake_or_the_placeholder(prod_secrets, monkeypatch, value):
+    from chalicelib.secrets import SecretMissing
+    monkeypatch.setenv("VNPAY_HASH_SECRET", "an-environment-value-is-ignored")
+    prod_secrets("vnpay", {"tmn_code": "PRODTMN1", "hash_secret": value})
+    with pytest.raises(SecretMissing):
         payment_config.payment_settings()
 
 
@@ -38,30 +39,12 @@ def test_the_public_url_is_kept_without_its_trailing_slash(monkeypatch):
     assert payment_config.payment_settings().public_url == "https://dichvucong.example.vn"
 
 
-def test_aws_stages_read_vnpay_credentials_from_the_stage_secret(monkeypatch):
-    import json
-
-    import boto3
-    from moto import mock_aws
-
-    from chalicelib import aws, secrets
-    monkeypatch.setenv("MOTCUA_STAGE", "prod")
-    monkeypatch.delenv("VNPAY_HASH_SECRET", raising=False)
-    settings.cache_clear()
-    payment_config.reset()
-    with mock_aws():
-        aws.reset()
-        secrets.reset()
-        boto3.client("secretsmanager").create_secret(
-            Name="motcua/prod/vnpay", SecretString=json.dumps({"tmn_code": "PRODTMN1", "hash_secret": "s3cr3t-from-sm"}))
-        try:
-            cfg = payment_config.payment_settings()
-            assert (cfg.tmn_code, cfg.hash_secret) == ("PRODTMN1", "s3cr3t-from-sm")
-            assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in repr(payment_config.provider())
-        finally:
-            payment_config.reset()
-            secrets.reset()
-            aws.reset()
+def test_aws_stages_read_vnpay_credentials_from_the_stage_secret(prod_secrets, monkeypatch):
+    monkeypatch.setenv("VNPAY_HASH_SECRET", "an-environment-value-is-ignored")
+    prod_secrets("vnpay", {"tmn_code": "PRODTMN1", "hash_secret": "s3cr3t-from-sm"})
+    cfg = payment_config.payment_settings()
+    assert (cfg.tmn_code, cfg.hash_secret) == ("PRODTMN1", "s3cr3t-from-sm")
+    assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in repr(payment_config.provider())
 
 
 def test_the_schedule_pump_runs_the_handler_once_per_period():

@@ -37,9 +37,9 @@ def test_a_secret_is_read_once_then_served_from_the_cache(manager: Any) -> None:
 
 
 def test_the_secret_name_carries_the_stage(manager: Any) -> None:
-    manager.create_secret(Name="motcua/other-stage/jwt", SecretString=json.dumps({"signing_key": "x"}))
+    manager.create_secret(Name="motcua/other-stage/id-hash", SecretString=json.dumps({"key": "x"}))
     with pytest.raises(secrets.SecretMissing):
-        secrets.secret("jwt")
+        secrets.secret("id-hash")
 
 
 def test_a_secret_missing_a_declared_key_is_refused_with_a_503(manager: Any) -> None:
@@ -51,11 +51,34 @@ def test_a_secret_missing_a_declared_key_is_refused_with_a_503(manager: Any) -> 
 
 
 def test_a_secret_that_is_not_json_is_refused(manager: Any) -> None:
-    manager.create_secret(Name=resources.secret_name(settings().stage, "jwt"), SecretString="not json")
+    manager.create_secret(Name=resources.secret_name(settings().stage, "id-hash"), SecretString="not json")
     with pytest.raises(secrets.SecretMissing):
-        secrets.secret("jwt")
+        secrets.secret("id-hash")
 
 
 def test_an_undeclared_secret_is_a_programming_error() -> None:
     with pytest.raises(KeyError):
         secrets.secret("no-such-secret")
+
+
+def test_an_aws_stage_keys_id_number_lookups_with_its_id_hash_secret(prod_secrets: Any) -> None:
+    from chalicelib import store
+    from chalicelib.privacy import id_number_hash
+    prod_secrets("id-hash", {"key": "generated-by-infra-once"})
+    assert store.applicant_pk("051095001234") == f"APPLICANT#{id_number_hash('051095001234', 'generated-by-infra-once')}"
+    assert audit_subject("051095001234") == "hmac:" + id_number_hash("051095001234", "generated-by-infra-once")[:32]
+
+
+def test_an_aws_stage_refuses_to_key_lookups_with_the_local_fake_or_without_its_secret(prod_secrets: Any) -> None:
+    from chalicelib import store
+    from chalicelib.config import FAKE_ID_HASH_KEY
+    with pytest.raises(secrets.SecretMissing):
+        store.applicant_pk("051095001234")
+    prod_secrets("id-hash", {"key": FAKE_ID_HASH_KEY})
+    with pytest.raises(secrets.SecretMissing):
+        store.applicant_pk("051095001234")
+
+
+def audit_subject(id_number: str) -> str:
+    from chalicelib.audit import subject_key
+    return subject_key(id_number)

@@ -61,10 +61,10 @@ def deployed(assembly: Assembly, tmp_path_factory: pytest.TempPathFactory) -> It
     for i, package in enumerate(sorted({f.package for f in functions.values()})):
         unpacked[package] = sandbox.unpack(package, base / f"pkg-{i}")
     from motcua.simulators import start_all
-    simulators = start_all(port=0)
+    simulators = start_all(port=0, stage_accounts=True)
     try:
         with sandbox.moto_server() as endpoint:
-            sandbox.provision_stage(endpoint, assembly.config.stage)
+            sandbox.provision_stage(endpoint, assembly.config.stage, simulators.secrets())
             yield Deployed(endpoint, sandbox.runtime_dir(base / "runtime"), functions, unpacked,
                            {n: _environment(f, assembly) for n, f in functions.items()}, base / "runs",
                            simulators.environment())
@@ -137,7 +137,7 @@ def test_each_queue_consumer_package_processes_an_sqs_batch(deployed: Deployed, 
     arn = f"arn:aws:sqs:ap-southeast-1:000000000000:{resources.physical_name('prod', consumer.queue)}"
     batch = sandbox.sqs_batch([sandbox.bus_envelope(m["detail"]) for m in published[1]], arn)
     outcome = deployed.invoke(consumer.name, batch)
-    assert outcome.result == {"batchItemFailures": []} and outcome.outside == []
+    assert outcome.result == {"batchItemFailures": []} and outcome.outside == [], outcome.logs[-3000:]
 
 
 @pytest.mark.parametrize("schedule", resources.SCHEDULES, ids=lambda s: s.name)

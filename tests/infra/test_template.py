@@ -237,3 +237,16 @@ def test_the_audit_log_is_append_only_and_kept_for_the_stage_retention(assembly:
     for function in functions.values():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["MOTCUA_AUDIT_RETENTION_DAYS"] == str(assembly.config.audit_retention_days)
+
+
+def test_only_the_zalo_token_schedule_writes_a_secret_and_it_runs_one_at_a_time(assembly: Assembly) -> None:
+    secrets = {s["Properties"]["Name"]: k for k, s in assembly.resources("AWS::SecretsManager::Secret").items()}
+    writers = {role for role, actions in _roles_granting_on(assembly, secrets["motcua/prod/zalo"]).items()
+               if "secretsmanager:PutSecretValue" in actions}
+    every_writer = {json.dumps(s.get("Resource")) for s in _statements(assembly)
+                    if "secretsmanager:PutSecretValue" in json.dumps(s.get("Action"))}
+    assert len(writers) == 1 and len(every_writer) == 1 and secrets["motcua/prod/zalo"] in every_writer.pop()
+    functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
+    [token] = [f["Properties"] for f in functions.values()
+               if f["Properties"].get("FunctionName") == resources.physical_name("prod", resources.ZALO_TOKEN_SCHEDULE.name)]
+    assert token["Role"]["Fn::GetAtt"][0] in writers and token["ReservedConcurrentExecutions"] == 1

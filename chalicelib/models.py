@@ -105,8 +105,8 @@ class CatalogueItem(Model):
 
 
 def _counter_attributes() -> dict[str, NumberAttribute]:
-    from chalicelib.reports import COUNTER_FIELDS, VIEWS
-    return {f"{view}_{name}": NumberAttribute(null=True) for view in VIEWS for name in COUNTER_FIELDS}
+    from chalicelib.reports import COUNTER_FIELDS, STORED_VIEWS
+    return {f"{view}_{name}": NumberAttribute(null=True) for view in STORED_VIEWS for name in COUNTER_FIELDS}
 
 
 CounterItem = type("CounterItem", (Model,), {

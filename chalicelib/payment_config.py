@@ -26,6 +26,8 @@ class PaymentSettings:
     ttl_minutes: int
     reconcile_after_minutes: int
     hash_secret: str = field(repr=False)
+    pay_url: str | None = None   # production's pay page and merchant API live apart from ``host``
+    api_url: str | None = None
 
 
 def _int(name: str, default: int) -> int:
@@ -66,6 +68,8 @@ def payment_settings() -> PaymentSettings:
         ttl_minutes=_int("MOTCUA_PAYMENT_TTL_MINUTES", 15),
         reconcile_after_minutes=_int("MOTCUA_RECONCILE_AFTER_MINUTES", 15),
         hash_secret=secret,
+        pay_url=os.environ.get("VNPAY_PAY_URL") or None,
+        api_url=os.environ.get("VNPAY_API_URL") or None,
     )
 
 
@@ -79,7 +83,7 @@ def _configured_provider() -> Any:
     cfg = payment_settings()
     if cfg.provider == "vnpay":
         return get_provider("vnpay", tmn_code=cfg.tmn_code, hash_secret=cfg.hash_secret, host=cfg.host,
-                            timeout=(3.05, 10))
+                            pay_url=cfg.pay_url, api_url=cfg.api_url, timeout=(3.05, 10))
     return get_provider(cfg.provider)
 
 

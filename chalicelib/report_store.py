@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import dossier_table, resources
 from chalicelib.config import settings
 from chalicelib.models import CounterItem, ProjectionItem
-from chalicelib.reports import VIEWS, Contributions, by_period
+from chalicelib.reports import STORED_VIEWS, Contributions, by_period, viewed
 
 SHARDS = int(os.environ.get("MOTCUA_REPORT_SHARDS", "4"))
 
@@ -52,7 +52,7 @@ def _encode(contributions: dict[str, Contributions]) -> str:
 def _decode(text: str | None) -> dict[str, Contributions]:
     raw = json.loads(text) if text else {}
     out: dict[str, Contributions] = {}
-    for view in VIEWS:
+    for view in STORED_VIEWS:
         out[view] = {}
         for key, value in raw.get(view, {}).items():
             day, name = key.split("|")
@@ -77,7 +77,7 @@ def load(code: str) -> tuple[dict[str, Any] | None, int | None, dict[str, Contri
     record_items = found.get(reports, [])
     dossier = json.loads(deserialize(dossier_items[0]["body"])) if dossier_items else None
     if not record_items:
-        return dossier, None, {view: {} for view in VIEWS}
+        return dossier, None, {view: {} for view in STORED_VIEWS}
     record = {k: deserialize(v) for k, v in record_items[0].items()}
     return dossier, int(record["version"]), _decode(record.get("contributions"))
 
@@ -142,8 +142,9 @@ def read_counters(agency_ids: Iterable[str], start: date, end: date) -> tuple[li
                     rows.append({
                         "agency_id": item["agency_id"]["S"], "procedure_code": item["procedure_code"]["S"],
                         "field": item["field"]["S"], "period": item["period"]["S"],
-                        "values": {view: {name[len(view) + 1:]: int(value["N"]) for name, value in item.items()
-                                          if name.startswith(f"{view}_") and "N" in value} for view in VIEWS},
+                        "values": viewed({view: {name[len(view) + 1:]: int(value["N"]) for name, value in item.items()
+                                                 if name.startswith(f"{view}_") and "N" in value}
+                                          for view in STORED_VIEWS}),
                     })
     return rows, items_read
 

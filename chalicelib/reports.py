@@ -37,6 +37,11 @@ COUNTER_FIELDS = tuple(f"recv_{c}" for c in CHANNELS) + tuple(f"closed_{o}" for 
     + ("overdue", "paused", "corrected")
 
 VIEWS = ("raw", "adj")   # as recorded, and with approved corrections applied
+# What counters store: the raw counts, and what approved corrections change ("cor" = adj - raw).
+# A report reads adj as raw + cor. Most dossiers are never corrected, so each counter holds
+# its numbers once rather than twice: half the writes, and a counter item's size (what a
+# report reads) grows with the distinct counts, not twice that.
+STORED_VIEWS = ("raw", "cor")
 
 CELLS = (
     "received.carried_over", "received.online", "received.direct", "received.postal", "received.total",
@@ -144,14 +149,28 @@ def by_period(delta: Contributions) -> dict[tuple[str, str], int]:
 
 
 def projection_step(applied_version: int | None, applied: Contributions, version: int,
-                    facts: Facts | None) -> tuple[Contributions, Contributions] | None:
-    """What the projection does with a dossier at ``version``: None if it already applied
-    this version or a newer one (duplicates and late deliveries change nothing), otherwise
-    (the dossier's new contributions, the delta to add to the counters)."""
+                    new: Contributions) -> tuple[Contributions, Contributions] | None:
+    """What the projection does with a dossier at ``version`` whose contributions are now
+    ``new``: None if it already applied this version or a newer one (duplicates and late
+    deliveries change nothing), otherwise (``new``, the delta to add to the counters)."""
     if applied_version is not None and version <= applied_version:
         return None
-    new = contributions(facts) if facts is not None else {}
     return new, diff(new, applied)
+
+
+def stored_contributions(dossier: Mapping[str, Any]) -> dict[str, Contributions]:
+    """The dossier's contributions per stored view (STORED_VIEWS)."""
+    raw = contributions(facts_from_dossier(dossier, adjusted=False))
+    return {"raw": raw, "cor": diff(contributions(facts_from_dossier(dossier, adjusted=True)), raw)}
+
+
+def viewed(stored: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    """A counter item's numbers per report view, from its stored views."""
+    raw = dict(stored.get("raw", {}))
+    adjusted = dict(raw)
+    for name, value in stored.get("cor", {}).items():
+        adjusted[name] = adjusted.get(name, 0) + value
+    return {"raw": raw, "adj": adjusted}
 
 
 # Counters are kept at three grains so that any prefix sum reads a bounded number of items:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import report_store
-from chalicelib.reports import VIEWS, facts_from_dossier, projection_step
+from chalicelib.reports import STORED_VIEWS, projection_step, stored_contributions
 from handlers.consumer import Consumer
 
 
@@ -20,8 +20,9 @@ def project(event: dict[str, Any]) -> str:
         dossier, applied_version, applied = report_store.load(event["dossier_code"])
         if dossier is None:
             return "missing"
-        steps = {view: projection_step(applied_version, applied[view], dossier["version"],
-                                       facts_from_dossier(dossier, adjusted=view == "adj")) for view in VIEWS}
+        new = stored_contributions(dossier)
+        steps = {view: projection_step(applied_version, applied[view], dossier["version"], new[view])
+                 for view in STORED_VIEWS}
         if any(step is None for step in steps.values()):
             return "up-to-date"
         try:

@@ -44,6 +44,7 @@ class MotCuaStack(Stack):
             "MOTCUA_STAGE": config.stage,
             "MOTCUA_ATTACHMENTS_BUCKET": bucket.bucket_name,
             "MOTCUA_AUDIT_RETENTION_DAYS": str(config.audit_retention_days),
+            **config.provider_settings,
             "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         })

@@ -13,7 +13,8 @@ import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 DEFAULT_FILE = Path(__file__).with_name("stages.json")
 STAGES_FILE_ENV = "MOTCUA_STAGES_FILE"
@@ -72,6 +73,7 @@ class StageConfig:
     domain: Domain | None
     identity_providers: tuple[IdentityProvider, ...]
     auth_domain_prefix: str | None
+    provider_settings: Mapping[str, str]   # the functions' provider endpoints (PROVIDER_SETTINGS)
 
     @property
     def stack_name(self) -> str:
@@ -79,6 +81,15 @@ class StageConfig:
 
 
 REQUIRED = tuple(f.name for f in fields(StageConfig) if f.name != "stage")
+# Where a deployed function reaches the outside world. The code's defaults point at the
+# loopback simulators of the local stack, so every AWS stage must set each one: an https URL
+# (never loopback), the province's unit code, the sender address. Optional: VNPay's
+# production pay page and merchant API, which live apart from its sandbox host.
+PROVIDER_SETTINGS = ("VNPAY_HOST", "MOTCUA_PUBLIC_URL", "MOTCUA_NATIONAL_URL", "MOTCUA_NATIONAL_MADONVI",
+                     "MOTCUA_ZALO_URL", "MOTCUA_ZALO_OAUTH_URL", "MOTCUA_EMAIL_SENDER")
+OPTIONAL_PROVIDER_SETTINGS = ("VNPAY_PAY_URL", "VNPAY_API_URL")
+_HTTPS_URL = re.compile(r"^https://(?!(?:127\.|localhost\b|0\.0\.0\.0))[a-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~/-]*)?$")
+_MADONVI = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _INTS = ("api_memory_mb", "consumer_memory_mb", "log_retention_days", "attachment_retention_days",
          "event_archive_retention_days", "audit_retention_days", "national_sync_lag_alarm_seconds", "api_throttle_rate",
          "api_throttle_burst")
@@ -144,7 +155,8 @@ def _check(stage: str, raw: dict[str, Any]) -> StageConfig:
         raise _fail(stage, "api_5xx_rate_alarm", "must be a fraction between 0 and 1")
     values = {key: raw[key] for key in REQUIRED}
     values.update(alarm_emails=tuple(emails), domain=_domain(stage, raw["domain"]),
-                  api_5xx_rate_alarm=float(rate), identity_providers=_providers(stage, raw["identity_providers"]))
+                  api_5xx_rate_alarm=float(rate), identity_providers=_providers(stage, raw["identity_providers"]),
+                  provider_settings=_provider_settings(stage, raw["provider_settings"]))
     if values["identity_providers"] and not (isinstance(raw["auth_domain_prefix"], str)
                                              and re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", raw["auth_domain_prefix"])):
         raise _fail(stage, "auth_domain_prefix", "must be a lowercase Cognito domain prefix when identity_providers are set")
@@ -165,6 +177,25 @@ def _domain(stage: str, raw: Any) -> Domain | None:
     if (raw["hosted_zone_id"] is None) != (raw["hosted_zone_name"] is None):
         raise _fail(stage, "domain.hosted_zone_id", "and domain.hosted_zone_name must be set together")
     return Domain(**{key: raw[key] for key in _DOMAIN_KEYS})
+
+
+def _provider_settings(stage: str, raw: Any) -> Mapping[str, str]:
+    if not isinstance(raw, dict):
+        raise _fail(stage, "provider_settings", "must be an object with " + ", ".join(PROVIDER_SETTINGS))
+    for key in PROVIDER_SETTINGS:
+        if key not in raw:
+            raise _fail(stage, f"provider_settings.{key}", "is required: the code's default is a local simulator")
+    for key, value in raw.items():
+        if key not in PROVIDER_SETTINGS + OPTIONAL_PROVIDER_SETTINGS:
+            raise _fail(stage, f"provider_settings.{key}", "is not a provider setting: "
+                        + ", ".join(PROVIDER_SETTINGS + OPTIONAL_PROVIDER_SETTINGS))
+        if key.endswith(("_URL", "_HOST")) and not (isinstance(value, str) and _HTTPS_URL.match(value)):
+            raise _fail(stage, f"provider_settings.{key}", "must be an https URL that is not loopback")
+    if not isinstance(raw["MOTCUA_NATIONAL_MADONVI"], str) or not _MADONVI.match(raw["MOTCUA_NATIONAL_MADONVI"]):
+        raise _fail(stage, "provider_settings.MOTCUA_NATIONAL_MADONVI", "must be a unit code such as 000.00.00.H50")
+    if not isinstance(raw["MOTCUA_EMAIL_SENDER"], str) or "@" not in raw["MOTCUA_EMAIL_SENDER"]:
+        raise _fail(stage, "provider_settings.MOTCUA_EMAIL_SENDER", "must be an e-mail address")
+    return MappingProxyType(dict(raw))
 
 
 def _providers(stage: str, raw: Any) -> tuple[IdentityProvider, ...]:

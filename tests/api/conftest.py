@@ -46,20 +46,25 @@ def aws_env() -> Iterator[Any]:
 
 
 @pytest.fixture
-def prod_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """An AWS stage ("prod") against moto's Secrets Manager; call it to put one stage secret."""
+def prod_secrets() -> Iterator[Any]:
+    """An AWS stage ("prod") against moto's Secrets Manager; call it to put one stage secret.
+
+    The stage is set and restored here, not through the test's monkeypatch, so the cached
+    settings are cleared after the local stage is back (a monkeypatch undone after this
+    teardown would leave the next test running as prod)."""
     from chalicelib import resources, secrets
 
-    monkeypatch.setenv("MOTCUA_STAGE", "prod")
-    settings.cache_clear()
-    with mock_aws():
-        aws.reset()
-        secrets.reset()
-        manager = aws.client("secretsmanager")
-        yield lambda name, value: manager.create_secret(Name=resources.secret_name("prod", name),
-                                                        SecretString=json.dumps(value))
-        secrets.reset()
-        aws.reset()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTCUA_STAGE", "prod")
+        settings.cache_clear()
+        with mock_aws():
+            aws.reset()
+            secrets.reset()
+            manager = aws.client("secretsmanager")
+            yield lambda name, value: manager.create_secret(Name=resources.secret_name("prod", name),
+                                                            SecretString=json.dumps(value))
+            secrets.reset()
+            aws.reset()
     settings.cache_clear()
 
 

@@ -61,3 +61,12 @@ def test_the_schedule_pump_runs_the_handler_once_per_period():
     now[0] = 30 * 60
     pump.step()
     assert len(runs) == 2
+
+
+def test_vnpay_production_pay_page_and_merchant_api_can_live_apart_from_its_host(monkeypatch):
+    monkeypatch.setenv("VNPAY_HOST", "https://pay.vnpay.vn")
+    monkeypatch.setenv("VNPAY_PAY_URL", "https://pay.vnpay.vn/vpcpay.html")
+    monkeypatch.setenv("VNPAY_API_URL", "https://merchant.vnpay.vn/merchant_webapi/api/transaction")
+    provider = payment_config.provider()
+    assert (provider.pay_url, provider.api_url) == ("https://pay.vnpay.vn/vpcpay.html",
+                                                    "https://merchant.vnpay.vn/merchant_webapi/api/transaction")

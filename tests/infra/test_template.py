@@ -250,3 +250,12 @@ def test_only_the_zalo_token_schedule_writes_a_secret_and_it_runs_one_at_a_time(
     [token] = [f["Properties"] for f in functions.values()
                if f["Properties"].get("FunctionName") == resources.physical_name("prod", resources.ZALO_TOKEN_SCHEDULE.name)]
     assert token["Role"]["Fn::GetAtt"][0] in writers and token["ReservedConcurrentExecutions"] == 1
+
+
+def test_every_function_reaches_the_providers_the_stage_names_never_a_local_simulator(assembly: Assembly) -> None:
+    functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
+    assert len(functions) == 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    for function in functions.values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert {k: env.get(k) for k in assembly.config.provider_settings} == dict(assembly.config.provider_settings)
+        assert not any("127.0.0.1" in str(value) for value in env.values())

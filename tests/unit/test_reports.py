@@ -105,7 +105,7 @@ def test_projection_ignores_duplicates_and_stale_versions_and_converges():
     rng.shuffle(deliveries)
     applied_version, applied, totals = None, {}, defaultdict(int)
     for version, facts in deliveries:
-        step = projection_step(applied_version, applied, version, facts)
+        step = projection_step(applied_version, applied, version, contributions(facts))
         if step is None:
             continue
         applied, delta = step
@@ -150,3 +150,20 @@ def test_satisfaction_averages_each_criterion_and_counts_overall_ratings():
     assert rows["A"]["ratings"] == 2 and rows["A"]["criteria"]["1"] == 1.5 and rows["A"]["criteria"]["9"] == 1.0
     assert rows["A"]["overall"] == {"1": 0, "2": 0, "3": 1, "4": 0, "5": 1}
     assert rows["B"]["criteria"]["5"] == 0.0
+
+
+def test_counters_store_an_uncorrected_dossier_once_and_a_correction_as_its_difference():
+    from chalicelib.reports import stored_contributions, viewed
+    dossier = {"code": "X-9", "agency_id": "A", "procedure_code": "1.000001", "field": "F", "channel": "online",
+               "submitted_at": "2025-03-03T09:00:00+07:00", "due_at": "2025-03-07T17:00:00+07:00",
+               "finished_at": "2025-03-10T10:00:00+07:00",
+               "decisions": [{"action": "accept", "at": "2025-03-03T09:00:00+07:00", "due_at": "2025-03-07T17:00:00+07:00"}]}
+    plain = stored_contributions(dossier)
+    assert plain["cor"] == {} and plain["raw"]
+    corrected = stored_contributions({**dossier, "corrections": [
+        {"state": "approved", "field": "finished_at", "value": "2025-03-06T10:00:00+07:00"}]})
+    assert corrected["raw"] == plain["raw"]
+    assert corrected["cor"][(date(2025, 3, 10), "closed_late")] == -1
+    assert corrected["cor"][(date(2025, 3, 6), "closed_early")] == 1   # before its due day
+    assert viewed({"raw": {"closed_late": 3}, "cor": {"closed_late": -1, "closed_on_time": 1}}) == {
+        "raw": {"closed_late": 3}, "adj": {"closed_late": 2, "closed_on_time": 1}}

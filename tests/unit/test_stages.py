@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.stages import DEFAULT_FILE, REQUIRED, StageError, load
+from infra.stages import DEFAULT_FILE, PROVIDER_SETTINGS, REQUIRED, StageError, load
 
 
 def write(tmp_path: Path, document: dict[str, Any]) -> Path:
@@ -72,4 +72,28 @@ def test_a_domain_needs_its_certificate(tmp_path: Path) -> None:
     document = shipped()
     del document["stages"]["prod"]["domain"]["certificate_arn"]
     with pytest.raises(StageError, match="'domain.certificate_arn' is required"):
+        load("prod", write(tmp_path, document))
+
+
+@pytest.mark.parametrize("setting", PROVIDER_SETTINGS)
+def test_every_stage_must_say_where_each_provider_is(tmp_path: Path, setting: str) -> None:
+    document = shipped()
+    del document["stages"]["staging"]["provider_settings"][setting]
+    with pytest.raises(StageError, match=f"'provider_settings.{setting}' is required"):
+        load("staging", write(tmp_path, document))
+
+
+@pytest.mark.parametrize("setting, value, why", [
+    ("MOTCUA_NATIONAL_URL", "http://dvcqg.example.vn", "https URL that is not loopback"),
+    ("VNPAY_HOST", "https://127.0.0.1:8089", "https URL that is not loopback"),
+    ("MOTCUA_ZALO_OAUTH_URL", "https://localhost", "https URL that is not loopback"),
+    ("MOTCUA_NATIONAL_MADONVI", "H50", "unit code"),
+    ("MOTCUA_EMAIL_SENDER", "thongbao", "e-mail address"),
+    ("MOTCUA_STAGE", "local", "not a provider setting"),
+])
+def test_a_provider_setting_that_would_reach_a_simulator_or_nowhere_is_refused(tmp_path: Path, setting: str, value: Any,
+                                                                              why: str) -> None:
+    document = shipped()
+    document["stages"]["prod"]["provider_settings"][setting] = value
+    with pytest.raises(StageError, match=f"'provider_settings.{setting}'.*{why}"):
         load("prod", write(tmp_path, document))

@@ -270,7 +270,7 @@ def _write_synthetic_counters(size: int) -> None:
     from chalicelib.models import CounterItem
     from chalicelib.reports import by_period, contributions
 
-    totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: dict(report_store.RAW_SHAPE))
     fields: dict[str, str] = {}
     for facts in _synthetic_facts(size):
         fields[facts.procedure_code] = facts.field

@@ -224,3 +224,19 @@ def test_a_repeated_update_expression_applies_afresh_to_each_item(ddb):
     new = ddb.get_item(TableName=PLAIN, Key={"id": s("new")})["Item"]
     assert old == {"id": s("old"), "n": {"N": "15"}, "hits": {"N": "6"}, "tags": {"L": [s("a"), s("c")]}}
     assert new == {"id": s("new"), "n": {"N": "10"}, "hits": {"N": "10"}, "tags": {"L": [s("b"), s("d"), s("e")]}}
+
+
+def test_an_expression_that_passed_its_checks_is_still_refused_with_names_that_break_them(ddb):
+    """Structural checks are remembered per (expression, names, keys): other names are checked anew."""
+    values = {":x": s("1"), ":y": s("2")}
+    for _ in range(2):
+        ddb.update_item(TableName=PLAIN, Key={"id": s("a")}, UpdateExpression="SET #a = :x, #b = :y",
+                        ExpressionAttributeNames={"#a": "p", "#b": "q"}, ExpressionAttributeValues=values)
+    for names, message in (({"#a": "p", "#b": "p"}, "Two document paths"), ({"#a": "id", "#b": "q"}, "key")):
+        for _ in range(2):
+            with pytest.raises(ClientError) as refused:
+                ddb.update_item(TableName=PLAIN, Key={"id": s("a")}, UpdateExpression="SET #a = :x, #b = :y",
+                                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            assert refused.value.response["Error"]["Code"] == "ValidationException"
+            assert message in refused.value.response["Error"]["Message"]
+    assert ddb.get_item(TableName=PLAIN, Key={"id": s("a")})["Item"] == {"id": s("a"), "p": s("1"), "q": s("2")}

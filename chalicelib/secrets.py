@@ -12,6 +12,7 @@ refuses those fakes and infra's ``SET-ME`` placeholder.
 """
 from __future__ import annotations
 
+import logging
 import os
 from functools import cache
 from typing import Any, Mapping
@@ -25,12 +26,14 @@ PLACEHOLDER = "SET-ME"   # what infra/ writes into a new secret for the operator
 
 
 class SecretMissing(ServiceUnavailable):
-    """A secret the code needs is absent or lacks a key: a deployment mistake, not bad input.
-    Clients see a plain 503; ``secret`` (for logs) names it."""
+    """A secret the code needs is absent, lacks a key or still holds a placeholder or a local
+    fake: a deployment mistake, not bad input. Clients see a plain 503; the function's log
+    names the secret (never its value) for the operator."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.secret = name
+        logging.getLogger(__name__).error("secret %s is missing, incomplete or not set yet", name)
 
 
 @cache

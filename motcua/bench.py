@@ -104,7 +104,7 @@ def aws_calls_and_scaling() -> list[Row]:
         citizen = mint_local_token(secret, "bench-citizen", "citizen")
         officer = mint_local_token(secret, "bench-officer", "officer", procedure.agency_id)
 
-        with Client(app) as client:
+        with Client(app, stage_name="local") as client:
             def call(method: str, path: str, token: str | None, body: str | None = None, key: str | None = None) -> Any:
                 headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
                 if key:
@@ -348,7 +348,7 @@ def payments_calls_and_sweep() -> list[Row]:
             seed_catalogue()
             citizen = mint_local_token(settings().local_jwt_secret, "bench-payer", "citizen")
             headers = {"Authorization": f"Bearer {citizen}", "Content-Type": "application/json"}
-            with Client(app) as client:
+            with Client(app, stage_name="local") as client:
                 client.http.get("/procedures")   # a warm Lambda has the catalogue cached
                 body = json.dumps({"procedure_code": "1.001023", "applicant": {
                     "full_name": "Lê Bench", "id_number": "001099000001", "phone": "0900000001"}})
@@ -510,7 +510,7 @@ def _app_client() -> tuple[Any, str, str]:
     fresh_local_stack()
     procedure = catalogue_store.snapshot().procedures[_bench_submission()["procedure_code"]]
     secret = settings().local_jwt_secret
-    return (Client(app), mint_local_token(secret, "bench-citizen", "citizen"),
+    return (Client(app, stage_name="local"), mint_local_token(secret, "bench-citizen", "citizen"),
             mint_local_token(secret, "bench-officer", "officer", procedure.agency_id))
 
 
@@ -662,7 +662,7 @@ def local_app() -> Iterator[tuple[Any, Any]]:
         from app import app
         from motcua.provision import fresh_local_stack
         session = fresh_local_stack()
-        with Client(app) as client:
+        with Client(app, stage_name="local") as client:
             yield client, session
 
 

@@ -39,3 +39,14 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # The longest file starts first, so one worker runs it while the other takes the rest,
     # instead of it starting last on a worker that is already busy.
     items.sort(key=lambda item: Path(str(item.fspath)).name not in LONGEST_FIRST)
+
+
+@pytest.fixture(autouse=True)
+def stays_in_the_local_stage() -> Any:
+    """Every test leaves the process in the local stage it found: settings are cached and
+    models bind table names on import, so a leaked stage breaks every later test in the
+    worker instead of the one that leaked it. This fails the one that leaked it."""
+    yield
+    from chalicelib.config import settings
+    assert os.environ.get("MOTCUA_STAGE") == "local", "a test left MOTCUA_STAGE changed"
+    assert settings().stage == "local", "a test left the cached settings in another stage"

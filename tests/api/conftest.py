@@ -52,8 +52,11 @@ def prod_secrets() -> Iterator[Any]:
     The stage is set and restored here, not through the test's monkeypatch, so the cached
     settings are cleared after the local stage is back (a monkeypatch undone after this
     teardown would leave the next test running as prod)."""
-    from chalicelib import resources, secrets
+    from chalicelib import models, resources, secrets  # noqa: F401  (models: see below)
 
+    # chalicelib.models binds table names to the stage when first imported: importing it here,
+    # still in the local stage, keeps a test that imports it later from naming prod tables
+    # for every test after it in this process.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MOTCUA_STAGE", "prod")
         settings.cache_clear()
@@ -73,7 +76,7 @@ def api(aws_env: Any) -> Iterator[Api]:
     from chalice.test import Client
     from app import app
 
-    with Client(app) as client:
+    with Client(app, stage_name="local") as client:
         yield Api(client)
 
 

@@ -109,7 +109,7 @@ def world() -> Iterator[World]:
 
     with mock_aws():
         session = fresh_local_stack()
-        with Client(app) as client:
+        with Client(app, stage_name="local") as client:
             api = Api(client)
             yield build_world(api, session)
         aws.reset()

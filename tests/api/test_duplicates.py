@@ -159,7 +159,7 @@ def world(simulators: Any, vnpay: Any, tmp_path: Path, monkeypatch: pytest.Monke
         with mock_aws():
             session = fresh_local_stack()
             try:
-                with Client(app) as client:
+                with Client(app, stage_name="local") as client:
                     codes = workflow(Api(client), session, vnpay)
                 events = outbox_stream(session)
                 for consumer in resources.QUEUE_CONSUMERS:

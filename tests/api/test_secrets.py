@@ -82,3 +82,11 @@ def test_an_aws_stage_refuses_to_key_lookups_with_the_local_fake_or_without_its_
 def audit_subject(id_number: str) -> str:
     from chalicelib.audit import subject_key
     return subject_key(id_number)
+
+
+def test_a_refused_secret_is_named_in_the_log_and_its_value_is_not(prod_secrets: Any, caplog: Any) -> None:
+    from chalicelib import store
+    prod_secrets("id-hash", {"key": "SET-ME"})
+    with pytest.raises(secrets.SecretMissing):
+        store.applicant_pk("051095001234")
+    assert "secret id-hash is missing, incomplete or not set yet" in caplog.text and "SET-ME" not in caplog.text

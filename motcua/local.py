@@ -97,11 +97,12 @@ def main() -> int:
     import faulthandler
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: where is every thread?
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
+    # Ctrl-C and SIGTERM both stop the stack. SIGINT gets its handler here rather than
+    # Python's KeyboardInterrupt: a stack started as a background job of a non-interactive
+    # shell (`make test &`, CI) inherits SIGINT ignored, and would otherwise never stop.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
     print("Stopping…", flush=True)
     # In order, but for at most STOP_SECONDS in all: a part that will not stop must not keep
     # the stack (and a test waiting on it) alive; the moto server holds all state anyway.

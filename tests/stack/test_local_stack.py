@@ -112,3 +112,17 @@ def test_dashboard_renders_its_charts_in_a_browser(stack, tmp_path):
     shot = Path(os.environ.get("MOTCUA_SCREENSHOT_DIR", tmp_path)) / "dashboard.png"
     headless(url, f"--screenshot={shot}", "--window-size=1280,900")
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_a_stack_started_with_sigint_ignored_still_stops_on_sigint():
+    """A background job of a non-interactive shell (`make test &`, CI) starts with SIGINT
+    ignored, and its children inherit that; Ctrl-C (SIGINT) must still stop the stack."""
+    import signal
+    import sys
+    script = ("from motcua.local_process import LocalStack\n"
+              "stack = LocalStack()\n"
+              "print('stopped with', stack.stop(timeout=20))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2],
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert done.stdout.strip().endswith("stopped with 0"), done.stdout[-2000:] + done.stderr[-2000:]

@@ -610,6 +610,10 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
                 detail = {"id": "bench-event", "type": "DossierSubmitted", "version": 1, "dossier_code": "bench"}
             modules.append(deployed(consumer.name, f"{consumer.name}, import + SQS batch", lambda i, a=arn, d=detail: sandbox.sqs_batch(
                 [sandbox.bus_envelope({**d, "id": f"bench-event-{i}"})], a), BUNDLE_LIBRARIES.get(consumer.bundle or "", "")))
+        tick = {"version": "0", "id": "bench-tick", "detail-type": "Scheduled Event", "source": "aws.events",
+                "time": "2026-01-05T01:00:00Z", "resources": [], "detail": {}}
+        for schedule in resources.SCHEDULES:
+            modules.append(deployed(schedule.name, f"{schedule.name}, import + scheduled run", lambda i: tick))
         reference_cpu: dict[str, list[float]] = {key: [] for key in references}
         cpu: dict[str, list[float]] = {module[0]: [] for module in modules}
 

@@ -100,9 +100,13 @@ def main() -> int:
     # Ctrl-C and SIGTERM both stop the stack. SIGINT gets its handler here rather than
     # Python's KeyboardInterrupt: a stack started as a background job of a non-interactive
     # shell (`make test &`, CI) inherits SIGINT ignored, and would otherwise never stop.
+    # The wait wakes twice a second: Python runs signal handlers only in the main thread, and
+    # a signal the kernel hands to another thread (moto's, under load) would leave a main
+    # thread blocked in one long wait asleep forever.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
-    stopped.wait()
+    while not stopped.wait(timeout=0.5):
+        pass
     print("Stopping…", flush=True)
     # In order, but for at most STOP_SECONDS in all: a part that will not stop must not keep
     # the stack (and a test waiting on it) alive; the moto server holds all state anyway.

@@ -17,9 +17,11 @@ Known differences of the npm package, avoided rather than tested as equal:
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,17 +52,22 @@ def _install() -> None:
         pytest.skip("node/npm not found: npm 'vnpay' cross-check skipped (hand vectors still checked)")
     wanted = json.loads((VECTORS / "package.json").read_text())["dependencies"]["vnpay"]
     installed = VECTORS / "node_modules" / "vnpay" / "package.json"
-    if installed.exists() and json.loads(installed.read_text()).get("version") == wanted:
-        return
-    try:
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=VECTORS, capture_output=True, text=True, timeout=240, check=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        pytest.skip(f"npm ci of vnpay@{wanted} failed, cross-check skipped: {(exc.stderr or exc.stdout)[-400:]}")
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"npm ci of vnpay@{wanted} timed out, cross-check skipped")
+    finished = VECTORS / "node_modules" / ".package-lock.json"   # npm writes it when an install completes
+    # One install at a time: a second `npm ci` started during the first deletes what the first
+    # is writing (ENOTEMPTY), and the first then leaves a half-installed tree behind.
+    with open(Path(tempfile.gettempdir()) / "motcua-vnpay-vectors.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if finished.exists() and installed.exists() and json.loads(installed.read_text()).get("version") == wanted:
+            return
+        try:
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+                cwd=VECTORS, capture_output=True, text=True, timeout=240, check=True,
+            )
+        except subprocess.CalledProcessError as exc:
+            pytest.skip(f"npm ci of vnpay@{wanted} failed, cross-check skipped: {(exc.stderr or exc.stdout)[-400:]}")
+        except subprocess.TimeoutExpired:
+            pytest.skip(f"npm ci of vnpay@{wanted} timed out, cross-check skipped")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Outbound connectors: forward chosen dossier events to connected ministry systems.
 
-One EventBridge rule and queue per system (chalicelib/resources.py, from the connector
+One EventBridge rule and queue per system (chalicelib/runtime/resources.py, from the connector
 configuration) feed this handler; the queue a batch came from names the system. Each event
 is POSTed as JSON to the system's endpoint with ``X-MotCua-Signature: sha256=<HMAC-SHA256 of
 the body>`` and ``X-MotCua-Event-Id``; anything but a 2xx fails the record, which is retried
@@ -15,7 +15,8 @@ from typing import Any
 
 import requests
 
-from chalicelib import connectors, resources
+from chalicelib.sync.rules import connectors
+from chalicelib.runtime import resources
 from handlers.consumer import Consumer
 
 

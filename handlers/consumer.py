@@ -14,7 +14,7 @@ envelope (the EventBridge ``detail``). This module adds what every consumer must
 
 Reordering is the consumer's business: it compares the envelope's per-dossier ``version``.
 
-A consumer whose queue declares ``retry_backoff`` (chalicelib/resources.py) hides each failed
+A consumer whose queue declares ``retry_backoff`` (chalicelib/runtime/resources.py) hides each failed
 message for an exponentially growing time (ChangeMessageVisibility), so retries spread over
 hours instead of the queue's fixed visibility timeout; ``delivery`` tells ``process`` which
 attempt this is and whether it is the last one before the DLQ.
@@ -31,9 +31,11 @@ from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function,
 )
 
-from chalicelib import audit, aws, resources
-from chalicelib.config import settings
-from chalicelib.log import logger as make_logger
+from chalicelib.trust.rules import audit
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
+from chalicelib.runtime.log import logger as make_logger
 
 Process = Callable[[dict[str, Any]], Any]
 

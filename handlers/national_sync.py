@@ -7,7 +7,7 @@ this consumer. Per event:
 2. a version the ledger already has is a duplicate or stale: nothing is sent;
 3. a version that is not the next one waits (the delivery fails and is retried later), so
    the portal receives versions in order even when the queue reorders them;
-4. otherwise map it (chalicelib/national_mapping.py) and make at most one adapter call; the
+4. otherwise map it (chalicelib/sync/rules/national_mapping.py) and make at most one adapter call; the
    adapter caches its auth token for the token's lifetime;
 5. advance the ledger with a conditional write, or record the failure (state ``retrying``,
    or ``dead`` on the last delivery before the DLQ) and fail the record.
@@ -21,10 +21,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib import resources, sync_store
-from chalicelib.calendar import iso
-from chalicelib.national_adapter import PortalRejected, PortalUnavailable, portal
-from chalicelib.national_mapping import SNAPSHOT_EVENT, message_for, national_config
+from chalicelib.runtime import resources
+from chalicelib.sync.store import sync_ledger as sync_store
+from chalicelib.kernel.working_days import iso
+from chalicelib.sync.adapters.national_portal import PortalRejected, PortalUnavailable, portal
+from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT, message_for, national_config
 from handlers.consumer import Consumer
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib import catalogue_store, notify_store, resources
-from chalicelib.calendar import iso
-from chalicelib.dossier_table import get_dossier
-from chalicelib.notifications import address, channels, render
-from chalicelib.notify_channels import ChannelError, send
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.sync.store import deliveries as notify_store
+from chalicelib.runtime import resources
+from chalicelib.kernel.working_days import iso
+from chalicelib.runtime.tables import get_dossier
+from chalicelib.sync.rules.notifications import address, channels, render
+from chalicelib.sync.adapters.channels import ChannelError, send
 from handlers.consumer import Consumer
 
 

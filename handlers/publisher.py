@@ -18,10 +18,11 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from chalicelib import aws, resources
-from chalicelib.config import settings
-from chalicelib.events import put_events_entry
-from chalicelib.log import logger as make_logger
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
+from chalicelib.kernel.events import put_events_entry
+from chalicelib.runtime.log import logger as make_logger
 
 logger = make_logger("outbox-publisher")
 metrics = Metrics(namespace="MotCua", service="outbox-publisher")

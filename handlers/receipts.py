@@ -1,6 +1,6 @@
 """Receipts: draw a succeeded payment's receipt PDF and store it for the API to hand out.
 
-Fed by PaymentSucceeded events (rule "receipts" in chalicelib.resources; late successes
+Fed by PaymentSucceeded events (rule "receipts" in chalicelib.runtime.resources; late successes
 carry the same type). The receipt record was fixed in the payment when it succeeded, so the
 PDF is drawn from the payment as stored and is the same whenever and however often it is
 drawn: a duplicate or re-delivered event overwrites the object with identical bytes.
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import catalogue_store, payment_store, receipt_files
-from chalicelib.payment_transitions import EVENT_TYPES, SUCCEEDED
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.payments.store import payments as payment_store
+from chalicelib.payments.store import receipts as receipt_files
+from chalicelib.payments.rules.transitions import EVENT_TYPES, SUCCEEDED
 from handlers.consumer import Consumer
 from receipt_pdf import render_pdf
 

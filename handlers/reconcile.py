@@ -1,4 +1,4 @@
-"""The reconciliation sweep, run every 15 minutes (chalicelib.resources.RECONCILE_SCHEDULE).
+"""The reconciliation sweep, run every 15 minutes (chalicelib.runtime.resources.RECONCILE_SCHEDULE).
 
 It asks the provider (querydr) about every payment still pending after
 MOTCUA_RECONCILE_AFTER_MINUTES and applies each answer through the IPN's own code path, so a
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.audit import bind_request
-from chalicelib.log import logger as make_logger
-from chalicelib.payment_service import sweep
+from chalicelib.trust.rules.audit import bind_request
+from chalicelib.runtime.log import logger as make_logger
+from chalicelib.payments.use_cases.payments import sweep
 
 logger = make_logger("payments-reconcile")
 

@@ -1,6 +1,6 @@
 """Refund watch: a refused dossier that holds fees goes on the finance desk's to-refund list.
 
-Fed by DossierRefused events (rule "refund-watch" in chalicelib.resources). It reads the
+Fed by DossierRefused events (rule "refund-watch" in chalicelib.runtime.resources). It reads the
 dossier as it is now and records what the dossier owes back, conditioned on the dossier
 version so that an older view never overwrites a newer one written by a payment transition.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from chalicelib import payment_store
-from chalicelib.calendar import iso, to_local
-from chalicelib.dossier_table import get_dossier
-from chalicelib.payment_rules import refund_due_record, refund_owed
+from chalicelib.payments.store import payments as payment_store
+from chalicelib.kernel.working_days import iso, to_local
+from chalicelib.runtime.tables import get_dossier
+from chalicelib.payments.rules.payments import refund_due_record, refund_owed
 from handlers.consumer import Consumer
 
 

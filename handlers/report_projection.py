@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import report_store
-from chalicelib.reports import STORED_VIEWS, projection_step, stored_contributions
+from chalicelib.reports.store import counters as report_store
+from chalicelib.reports.rules.form06 import STORED_VIEWS, projection_step, stored_contributions
 from handlers.consumer import Consumer
 
 

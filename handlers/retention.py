@@ -1,4 +1,4 @@
-"""The retention purge, run once a day (chalicelib.resources.RETENTION_SCHEDULE).
+"""The retention purge, run once a day (chalicelib.runtime.resources.RETENTION_SCHEDULE).
 
 Deletes the uploaded files of dossiers closed more than MOTCUA_ATTACHMENT_RETENTION_YEARS
 ago and marks those dossiers purged; `motcua privacy purge` runs the same function by hand.
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.log import logger as make_logger
-from chalicelib.privacy_service import purge
+from chalicelib.runtime.log import logger as make_logger
+from chalicelib.trust.use_cases.privacy import purge
 
 logger = make_logger("attachments-retention")
 

@@ -1,5 +1,5 @@
 """Renews the Zalo OA access token in the stage's ``zalo`` secret, hourly
-(chalicelib.resources.ZALO_TOKEN_SCHEDULE; why one writer: chalicelib/zalo_token.py).
+(chalicelib.runtime.resources.ZALO_TOKEN_SCHEDULE; why one writer: chalicelib/sync/adapters/zalo_token.py).
 
 The local stage has no secret: its senders use MOTCUA_ZALO_TOKEN, so a run there does
 nothing and says so. A failed exchange raises, which counts as a Lambda error and alarms;
@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import secrets, zalo_token
-from chalicelib.calendar import TZ
-from chalicelib.config import settings
-from chalicelib.log import logger as make_logger
+from chalicelib.runtime import credentials as secrets
+from chalicelib.sync.adapters import zalo_token
+from chalicelib.kernel.working_days import TZ
+from chalicelib.runtime.settings import settings
+from chalicelib.runtime.log import logger as make_logger
 
 logger = make_logger("zalo-token")
 

@@ -1,4 +1,4 @@
-"""MotCua's AWS CDK app: one stack per stage, built from chalicelib.resources."""
+"""MotCua's AWS CDK app: one stack per stage, built from chalicelib.runtime.resources."""
 
 import os
 

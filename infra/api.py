@@ -1,10 +1,10 @@
 """The API: Chalice's package imported through ``chalice.cdk.Chalice``, a Cognito user pool
 as its authorizer, and the API Gateway stage settings Chalice does not model.
 
-Which operations need a token comes from the contract (chalicelib/openapi.yaml): an
+Which operations need a token comes from the contract (chalicelib/edge/openapi.yaml): an
 operation documented with ``security: []`` is public, every other one (including any route
 the contract forgot) gets the Cognito authorizer. API Gateway then passes the verified ID
-token's claims in ``requestContext.authorizer.claims``, which chalicelib.http.identity_of
+token's claims in ``requestContext.authorizer.claims``, which chalicelib.edge.web.identity_of
 reads in every stage but local.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam, aws_logs as logs, aws_route53 as route53
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.functions import Shared, function_name, log_group, role
 from infra.stages import StageConfig
 
@@ -27,7 +27,7 @@ API_STAGE = "api"           # .chalice/config.json's api_gateway_stage
 API_TIMEOUT_SECONDS = 29    # API Gateway's integration limit
 AUTHORIZER = "cognito"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-CONTRACT = Path(__file__).resolve().parents[1] / "chalicelib" / "openapi.yaml"
+CONTRACT = Path(__file__).resolve().parents[1] / "chalicelib" / "edge" / "openapi.yaml"
 
 
 def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
@@ -40,7 +40,7 @@ def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, 
         custom_attributes={"role": cognito.StringAttribute(min_len=3, max_len=20, mutable=True),
                            "agency_id": cognito.StringAttribute(min_len=1, max_len=40, mutable=True),
                            # the citizen's CCCD/CMND, set by administrators or mapped from VNeID at
-                           # federation; it links imported legacy accounts (chalicelib/legacy_service.py)
+                           # federation; it links imported legacy accounts (chalicelib/trust/use_cases/legacy.py)
                            "id_number": cognito.StringAttribute(min_len=9, max_len=12, mutable=True)},
         password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
                                                require_uppercase=True, require_symbols=True,
@@ -71,7 +71,7 @@ def federated_providers(scope: Construct, pool: cognito.UserPool,
     and client only: Cognito reads the issuer's discovery document and JWKS, verifies the
     provider's tokens (signature, issuer, audience, expiry) and issues its own. The id number
     claim is mapped to ``custom:id_number`` (legacy accounts link by it); no claim maps to
-    ``custom:role``, so a federated user is a citizen (chalicelib/identity.py)."""
+    ``custom:role``, so a federated user is a citizen (chalicelib/trust/rules/identity.py)."""
     if config.identity_providers:
         pool.add_domain("SignIn", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=config.auth_domain_prefix))
     return [cognito.UserPoolIdentityProviderOidc(

@@ -7,7 +7,7 @@ from aws_cdk import Duration, RemovalPolicy, SecretValue, aws_dynamodb as ddb, a
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.inventory import Inventory
 from infra.stages import StageConfig
 

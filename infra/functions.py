@@ -14,7 +14,7 @@ from aws_cdk import aws_events_targets as targets, aws_lambda as lambda_, aws_la
 from aws_cdk import aws_logs as logs, aws_s3 as s3, aws_secretsmanager as sm, aws_sqs as sqs
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.inventory import Inventory
 from infra.messaging import DLQ_RETENTION, QueuePair, plain_queue
 from infra.stages import StageConfig

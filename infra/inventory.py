@@ -1,4 +1,4 @@
-"""What the stack is built from: the lists of chalicelib.resources, as one value.
+"""What the stack is built from: the lists of chalicelib.runtime.resources, as one value.
 
 The stack code loops over these lists and never names a table, queue or consumer, so what
 other branches add to resources.py appears in the template by itself. Tests build stacks
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib import resources as declared
+from chalicelib.runtime import resources as declared
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,4 @@ class Inventory:
                          if s not in schedule.secrets]
         problems += [f"the API uses unknown secret {s!r}" for s in self.api_secrets if s not in secrets]
         if problems:
-            raise ValueError("chalicelib/resources.py: " + "; ".join(problems))
+            raise ValueError("chalicelib/runtime/resources.py: " + "; ".join(problems))

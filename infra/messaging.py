@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration, RemovalPolicy, Stack, aws_events as events, aws_iam as iam, aws_sqs as sqs
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.inventory import Inventory
 from infra.stages import StageConfig
 

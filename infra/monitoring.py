@@ -1,7 +1,7 @@
 """Alarms to an SNS topic, and one CloudWatch dashboard.
 
 Alarms: any message in a DLQ or failures queue, any handler error or throttle, the API's
-5xx rate, and the custom metrics of chalicelib.resources.ALARMED_METRICS (payments pending
+5xx rate, and the custom metrics of chalicelib.runtime.resources.ALARMED_METRICS (payments pending
 for over 30 minutes, national sync lag). Custom metrics treat missing data as fine: a job
 that has not reported yet is not an outage.
 """
@@ -14,7 +14,7 @@ from aws_cdk import aws_kms as kms, aws_sns as sns, aws_sns_subscriptions as sub
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.stages import StageConfig
 
 PERIOD = Duration.minutes(5)

@@ -12,7 +12,7 @@ than by Chalice's own dependency builder, for two reasons:
 * the wheels are installed once per requirements.txt (cached under ``infra/build/deps-*``),
   so a synth after a code change needs no network.
 
-The API and every consumer without a ``bundle`` (chalicelib/resources.py) run this zip. A
+The API and every consumer without a ``bundle`` (chalicelib/runtime/resources.py) run this zip. A
 bundle is the same code plus its own code packages and requirements file, zipped here as its
 own asset: the receipts consumer's PDF library (fpdf2 with fontTools and Pillow,
 about 35 MB) would put the API package far over its 10 MB budget, so only that bundle ships it.
@@ -29,7 +29,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "infra" / "build"

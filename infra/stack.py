@@ -1,4 +1,4 @@
-"""One stage of MotCua as one CloudFormation stack, built from chalicelib.resources."""
+"""One stage of MotCua as one CloudFormation stack, built from chalicelib.runtime.resources."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 from aws_cdk import CfnOutput, Environment, Stack, Tags, aws_lambda as lambda_
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra import api, data, messaging, monitoring
 from infra.functions import Shared, consumers, function_name
 from infra.inventory import Inventory

@@ -68,7 +68,7 @@ def deadline_throughput() -> list[Row]:
     import random
     from datetime import datetime, timedelta
 
-    from chalicelib.calendar import TZ, WorkingCalendar
+    from chalicelib.kernel.working_days import TZ, WorkingCalendar
 
     calendar = WorkingCalendar()
     rng = random.Random(7)
@@ -93,9 +93,9 @@ def aws_calls_and_scaling() -> list[Row]:
         from chalice.test import Client
 
         from app import app
-        from chalicelib import catalogue_store
-        from chalicelib.config import settings
-        from chalicelib.identity import mint_local_token
+        from chalicelib.catalogue.store import procedures as catalogue_store
+        from chalicelib.runtime.settings import settings
+        from chalicelib.trust.rules.identity import mint_local_token
         from motcua.provision import fresh_local_stack
 
         session = fresh_local_stack()
@@ -116,7 +116,7 @@ def aws_calls_and_scaling() -> list[Row]:
                     fn()
                 return calls
 
-            from chalicelib.attachments import bucket, object_key
+            from chalicelib.dossiers.store.attachments import bucket, object_key
             upload = "ab" * 16
             session.client("s3").put_object(Bucket=bucket(), Key=object_key("bench-citizen", upload), Body=b"%PDF-1.4 bench",
                                             ContentType="application/pdf")
@@ -149,9 +149,9 @@ def aws_calls_and_scaling() -> list[Row]:
 
 def _list_scaling(procedure: Any) -> list[Row]:
     """ScannedCount of one list page at 1,000 and at 20,000 dossiers in the agency."""
-    from chalicelib import store
-    from chalicelib.dossiers import new_dossier
-    from chalicelib.models import DossierItem
+    from chalicelib.dossiers.store import dossiers as store
+    from chalicelib.dossiers.rules.submission import new_dossier
+    from chalicelib.runtime.models import DossierItem
 
     def fill(start: int, stop: int) -> None:
         with DossierItem.batch_write() as batch:
@@ -202,8 +202,9 @@ def report_scaling(rounds: int = 3) -> list[Row]:
         seconds = {}
         for size in (2_000, 50_000):
             with mock_aws():
-                from chalicelib import aws, catalogue_store
-                from chalicelib.config import settings
+                from chalicelib.runtime import aws
+                from chalicelib.catalogue.store import procedures as catalogue_store
+                from chalicelib.runtime.settings import settings
                 from motcua.provision import provision
                 from motcua.seed import seed_catalogue
                 aws.reset()
@@ -231,8 +232,9 @@ def _synthetic_facts(size: int) -> list[Any]:
     import random
     from datetime import date, timedelta
 
-    from chalicelib import catalogue_store, report_store
-    from chalicelib.reports import OUTCOMES, Facts
+    from chalicelib.catalogue.store import procedures as catalogue_store
+    from chalicelib.reports.store import counters as report_store
+    from chalicelib.reports.rules.form06 import OUTCOMES, Facts
 
     rng = random.Random(size)
     procedures = sorted(catalogue_store.snapshot().procedures.values(), key=lambda p: p.procedure_code)
@@ -266,9 +268,9 @@ def _synthetic_facts(size: int) -> list[Any]:
 def _write_synthetic_counters(size: int) -> None:
     from collections import defaultdict
 
-    from chalicelib import report_store
-    from chalicelib.models import CounterItem
-    from chalicelib.reports import by_period, contributions
+    from chalicelib.reports.store import counters as report_store
+    from chalicelib.runtime.models import CounterItem
+    from chalicelib.reports.rules.form06 import by_period, contributions
 
     totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: dict(report_store.RAW_SHAPE))
     fields: dict[str, str] = {}
@@ -288,8 +290,8 @@ def _write_synthetic_counters(size: int) -> None:
 def _time_report() -> tuple[int, float]:
     from datetime import date
 
-    from chalicelib import report_service
-    from chalicelib.identity import Identity
+    from chalicelib.reports.use_cases import reports as report_service
+    from chalicelib.trust.rules.identity import Identity
 
     admin = Identity("bench-admin", "admin")
     start, end = date(*MONTH, 1), date(*MONTH, 28)
@@ -335,9 +337,12 @@ def payments_calls_and_sweep() -> list[Row]:
             from chalice.test import Client
 
             from app import app
-            from chalicelib import aws, catalogue_store, payment_config, payment_service
-            from chalicelib.config import settings
-            from chalicelib.identity import mint_local_token
+            from chalicelib.runtime import aws
+            from chalicelib.catalogue.store import procedures as catalogue_store
+            from chalicelib.payments.adapters import providers as payment_config
+            from chalicelib.payments.use_cases import payments as payment_service
+            from chalicelib.runtime.settings import settings
+            from chalicelib.trust.rules.identity import mint_local_token
             from motcua.provision import provision
             from motcua.seed import seed_catalogue
 
@@ -380,9 +385,9 @@ def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int
     and count the provider calls of one sweep."""
     from datetime import datetime, timedelta, timezone
 
-    from chalicelib.calendar import iso, to_local
-    from chalicelib.models import PaymentItem
-    from chalicelib.payment_store import _payment_item
+    from chalicelib.kernel.working_days import iso, to_local
+    from chalicelib.runtime.models import PaymentItem
+    from chalicelib.payments.store.payments import _payment_item
 
     created = datetime.now(timezone.utc) - timedelta(minutes=20)
     with PaymentItem.batch_write() as batch:
@@ -440,7 +445,7 @@ def _operations_timeline(runs: int) -> Timeline:
     timeline: Timeline = []
     with mock_aws():
         client, citizen, officer = _app_client()
-        from chalicelib import payment_config
+        from chalicelib.payments.adapters import providers as payment_config
         payment_config.reset()
         vnpay = payment_config.payment_settings()
         with client:
@@ -502,9 +507,9 @@ def _app_client() -> tuple[Any, str, str]:
     from chalice.test import Client
 
     from app import app
-    from chalicelib import catalogue_store
-    from chalicelib.config import settings
-    from chalicelib.identity import mint_local_token
+    from chalicelib.catalogue.store import procedures as catalogue_store
+    from chalicelib.runtime.settings import settings
+    from chalicelib.trust.rules.identity import mint_local_token
     from motcua.provision import fresh_local_stack
 
     fresh_local_stack()
@@ -532,7 +537,7 @@ def deployment(runs: int = 15) -> list[Row]:
     """Package sizes and cold starts of the packages exactly as `make synth STAGE=prod` stages them."""
     import tempfile
 
-    from chalicelib import resources
+    from chalicelib.runtime import resources
     from infra.assembly import synthesized
     from motcua import sandbox
 
@@ -573,7 +578,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
     receipt each time (a payment confirmed through the API package), the connector delivers
     to the ministry-system double; the others get an event for a dossier they have nothing to
     do for. Every measured invocation must succeed."""
-    from chalicelib import resources
+    from chalicelib.runtime import resources
     from motcua import sandbox
 
     references = {"": base / "baseline"}

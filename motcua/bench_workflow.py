@@ -36,11 +36,11 @@ def workflow_budgets() -> list[Row]:
 
 
 def _measure(client: Any, session: Any, simulators: Any) -> list[Row]:
-    from chalicelib import store
-    from chalicelib.attachments import bucket, object_key
-    from chalicelib.calendar import default_calendar, parse_iso, to_local
-    from chalicelib.config import settings
-    from chalicelib.identity import mint_local_token
+    from chalicelib.dossiers.store import dossiers as store
+    from chalicelib.dossiers.store.attachments import bucket, object_key
+    from chalicelib.kernel.working_days import default_calendar, parse_iso, to_local
+    from chalicelib.runtime.settings import settings
+    from chalicelib.trust.rules.identity import mint_local_token
     from motcua import metering
 
     secret = settings().local_jwt_secret
@@ -92,7 +92,7 @@ def _measure(client: Any, session: Any, simulators: Any) -> list[Row]:
 
 def _sync(codes: list[str], simulators: Any) -> list[Row]:
     """Every event of the dossiers through the sync handler, as SQS would deliver them."""
-    from chalicelib import store
+    from chalicelib.dossiers.store import dossiers as store
     from handlers import national_sync
     from motcua.dispatcher import LambdaContext
 

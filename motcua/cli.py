@@ -16,7 +16,7 @@ def _settings() -> Any:
     if os.environ.get("MOTCUA_STAGE", "local") == "local":
         from motcua.local import configure_environment
         configure_environment()
-    from chalicelib.config import settings
+    from chalicelib.runtime.settings import settings
     return settings()
 
 
@@ -26,8 +26,8 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from chalicelib.errors import ApiError
-    from chalicelib.identity import mint_local_token
+    from chalicelib.kernel.errors import ApiError
+    from chalicelib.trust.rules.identity import mint_local_token
 
     cfg = _settings()
     if not cfg.is_local:
@@ -44,7 +44,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_due_date(args: argparse.Namespace) -> int:
-    from chalicelib.calendar import Pause, default_calendar, iso, parse_iso
+    from chalicelib.kernel.working_days import Pause, default_calendar, iso, parse_iso
 
     try:
         accepted = parse_iso(args.accepted)
@@ -67,7 +67,8 @@ def cmd_due_date(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from chalicelib import aws, resources
+    from chalicelib.runtime import aws
+    from chalicelib.runtime import resources
 
     cfg = _settings()
     sqs = aws.client("sqs")
@@ -95,7 +96,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_catalogue_import(args: argparse.Namespace) -> int:
-    from chalicelib.catalogue import CatalogueError, load_catalogue_file
+    from chalicelib.catalogue.rules.procedures import CatalogueError, load_catalogue_file
 
     try:
         agencies, procedures = load_catalogue_file(args.file)
@@ -110,7 +111,7 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     _settings()
-    from chalicelib.catalogue_store import save_catalogue, snapshot
+    from chalicelib.catalogue.store.procedures import save_catalogue, snapshot
     missing = sorted({p.agency_id for p in procedures} - {a.agency_id for a in agencies}
                      - set(snapshot().agencies))
     if missing:
@@ -124,10 +125,10 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
 def cmd_privacy_export(args: argparse.Namespace) -> int:
     """Everything held about one citizen, as one JSON document (format in README)."""
     import getpass
-    from chalicelib.errors import ApiError
+    from chalicelib.kernel.errors import ApiError
 
     _settings()
-    from chalicelib.privacy_service import export
+    from chalicelib.trust.use_cases.privacy import export
     try:
         document = export(args.id_number, actor=f"cli:{getpass.getuser()}", with_files=args.with_files)
     except ApiError as error:
@@ -146,14 +147,14 @@ def cmd_privacy_export(args: argparse.Namespace) -> int:
 def cmd_privacy_purge(args: argparse.Namespace) -> int:
     """Delete the files of dossiers closed longer ago than the retention period."""
     _settings()
-    from chalicelib.privacy_service import purge
+    from chalicelib.trust.use_cases.privacy import purge
     print(json.dumps(purge(dry_run=args.dry_run, years=args.years), ensure_ascii=False))
     return 0
 
 
 def cmd_accounts_import(args: argparse.Namespace) -> int:
     """Load legacy citizen accounts (and their old dossiers): all or nothing."""
-    from chalicelib.legacy import LegacyImportError, parse_files
+    from chalicelib.trust.rules.legacy import LegacyImportError, parse_files
     try:
         with open(args.file, encoding="utf-8") as accounts_file:
             accounts_text = accounts_file.read()
@@ -172,7 +173,7 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     _settings()
-    from chalicelib.legacy_service import import_records
+    from chalicelib.trust.use_cases.legacy import import_records
     report = import_records(accounts, dossiers)
     for entry in report["matched"]:
         print(f"matched {entry['legacy_id']}: {entry['motcua_dossiers']} MotCua dossier(s) with the same id number, "
@@ -189,7 +190,7 @@ def cmd_reports_verify(args: argparse.Namespace) -> int:
     from datetime import date
 
     _settings()
-    from chalicelib import report_service
+    from chalicelib.reports.use_cases import reports as report_service
     try:
         start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
     except ValueError as error:
@@ -207,17 +208,17 @@ def cmd_reports_verify(args: argparse.Namespace) -> int:
 def cmd_payments_reconcile(args: argparse.Namespace) -> int:
     """Run the sweep once; its JSON log lines come first, the summary is the last line."""
     _settings()
-    from chalicelib.payment_service import sweep
+    from chalicelib.payments.use_cases.payments import sweep
     print(json.dumps(sweep(min_age_minutes=args.min_age_minutes), ensure_ascii=False))
     return 0
 
 
 def cmd_payments_report(args: argparse.Namespace) -> int:
-    from chalicelib.errors import ApiError
-    from chalicelib.reconciliation import SettlementLayout, parse_settlement, to_csv, to_xlsx
+    from chalicelib.kernel.errors import ApiError
+    from chalicelib.payments.rules.reconciliation import SettlementLayout, parse_settlement, to_csv, to_xlsx
 
     _settings()
-    from chalicelib.payment_service import reconciliation_report
+    from chalicelib.payments.use_cases.payments import reconciliation_report
     try:
         settlement = None
         if args.settlement:
@@ -250,7 +251,7 @@ def cmd_sync_redrive(args: argparse.Namespace) -> int:
 
 def cmd_sync_backfill(args: argparse.Namespace) -> int:
     _settings()
-    from chalicelib.catalogue_store import snapshot
+    from chalicelib.catalogue.store.procedures import snapshot
     from motcua.sync_ops import backfill
     agencies = args.agency or sorted(snapshot().agencies)
     print(f"queued {backfill(args.since, agencies)} dossier(s) whose national sync is behind")

@@ -1,6 +1,6 @@
 """The local stand-in for Lambda's event source mappings.
 
-It reads the table streams and SQS queues listed in chalicelib.resources and invokes the
+It reads the table streams and SQS queues listed in chalicelib.runtime.resources and invokes the
 very same handler functions Lambda would, with the same event shapes and the same
 partial-batch-failure contract:
 
@@ -24,8 +24,8 @@ from typing import Any, Callable
 
 from moto.events.models import EventPattern  # the local stack already runs on moto; reuse its matcher
 
-from chalicelib import resources
-from chalicelib.config import Settings
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import Settings
 
 
 def load_handler(path: str) -> Callable[[dict[str, Any], Any], Any]:

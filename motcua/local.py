@@ -1,6 +1,6 @@
 """`motcua local` (what `make run` starts): the whole stack on loopback, in one process tree.
 
-moto server (DynamoDB, Streams, EventBridge, SQS, S3) -> resources from chalicelib.resources
+moto server (DynamoDB, Streams, EventBridge, SQS, S3) -> resources from chalicelib.runtime.resources
 -> sample catalogue -> dispatcher thread (plays Lambda) -> the Chalice API. State lives only
 in the moto server, so every start is clean. Ctrl-C stops everything.
 """
@@ -56,7 +56,7 @@ def main() -> int:
     from chalice.local import create_local_server
     from moto.server import ThreadedMotoServer
 
-    from chalicelib.config import settings
+    from chalicelib.runtime.settings import settings
     from motcua.dispatcher import Dispatcher
     from motcua.provision import provision
     from motcua.seed import seed_catalogue
@@ -135,7 +135,7 @@ def _exit_now() -> None:
 def start_vnpay_simulator(ports: dict[str, int]) -> Any:
     """The loopback VNPay simulator on its own port, sending IPNs to the local API. The hash
     secret and terminal code are the same settings the API reads (local fakes by default)."""
-    from chalicelib.payment_config import payment_settings
+    from chalicelib.payments.adapters.providers import payment_settings
     from payments.simulator import VNPaySimulator
 
     cfg = payment_settings()

@@ -1,4 +1,4 @@
-"""Create every resource of chalicelib.resources in an AWS endpoint (moto, locally).
+"""Create every resource of chalicelib.runtime.resources in an AWS endpoint (moto, locally).
 
 This is the local stack's half of the single resource list; infra/ is the other half.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import resources
-from chalicelib.config import Settings
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import Settings
 
 
 def create_table(ddb: Any, table: resources.Table, name: str) -> None:
@@ -69,7 +69,7 @@ def provision(session: Any, cfg: Settings) -> None:
         url = create_queue(sqs, queue, cfg)
         queue_arns[queue.name] = sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    from chalicelib.notify_channels import email_sender
+    from chalicelib.sync.adapters.channels import email_sender
     client("ses").verify_email_identity(EmailAddress=email_sender())  # SES sends only from verified senders
     for rule in resources.RULES:
         name = cfg.name(rule.name)
@@ -82,8 +82,9 @@ def fresh_local_stack() -> Any:
     and load the sample catalogue. Returns the boto3 session (tests and ``make bench``)."""
     import boto3
 
-    from chalicelib import aws, catalogue_store
-    from chalicelib.config import settings
+    from chalicelib.runtime import aws
+    from chalicelib.catalogue.store import procedures as catalogue_store
+    from chalicelib.runtime.settings import settings
     from motcua.seed import seed_catalogue
 
     aws.reset()

@@ -173,7 +173,7 @@ def provision_stage(endpoint: str, stage: str, secrets: Mapping[str, Mapping[str
     """The stage's tables, bus, rules, queues and bucket (motcua.provision), the sample
     catalogue, and its secrets: ``secrets`` (the accounts the simulators accept), fakes for
     the rest."""
-    code = ("import boto3; from chalicelib.config import settings; from motcua.provision import provision;"
+    code = ("import boto3; from chalicelib.runtime.settings import settings; from motcua.provision import provision;"
             " from motcua.seed import seed_catalogue; provision(boto3.session.Session(), settings()); seed_catalogue()")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
     env.update(AWS_ENV, MOTCUA_STAGE=stage, MOTCUA_AWS_ENDPOINT=endpoint)
@@ -188,7 +188,7 @@ def fake_secret(name: str, key: str) -> str:
 def put_fake_secrets(endpoint: str, stage: str, given: Mapping[str, Mapping[str, str]]) -> None:
     """Every declared secret, as an operator would fill them in: ``given`` values, obviously
     fake ones for the rest."""
-    from chalicelib import resources
+    from chalicelib.runtime import resources
     manager = client(endpoint, "secretsmanager")
     for declared in resources.SECRETS:
         value = {key: fake_secret(declared.name, key) for key in declared.keys} | dict(given.get(declared.name, {}))
@@ -234,7 +234,7 @@ def submit_event(key: str) -> dict[str, Any]:
 
 def bus_envelope(detail: dict[str, Any]) -> dict[str, Any]:
     """An EventBridge event as a rule delivers it to an SQS queue."""
-    from chalicelib.events import SOURCE
+    from chalicelib.kernel.events import SOURCE
     return {"version": "0", "id": f"eb-{detail['id']}", "source": SOURCE, "detail-type": detail["type"],
             "detail": detail}
 

@@ -287,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (1 <= args.citizens <= 64 and 1 <= args.duration <= 3600):
         parser.error("--citizens must be 1-64 and --duration 1-3600 seconds")
 
-    from chalicelib.config import FAKE_LOCAL_JWT_SECRET
-    from chalicelib.identity import mint_local_token
+    from chalicelib.runtime.settings import FAKE_LOCAL_JWT_SECRET
+    from chalicelib.trust.rules.identity import mint_local_token
     from motcua.local_process import LocalStack
     stack = None if args.api else LocalStack(MOTCUA_TRACK_PER_IP=str(TRACK_PER_IP))
     api = args.api or stack.api

@@ -13,9 +13,12 @@ import json
 import uuid
 from typing import Any, Iterable, Iterator
 
-from chalicelib import aws, resources, store, sync_store
-from chalicelib.config import settings
-from chalicelib.national_mapping import SNAPSHOT_EVENT
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.sync.store import sync_ledger as sync_store
+from chalicelib.runtime.settings import settings
+from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT
 
 
 def _queue_urls(queue: resources.Queue) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
 fpdf2 lays the page out; PDF's built-in fonts cannot show Vietnamese diacritics, so a subset
 of DejaVu Sans ships in ``fonts/`` beside this file (see the README there). The receipt
-record itself is built by chalicelib.payment_rules.receipt when the payment succeeds; this
+record itself is built by chalicelib.payments.rules.payments.receipt when the payment succeeds; this
 package only draws it, byte for byte the same each time (the PDF's dates are the receipt's
 own), so drawing it again is harmless.
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from chalicelib.calendar import parse_iso, to_local
-from chalicelib.payment_rules import vnd
+from chalicelib.kernel.working_days import parse_iso, to_local
+from chalicelib.payments.rules.payments import vnd
 
 FONTS = Path(__file__).with_name("fonts")
 

@@ -47,6 +47,6 @@ def stays_in_the_local_stage() -> Any:
     models bind table names on import, so a leaked stage breaks every later test in the
     worker instead of the one that leaked it. This fails the one that leaked it."""
     yield
-    from chalicelib.config import settings
+    from chalicelib.runtime.settings import settings
     assert os.environ.get("MOTCUA_STAGE") == "local", "a test left MOTCUA_STAGE changed"
     assert settings().stage == "local", "a test left the cached settings in another stage"

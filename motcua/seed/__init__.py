@@ -11,8 +11,8 @@ def seed_path() -> Path:
 
 def seed_catalogue() -> int:
     """Load the sample catalogue into the catalogue table. Returns items written."""
-    from chalicelib.catalogue import load_catalogue_file
-    from chalicelib.catalogue_store import save_catalogue
+    from chalicelib.catalogue.rules.procedures import load_catalogue_file
+    from chalicelib.catalogue.store.procedures import save_catalogue
 
     agencies, procedures = load_catalogue_file(seed_path())
     return save_catalogue(agencies, procedures)

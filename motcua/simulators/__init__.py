@@ -13,7 +13,7 @@ from motcua.simulators.zalo import ZaloSimulator
 # Each simulator's port setting and default port in the local stack.
 PORT_SETTINGS: dict[str, int] = {"MOTCUA_NATIONAL_SIM_PORT": 8010, "MOTCUA_ZALO_SIM_PORT": 8011,
                                  "MOTCUA_JUDICIAL_SIM_PORT": 8012}
-JUDICIAL = "judicial-records"   # the example connector (chalicelib/data/connectors.json)
+JUDICIAL = "judicial-records"   # the example connector (chalicelib/sync/data/connectors.json)
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Simulators:
 
     def environment(self) -> dict[str, str]:
         """Settings that point the adapters at these simulators."""
-        from chalicelib.connectors import systems
+        from chalicelib.sync.rules.connectors import systems
         judicial = systems()[JUDICIAL]
         env = {"MOTCUA_NATIONAL_URL": self.national.url, "MOTCUA_ZALO_URL": self.zalo.url,
                "MOTCUA_ZALO_OAUTH_URL": self.zalo.url,
@@ -39,8 +39,8 @@ class Simulators:
         (start_all(stage_accounts=True)); Zalo's as the zalo-token schedule leaves it."""
         from datetime import datetime, timedelta
 
-        from chalicelib.calendar import TZ, iso
-        from chalicelib.zalo_token import EXPIRES_AT
+        from chalicelib.kernel.working_days import TZ, iso
+        from chalicelib.sync.adapters.zalo_token import EXPIRES_AT
         zalo = self.zalo
         return {"national-portal": {"username": self.national.username, "password": self.national.password},
                 "zalo": {"app_id": zalo.app_id, "secret_key": zalo.secret_key, "refresh_token": zalo.refresh_token,
@@ -53,7 +53,7 @@ class Simulators:
     @staticmethod
     def reset_clients() -> None:
         """Forget adapters (and their cached tokens) built for other endpoints."""
-        from chalicelib.national_adapter import portal
+        from chalicelib.sync.adapters.national_portal import portal
         portal.cache_clear()
 
     def stop(self) -> None:
@@ -62,7 +62,7 @@ class Simulators:
 
 
 # Accounts for AWS-stage runs (the bench's and the package test's sandbox): obviously fake,
-# but not the local stage's fakes, which every AWS stage refuses (chalicelib.secrets).
+# but not the local stage's fakes, which every AWS stage refuses (chalicelib.runtime.credentials).
 STAGE_ACCOUNTS = {"national": {"username": "sandbox-national", "password": "sandbox-national-password-not-real"},
                   "zalo": {"app_id": "sandbox-zalo-app", "secret_key": "sandbox-zalo-secret-key-not-real",
                            "refresh_token": "sandbox-zalo-refresh-not-real", "access_token": "sandbox-zalo-token-not-real"}}
@@ -79,7 +79,7 @@ def start_all(port: int | None = None, stage_accounts: bool = False) -> Simulato
     national = NationalPortalSimulator(pick("MOTCUA_NATIONAL_SIM_PORT", PORT_SETTINGS["MOTCUA_NATIONAL_SIM_PORT"]),
                                        **accounts["national"]).start()
     zalo = ZaloSimulator(pick("MOTCUA_ZALO_SIM_PORT", PORT_SETTINGS["MOTCUA_ZALO_SIM_PORT"]), **accounts["zalo"]).start()
-    from chalicelib.connectors import systems
+    from chalicelib.sync.rules.connectors import systems
     judicial = MinistrySystemDouble(JUDICIAL, systems()[JUDICIAL].secret(),
                                     pick("MOTCUA_JUDICIAL_SIM_PORT", PORT_SETTINGS["MOTCUA_JUDICIAL_SIM_PORT"])).start()
     return Simulators(national=national, zalo=zalo, judicial=judicial, servers=[national, zalo, judicial])

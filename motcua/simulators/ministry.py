@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from chalicelib.connectors import SIGNATURE_HEADER, sign, verify
+from chalicelib.sync.rules.connectors import SIGNATURE_HEADER, sign, verify
 from motcua.simulators.loopback import LoopbackServer, Request
 
 
@@ -71,8 +71,8 @@ class MinistrySystemDouble(LoopbackServer):
                event_id: str | None = None, token: str | None = None) -> dict[str, Any]:
         """Sign and send one report to MotCua, as the real system would."""
         if token is None:
-            from chalicelib.config import settings
-            from chalicelib.identity import mint_local_token
+            from chalicelib.runtime.settings import settings
+            from chalicelib.trust.rules.identity import mint_local_token
             token = mint_local_token(settings().local_jwt_secret, f"integration-{self.system}", "integration")
         body = json.dumps({"event_id": event_id or uuid.uuid4().hex, "type": kind, "dossier_code": dossier_code,
                            "data": data}, ensure_ascii=False).encode("utf-8")

@@ -1,5 +1,5 @@
 """A loopback simulator of the National Public Service Portal (DVCQG) sync API. Not the real
-portal: it speaks the protocol of chalicelib/national_adapter.py and is stricter than needed.
+portal: it speaks the protocol of chalicelib/sync/adapters/national_portal.py and is stricter than needed.
 
 * ``POST /auth {username, password}`` -> ``{error_code: 0, session, expires_in}``.
 * ``POST /service {service, madonvi, session, data}`` for DongBoHoSoMC, CapNhatTienDoHoSoMC,

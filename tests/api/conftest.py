@@ -9,9 +9,10 @@ from typing import Any, Iterator
 import pytest
 from moto import mock_aws
 
-from chalicelib import aws, catalogue_store
-from chalicelib.config import settings
-from chalicelib.identity import mint_local_token
+from chalicelib.runtime import aws
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.identity import mint_local_token
 
 
 class Api:
@@ -52,9 +53,11 @@ def prod_secrets() -> Iterator[Any]:
     The stage is set and restored here, not through the test's monkeypatch, so the cached
     settings are cleared after the local stage is back (a monkeypatch undone after this
     teardown would leave the next test running as prod)."""
-    from chalicelib import models, resources, secrets  # noqa: F401  (models: see below)
+    from chalicelib.runtime import models
+    from chalicelib.runtime import resources
+    from chalicelib import secrets  # noqa: F401  (models: see below
 
-    # chalicelib.models binds table names to the stage when first imported: importing it here,
+    # chalicelib.runtime.models binds table names to the stage when first imported: importing it here,
     # still in the local stage, keeps a test that imports it later from naming prod tables
     # for every test after it in this process.
     with pytest.MonkeyPatch.context() as patch:
@@ -113,7 +116,7 @@ def _s3(session: Any) -> Any:
 
 def put_upload(session: Any, owner_sub: str, content_type: str = "application/pdf", data: bytes = b"%PDF-1.4 test") -> str:
     """Store an object where a presigned PUT for this owner would have put it."""
-    from chalicelib.attachments import bucket, object_key
+    from chalicelib.dossiers.store.attachments import bucket, object_key
     upload_id = uuid.uuid4().hex
     _s3(session).put_object(Bucket=bucket(), Key=object_key(owner_sub, upload_id), Body=data,
                                     ContentType=content_type)

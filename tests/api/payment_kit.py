@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from chalicelib import payment_config
+from chalicelib.payments.adapters import providers as payment_config
 from payments.simulator import VNPaySimulator
 from payments.vnpay import params_from_query_string, sign_params
 from tests.api.test_intake import submission, submit

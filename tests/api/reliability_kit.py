@@ -8,8 +8,8 @@ import random
 from collections import Counter, defaultdict
 from typing import Any
 
-from chalicelib import store
-from chalicelib.config import settings
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
 
 
 def seed(name: str) -> int:

@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from chalicelib import store
-from chalicelib.calendar import parse_iso, to_local
-from chalicelib.config import settings
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.kernel.working_days import parse_iso, to_local
+from chalicelib.runtime.settings import settings
 from motcua import metering
 from tests.api.conftest import put_upload
 from tests.api.test_contract import check

@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from chalicelib import audit, audit_store, store
-from chalicelib.config import settings
-from chalicelib.identity import Identity
+from chalicelib.trust.rules import audit
+from chalicelib.trust.store import audit as audit_store
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.identity import Identity
 from motcua import metering
 from tests.api.conftest import put_upload
 from tests.api.payment_kit import Flow, flow, vnpay  # noqa: F401  (fixtures)

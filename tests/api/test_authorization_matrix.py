@@ -1,7 +1,7 @@
 """The permission matrix, tested from the table itself through the real API.
 
 For every route x role x situation (own/another's dossier, same/other agency, desk dossier,
-own/other procedure) the expected outcome is derived from chalicelib.permissions.RULES, not
+own/other procedure) the expected outcome is derived from chalicelib.trust.rules.permissions.RULES, not
 written per case: allowed (whatever the call then answers, it is not an authorization error),
 or denied with the exact status and an authorization error code. One set of dossiers is built
 once for the module; they are refused at the end of setup so that every allowed write stops at
@@ -17,8 +17,12 @@ from typing import Any, Iterator
 import pytest
 from moto import mock_aws
 
-from chalicelib import aws, catalogue_store, connectors, permissions, workflow
-from chalicelib.permissions import ALL, OWN, PROCEDURES, READ, RULES
+from chalicelib.runtime import aws
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.sync.rules import connectors
+from chalicelib.trust.rules import permissions
+from chalicelib.dossiers.use_cases import workflow
+from chalicelib.trust.rules.permissions import ALL, OWN, PROCEDURES, READ, RULES
 from tests.api.conftest import Api, put_upload
 from tests.api.test_intake import submission
 

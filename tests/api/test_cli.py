@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from chalicelib.config import settings
-from chalicelib.identity import verify_local_token
+from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.identity import verify_local_token
 from motcua.cli import main
 
 
@@ -50,7 +50,7 @@ def test_due_date_rejects_naive_times(capsys):
 
 
 def test_catalogue_import_reports_every_bad_row_and_imports_nothing(aws_env, tmp_path, capsys):
-    from chalicelib import catalogue_store
+    from chalicelib.catalogue.store import procedures as catalogue_store
     before = len(catalogue_store.snapshot().procedures)
     bad = tmp_path / "bad.csv"
     bad.write_text(
@@ -67,7 +67,7 @@ def test_catalogue_import_reports_every_bad_row_and_imports_nothing(aws_env, tmp
 
 
 def test_catalogue_import_loads_a_good_file(aws_env, tmp_path, capsys):
-    from chalicelib import catalogue_store
+    from chalicelib.catalogue.store import procedures as catalogue_store
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"procedures": [{
         "procedure_code": "1.444444", "name": "Thủ tục mới", "field": "Hộ tịch", "field_code": "HT",

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from chalicelib import connectors, store
+from chalicelib.sync.rules import connectors
+from chalicelib.dossiers.store import dossiers as store
 from tests.api.conftest import put_upload
 from tests.api.test_intake import submission, submit
 from tests.api.test_workflow import HOUSE, officer

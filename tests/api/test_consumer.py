@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import resources
-from chalicelib.events import new_event
+from chalicelib.runtime import resources
+from chalicelib.kernel.events import new_event
 from handlers.consumer import Consumer
 from motcua.dispatcher import LambdaContext, QueuePump
 
@@ -50,7 +50,7 @@ def test_one_failing_record_fails_alone(aws_env):
 
 def test_a_poison_message_reaches_the_dlq_without_blocking_others(aws_env, monkeypatch):
     """Through a real queue with a redrive policy, driven by the dispatcher's queue pump."""
-    from chalicelib.config import settings
+    from chalicelib.runtime.settings import settings
     from motcua.provision import create_queue
 
     queue = resources.Queue(name="test-poison", max_receive_count=2)
@@ -74,7 +74,7 @@ def test_a_poison_message_reaches_the_dlq_without_blocking_others(aws_env, monke
 def test_only_a_batch_with_failures_makes_the_sqs_client_for_backoff(aws_env, monkeypatch):
     """Backoff delays failed records only; a batch that succeeds never builds the SQS client
     (on a cold start that would load SQS's service model for nothing)."""
-    from chalicelib import aws
+    from chalicelib.runtime import aws
 
     made: list[str] = []
     real = aws.client

@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from chalicelib.contract import openapi_document
+from chalicelib.edge.contract import openapi_document
 from tests.api.conftest import put_upload
 from tests.api.test_intake import officer_for, seed_procedure, submission, submit
 

@@ -5,10 +5,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib import audit, report_service, store
-from chalicelib.calendar import iso, parse_iso
-from chalicelib.events import dossier_event
-from chalicelib.identity import Identity
+from chalicelib.trust.rules import audit
+from chalicelib.reports.use_cases import reports as report_service
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.kernel.working_days import iso, parse_iso
+from chalicelib.kernel.events import dossier_event
+from chalicelib.trust.rules.identity import Identity
 from tests.api.conftest import put_upload
 from tests.api.test_reports import TZ, submit_at
 
@@ -29,7 +31,7 @@ def finish(code: str, finished_at: datetime) -> None:
 @pytest.fixture
 def late_dossier(api, dispatcher):
     """Accepted 40 days ago for a 20-working-day procedure, finished (clicked) yesterday: late."""
-    from chalicelib import intake
+    from chalicelib.dossiers.use_cases import intake
     procedure = next(p for p in api.call("GET", "/procedures").json["items"] if p["procedure_code"] == "1.009972")
     accepted = datetime.now(TZ) - timedelta(days=40)
     code = submit_at(procedure["procedure_code"], accepted, "corr-0001")

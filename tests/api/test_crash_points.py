@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 import pytest
 
-from chalicelib import resources, store
-from chalicelib.config import settings
+from chalicelib.runtime import resources
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
 from handlers import publisher
 from motcua import faults, metering
 from motcua.dispatcher import LambdaContext, StreamPump
@@ -232,5 +233,5 @@ def test_a_consumer_killed_mid_call_leaves_no_inprogress_record_forever(api, aws
     time.sleep(1.2)                                                  # the killed invocation's time ran out
     late = report_projection.handler({"Records": [sqs_record(event, "m3")]}, ShortLivedContext("report-projection"))
     assert late == {"batchItemFailures": []}
-    from chalicelib import report_store
+    from chalicelib.reports.store import counters as report_store
     assert report_store.load(code)[1] == 1                            # projected, once

@@ -1,4 +1,4 @@
-"""Duplicates and reordering: every queue consumer in chalicelib/resources.QUEUE_CONSUMERS
+"""Duplicates and reordering: every queue consumer in chalicelib/runtime/resources.QUEUE_CONSUMERS
 gets the event stream of a real workflow (captured from the outbox's table stream) with
 each event delivered 1–3 times in a seeded random order, failed deliveries retried later as
 SQS would; the consumers' final state must equal that of a clean run delivering each event
@@ -18,8 +18,12 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.events.models import EventPattern
 from moto.sns.models import sns_backends
 
-from chalicelib import aws, catalogue_store, payment_store, resources, sync_store
-from chalicelib.config import settings
+from chalicelib.runtime import aws
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.payments.store import payments as payment_store
+from chalicelib.runtime import resources
+from chalicelib.sync.store import sync_ledger as sync_store
+from chalicelib.runtime.settings import settings
 from handlers import publisher
 from motcua.dispatcher import LambdaContext, StreamPump, load_handler
 from tests.api.conftest import Api, put_upload

@@ -8,8 +8,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from chalicelib import aws, resources, store
-from chalicelib.config import settings
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
 from handlers import publisher
 from motcua import metering
 from tests.api.test_intake import officer_for, seed_procedure, submission, submit
@@ -145,7 +147,7 @@ def test_publisher_sends_at_most_ten_entries_per_call(aws_env):
 
 
 def _event(i: int) -> dict[str, Any]:
-    from chalicelib.events import new_event
+    from chalicelib.kernel.events import new_event
     return new_event("DossierSubmitted", dossier_code=f"000.00.13.H50-261121-{i:04d}", version=i + 1,
                      occurred_at="2026-11-21T10:00:00+07:00", agency_id="000.00.13.H50",
                      procedure_code="1.001023", status="submitted", data={})

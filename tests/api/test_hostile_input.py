@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 
-from chalicelib import store
-from chalicelib.config import settings
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
 from tests.api.conftest import put_upload
 from tests.api.test_intake import applicant, seed_procedure, submission, submit
 
@@ -37,7 +37,7 @@ def error_code(response) -> str:
 
 
 def dossier_count(aws_env) -> int:
-    from chalicelib.models import DossierItem
+    from chalicelib.runtime.models import DossierItem
     return sum(1 for _ in DossierItem.scan())
 
 

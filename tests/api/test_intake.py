@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import store
-from chalicelib.config import settings
-from chalicelib.identity import mint_local_token
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.identity import mint_local_token
 from tests.api.conftest import put_upload
 
 
@@ -331,15 +331,15 @@ def test_officer_of_another_agency_cannot_decide(api, citizen, procedure):
 
 def test_concurrent_accepts_give_one_success_and_one_conflict(api, citizen, procedure):
     """Two officers read version 1; the second write loses the optimistic lock."""
-    from chalicelib import intake
-    from chalicelib.identity import Identity
+    from chalicelib.dossiers.use_cases import intake
+    from chalicelib.trust.rules.identity import Identity
 
     code = submit(api, submission(procedure["procedure_code"]), citizen).json["dossier_code"]
     officer = Identity("officer-2", "officer", procedure["agency_id"])
     stale = store.get_dossier(code)
     intake.accept(code, officer)
-    from chalicelib.errors import Conflict
-    import chalicelib.intake as module
+    from chalicelib.kernel.errors import Conflict
+    import chalicelib.dossiers.use_cases.intake as module
     original = module.store.get_dossier
     module.store.get_dossier = lambda _code: json.loads(json.dumps(stale))
     try:

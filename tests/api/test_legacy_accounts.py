@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import legacy_store
-from chalicelib.config import settings
-from chalicelib.identity import mint_local_token
+from chalicelib.trust.store import legacy as legacy_store
+from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.identity import mint_local_token
 from motcua.cli import main
 from tests.api.test_contract import check
 from tests.api.test_intake import applicant, submission, submit
@@ -89,7 +89,7 @@ def test_a_bad_file_imports_nothing_and_names_every_bad_line(api, aws_env, tmp_p
 
 def test_the_cli_mints_a_citizen_token_with_the_id_number_claim(capsys):
     assert main(["token", "--role", "citizen", "--sub", "citizen-le", "--id-number", KNOWN]) == 0
-    from chalicelib.identity import identity_from_claims, verify_local_token
+    from chalicelib.trust.rules.identity import identity_from_claims, verify_local_token
     claims = verify_local_token(capsys.readouterr().out.strip(), settings().local_jwt_secret)
     assert identity_from_claims(claims).id_number == KNOWN
 

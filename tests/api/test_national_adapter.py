@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.national_adapter import NationalPortal, PortalRejected, PortalSettings, PortalUnavailable
+from chalicelib.sync.adapters.national_portal import NationalPortal, PortalRejected, PortalSettings, PortalUnavailable
 from motcua.simulators.national import NationalPortalSimulator
 
 GOOD = {"MaHoSo": "000.22.30.H50-261121-0001", "MaTTHC": "1.009994", "TenTTHC": "Cấp giấy phép xây dựng",
@@ -104,7 +104,7 @@ def test_an_aws_stage_signs_in_with_the_account_in_its_national_portal_secret(pr
 
 @pytest.mark.parametrize("password", ["local-only-not-a-secret", "SET-ME"])
 def test_an_aws_stage_refuses_a_secret_that_still_holds_the_local_fake_or_the_placeholder(prod_secrets, password):
-    from chalicelib.secrets import SecretMissing
+    from chalicelib.runtime.credentials import SecretMissing
     prod_secrets("national-portal", {"username": "dvc-prod", "password": password})
     with pytest.raises(SecretMissing):
         PortalSettings.from_env()

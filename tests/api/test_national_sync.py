@@ -6,10 +6,13 @@ import json
 import time
 from typing import Any
 
-from chalicelib import aws, resources, store, sync_store
-from chalicelib.config import settings
-from chalicelib.dossiers import new_dossier
-from chalicelib.events import new_event
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.sync.store import sync_ledger as sync_store
+from chalicelib.runtime.settings import settings
+from chalicelib.dossiers.rules.submission import new_dossier
+from chalicelib.kernel.events import new_event
 from handlers import national_sync
 from motcua import sync_ops
 from motcua.dispatcher import LambdaContext
@@ -131,7 +134,7 @@ def test_the_last_failed_delivery_marks_the_ledger_dead_and_redrive_replays_the_
 
 
 def test_backfill_syncs_imported_legacy_dossiers_whose_ledger_is_behind(api, aws_env, dispatcher, simulators):
-    from chalicelib.catalogue_store import snapshot
+    from chalicelib.catalogue.store.procedures import snapshot
     procedure = snapshot().procedures["1.009994"]
     legacy = new_dossier(code="000.22.30.H50-240105-0007", procedure=procedure, owner_sub="legacy-v1",
                          channel="direct", submitted_at="2024-01-05T09:00:00+07:00",

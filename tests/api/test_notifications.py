@@ -9,8 +9,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from chalicelib import store
-from chalicelib.config import settings
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
 from handlers import notifications
 from motcua.dispatcher import LambdaContext
 from tests.api.test_consumer import sqs_record
@@ -78,7 +78,7 @@ def test_a_failing_channel_is_retried_alone_and_nothing_is_sent_twice(api, aws_e
 
 
 def test_the_apology_letter_tells_the_old_and_new_due_dates(api, aws_env, dispatcher, simulators):
-    from chalicelib.calendar import default_calendar, parse_iso, to_local
+    from chalicelib.kernel.working_days import default_calendar, parse_iso, to_local
     code, _, dossier = new_accepted(api, notify=["email"])
     due = to_local(parse_iso(dossier["due_at"]))
     new_due = default_calendar().add_working_days(due.date(), 2)

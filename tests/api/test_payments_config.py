@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import payment_config, resources
-from chalicelib.config import settings
+from chalicelib.payments.adapters import providers as payment_config
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
 from motcua.dispatcher import SchedulePump
 
 
@@ -19,7 +20,7 @@ def fresh_settings():
 
 @pytest.mark.parametrize("value", [payment_config.FAKE_LOCAL_SECRET, "SET-ME"])
 def test_an_aws_stage_refuses_a_vnpay_secret_holding_the_local_fake_or_the_placeholder(prod_secrets, monkeypatch, value):
-    from chalicelib.secrets import SecretMissing
+    from chalicelib.runtime.credentials import SecretMissing
     monkeypatch.setenv("VNPAY_HASH_SECRET", "an-environment-value-is-ignored")
     prod_secrets("vnpay", {"tmn_code": "PRODTMN1", "hash_secret": value})
     with pytest.raises(SecretMissing):

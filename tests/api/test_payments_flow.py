@@ -12,7 +12,7 @@ import jsonschema
 import requests
 from pypdf import PdfReader
 
-from chalicelib.calendar import parse_iso
+from chalicelib.kernel.working_days import parse_iso
 from tests.api.payment_kit import (  # noqa: F401  (fixtures)
     FREE_FLOW_PROCEDURE, NO_FEE_PROCEDURE, PAID_PROCEDURE, SECRET, flow, vnpay,
 )
@@ -151,8 +151,8 @@ def test_receipt_pdf_is_drawn_by_its_consumer_and_downloaded_through_a_short_liv
 
 
 def test_a_redelivered_payment_event_stores_the_same_receipt_bytes(flow, aws_env, dispatcher):
-    from chalicelib.attachments import bucket
-    from chalicelib.receipt_files import object_key
+    from chalicelib.dossiers.store.attachments import bucket
+    from chalicelib.payments.store.receipts import object_key
     from handlers import receipts
 
     _, payment_id = flow.paid_dossier()
@@ -202,7 +202,7 @@ def test_payment_events_reach_the_bus_in_dossier_order_and_match_their_schemas(f
 
 
 def test_a_provider_outage_on_create_is_503_retryable_and_leaves_nothing_behind(flow):
-    from chalicelib import payment_config
+    from chalicelib.payments.adapters import providers as payment_config
     from payments.fake import FakeProvider
     from payments import ProviderUnavailable
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import store
+from chalicelib.dossiers.store import dossiers as store
 from motcua import metering
 from tests.api.payment_kit import SECRET, flow, resign, vnpay  # noqa: F401  (fixtures)
 
@@ -152,10 +152,10 @@ def test_create_payment_costs_at_most_three_dynamodb_calls(flow):
 def test_the_raw_notification_is_stored_for_audit_and_the_secret_never_echoed(flow, opened, capsys):
     code, payment_id, params = opened
     reply = flow.ipn(params)
-    from chalicelib import payment_store
+    from chalicelib.payments.store import payments as payment_store
     stored = payment_store.get_payment(payment_id)["notifications"]
     assert stored[-1]["raw"] == params and stored[-1]["source"] == "ipn" and stored[-1]["reply"] == "00"
     flow.ipn({**params, "vnp_SecureHash": "f" * 128})
     seen = reply.body.decode() + flow.payment(payment_id).body.decode() + capsys.readouterr().out
     assert SECRET not in seen
-    assert SECRET not in repr(__import__("chalicelib.payment_config", fromlist=["x"]).payment_settings())
+    assert SECRET not in repr(__import__("chalicelib.payments.adapters.providers", fromlist=["x"]).payment_settings())

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from openpyxl import load_workbook
 
-from chalicelib import payment_service, store
-from chalicelib.reconciliation import ProviderRecord
+from chalicelib.payments.use_cases import payments as payment_service
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.payments.rules.reconciliation import ProviderRecord
 from handlers import reconcile
 from motcua import metering
 from motcua.cli import main

@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
-from chalicelib import payment_service, payment_store, store
+from chalicelib.payments.use_cases import payments as payment_service
+from chalicelib.payments.store import payments as payment_store
+from chalicelib.dossiers.store import dossiers as store
 from handlers import refund_watch
 from tests.api.payment_kit import FREE_FLOW_PROCEDURE, flow, later, vnpay  # noqa: F401  (fixtures)
 

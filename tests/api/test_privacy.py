@@ -10,10 +10,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from chalicelib import privacy_service, store
-from chalicelib.attachments import bucket
-from chalicelib.log import RedactingFormatter
-from chalicelib.privacy import EXPORT_FORMAT
+from chalicelib.trust.use_cases import privacy as privacy_service
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.dossiers.store.attachments import bucket
+from chalicelib.runtime.log import RedactingFormatter
+from chalicelib.trust.rules.privacy import EXPORT_FORMAT
 from handlers import retention
 from motcua.cli import main
 from motcua.dispatcher import LambdaContext
@@ -43,7 +44,7 @@ def cli_environment(monkeypatch):
 
 def test_no_log_line_of_a_whole_workflow_holds_the_applicants_personal_data(
         api, aws_env, dispatcher, simulators, flow, caplog, monkeypatch):  # noqa: F811
-    from chalicelib import payment_service
+    from chalicelib.payments.use_cases import payments as payment_service
     simulators.zalo.control({"fail": 1})        # a consumer failure is logged too
     caplog.set_level(logging.INFO)
     citizen = flow.citizen

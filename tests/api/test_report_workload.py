@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import time_machine
 
-from chalicelib import report_service
-from chalicelib.calendar import TZ, default_calendar, iso
-from chalicelib.config import settings
-from chalicelib.identity import Identity
-from chalicelib.reports import CELLS, GROUPS, cell_value, check_identities
+from chalicelib.reports.use_cases import reports as report_service
+from chalicelib.kernel.working_days import TZ, default_calendar, iso
+from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.identity import Identity
+from chalicelib.reports.rules.form06 import CELLS, GROUPS, cell_value, check_identities
 from handlers import report_projection
 from motcua.dispatcher import LambdaContext
 from tests.api.conftest import put_upload
@@ -47,7 +47,7 @@ class Workload:
     def token(self, role: str, agency: str | None = None, sub: str | None = None) -> str:
         key = f"{role}:{agency}:{sub}"
         if key not in self.tokens:
-            from chalicelib.identity import mint_local_token
+            from chalicelib.trust.rules.identity import mint_local_token
             self.tokens[key] = mint_local_token(settings().local_jwt_secret, sub or f"{role}-{agency}", role, agency,
                                                 ttl_seconds=400 * 86400)   # the clock travels for months
         return self.tokens[key]

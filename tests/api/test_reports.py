@@ -8,8 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import intake, report_service
-from chalicelib.identity import Identity
+from chalicelib.dossiers.use_cases import intake
+from chalicelib.reports.use_cases import reports as report_service
+from chalicelib.trust.rules.identity import Identity
 from handlers import report_projection
 from motcua import metering
 from tests.api.test_consumer import sqs_record
@@ -74,7 +75,7 @@ def test_report_counts_what_happened_and_adds_up(api, world):
 
 
 def report_service_identities(row):
-    from chalicelib.reports import check_identities
+    from chalicelib.reports.rules.form06 import check_identities
     return check_identities(row)
 
 
@@ -223,7 +224,7 @@ def test_reports_verify_cli_says_ok_when_counters_match_and_names_cells_when_not
     assert main(args) == 0
     assert "OK" in capsys.readouterr().out
     # Tamper with one counter behind the projection's back: verify must notice.
-    from chalicelib.models import CounterItem
+    from chalicelib.runtime.models import CounterItem
     item = next(i for i in CounterItem.scan() if i.period == f"D#{TODAY}")
     item.update(actions=[CounterItem.raw_recv_online.add(1)])   # adjusted figures read raw + corrections
     assert main(args) == 1
@@ -243,9 +244,9 @@ def test_verify_over_every_group_by_reads_counters_and_dossiers_once(world):
 
 def test_every_counter_item_holds_every_raw_column_whatever_the_volume(world, aws_env):
     """A report reads the same bytes per counter item at 2,000 dossiers as at 50,000."""
-    from chalicelib import resources
-    from chalicelib.config import settings
-    from chalicelib.report_store import RAW_SHAPE
+    from chalicelib.runtime import resources
+    from chalicelib.runtime.settings import settings
+    from chalicelib.reports.store.counters import RAW_SHAPE
     client = aws_env.client("dynamodb")
     items = client.scan(TableName=settings().name(resources.REPORTS.name))["Items"]
     counters = [item for item in items if item["pk"]["S"].startswith("C#")]

@@ -1,4 +1,4 @@
-"""chalicelib.secrets against moto's Secrets Manager: fetched once, cached, checked."""
+"""chalicelib.runtime.credentials against moto's Secrets Manager: fetched once, cached, checked."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import aws, resources, secrets
-from chalicelib.config import settings
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.runtime import credentials as secrets
+from chalicelib.runtime.settings import settings
 from motcua import metering
 
 
@@ -62,16 +64,16 @@ def test_an_undeclared_secret_is_a_programming_error() -> None:
 
 
 def test_an_aws_stage_keys_id_number_lookups_with_its_id_hash_secret(prod_secrets: Any) -> None:
-    from chalicelib import store
-    from chalicelib.privacy import id_number_hash
+    from chalicelib.dossiers.store import dossiers as store
+    from chalicelib.trust.rules.privacy import id_number_hash
     prod_secrets("id-hash", {"key": "generated-by-infra-once"})
     assert store.applicant_pk("051095001234") == f"APPLICANT#{id_number_hash('051095001234', 'generated-by-infra-once')}"
     assert audit_subject("051095001234") == "hmac:" + id_number_hash("051095001234", "generated-by-infra-once")[:32]
 
 
 def test_an_aws_stage_refuses_to_key_lookups_with_the_local_fake_or_without_its_secret(prod_secrets: Any) -> None:
-    from chalicelib import store
-    from chalicelib.config import FAKE_ID_HASH_KEY
+    from chalicelib.dossiers.store import dossiers as store
+    from chalicelib.runtime.settings import FAKE_ID_HASH_KEY
     with pytest.raises(secrets.SecretMissing):
         store.applicant_pk("051095001234")
     prod_secrets("id-hash", {"key": FAKE_ID_HASH_KEY})
@@ -80,12 +82,12 @@ def test_an_aws_stage_refuses_to_key_lookups_with_the_local_fake_or_without_its_
 
 
 def audit_subject(id_number: str) -> str:
-    from chalicelib.audit import subject_key
+    from chalicelib.trust.rules.audit import subject_key
     return subject_key(id_number)
 
 
 def test_a_refused_secret_is_named_in_the_log_and_its_value_is_not(prod_secrets: Any, caplog: Any) -> None:
-    from chalicelib import store
+    from chalicelib.dossiers.store import dossiers as store
     prod_secrets("id-hash", {"key": "SET-ME"})
     with pytest.raises(secrets.SecretMissing):
         store.applicant_pk("051095001234")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 
-from chalicelib import resources, store
-from chalicelib.config import settings
-from chalicelib.errors import ServiceBusy
-from chalicelib.http import aws_throttled
+from chalicelib.runtime import resources
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.settings import settings
+from chalicelib.kernel.errors import ServiceBusy
+from chalicelib.edge.web import aws_throttled
 from handlers import publisher
 from motcua import faults
 from motcua.dispatcher import StreamPump

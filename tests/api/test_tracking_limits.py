@@ -6,9 +6,10 @@ import json
 import threading
 import time
 
-from chalicelib import intake, rate_store
-from chalicelib.errors import NotFound, TooManyRequests
-from chalicelib.rate_limits import Limit
+from chalicelib.dossiers.use_cases import intake
+from chalicelib.trust.store import rate_limits as rate_store
+from chalicelib.kernel.errors import NotFound, TooManyRequests
+from chalicelib.trust.rules.rate_limits import Limit
 from motcua import metering
 from tests.api.test_contract import check
 from tests.api.test_intake import seed_procedure, submission, submit

@@ -8,11 +8,12 @@ from datetime import timedelta
 import jsonschema
 import pytest
 
-from chalicelib import store, workflow
-from chalicelib.calendar import default_calendar, iso, parse_iso, to_local
-from chalicelib.errors import Conflict
-from chalicelib.identity import Identity
-from chalicelib.processing import pauses_of
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.dossiers.use_cases import workflow
+from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, to_local
+from chalicelib.kernel.errors import Conflict
+from chalicelib.trust.rules.identity import Identity
+from chalicelib.dossiers.rules.processing import pauses_of
 from motcua import metering
 from tests.api.conftest import put_upload
 from tests.api.test_contract import check

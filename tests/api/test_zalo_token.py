@@ -6,10 +6,12 @@ import json
 
 import pytest
 
-from chalicelib import aws, resources, secrets
-from chalicelib.notifications import Message
-from chalicelib.notify_channels import ChannelError, send
-from chalicelib.zalo_token import EXPIRES_AT, RefreshFailed
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.runtime import credentials as secrets
+from chalicelib.sync.rules.notifications import Message
+from chalicelib.sync.adapters.channels import ChannelError, send
+from chalicelib.sync.adapters.zalo_token import EXPIRES_AT, RefreshFailed
 from handlers.zalo_token import handler
 from motcua.dispatcher import LambdaContext
 from motcua.simulators.zalo import ZaloSimulator

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.assembly import Assembly, StagedFunction
 from motcua import sandbox
 from tests.infra.conftest import ROOT
@@ -86,7 +86,7 @@ RECEIPT_LIBRARIES = {"fpdf", "PIL", "fontTools", "receipt_pdf"}
 
 def test_every_package_holds_all_the_code_and_data_and_no_runtime_provided_library(deployed: Deployed) -> None:
     shared = _repo_files("chalicelib", "handlers", "payments")
-    assert {"chalicelib/openapi.yaml", "chalicelib/data/calendar_extras.json"} <= shared
+    assert {"chalicelib/edge/openapi.yaml", "chalicelib/kernel/data/calendar_extras.json"} <= shared
     for name, staged in deployed.functions.items():
         names = set(zipfile.ZipFile(staged.package).namelist())
         tops = {n.split("/")[0] for n in names}

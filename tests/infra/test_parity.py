@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import resources
-from chalicelib.config import settings
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
 from infra.assembly import Assembly
 
 

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.api import load_contract
 from infra.assembly import Assembly
 

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from chalicelib import resources
+from chalicelib.runtime import resources
 from infra.inventory import Inventory
 from infra.stages import load
 

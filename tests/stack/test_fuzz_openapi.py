@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_schema_conformance, status_code_conformance,
 )
 
-from chalicelib.contract import openapi_document
+from chalicelib.edge.contract import openapi_document
 from motcua.local_process import LocalStack
 
 pytestmark = pytest.mark.stack

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 
-from chalicelib.calendar import default_calendar, parse_iso, to_local
+from chalicelib.kernel.working_days import default_calendar, parse_iso, to_local
 from tests.stack.test_local_stack import Stack
 
 pytestmark = pytest.mark.stack

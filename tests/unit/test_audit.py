@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib import audit
-from chalicelib.identity import Identity
+from chalicelib.trust.rules import audit
+from chalicelib.trust.rules.identity import Identity
 
 OFFICER = Identity("officer-1", "officer", "000.00.13.H50")
 AT = datetime(2026, 3, 10, 2, 30, 15, 123456, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ import holidays
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from chalicelib.calendar import (
+from chalicelib.kernel.working_days import (
     PACKAGED_EXTRAS, TZ, Pause, WorkingCalendar, classify, default_calendar, iso, load_extras,
     parse_iso, to_local,
 )

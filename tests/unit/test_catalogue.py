@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from motcua.seed import seed_path
-from chalicelib.catalogue import (
+from chalicelib.catalogue.rules.procedures import (
     AGENCY_LEVELS, CSV_COLUMNS, ONLINE_LEVELS, SUPPLEMENT_RULES, Agency, CatalogueError, Fee,
     Procedure, RowError, agency_from_dict, catalogue_to_json, fold, load_catalogue_file,
     parse_catalogue, procedure_from_dict, procedures_to_csv, search,

@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib import config, http
-from chalicelib.errors import ApiError, Forbidden, TokenExpired, Unauthenticated
-from chalicelib.identity import Identity, identity_from_claims, mint_local_token, verify_local_token
+from chalicelib.runtime import settings as config
+from chalicelib.edge import web as http
+from chalicelib.kernel.errors import ApiError, Forbidden, TokenExpired, Unauthenticated
+from chalicelib.trust.rules.identity import Identity, identity_from_claims, mint_local_token, verify_local_token
 
 SECRET = config.FAKE_LOCAL_JWT_SECRET
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from chalicelib.log import REDACTED, RedactingFormatter, logger, scrub, scrub_text
+from chalicelib.runtime.log import REDACTED, RedactingFormatter, logger, scrub, scrub_text
 
 
 @pytest.mark.parametrize("text, secret", [

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import transitions
-from chalicelib.national_mapping import (
+from chalicelib.dossiers.rules import transitions
+from chalicelib.sync.rules.national_mapping import (
     DOSSIER_SERVICE, PROGRESS_SERVICE, SNAPSHOT_EVENT, load_config, message_for, national_config, portal_time,
 )
 from tests.unit.test_processing import accepted, at, run
-from chalicelib.calendar import iso
-from chalicelib.events import new_event
+from chalicelib.kernel.working_days import iso
+from chalicelib.kernel.events import new_event
 
 
 def event(dossier, event_type, data):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from chalicelib import transitions
-from chalicelib.notifications import e164, local_time, render, templates
+from chalicelib.dossiers.rules import transitions
+from chalicelib.sync.rules.notifications import e164, local_time, render, templates
 from tests.unit.test_national_mapping import event
 from tests.unit.test_processing import accepted, at, run
 

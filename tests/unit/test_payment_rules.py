@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import payment_rules as rules
-from chalicelib import payment_transitions as pt
-from chalicelib.errors import Conflict, ValidationFailed
+from chalicelib.payments.rules import payments as rules
+from chalicelib.payments.rules import transitions as pt
+from chalicelib.kernel.errors import Conflict, ValidationFailed
 
 NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)   # 10:00 in Hà Nội
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import permissions, workflow
-from chalicelib.contract import openapi_document
-from chalicelib.errors import Forbidden, NotFound
-from chalicelib.identity import ROLES, Identity
-from chalicelib.permissions import RULES, SCOPES, check
+from chalicelib.trust.rules import permissions
+from chalicelib.dossiers.use_cases import workflow
+from chalicelib.edge.contract import openapi_document
+from chalicelib.kernel.errors import Forbidden, NotFound
+from chalicelib.trust.rules.identity import ROLES, Identity
+from chalicelib.trust.rules.permissions import RULES, SCOPES, check
 
 A, B, C = "000.00.13.H50", "000.00.15.H50", "000.22.30.H50"
 
@@ -45,9 +46,9 @@ def test_the_contract_marks_exactly_the_public_routes_as_needing_no_token():
 
 
 def test_a_route_missing_from_the_matrix_fails_at_registration():
-    from app import route
+    from chalicelib.edge.routing import Routes
     with pytest.raises(permissions.UnknownRoute, match="no action"):
-        route("/not-in-the-matrix", "GET")
+        Routes(__name__).route("/not-in-the-matrix", "GET")
 
 
 def test_finance_runs_no_workflow_action_and_only_admins_decide_corrections():
@@ -126,7 +127,7 @@ def test_missing_resources_are_404_and_roles_outside_the_action_403():
 def test_each_connected_system_has_its_own_integration_client():
     import json
 
-    from chalicelib import connectors
+    from chalicelib.sync.rules import connectors
     raw = json.loads(connectors.PACKAGED.read_text(encoding="utf-8"))
     judicial = raw["systems"]["judicial-records"]
     assert connectors.load(raw)["judicial-records"].client_sub == "integration-judicial-records"

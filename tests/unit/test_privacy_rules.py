@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from chalicelib.legacy import LegacyImportError, parse_files
-from chalicelib.privacy import (
+from chalicelib.trust.rules.legacy import LegacyImportError, parse_files
+from chalicelib.trust.rules.privacy import (
     closed_at, id_number_hash, mark_purged, retention_cutoff, retention_index, stored_files, valid_id_number,
 )
 

@@ -10,11 +10,11 @@ from datetime import datetime
 
 import pytest
 
-from chalicelib import processing
-from chalicelib.calendar import TZ, Pause, WorkingCalendar, iso
-from chalicelib.catalogue import Procedure, Step
-from chalicelib.dossiers import decide, new_dossier
-from chalicelib.errors import Conflict, ValidationFailed
+from chalicelib.dossiers.rules import processing
+from chalicelib.kernel.working_days import TZ, Pause, WorkingCalendar, iso
+from chalicelib.catalogue.rules.procedures import Procedure, Step
+from chalicelib.dossiers.rules.submission import decide, new_dossier
+from chalicelib.kernel.errors import Conflict, ValidationFailed
 
 CAL = WorkingCalendar(2025, 2028)
 COMMUNE, DEPARTMENT = "000.22.30.H50", "000.00.15.H50"

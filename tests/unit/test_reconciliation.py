@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.reconciliation import ProviderRecord, SettlementLayout, compare, parse_settlement, to_csv
+from chalicelib.payments.rules.reconciliation import ProviderRecord, SettlementLayout, compare, parse_settlement, to_csv
 
 
 def app(pid: str, status: str = "succeeded", amount: int = 100, late: bool = False, agency: str = "A",

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from chalicelib.reports import (
+from chalicelib.reports.rules.form06 import (
     CELLS, Facts, OUTCOMES, Succession, by_period, cell_value, check_identities, contributions,
     differences, direct_cells, finish_row, members, projection_step, row_from_counters,
 )
@@ -138,7 +138,7 @@ def test_succession_rolls_merged_agencies_up_as_of_a_date():
 
 
 def test_satisfaction_averages_each_criterion_and_counts_overall_ratings():
-    from chalicelib.reports import satisfaction_rows
+    from chalicelib.reports.rules.form06 import satisfaction_rows
 
     def rated(agency, scores, overall, when="2026-03-10T09:00:00+07:00"):
         return {"agency_id": agency, "procedure_code": "1.000001",
@@ -153,7 +153,7 @@ def test_satisfaction_averages_each_criterion_and_counts_overall_ratings():
 
 
 def test_counters_store_an_uncorrected_dossier_once_and_a_correction_as_its_difference():
-    from chalicelib.reports import stored_contributions, viewed
+    from chalicelib.reports.rules.form06 import stored_contributions, viewed
     dossier = {"code": "X-9", "agency_id": "A", "procedure_code": "1.000001", "field": "F", "channel": "online",
                "submitted_at": "2025-03-03T09:00:00+07:00", "due_at": "2025-03-07T17:00:00+07:00",
                "finished_at": "2025-03-10T10:00:00+07:00",

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import transitions
-from chalicelib.catalogue import (
+from chalicelib.dossiers.rules import transitions
+from chalicelib.catalogue.rules.procedures import (
     DEFAULT_STEP_NAME, CatalogueError, Step, parse_catalogue, procedure_from_dict, procedures_to_csv,
 )
-from chalicelib.errors import InvalidTransition
+from chalicelib.kernel.errors import InvalidTransition
 from tests.unit.test_catalogue import good_procedure
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"

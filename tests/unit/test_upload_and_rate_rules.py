@@ -1,8 +1,8 @@
 """Pure rules behind uploads (magic bytes, real size) and rate limits (fixed windows)."""
 from __future__ import annotations
 
-from chalicelib.file_types import HEAD_BYTES, matches, total_size
-from chalicelib.rate_limits import Limit
+from chalicelib.dossiers.rules.file_types import HEAD_BYTES, matches, total_size
+from chalicelib.trust.rules.rate_limits import Limit
 
 
 def test_magic_bytes_must_match_the_declared_type():

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.calendar import TZ, iso
-from chalicelib.zalo_token import EXPIRES_AT, REFRESH_MARGIN, RefreshFailed, due, renewed
+from chalicelib.kernel.working_days import TZ, iso
+from chalicelib.sync.adapters.zalo_token import EXPIRES_AT, REFRESH_MARGIN, RefreshFailed, due, renewed
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=TZ)
 ACCOUNT = {"app_id": "app", "secret_key": "key", "refresh_token": "r1"}

@@ -1,0 +1,19 @@
+"""Use cases of the catalogue: find procedures, read one. Other contexts read the catalogue here."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chalicelib.catalogue.rules.procedures import Procedure, search
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.kernel.errors import NotFound
+
+
+def get_procedure(code: str) -> Procedure:
+    procedure = catalogue_store.snapshot().procedures.get(code)
+    if procedure is None:
+        raise NotFound("Không tìm thấy thủ tục hành chính với mã đã cho.", code="unknown_procedure")
+    return procedure
+
+
+def find_procedures(*, agency_id: str | None, q: str | None) -> Iterable[Procedure]:
+    return search(catalogue_store.snapshot().procedures.values(), agency_id=agency_id, q=q)

@@ -1,0 +1,308 @@
+"""Dossier rules: what a valid submission is, how a dossier is coded, what each reader sees.
+
+Pure domain code. A dossier is stored as a plain dict (``Dossier`` below documents its
+keys); the repository persists it, this module decides everything about it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from typing import Any, Mapping
+
+from chalicelib.catalogue.rules.procedures import Procedure
+from chalicelib.kernel.errors import ValidationFailed
+from chalicelib.payments.rules.payments import payment_fields
+
+CHANNELS = ("online", "direct", "postal")
+NOTIFY_CHANNELS = ("sms", "zalo", "email")   # how the citizen wants to hear about the dossier
+DEFAULT_NOTIFY = ("sms",)
+MAX_ATTACHMENTS = 30
+MAX_FORM_CHARS = 64_000
+
+_ID_NUMBER = re.compile(r"^\d{12}$")
+_PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def dossier_code(agency_id: str, local_day: date, sequence: int) -> str:
+    """``{agency}-{yyMMdd}-{NNNN}``; the sequence restarts each local day per agency."""
+    return f"{agency_id}-{local_day:%y%m%d}-{sequence:04d}"
+
+
+
+def _text(body: Mapping[str, Any], key: str, errors: dict[str, str], *, path: str, required: bool,
+          max_len: int, label: str) -> str | None:
+    value = body.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            errors[path] = f"{label} là bắt buộc."
+        return None
+    if not isinstance(value, str):
+        errors[path] = f"{label} phải là chuỗi ký tự."
+        return None
+    value = value.strip()
+    if len(value) > max_len:
+        errors[path] = f"{label} dài tối đa {max_len} ký tự."
+        return None
+    return value
+
+
+text_field = _text
+
+
+def validate_notify(raw: Any, applicant: Mapping[str, Any], errors: dict[str, str]) -> list[str]:
+    """The citizen's notification channels (optional; SMS by default). Email needs an address."""
+    if raw is None:
+        return list(DEFAULT_NOTIFY)
+    if not isinstance(raw, list) or any(c not in NOTIFY_CHANNELS for c in raw):
+        errors["notify"] = "Kênh nhận thông báo (notify) là danh sách gồm: " + ", ".join(NOTIFY_CHANNELS) + "."
+        return []
+    if "email" in raw and not applicant.get("email"):
+        errors["notify"] = "Muốn nhận thông báo qua email thì cần khai báo email của người nộp."
+    return list(dict.fromkeys(raw))
+
+
+def validate_applicant(raw: Any, errors: dict[str, str]) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        errors["applicant"] = "Thông tin người nộp (applicant) là bắt buộc và phải là đối tượng JSON."
+        return {}
+    applicant: dict[str, str] = {}
+    fields = (
+        ("full_name", True, 200, "Họ và tên"),
+        ("id_number", True, 12, "Số định danh cá nhân"),
+        ("phone", True, 15, "Số điện thoại"),
+        ("email", False, 254, "Email"),
+        ("address", False, 500, "Địa chỉ"),
+    )
+    for key, required, max_len, label in fields:
+        path = f"applicant.{key}"
+        value = _text(raw, key, errors, path=path, required=required,
+                      max_len=max_len if key != "id_number" else 64, label=label)
+        if value is None:
+            continue
+        if key == "id_number" and not _ID_NUMBER.match(value):
+            errors[path] = "Số định danh cá nhân phải gồm đúng 12 chữ số."
+        elif key == "phone" and not _PHONE.match(value.replace(" ", "")):
+            errors[path] = "Số điện thoại không hợp lệ (ví dụ: 0912345678)."
+        elif key == "email" and not _EMAIL.match(value):
+            errors[path] = "Địa chỉ email không hợp lệ."
+        else:
+            applicant[key] = value.replace(" ", "") if key == "phone" else value
+    return applicant
+
+
+def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attachments") -> list[dict[str, str]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors[key] = "Danh sách tệp đính kèm phải là mảng."
+        return []
+    if len(raw) > MAX_ATTACHMENTS:
+        errors[key] = f"Tối đa {MAX_ATTACHMENTS} tệp đính kèm."
+        return []
+    items: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        path = f"{key}[{i}]"
+        if not isinstance(item, Mapping):
+            errors[path] = "Mỗi tệp đính kèm phải có upload_id và name."
+            continue
+        upload_id = item.get("upload_id")
+        name = item.get("name")
+        if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+            errors[f"{path}.upload_id"] = "Mã tệp tải lên (upload_id) không hợp lệ."
+            continue
+        if upload_id in seen:
+            errors[f"{path}.upload_id"] = "Tệp này đã được đính kèm ở mục khác."
+            continue
+        safe = safe_file_name(name)
+        if safe is None:
+            errors[f"{path}.name"] = "Tên tệp không hợp lệ (1–255 ký tự, không chứa đường dẫn)."
+            continue
+        seen.add(upload_id)
+        items.append({"upload_id": upload_id, "name": safe})
+    return items
+
+
+def safe_file_name(name: Any) -> str | None:
+    """A display name with no path parts or control characters, or None if unusable."""
+    if not isinstance(name, str):
+        return None
+    name = name.strip()
+    if not name or len(name) > 255 or name in (".", ".."):
+        return None
+    if any(ch in name for ch in "/\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return None
+    return name
+
+
+def validate_submission(body: Any) -> dict[str, Any]:
+    """Check a submission body; raise ValidationFailed naming every bad field."""
+    if not isinstance(body, Mapping):
+        raise ValidationFailed("Nội dung yêu cầu phải là một đối tượng JSON.", fields={"body": "Phải là đối tượng JSON."})
+    errors: dict[str, str] = {}
+    procedure_code = _text(body, "procedure_code", errors, path="procedure_code", required=True,
+                           max_len=20, label="Mã thủ tục")
+    applicant = validate_applicant(body.get("applicant"), errors)
+    summary = _text(body, "summary", errors, path="summary", required=False, max_len=1000, label="Trích yếu hồ sơ")
+    form = body.get("form", {})
+    if form is None:
+        form = {}
+    if not isinstance(form, Mapping):
+        errors["form"] = "Tờ khai (form) phải là đối tượng JSON."
+    elif len(_compact_json(form)) > MAX_FORM_CHARS:
+        errors["form"] = f"Tờ khai vượt quá {MAX_FORM_CHARS} ký tự."
+    attachments = validate_attachments(body.get("attachments"), errors)
+    notify = validate_notify(body.get("notify"), applicant, errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return {
+        "procedure_code": procedure_code,
+        "applicant": applicant,
+        "summary": summary or "",
+        "form": dict(form),
+        "attachments": attachments,
+        "notify": notify,
+    }
+
+
+def _compact_json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedure, owner_sub: str,
+                channel: str, submitted_at: str) -> dict[str, Any]:
+    """The dossier as first stored. Procedure rules are copied in, so a later catalogue edit
+    never changes the deadline of a dossier already in progress."""
+    from chalicelib.dossiers.rules.processing import initial_fields
+
+    fees = [{"name": fee.name, "amount": fee.amount} for fee in procedure.fees]
+    return {
+        "code": code,
+        "status": "submitted",
+        "version": 1,
+        "channel": channel,
+        "owner_sub": owner_sub,
+        "procedure_code": procedure.procedure_code,
+        "procedure_name": procedure.name,
+        "field": procedure.field,
+        "field_code": procedure.field_code,
+        "agency_id": procedure.agency_id,
+        "processing_days": procedure.processing_days,
+        "supplement_rule": procedure.supplement_rule,
+        "pay_before_accept": procedure.pay_before_accept,
+        "online_level": procedure.online_level,
+        "applicant": dict(submission["applicant"]),
+        "summary": submission["summary"],
+        "form": submission["form"],
+        "attachments": list(submission["attachments"]),
+        "fees": fees,
+        "amount_due": sum(fee["amount"] for fee in fees),
+        "submitted_at": submitted_at,
+        "accepted_at": None,
+        "due_at": None,
+        "pauses": [],
+        "decisions": [],
+        "notify": list(submission.get("notify", DEFAULT_NOTIFY)),
+        "consent": None,
+        "received_by": None,
+        **initial_fields(procedure),
+    }
+
+
+def submission_response(dossier: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "dossier_code": dossier["code"],
+        "status": dossier["status"],
+        "submitted_at": dossier["submitted_at"],
+        "procedure_code": dossier["procedure_code"],
+        "agency_id": dossier["agency_id"],
+        "fees": dossier["fees"],
+        "amount_due": dossier["amount_due"],
+    }
+
+
+def full_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
+    """What the owner, the agency's officers and admins see."""
+    view = {key: dossier[key] for key in (
+        "code", "status", "version", "channel", "procedure_code", "procedure_name", "field", "agency_id",
+        "processing_days", "supplement_rule", "applicant", "summary", "form", "attachments", "fees",
+        "amount_due", "submitted_at", "accepted_at", "due_at", "pauses", "decisions",
+    )}
+    view.update({key: dossier.get(key) for key in PROCESSING_VIEW_KEYS})
+    view["dossier_code"] = view.pop("code")
+    view.update(payment_fields(dossier, datetime.now(timezone.utc)))
+    return view
+
+
+PROCESSING_VIEW_KEYS = (
+    "notify", "consent", "received_by", "steps", "step", "step_history", "holder_agency_id", "extensions",
+    "supplements", "result", "finished_at", "returned_at", "return_method", "rating", "attachments_purged_at",
+)
+
+
+def list_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "dossier_code": dossier["code"],
+        "status": dossier["status"],
+        "procedure_code": dossier["procedure_code"],
+        "procedure_name": dossier["procedure_name"],
+        "agency_id": dossier["agency_id"],
+        "applicant_name": dossier["applicant"].get("full_name"),
+        "submitted_at": dossier["submitted_at"],
+        "due_at": dossier["due_at"],
+    }
+
+
+def public_view(dossier: Mapping[str, Any], agency_name: str) -> dict[str, Any]:
+    """Anonymous progress lookup: no names, numbers, addresses or documents."""
+    return {
+        "dossier_code": dossier["code"],
+        "status": dossier["status"],
+        "procedure_name": dossier["procedure_name"],
+        "agency_id": dossier["agency_id"],
+        "agency_name": agency_name,
+        "submitted_at": dossier["submitted_at"],
+        "accepted_at": dossier["accepted_at"],
+        "due_at": dossier["due_at"],
+    }
+
+
+def stored_file(dossier: Mapping[str, Any], upload_id: str) -> dict[str, Any] | None:
+    """An attachment (submitted or supplied) or result document of the dossier, by upload id."""
+    result = dossier.get("result") or {}
+    for item in [*dossier.get("attachments", []), *result.get("documents", [])]:
+        if item["upload_id"] == upload_id:
+            return item
+    return None
+
+
+def record_uploader(dossier: dict[str, Any], items: list[Mapping[str, Any]], sub: str) -> None:
+    """Remember whose upload space holds each file (not shown in any view): the submitter's,
+    the desk officer's, the officer's who issued a result, or the integration client's."""
+    dossier.setdefault("uploaders", {}).update({item["upload_id"]: sub for item in items})
+
+
+def uploader_of(dossier: Mapping[str, Any], upload_id: str) -> str:
+    """Whose upload space holds the file; for files recorded before ``uploaders`` existed,
+    the desk officer who received the dossier, or its owner."""
+    return dossier.get("uploaders", {}).get(upload_id) or dossier.get("received_by") or dossier["owner_sub"]
+
+
+def phone_matches(dossier: Mapping[str, Any], last4: str) -> bool:
+    import hmac
+
+    phone = dossier["applicant"].get("phone", "")
+    return len(last4) == 4 and last4.isdigit() and hmac.compare_digest(phone[-4:], last4)
+
+
+def decide(dossier: dict[str, Any], *, action: str, status: str, at: str, by: str, **details: Any) -> dict[str, Any]:
+    """Apply an officer decision to the dossier dict (status, version, decision log)."""
+    dossier["status"] = status
+    dossier["version"] += 1
+    dossier["decisions"].append({"action": action, "at": at, "by": by, **details})
+    return dossier
+

@@ -1,0 +1,277 @@
+"""Dossier repository: the only module that reads and writes dossier items.
+
+Every state change is one TransactWriteItems call that writes the dossier (conditioned on
+its version), its outbox event, its audit record (chalicelib.trust.rules.audit) and, for a submission,
+the idempotency record and the daily sequence counter. Either all of it happens or none of
+it does. The dossier key, the shared connection and the read by code live in
+chalicelib.runtime.tables (light enough for consumers) and are re-exported here.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Iterator
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.trust.store import audit as audit_store
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
+from chalicelib.runtime.tables import connection, dossier_pk, get_dossier  # noqa: F401 (re-exported)
+from chalicelib.kernel.errors import Conflict, ServiceUnavailable
+from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
+from chalicelib.trust.rules.privacy import id_number_hash, retention_index
+from chalicelib.runtime.credentials import id_hash_key
+from chalicelib.dossiers.rules.processing import due_index
+
+
+def outbox_sk(version: int) -> str:
+    return f"{resources.OUTBOX_PREFIX}{version:010d}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
+    agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
+    open_agency, due = due_index(dossier) or (None, None)
+    closed_agency, closed_at = retention_index(dossier) or (None, None)
+    return DossierItem(
+        pk=dossier_pk(dossier["code"]), sk="DOSSIER",
+        code=dossier["code"], status=status, version=dossier["version"],
+        agency_id=agency, procedure_code=dossier["procedure_code"], owner_sub=owner,
+        list_sk=f"{dossier['submitted_at']}#{dossier['code']}",
+        gsi_agency=agency, gsi_agency_status=f"{agency}#{status}",
+        gsi_owner=owner, gsi_owner_status=f"{owner}#{status}",
+        gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
+        body=_dumps(dossier),
+    )
+
+
+def applicant_pk(id_number: str) -> str:
+    return f"APPLICANT#{id_number_hash(id_number, id_hash_key())}"
+
+
+def _applicant_item(dossier: dict[str, Any]) -> ApplicantItem | None:
+    id_number = dossier["applicant"].get("id_number")
+    return ApplicantItem(pk=applicant_pk(id_number), sk=f"DOSSIER#{dossier['code']}", code=dossier["code"]) \
+        if id_number else None
+
+
+def _outbox_item(dossier: dict[str, Any], event: dict[str, Any]) -> OutboxItem:
+    return OutboxItem(
+        pk=dossier_pk(dossier["code"]), sk=outbox_sk(event["version"]),
+        event_id=event["id"], event_type=event["type"], version=event["version"], event=_dumps(event),
+    )
+
+
+# --- submission -------------------------------------------------------------------------
+
+class IdempotentReplay(Exception):
+    """The Idempotency-Key was used before; ``record`` holds what was stored then."""
+
+    def __init__(self, request_hash: str, response: dict[str, Any]) -> None:
+        self.request_hash = request_hash
+        self.response = response
+
+
+class SequenceTaken(Exception):
+    """Another submission took the same daily number first; read again and retry."""
+
+
+def idempotency_pk(owner_sub: str, key: str) -> str:
+    return f"IDEMPOTENCY#{owner_sub}#{key}"
+
+
+def sequence_key(agency_id: str, day: str) -> str:
+    return f"SEQ#{agency_id}#{day}"
+
+
+def current_sequence(agency_id: str, day: str) -> int:
+    """The last number issued for this agency and local day (0 if none). One GetItem."""
+    try:
+        item = SequenceItem.get(sequence_key(agency_id, day), "SEQ", consistent_read=True)
+    except DoesNotExist:
+        return 0
+    return int(item.value)
+
+
+def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_sequence: int, sequence: int,
+                   day: str, idempotency_key: str, request_hash: str, response: dict[str, Any],
+                   audit_record: dict[str, Any]) -> None:
+    """Write dossier + event + idempotency record + counter + audit record in one transaction.
+
+    The counter is conditioned on the value read before (gap-free numbering without a lock);
+    the idempotency record is conditioned on not existing, so a retried request can never
+    create a second dossier.
+    """
+    seq = SequenceItem(pk=sequence_key(dossier["agency_id"], day), sk="SEQ", value=sequence)
+    idem = IdempotencyItem(
+        pk=idempotency_pk(dossier["owner_sub"], idempotency_key), sk="IDEMPOTENCY",
+        request_hash=request_hash, response=_dumps(response),
+        ttl=timedelta(seconds=settings().idempotency_ttl_seconds),
+    )
+    seq_condition = (SequenceItem.pk.does_not_exist() if seen_sequence == 0
+                     else SequenceItem.value == seen_sequence)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(idem, condition=IdempotencyItem.pk.does_not_exist())
+            tx.save(seq, condition=seq_condition)
+            tx.save(_dossier_item(dossier), condition=DossierItem.pk.does_not_exist())
+            tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+            applicant = _applicant_item(dossier)
+            if applicant is not None:
+                tx.save(applicant)
+            audit_store.stage(tx, audit_record)
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            record = IdempotencyItem.get(idem.pk, idem.sk, consistent_read=True)
+            raise IdempotentReplay(record.request_hash, json.loads(record.response)) from None
+        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
+            raise SequenceTaken() from None
+        raise ServiceUnavailable(extra={"retryable": True}) from exc
+
+
+# --- reads ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    scanned_count: int
+
+
+_LIST_INDEXES = {
+    ("agency", False): (DossierItem.by_agency, "gsi_agency"),
+    ("agency", True): (DossierItem.by_agency_status, "gsi_agency_status"),
+    ("owner", False): (DossierItem.by_owner, "gsi_owner"),
+    ("owner", True): (DossierItem.by_owner_status, "gsi_owner_status"),
+}
+
+
+class BadCursor(Exception):
+    pass
+
+
+def list_dossiers(*, scope: str, scope_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
+    """One Query on the matching index, newest first. Never a Scan."""
+    index, key_name = _LIST_INDEXES[(scope, status is not None)]
+    key_value = f"{scope_id}#{status}" if status else scope_id
+    start_key = _decode_cursor(cursor, key_name, key_value) if cursor else None
+    result = index.query(key_value, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
+    items = [json.loads(item.body) for item in result]
+    last = result.last_evaluated_key
+    return Page(items=items, next_cursor=_encode_cursor(last) if last else None,
+                scanned_count=result.total_count)
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(_dumps(key).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, key_name: str, key_value: str, sort_name: str = "list_sk") -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+        expected = {"pk", "sk", key_name, sort_name}
+        if not isinstance(key, dict) or set(key) != expected or key[key_name] != {"S": key_value}:
+            raise ValueError
+        if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()):
+            raise ValueError
+        return key
+    except (ValueError, UnicodeDecodeError, TypeError):
+        raise BadCursor() from None
+
+
+def list_due(*, agency_id: str, after: str | None, before: str, limit: int, cursor: str | None) -> Page:
+    """Open dossiers held by the agency whose earliest due date is in [after, before]
+    (or < before when ``after`` is None), soonest first. One Query on the sparse index."""
+    index = DossierItem.open_by_agency_due
+    condition = (DossierItem.gsi_due < before if after is None
+                 else DossierItem.gsi_due.between(after, before))
+    start_key = _decode_cursor(cursor, "gsi_open", agency_id, "gsi_due") if cursor else None
+    result = index.query(agency_id, condition, limit=limit, last_evaluated_key=start_key)
+    items = [json.loads(item.body) for item in result]
+    last = result.last_evaluated_key
+    return Page(items=items, next_cursor=_encode_cursor(last) if last else None, scanned_count=result.total_count)
+
+
+def dossiers_since(agency_id: str, since: str) -> Iterator[dict[str, Any]]:
+    """Every dossier of the agency submitted on or after ``since`` (ISO), oldest first.
+    Queries on the agency index, page by page (operator backfills; never a Scan)."""
+    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk >= since):
+        yield json.loads(item.body)
+
+
+# --- transitions ------------------------------------------------------------------------
+
+def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_version: int,
+                    audit_record: dict[str, Any]) -> None:
+    """Write the changed dossier, its event and its audit record; fail with 409 if someone
+    else changed it first."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            stage_dossier_change(tx, dossier, [event], expected_version=expected_version, audit_record=audit_record)
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
+            raise Conflict(
+                "Hồ sơ vừa được người khác cập nhật. Vui lòng tải lại hồ sơ và thử lại.",
+                code="concurrent_update",
+            ) from None
+        raise ServiceUnavailable(extra={"retryable": True}) from exc
+
+
+def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[dict[str, Any]]:
+    """Every dossier of an agency submitted on or before ``last_day`` (local), for audits and
+    drill-down. One paginated Query on the agency index."""
+    bound = (last_day + timedelta(days=1)).isoformat()
+    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk < bound):
+        yield json.loads(item.body)
+
+
+def put_unversioned_change(dossier: dict[str, Any]) -> None:
+    """Write a change that is not a state change (no new version, no event), conditioned on
+    the version read: a concurrent transition wins and the caller reads again (409)."""
+    try:
+        _dossier_item(dossier).save(condition=DossierItem.version == dossier["version"])
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
+        raise
+
+
+def dossier_events(code: str) -> list[dict[str, Any]]:
+    """The dossier's outbox events in version order: its history."""
+    query = OutboxItem.query(dossier_pk(code), OutboxItem.sk.startswith(resources.OUTBOX_PREFIX))
+    return [json.loads(item.event) for item in query]
+
+
+# --- shared with other repositories (payments) -----------------------------------------
+
+def transaction() -> TransactWrite:
+    """A TransactWrite on the shared connection, for repositories that write a dossier change
+    together with their own items (chalicelib.payments.store.payments)."""
+    return TransactWrite(connection=connection())
+
+
+def stage_dossier_change(tx: TransactWrite, dossier: dict[str, Any], events: list[dict[str, Any]], *,
+                         expected_version: int, audit_record: dict[str, Any]) -> None:
+    """Add the changed dossier (version-checked), its outbox events and its audit record to ``tx``."""
+    tx.save(_dossier_item(dossier), condition=DossierItem.version == expected_version)
+    for event in events:
+        tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
+    audit_store.stage(tx, audit_record)
+
+
+def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    return [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+
+
+# Opaque page cursors, shared with chalicelib.trust.store.audit.
+encode_cursor, decode_cursor = _encode_cursor, _decode_cursor

@@ -1,0 +1,247 @@
+"""Use cases of the intake desk: submit, accept, refuse, read, list, track.
+
+Each function takes already-parsed input and an Identity, applies the domain rules and
+calls the repositories. Nothing here knows about HTTP.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from chalicelib.trust.rules import audit
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.trust.rules import permissions
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.dossiers.rules import transitions
+from chalicelib.dossiers.store.attachments import missing_uploads
+from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, to_local
+from chalicelib.catalogue.rules.procedures import Procedure
+from chalicelib.catalogue.use_cases.procedures import get_procedure
+from chalicelib.dossiers.rules.submission import (
+    decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
+    stored_file, submission_response, uploader_of, validate_submission,
+)
+from chalicelib.kernel.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, ValidationFailed
+from chalicelib.kernel.events import dossier_event
+from chalicelib.trust.rules.identity import Identity
+from chalicelib.dossiers.rules.processing import pauses_of, start_clock
+
+Clock = Callable[[], datetime]
+MAX_SEQUENCE_RETRIES = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def request_hash(body: Any) -> str:
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- submit -----------------------------------------------------------------------------
+
+def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str = "online",
+           owner_sub: str | None = None, extra: Mapping[str, Any] | None = None,
+           clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
+    """Create a dossier. Returns (response, replayed). Same key + same body replays the
+    first response; same key + another body is a 422. The desk (chalicelib/dossiers/use_cases/desk.py) passes
+    its own ``owner_sub`` and ``extra`` fields (consent, receiving officer)."""
+    submission = validate_submission(body)
+    digest = request_hash(body)
+    try:
+        procedure = get_procedure(submission["procedure_code"])
+    except NotFound:
+        raise ValidationFailed("Mã thủ tục không tồn tại trong danh mục.", code="unknown_procedure",
+                               fields={"procedure_code": "Không tìm thấy thủ tục với mã này."}) from None
+    upload_errors = missing_uploads(identity.sub, submission["attachments"])
+    if upload_errors:
+        raise ValidationFailed(fields=upload_errors)
+
+    for attempt in range(MAX_SEQUENCE_RETRIES):
+        now = to_local(clock())
+        day = f"{now:%y%m%d}"
+        seen = store.current_sequence(procedure.agency_id, day)
+        code = dossier_code(procedure.agency_id, now.date(), seen + 1)
+        dossier = new_dossier(code=code, submission=submission, procedure=procedure,
+                              owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
+        dossier.update(extra or {})
+        record_uploader(dossier, dossier["attachments"], identity.sub)
+        event = _event("submit", dossier, occurred_at=dossier["submitted_at"], data={
+            "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
+            "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
+        })
+        response = submission_response(dossier)
+        try:
+            store.create_dossier(dossier, event, seen_sequence=seen, sequence=seen + 1, day=day,
+                                 idempotency_key=idempotency_key, request_hash=digest, response=response,
+                                 audit_record=audit.change(None, dossier, [event], identity))
+            return response, False
+        except store.IdempotentReplay as replay:
+            if replay.request_hash != digest:
+                raise ValidationFailed(
+                    "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+                    code="idempotency_key_reused",
+                    fields={"Idempotency-Key": "Khóa đã dùng với nội dung khác; hãy tạo khóa mới."},
+                ) from None
+            return replay.response, True
+        except store.SequenceTaken:
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+    raise ServiceUnavailable("Hệ thống đang nhận nhiều hồ sơ cùng lúc, vui lòng thử lại.",
+                             code="sequence_contention", extra={"retryable": True})
+
+
+def _event(action: str, dossier: Mapping[str, Any], *, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
+    return dossier_event(transitions.EVENT_TYPES[action], dossier, occurred_at=occurred_at, data=data)
+
+
+# --- reads ------------------------------------------------------------------------------
+
+def load_for(code: str, identity: Identity, action: str = "dossier.read") -> dict[str, Any]:
+    """The dossier if this caller may perform ``action`` on it (chalicelib.trust.rules.permissions)."""
+    return permissions.check(identity, action, store.get_dossier(code))
+
+
+def read(code: str, identity: Identity) -> dict[str, Any]:
+    """The dossier with its national portal sync state, read together in one call.
+
+    It shows the applicant's id number and phone, so a read by anyone but the owner (an
+    officer, a leader, an admin) is an audited sensitive read, recorded before the data
+    leaves. The citizen reading their own dossier is not recorded: it discloses nothing."""
+    from chalicelib.trust.store import audit as audit_store
+    from chalicelib.sync.store import sync_ledger as sync_store
+    dossier, ledger = sync_store.read(code)
+    if dossier is None and identity.id_number:   # an old dossier of a linked legacy account
+        from chalicelib.trust.use_cases import legacy as legacy_service
+        old = legacy_service.read(code, identity)
+        if old is not None:
+            return old
+    permissions.check(identity, "dossier.read", dossier)
+    if dossier["owner_sub"] != identity.sub:
+        audit_store.append_read(identity, "dossier.read", dossier_code=code)
+    return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}
+
+
+def attachment_url(code: str, upload_id: str, identity: Identity) -> dict[str, Any]:
+    """A short-lived GET URL for one of the dossier's files, after the same check as reading
+    the dossier. One GetItem; signing the URL calls nothing. A download by anyone but the
+    owner is an audited sensitive read (one more PutItem), as reading the full dossier is."""
+    from chalicelib.trust.store import audit as audit_store
+    from chalicelib.dossiers.store.attachments import presign_download
+
+    dossier = load_for(code, identity, "attachment.read")
+    item = stored_file(dossier, upload_id)
+    if item is None:
+        raise NotFound("Hồ sơ không có tệp đính kèm này.", code="attachment_not_found")
+    if dossier["owner_sub"] != identity.sub:
+        audit_store.append_read(identity, "attachment.download", dossier_code=code, detail={"upload_id": upload_id})
+    return presign_download(uploader_of(dossier, upload_id), upload_id, item["name"])
+
+
+MAX_CODE_LENGTH = 64
+
+
+def track(code: str, phone_last4: str, client_ip: str, *, now: Callable[[], float] = time.time) -> dict[str, Any]:
+    """Public progress lookup, rate-limited per client IP and per code (chalicelib/trust/rules/rate_limits.py).
+    2 DynamoDB calls when found (the IP's counter, then the dossier and the code's failures in
+    one BatchGetItem), 3 when not (the code's failure counted)."""
+    from chalicelib.trust.store import rate_limits as rate_store
+    from chalicelib.trust.rules.rate_limits import track_limits
+
+    at = now()
+    per_ip, per_code = track_limits()
+    if not rate_store.hit(per_ip, client_ip, at):
+        raise TooManyRequests(per_ip.retry_after(at))
+    unknown = NotFound("Không tìm thấy hồ sơ với mã và 4 số cuối điện thoại đã nhập.", code="dossier_not_found")
+    if len(code) > MAX_CODE_LENGTH:
+        raise unknown
+    dossier, failures = rate_store.dossier_and_hits(code, per_code, at)
+    if failures >= per_code.limit:
+        raise TooManyRequests(per_code.retry_after(at), "Hồ sơ này đã bị tra cứu sai quá nhiều lần, vui lòng thử lại sau.")
+    if dossier is None or not phone_matches(dossier, phone_last4):
+        rate_store.hit(per_code, code, at)
+        raise unknown
+    return public_view(dossier, catalogue_store.agency_name(dossier["agency_id"]))
+
+
+def deadline(code: str, identity: Identity) -> dict[str, Any]:
+    dossier = load_for(code, identity, "dossier.deadline")
+    base = {"dossier_code": dossier["code"], "status": dossier["status"],
+            "processing_days": dossier["processing_days"], "supplement_rule": dossier["supplement_rule"]}
+    if not dossier["accepted_at"]:
+        return {**base, "due_at": None, "explanation": None,
+                "message": "Hồ sơ chưa được tiếp nhận nên chưa bắt đầu tính thời hạn giải quyết."}
+    days = dossier["processing_days"] + dossier.get("extension_days", 0)
+    explanation = default_calendar().explain(
+        parse_iso(dossier["accepted_at"]), days, pauses_of(dossier), dossier["supplement_rule"])
+    return {**base, "due_at": dossier["due_at"], "explanation": explanation}
+
+
+def list_for(identity: Identity, *, agency_id: str | None, status: str | None, limit: int,
+             cursor: str | None) -> dict[str, Any]:
+    """One page of the dossiers in the caller's scope: a citizen's own, an officer's agency,
+    or (scope ``all``) the one agency asked for, so every list is a Query."""
+    reach = permissions.scope_of(identity, "dossier.list")
+    if reach == permissions.OWN:
+        scope, scope_id = "owner", identity.sub
+    elif reach == permissions.AGENCY:
+        if agency_id and agency_id != identity.agency_id:
+            raise Forbidden("Cán bộ chỉ xem được hồ sơ của cơ quan mình.", code="agency_out_of_scope")
+        scope, scope_id = "agency", identity.agency_id or ""
+    else:
+        if not agency_id:
+            raise ValidationFailed(fields={"agency_id": "Cần chọn cơ quan (agency_id) để xem danh sách hồ sơ."})
+        scope, scope_id = "agency", agency_id
+    try:
+        page = store.list_dossiers(scope=scope, scope_id=scope_id, status=status, limit=limit, cursor=cursor)
+    except store.BadCursor:
+        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                       fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
+    response = {"items": [list_view(item) for item in page.items], "next_cursor": page.next_cursor}
+    if identity.id_number and cursor is None and status is None:   # first page: old dossiers too
+        from chalicelib.trust.use_cases import legacy as legacy_service
+        old = legacy_service.list_items(identity)
+        if old is not None:
+            response["legacy_items"] = old
+    return response
+
+
+# --- officer decisions ------------------------------------------------------------------
+
+def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
+    """Tiếp nhận: start the clock and set the due date from the working-day calendar."""
+    dossier = load_for(code, identity, "dossier.accept")
+    expected, before = dossier["version"], audit.snapshot(dossier)
+    status = transitions.next_status(dossier["status"], "accept")
+    from chalicelib.payments.use_cases.payments import check_accept_allowed  # lazy: payments load on demand
+    check_accept_allowed(dossier)
+    now = to_local(clock())
+    data = start_clock(dossier, {}, at=now, by=identity.sub, calendar=default_calendar())
+    decide(dossier, action="accept", status=status, at=iso(now), by=identity.sub, due_at=dossier["due_at"])
+    event = _event("accept", dossier, occurred_at=iso(now), data=data)
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
+    return full_view(dossier)
+
+
+def refuse(code: str, identity: Identity, reason: Any, *, clock: Clock = utc_now) -> dict[str, Any]:
+    """Từ chối tiếp nhận, with a reason the citizen will read."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationFailed(fields={"reason": "Cần nêu lý do từ chối tiếp nhận."})
+    if len(reason) > 2000:
+        raise ValidationFailed(fields={"reason": "Lý do dài tối đa 2000 ký tự."})
+    dossier = load_for(code, identity, "dossier.refuse")
+    expected, before = dossier["version"], audit.snapshot(dossier)
+    status = transitions.next_status(dossier["status"], "refuse")
+    now = iso(to_local(clock()))
+    decide(dossier, action="refuse", status=status, at=now, by=identity.sub, reason=reason.strip())
+    event = _event("refuse", dossier, occurred_at=now, data={
+        "refused_at": now, "reason": reason.strip(), "refused_by": identity.sub,
+    })
+    store.save_transition(dossier, event, expected_version=expected,
+                          audit_record=audit.change(before, dossier, [event], identity))
+    return full_view(dossier)

@@ -1,0 +1,19 @@
+"""The API contract, chalicelib/edge/openapi.yaml, served as JSON at GET /openapi.json.
+
+The YAML lives inside chalicelib/ so that it ships in the Lambda package with the code it
+describes; tests keep the two in step.
+"""
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SPEC_PATH = Path(__file__).with_name("openapi.yaml")
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    import yaml  # lazy: only this route needs it
+
+    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))

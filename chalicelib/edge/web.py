@@ -1,0 +1,187 @@
+"""The HTTP edge: turning requests into Python values and ApiErrors into JSON responses.
+
+Chalice turns any exception raised in a view into a 500, so views are wrapped by
+``guarded`` which maps our ApiError to its status and JSON body. Everything unexpected is
+still a 500, logged with the request id, and never echoes internals.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any, Callable
+
+from chalice import Response
+
+from chalicelib.runtime.settings import settings
+from chalicelib.kernel.errors import ApiError, MalformedJson, PayloadTooLarge, ServiceBusy, ServiceUnavailable, ValidationFailed
+from chalicelib.trust.rules.identity import Identity, bearer_token, identity_from_claims, verify_local_token
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+# Chalice answers other content types with its own 415 body; we accept these and check
+# the JSON ourselves so every error has our shape.
+ACCEPTED_CONTENT_TYPES = [
+    "application/json", "text/plain", "application/x-www-form-urlencoded",
+    "multipart/form-data", "application/octet-stream",
+]
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={**JSON_HEADERS, **(headers or {})})
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.body(), error.status, error.headers)
+
+
+def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except ApiError as error:
+            if isinstance(error, ServiceUnavailable) and aws_throttled(error.__cause__):
+                error = ServiceBusy()
+            return error_response(error)
+        except Exception as exc:
+            if not aws_throttled(exc):
+                raise
+            return error_response(ServiceBusy())
+    return wrapper
+
+
+# Error codes AWS answers when we exceed a rate or capacity; botocore retried them already.
+THROTTLING_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
+    "TooManyRequestsException", "ThrottlingError", "LimitExceededException", "SlowDown",
+})
+
+
+def aws_throttled(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is, or was caused by, AWS throttling that outlasted botocore's retries:
+    a botocore ClientError with a throttling code, or pynamodb's error wrapping one (its
+    ``cause``), or a transaction cancelled for throttling. The one place that decides it, so
+    every route answers 503 ``service_busy`` instead of a 500."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        response = getattr(exc, "response", None)
+        code = (response or {}).get("Error", {}).get("Code") if isinstance(response, dict) else None
+        if code in THROTTLING_CODES:
+            return True
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        if any(getattr(reason, "code", None) in THROTTLING_CODES for reason in reasons):
+            return True
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+_CHALICE_CODES = {
+    "MethodNotAllowedError": ("method_not_allowed", "Phương thức HTTP này không được hỗ trợ cho đường dẫn này."),
+    "UnsupportedMediaType": ("unsupported_media_type", "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
+    "BadRequest": ("bad_request", "Yêu cầu không hợp lệ."),
+    "BadRequestError": ("bad_request", "Yêu cầu không hợp lệ."),
+}
+
+
+def normalise_error(response: Response) -> Response:
+    """Give Chalice's own 4xx answers (405, 415…) our error shape, so clients see one format."""
+    if not 400 <= response.status_code < 500 or not isinstance(response.body, dict):
+        return response
+    chalice_code = response.body.get("Code")
+    if chalice_code is None:
+        return response
+    code, message = _CHALICE_CODES.get(chalice_code, ("bad_request", "Yêu cầu không hợp lệ."))
+    normalised = json_response({"error": {"code": code, "message": message, "fields": {}}}, response.status_code)
+    normalised.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
+    return normalised
+
+
+def parse_json_body(request: Any, *, required: bool = True) -> Any:
+    return decode_json(request.raw_body or b"", required=required)
+
+
+def decode_json(raw: bytes, *, required: bool = True) -> Any:
+    """A request body as JSON, with our error shapes (size, encoding, syntax)."""
+    if len(raw) > settings().max_body_bytes:
+        raise PayloadTooLarge(extra={"max_bytes": settings().max_body_bytes})
+    if not raw.strip():
+        if required:
+            raise MalformedJson("Thiếu nội dung yêu cầu (JSON).", code="missing_body")
+        return {}
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedJson("Nội dung yêu cầu phải được mã hóa UTF-8.", code="invalid_encoding") from None
+    except RecursionError:
+        raise MalformedJson("Nội dung JSON lồng nhau quá sâu.", code="json_too_deep") from None
+    except ValueError:
+        raise MalformedJson() from None
+
+
+def identity_of(request: Any) -> Identity:
+    """The caller. Local stage: verify our HS256 token. Elsewhere: trust only the claims the
+    API Gateway authorizer already verified; a bearer token alone is never enough."""
+    cfg = settings()
+    if cfg.is_local:
+        claims = verify_local_token(bearer_token(request.headers.get("authorization")), cfg.local_jwt_secret)
+        return identity_from_claims(claims)
+    authorizer = (request.context or {}).get("authorizer") or {}
+    claims = authorizer.get("claims") or authorizer.get("jwt", {}).get("claims")
+    if not claims:
+        from chalicelib.kernel.errors import Unauthenticated
+        raise Unauthenticated()
+    return identity_from_claims(claims)
+
+
+def authorize(request: Any, action: str) -> Identity | None:
+    """The edge half of authorization: public actions need no token; any other needs one
+    (401) whose role may perform the action at all (403). Scope is checked later, on the
+    loaded resource (chalicelib.trust.rules.permissions.check)."""
+    from chalicelib.trust.rules import permissions
+    if permissions.is_public(action):
+        return None
+    return permissions.allow(identity_of(request), action)
+
+
+def client_ip(request: Any) -> str:
+    """The caller's address as API Gateway saw it (never a client-sent header such as
+    X-Forwarded-For, which anyone can set)."""
+    import ipaddress
+
+    source = ((request.context or {}).get("identity") or {}).get("sourceIp") or ""
+    try:
+        return str(ipaddress.ip_address(source))
+    except ValueError:
+        return "127.0.0.1"
+
+
+def idempotency_key(request: Any) -> str:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        raise ApiError("Thiếu tiêu đề Idempotency-Key.", code="missing_idempotency_key",
+                       fields={"Idempotency-Key": "Bắt buộc: một chuỗi ngẫu nhiên 8–128 ký tự cho mỗi lần nộp."})
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ApiError("Idempotency-Key không hợp lệ.", code="invalid_idempotency_key",
+                       fields={"Idempotency-Key": "Chỉ gồm chữ, số, '-', '_', '.', ':' và dài 8–128 ký tự."})
+    return key
+
+
+def query_param(request: Any, name: str, *, max_len: int = 200) -> str | None:
+    value = (request.query_params or {}).get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_len:
+        raise ValidationFailed(fields={name: f"Dài tối đa {max_len} ký tự."})
+    return value
+
+
+def int_param(request: Any, name: str, default: int, lo: int, hi: int) -> int:
+    raw = query_param(request, name, max_len=10)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ValidationFailed(fields={name: f"Phải là số nguyên từ {lo} đến {hi}."})
+    return int(raw)

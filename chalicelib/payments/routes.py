@@ -1,0 +1,92 @@
+"""Routes of fees and payments: create a payment, the provider's notification and return
+page, receipts, refunds and the finance desk's reconciliation."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.edge.routing import XLSX, Routes
+from chalicelib.runtime.log import logger as make_logger
+from chalicelib.edge.web import client_ip, json_response, parse_json_body, query_param
+
+routes = Routes(__name__)
+logger = make_logger("motcua-api")
+
+
+def _download(body: bytes | str, content_type: str, filename: str) -> Any:
+    from chalice import Response
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": content_type, "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@routes.route("/dossiers/{code}/payments", "POST")
+def create_payment(code: str) -> Any:
+    from chalicelib.payments.use_cases import payments as payment_service
+    request = routes.request()
+    identity = routes.caller()
+    parse_json_body(request, required=False)
+    view, created = payment_service.create_payment(code, identity, client_ip(request))
+    return json_response(view, 201 if created else 200)
+
+
+@routes.route("/payments/vnpay/ipn")
+def vnpay_ipn() -> Any:
+    """VNPay's server-to-server notification. Always answers {"RspCode", "Message"}."""
+    from chalicelib.payments.use_cases import payments as payment_service
+    from chalicelib.payments.rules.payments import ipn_reply
+    try:
+        return json_response(payment_service.handle_ipn(routes.request().query_params))
+    except Exception:  # never a 500 to VNPay: 99 makes it retry, and the sweep heals the rest
+        logger.exception("IPN failed")
+        return json_response(ipn_reply("99"))
+
+
+@routes.route("/payments/vnpay/return")
+def vnpay_return() -> Any:
+    from chalice import Response
+    from chalicelib.payments.use_cases import payments as payment_service
+    status, page = payment_service.return_page(routes.request().query_params)
+    return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@routes.route("/payments/{payment_id}")
+def read_payment(payment_id: str) -> Any:
+    from chalicelib.payments.use_cases import payments as payment_service
+    return json_response(payment_service.read_payment(payment_id, routes.caller()))
+
+
+@routes.route("/payments/{payment_id}/receipt")
+def payment_receipt(payment_id: str) -> Any:
+    from chalicelib.payments.use_cases import payments as payment_service
+    return json_response(payment_service.receipt_link(payment_id, routes.caller()))
+
+
+@routes.route("/payments/{payment_id}/refunds", "POST")
+def refund_payment(payment_id: str) -> Any:
+    from chalicelib.payments.use_cases import payments as payment_service
+    request = routes.request()
+    body, status = payment_service.refund(payment_id, routes.caller(), parse_json_body(request))
+    return json_response(body, status)
+
+
+@routes.route("/finance/refunds/pending")
+def refunds_pending() -> Any:
+    from chalicelib.payments.use_cases import payments as payment_service
+    return json_response(payment_service.refunds_due())
+
+
+@routes.route("/finance/reconciliation")
+def finance_reconciliation() -> Any:
+    from chalicelib.payments.use_cases import payments as payment_service
+    from chalicelib.payments.rules import reconciliation
+    from chalicelib.kernel.errors import ValidationFailed
+    request = routes.request()
+    fmt = query_param(request, "format", max_len=10) or "json"
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ValidationFailed(fields={"format": "Định dạng là json, csv hoặc xlsx."})
+    day = query_param(request, "date", max_len=10)
+    report = payment_service.reconciliation_report(day)
+    if fmt == "csv":
+        return _download(reconciliation.to_csv(report), "text/csv; charset=utf-8", f"doi-soat-{day}.csv")
+    if fmt == "xlsx":
+        return _download(reconciliation.to_xlsx(report), XLSX, f"doi-soat-{day}.xlsx")
+    return json_response(report)

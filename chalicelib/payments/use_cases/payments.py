@@ -1,0 +1,382 @@
+"""Use cases of online fee payment: create, IPN, return page, read, refund, the sweep.
+
+Each function takes parsed input and an Identity (or provider parameters), applies the rules
+of chalicelib.payments.rules.payments and calls the repositories and the provider. Nothing here knows
+about HTTP. The IPN and the reconciliation sweep share ``observe``: a missed IPN heals through
+exactly the code path that would have handled it.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from chalicelib.trust.rules import audit
+from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.payments.rules import pages as payment_pages
+from chalicelib.payments.store import payments as payment_store
+from chalicelib.trust.rules import permissions
+from chalicelib.payments.rules import reconciliation
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.payments.rules import payments as rules
+from chalicelib.payments.rules import transitions as pt
+from chalicelib.kernel.working_days import iso, parse_iso, to_local
+from chalicelib.kernel.errors import ApiError, Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from chalicelib.trust.rules.identity import Identity
+from chalicelib.runtime.log import logger as make_logger
+from chalicelib.payments.adapters.providers import payment_settings, provider
+from payments import PaymentError, ProviderRejected, ProviderUnavailable, SignatureError
+
+Clock = Callable[[], datetime]
+MAX_ATTEMPTS = 8
+TXN_PREFIX = "MC"
+
+logger = make_logger("motcua-payments")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+
+
+def _payment_not_found() -> NotFound:
+    return NotFound("Không tìm thấy giao dịch thanh toán.", code="payment_not_found")
+
+
+# --- create -----------------------------------------------------------------------------
+
+def create_payment(code: str, identity: Identity, client_ip: str, *,
+                   clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
+    """(view, created). The amount is the dossier's outstanding fees from its catalogue
+    snapshot, never the client's. A live pending payment is returned instead of a new one.
+    The provider is called before anything is written, so a provider failure leaves nothing."""
+    from payments.vnpay import make_txn_ref
+
+    permissions.scope_of(identity, "payment.create")
+    cfg = payment_settings()
+    for attempt in range(MAX_ATTEMPTS):
+        dossier = permissions.check(identity, "payment.create", store.get_dossier(code))
+        now = clock().replace(microsecond=0)
+        pending = rules.live_pending(dossier, now)
+        if pending:
+            return rules.creation_view(pending), False
+        amount = rules.require_payable(dossier)
+        reference = make_txn_ref(TXN_PREFIX, now)
+        try:
+            session = provider().create_payment(
+                amount, "VND", reference, rules.order_description(dossier),
+                f"{cfg.public_url}/payments/vnpay/return", client_ip, now + timedelta(minutes=cfg.ttl_minutes))
+        except ProviderUnavailable:
+            logger.warning("payment provider unavailable on create", extra={"dossier_code": code})
+            raise ServiceUnavailable("Cổng thanh toán đang tạm thời không phản hồi, vui lòng thử lại sau ít phút.",
+                                     code="payment_provider_unavailable", extra={"retryable": True}) from None
+        except PaymentError:
+            logger.exception("payment provider refused to create a payment", extra={"dossier_code": code})
+            raise ApiError("Cổng thanh toán từ chối tạo giao dịch, vui lòng thử lại sau.",
+                           code="payment_provider_error", status=502, extra={"retryable": True}) from None
+        payment = rules.new_payment(dossier, payment_id=session.id, provider=provider().name, amount=amount,
+                                    pay_url=session.redirect_url, created_at=session.created_at or now,
+                                    expires_at=session.expires_at)
+        expected, before = dossier["version"], audit.snapshot(dossier)
+        plan = rules.Plan(payment, dossier, rules.start_payment(dossier, payment))
+        try:
+            payment_store.commit(plan, expected_payment_version=None, expected_dossier_version=expected,
+                                 audit_record=_audit(None, before, plan, audit.Actor.of(identity)))
+        except payment_store.Contention:
+            _backoff(attempt)
+            continue
+        return rules.creation_view(payment), True
+    raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
+
+
+# --- what the provider says: IPN and sweep --------------------------------------------------
+
+def observe(observation: rules.Observation, *, clock: Clock = utc_now) -> rules.Decision:
+    """Apply one provider observation; returns what was decided (its ``code`` is the IPN reply).
+    Reads the payment (1 call); a replay stops there. A change reads the dossier and commits
+    one transaction (3 calls)."""
+    for attempt in range(MAX_ATTEMPTS):
+        payment = payment_store.get_payment(observation.reference)
+        if payment is None:
+            return rules.Decision("01")
+        now = clock()
+        decision = rules.decide(payment, observation, now)
+        if decision.code == "04":
+            _note_amount_mismatch(payment, observation, now)
+            return decision
+        if decision.target is None:
+            return decision
+        dossier = store.get_dossier(payment["dossier_code"])
+        if dossier is None:
+            logger.error("payment without its dossier", extra={"payment_id": payment["payment_id"]})
+            return rules.Decision("99")
+        plan = rules.apply(payment, dossier, decision, observation, now)
+        actor = audit.Actor.system("payment-ipn" if observation.source == "ipn" else "payments-reconcile")
+        try:
+            payment_store.commit(plan, expected_payment_version=payment["version"],
+                                 expected_dossier_version=dossier["version"],
+                                 audit_record=_audit(payment, dossier, plan, actor))
+        except payment_store.Contention:
+            _backoff(attempt)
+            continue
+        logger.info("payment transition", extra={"payment_id": payment["payment_id"], "from": payment["status"],
+                                                 "to": decision.target, "source": observation.source})
+        return decision
+    return rules.Decision("99")  # VNPay retries a 99, and the sweep heals whatever is still pending
+
+
+def _note_amount_mismatch(payment: dict[str, Any], observation: rules.Observation, now: datetime) -> None:
+    """Keep a signed notification whose amount is wrong: finance must see it."""
+    logger.warning("provider amount differs from the payment", extra={
+        "payment_id": payment["payment_id"], "expected": payment["amount"], "reported": observation.amount})
+    expected = payment["version"]
+    rules.remember(payment, observation, "04", now)
+    payment["finance_flags"] = sorted(set(payment["finance_flags"]) | {"amount_mismatch"})
+    payment["version"] += 1
+    try:
+        payment_store.save_payment(payment, expected_version=expected)
+    except payment_store.Contention:
+        pass  # someone changed it meanwhile; the next notification or the sweep records it again
+
+
+def _multi(params: Mapping[str, Any]) -> dict[str, list[str]]:
+    getlist = getattr(params, "getlist", None)
+    return {key: (getlist(key) if getlist else params[key]) for key in params}
+
+
+def handle_ipn(query_params: Mapping[str, Any] | None, *, clock: Clock = utc_now) -> dict[str, str]:
+    """GET /payments/vnpay/ipn: verify the checksum, then ``observe``. Always a VNPay reply."""
+    from payments.vnpay import params_from_multi_value
+
+    try:
+        params = params_from_multi_value(_multi(query_params or {}))
+        notification = provider().parse_notification(params)
+    except SignatureError:
+        logger.warning("IPN with a bad or missing checksum", extra={"txn_ref": str((query_params or {}).get("vnp_TxnRef", ""))[:100]})
+        return rules.ipn_reply("97")
+    except PaymentError as exc:
+        logger.warning("IPN rejected", extra={"reason": str(exc)[:200]})
+        return rules.ipn_reply("99")
+    return rules.ipn_reply(observe(rules.from_notification(notification), clock=clock).code)
+
+
+def return_page(query_params: Mapping[str, Any] | None) -> tuple[int, str]:
+    """GET /payments/vnpay/return: verify the checksum and tell the citizen what the ledger
+    says. Reads, never writes."""
+    from payments.vnpay import params_from_multi_value
+
+    try:
+        result = provider().verify_return(params_from_multi_value(_multi(query_params or {})))
+    except PaymentError:
+        return 400, payment_pages.render(payment_pages.INVALID)
+    payment = payment_store.get_payment(result.reference)
+    state = payment_pages.outcome(payment["status"] if payment else None, result.succeeded, pt.MONEY_RECEIVED)
+    return (404 if payment is None else 200), payment_pages.render(state, payment)
+
+
+@dataclass
+class SweepReport:
+    checked: int = 0
+    provider_calls: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    expired: int = 0
+    still_pending: int = 0
+    errors: int = 0
+
+
+def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict[str, int]:
+    """querydr every payment pending for longer than ``min_age_minutes`` (default
+    MOTCUA_RECONCILE_AFTER_MINUTES) and apply each answer through ``observe``."""
+    now = clock()
+    age = payment_settings().reconcile_after_minutes if min_age_minutes is None else min_age_minutes
+    cutoff = iso(to_local(now - timedelta(minutes=age)))
+    report = SweepReport()
+    for payment in payment_store.pending_created_by(cutoff):
+        report.checked += 1
+        report.provider_calls += 1
+        try:
+            result = provider().query(payment["payment_id"], parse_iso(payment["created_at"]))
+        except (ProviderUnavailable, ProviderRejected, PaymentError) as exc:
+            logger.warning("querydr failed; next sweep retries", extra={"payment_id": payment["payment_id"],
+                                                                        "error": type(exc).__name__})
+            report.errors += 1
+            continue
+        target = observe(rules.from_query(result), clock=clock).target
+        if target in (pt.SUCCEEDED, pt.SUCCEEDED_LATE):
+            report.succeeded += 1
+        elif target == pt.FAILED:
+            report.failed += 1
+        elif target == pt.EXPIRED:
+            report.expired += 1
+        else:
+            report.still_pending += 1
+    logger.info("reconciliation sweep", extra=asdict(report))
+    return asdict(report)
+
+
+# --- reads ------------------------------------------------------------------------------
+
+def load_for(payment_id: str, identity: Identity, action: str = "payment.read") -> dict[str, Any]:
+    """The payment if this caller may perform ``action`` on it (chalicelib.trust.rules.permissions)."""
+    payment = payment_store.get_payment(payment_id) if len(payment_id) <= 100 else None
+    return permissions.check(identity, action, payment)
+
+
+def read_payment(payment_id: str, identity: Identity) -> dict[str, Any]:
+    return rules.payment_view(load_for(payment_id, identity))
+
+
+def receipt_link(payment_id: str, identity: Identity) -> dict[str, Any]:
+    """A short-lived download link for the payment's receipt PDF, for whoever may read the
+    payment. 404 until the payment succeeded, 409 until the receipts consumer stored the PDF."""
+    from chalicelib.payments.store import receipts as receipt_files
+
+    record = load_for(payment_id, identity, "payment.receipt").get("receipt")
+    if not record:
+        raise NotFound("Giao dịch chưa có biên lai (chưa thanh toán thành công).", code="receipt_not_found")
+    return receipt_files.download_link(record)
+
+
+def refunds_due() -> dict[str, Any]:
+    items = sorted(payment_store.refund_due_list(), key=lambda r: (r["agency_id"], r["dossier_code"]))
+    return {"items": items, "total_to_refund": sum(r["amount_to_refund"] for r in items)}
+
+
+# --- gating -----------------------------------------------------------------------------
+
+def check_accept_allowed(dossier: Mapping[str, Any]) -> None:
+    """409 when the procedure wants fees paid before acceptance and they are not. Dossiers
+    copy the setting at submission; older ones fall back to the (cached) catalogue."""
+    flag = dossier.get("pay_before_accept")
+    if flag is None:
+        procedure = catalogue_store.snapshot().procedures.get(dossier["procedure_code"])
+        flag = bool(procedure and procedure.pay_before_accept)
+    rules.require_paid_before_accept(dossier, bool(flag))
+
+
+# --- refunds ----------------------------------------------------------------------------
+
+def _audit(payment: Mapping[str, Any] | None, dossier: Mapping[str, Any], plan: rules.Plan,
+           actor: audit.Actor) -> dict[str, Any]:
+    """The audit record of a payment transition (``payment``/``dossier``: as read before it)."""
+    return audit.change(dossier, plan.dossier, plan.events, actor, payment_before=payment, payment_after=plan.payment)
+
+
+def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any]], rules.Plan],
+                actor: audit.Actor) -> rules.Plan:
+    """Read payment and dossier, let ``change`` plan the transition, commit; again on contention."""
+    for attempt in range(MAX_ATTEMPTS):
+        payment = payment_store.get_payment(payment_id)
+        if payment is None:
+            raise _payment_not_found()
+        dossier = store.get_dossier(payment["dossier_code"])
+        if dossier is None:
+            raise ServiceUnavailable()
+        plan = change(payment, dossier)
+        try:
+            payment_store.commit(plan, expected_payment_version=payment["version"],
+                                 expected_dossier_version=dossier["version"],
+                                 audit_record=_audit(payment, dossier, plan, actor))
+            return plan
+        except payment_store.Contention:
+            _backoff(attempt)
+    raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
+
+
+def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> tuple[dict[str, Any], int]:
+    """Reserve (refund_pending, conditional write), call the provider, record the outcome.
+    Returns (body, status): 201 done, 202 outcome unknown (the provider did not answer)."""
+    permissions.scope_of(identity, "payment.refund")
+    amount, reason = rules.validate_refund_request(body)
+    load_for(payment_id, identity, "payment.refund")
+    refund_id = uuid.uuid4().hex[:16]
+    actor = audit.Actor.of(identity)
+    reserved = _transition(payment_id, lambda p, d: rules.request_refund(
+        p, d, refund_id=refund_id, amount=amount, reason=reason, by=identity.sub, now=clock()), actor)
+    payment = reserved.payment
+    try:
+        result = provider().refund(
+            payment_id, amount, amount == payment["amount"], identity.sub,
+            provider_txn_id=payment["provider_txn_id"], transaction_date=parse_iso(payment["created_at"]))
+    except ProviderRejected as exc:
+        rejected = _transition(payment_id, lambda p, d: rules.reject_refund(
+            p, d, refund_id=refund_id, provider_code=exc.code, now=clock()), actor)
+        raise Conflict(f"Cổng thanh toán từ chối hoàn tiền (mã {exc.code}).", code="refund_rejected",
+                       extra={"provider_code": exc.code, "current_status": rejected.payment["status"]}) from None
+    except PaymentError as exc:  # no answer, or one we cannot trust: the money may have moved
+        logger.error("refund outcome unknown; left refund_pending for finance",
+                     extra={"payment_id": payment_id, "refund_id": refund_id, "error": type(exc).__name__})
+        return {"refund_id": refund_id, "status": "pending", "payment": rules.payment_view(payment),
+                "message": "Chưa nhận được kết quả hoàn tiền từ cổng thanh toán; giao dịch giữ trạng thái "
+                           "chờ hoàn tiền để bộ phận tài chính đối soát."}, 202
+    done = _transition(payment_id, lambda p, d: rules.complete_refund(
+        p, d, refund_id=refund_id, provider_code=result.response_code, provider_txn_id=result.provider_txn_id,
+        settling=result.pending, now=clock()), actor)
+    record = next(r for r in done.payment["refunds"] if r["refund_id"] == refund_id)
+    return {"refund_id": refund_id, "status": record["status"], "payment": rules.payment_view(done.payment)}, 201
+
+
+# --- the daily finance report -------------------------------------------------------------
+
+QUERY_WORKERS = 8
+
+
+def _day(text: str | None) -> str:
+    import re
+    from datetime import date
+
+    if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValidationFailed(fields={"date": "Ngày đối soát có dạng YYYY-MM-DD (giờ Việt Nam)."})
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(fields={"date": "Ngày không tồn tại."}) from None
+    return text
+
+
+def _query_all(ledger: list[dict[str, Any]]) -> tuple[dict[str, reconciliation.ProviderRecord], list[str]]:
+    """querydr every payment of the day, a few at a time; the ones that fail are listed unchecked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(payment: dict[str, Any]) -> reconciliation.ProviderRecord | None:
+        try:
+            result = provider().query(payment["payment_id"], parse_iso(payment["created_at"]))
+        except PaymentError:
+            return None
+        return reconciliation.ProviderRecord(result.reference, result.found,
+                                             result.found and result.status in rules.PROVIDER_PAID,
+                                             result.amount, result.status, result.provider_txn_id)
+
+    with ThreadPoolExecutor(max_workers=QUERY_WORKERS) as pool:
+        answers = list(pool.map(ask, ledger))
+    records = {p["payment_id"]: a for p, a in zip(ledger, answers) if a is not None}
+    return records, [p["payment_id"] for p, a in zip(ledger, answers) if a is None]
+
+
+def reconciliation_report(day_text: str | None,
+                          settlement: list[reconciliation.ProviderRecord] | None = None) -> dict[str, Any]:
+    """Day T's ledger against the provider: querydr for each payment, or the settlement file's
+    rows when given (a row whose payment was created on another day is still matched)."""
+    day = _day(day_text)
+    ledger = payment_store.payments_of_day(day)
+    if settlement is None:
+        records, unchecked = _query_all(ledger)
+        source = "querydr"
+    else:
+        records, unchecked, source = {r.reference: r for r in settlement}, [], "settlement"
+        known = {p["payment_id"] for p in ledger}
+        ledger += [p for p in (payment_store.get_payment(ref) for ref in records if ref not in known) if p]
+    snapshot = catalogue_store.snapshot()
+    report = reconciliation.compare(
+        day, ledger, records, source=source,
+        agency_names={a.agency_id: a.name for a in snapshot.agencies.values()},
+        procedure_names={p.procedure_code: p.name for p in snapshot.procedures.values()})
+    report["unchecked"] = unchecked
+    return report

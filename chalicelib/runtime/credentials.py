@@ -1,0 +1,107 @@
+"""Provider credentials (VNPay, national portal, Zalo) and our own keys from Secrets Manager.
+
+Each secret is a JSON object named ``motcua/{stage}/{name}`` (see chalicelib.runtime.resources.SECRETS;
+infra/ creates them, operators set the values). A secret is fetched on first use in a
+container and cached for ``MOTCUA_SECRETS_MAX_AGE`` seconds (default 15 min), so a warm
+Lambda makes no call per request and a rotated value is picked up without a redeploy.
+Powertools' SecretsProvider does the caching and JSON decoding.
+
+``stage_credentials`` is the one rule every credential follows: the local stage runs on
+environment settings with obviously fake defaults; every other stage reads its secret and
+refuses those fakes and infra's ``SET-ME`` placeholder.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import cache
+from typing import Any, Mapping
+
+from chalicelib.runtime import aws
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
+from chalicelib.kernel.errors import ServiceUnavailable
+
+DEFAULT_MAX_AGE_SECONDS = 900
+PLACEHOLDER = "SET-ME"   # what infra/ writes into a new secret for the operator to replace
+
+
+class SecretMissing(ServiceUnavailable):
+    """A secret the code needs is absent, lacks a key or still holds a placeholder or a local
+    fake: a deployment mistake, not bad input. Clients see a plain 503; the function's log
+    names the secret (never its value) for the operator."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.secret = name
+        logging.getLogger(__name__).error("secret %s is missing, incomplete or not set yet", name)
+
+
+@cache
+def _provider() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    return SecretsProvider(boto3_client=aws.client("secretsmanager"))
+
+
+def _declared(name: str) -> resources.Secret:
+    for secret in resources.SECRETS:
+        if secret.name == name:
+            return secret
+    raise KeyError(f"{name!r} is not in chalicelib.runtime.resources.SECRETS")
+
+
+def secret(name: str, *, fresh: bool = False) -> dict[str, Any]:
+    """The JSON secret ``name`` of this stage, with every key it declares; ``fresh`` skips the
+    cache (for the one writer of a secret, which must not act on an old value)."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
+    declared = _declared(name)
+    max_age = int(os.environ.get("MOTCUA_SECRETS_MAX_AGE") or DEFAULT_MAX_AGE_SECONDS)
+    try:
+        value = _provider().get(resources.secret_name(settings().stage, name), max_age=max_age, transform="json",
+                                force_fetch=fresh)
+    except (GetParameterError, TransformParameterError):
+        raise SecretMissing(name) from None
+    if not isinstance(value, dict) or any(key not in value for key in declared.keys):
+        raise SecretMissing(name)
+    return value
+
+
+def put(name: str, value: Mapping[str, Any]) -> None:
+    """Write a new value of the secret ``name`` (a new version; the old one stays as
+    AWSPREVIOUS). Only a secret's declared writer does this (Schedule.writes_secrets)."""
+    import json
+
+    _declared(name)
+    aws.client("secretsmanager").put_secret_value(SecretId=resources.secret_name(settings().stage, name),
+                                                  SecretString=json.dumps(dict(value)))
+    reset()
+
+
+def stage_credentials(name: str, local: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """The credentials ``name`` of this stage, ``local`` mapping each key to (environment
+    setting, obviously fake default).
+
+    The local stage reads the settings (or their fakes). Every other stage reads the secret
+    ``name`` only: a credential in an environment variable would sit in plain text in the
+    function's configuration. A secret still holding a local fake or the placeholder is a
+    deployment mistake, refused as ``SecretMissing`` (a 503), never used."""
+    if settings().is_local:
+        return {key: os.environ.get(setting) or fake for key, (setting, fake) in local.items()}
+    stored = secret(name)
+    refused = {fake for _, fake in local.values()} | {PLACEHOLDER}
+    if any(stored.get(key) in refused or not isinstance(stored.get(key), str) for key in local):
+        raise SecretMissing(name)
+    return {key: stored[key] for key in local}
+
+
+def id_hash_key() -> str:
+    """The HMAC key of the id-number lookups: MOTCUA_ID_HASH_KEY in the local stage, the
+    ``id-hash`` secret elsewhere (a known key would make the 12-digit numbers guessable)."""
+    from chalicelib.runtime.settings import FAKE_ID_HASH_KEY
+    return stage_credentials("id-hash", {"key": ("MOTCUA_ID_HASH_KEY", FAKE_ID_HASH_KEY)})["key"]
+
+
+def reset() -> None:
+    """Forget the provider and its cache (tests switch moto instances)."""
+    _provider.cache_clear()

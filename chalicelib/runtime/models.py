@@ -1,0 +1,230 @@
+"""pynamodb models. Only the repository modules use them; the domain never does.
+
+The dossiers table is a single table per Open Zaak's "cases" side: the dossier item, its
+outbox events (which double as the dossier's event history), idempotency records for
+submissions and the per-agency daily sequence counters. The catalogue has its own table.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.runtime import resources
+from chalicelib.runtime.aws import share_session_with_pynamodb
+from chalicelib.runtime.settings import settings
+
+share_session_with_pynamodb()
+
+
+def _meta(table: resources.Table) -> type:
+    cfg = settings()
+    attrs = {"table_name": cfg.name(table.name), "region": cfg.region}
+    if cfg.aws_endpoint_url:
+        attrs["host"] = cfg.aws_endpoint_url
+    return type("Meta", (), attrs)
+
+
+def _gsi(index: resources.Index) -> GlobalSecondaryIndex:
+    meta = type("Meta", (), {"index_name": index.name, "projection": AllProjection()})
+    attrs = {"Meta": meta, index.pk: UnicodeAttribute(hash_key=True)}
+    if index.sk:
+        attrs[index.sk] = UnicodeAttribute(range_key=True)
+    return type(f"Index_{index.name}", (GlobalSecondaryIndex,), attrs)()
+
+
+_DOSSIER_INDEXES = {index.name: index for index in resources.DOSSIERS.indexes}
+
+
+class DossierItem(Model):
+    """The dossier itself. Nested data (applicant, form, fees…) is JSON in ``body``."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    code = UnicodeAttribute()
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    agency_id = UnicodeAttribute()
+    procedure_code = UnicodeAttribute()
+    owner_sub = UnicodeAttribute()
+    list_sk = UnicodeAttribute()
+    gsi_agency = UnicodeAttribute()
+    gsi_agency_status = UnicodeAttribute()
+    gsi_owner = UnicodeAttribute()
+    gsi_owner_status = UnicodeAttribute()
+    gsi_open = UnicodeAttribute(null=True)    # holding agency, only while the clock runs
+    gsi_due = UnicodeAttribute(null=True)     # earliest due date (ISO, +07:00)
+    gsi_closed = UnicodeAttribute(null=True)      # agency, only while closed and files not purged
+    gsi_closed_at = UnicodeAttribute(null=True)   # when it closed (ISO, +07:00)
+    body = UnicodeAttribute()
+
+    by_agency = _gsi(_DOSSIER_INDEXES["by_agency"])
+    by_agency_status = _gsi(_DOSSIER_INDEXES["by_agency_status"])
+    by_owner = _gsi(_DOSSIER_INDEXES["by_owner"])
+    by_owner_status = _gsi(_DOSSIER_INDEXES["by_owner_status"])
+    open_by_agency_due = _gsi(_DOSSIER_INDEXES["open_by_agency_due"])
+    closed_by_agency = _gsi(_DOSSIER_INDEXES["closed_by_agency"])
+
+
+class OutboxItem(Model):
+    """An event waiting for (and after) publication; the stream publishes its INSERT."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    version = NumberAttribute()
+    event = UnicodeAttribute()
+
+
+class IdempotencyItem(Model):
+    """The stored response of a submission, keyed by the caller and its Idempotency-Key."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    request_hash = UnicodeAttribute()
+    response = UnicodeAttribute()
+    ttl = TTLAttribute()
+
+
+class SequenceItem(Model):
+    """Last dossier number issued by one agency on one local day."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    value = NumberAttribute()
+
+
+class CatalogueItem(Model):
+    """A procedure or an agency, as JSON in ``body``; ``kind`` tells which."""
+    Meta = _meta(resources.CATALOGUE)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    body = UnicodeAttribute()
+
+
+def _counter_attributes() -> dict[str, NumberAttribute]:
+    from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS
+    return {f"{view}_{name}": NumberAttribute(null=True) for view in STORED_VIEWS for name in COUNTER_FIELDS}
+
+
+CounterItem = type("CounterItem", (Model,), {
+    "__doc__": "Report counters of one agency shard, period (Y#/M#/D#) and procedure.",
+    "Meta": _meta(resources.REPORTS),
+    "pk": UnicodeAttribute(hash_key=True),
+    "sk": UnicodeAttribute(range_key=True),
+    "agency_id": UnicodeAttribute(),
+    "procedure_code": UnicodeAttribute(),
+    "field": UnicodeAttribute(),
+    "period": UnicodeAttribute(),
+    **_counter_attributes(),
+})
+
+
+class ProjectionItem(Model):
+    """The dossier version last projected into the counters, and what it contributed."""
+    Meta = _meta(resources.REPORTS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    contributions = UnicodeAttribute()
+
+
+# --- payments (issue 3) ------------------------------------------------------------------
+
+_PAYMENT_INDEXES = {index.name: index for index in resources.PAYMENTS.indexes}
+
+
+class PaymentItem(Model):
+    """A payment, as JSON in ``body``. The index attributes are set only while they apply:
+    ``gsi_pending`` only while pending (a sparse index the reconciliation sweep reads)."""
+    Meta = _meta(resources.PAYMENTS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    dossier_code = UnicodeAttribute()
+    gsi_pending = UnicodeAttribute(null=True)
+    gsi_pending_sk = UnicodeAttribute(null=True)
+    gsi_day = UnicodeAttribute()
+    gsi_day_sk = UnicodeAttribute()
+    body = UnicodeAttribute()
+
+    pending = _gsi(_PAYMENT_INDEXES["pending"])
+    by_day = _gsi(_PAYMENT_INDEXES["by_day"])
+
+
+class RefundDueItem(Model):
+    """A dossier that holds money it must give back; listed while ``gsi_refund_due`` is set.
+    ``dossier_version`` orders writers: an older view of the dossier never overwrites a newer."""
+    Meta = _meta(resources.PAYMENTS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    dossier_version = NumberAttribute()
+    gsi_refund_due = UnicodeAttribute(null=True)
+    gsi_refund_due_sk = UnicodeAttribute(null=True)
+    body = UnicodeAttribute()
+
+    due = _gsi(_PAYMENT_INDEXES["refund_due"])
+
+
+class SyncLedgerItem(Model):
+    """Per dossier: the last version delivered to the national portal and how delivery goes."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()               # last dossier version delivered (0: none yet)
+    state = UnicodeAttribute()                # synced | retrying | dead
+    attempts = NumberAttribute()              # failed deliveries since the last success
+    last_error = UnicodeAttribute(null=True)
+    synced_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+
+class NotificationItem(Model):
+    """One notification of one event through one channel: claimed before sending, so it is
+    sent at most once (``sending`` left by a crash is never resent)."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    state = UnicodeAttribute()                # sending | sent
+    provider_id = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+    ttl = TTLAttribute()
+
+
+# --- personal data (issue 6) --------------------------------------------------------------
+
+class ApplicantItem(Model):
+    """``APPLICANT#{hmac of id number}`` / ``DOSSIER#{code}``: written with the dossier, so
+    everything held about one citizen is one Query away (privacy export, legacy matching)."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    code = UnicodeAttribute()
+
+
+class LegacyItem(Model):
+    """A citizen account imported from a legacy system (``sk`` ACCOUNT) and its old dossiers
+    (``sk`` DOSSIER#{code}), under ``LEGACY#{hmac of id number}``. ``linked_sub`` is set on
+    the account at the citizen's first login, once."""
+    Meta = _meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    body = UnicodeAttribute()
+    linked_sub = UnicodeAttribute(null=True)
+# --- audit log (issue 6) -----------------------------------------------------------------
+
+class AuditItem(Model):
+    """One audit record (chalicelib.trust.rules.audit), JSON in ``body``. Written once, never updated:
+    every write is conditioned on the item not existing (chalicelib.trust.store.audit)."""
+    Meta = _meta(resources.AUDIT)
+    pk = UnicodeAttribute(hash_key=True)      # DOSSIER#{code} | SUBJECT#{digest}
+    sk = UnicodeAttribute(range_key=True)     # {at}#{record id}
+    actor_sub = UnicodeAttribute()
+    kind = UnicodeAttribute()                 # change | read
+    body = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+    by_actor = _gsi(resources.AUDIT.indexes[0])

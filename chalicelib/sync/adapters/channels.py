@@ -1,0 +1,96 @@
+"""Sending a notification: SMS through Amazon SNS, email through Amazon SES, Zalo through a
+ZNS-style HTTP API (``requests``). Locally (and in tests) SNS and SES are moto, Zalo is the
+loopback simulator, and every channel also appends what it sent to a JSON-lines sink
+(MOTCUA_NOTIFICATIONS_SINK) that ``motcua notifications tail`` prints.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+
+from chalicelib.runtime import aws
+from chalicelib.kernel.working_days import iso
+from chalicelib.sync.rules.notifications import Message, e164
+
+_SINK_LOCK = threading.Lock()
+
+
+class ChannelError(Exception):
+    """The provider did not take the message; the delivery is retried later."""
+
+
+def email_sender() -> str:
+    return os.environ.get("MOTCUA_EMAIL_SENDER", "thongbao@motcua.example")
+
+
+def _sms(to: str, message: Message, tracking_id: str) -> str:
+    answer = aws.client("sns").publish(
+        PhoneNumber=e164(to), Message=message.text,
+        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}})
+    return answer["MessageId"]
+
+
+def _email(to: str, message: Message, tracking_id: str) -> str:
+    answer = aws.client("ses").send_email(
+        Source=email_sender(), Destination={"ToAddresses": [to]},
+        Message={"Subject": {"Data": message.subject, "Charset": "UTF-8"},
+                 "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"}}})
+    return answer["MessageId"]
+
+
+def _zalo_token() -> str:
+    """The OA access token: MOTCUA_ZALO_TOKEN locally, else the ``zalo`` secret, which the
+    zalo-token schedule keeps fresh (chalicelib/sync/adapters/zalo_token.py). Before its first renewal
+    there is none: SecretMissing, which ``send`` turns into a ChannelError like any other
+    failure, so the message waits for a retry."""
+    from chalicelib.runtime.credentials import stage_credentials
+    return stage_credentials("zalo", {"access_token": ("MOTCUA_ZALO_TOKEN", "local-zalo-token-not-real")})["access_token"]
+
+
+def _zalo(to: str, message: Message, tracking_id: str) -> str:
+    """ZNS: POST {base}/message/template, ``access_token`` header, phone as 84xxxxxxxxx."""
+    base = os.environ.get("MOTCUA_ZALO_URL", "http://127.0.0.1:8011").rstrip("/")
+    token = _zalo_token()
+    import requests  # on first use: most notifications (SMS, email) never need it
+
+    body = {"phone": e164(to).lstrip("+"), "template_id": message.zalo_template,
+            "template_data": message.zalo_data, "tracking_id": tracking_id}
+    try:
+        response = requests.post(f"{base}/message/template", json=body, headers={"access_token": token},
+                                 timeout=float(os.environ.get("MOTCUA_ZALO_TIMEOUT", "10")))
+        answer = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise ChannelError(f"zalo: {type(exc).__name__}") from None
+    if response.status_code >= 400 or not isinstance(answer, dict) or answer.get("error") != 0:
+        raise ChannelError(f"zalo: HTTP {response.status_code}, error {answer.get('error') if isinstance(answer, dict) else '?'}")
+    return str(answer.get("data", {}).get("msg_id", ""))
+
+
+SENDERS = {"sms": _sms, "email": _email, "zalo": _zalo}
+
+
+def send(channel: str, to: str, message: Message, *, tracking_id: str, dossier_code: str) -> str:
+    """Send through one channel; returns the provider's message id."""
+    try:
+        provider_id = SENDERS[channel](to, message, tracking_id)
+    except ChannelError:
+        raise
+    except Exception as exc:  # SNS/SES client errors, throttling, endpoint down
+        raise ChannelError(f"{channel}: {type(exc).__name__}: {exc}") from None
+    _sink({"at": iso(datetime.now(timezone.utc)), "channel": channel, "to": to, "dossier_code": dossier_code,
+           "event_type": message.event_type, "subject": message.subject, "text": message.text,
+           "tracking_id": tracking_id, "provider_id": provider_id})
+    return provider_id
+
+
+def _sink(record: dict[str, Any]) -> None:
+    path = os.environ.get("MOTCUA_NOTIFICATIONS_SINK")
+    if not path:
+        return
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    with _SINK_LOCK, open(path, "a", encoding="utf-8") as sink:
+        sink.write(line)

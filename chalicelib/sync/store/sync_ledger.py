@@ -1,0 +1,117 @@
+"""Sync ledger repository: one item per dossier next to it in the dossiers table.
+
+The ledger says which dossier version the national portal has. Every write is conditional
+on what was read, so two deliveries racing (a duplicate, a redrive) can never move it back
+or count an attempt twice; a stale write simply loses.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.runtime.settings import settings
+from chalicelib.runtime import resources
+from chalicelib.runtime.models import DossierItem, SyncLedgerItem
+from chalicelib.runtime.tables import connection, dossier_pk
+
+LEDGER_SK = "SYNC#national"
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Ledger:
+    version: int
+    state: str
+    attempts: int
+    last_error: str | None
+    synced_at: str | None
+
+
+def _ledger(item: SyncLedgerItem) -> Ledger:
+    return Ledger(int(item.version), item.state, int(item.attempts), item.last_error, item.synced_at)
+
+
+def read(code: str) -> tuple[dict[str, Any] | None, Ledger | None]:
+    """The dossier and its ledger in one strongly consistent BatchGetItem."""
+    table = settings().name(resources.DOSSIERS.name)
+    keys = [{"pk": {"S": dossier_pk(code)}, "sk": {"S": sk}} for sk in ("DOSSIER", LEDGER_SK)]
+    answer = connection().client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+    dossier, ledger = None, None
+    for raw in answer.get("Responses", {}).get(table, []):
+        if raw["sk"]["S"] == "DOSSIER":
+            dossier = json.loads(DossierItem.from_raw_data(raw).body)
+        else:
+            ledger = _ledger(SyncLedgerItem.from_raw_data(raw))
+    return dossier, ledger
+
+
+def ledgers(codes: list[str]) -> dict[str, Ledger]:
+    """Ledgers of up to 100 dossiers, for the backfill."""
+    if not codes:
+        return {}
+    table = settings().name(resources.DOSSIERS.name)
+    keys = [{"pk": {"S": dossier_pk(code)}, "sk": {"S": LEDGER_SK}} for code in codes]
+    found: dict[str, Ledger] = {}
+    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    while request:
+        answer = connection().client.batch_get_item(RequestItems=request)
+        for raw in answer.get("Responses", {}).get(table, []):
+            found[raw["pk"]["S"].removeprefix("DOSSIER#")] = _ledger(SyncLedgerItem.from_raw_data(raw))
+        request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def _same_version(ledger: Ledger | None) -> Any:
+    if ledger is None or ledger.version == 0:
+        return SyncLedgerItem.pk.does_not_exist() | (SyncLedgerItem.version == 0)
+    return SyncLedgerItem.version == ledger.version
+
+
+def _unchanged(ledger: Ledger | None) -> Any:
+    if ledger is None:
+        return SyncLedgerItem.pk.does_not_exist()
+    return (SyncLedgerItem.version == ledger.version) & (SyncLedgerItem.attempts == ledger.attempts)
+
+
+def _put(item: SyncLedgerItem, condition: Any) -> bool:
+    try:
+        item.save(condition=condition)
+        return True
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def advance(code: str, ledger: Ledger | None, *, version: int, at: str) -> bool:
+    """The portal now has ``version``. False if another delivery moved the version first; a
+    failure recorded meanwhile by a delivery of a later version does not block it."""
+    item = SyncLedgerItem(pk=dossier_pk(code), sk=LEDGER_SK, version=version, state="synced", attempts=0,
+                          last_error=None, synced_at=at, updated_at=at)
+    return _put(item, _same_version(ledger))
+
+
+def record_failure(code: str, ledger: Ledger | None, *, error: str, dead: bool, at: str) -> bool:
+    item = SyncLedgerItem(pk=dossier_pk(code), sk=LEDGER_SK, version=ledger.version if ledger else 0,
+                          state="dead" if dead else "retrying", attempts=(ledger.attempts if ledger else 0) + 1,
+                          last_error=error[:MAX_ERROR_CHARS], synced_at=ledger.synced_at if ledger else None,
+                          updated_at=at)
+    return _put(item, _unchanged(ledger))
+
+
+def sync_view(ledger: Ledger | None, dossier_version: int) -> dict[str, Any]:
+    """What GET /dossiers/{code} shows: ``pending`` until the portal has the current version."""
+    if ledger is None:
+        return {"state": "pending", "version": None, "synced_at": None, "last_error": None, "attempts": 0}
+    state = ledger.state
+    if state == "synced" and ledger.version < dossier_version:
+        state = "pending"
+    return {"state": state, "version": ledger.version or None, "synced_at": ledger.synced_at,
+            "last_error": ledger.last_error, "attempts": ledger.attempts}
+
+
+def view_of(dossier: Mapping[str, Any], ledger: Ledger | None) -> dict[str, Any]:
+    return sync_view(ledger, dossier["version"])

@@ -1,0 +1,55 @@
+"""Rate-limit counters in the idempotency table (items expire by TTL).
+
+``hit`` is one conditional UpdateItem: ADD 1 only while the window's count is below the limit,
+so concurrent requests can never count past it and nothing is lost between read and write.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.rate_limits import Limit
+from chalicelib.runtime.models import DossierItem
+from chalicelib.dossiers.store.dossiers import connection
+
+
+def table() -> str:
+    return settings().name(resources.IDEMPOTENCY.name)
+
+
+def hit(limit: Limit, subject: str, now: float) -> bool:
+    """Count one request in the current window; False (nothing counted) when it is full."""
+    client = connection().client
+    try:
+        client.update_item(
+            TableName=table(), Key={resources.IDEMPOTENCY.pk: {"S": limit.key(subject, now)}},
+            UpdateExpression="ADD hits :one SET #ttl = if_not_exists(#ttl, :expires)",
+            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+            ExpressionAttributeNames={"#ttl": resources.IDEMPOTENCY.ttl_attribute},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":limit": {"N": str(limit.limit)},
+                                       ":expires": {"N": str(limit.expires(now))}})
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[dict[str, Any] | None, int]:
+    """The dossier and this window's count for the code, in one BatchGetItem over two tables."""
+    from chalicelib.dossiers.store.dossiers import dossier_pk
+
+    dossiers = settings().name(resources.DOSSIERS.name)
+    request: dict[str, Any] = {
+        dossiers: {"Keys": [{"pk": {"S": dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},
+        table(): {"Keys": [{resources.IDEMPOTENCY.pk: {"S": limit.key(code, now)}}], "ConsistentRead": True},
+    }
+    dossier, hits = None, 0
+    while request:
+        answer = connection().client.batch_get_item(RequestItems=request)
+        for raw in answer.get("Responses", {}).get(dossiers, []):
+            dossier = json.loads(DossierItem.from_raw_data(raw).body)
+        for raw in answer.get("Responses", {}).get(table(), []):
+            hits = int(raw["hits"]["N"]) if "hits" in raw else 0
+        request = answer.get("UnprocessedKeys") or {}
+    return dossier, hits

@@ -1,0 +1,26 @@
+"""Use case of the audit log: admins read it (GET /audit). Nothing updates or deletes it."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.trust.store import audit as audit_store
+from chalicelib.trust.rules import permissions
+from chalicelib.dossiers.store import dossiers as store
+from chalicelib.kernel.errors import ApiError, ValidationFailed
+from chalicelib.trust.rules.identity import Identity
+
+
+def records(identity: Identity, *, dossier: str | None, actor: str | None, limit: int,
+            cursor: str | None) -> dict[str, Any]:
+    """One page of a dossier's records or of one actor's, oldest first. Admins only."""
+    permissions.scope_of(identity, "audit.read")
+    if (dossier is None) == (actor is None):
+        message = "Chọn đúng một trong hai: mã hồ sơ (dossier) hoặc người thực hiện (actor)."
+        raise ValidationFailed(fields={"dossier": message, "actor": message})
+    try:
+        page = (audit_store.records_of_dossier(dossier, limit=limit, cursor=cursor) if dossier
+                else audit_store.records_of_actor(actor or "", limit=limit, cursor=cursor))
+    except store.BadCursor:
+        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                       fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
+    return {"items": page.items, "next_cursor": page.next_cursor}

@@ -1,6 +1,6 @@
 """Processing rules: internal steps, the clock (pauses, extensions), results and ratings.
 
-Pure domain code over the dossier dict: no AWS, no HTTP. Each ``apply_*`` function changes
+Pure domain code over the Dossier (chalicelib.dossiers.rules.records): no AWS, no HTTP. Each ``apply_*`` function changes
 the dossier for one action that the state graph (chalicelib/dossiers/rules/transitions.py) has already
 allowed, and returns the event's ``data``. Field checks that need the dossier (a step that
 does not exist, a back-dated time before the last transition…) raise ValidationFailed here.
@@ -12,22 +12,39 @@ An extension is stored as the working days it added, so later pauses still apply
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, TypedDict, cast
 
 from chalicelib.kernel.working_days import Pause, WorkingCalendar, classify, iso, parse_iso, to_local
 from chalicelib.catalogue.rules.procedures import Procedure, default_steps
 from chalicelib.kernel.errors import Conflict, ValidationFailed
+from chalicelib.dossiers.rules.records import CurrentStep, Dossier, Extension, HeldStep, PauseEntry, StepTemplate
 from chalicelib.dossiers.rules.transitions import IN_PROGRESS
 
-Dossier = dict[str, Any]
+
+class ProcessingFields(TypedDict):
+    """The keys of a new dossier that processing owns (records.Dossier declares them)."""
+    steps: list[StepTemplate]
+    step: None
+    step_history: list[HeldStep]
+    holder_agency_id: str
+    agencies: list[str]
+    extension_days: int
+    extensions: list[Any]
+    supplements: list[Any]
+    result: None
+    finished_at: None
+    returned_at: None
+    return_method: None
+    rating: None
 
 
-def initial_fields(procedure: Procedure) -> dict[str, Any]:
+def initial_fields(procedure: Procedure) -> ProcessingFields:
     """What a new dossier carries for processing. The steps are copied from the catalogue,
     like the processing days, so a later catalogue edit never changes a running dossier."""
     steps = procedure.steps or default_steps(procedure.processing_days)
     return {
-        "steps": [{**step.to_dict(), "agency_id": step.agency_id or procedure.agency_id} for step in steps],
+        "steps": [{**step.to_dict(), "agency_id": step.agency_id or procedure.agency_id}  # type: ignore[typeddict-item]
+                  for step in steps],
         "step": None,
         "step_history": [],
         "holder_agency_id": procedure.agency_id,
@@ -45,18 +62,23 @@ def initial_fields(procedure: Procedure) -> dict[str, Any]:
 
 # --- the clock -----------------------------------------------------------------------------
 
-def pauses_of(dossier: Mapping[str, Any]) -> list[Pause]:
-    return [Pause(parse_iso(p["start"]), parse_iso(p["end"]) if p.get("end") else None, p.get("reason", ""))
-            for p in dossier.get("pauses", [])]
+def pauses_of(dossier: Dossier) -> list[Pause]:
+    return [_pause(p) for p in dossier.get("pauses", [])]
+
+
+def _pause(entry: PauseEntry) -> Pause:
+    end = entry.get("end")
+    return Pause(parse_iso(entry["start"]), parse_iso(end) if end else None, entry.get("reason", ""))
 
 
 def recompute_deadlines(dossier: Dossier, calendar: WorkingCalendar) -> None:
     """Set ``due_at`` and the current step's ``due_at`` from the calendar (None while paused)."""
-    if not dossier.get("accepted_at"):
+    accepted_at = dossier.get("accepted_at")
+    if not accepted_at:
         return
     pauses, rule = pauses_of(dossier), dossier["supplement_rule"]
     days = dossier["processing_days"] + dossier.get("extension_days", 0)
-    due = calendar.due_date(parse_iso(dossier["accepted_at"]), days, pauses, rule)
+    due = calendar.due_date(parse_iso(accepted_at), days, pauses, rule)
     dossier["due_at"] = iso(due) if due else None
     step = dossier.get("step")
     if step:
@@ -65,7 +87,7 @@ def recompute_deadlines(dossier: Dossier, calendar: WorkingCalendar) -> None:
         step["due_at"] = iso(step_due) if step_due else None
 
 
-def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Mapping[str, Any],
+def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Dossier,
                    calendar: WorkingCalendar) -> datetime:
     """When an act really happened. Officers may back-date to the real signing time, by at
     most 1 working day and never before the dossier's last transition; never in the future."""
@@ -86,7 +108,7 @@ def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Mappi
     return moment
 
 
-def last_transition_at(dossier: Mapping[str, Any]) -> datetime | None:
+def last_transition_at(dossier: Dossier) -> datetime | None:
     decisions = dossier.get("decisions") or []
     if decisions:
         last = decisions[-1]
@@ -94,7 +116,12 @@ def last_transition_at(dossier: Mapping[str, Any]) -> datetime | None:
     return parse_iso(dossier["submitted_at"]) if dossier.get("submitted_at") else None
 
 
-def backdating(effective: datetime, now: datetime) -> dict[str, Any]:
+class Backdating(TypedDict):
+    effective_at: str
+    backdated: bool
+
+
+def backdating(effective: datetime, now: datetime) -> Backdating:
     """The audit fields of a decision whose effective time may differ from when it was recorded."""
     return {"effective_at": iso(effective), "backdated": effective < now}
 
@@ -102,7 +129,7 @@ def backdating(effective: datetime, now: datetime) -> dict[str, Any]:
 # --- steps ---------------------------------------------------------------------------------
 
 def enter_step(dossier: Dossier, index: int, *, at: datetime, by: str, assignee: str | None,
-               note: str | None, calendar: WorkingCalendar) -> dict[str, Any] | None:
+               note: str | None, calendar: WorkingCalendar) -> HeldStep | None:
     """Close the current step (if any) into the history and start step ``index`` (1-based).
     A step of another agency hands the dossier over to it (liên thông). Returns the closed entry."""
     template = dossier["steps"][index - 1]
@@ -117,20 +144,20 @@ def enter_step(dossier: Dossier, index: int, *, at: datetime, by: str, assignee:
     return closed
 
 
-def close_step(dossier: Dossier, *, at: datetime, calendar: WorkingCalendar) -> dict[str, Any] | None:
+def close_step(dossier: Dossier, *, at: datetime, calendar: WorkingCalendar) -> HeldStep | None:
     """Record who held the current step and for how long; the dossier then has no step."""
     step = dossier.get("step")
     if not step:
         return None
-    started = parse_iso(step["started_at"])
-    entry = {
+    started, due_at = parse_iso(step["started_at"]), step.get("due_at")
+    entry: HeldStep = {
         "index": step["index"], "name": step["name"], "unit": step["unit"], "agency_id": step["agency_id"],
         "assignee": step.get("assignee"), "entered_by": step.get("entered_by"),
         "started_at": step["started_at"], "ended_at": iso(at), "due_at": step.get("due_at"),
         "working_days": calendar.working_days_between(calendar.effective_start_day(started),
                                                       calendar.effective_start_day(at)),
         "seconds": max(0, int((at - started).total_seconds())),
-        "timeliness": classify(at, parse_iso(step["due_at"])) if step.get("due_at") else None,
+        "timeliness": classify(at, parse_iso(due_at)) if due_at else None,
     }
     dossier["step_history"].append(entry)
     dossier["step"] = None
@@ -154,14 +181,14 @@ def apply_forward(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, 
     to_step = params["to_step"]
     if to_step > len(dossier["steps"]):
         raise ValidationFailed(fields={"to_step": f"Quy trình của thủ tục chỉ có {len(dossier['steps'])} bước."})
-    before = dossier.get("step") or {}
+    before: Mapping[str, Any] = dossier.get("step") or {}
     if before.get("index") == to_step and before.get("assignee") == params.get("assignee"):
         # A retried forward (the first one's answer lost) must not move the dossier twice.
         raise Conflict(f"Hồ sơ đã ở bước {to_step} với người xử lý này.", code="already_at_step",
                        extra={"current_step": to_step})
     closed = enter_step(dossier, to_step, at=at, by=by, assignee=params.get("assignee"),
                         note=params.get("note"), calendar=calendar)
-    step = dossier["step"]
+    step = cast(CurrentStep, dossier["step"])   # enter_step has just set it
     return {
         "forwarded_at": iso(at), "forwarded_by": by,
         "from_step": before.get("index"), "from_agency_id": before.get("agency_id"),
@@ -196,12 +223,18 @@ def apply_supplement(dossier: Dossier, params: Mapping[str, Any], *, at: datetim
     added = [a for a in params["attachments"] if a["upload_id"] not in known]
     dossier["attachments"].extend(added)
     request = dossier["supplements"][-1]
-    request.update(supplied_at=iso(at), supplied_by=by, attachments=list(params["attachments"]))
+    request["supplied_at"], request["supplied_by"] = iso(at), by
+    request["attachments"] = list(params["attachments"])
     recompute_deadlines(dossier, calendar)
     dossier["pauses"][-1]["due_at_after"] = dossier["due_at"]
     return {"supplied_at": iso(at), "attachment_count": len(params["attachments"]),
             "rule": dossier["supplement_rule"], "due_at_before_pause": old_due, "due_at": dossier["due_at"],
-            "step_due_at": (dossier.get("step") or {}).get("due_at")}
+            "step_due_at": _step_due(dossier)}
+
+
+def _step_due(dossier: Dossier) -> str | None:
+    step = dossier.get("step")
+    return step.get("due_at") if step else None
 
 
 def _end_open_pause(dossier: Dossier, at: datetime) -> None:
@@ -240,7 +273,7 @@ def apply_extend(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, b
     added = calendar.working_days_between(old_day + timedelta(days=1), new_day + timedelta(days=1))
     dossier["extension_days"] = dossier.get("extension_days", 0) + added
     recompute_deadlines(dossier, calendar)
-    record = {"at": iso(at), "by": by, "reason": params["reason"], "old_due_at": old_due,
+    record: Extension = {"at": iso(at), "by": by, "reason": params["reason"], "old_due_at": old_due,
               "new_due_at": dossier["due_at"], "added_working_days": added}
     dossier["extensions"].append(record)
     return {"extended_at": iso(at), "extended_by": by, "reason": params["reason"], "old_due_at": old_due,
@@ -304,12 +337,12 @@ def apply_rate(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by:
 
 # --- warnings --------------------------------------------------------------------------------
 
-def due_index(dossier: Mapping[str, Any]) -> tuple[str, str] | None:
+def due_index(dossier: Dossier) -> tuple[str, str] | None:
     """(holding agency, earliest of the step and overall due dates) while the clock runs;
     None otherwise, which keeps the dossier out of the sparse due-date index."""
     if dossier.get("status") not in IN_PROGRESS:
         return None
-    dues = [parse_iso(d) for d in (dossier.get("due_at"), (dossier.get("step") or {}).get("due_at")) if d]
+    dues = [parse_iso(d) for d in (dossier.get("due_at"), _step_due(dossier)) if d]
     if not dues:
         return None
     return dossier.get("holder_agency_id") or dossier["agency_id"], iso(min(dues))
@@ -326,11 +359,11 @@ def due_window(kind: str, now: datetime, calendar: WorkingCalendar) -> tuple[str
     return iso(now), iso(calendar.due_date(now, 1))  # type: ignore[arg-type]
 
 
-def due_view(dossier: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    step = dossier.get("step") or {}
+def due_view(dossier: Dossier, now: datetime) -> dict[str, Any]:
+    step: Mapping[str, Any] = dossier.get("step") or {}
     overall, step_due = dossier.get("due_at"), step.get("due_at")
     which = "step" if step_due and (not overall or parse_iso(step_due) < parse_iso(overall)) else "dossier"
-    earliest = parse_iso(step_due if which == "step" else overall)
+    earliest = parse_iso(cast(str, step_due if which == "step" else overall))  # the due index holds only dated dossiers
     return {
         "dossier_code": dossier["code"], "status": dossier["status"], "procedure_code": dossier["procedure_code"],
         "procedure_name": dossier["procedure_name"], "holder_agency_id": dossier.get("holder_agency_id"),

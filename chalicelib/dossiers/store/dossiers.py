@@ -21,7 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.trust.store import audit as audit_store
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
-from chalicelib.runtime.tables import connection, dossier_pk  # noqa: F401 (re-exported)
+from chalicelib.runtime.tables import connection, dossier_pk
 from chalicelib.kernel.errors import Conflict, ServiceUnavailable
 from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.trust.rules.privacy import id_number_hash, retention_index

@@ -107,4 +107,19 @@ class PaymentLedger(TypedDict):
     payments: list[LedgerEntry]
 
 
+class RefundDue(TypedDict):
+    """One line of the finance desk's to-refund list: a dossier holding money it must give back."""
+    dossier_code: str
+    agency_id: str
+    procedure_code: str
+    dossier_status: str
+    amount_due: int
+    amount_paid: int
+    amount_to_refund: int
+    reason: str                      # refused | overpaid
+    payment_ids: list[str]
+    dossier_version: int
+    since: str
+
+
 PAYMENT_KEYS: tuple[str, ...] = tuple(Payment.__annotations__)

@@ -20,7 +20,7 @@ from chalicelib.kernel.working_days import parse_iso, to_local
 from chalicelib.kernel.errors import ServiceUnavailable
 from chalicelib.runtime.models import PaymentItem, RefundDueItem
 from chalicelib.payments.rules.payments import Plan
-from chalicelib.payments.rules.records import Payment
+from chalicelib.payments.rules.records import Payment, RefundDue
 from chalicelib.payments.rules.transitions import PENDING
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -61,7 +61,7 @@ def from_item(item: PaymentItem) -> Payment:
     return payment
 
 
-def _refund_due_item(dossier_code: str, record: dict[str, Any] | None, version: int) -> RefundDueItem:
+def _refund_due_item(dossier_code: str, record: RefundDue | None, version: int) -> RefundDueItem:
     """A listed record, or a tombstone (no index key) that still remembers the version."""
     return RefundDueItem(
         pk=f"REFUND_DUE#{dossier_code}", sk="REFUND_DUE", dossier_version=version,
@@ -95,8 +95,9 @@ def payments_of_day(day: str) -> list[Payment]:
     return [from_item(item) for item in PaymentItem.by_day.query(day)]
 
 
-def refund_due_list() -> list[dict[str, Any]]:
-    return [json.loads(item.body) for item in RefundDueItem.due.query(DUE_KEY)]
+def refund_due_list() -> list[RefundDue]:
+    records: list[RefundDue] = [json.loads(item.body) for item in RefundDueItem.due.query(DUE_KEY)]
+    return records
 
 
 # --- writes -----------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def save_payment(payment: Payment, *, expected_version: int) -> None:
         raise ServiceUnavailable(extra={"retryable": True}) from exc
 
 
-def put_refund_due_if_newer(dossier_code: str, record: dict[str, Any] | None, version: int) -> bool:
+def put_refund_due_if_newer(dossier_code: str, record: RefundDue | None, version: int) -> bool:
     """Record what a consumer saw of the dossier, unless a newer view is already stored."""
     item = _refund_due_item(dossier_code, record, version)
     try:

@@ -24,6 +24,7 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.models import CounterItem, ProjectionItem
 from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS, Contributions, by_period, viewed
+from chalicelib.dossiers.rules.records import Dossier
 
 SHARDS = int(os.environ.get("MOTCUA_REPORT_SHARDS", "4"))
 # Every write to a counter item adds to all of its raw columns (0 to those the dossier does
@@ -66,7 +67,7 @@ def _decode(text: str | None) -> dict[str, Contributions]:
     return out
 
 
-def load(code: str) -> tuple[dict[str, Any] | None, int | None, dict[str, Contributions]]:
+def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions]]:
     """The dossier and its projection record in one consistent BatchGetItem."""
     cfg = settings()
     dossiers, reports = cfg.name(resources.DOSSIERS.name), cfg.name(resources.REPORTS.name)
@@ -92,7 +93,7 @@ class StaleProjection(Exception):
     """Another delivery projected this version or a newer one first."""
 
 
-def apply(dossier: dict[str, Any], version: int, applied_version: int | None,
+def apply(dossier: Dossier, version: int, applied_version: int | None,
           new: dict[str, Contributions], deltas: dict[str, Contributions]) -> None:
     """Write the counter deltas and the new projection record in one transaction."""
     code, agency = dossier["code"], dossier["agency_id"]

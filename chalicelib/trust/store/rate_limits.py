@@ -13,6 +13,7 @@ from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.rate_limits import Limit
 from chalicelib.runtime.models import DossierItem
 from chalicelib.dossiers.store.dossiers import connection
+from chalicelib.dossiers.rules.records import Dossier
 
 
 def table() -> str:
@@ -35,7 +36,7 @@ def hit(limit: Limit, subject: str, now: float) -> bool:
     return True
 
 
-def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[dict[str, Any] | None, int]:
+def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[Dossier | None, int]:
     """The dossier and this window's count for the code, in one BatchGetItem over two tables."""
     from chalicelib.dossiers.store.dossiers import dossier_pk
 

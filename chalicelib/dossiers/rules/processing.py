@@ -21,43 +21,14 @@ from chalicelib.dossiers.rules.records import CurrentStep, Dossier, Extension, H
 from chalicelib.dossiers.rules.transitions import IN_PROGRESS
 
 
-class ProcessingFields(TypedDict):
-    """The keys of a new dossier that processing owns (records.Dossier declares them)."""
-    steps: list[StepTemplate]
-    step: None
-    step_history: list[HeldStep]
-    holder_agency_id: str
-    agencies: list[str]
-    extension_days: int
-    extensions: list[Any]
-    supplements: list[Any]
-    result: None
-    finished_at: None
-    returned_at: None
-    return_method: None
-    rating: None
-
-
-def initial_fields(procedure: Procedure) -> ProcessingFields:
-    """What a new dossier carries for processing. The steps are copied from the catalogue,
-    like the processing days, so a later catalogue edit never changes a running dossier."""
+def initial_steps(procedure: Procedure) -> list[StepTemplate]:
+    """The internal process a new dossier carries, each step's agency filled in. Copied from
+    the catalogue, like the processing days, so a later catalogue edit never changes a
+    running dossier."""
     steps = procedure.steps or default_steps(procedure.processing_days)
-    return {
-        "steps": [{**step.to_dict(), "agency_id": step.agency_id or procedure.agency_id}  # type: ignore[typeddict-item]
-                  for step in steps],
-        "step": None,
-        "step_history": [],
-        "holder_agency_id": procedure.agency_id,
-        "agencies": [procedure.agency_id],
-        "extension_days": 0,
-        "extensions": [],
-        "supplements": [],
-        "result": None,
-        "finished_at": None,
-        "returned_at": None,
-        "return_method": None,
-        "rating": None,
-    }
+    # Step.to_dict() holds a StepTemplate's keys.
+    return [cast(StepTemplate, {**step.to_dict(), "agency_id": step.agency_id or procedure.agency_id})
+            for step in steps]
 
 
 # --- the clock -----------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
                 channel: str, submitted_at: str) -> Dossier:
     """The dossier as first stored. Procedure rules are copied in, so a later catalogue edit
     never changes the deadline of a dossier already in progress."""
-    from chalicelib.dossiers.rules.processing import initial_fields
+    from chalicelib.dossiers.rules.processing import initial_steps
 
     fees: list[FeeLine] = [{"name": fee.name, "amount": fee.amount} for fee in procedure.fees]
     return {
@@ -211,7 +211,19 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "notify": list(submission.get("notify", DEFAULT_NOTIFY)),
         "consent": None,
         "received_by": None,
-        **initial_fields(procedure),
+        "steps": initial_steps(procedure),
+        "step": None,
+        "step_history": [],
+        "holder_agency_id": procedure.agency_id,
+        "agencies": [procedure.agency_id],
+        "extension_days": 0,
+        "extensions": [],
+        "supplements": [],
+        "result": None,
+        "finished_at": None,
+        "returned_at": None,
+        "return_method": None,
+        "rating": None,
     }
 
 

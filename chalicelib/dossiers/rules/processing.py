@@ -1,9 +1,10 @@
 """Processing rules: internal steps, the clock (pauses, extensions), results and ratings.
 
-Pure domain code over the Dossier (chalicelib.dossiers.rules.records): no AWS, no HTTP. Each ``apply_*`` function changes
-the dossier for one action that the state graph (chalicelib/dossiers/rules/transitions.py) has already
-allowed, and returns the event's ``data``. Field checks that need the dossier (a step that
-does not exist, a back-dated time before the last transition…) raise ValidationFailed here.
+Pure domain code over the Dossier (chalicelib.dossiers.rules.records): no AWS, no HTTP.
+Each ``apply_*`` function changes the dossier for one action that the state graph
+(chalicelib/dossiers/rules/transitions.py) has already allowed, and returns the event's
+``data``. Field checks that need the dossier (a step that does not exist, a back-dated time
+before the last transition…) raise ValidationFailed here.
 
 Every deadline comes from ``WorkingCalendar.due_date`` with the dossier's stored pauses:
 the overall one from the acceptance time, each step's from the time the step started.
@@ -17,7 +18,9 @@ from typing import Any, Mapping, TypedDict, cast
 from chalicelib.kernel.working_days import Pause, WorkingCalendar, classify, iso, parse_iso, to_local
 from chalicelib.catalogue.rules.procedures import Procedure, default_steps
 from chalicelib.kernel.errors import Conflict, ValidationFailed
-from chalicelib.dossiers.rules.records import CurrentStep, Dossier, Extension, HeldStep, PauseEntry, StepTemplate
+from chalicelib.dossiers.rules.records import (
+    CurrentStep, Dossier, Extension, HeldStep, PauseEntry, StepTemplate,
+)
 from chalicelib.dossiers.rules.transitions import IN_PROGRESS
 
 
@@ -88,6 +91,7 @@ def last_transition_at(dossier: Dossier) -> datetime | None:
 
 
 class Backdating(TypedDict):
+    """When a decision took effect, and whether that is earlier than when it was recorded."""
     effective_at: str
     backdated: bool
 
@@ -124,7 +128,7 @@ def close_step(dossier: Dossier, *, at: datetime, calendar: WorkingCalendar) -> 
     entry: HeldStep = {
         "index": step["index"], "name": step["name"], "unit": step["unit"], "agency_id": step["agency_id"],
         "assignee": step.get("assignee"), "entered_by": step.get("entered_by"),
-        "started_at": step["started_at"], "ended_at": iso(at), "due_at": step.get("due_at"),
+        "started_at": step["started_at"], "ended_at": iso(at), "due_at": due_at,
         "working_days": calendar.working_days_between(calendar.effective_start_day(started),
                                                       calendar.effective_start_day(at)),
         "seconds": max(0, int((at - started).total_seconds())),
@@ -245,7 +249,7 @@ def apply_extend(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, b
     dossier["extension_days"] = dossier.get("extension_days", 0) + added
     recompute_deadlines(dossier, calendar)
     record: Extension = {"at": iso(at), "by": by, "reason": params["reason"], "old_due_at": old_due,
-              "new_due_at": dossier["due_at"], "added_working_days": added}
+                         "new_due_at": dossier["due_at"], "added_working_days": added}
     dossier["extensions"].append(record)
     return {"extended_at": iso(at), "extended_by": by, "reason": params["reason"], "old_due_at": old_due,
             "new_due_at": dossier["due_at"], "added_working_days": added}

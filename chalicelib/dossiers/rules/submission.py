@@ -11,7 +11,9 @@ from datetime import date, datetime, timezone
 from typing import Any, Mapping, cast
 
 from chalicelib.catalogue.rules.procedures import Procedure
-from chalicelib.dossiers.rules.records import API_KEYS, REQUIRED_KEYS, Applicant, DecisionEntry, Dossier, FeeLine, FileRef
+from chalicelib.dossiers.rules.records import (
+    API_KEYS, REQUIRED_KEYS, Applicant, DecisionEntry, Dossier, FeeLine, FileRef,
+)
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.payments.rules.payments import payment_fields
 

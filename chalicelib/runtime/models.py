@@ -39,7 +39,7 @@ _DOSSIER_INDEXES = {index.name: index for index in resources.DOSSIERS.indexes}
 class DossierItem(Model):
     """The dossier itself: the whole Dossier (chalicelib.dossiers.rules.records) is JSON in
     ``body``; the other attributes are derived from it for keys and indexes
-    (chalicelib.dossiers.store.dossiers.to_item / from_item)."""
+    (chalicelib.dossiers.store.dossiers.to_item; back by chalicelib.runtime.tables.from_item)."""
     Meta = _meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

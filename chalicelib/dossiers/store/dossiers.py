@@ -3,9 +3,9 @@
 Every state change is one TransactWriteItems call that writes the dossier (conditioned on
 its version), its outbox event, its audit record (chalicelib.trust.rules.audit) and, for a submission,
 the idempotency record and the daily sequence counter. Either all of it happens or none of
-it does. The dossier key and the shared connection live in chalicelib.runtime.tables (light
-enough for consumers) and are re-exported here. ``to_item``/``from_item`` are the one
-mapping between a ``Dossier`` (chalicelib.dossiers.rules.records) and its item.
+it does. ``to_item`` is the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes
+its item. The dossier key, the shared connection, the read by code and ``from_item`` (item to
+Dossier) live in chalicelib.runtime.tables (light enough for consumers) and are re-exported here.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.trust.store import audit as audit_store
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
-from chalicelib.runtime.tables import connection, dossier_pk
+from chalicelib.runtime.tables import connection, dossier_pk, from_item, get_dossier  # noqa: F401 (re-exported)
 from chalicelib.kernel.errors import Conflict, ServiceUnavailable
 from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.trust.rules.privacy import id_number_hash, retention_index
@@ -54,23 +54,6 @@ def to_item(dossier: Dossier) -> DossierItem:
         gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
         body=_dumps(dossier),
     )
-
-
-def from_item(item: DossierItem) -> Dossier:
-    """The dossier an item holds: the one place an item becomes a dossier (the index
-    attributes are derived from it, so the body is the whole of it)."""
-    dossier: Dossier = json.loads(item.body)
-    return dossier
-
-
-def get_dossier(code: str) -> Dossier | None:
-    """One GetItem, strongly consistent so a transition reads the latest version.
-    (chalicelib.runtime.tables.get_dossier reads the same for consumers that must start light.)"""
-    try:
-        item = DossierItem.get(dossier_pk(code), "DOSSIER", consistent_read=True)
-    except DoesNotExist:
-        return None
-    return from_item(item)
 
 
 def applicant_pk(id_number: str) -> str:

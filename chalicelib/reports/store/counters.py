@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.runtime import tables as dossier_table
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
-from chalicelib.runtime.models import CounterItem, ProjectionItem
+from chalicelib.runtime.models import CounterItem, DossierItem, ProjectionItem
 from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS, Contributions, by_period, viewed
 from chalicelib.dossiers.rules.records import Dossier
 
@@ -82,7 +82,7 @@ def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions
     deserialize = TypeDeserializer().deserialize
     dossier_items = found.get(dossiers, [])
     record_items = found.get(reports, [])
-    dossier = json.loads(deserialize(dossier_items[0]["body"])) if dossier_items else None
+    dossier = dossier_table.from_item(DossierItem.from_raw_data(dossier_items[0])) if dossier_items else None
     if not record_items:
         return dossier, None, {view: {} for view in STORED_VIEWS}
     record = {k: deserialize(v) for k, v in record_items[0].items()}

@@ -6,7 +6,6 @@ or count an attempt twice; a stale write simply loses.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from pynamodb.exceptions import PutError
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime import resources
 from chalicelib.runtime.models import DossierItem, SyncLedgerItem
-from chalicelib.runtime.tables import connection, dossier_pk
+from chalicelib.runtime.tables import connection, dossier_pk, from_item
 from chalicelib.dossiers.rules.records import Dossier
 
 LEDGER_SK = "SYNC#national"
@@ -43,7 +42,7 @@ def read(code: str) -> tuple[Dossier | None, Ledger | None]:
     dossier, ledger = None, None
     for raw in answer.get("Responses", {}).get(table, []):
         if raw["sk"]["S"] == "DOSSIER":
-            dossier = json.loads(DossierItem.from_raw_data(raw).body)
+            dossier = from_item(DossierItem.from_raw_data(raw))
         else:
             ledger = _ledger(SyncLedgerItem.from_raw_data(raw))
     return dossier, ledger

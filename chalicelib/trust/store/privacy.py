@@ -2,7 +2,6 @@
 notifications, the dossiers due for purge, and the files themselves. Queries only, no Scan."""
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
 from chalicelib.runtime import aws
@@ -28,7 +27,7 @@ def closed_before(agency_id: str, cutoff_iso: str) -> Iterator[Dossier]:
     """Dossiers of an agency closed before ``cutoff_iso`` whose files are still held: a Query
     on the sparse ``closed_by_agency`` index (purged dossiers have left it)."""
     for item in DossierItem.closed_by_agency.query(agency_id, DossierItem.gsi_closed_at < cutoff_iso):
-        yield json.loads(item.body)
+        yield store.from_item(item)
 
 
 def save_purged(dossier: Dossier) -> None:

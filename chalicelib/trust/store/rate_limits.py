@@ -5,13 +5,13 @@ so concurrent requests can never count past it and nothing is lost between read 
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.rate_limits import Limit
 from chalicelib.runtime.models import DossierItem
+from chalicelib.runtime.tables import from_item
 from chalicelib.dossiers.store.dossiers import connection
 from chalicelib.dossiers.rules.records import Dossier
 
@@ -49,7 +49,7 @@ def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[Dossier | Non
     while request:
         answer = connection().client.batch_get_item(RequestItems=request)
         for raw in answer.get("Responses", {}).get(dossiers, []):
-            dossier = json.loads(DossierItem.from_raw_data(raw).body)
+            dossier = from_item(DossierItem.from_raw_data(raw))
         for raw in answer.get("Responses", {}).get(table(), []):
             hits = int(raw["hits"]["N"]) if "hits" in raw else 0
         request = answer.get("UnprocessedKeys") or {}

@@ -183,3 +183,13 @@ def test_a_procedure_and_an_agency_survive_the_catalogue_mapping_both_ways():
         item = catalogue_store.to_item(record)
         assert catalogue_store.from_item(item) == record
         assert catalogue_store.to_item(catalogue_store.from_item(item)).attribute_values == item.attribute_values
+
+
+def test_the_api_contract_documents_exactly_the_keys_the_full_view_shows():
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "chalicelib" / "edge" / "openapi.yaml").read_text(encoding="utf-8"))
+    dossier = schema["components"]["schemas"]["Dossier"]
+    shown = {"code" if key == "dossier_code" else key for key in dossier["properties"]}
+    assert shown == {*API_KEYS, "amount_paid", "payment_status", "national_sync"}
+    assert {"code" if key == "dossier_code" else key for key in dossier["required"]} <= REQUIRED_KEYS

@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (

@@ -8,7 +8,7 @@ sends only what is still missing: at most once per event per channel.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from chalicelib.catalogue.store import procedures as catalogue_store
@@ -36,7 +36,7 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
     sent, failed = [], []
     for channel in channels(dossier):
         to = address(channel, dossier)
-        now = iso(datetime.now(timezone.utc))
+        now = iso(datetime.now(UTC))
         if not to or not notify_store.claim(code, event["id"], channel, now):
             continue
         try:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from aws_cdk import Duration, RemovalPolicy, SecretValue, aws_apigateway as apigw, aws_cognito as cognito
 from aws_cdk import aws_iam as iam, aws_logs as logs, aws_route53 as route53

@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 DEFAULT_FILE = Path(__file__).with_name("stages.json")
 STAGES_FILE_ENV = "MOTCUA_STAGES_FILE"

@@ -16,7 +16,9 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
+from datetime import UTC
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -383,13 +385,13 @@ def payments_calls_and_sweep() -> list[Row]:
 def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int:
     """Store ``total`` payments (``pending`` of them pending for 20 minutes, the rest settled)
     and count the provider calls of one sweep."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from chalicelib.kernel.working_days import iso, to_local
     from chalicelib.runtime.models import PaymentItem
     from chalicelib.payments.store.payments import _payment_item
 
-    created = datetime.now(timezone.utc) - timedelta(minutes=20)
+    created = datetime.now(UTC) - timedelta(minutes=20)
     with PaymentItem.batch_write() as batch:
         for i in range(total):
             batch.save(_payment_item({
@@ -434,7 +436,7 @@ Timeline = list[tuple[str | None, list[Any], float]]
 def _operations_timeline(runs: int) -> Timeline:
     """Pass 1: each operation through the app, with its AWS calls and its CPU time."""
     import json
-    from datetime import datetime, timezone
+    from datetime import datetime
     from urllib.parse import urlencode
 
     from moto import mock_aws
@@ -460,14 +462,14 @@ def _operations_timeline(runs: int) -> Timeline:
 
             timed(None, "GET", "/procedures", citizen)  # a warm Lambda has the catalogue cached
             body = json.dumps(_bench_submission())
-            today = datetime.now(timezone.utc).date()
+            today = datetime.now(UTC).date()
             month = f"from={today.replace(day=1)}&to={today}&group_by=procedure"
             for i in range(runs):
                 code = timed("submit", "POST", "/dossiers", citizen, body=body, key=f"overhead-key-{i:04d}")["dossier_code"]
                 payment = timed(None, "POST", f"/dossiers/{code}/payments", citizen)
                 ipn = sign_params({
                     "vnp_Amount": str(payment["amount"] * 100), "vnp_ResponseCode": "00",
-                    "vnp_TransactionStatus": "00", "vnp_PayDate": format_vnp_date(datetime.now(timezone.utc)),
+                    "vnp_TransactionStatus": "00", "vnp_PayDate": format_vnp_date(datetime.now(UTC)),
                     "vnp_TransactionNo": f"{14000000 + i}", "vnp_TmnCode": vnpay.tmn_code,
                     "vnp_TxnRef": payment["payment_id"]}, vnpay.hash_secret)
                 if timed("IPN", "GET", f"/payments/vnpay/ipn?{urlencode(ipn)}", None).get("RspCode") != "00":

@@ -9,7 +9,8 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 
 def _settings() -> Any:

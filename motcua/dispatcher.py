@@ -20,7 +20,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from moto.events.models import EventPattern  # the local stack already runs on moto; reuse its matcher
 

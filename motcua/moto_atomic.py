@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 _LOCK = threading.RLock()
 _OPERATIONS = ("put_item", "get_item", "query", "scan", "update_item", "delete_item", "transact_write_items")

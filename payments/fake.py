@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Mapping
+from datetime import datetime, UTC
+from collections.abc import Callable, Mapping
 
 from .base import (
     Notification,
@@ -31,7 +31,7 @@ from .base import (
     check_aware,
 )
 
-__all__ = ["FakeProvider", "FakePayment"]
+__all__ = ["FakePayment", "FakeProvider"]
 
 _SIGNED_KEYS = ("reference", "amount", "txn_id", "response_code", "status", "paid_at")
 
@@ -63,7 +63,7 @@ class FakeProvider:
         host: str = "https://fake-pay.invalid",
     ) -> None:
         self._secret = secret
-        self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=timezone.utc))
+        self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=UTC))
         self._host = host.rstrip("/")
         self.payments: dict[str, FakePayment] = {}
         self.calls: list[tuple[str, tuple]] = []

@@ -195,7 +195,7 @@ NOTIFICATIONS_QUEUE = Queue(name="notifications", visibility_timeout=120, max_re
 
 
 
-def _connector_resources() -> tuple[tuple[Queue, ...], tuple["Rule", ...], tuple["QueueConsumer", ...]]:
+def _connector_resources() -> tuple[tuple[Queue, ...], tuple[Rule, ...], tuple[QueueConsumer, ...]]:
     """A queue, a rule and a consumer per connected ministry system (chalicelib/sync/rules/connectors.py):
     the rule forwards the system's chosen events for its procedures only."""
     from chalicelib.sync.rules.connectors import systems

@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -45,9 +46,8 @@ def crash_cases(calls_of_one_run: Callable[[], list[str]], *, every_call: bool =
 
 def run_crashing(n: int, when: str, operation: Callable[[], Any]) -> str:
     """Run ``operation`` with the n-th AWS call dying; returns which call died."""
-    with faults.crash_at(n, when) as plan:
-        with pytest.raises(faults.InjectedCrash):
-            operation()
+    with faults.crash_at(n, when) as plan, pytest.raises(faults.InjectedCrash):
+        operation()
     assert plan.fired
     return plan.fired
 

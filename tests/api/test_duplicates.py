@@ -10,7 +10,8 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws

@@ -10,9 +10,7 @@ from chalicelib.runtime import aws
 from chalicelib.runtime import resources
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.sync.store import sync_ledger as sync_store
-from chalicelib.runtime.settings import settings
 from chalicelib.dossiers.rules.submission import new_dossier
-from chalicelib.kernel.events import new_event
 from handlers import national_sync
 from motcua import sync_ops
 from motcua.dispatcher import LambdaContext

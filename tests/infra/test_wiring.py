@@ -4,7 +4,8 @@ with the local stack without any change to infra/. Built in-process without the 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -10,7 +10,7 @@ from chalicelib.trust.rules import audit
 from chalicelib.trust.rules.identity import Identity
 
 OFFICER = Identity("officer-1", "officer", "000.00.13.H50")
-AT = datetime(2026, 3, 10, 2, 30, 15, 123456, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 10, 2, 30, 15, 123456, tzinfo=UTC)
 
 
 def dossier(**over):

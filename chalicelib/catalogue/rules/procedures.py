@@ -28,7 +28,8 @@ from dataclasses import dataclass, fields as dc_fields
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")

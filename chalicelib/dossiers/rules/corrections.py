@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed

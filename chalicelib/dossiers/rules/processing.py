@@ -12,7 +12,8 @@ An extension is stored as the working days it added, so later pauses still apply
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import Pause, WorkingCalendar, classify, iso, parse_iso, to_local
 from chalicelib.catalogue.rules.procedures import Procedure, default_steps

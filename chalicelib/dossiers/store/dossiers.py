@@ -12,7 +12,8 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite

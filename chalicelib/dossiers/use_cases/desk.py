@@ -8,7 +8,8 @@ subject no citizen token can have; the applicant follows it with the code and ph
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.dossiers.use_cases import intake
 from chalicelib.trust.rules import permissions

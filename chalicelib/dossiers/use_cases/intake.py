@@ -9,8 +9,9 @@ import hashlib
 import json
 import random
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
 from chalicelib.catalogue.store import procedures as catalogue_store
@@ -19,7 +20,6 @@ from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.rules import transitions
 from chalicelib.dossiers.store.attachments import missing_uploads
 from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, to_local
-from chalicelib.catalogue.rules.procedures import Procedure
 from chalicelib.catalogue.use_cases.procedures import get_procedure
 from chalicelib.dossiers.rules.submission import (
     decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
@@ -35,7 +35,7 @@ MAX_SEQUENCE_RETRIES = 8
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def request_hash(body: Any) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local

@@ -20,7 +20,8 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, fields
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from chalicelib.payments.rules.transitions import MONEY_RECEIVED
 
@@ -58,7 +59,7 @@ class SettlementLayout:
     success_values: tuple[str, ...] = ("00",)
 
     @classmethod
-    def from_json(cls, text: str) -> "SettlementLayout":
+    def from_json(cls, text: str) -> SettlementLayout:
         raw = json.loads(text)
         known = {f.name for f in fields(cls)}
         unknown = set(raw) - known

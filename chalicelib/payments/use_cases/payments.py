@@ -11,8 +11,9 @@ import random
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, timedelta, UTC
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
 from chalicelib.catalogue.store import procedures as catalogue_store
@@ -38,7 +39,7 @@ logger = make_logger("motcua-payments")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _backoff(attempt: int) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 Getter = Callable[[dict[str, Any]], Any]
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 CHANNELS = ("online", "direct", "postal")
 RESOLVED = ("early", "on_time", "late")

@@ -13,7 +13,8 @@ from collections import defaultdict
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 from chalicelib.catalogue.store import procedures as catalogue_store
 from chalicelib.trust.rules import permissions

@@ -16,7 +16,8 @@ import os
 import time
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 OK, INVALID, ALREADY_EXISTS, BAD_SESSION = 0, 1, 2, 3
 # The local stage's account; the loopback simulator accepts it, a real portal never would.
@@ -52,7 +53,7 @@ class PortalSettings:
     password: str = field(repr=False)
 
     @classmethod
-    def from_env(cls) -> "PortalSettings":
+    def from_env(cls) -> PortalSettings:
         """Endpoint and unit code from the environment; the account from the stage's
         ``national-portal`` secret (the environment only in the local stage)."""
         from chalicelib.runtime.credentials import stage_credentials

@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.errors import ApiError, ValidationFailed
 

@@ -18,8 +18,9 @@ import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping, Sequence
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
 
 from chalicelib.kernel.working_days import to_local
 
@@ -45,11 +46,11 @@ class Actor:
     agency_id: str | None = None
 
     @classmethod
-    def of(cls, identity: Any) -> "Actor":
+    def of(cls, identity: Any) -> Actor:
         return cls(identity.sub, identity.role, identity.agency_id)
 
     @classmethod
-    def system(cls, job: str) -> "Actor":
+    def system(cls, job: str) -> Actor:
         """A job acting on its own (the IPN handler, the reconciliation sweep)."""
         return cls(f"system:{job}", "system")
 
@@ -184,7 +185,7 @@ def _actor(who: Any) -> Actor:
 
 def _base(kind: str, record_id: str, actor: Actor, action: str, at: datetime | None,
           request_id: str | None) -> dict[str, Any]:
-    moment = to_local(at or datetime.now(timezone.utc))
+    moment = to_local(at or datetime.now(UTC))
     return {"id": record_id, "kind": kind, "at": moment.isoformat(timespec="milliseconds"),
             "actor": actor.to_dict(), "action": action,
             "request_id": request_id or current_request_id() or f"internal-{uuid.uuid4()}"}

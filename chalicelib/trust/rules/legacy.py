@@ -20,7 +20,8 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.trust.rules.privacy import valid_id_number
 from chalicelib.dossiers.rules.transitions import STATUSES

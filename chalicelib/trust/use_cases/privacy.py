@@ -4,8 +4,9 @@ these; the rules are in chalicelib/trust/rules/privacy.py, the storage in privac
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from chalicelib.catalogue.store import procedures as catalogue_store
 from chalicelib.payments.store import payments as payment_store
@@ -25,7 +26,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def record_sensitive_read(actor: str, action: str, id_number: str, dossier_codes: list[str]) -> None:

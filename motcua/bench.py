@@ -14,34 +14,16 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterator
 from datetime import UTC
 
+from motcua.bench_kit import Row
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-
-
-@dataclass
-class Row:
-    figure: str
-    value: float
-    budget: float
-    unit: str = ""
-    higher_is_better: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.value >= self.budget if self.higher_is_better else self.value <= self.budget
-
-    def cells(self) -> list[str]:
-        sign = ">=" if self.higher_is_better else "<="
-        fmt = (lambda v: f"{v:,.0f}") if max(self.value, self.budget) >= 100 else (lambda v: f"{v:.2f}".rstrip("0").rstrip("."))
-        return [self.figure, f"{fmt(self.value)}{self.unit}", f"{sign} {fmt(self.budget)}{self.unit}",
-                "pass" if self.ok else "FAIL"]
 
 
 def _env() -> None:
@@ -661,20 +643,6 @@ def _started(simulators: Any) -> Iterator[Any]:
         yield simulators
     finally:
         simulators.stop()
-
-
-@contextmanager
-def local_app() -> Iterator[tuple[Any, Any]]:
-    """The API (chalice test client) over in-process moto with the sample catalogue."""
-    from chalice.test import Client
-    from moto import mock_aws
-
-    with mock_aws():
-        from app import app
-        from motcua.provision import fresh_local_stack
-        session = fresh_local_stack()
-        with Client(app, stage_name="local") as client:
-            yield client, session
 
 
 def workflow() -> list[Row]:

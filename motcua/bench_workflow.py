@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any
 
-from motcua.bench import Row, local_app
+from motcua.bench_kit import Row, local_app
 
 HOUSE, COMMUNE = "1.009994", "000.22.30.H50"
 DOSSIERS_FOR_SYNC = 5

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, UTC
 from typing import Any
 
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.sync.store import deliveries as notify_store
 from chalicelib.runtime import resources
 from chalicelib.kernel.working_days import iso
@@ -30,7 +30,7 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
     dossier = get_dossier(code)
     if dossier is None:
         return {"skipped": "unknown dossier"}
-    message = render(event, dossier, catalogue_store.agency_name(dossier.get("holder_agency_id") or dossier["agency_id"]))
+    message = render(event, dossier, catalogue.agency_name(dossier.get("holder_agency_id") or dossier["agency_id"]))
     if message is None:
         return {"skipped": "no template"}
     sent, failed = [], []

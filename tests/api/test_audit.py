@@ -10,6 +10,7 @@ from chalicelib.trust.rules import audit
 from chalicelib.trust.store import audit as audit_store
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.runtime.settings import settings
+from chalicelib.runtime.credentials import id_hash_key
 from chalicelib.trust.rules.identity import Identity
 from motcua import metering
 from tests.api.conftest import put_upload
@@ -170,7 +171,7 @@ def test_a_read_that_cannot_be_recorded_is_refused(api, aws_env):
 def test_read_records_for_other_features_are_filed_by_dossier_or_subject(aws_env):
     officer = Identity("officer-dl", "officer", AGENCY)
     download = audit_store.append_read(officer, "attachment.download", dossier_code="C-9", detail={"upload_id": "u1"})
-    subject = audit.subject_key(ID_NUMBER)
+    subject = audit.subject_key(ID_NUMBER, id_hash_key())
     export = audit_store.append_read(Identity("admin-x", "admin"), "privacy.export", subject=subject)
     assert audit_store.records_of_dossier("C-9", limit=10, cursor=None).items == [download]
     assert [r["id"] for r in audit_store.records_of_actor("admin-x", limit=10, cursor=None).items] == [export["id"]]

@@ -14,7 +14,7 @@ from typing import Any
 from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.trust.rules import permissions
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.rules import transitions
@@ -165,7 +165,7 @@ def track(code: str, phone_last4: str, client_ip: str, *, now: Callable[[], floa
     if dossier is None or not phone_matches(dossier, phone_last4):
         rate_store.hit(per_code, code, at)
         raise unknown
-    return public_view(dossier, catalogue_store.agency_name(dossier["agency_id"]))
+    return public_view(dossier, catalogue.agency_name(dossier["agency_id"]))
 
 
 def deadline(code: str, identity: Identity) -> dict[str, Any]:

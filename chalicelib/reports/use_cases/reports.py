@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterable, Mapping
 
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
 from chalicelib.dossiers.store import dossiers as store
@@ -75,7 +75,7 @@ def scope_agencies(identity: Identity, agency_id: str | None, action: str = "rep
         if agency_id and agency_id != identity.agency_id:
             raise Forbidden("Chỉ được xem báo cáo của cơ quan mình.", code="agency_out_of_scope")
         return [identity.agency_id or ""]
-    known = catalogue_store.snapshot().agencies
+    known = catalogue.snapshot().agencies
     if agency_id:
         if agency_id not in known:
             raise ValidationFailed(fields={"agency_id": "Không có cơ quan với mã này."})
@@ -93,7 +93,7 @@ def succession() -> Succession:
 # --- the report -------------------------------------------------------------------------
 
 def _names(group_by: str) -> dict[str, str]:
-    snapshot = catalogue_store.snapshot()
+    snapshot = catalogue.snapshot()
     if group_by == "agency":
         return {a: agency.name for a, agency in snapshot.agencies.items()}
     if group_by == "procedure":
@@ -198,7 +198,7 @@ def verify_each(start: date, end: date, group_bys: Iterable[str],
                 agencies: list[str] | None = None) -> dict[str, list[str]]:
     """``verify`` for several group_bys at once: the counters and the dossiers are read once
     for all of them and for both views (raw and adjusted), not once per group_by and view."""
-    agencies = agencies or sorted(catalogue_store.snapshot().agencies)
+    agencies = agencies or sorted(catalogue.snapshot().agencies)
     problems: dict[str, list[str]] = {group_by: [] for group_by in group_bys}
     counter_rows, _ = report_store.read_counters(agencies, start, end)
     dossiers = received_dossiers(agencies, end)
@@ -215,7 +215,7 @@ def verify_each(start: date, end: date, group_bys: Iterable[str],
 
 def unit_name(identity: Identity, agency_id: str | None) -> str:
     """The reporting unit printed on exports: the agency, or the province for all agencies."""
-    agencies = catalogue_store.snapshot().agencies
+    agencies = catalogue.snapshot().agencies
     own = permissions.scope_of(identity, "report.read") == permissions.AGENCY
     chosen = agency_id or (identity.agency_id if own else None)
     if chosen:

@@ -155,13 +155,12 @@ def change(before: Mapping[str, Any] | None, after: Mapping[str, Any], events: S
 READ_ACTIONS = ("dossier.read", "attachment.download", "privacy.export")
 
 
-def subject_key(id_number: str, key: str | None = None) -> str:
-    """How a read about a person (not a dossier) is filed: a keyed digest (HMAC with
-    the id-hash key, as the id-number lookups: chalicelib.runtime.credentials.id_hash_key), never the raw id number. A plain hash of
-    12 digits could be reversed by trying them all."""
+def subject_key(id_number: str, key: str) -> str:
+    """How a read about a person (not a dossier) is filed: a keyed digest (HMAC with ``key``,
+    the id-hash key of the id-number lookups, chalicelib.runtime.credentials.id_hash_key),
+    never the raw id number. A plain hash of 12 digits could be reversed by trying them all."""
     from chalicelib.trust.rules.privacy import id_number_hash
-    from chalicelib.runtime.credentials import id_hash_key
-    return "hmac:" + id_number_hash(id_number, key or id_hash_key())[:32]
+    return "hmac:" + id_number_hash(id_number, key)[:32]
 
 
 def read(actor: Any, action: str, *, dossier_code: str | None = None, subject: str | None = None,

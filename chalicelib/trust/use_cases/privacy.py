@@ -8,7 +8,7 @@ from datetime import datetime, UTC
 from typing import Any
 from collections.abc import Callable, Iterable
 
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.payments.store import payments as payment_store
 from chalicelib.trust.store import privacy as privacy_store
 from chalicelib.dossiers.store import dossiers as store
@@ -35,7 +35,8 @@ def record_sensitive_read(actor: str, action: str, id_number: str, dossier_codes
     record cannot be written, so nothing is exported unaudited."""
     from chalicelib.trust.rules import audit
     from chalicelib.trust.store import audit as audit_store
-    audit_store.append_read(audit.Actor(actor, "operator"), action, subject=audit.subject_key(id_number),
+    from chalicelib.runtime.credentials import id_hash_key
+    audit_store.append_read(audit.Actor(actor, "operator"), action, subject=audit.subject_key(id_number, id_hash_key()),
                             detail={"dossiers": len(dossier_codes)})
 
 def _check_id_number(id_number: str) -> str:
@@ -96,7 +97,7 @@ def purge(*, dry_run: bool = False, years: int | None = None, agencies: Iterable
     cutoff_iso = f"{cutoff.isoformat()}T00:00:00+07:00"
     purged: list[str] = []
     files = skipped = 0
-    for agency in sorted(agencies if agencies is not None else catalogue_store.snapshot().agencies):
+    for agency in sorted(agencies if agencies is not None else catalogue.snapshot().agencies):
         for dossier in privacy_store.closed_before(agency, cutoff_iso):
             found = stored_files(dossier)
             if not dry_run:

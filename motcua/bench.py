@@ -597,8 +597,10 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
                 detail = sandbox.receipt_event(paid, "bench-event")
             else:
                 detail = {"id": "bench-event", "type": "DossierSubmitted", "version": 1, "dossier_code": "bench"}
-            modules.append(deployed(consumer.name, f"{consumer.name}, import + SQS batch", lambda i, a=arn, d=detail: sandbox.sqs_batch(
-                [sandbox.bus_envelope({**d, "id": f"bench-event-{i}"})], a), BUNDLE_LIBRARIES.get(consumer.bundle or "", "")))
+            modules.append(deployed(consumer.name, f"{consumer.name}, import + SQS batch",
+                                    lambda i, a=arn, d=detail: sandbox.sqs_batch(
+                                        [sandbox.bus_envelope({**d, "id": f"bench-event-{i}"})], a),
+                                    BUNDLE_LIBRARIES.get(consumer.bundle or "", "")))
         tick = {"version": "0", "id": "bench-tick", "detail-type": "Scheduled Event", "source": "aws.events",
                 "time": "2026-01-05T01:00:00Z", "resources": [], "detail": {}}
         for schedule in resources.SCHEDULES:
@@ -613,7 +615,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
         # package ships none); every measured run then starts equal. See README, "Deploy".
         for key in references:
             reference(key)
-        for label, handler, event_for, pkg, module_env, _ in modules[1:]:
+        for _label, handler, event_for, pkg, module_env, _ in modules[1:]:
             sandbox.invoke(pkg, runtime, handler, event_for(runs), module_env, base / "runs")
         for i in range(runs):
             for key in references:
@@ -623,7 +625,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
                 _require_success(label, outcome.result)
                 cpu[label].append(outcome.cpu)
     rows = []
-    for label, handler, event_for, pkg, module_env, library in modules:
+    for label, _handler, _event_for, _pkg, _module_env, library in modules:
         against = "import boto3 + 1 client" + (f" + import {library}" if library else "")
         rows.append(Row(f"cold start CPU: {label} / ({against})",
                         statistics.median(cpu[label]) / statistics.median(reference_cpu[library]), 1.5, "x"))

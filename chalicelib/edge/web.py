@@ -81,7 +81,8 @@ def aws_throttled(exc: BaseException | None) -> bool:
 
 _CHALICE_CODES = {
     "MethodNotAllowedError": ("method_not_allowed", "Phương thức HTTP này không được hỗ trợ cho đường dẫn này."),
-    "UnsupportedMediaType": ("unsupported_media_type", "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
+    "UnsupportedMediaType": ("unsupported_media_type",
+                             "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
     "BadRequest": ("bad_request", "Yêu cầu không hợp lệ."),
     "BadRequestError": ("bad_request", "Yêu cầu không hợp lệ."),
 }

@@ -3,6 +3,7 @@ one per sensitive read, readable by admins only, and never rewritten."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_a_full_lifecycle_leaves_exactly_one_record_per_state_change(api, aws_en
     outbox = store.dossier_events(code)
     assert [e["id"] for r in records for e in r["events"]] == [e["id"] for e in outbox]
     assert records[0]["before"] is None
-    for previous, record in zip(records, records[1:]):
+    for previous, record in pairwise(records):
         assert record["before"]["version"] == previous["after"]["version"]
         assert record["before"]["status"] == previous["after"]["status"]
     accepted = records[3]
@@ -117,7 +118,7 @@ def test_retried_requests_do_not_duplicate_records(api, flow: Flow, admin):
     again = ok(submit(api, body, flow.citizen, key="audit-retry-1"), 201)
     assert again.headers["Idempotent-Replayed"] == "true"
     code = first.json["dossier_code"]
-    payment_id, params = flow.pay(code)
+    _payment_id, params = flow.pay(code)
     assert flow.ipn(params).json["RspCode"] == "00"
     assert flow.ipn(params).json["RspCode"] == "02"  # VNPay's retry of the same IPN: already confirmed
     assert [r["action"] for r in changes(api, admin, code)] == ["DossierSubmitted", "PaymentCreated", "PaymentSucceeded"]

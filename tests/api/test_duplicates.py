@@ -111,7 +111,7 @@ def deliver(consumer: resources.QueueConsumer, events: list[dict[str, Any]], rng
         records = [sqs_record(e, f"m{made + i}", consumer.queue) for i, (e, _) in enumerate(batch)]
         made += len(batch)
         failed = {f["itemIdentifier"] for f in handler({"Records": records}, LambdaContext(consumer.name))["batchItemFailures"]}
-        for record, item in zip(records, batch):
+        for record, item in zip(records, batch, strict=True):
             if record["messageId"] in failed:
                 pending.insert(rng.randint(0, len(pending)) if rng else len(pending), item)
     return made

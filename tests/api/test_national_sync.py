@@ -143,7 +143,7 @@ def test_backfill_syncs_imported_legacy_dossiers_whose_ledger_is_behind(api, aws
                   due_at="2024-01-26T17:00:00+07:00", finished_at="2024-01-24T15:00:00+07:00",
                   returned_at="2024-01-25T10:00:00+07:00")
     store._dossier_item(legacy).save()
-    current, _, _ = new_accepted(api)
+    _current, _, _ = new_accepted(api)
     dispatcher.drain()                                    # the current one syncs through events
     assert sync_ops.backfill("2024-01-01", ["000.22.30.H50"]) == 1
     dispatcher.drain()

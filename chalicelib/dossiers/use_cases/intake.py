@@ -120,7 +120,7 @@ def read(code: str, identity: Identity) -> dict[str, Any]:
         old = legacy_service.read(code, identity)
         if old is not None:
             return old
-    permissions.check(identity, "dossier.read", dossier)
+    dossier = permissions.check(identity, "dossier.read", dossier)
     if dossier["owner_sub"] != identity.sub:
         audit_store.append_read(identity, "dossier.read", dossier_code=code)
     return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}

@@ -104,7 +104,8 @@ def _names(group_by: str) -> dict[str, str]:
 def _rows(cells_by_group: Mapping[str, Mapping[str, int]], group_by: str) -> tuple[list[dict], dict]:
     names = _names(group_by)
     key = GROUPS[group_by]
-    rows, total = [], defaultdict(int)
+    rows: list[dict] = []
+    total: defaultdict[str, int] = defaultdict(int)
     for group in sorted(cells_by_group):
         cells = cells_by_group[group]
         rows.append({key: group, "name": names.get(group, group), **finish_row(cells)})
@@ -168,7 +169,7 @@ def drill_down(identity: Identity, *, start: date, end: date, group_by: str, cel
     by_code = {f.code: f for f in facts}
     items = [{"dossier_code": code, "agency_id": by_code[code].agency_id,
               "procedure_code": by_code[code].procedure_code, "received": by_code[code].received.isoformat(),
-              "closed": by_code[code].closed.isoformat() if by_code[code].closed else None,
+              "closed": closed.isoformat() if (closed := by_code[code].closed) else None,
               "outcome": by_code[code].outcome} for code in page]
     more = offset + limit < len(codes)
     return {"items": items, "next_cursor": _encode_cursor(offset + limit) if more else None, "total": len(codes)}
@@ -244,7 +245,7 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     cells = payment_cells(payments, dossiers, start, end, group_by, outstanding)
     names = _names(group_by)
     key = GROUPS[group_by]
-    rows = [{key: g, "name": names.get(g, g), **cells[g]} for g in sorted(cells)]
+    rows: list[dict[str, Any]] = [{key: g, "name": names.get(g, g), **cells[g]} for g in sorted(cells)]
     total = {k: sum(r[k] for r in rows) for k in ("collected", "refunded", "outstanding", "payments")}
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "currency": "VND",
             "rows": rows, "total": total}

@@ -100,7 +100,8 @@ class NationalPortal:
         answer = self._post("auth", {"username": self.settings.username, "password": self.settings.password})
         if answer["error_code"] != OK or not answer.get("session"):
             raise PortalRejected(answer["error_code"], str(answer.get("message", "auth failed")))
-        lifetime = answer.get("expires_in") if isinstance(answer.get("expires_in"), int) else 3600
+        expires_in = answer.get("expires_in")
+        lifetime = expires_in if isinstance(expires_in, int) else 3600
         self._token, self._expires = answer["session"], self.clock() + max(0, lifetime - TOKEN_MARGIN_SECONDS)
         return self._token
 
@@ -116,7 +117,8 @@ class NationalPortal:
                 continue
             if code in (OK, ALREADY_EXISTS):
                 return answer
-            details = answer.get("errors") if isinstance(answer.get("errors"), list) else []
+            errors = answer.get("errors")
+            details = errors if isinstance(errors, list) else []
             raise PortalRejected(code, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
         raise PortalRejected(BAD_SESSION, "session refused twice")
 

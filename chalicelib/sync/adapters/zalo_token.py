@@ -51,7 +51,8 @@ def renewed(stored: Mapping[str, Any], answer: Any, now: datetime) -> dict[str, 
         name = answer.get("error_name") if isinstance(answer, dict) else None
         raise RefreshFailed(f"zalo oauth: error {code}: {name}")
     access, refresh, lifetime = answer.get("access_token"), answer.get("refresh_token"), answer.get("expires_in")
-    if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh and str(lifetime).isdigit()):
+    if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh
+            and isinstance(lifetime, (int, str)) and str(lifetime).isdigit()):
         raise RefreshFailed("zalo oauth: the answer lacks a token or its lifetime")
     return {**stored, "access_token": access, "refresh_token": refresh,
             EXPIRES_AT: iso(now + timedelta(seconds=int(lifetime)))}

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
-from chalicelib.dossiers.store import dossiers as store
+from chalicelib.dossiers.use_cases import reads as dossier_reads
 from chalicelib.kernel.errors import ApiError, Forbidden, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.reports.rules.form06 import (
@@ -149,7 +149,7 @@ def dossier_report(identity: Identity, *, start: date, end: date, group_by: str,
 
 def received_dossiers(agencies: Iterable[str], end: date) -> list[dict[str, Any]]:
     """Every dossier of these agencies received up to ``end``."""
-    return [dossier for agency in agencies for dossier in store.dossiers_received_until(agency, end)]
+    return [dossier for agency in agencies for dossier in dossier_reads.dossiers_received_until(agency, end)]
 
 
 def scope_facts(agencies: Iterable[str], end: date, *, adjusted: bool = True) -> list[Facts]:
@@ -230,7 +230,7 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     """Fees collected, refunded and outstanding per agency or procedure (integer VND)."""
     from datetime import timedelta
 
-    from chalicelib.payments.store import payments as payment_store
+    from chalicelib.payments.use_cases import reads as payment_reads
     from chalicelib.payments.rules.payments import outstanding
     from chalicelib.reports.rules.form06 import payment_cells
 
@@ -239,9 +239,9 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     agencies = set(scope_agencies(identity, agency_id, "report.payments"))
     payments, day = [], start - timedelta(days=1)   # a payment created just before midnight may be paid after
     while day <= end:
-        payments += [p for p in payment_store.payments_of_day(day.isoformat()) if p["agency_id"] in agencies]
+        payments += [p for p in payment_reads.payments_of_day(day.isoformat()) if p["agency_id"] in agencies]
         day += timedelta(days=1)
-    dossiers = [d for agency in sorted(agencies) for d in store.dossiers_received_until(agency, end)]
+    dossiers = [d for agency in sorted(agencies) for d in dossier_reads.dossiers_received_until(agency, end)]
     cells = payment_cells(payments, dossiers, start, end, group_by, outstanding)
     names = _names(group_by)
     key = GROUPS[group_by]
@@ -259,7 +259,7 @@ def satisfaction_report(identity: Identity, *, start: date, end: date, group_by:
         raise ValidationFailed(fields={"group_by": "Phải là agency hoặc procedure."})
     agencies = scope_agencies(identity, agency_id, "report.satisfaction")
     # Ratings arrive after the result, so any dossier received up to ``end`` may carry one.
-    dossiers = [d for agency in agencies for d in store.dossiers_received_until(agency, end)]
+    dossiers = [d for agency in agencies for d in dossier_reads.dossiers_received_until(agency, end)]
     rows = satisfaction_rows(dossiers, start, end, group_by)
     total = satisfaction_rows([{**d, "agency_id": "*", "procedure_code": "*"} for d in dossiers], start, end, group_by)
     names = _names(group_by)

@@ -1,9 +1,11 @@
-"""Use case of the audit log: admins read it (GET /audit). Nothing updates or deletes it."""
+"""Use cases of the audit log: admins read it (GET /audit); other contexts record a sensitive
+read through ``append_read``. Nothing updates or deletes it."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.trust.store import audit as audit_store
+from chalicelib.trust.store.audit import append_read  # noqa: F401 (other contexts record reads here)
 from chalicelib.trust.rules import permissions
 from chalicelib.runtime.cursors import BadCursor
 from chalicelib.kernel.errors import ApiError, ValidationFailed

@@ -9,10 +9,10 @@ from typing import Any
 from collections.abc import Callable, Iterable
 
 from chalicelib.catalogue.use_cases import procedures as catalogue
-from chalicelib.payments.store import payments as payment_store
+from chalicelib.payments.use_cases import reads as payment_reads
 from chalicelib.trust.store import privacy as privacy_store
-from chalicelib.dossiers.store import dossiers as store
-from chalicelib.sync.store import sync_ledger as sync_store
+from chalicelib.dossiers.use_cases import reads as dossier_reads
+from chalicelib.sync.use_cases import status as sync_status
 from chalicelib.kernel.working_days import iso, to_local
 from chalicelib.runtime.settings import settings
 from chalicelib.kernel.errors import Conflict, ValidationFailed
@@ -57,16 +57,16 @@ def _file_entry(file: Any, with_files: bool, purged: bool) -> dict[str, Any]:
 
 def _dossier_record(dossier: dict[str, Any], with_files: bool) -> dict[str, Any]:
     code = dossier["code"]
-    _, ledger = sync_store.read(code)
+    _, ledger = sync_status.read(code)
     purged = bool(dossier.get("attachments_purged_at"))
     return {
         "dossier": dossier,
-        "events": store.dossier_events(code),
-        "payments": [p for p in (payment_store.get_payment(pid) for pid in payment_ids(dossier)) if p],
+        "events": dossier_reads.dossier_events(code),
+        "payments": [p for p in (payment_reads.get_payment(pid) for pid in payment_ids(dossier)) if p],
         "notifications": privacy_store.notifications_of(code),
         "attachments": [_file_entry(f, with_files, purged) for f in stored_files(dossier)],
         "rating": dossier.get("rating"),
-        "national_sync": sync_store.view_of(dossier, ledger),
+        "national_sync": sync_status.view_of(dossier, ledger),
     }
 
 
@@ -75,7 +75,7 @@ def export(id_number: str, *, actor: str, with_files: bool = False, clock: Clock
     from chalicelib.trust.store import legacy as legacy_store
     id_number = _check_id_number(id_number)
     codes = privacy_store.dossier_codes_of(id_number)
-    dossiers = [d for d in (store.get_dossier(code) for code in codes) if d]
+    dossiers = [d for d in (dossier_reads.get_dossier(code) for code in codes) if d]
     account, legacy_dossiers = legacy_store.partition(id_number)
     record_sensitive_read(actor, "privacy.export", id_number, codes)
     return {

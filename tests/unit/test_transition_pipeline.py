@@ -40,14 +40,13 @@ def importers(module: str, name: str) -> set[str]:
     """Modules that take ``name`` from ``module`` (``from module import name``) or use
     ``<module's last part>.name``."""
     last = module.rsplit(".", 1)[-1]
-    found = set()
-    for path, tree in sources().items():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == module and any(a.name == name for a in node.names):
-                found.add(path)
-            elif isinstance(node, ast.Attribute) and node.attr == name and getattr(node.value, "id", None) == last:
-                found.add(path)
-    return found
+
+    def takes(node: ast.AST) -> bool:
+        if isinstance(node, ast.ImportFrom):
+            return node.module == module and any(alias.name == name for alias in node.names)
+        return isinstance(node, ast.Attribute) and node.attr == name and getattr(node.value, "id", None) == last
+
+    return {path for path, tree in sources().items() if any(takes(node) for node in ast.walk(tree))}
 
 
 def test_only_the_pipeline_saves_a_dossier_change_with_its_event():

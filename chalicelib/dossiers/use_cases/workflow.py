@@ -9,9 +9,9 @@ faster). Nothing here knows about HTTP; nothing in the rules knows about storage
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime, UTC
 from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.dossiers.rules import actions as action_input
 from chalicelib.dossiers.rules import processing

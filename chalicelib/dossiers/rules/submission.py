@@ -7,8 +7,9 @@ here are the one mapping of a dossier to the API.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
-from typing import Any, Mapping, cast
+from datetime import date, datetime, UTC
+from typing import Any, cast
+from collections.abc import Mapping
 
 from chalicelib.catalogue.rules.procedures import Procedure
 from chalicelib.dossiers.rules.records import (
@@ -247,7 +248,7 @@ def full_view(dossier: Dossier) -> dict[str, Any]:
     stored: Mapping[str, Any] = dossier
     view = {key: stored[key] if key in REQUIRED_KEYS else stored.get(key) for key in API_KEYS}
     view["dossier_code"] = view.pop("code")
-    view.update(payment_fields(dossier, datetime.now(timezone.utc)))
+    view.update(payment_fields(dossier, datetime.now(UTC)))
     return view
 
 

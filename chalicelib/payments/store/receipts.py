@@ -7,7 +7,7 @@ payment, ``receipts/{payment_id}.pdf``: a re-delivered event writes the same byt
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 from chalicelib.runtime import aws
@@ -57,6 +57,6 @@ def download_link(record: Receipt, *, now: datetime | None = None) -> dict[str, 
     url = s3.generate_presigned_url("get_object", ExpiresIn=ttl, Params={
         "Bucket": bucket(), "Key": key, "ResponseContentType": PDF,
         "ResponseContentDisposition": _disposition(record)})
-    expires = (now or datetime.now(timezone.utc)) + timedelta(seconds=ttl)
+    expires = (now or datetime.now(UTC)) + timedelta(seconds=ttl)
     return {"number": record["number"], "file_name": file_name(record), "url": url,
             "expires_at": iso(expires)}

@@ -2,7 +2,8 @@
 notifications, the dossiers due for purge, and the files themselves. Queries only, no Scan."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from chalicelib.runtime import aws
 from chalicelib.dossiers.store import dossiers as store

@@ -11,8 +11,7 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.rate_limits import Limit
 from chalicelib.runtime.models import DossierItem
-from chalicelib.runtime.tables import from_item
-from chalicelib.dossiers.store.dossiers import connection
+from chalicelib.runtime.tables import connection, dossier_pk, from_item
 from chalicelib.dossiers.rules.records import Dossier
 
 
@@ -38,8 +37,6 @@ def hit(limit: Limit, subject: str, now: float) -> bool:
 
 def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[Dossier | None, int]:
     """The dossier and this window's count for the code, in one BatchGetItem over two tables."""
-    from chalicelib.dossiers.store.dossiers import dossier_pk
-
     dossiers = settings().name(resources.DOSSIERS.name)
     request: dict[str, Any] = {
         dossiers: {"Keys": [{"pk": {"S": dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},

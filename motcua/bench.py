@@ -241,7 +241,7 @@ def _synthetic_facts(size: int) -> list[Any]:
     first = date(*MONTH, 1)
     month_days = [first + timedelta(days=i) for i in range(28)]
     history = [date(MONTH[0], MONTH[1] - 1, 15), date(MONTH[0] - 1, 6, 15)]
-    shards = range(report_store.SHARDS)
+    shards = range(report_store.shards())
     combos = [(p, s, d) for p in procedures for s in shards for d in month_days + history]
     assert len(combos) <= size, "the small dataset must still populate every counter item"
     facts, serial = [], 0

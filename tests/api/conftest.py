@@ -57,7 +57,7 @@ def prod_secrets() -> Iterator[Any]:
     stage must set, to what the test already chose or else to the local stack's value."""
     from chalicelib.runtime import models
     from chalicelib.runtime import resources
-    from chalicelib import secrets  # noqa: F401  (models: see below
+    from chalicelib.runtime import credentials as secrets  # noqa: F401  (models: see below
 
     # chalicelib.runtime.models binds table names to the stage when first imported: importing it here,
     # still in the local stage, keeps a test that imports it later from naming prod tables

@@ -36,7 +36,8 @@ FAKE_NATIONAL_USERNAME = "motcua-local"               # what the national portal
 FAKE_NATIONAL_PASSWORD = "local-only-not-a-secret"
 FAKE_ZALO_TOKEN = "local-zalo-token-not-real"
 # A connected ministry system's endpoint and shared secret are settings named in its
-# configuration (chalicelib/sync/data/connectors.json): MOTCUA_CONNECTOR_<SYSTEM>_URL/_SECRET.
+# configuration (chalicelib/sync/data/connectors.json): MOTCUA_CONNECTOR_<SYSTEM>_URL/_SECRET,
+# read into Connectors.endpoints. Their local defaults are in that configuration too.
 CONNECTOR_PREFIX = "MOTCUA_CONNECTOR_"
 
 
@@ -52,12 +53,14 @@ class SettingError(RuntimeError):
 class Declared:
     """One environment variable: its name (and older names still read), its value when
     unset (as written in the environment; None: unset), whether an AWS stage must set it,
-    and an extra check of its value beyond its type."""
+    an extra check of its value beyond its type, and the kind of value docs/settings.md
+    names (filled in by ``declared``)."""
     name: str
     local: str | None
     required_in_aws: bool = False
     check: Callable[[str], str | None] | None = None   # returns why the value is wrong, or None
     also: tuple[str, ...] = ()
+    kind: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -136,7 +139,7 @@ class Notifications:
 
 @dataclass(frozen=True)
 class Connectors:
-    file: str | None = _setting("MOTCUA_CONNECTORS")   # None: the packaged configuration
+    config_file: str | None = _setting("MOTCUA_CONNECTORS")   # None: the packaged configuration
     timeout_seconds: float = _setting("MOTCUA_CONNECTOR_TIMEOUT", "10")
     # MOTCUA_CONNECTOR_<SYSTEM>_URL / _SECRET, whatever systems the configuration names
     endpoints: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -212,16 +215,33 @@ class Settings:
         return physical_name(self.stage, resource)
 
 
+CONNECTOR_SETTINGS = (
+    Declared(f"{CONNECTOR_PREFIX}<SYSTEM>_URL", None, required_in_aws=True, kind="URL"),
+    Declared(f"{CONNECTOR_PREFIX}<SYSTEM>_SECRET", None, required_in_aws=True, kind="text"),
+)
+
+
 def declared(cls: type = Settings) -> list[Declared]:
-    """Every declared setting, groups included, in declaration order (docs/settings.md)."""
+    """Every declared setting, groups included, with its kind (docs/settings.md)."""
     found: list[Declared] = []
     hints = get_type_hints(cls)
     for item in fields(cls):
         if SETTING in item.metadata:
-            found.append(item.metadata[SETTING])
+            spec = item.metadata[SETTING]
+            found.append(replace(spec, kind="secret" if not item.repr else _kind(spec, item.name, hints[item.name])))
         elif is_dataclass(hints[item.name]):
             found += declared(hints[item.name])
     return found
+
+
+def _kind(spec: Declared, field_name: str, hint: Any) -> str:
+    kind, _ = _optional(hint)
+    if kind is int:
+        return "integer"
+    if kind is float:
+        return "number"
+    checked = {_http_url: "URL", _clock: "HH:MM", _email: "e-mail", _unit_code: "unit code", _stage_name: "stage name"}
+    return checked.get(spec.check, "path") if spec.check or field_name.endswith("_file") else "text"
 
 
 def _optional(hint: Any) -> tuple[Any, bool]:

@@ -79,7 +79,7 @@ def load(data: Mapping[str, Any]) -> dict[str, System]:
 @cache
 def systems() -> dict[str, System]:
     from chalicelib.runtime.settings import settings
-    path = settings().connectors.file or PACKAGED
+    path = settings().connectors.config_file or PACKAGED
     return load(json.loads(Path(path).read_text(encoding="utf-8")))
 
 

@@ -332,6 +332,8 @@ def payments_calls_and_sweep() -> list[Row]:
 
     sim = VNPaySimulator("MOTCUA01", "BENCHONLYSECRET", port=0, refund_settle_seconds=None).start()
     os.environ.update(VNPAY_HOST=sim.base_url, VNPAY_TMN_CODE="MOTCUA01", VNPAY_HASH_SECRET="BENCHONLYSECRET")
+    from chalicelib.runtime.settings import settings as read_settings
+    read_settings.cache_clear()   # settings are read once per process: read these
     try:
         with mock_aws():
             from chalice.test import Client
@@ -372,6 +374,7 @@ def payments_calls_and_sweep() -> list[Row]:
         sim.stop()
         for name in ("VNPAY_HOST", "VNPAY_TMN_CODE", "VNPAY_HASH_SECRET"):
             os.environ.pop(name, None)
+        read_settings.cache_clear()
     return [
         Row("create payment: DynamoDB calls", create.service("dynamodb"), 3),
         Row("IPN, first confirmation: DynamoDB calls", first.service("dynamodb"), 3),

@@ -22,7 +22,7 @@ def _settings() -> Any:
 
 def cmd_local(args: argparse.Namespace) -> int:
     from motcua.local import main
-    return main()
+    return main(verbose=args.verbose)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -293,7 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("local", help="start the local stack (what `make run` does)").set_defaults(func=cmd_local)
+    local = sub.add_parser("local", help="start the local stack (what `make run` does)")
+    local.add_argument("--verbose", action="store_true",
+                       help="also print the emulators' traffic (moto's access log, the simulators' requests)")
+    local.set_defaults(func=cmd_local)
 
     token = sub.add_parser("token", help="mint a local-stage bearer token")
     token.add_argument("--role", required=True,

@@ -240,8 +240,11 @@ def _kind(spec: Declared, field_name: str, hint: Any) -> str:
         return "integer"
     if kind is float:
         return "number"
-    checked = {_http_url: "URL", _clock: "HH:MM", _email: "e-mail", _unit_code: "unit code", _stage_name: "stage name"}
-    return checked.get(spec.check, "path") if spec.check or field_name.endswith("_file") else "text"
+    if spec.check:
+        kinds: dict[Callable[[str], str | None], str] = {
+            _http_url: "URL", _clock: "HH:MM", _email: "e-mail", _unit_code: "unit code", _stage_name: "stage name"}
+        return kinds[spec.check]
+    return "path" if field_name.endswith("_file") else "text"
 
 
 def _optional(hint: Any) -> tuple[Any, bool]:

@@ -51,7 +51,7 @@ class SettingError(RuntimeError):
 
 @dataclass(frozen=True)
 class Declared:
-    """One environment variable: its name (and older names still read), its value when
+    """One environment variable: its name (and any other name read in its place), its value when
     unset (as written in the environment; None: unset), whether an AWS stage must set it,
     an extra check of its value beyond its type, and the kind of value docs/settings.md
     names (filled in by ``declared``)."""

@@ -13,10 +13,11 @@ from typing import Any, Sequence
 
 
 def _settings() -> Any:
+    from chalicelib.runtime.settings import settings
     if os.environ.get("MOTCUA_STAGE", "local") == "local":
         from motcua.local import configure_environment
         configure_environment()
-    from chalicelib.runtime.settings import settings
+        settings.cache_clear()   # an import may have read them before the local stack's defaults were in
     return settings()
 
 

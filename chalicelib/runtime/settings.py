@@ -25,6 +25,8 @@ from functools import lru_cache
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
+from chalicelib.runtime.names import physical_name
+
 LOCAL_STAGE = "local"
 SETTING = "setting"   # the dataclass field metadata key holding a field's Declared
 # Obviously fake credentials of the local stage; AWS stages refuse them (credentials.py).
@@ -209,9 +211,7 @@ class Settings:
         return self.stage == LOCAL_STAGE
 
     def name(self, resource: str) -> str:
-        """Physical name of a resource for this stage, e.g. ``motcua-local-dossiers``. (Imported
-        here: resources reads the connectors' configuration, which reads these settings.)"""
-        from chalicelib.runtime.resources import physical_name
+        """Physical name of a resource for this stage, e.g. ``motcua-local-dossiers``."""
         return physical_name(self.stage, resource)
 
 

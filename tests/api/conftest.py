@@ -5,7 +5,8 @@ import functools
 import json
 import os
 import uuid
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws
@@ -55,9 +56,9 @@ def prod_secrets() -> Iterator[Any]:
     settings are cleared after the local stage is back (a monkeypatch undone after this
     teardown would leave the next test running as prod). The stage sets every setting an AWS
     stage must set, to what the test already chose or else to the local stack's value."""
-    from chalicelib.runtime import models
+    from chalicelib.runtime import models  # noqa: F401  (see below)
     from chalicelib.runtime import resources
-    from chalicelib.runtime import credentials as secrets  # noqa: F401  (models: see below
+    from chalicelib.runtime import credentials as secrets
 
     # chalicelib.runtime.models binds table names to the stage when first imported: importing it here,
     # still in the local stage, keeps a test that imports it later from naming prod tables

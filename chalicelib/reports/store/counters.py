@@ -12,7 +12,8 @@ import json
 import zlib
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.exceptions import TransactWriteError

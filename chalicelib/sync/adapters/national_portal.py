@@ -15,7 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from chalicelib.runtime.settings import FAKE_NATIONAL_PASSWORD, FAKE_NATIONAL_USERNAME, settings
 
@@ -50,7 +51,7 @@ class PortalSettings:
     password: str = field(repr=False)
 
     @classmethod
-    def from_settings(cls) -> "PortalSettings":
+    def from_settings(cls) -> PortalSettings:
         """Endpoint and unit code from the settings; the account from the stage's
         ``national-portal`` secret (the local stage's settings only in the local stage, whose
         fake account the loopback simulator accepts and a real portal never would)."""
@@ -95,7 +96,8 @@ class NationalPortal:
         answer = self._post("auth", {"username": self.settings.username, "password": self.settings.password})
         if answer["error_code"] != OK or not answer.get("session"):
             raise PortalRejected(answer["error_code"], str(answer.get("message", "auth failed")))
-        lifetime = answer.get("expires_in") if isinstance(answer.get("expires_in"), int) else 3600
+        expires_in = answer.get("expires_in")
+        lifetime = expires_in if isinstance(expires_in, int) else 3600
         self._token, self._expires = answer["session"], self.clock() + max(0, lifetime - TOKEN_MARGIN_SECONDS)
         return self._token
 
@@ -111,7 +113,8 @@ class NationalPortal:
                 continue
             if code in (OK, ALREADY_EXISTS):
                 return answer
-            details = answer.get("errors") if isinstance(answer.get("errors"), list) else []
+            errors = answer.get("errors")
+            details = errors if isinstance(errors, list) else []
             raise PortalRejected(code, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
         raise PortalRejected(BAD_SESSION, "session refused twice")
 

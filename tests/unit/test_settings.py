@@ -32,8 +32,8 @@ def reads_environment(tree: ast.AST) -> list[int]:
     """Lines that touch os.environ, os.getenv or os.putenv, however imported."""
     names = ("environ", "environb", "getenv", "putenv")
     return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and node.attr in names
-            or isinstance(node, ast.ImportFrom) and node.module == "os" and any(a.name in names for a in node.names)]
+            if (isinstance(node, ast.Attribute) and node.attr in names)
+            or (isinstance(node, ast.ImportFrom) and node.module == "os" and any(a.name in names for a in node.names))]
 
 
 def test_no_module_of_the_deployed_code_but_settings_reads_the_environment():

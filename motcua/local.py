@@ -53,16 +53,18 @@ STOP_SECONDS = 20
 
 
 def show_emulator_traffic(verbose: bool) -> None:
-    """Before the emulators start: their loggers at DEBUG to stderr, or moto's (werkzeug's,
-    which would otherwise add its own handler at INFO) at WARNING."""
+    """Before the emulators start: their loggers at DEBUG to stderr, each line once, or moto's
+    (werkzeug's, which would otherwise add its own handler at INFO) at WARNING."""
     if not verbose:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     for name in EMULATOR_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-        logging.getLogger(name).addHandler(handler)
+        emulator = logging.getLogger(name)
+        emulator.setLevel(logging.DEBUG)
+        emulator.addHandler(handler)
+        emulator.propagate = False   # once: a library may have given the root logger a handler too
 
 
 def api_server(app: Any, port: int, verbose: bool) -> Any:

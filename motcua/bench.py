@@ -579,9 +579,9 @@ cold_start.partial_batch = _powertools_partial_batch
 """
 WITHOUT = {
     "gc.freeze": ("api", "cold_start.freeze_imports = lambda: None"),
-    "the shared botocore session": ("report-projection", ("from botocore.session import Session\n"
-                                                          "cold_start.client_sharing_session = Session\n"
-                                                          "cold_start.share_session_with_pynamodb = lambda get_session: None")),
+    "the shared botocore session": ("api", ("from botocore.session import Session\n"
+                                            "cold_start.client_sharing_session = Session\n"
+                                            "cold_start.share_session_with_pynamodb = lambda get_session: None")),
     "the partial batch loop (vs Powertools BatchProcessor)": ("report-projection", _POWERTOOLS_BATCH),
 }
 _WITHOUT_SHIM = "from chalicelib.runtime import cold_start\n{undo}\nfrom {module} import {attribute} as handler\n"

@@ -4,16 +4,15 @@ A cold start (import + first invocation) is budgeted at 1.5x ``import boto3`` + 
 (``make bench``, cold-start rows). Production code calls the measures below rather than
 carrying them itself, so each can be judged, and dropped, here. ``make bench`` also runs a
 function with each measure undone (motcua/bench.py ``WITHOUT``) and prints the CPU each one
-saves per cold start; on Python 3.13 (the Lambda runtime since issue 14) it measured:
+saves per cold start. On Python 3.13 (2 cores, AMD EPYC, December 2026) it measured:
 
-* ``freeze_imports``: ``gc.freeze()`` before the first AWS client, about 15 ms;
+* ``freeze_imports``: ``gc.freeze()`` before the first AWS client, 6 to 12 ms for the API;
 * ``client_sharing_session`` with ``share_session_with_pynamodb``: one botocore session and
-  one client per set of client arguments for us, pynamodb and Powertools idempotency, about
-  0.1 s for a queue consumer (each extra DynamoDB client parses the service model again);
-* ``partial_batch``: SQS partial batch failures without Powertools' batch utility, about 45 ms.
-
-What Python 3.11 alone needed (the import-order rule of handlers/__init__.py around
-python/cpython#142183) went with the move to 3.13.
+  one client per set of client arguments for us, pynamodb's models and Powertools
+  idempotency, 180 ms for the API's POST /dossiers (each extra DynamoDB client in a session
+  of its own parses the service model again, about 70 ms);
+* ``partial_batch``: SQS partial batch failures without Powertools' batch utility, 37 to
+  39 ms for a queue consumer.
 """
 from __future__ import annotations
 

@@ -22,9 +22,9 @@ attempt this is and whether it is the last one before the DLQ.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
@@ -54,8 +54,9 @@ def retry_delay(queue: resources.Queue, attempt: int) -> int:
     """Seconds to hide a message after its ``attempt``-th failed delivery. The local stack and
     tests shorten the schedule with MOTCUA_RETRY_FIRST_SECONDS / MOTCUA_RETRY_MAX_SECONDS."""
     first, longest = queue.retry_backoff or (0, 0)
-    first = int(os.environ.get("MOTCUA_RETRY_FIRST_SECONDS", first))
-    longest = int(os.environ.get("MOTCUA_RETRY_MAX_SECONDS", longest))
+    overrides = settings().retries
+    first = overrides.first_seconds or first
+    longest = overrides.max_seconds or longest
     return min(longest, first * 2 ** min(max(attempt - 1, 0), 20))
 
 
@@ -76,14 +77,15 @@ class Consumer:
     queue: resources.Queue | None = None
     delivery: Delivery = field(default_factory=Delivery, init=False)
     logger: Logger = field(init=False)
-    _idempotent: Process | None = field(default=None, init=False)
+    _idempotent: Callable[..., Any] | None = field(default=None, init=False)
     _config: IdempotencyConfig | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.logger = make_logger(self.name)
 
-    def _once(self) -> Process:
-        """The idempotent wrapper, built on first use so imports make no AWS client."""
+    def _once(self) -> Callable[..., Any]:
+        """The idempotent wrapper, built on first use so imports make no AWS client. Called as
+        ``_once()(event=...)``: powertools finds the payload by its keyword."""
         if self._idempotent is None:
             self._config = IdempotencyConfig(event_key_jmespath="id", raise_on_no_idempotency_key=True,
                                              expires_after_seconds=self.expires_after_seconds)

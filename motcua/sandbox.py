@@ -21,7 +21,9 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC
 
 # What the Lambda Python runtime provides besides the standard library: boto3 and what it needs.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
@@ -172,11 +174,16 @@ def moto_server() -> Iterator[str]:
 def provision_stage(endpoint: str, stage: str, secrets: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """The stage's tables, bus, rules, queues and bucket (motcua.provision), the sample
     catalogue, and its secrets: ``secrets`` (the accounts the simulators accept), fakes for
-    the rest."""
+    the rest. The provisioning process has the settings infra/ gives the stage's functions,
+    which an AWS stage cannot start without."""
+    from chalicelib.runtime.resources import ATTACHMENTS_BUCKET, physical_name
+    from infra.stages import load
+
     code = ("import boto3; from chalicelib.runtime.settings import settings; from motcua.provision import provision;"
             " from motcua.seed import seed_catalogue; provision(boto3.session.Session(), settings()); seed_catalogue()")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
-    env.update(AWS_ENV, MOTCUA_STAGE=stage, MOTCUA_AWS_ENDPOINT=endpoint)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
+    env.update(AWS_ENV, **load(stage).provider_settings, MOTCUA_STAGE=stage, MOTCUA_AWS_ENDPOINT=endpoint,
+               MOTCUA_ATTACHMENTS_BUCKET=physical_name(stage, ATTACHMENTS_BUCKET))
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=120)
     put_fake_secrets(endpoint, stage, secrets or {})
 
@@ -254,7 +261,7 @@ def pay(invoke_api: Callable[[dict[str, Any]], Outcome], key: str) -> str:
     """A dossier with fees submitted, its payment created and confirmed by VNPay's IPN (signed
     with the stage's fake secret, put_fake_secrets), each as an API Gateway event to the API
     package. Returns the payment id; its outbox now holds PaymentSucceeded."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from payments.vnpay import format_vnp_date, sign_params
 
@@ -266,7 +273,7 @@ def pay(invoke_api: Callable[[dict[str, Any]], Outcome], key: str) -> str:
         path_parameters={"code": code})), 201)
     params = sign_params({
         "vnp_Amount": str(payment["amount"] * 100), "vnp_ResponseCode": "00", "vnp_TransactionStatus": "00",
-        "vnp_PayDate": format_vnp_date(datetime.now(timezone.utc)), "vnp_TransactionNo": "14000001",
+        "vnp_PayDate": format_vnp_date(datetime.now(UTC)), "vnp_TransactionNo": "14000001",
         "vnp_TmnCode": fake_secret("vnpay", "tmn_code"), "vnp_TxnRef": payment["payment_id"],
     }, fake_secret("vnpay", "hash_secret"))
     answer = _body(invoke_api(api_gateway_event("GET", "/payments/vnpay/ipn", query=params)), 200)

@@ -87,7 +87,7 @@ def partial_batch(records: list[Record], handle: Callable[[Record], Any],
     for record in records:
         try:
             handle(record)
-        except Exception:  # noqa: BLE001  (whatever one record raises is that record's failure)
+        except Exception:  # whatever one record raises is that record's failure
             on_failure(record)
             failed.append(record)
     return failed

@@ -15,11 +15,12 @@ error_description}``.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import iso
+from chalicelib.runtime.settings import settings
 
 REFRESH_MARGIN = timedelta(hours=3)
 EXPIRES_AT = "access_token_expires_at"   # written next to the declared keys, ISO with offset
@@ -45,12 +46,13 @@ def due(stored: Mapping[str, Any], now: datetime) -> bool:
 def renewed(stored: Mapping[str, Any], answer: Any, now: datetime) -> dict[str, Any]:
     """The secret after a successful exchange; an answer without both tokens and a lifetime
     is a failure, never half-written."""
-    if not isinstance(answer, dict) or "error" in answer and answer["error"] not in (0, None):
+    if not isinstance(answer, dict) or ("error" in answer and answer["error"] not in (0, None)):
         code = answer.get("error") if isinstance(answer, dict) else None
         name = answer.get("error_name") if isinstance(answer, dict) else None
         raise RefreshFailed(f"zalo oauth: error {code}: {name}")
     access, refresh, lifetime = answer.get("access_token"), answer.get("refresh_token"), answer.get("expires_in")
-    if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh and str(lifetime).isdigit()):
+    if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh
+            and isinstance(lifetime, (int, str)) and str(lifetime).isdigit()):
         raise RefreshFailed("zalo oauth: the answer lacks a token or its lifetime")
     return {**stored, "access_token": access, "refresh_token": refresh,
             EXPIRES_AT: iso(now + timedelta(seconds=int(lifetime)))}
@@ -60,12 +62,12 @@ def exchange(stored: Mapping[str, Any]) -> Any:
     """One call to Zalo's OAuth server (MOTCUA_ZALO_OAUTH_URL); its JSON answer."""
     import requests
 
-    base = os.environ.get("MOTCUA_ZALO_OAUTH_URL", "http://127.0.0.1:8011").rstrip("/")
+    zalo = settings().zalo
     try:
-        response = requests.post(f"{base}/v4/oa/access_token", headers={"secret_key": stored["secret_key"]},
+        response = requests.post(f"{zalo.oauth_url}/v4/oa/access_token", headers={"secret_key": stored["secret_key"]},
                                  data={"app_id": stored["app_id"], "refresh_token": stored["refresh_token"],
                                        "grant_type": "refresh_token"},
-                                 timeout=float(os.environ.get("MOTCUA_ZALO_TIMEOUT", "10")))
+                                 timeout=zalo.timeout_seconds)
         return response.json()
     except (requests.RequestException, ValueError) as exc:
         raise RefreshFailed(f"zalo oauth: {type(exc).__name__}") from None

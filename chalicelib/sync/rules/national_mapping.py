@@ -16,11 +16,11 @@ from __future__ import annotations
 from chalicelib.payments.rules.payments import amount_paid
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import parse_iso, to_local
 
@@ -43,7 +43,8 @@ class NationalConfig:
 
 @cache
 def national_config() -> NationalConfig:
-    path = os.environ.get("MOTCUA_NATIONAL_STATUS_MAP") or PACKAGED_MAP
+    from chalicelib.runtime.settings import settings
+    path = settings().national.status_map_file or PACKAGED_MAP
     return load_config(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
@@ -99,7 +100,8 @@ def dossier_message(dossier: Mapping[str, Any], config: NationalConfig) -> dict[
         "TaiLieuNop": [{"TepDinhKemId": a["upload_id"], "TenTepDinhKem": a["name"]}
                        for a in dossier.get("attachments", [])],
         "DanhSachLePhi": [{"TenPhiLePhi": f["name"], "MucPhi": f["amount"]} for f in dossier.get("fees", [])],
-        "DanhSachHoSoBoSung": [_supplement(s, p) for s, p in zip(dossier.get("supplements", []), dossier.get("pauses", []))],
+        "DanhSachHoSoBoSung": [_supplement(s, p) for s, p in
+                               zip(dossier.get("supplements", []), dossier.get("pauses", []), strict=False)],
         "DanhSachGiayToKetQua": [{"MaGiayTo": d["upload_id"], "TenGiayTo": d["name"]}
                                  for d in result.get("documents", [])],
         "DuocThanhToanTrucTuyen": 1 if amount_paid(dossier) > 0 else 0,   # every payment MotCua takes is online

@@ -6,13 +6,17 @@ carrying them itself, so each can be judged, and dropped, here. ``make bench`` a
 function with each measure undone (motcua/bench.py ``WITHOUT``) and prints the CPU each one
 saves per cold start. On Python 3.13 (2 cores, AMD EPYC, December 2026) it measured:
 
-* ``freeze_imports``: ``gc.freeze()`` before the first AWS client, 6 to 12 ms for the API;
+* ``freeze_imports``: ``gc.freeze()`` before the first AWS client, 0 to 12 ms for the API
+  (within the noise of a shared machine in one of three runs);
 * ``client_sharing_session`` with ``share_session_with_pynamodb``: one botocore session and
   one client per set of client arguments for us, pynamodb's models and Powertools
   idempotency, 180 ms for the API's POST /dossiers (each extra DynamoDB client in a session
   of its own parses the service model again, about 70 ms);
-* ``partial_batch``: SQS partial batch failures without Powertools' batch utility, 37 to
-  39 ms for a queue consumer.
+* ``partial_batch``: SQS partial batch failures without Powertools' batch utility, 24 to
+  39 ms for a queue consumer;
+* not a function but an import order, so it stays in handlers/__init__.py: boto3 loaded
+  first, which on a CPython without the fix for python/cpython#142183 (3.13.0 here; Lambda's
+  python3.13 has it) keeps refund-watch at 1.29x instead of 1.55x of the reference.
 """
 from __future__ import annotations
 

@@ -23,6 +23,14 @@ def _fresh(code: str) -> Any:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+def test_every_consumer_module_loads_the_sdk_before_our_own_modules() -> None:
+    """handlers/__init__ imports boto3 first, at the call depth of a bare import (CPython
+    without the cpython#142183 fix thrashes frame-stack chunks in some consumers otherwise)."""
+    for module in ("handlers.national_sync", "handlers.notifications", "handlers.refund_watch"):
+        order = _fresh(f"import json, sys, {module}; print(json.dumps(list(sys.modules)))")
+        assert order.index("boto3") < order.index("chalicelib"), module
+
+
 def test_the_first_aws_session_freezes_what_the_cold_start_imported_once_per_process() -> None:
     result = _fresh(
         "import gc, json, threading\n"

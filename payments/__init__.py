@@ -13,8 +13,12 @@ import importlib
 from typing import Any, Callable
 
 from .base import (
+    CallbackOutcome,
+    CallbackParams,
+    CallbackReply,
     Notification,
     PaymentError,
+    PaymentOutcome,
     PaymentProvider,
     PaymentSession,
     ProviderRejected,
@@ -27,8 +31,12 @@ from .base import (
 )
 
 __all__ = [
+    "CallbackOutcome",
+    "CallbackParams",
+    "CallbackReply",
     "Notification",
     "PaymentError",
+    "PaymentOutcome",
     "PaymentProvider",
     "PaymentSession",
     "ProviderRejected",

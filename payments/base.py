@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping, Protocol, runtime_checkable
+from enum import StrEnum
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 __all__ = [
+    "CallbackOutcome",
+    "CallbackParams",
+    "CallbackReply",
+    "PaymentOutcome",
     "PaymentSession",
     "Notification",
     "ReturnResult",
@@ -27,6 +32,40 @@ __all__ = [
     "check_amount",
     "check_aware",
 ]
+
+
+# A callback's query parameters as received: a key may repeat (API Gateway's
+# multiValueQueryStringParameters), and only the provider knows whether a repeat is an attack.
+CallbackParams = Mapping[str, "str | Sequence[str]"]
+
+
+class PaymentOutcome(StrEnum):
+    """What a provider's answer means for the payment itself, in words every provider shares."""
+
+    SUCCEEDED = "succeeded"  # the money was taken (even if a refund has been asked since)
+    FAILED = "failed"        # it will not complete (cancelled, declined, reversed)
+    PENDING = "pending"      # not completed yet, or the provider does not know the payment
+
+
+class CallbackOutcome(StrEnum):
+    """What the app made of a server-to-server notification. The provider turns it into the
+    reply its gateway expects (``PaymentProvider.callback_reply``), so the app never writes a
+    provider's reply codes."""
+
+    ACCEPTED = "accepted"                  # taken into account (recorded, or nothing to record yet)
+    UNKNOWN_PAYMENT = "unknown_payment"    # no payment with that reference
+    ALREADY_RECORDED = "already_recorded"  # the payment was settled before; nothing changed
+    AMOUNT_MISMATCH = "amount_mismatch"    # signed, but not the amount we asked for
+    BAD_SIGNATURE = "bad_signature"        # checksum missing or wrong
+    ERROR = "error"                        # garbage input or a fault on our side: send it again
+
+
+@dataclass(frozen=True)
+class CallbackReply:
+    """The HTTP answer to a notification: a JSON body (VNPay: ``{"RspCode", "Message"}``)."""
+
+    body: Mapping[str, Any]
+    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -76,6 +115,15 @@ class QueryResult:
     provider_txn_id: str | None
     paid_at: datetime | None
     raw: dict = field(repr=False)
+    # What the answer means for the payment. Left out, it is SUCCEEDED when ``succeeded`` and
+    # PENDING otherwise; a provider that can tell a failure (or a payment refunded since) says so.
+    outcome: PaymentOutcome | None = None
+    response_code: str = ""  # the provider's answer code to the query itself
+
+    def __post_init__(self) -> None:
+        if self.outcome is None:
+            derived = PaymentOutcome.SUCCEEDED if self.succeeded else PaymentOutcome.PENDING
+            object.__setattr__(self, "outcome", derived)
 
 
 @dataclass(frozen=True)
@@ -125,9 +173,11 @@ class PaymentProvider(Protocol):
         expires_at: datetime,
     ) -> PaymentSession: ...
 
-    def verify_return(self, params: Mapping[str, str]) -> ReturnResult: ...
+    def verify_return(self, params: CallbackParams) -> ReturnResult: ...
 
-    def parse_notification(self, params: Mapping[str, str]) -> Notification: ...
+    def parse_notification(self, params: CallbackParams) -> Notification: ...
+
+    def callback_reply(self, outcome: CallbackOutcome) -> CallbackReply: ...
 
     def query(self, reference: str, created_at: datetime) -> QueryResult: ...
 

@@ -18,8 +18,12 @@ from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 from .base import (
+    CallbackOutcome,
+    CallbackParams,
+    CallbackReply,
     Notification,
     PaymentError,
+    PaymentOutcome,
     PaymentSession,
     ProviderRejected,
     ProviderUnavailable,
@@ -112,10 +116,24 @@ class FakeProvider:
         data = "&".join(f"{k}={params.get(k, '')}" for k in _SIGNED_KEYS)
         return hmac.new(self._secret.encode(), data.encode(), hashlib.sha256).hexdigest()
 
-    def _verified(self, params: Mapping[str, str]) -> dict[str, str]:
-        if not isinstance(params, Mapping) or not all(isinstance(v, str) for v in params.values()):
+    @staticmethod
+    def _flat(params: CallbackParams) -> dict[str, str]:
+        """One string per key; a key sent twice is refused like a forged signature."""
+        if not isinstance(params, Mapping):
             raise PaymentError("parameters must be a mapping of strings")
-        data = dict(params)
+        data: dict[str, str] = {}
+        for key, value in params.items():
+            if isinstance(value, (list, tuple)):
+                if len(value) > 1:
+                    raise SignatureError(f"duplicated parameter {key}")
+                value = value[0] if value else ""
+            if not isinstance(value, str):
+                raise PaymentError("parameters must be a mapping of strings")
+            data[key] = value
+        return data
+
+    def _verified(self, params: CallbackParams) -> dict[str, str]:
+        data = self._flat(params)
         sig = data.get("signature")
         if not sig or not hmac.compare_digest(self._sign(data).encode(), sig.encode()):
             raise SignatureError("fake signature missing or wrong")
@@ -148,7 +166,7 @@ class FakeProvider:
         )
         return PaymentSession(reference, f"{self._host}/pay/{reference}", expires_at, created)
 
-    def parse_notification(self, params: Mapping[str, str]) -> Notification:
+    def parse_notification(self, params: CallbackParams) -> Notification:
         data = self._verified(params)
         ok = data["response_code"] == "00" and data["status"] == "00"
         return Notification(
@@ -162,12 +180,15 @@ class FakeProvider:
             raw=data,
         )
 
-    def verify_return(self, params: Mapping[str, str]) -> ReturnResult:
+    def verify_return(self, params: CallbackParams) -> ReturnResult:
         data = self._verified(params)
         return ReturnResult(
             data["reference"], int(data["amount"]),
             data["response_code"] == "00" and data["status"] == "00", data["response_code"], data,
         )
+
+    def callback_reply(self, outcome: CallbackOutcome) -> CallbackReply:
+        return CallbackReply({"outcome": outcome.value})
 
     def query(self, reference: str, created_at: datetime) -> QueryResult:
         self._enter("query", reference, created_at)
@@ -175,8 +196,10 @@ class FakeProvider:
         if p is None:
             return QueryResult(reference, False, None, False, "", None, None, {})
         status = {"pending": "01", "succeeded": "00", "failed": "02"}[p.status]
+        outcome = {"pending": PaymentOutcome.PENDING, "succeeded": PaymentOutcome.SUCCEEDED,
+                   "failed": PaymentOutcome.FAILED}[p.status]
         return QueryResult(reference, True, p.amount, p.status == "succeeded", status, p.txn_id, p.paid_at,
-                           {"status": status})
+                           {"status": status}, outcome, "00")
 
     def refund(self, reference, amount, full, requested_by, *, provider_txn_id=None, transaction_date=None) -> RefundResult:
         check_amount(amount)

@@ -161,6 +161,9 @@ class ProviderRejected(PaymentError):
 @runtime_checkable
 class PaymentProvider(Protocol):
     name: str
+    # How its settlement file reads, in the keys of the app's SettlementLayout (column names,
+    # amount_scale, success_values...); empty when it has no file or the neutral names fit.
+    settlement_layout: Mapping[str, Any]
 
     def create_payment(
         self,

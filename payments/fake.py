@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from datetime import datetime, timezone
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from .base import (
     CallbackOutcome,
@@ -58,6 +59,7 @@ class FakePayment:
 
 class FakeProvider:
     name = "fake"
+    settlement_layout: Mapping[str, Any] = MappingProxyType({})  # the neutral column names
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ import time
 import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote_plus, unquote_plus
 
@@ -51,6 +52,7 @@ __all__ = [
     "IPN_REPLIES",
     "PAID_STATUSES",
     "FAILED_STATUSES",
+    "SETTLEMENT_LAYOUT",
     "canonical_query",
     "secure_hash",
     "sign_params",
@@ -106,6 +108,12 @@ IPN_REPLIES: dict[CallbackOutcome, tuple[str, str]] = {
 # querydr vnp_TransactionStatus -> what it says about the payment itself.
 PAID_STATUSES = frozenset({"00", "05", "06", "09"})  # paid (05/06/09: paid, then a refund was asked)
 FAILED_STATUSES = frozenset({"02", "04"})            # error, reversed
+# VNPay publishes no settlement file format; by default one reads like its API: vnp_* columns,
+# amounts x100, status 00 for paid. A deployment's layout file overrides any of it.
+SETTLEMENT_LAYOUT: Mapping[str, Any] = MappingProxyType({
+    "reference": "vnp_TxnRef", "amount": "vnp_Amount", "status": "vnp_TransactionStatus",
+    "provider_txn_id": "vnp_TransactionNo", "amount_scale": 100, "success_values": ["00"],
+})
 
 ORDER_INFO_MAX = 255
 TXN_REF_MAX = 100
@@ -383,6 +391,7 @@ class VNPayProvider:
     """
 
     name = "vnpay"
+    settlement_layout = SETTLEMENT_LAYOUT
 
     def __init__(
         self,

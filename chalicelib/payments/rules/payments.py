@@ -349,7 +349,7 @@ def validate_refund_request(body: Any) -> tuple[int, str]:
         errors["reason"] = "Cần nêu lý do hoàn tiền."
     elif len(reason.strip()) > REFUND_REASON_MAX:
         errors["reason"] = f"Lý do dài tối đa {REFUND_REASON_MAX} ký tự."
-    if errors:
+    if errors or not isinstance(amount, int) or not isinstance(reason, str):
         raise ValidationFailed(fields=errors)
     return amount, reason.strip()
 

@@ -366,6 +366,11 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
 QUERY_WORKERS = 8
 
 
+def settlement_layout(overrides_json: str | None = None) -> reconciliation.SettlementLayout:
+    """How this deployment's provider's settlement file reads, with a layout file's overrides."""
+    return reconciliation.SettlementLayout.from_json(overrides_json or "{}", provider().settlement_layout)
+
+
 def _day(text: str | None) -> str:
     import re
     from datetime import date

@@ -87,3 +87,17 @@ def test_a_registered_provider_this_deployment_does_not_serve_cannot_reach_the_l
     page = flow.api.client.http.request("GET", f"/payments/providers/fake/return?{urlencode(forger.complete(payment_id))}")
     assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
     assert flow.payment(payment_id).json["status"] == "pending"
+
+
+def test_a_refund_goes_to_the_provider_that_took_the_payment_and_not_to_another(flow, monkeypatch):
+    code, payment_id = flow.paid_dossier()
+    finance = flow.api.token("finance", sub="finance-officer")
+    monkeypatch.setattr(payments, "_REGISTRY", dict(payments._REGISTRY))
+    payments.register_provider("second", FakeProvider)
+    monkeypatch.setenv("MOTCUA_PAYMENT_PROVIDER", "second")      # the deployment moved on
+    payment_config.reset()
+    refused = flow.api.call("POST", f"/payments/{payment_id}/refunds", token=finance,
+                            body={"amount": 200_000, "reason": "Từ chối hồ sơ"})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "payment_provider_not_served"
+    assert flow.payment(payment_id).json["status"] == "succeeded"   # nothing reserved, nothing sent
+    assert flow.dossier_view(code)["amount_paid"] == 200_000

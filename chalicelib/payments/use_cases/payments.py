@@ -320,12 +320,13 @@ def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any
 
 
 def _provider_of(payment: Mapping[str, Any]) -> PaymentProvider:
-    """The provider that took ``payment``; 503 when this deployment no longer serves it."""
+    """The provider that took ``payment``; a conflict when this deployment no longer serves it
+    (finance gives the money back by hand)."""
     try:
         return provider(payment["provider"])
     except UnknownProvider:
-        raise ServiceUnavailable("Cổng thanh toán của giao dịch này hiện không được kết nối.",
-                                 code="payment_provider_unavailable", extra={"retryable": False}) from None
+        raise Conflict("Cổng thanh toán của giao dịch này không còn được kết nối; không thể hoàn tiền trực tuyến.",
+                       code="payment_provider_not_served", extra={"provider": payment["provider"]}) from None
 
 
 def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> tuple[dict[str, Any], int]:

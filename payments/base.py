@@ -102,7 +102,7 @@ class ReturnResult:
     amount: int  # VND
     succeeded: bool
     response_code: str
-    raw: dict = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class QueryResult:
     status: str  # provider transaction status code, e.g. "00"; "" when not found
     provider_txn_id: str | None
     paid_at: datetime | None
-    raw: dict = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
     # What the answer means for the payment. Left out, it is SUCCEEDED when ``succeeded`` and
     # PENDING otherwise; a provider that can tell a failure (or a payment refunded since) says so.
     outcome: PaymentOutcome | None = None
@@ -134,7 +134,7 @@ class RefundResult:
     amount: int  # VND
     provider_txn_id: str | None
     response_code: str
-    raw: dict = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
 
 
 class PaymentError(Exception):

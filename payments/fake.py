@@ -72,7 +72,7 @@ class FakeProvider:
         self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=timezone.utc))
         self._host = host.rstrip("/")
         self.payments: dict[str, FakePayment] = {}
-        self.calls: list[tuple[str, tuple]] = []
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
         self._failures: list[Exception] = []
         self._txn_counter = 0
 
@@ -156,7 +156,8 @@ class FakeProvider:
 
     # -- PaymentProvider --------------------------------------------------------------------
 
-    def create_payment(self, amount, currency, reference, description, return_url, client_ip, expires_at) -> PaymentSession:
+    def create_payment(self, amount: int, currency: str, reference: str, description: str, return_url: str,
+                       client_ip: str, expires_at: datetime) -> PaymentSession:
         check_amount(amount)
         check_aware(expires_at, "expires_at")
         if currency != "VND":
@@ -203,7 +204,8 @@ class FakeProvider:
         return QueryResult(reference, True, p.amount, p.status == "succeeded", status, p.txn_id, p.paid_at,
                            {"status": status}, outcome, "00")
 
-    def refund(self, reference, amount, full, requested_by, *, provider_txn_id=None, transaction_date=None) -> RefundResult:
+    def refund(self, reference: str, amount: int, full: bool, requested_by: str, *,
+               provider_txn_id: str | None = None, transaction_date: datetime | None = None) -> RefundResult:
         check_amount(amount)
         self._enter("refund", reference, amount, full, requested_by)
         p = self.payments.get(reference)

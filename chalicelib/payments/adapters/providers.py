@@ -97,7 +97,7 @@ def _configured_provider() -> PaymentProvider:
 
 def configured_name() -> str:
     """The registry name of this deployment's provider: what payments store and URLs carry."""
-    return payment_settings().provider
+    return payment_settings().provider.lower()
 
 
 def provider(name: str | None = None) -> PaymentProvider:

@@ -393,7 +393,8 @@ def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int
     with PaymentItem.batch_write() as batch:
         for i in range(total):
             batch.save(_payment_item({
-                "payment_id": f"MCBENCH{i:08d}", "dossier_code": f"000.00.13.H50-260101-{i:05d}",
+                "payment_id": f"MCBENCH{i:08d}", "provider": "vnpay",
+                "dossier_code": f"000.00.13.H50-260101-{i:05d}",
                 "status": "pending" if i % (total // pending) == 0 else "succeeded", "version": 1,
                 "created_at": iso(to_local(created)), "amount": 200_000,
                 "expires_at": iso(to_local(created + timedelta(hours=1)))}))

@@ -12,23 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
 
 __all__ = [
     "CallbackOutcome",
     "CallbackParams",
     "CallbackReply",
-    "PaymentOutcome",
-    "PaymentSession",
     "Notification",
-    "ReturnResult",
+    "PaymentError",
+    "PaymentOutcome",
+    "PaymentProvider",
+    "PaymentSession",
+    "ProviderRejected",
+    "ProviderUnavailable",
     "QueryResult",
     "RefundResult",
-    "PaymentError",
+    "ReturnResult",
     "SignatureError",
-    "ProviderUnavailable",
-    "ProviderRejected",
-    "PaymentProvider",
     "check_amount",
     "check_aware",
 ]

@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime, UTC
 from types import MappingProxyType
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from .base import (
     CallbackOutcome,
@@ -36,7 +37,7 @@ from .base import (
     check_aware,
 )
 
-__all__ = ["FakeProvider", "FakePayment"]
+__all__ = ["FakePayment", "FakeProvider"]
 
 _SIGNED_KEYS = ("reference", "amount", "txn_id", "response_code", "status", "paid_at")
 
@@ -69,7 +70,7 @@ class FakeProvider:
         host: str = "https://fake-pay.invalid",
     ) -> None:
         self._secret = secret
-        self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=timezone.utc))
+        self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=UTC))
         self._host = host.rstrip("/")
         self.payments: dict[str, FakePayment] = {}
         self.calls: list[tuple[str, tuple[object, ...]]] = []
@@ -204,8 +205,8 @@ class FakeProvider:
         return QueryResult(reference, True, p.amount, p.status == "succeeded", status, p.txn_id, p.paid_at,
                            {"status": status}, outcome, "00")
 
-    def refund(self, reference: str, amount: int, full: bool, requested_by: str, *,
-               provider_txn_id: str | None = None, transaction_date: datetime | None = None) -> RefundResult:
+    def refund(self, reference: str, amount: int, full: bool, requested_by: str, *, provider_txn_id: str | None = None,
+               transaction_date: datetime | None = None) -> RefundResult:
         check_amount(amount)
         self._enter("refund", reference, amount, full, requested_by)
         p = self.payments.get(reference)

@@ -14,9 +14,10 @@ import re
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote_plus, unquote_plus
 
 import requests
@@ -41,31 +42,31 @@ from .base import (
 )
 
 __all__ = [
-    "VNP_VERSION",
-    "GMT7",
-    "PAY_PATH",
     "API_PATH",
+    "FAILED_STATUSES",
+    "GMT7",
+    "IPN_REPLIES",
+    "PAID_STATUSES",
+    "PAY_PATH",
     "QUERYDR_REQUEST_FIELDS",
     "QUERYDR_RESPONSE_FIELDS",
     "REFUND_REQUEST_FIELDS",
     "REFUND_RESPONSE_FIELDS",
-    "IPN_REPLIES",
-    "PAID_STATUSES",
-    "FAILED_STATUSES",
     "SETTLEMENT_LAYOUT",
+    "VNP_VERSION",
+    "VNPayProvider",
     "canonical_query",
+    "clean_order_info",
+    "fields_checksum",
+    "format_vnp_date",
+    "make_txn_ref",
+    "params_from_multi_value",
+    "params_from_query_string",
+    "parse_vnp_date",
+    "pipe_checksum",
     "secure_hash",
     "sign_params",
     "verify_params",
-    "pipe_checksum",
-    "fields_checksum",
-    "clean_order_info",
-    "format_vnp_date",
-    "parse_vnp_date",
-    "make_txn_ref",
-    "params_from_query_string",
-    "params_from_multi_value",
-    "VNPayProvider",
 ]
 
 VNP_VERSION = "2.1.0"
@@ -244,7 +245,7 @@ def parse_vnp_date(value: str) -> datetime:
     if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
         raise PaymentError(f"invalid VNPay date {value!r}")
     try:
-        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(timezone.utc)
+        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(UTC)
     except ValueError as exc:
         raise PaymentError(f"invalid VNPay date {value!r}") from exc
 
@@ -374,7 +375,7 @@ def _is_connect_failure(exc: BaseException) -> bool:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ no change to chalicelib; VNPay's registered paths and the templated ones are the
 provider this deployment does not serve cannot reach the ledger."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import datetime, timedelta, UTC
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -20,7 +21,7 @@ from tests.api.payment_kit import Flow, flow, vnpay  # noqa: F401  (fixtures)
 @pytest.fixture
 def second(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeProvider]:
     """The in-memory fake registered under a name of its own and configured as the provider."""
-    fake = FakeProvider(secret="second-provider-secret", clock=lambda: datetime.now(timezone.utc))
+    fake = FakeProvider(secret="second-provider-secret", clock=lambda: datetime.now(UTC))
     monkeypatch.setattr(payments, "_REGISTRY", dict(payments._REGISTRY))   # forget it afterwards
     payments.register_provider("second", lambda: fake)
     monkeypatch.setenv("MOTCUA_PAYMENT_PROVIDER", "second")
@@ -58,7 +59,7 @@ def test_a_second_providers_lost_notification_is_healed_by_the_sweep_through_its
     flow = Flow(api, sim=None)
     payment_id = flow.create(flow.dossier()).json["payment_id"]
     second.complete(payment_id)                                   # the notification never arrives
-    report = payment_service.sweep(min_age_minutes=0, clock=lambda: datetime.now(timezone.utc) + timedelta(minutes=1))
+    report = payment_service.sweep(min_age_minutes=0, clock=lambda: datetime.now(UTC) + timedelta(minutes=1))
     assert (report["checked"], report["succeeded"]) == (1, 1)
     assert [name for name, _ in second.calls] == ["create_payment", "query"]
     assert flow.payment(payment_id).json["status"] == "succeeded"
@@ -81,7 +82,7 @@ def test_a_registered_provider_this_deployment_does_not_serve_cannot_reach_the_l
     payment_id = flow.create(flow.dossier()).json["payment_id"]
     forger = FakeProvider()
     forger.create_payment(200_000, "VND", payment_id, "x", "https://x.invalid/r", "203.0.113.9",
-                          datetime.now(timezone.utc) + timedelta(minutes=5))
+                          datetime.now(UTC) + timedelta(minutes=5))
     forged = ipn(flow.api, "fake", forger.complete(payment_id))
     assert forged.status_code == 404 and forged.json["error"]["code"] == "payment_provider_not_found"
     page = flow.api.client.http.request("GET", f"/payments/providers/fake/return?{urlencode(forger.complete(payment_id))}")

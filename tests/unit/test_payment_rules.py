@@ -2,7 +2,7 @@
 observations decide the IPN reply, refunds never exceed what was paid."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -11,7 +11,7 @@ from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 from payments import CallbackOutcome, PaymentOutcome, QueryResult
 
-NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)   # 10:00 in Hà Nội
+NOW = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)   # 10:00 in Hà Nội
 
 
 def dossier(amount_due: int = 200_000, status: str = "submitted", paid: int = 0) -> dict:
@@ -97,7 +97,7 @@ def test_a_query_answer_is_read_through_the_outcome_its_provider_gives(outcome, 
 
 
 def test_a_payment_reference_is_short_alphanumeric_and_dated_in_vietnam():
-    late_evening_utc = datetime(2026, 11, 21, 18, 0, tzinfo=timezone.utc)   # 01:00 on the 22nd in Hà Nội
+    late_evening_utc = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)   # 01:00 on the 22nd in Hà Nội
     assert rules.payment_reference(late_evening_utc, "a1b2c3d4e5f60718ffff") == "MC261122A1B2C3D4E5F60718"
 
 

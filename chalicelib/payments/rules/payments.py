@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
@@ -239,7 +240,7 @@ def remember(payment: dict[str, Any], observation: Observation, outcome: Callbac
     """Keep the raw notification for audit (the last NOTIFICATIONS_KEPT of them)."""
     entry = {"at": iso(to_local(now)), "source": observation.source, "outcome": outcome.value,
              "raw": observation.raw}
-    payment["notifications"] = (payment.get("notifications") or [])[-(NOTIFICATIONS_KEPT - 1):] + [entry]
+    payment["notifications"] = [*(payment.get("notifications") or [])[-(NOTIFICATIONS_KEPT - 1):], entry]
 
 
 @dataclass

@@ -13,16 +13,17 @@ import random
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, timedelta, UTC
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.payments.rules import pages as payment_pages
 from chalicelib.payments.store import payments as payment_store
 from chalicelib.trust.rules import permissions
 from chalicelib.payments.rules import reconciliation
-from chalicelib.dossiers.store import dossiers as store
+from chalicelib.dossiers.use_cases import reads as dossier_reads
 from chalicelib.payments.rules import payments as rules
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
@@ -42,7 +43,7 @@ logger = make_logger("motcua-payments")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _backoff(attempt: int) -> None:
@@ -77,7 +78,7 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
     permissions.scope_of(identity, "payment.create")
     cfg, name = payment_settings(), configured_name()
     for attempt in range(MAX_ATTEMPTS):
-        dossier = permissions.check(identity, "payment.create", store.get_dossier(code))
+        dossier = permissions.check(identity, "payment.create", dossier_reads.get_dossier(code))
         now = clock().replace(microsecond=0)
         pending = rules.live_pending(dossier, now)
         if pending:
@@ -129,7 +130,7 @@ def observe(observation: rules.Observation, *, clock: Clock = utc_now) -> rules.
             return decision
         if decision.target is None:
             return decision
-        dossier = store.get_dossier(payment["dossier_code"])
+        dossier = dossier_reads.get_dossier(payment["dossier_code"])
         if dossier is None:
             logger.error("payment without its dossier", extra={"payment_id": payment["payment_id"]})
             return rules.Decision(CallbackOutcome.ERROR)
@@ -285,7 +286,7 @@ def check_accept_allowed(dossier: Mapping[str, Any]) -> None:
     copy the setting at submission; older ones fall back to the (cached) catalogue."""
     flag = dossier.get("pay_before_accept")
     if flag is None:
-        procedure = catalogue_store.snapshot().procedures.get(dossier["procedure_code"])
+        procedure = catalogue.snapshot().procedures.get(dossier["procedure_code"])
         flag = bool(procedure and procedure.pay_before_accept)
     rules.require_paid_before_accept(dossier, bool(flag))
 
@@ -305,7 +306,7 @@ def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any
         payment = payment_store.get_payment(payment_id)
         if payment is None:
             raise _payment_not_found()
-        dossier = store.get_dossier(payment["dossier_code"])
+        dossier = dossier_reads.get_dossier(payment["dossier_code"])
         if dossier is None:
             raise ServiceUnavailable()
         plan = change(payment, dossier)
@@ -345,8 +346,9 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
             payment_id, amount, amount == payment["amount"], identity.sub,
             provider_txn_id=payment["provider_txn_id"], transaction_date=parse_iso(payment["created_at"]))
     except ProviderRejected as exc:
+        provider_code = exc.code
         rejected = _transition(payment_id, lambda p, d: rules.reject_refund(
-            p, d, refund_id=refund_id, provider_code=exc.code, now=clock()), actor)
+            p, d, refund_id=refund_id, provider_code=provider_code, now=clock()), actor)
         raise Conflict(f"Cổng thanh toán từ chối hoàn tiền (mã {exc.code}).", code="refund_rejected",
                        extra={"provider_code": exc.code, "current_status": rejected.payment["status"]}) from None
     except PaymentError as exc:  # no answer, or one we cannot trust: the money may have moved
@@ -400,8 +402,8 @@ def _query_all(ledger: list[dict[str, Any]]) -> tuple[dict[str, reconciliation.P
 
     with ThreadPoolExecutor(max_workers=QUERY_WORKERS) as pool:
         answers = list(pool.map(ask, ledger))
-    records = {p["payment_id"]: a for p, a in zip(ledger, answers) if a is not None}
-    return records, [p["payment_id"] for p, a in zip(ledger, answers) if a is None]
+    records = {p["payment_id"]: a for p, a in zip(ledger, answers, strict=True) if a is not None}
+    return records, [p["payment_id"] for p, a in zip(ledger, answers, strict=True) if a is None]
 
 
 def reconciliation_report(day_text: str | None,
@@ -417,7 +419,7 @@ def reconciliation_report(day_text: str | None,
         records, unchecked, source = {r.reference: r for r in settlement}, [], "settlement"
         known = {p["payment_id"] for p in ledger}
         ledger += [p for p in (payment_store.get_payment(ref) for ref in records if ref not in known) if p]
-    snapshot = catalogue_store.snapshot()
+    snapshot = catalogue.snapshot()
     report = reconciliation.compare(
         day, ledger, records, source=source,
         agency_names={a.agency_id: a.name for a in snapshot.agencies.values()},

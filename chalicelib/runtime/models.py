@@ -11,11 +11,11 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import MetaProtocol, Model
 from typing import cast
 
-from chalicelib.runtime import resources
-from chalicelib.runtime.aws import share_session_with_pynamodb
+from chalicelib.runtime import cold_start, resources
+from chalicelib.runtime.aws import botocore_session
 from chalicelib.runtime.settings import settings
 
-share_session_with_pynamodb()
+cold_start.share_session_with_pynamodb(botocore_session)
 
 
 def table_meta(table: resources.Table) -> MetaProtocol:

@@ -29,7 +29,7 @@ Scopes:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from collections.abc import Callable, Mapping
 
 from chalicelib.sync.rules.connectors import system_of_client
@@ -220,10 +220,7 @@ def not_found(action: str) -> NotFound:
     return NotFound(message, code=code)
 
 
-R = TypeVar("R", bound=Mapping[str, Any])
-
-
-def check(identity: Identity, action: str, resource: R | None) -> R:
+def check[R: Mapping[str, Any]](identity: Identity, action: str, resource: R | None) -> R:
     """The resource, if this caller may perform ``action`` on it. Absent or hidden: 404;
     an agency role out of its reach on a write: 403 with the reason."""
     rule = RULES[action]

@@ -253,7 +253,7 @@ def _write_synthetic_counters(size: int) -> None:
     from collections import defaultdict
 
     from chalicelib.reports.store import counters as report_store
-    from chalicelib.runtime.models import CounterItem
+    from chalicelib.reports.store.counters import CounterItem
     from chalicelib.reports.rules.form06 import by_period, contributions
 
     totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: dict(report_store.RAW_SHAPE))

@@ -94,7 +94,9 @@ def dependencies(root: Path = ROOT, requirements_file: str = SHARED_REQUIREMENTS
     target = BUILD / f"deps-{digest}"
     if target.is_dir():
         return target
-    partial = target.with_name(target.name + ".partial")
+    # Two synths may build the same folder at once (pytest workers): each builds its own
+    # partial folder and the first to finish wins; the other keeps the winner's folder.
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     BUILD.mkdir(parents=True, exist_ok=True)
     constraints = BUILD / "runtime-provided.txt"
@@ -109,7 +111,12 @@ def dependencies(root: Path = ROOT, requirements_file: str = SHARED_REQUIREMENTS
         if path.name.split("-")[0].lower() in RUNTIME_PROVIDED or path.name == "bin":
             _remove(path)
     _prune(partial)
-    partial.rename(target)
+    try:
+        partial.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+        shutil.rmtree(partial, ignore_errors=True)
     return target
 
 

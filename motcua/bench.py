@@ -253,7 +253,7 @@ def _write_synthetic_counters(size: int) -> None:
     from collections import defaultdict
 
     from chalicelib.reports.store import counters as report_store
-    from chalicelib.runtime.models import CounterItem
+    from chalicelib.reports.store.counters import CounterItem
     from chalicelib.reports.rules.form06 import by_period, contributions
 
     totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: dict(report_store.RAW_SHAPE))
@@ -380,7 +380,8 @@ def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int
     with PaymentItem.batch_write() as batch:
         for i in range(total):
             batch.save(to_item({
-                "payment_id": f"MCBENCH{i:08d}", "dossier_code": f"000.00.13.H50-260101-{i:05d}",
+                "payment_id": f"MCBENCH{i:08d}", "provider": "vnpay",
+                "dossier_code": f"000.00.13.H50-260101-{i:05d}",
                 "status": "pending" if i % (total // pending) == 0 else "succeeded", "version": 1,
                 "created_at": iso(to_local(created)), "amount": 200_000,
                 "expires_at": iso(to_local(created + timedelta(hours=1)))}))

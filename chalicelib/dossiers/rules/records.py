@@ -1,6 +1,7 @@
 """The dossier and the records it holds, written down once.
 
-Pure: types only. A dossier is a JSON object (the ``body`` of its DynamoDB item, mapped in
+Pure: the types, and ``from_json``, the one way back from a stored dossier's JSON (every
+store that reads dossier items uses it). A dossier is a JSON object (the ``body`` of its DynamoDB item, mapped in
 chalicelib.dossiers.store.dossiers), so it is a TypedDict rather than a class: the rules
 change it in place and the store writes it back as it is. Every key is declared here, once,
 with what may be done with it:
@@ -16,6 +17,7 @@ with what may be done with it:
 ``Dossier`` beyond it came later, so a dossier stored before them may lack them and readers
 use ``.get``. Times are ISO 8601 with +07:00; money is integer VND.
 """
+import json
 from typing import Annotated, Any, TypedDict, get_type_hints
 
 from chalicelib.payments.rules.records import PaymentLedger
@@ -224,3 +226,10 @@ REQUIRED_KEYS: frozenset[str] = Dossier.__required_keys__
 API_KEYS: tuple[str, ...] = tuple(key for key in DOSSIER_KEYS if key in _marked(API))
 AUDIT_VALUE_KEYS: frozenset[str] = _marked(AUDIT)
 AUDIT_MEMBER_KEYS: frozenset[str] = _marked(AUDIT_MEMBERS)
+
+
+def from_json(body: str) -> Dossier:
+    """The dossier a stored JSON body holds (the body of its item is the whole dossier; the
+    item's other attributes are derived from it)."""
+    dossier: Dossier = json.loads(body)
+    return dossier

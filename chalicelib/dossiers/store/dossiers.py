@@ -4,8 +4,8 @@ Every state change is one TransactWriteItems call that writes the dossier (condi
 its version), its outbox event, its audit record (chalicelib.trust.rules.audit) and, for a submission,
 the idempotency record and the daily sequence counter. Either all of it happens or none of
 it does. ``to_item`` is the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes
-its item. The dossier key, the shared connection, the read by code and ``from_item`` (item to
-Dossier) live in chalicelib.runtime.tables (light enough for consumers) and are re-exported here.
+its item; ``from_item`` reads it back with records.from_json, as every other reader of dossier
+items does. The dossier key and the shared connection live in chalicelib.runtime.tables.
 """
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ from chalicelib.trust.store import audit as audit_store
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.cursors import BadCursor, decode_cursor, encode_cursor  # noqa: F401 (BadCursor re-exported)
-from chalicelib.runtime.tables import connection, dossier_pk, from_item, get_dossier  # noqa: F401 (re-exported)
+from chalicelib.runtime.tables import connection, dossier_pk
 from chalicelib.kernel.errors import Conflict, ServiceUnavailable
 from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.trust.rules.privacy import id_number_hash, retention_index
 from chalicelib.runtime.credentials import id_hash_key
 from chalicelib.dossiers.rules.processing import due_index
-from chalicelib.dossiers.rules.records import Dossier
+from chalicelib.dossiers.rules.records import Dossier, from_json
 
 
 def outbox_sk(version: int) -> str:
@@ -55,6 +55,21 @@ def to_item(dossier: Dossier) -> DossierItem:
         gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
         body=_dumps(dossier),
     )
+
+
+def from_item(item: DossierItem) -> Dossier:
+    """The dossier an item holds (its body is the whole dossier)."""
+    return from_json(item.body)
+
+
+def get_dossier(code: str) -> Dossier | None:
+    """One GetItem, strongly consistent so a transition reads the latest version.
+    (chalicelib.runtime.tables.get_dossier reads the same, untyped, for consumers that start light.)"""
+    try:
+        item = DossierItem.get(dossier_pk(code), "DOSSIER", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return from_item(item)
 
 
 def applicant_pk(id_number: str) -> str:

@@ -16,15 +16,32 @@ from typing import Any
 from collections.abc import Iterable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.runtime import tables as dossier_table
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
-from chalicelib.runtime.models import CounterItem, DossierItem, ProjectionItem
+from chalicelib.runtime.models import ProjectionItem, table_meta
 from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS, Contributions, by_period, viewed
-from chalicelib.dossiers.rules.records import Dossier
+from chalicelib.dossiers.rules.records import Dossier, from_json
+
+# Built at run time (a number attribute per report cell, from the report's rules), so its
+# attributes are unknown to mypy. Here, not in chalicelib.runtime.models: the platform knows no
+# context's rules.
+CounterItem: Any = type("CounterItem", (Model,), {
+    "__doc__": "Report counters of one agency shard, period (Y#/M#/D#) and procedure.",
+    "Meta": table_meta(resources.REPORTS),
+    "pk": UnicodeAttribute(hash_key=True),
+    "sk": UnicodeAttribute(range_key=True),
+    "agency_id": UnicodeAttribute(),
+    "procedure_code": UnicodeAttribute(),
+    "field": UnicodeAttribute(),
+    "period": UnicodeAttribute(),
+    **{f"{view}_{name}": NumberAttribute(null=True) for view in STORED_VIEWS for name in COUNTER_FIELDS},
+})
 
 # Every write to a counter item adds to all of its raw columns (0 to those the dossier does
 # not touch), so an item holds the same columns at 2,000 dossiers as at 50,000 and a report
@@ -85,7 +102,7 @@ def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions
     deserialize = TypeDeserializer().deserialize
     dossier_items = found.get(dossiers, [])
     record_items = found.get(reports, [])
-    dossier = dossier_table.from_item(DossierItem.from_raw_data(dossier_items[0])) if dossier_items else None
+    dossier = from_json(deserialize(dossier_items[0]["body"])) if dossier_items else None
     if not record_items:
         return dossier, None, {view: {} for view in STORED_VIEWS}
     record = {k: deserialize(v) for k, v in record_items[0].items()}

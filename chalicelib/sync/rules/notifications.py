@@ -16,7 +16,6 @@ from typing import Any
 from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import parse_iso, to_local
-from chalicelib.dossiers.rules.records import Dossier
 
 PACKAGED_TEMPLATES = Path(__file__).parents[1] / "data" / "notification_templates.json"
 DECISIONS = {"approved": "chấp thuận", "rejected": "không chấp thuận"}
@@ -54,7 +53,7 @@ def local_time(value: str | None) -> str:
     return to_local(parse_iso(value)).strftime("%d/%m/%Y %H:%M") if value else "chưa xác định"
 
 
-def _context(event: Mapping[str, Any], dossier: Dossier, agency: str) -> dict[str, str]:
+def _context(event: Mapping[str, Any], dossier: Mapping[str, Any], agency: str) -> dict[str, str]:
     data = event.get("data") or {}
     at = next((data[k] for k in ("accepted_at", "forwarded_at", "supplied_at", "stopped_at", "withdrawn_at",
                                   "finished_at", "returned_at", "refused_at", "submitted_at", "rated_at",
@@ -69,7 +68,7 @@ def _context(event: Mapping[str, Any], dossier: Dossier, agency: str) -> dict[st
     }
 
 
-def render(event: Mapping[str, Any], dossier: Dossier, agency: str) -> Message | None:
+def render(event: Mapping[str, Any], dossier: Mapping[str, Any], agency: str) -> Message | None:
     template = templates().get(event["type"])
     if template is None:
         return None
@@ -80,13 +79,13 @@ def render(event: Mapping[str, Any], dossier: Dossier, agency: str) -> Message |
                    {key: context[key] for key in sorted(used) if key in context})
 
 
-def address(channel: str, dossier: Dossier) -> str | None:
+def address(channel: str, dossier: Mapping[str, Any]) -> str | None:
     """Where a channel reaches the applicant: the phone for SMS and Zalo, the email address."""
     applicant = dossier.get("applicant") or {}
     return applicant.get("email") if channel == "email" else applicant.get("phone")
 
 
-def channels(dossier: Dossier) -> list[str]:
+def channels(dossier: Mapping[str, Any]) -> list[str]:
     return list(dossier.get("notify") or ["sms"])
 
 

@@ -14,8 +14,8 @@ from pynamodb.exceptions import PutError
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime import resources
 from chalicelib.runtime.models import DossierItem, SyncLedgerItem
-from chalicelib.runtime.tables import connection, dossier_pk, from_item
-from chalicelib.dossiers.rules.records import Dossier
+from chalicelib.runtime.tables import connection, dossier_pk
+from chalicelib.dossiers.rules.records import Dossier, from_json
 
 LEDGER_SK = "SYNC#national"
 MAX_ERROR_CHARS = 500
@@ -42,7 +42,7 @@ def read(code: str) -> tuple[Dossier | None, Ledger | None]:
     dossier, ledger = None, None
     for raw in answer.get("Responses", {}).get(table, []):
         if raw["sk"]["S"] == "DOSSIER":
-            dossier = from_item(DossierItem.from_raw_data(raw))
+            dossier = from_json(DossierItem.from_raw_data(raw).body)
         else:
             ledger = _ledger(SyncLedgerItem.from_raw_data(raw))
     return dossier, ledger

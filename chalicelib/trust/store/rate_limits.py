@@ -11,8 +11,8 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.rate_limits import Limit
 from chalicelib.runtime.models import DossierItem
-from chalicelib.runtime.tables import connection, dossier_pk, from_item
-from chalicelib.dossiers.rules.records import Dossier
+from chalicelib.runtime.tables import connection, dossier_pk
+from chalicelib.dossiers.rules.records import Dossier, from_json
 
 
 def table() -> str:
@@ -46,7 +46,7 @@ def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[Dossier | Non
     while request:
         answer = connection().client.batch_get_item(RequestItems=request)
         for raw in answer.get("Responses", {}).get(dossiers, []):
-            dossier = from_item(DossierItem.from_raw_data(raw))
+            dossier = from_json(DossierItem.from_raw_data(raw).body)
         for raw in answer.get("Responses", {}).get(table(), []):
             hits = int(raw["hits"]["N"]) if "hits" in raw else 0
         request = answer.get("UnprocessedKeys") or {}

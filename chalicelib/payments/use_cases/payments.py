@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, UTC
-from typing import Any
+from typing import Any, cast
 from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
@@ -30,6 +30,8 @@ from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import ApiError, Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.runtime.log import logger as make_logger
+from chalicelib.dossiers.rules.records import Dossier
+from chalicelib.payments.rules.records import Payment
 from chalicelib.payments.adapters.providers import UnknownProvider, configured_name, payment_settings, provider
 from payments import (
     CallbackOutcome, CallbackReply, PaymentError, PaymentOutcome, PaymentProvider, ProviderRejected,
@@ -101,7 +103,8 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
                                     pay_url=session.redirect_url, created_at=session.created_at or now,
                                     expires_at=session.expires_at)
         expected, before = dossier["version"], audit.snapshot(dossier)
-        plan = rules.Plan(payment, dossier, rules.start_payment(dossier, payment))
+        book = _plain(dossier)
+        plan = rules.Plan(payment, book, rules.start_payment(book, payment))
         try:
             payment_store.commit(plan, expected_payment_version=None, expected_dossier_version=expected,
                                  audit_record=_audit(None, before, plan, audit.Actor.of(identity)))
@@ -149,12 +152,18 @@ def observe(observation: rules.Observation, *, clock: Clock = utc_now) -> rules.
     return rules.Decision(CallbackOutcome.ERROR)  # the provider sends it again; the sweep heals the rest
 
 
-def _note_amount_mismatch(payment: dict[str, Any], observation: rules.Observation, now: datetime) -> None:
+def _plain(record: Payment | Dossier) -> dict[str, Any]:
+    """The payment rules update plain dicts in place; the store types what it reads and writes
+    (chalicelib/payments/rules/records.py), so a record crosses into the rules unchanged."""
+    return cast(dict[str, Any], record)
+
+
+def _note_amount_mismatch(payment: Payment, observation: rules.Observation, now: datetime) -> None:
     """Keep a signed notification whose amount is wrong: finance must see it."""
     logger.warning("provider amount differs from the payment", extra={
         "payment_id": payment["payment_id"], "expected": payment["amount"], "reported": observation.amount})
     expected = payment["version"]
-    rules.remember(payment, observation, CallbackOutcome.AMOUNT_MISMATCH, now)
+    rules.remember(_plain(payment), observation, CallbackOutcome.AMOUNT_MISMATCH, now)
     payment["finance_flags"] = sorted(set(payment["finance_flags"]) | {"amount_mismatch"})
     payment["version"] += 1
     try:
@@ -253,7 +262,7 @@ def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict
 
 # --- reads ------------------------------------------------------------------------------
 
-def load_for(payment_id: str, identity: Identity, action: str = "payment.read") -> dict[str, Any]:
+def load_for(payment_id: str, identity: Identity, action: str = "payment.read") -> Payment:
     """The payment if this caller may perform ``action`` on it (chalicelib.trust.rules.permissions)."""
     payment = payment_store.get_payment(payment_id) if len(payment_id) <= 100 else None
     return permissions.check(identity, action, payment)
@@ -299,7 +308,7 @@ def _audit(payment: Mapping[str, Any] | None, dossier: Mapping[str, Any], plan: 
     return audit.change(dossier, plan.dossier, plan.events, actor, payment_before=payment, payment_after=plan.payment)
 
 
-def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any]], rules.Plan],
+def _transition(payment_id: str, change: Callable[[Payment, Dossier], rules.Plan],
                 actor: audit.Actor) -> rules.Plan:
     """Read payment and dossier, let ``change`` plan the transition, commit; again on contention."""
     for attempt in range(MAX_ATTEMPTS):
@@ -387,7 +396,7 @@ def _day(text: str | None) -> str:
     return text
 
 
-def _query_all(ledger: list[dict[str, Any]]) -> tuple[dict[str, reconciliation.ProviderRecord], list[str]]:
+def _query_all(ledger: list[Payment]) -> tuple[dict[str, reconciliation.ProviderRecord], list[str]]:
     """Query every payment of the day, a few at a time; the ones that fail are listed unchecked."""
     from concurrent.futures import ThreadPoolExecutor
 

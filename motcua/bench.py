@@ -1,7 +1,7 @@
 """`make bench`: MotCua's speed record.
 
 Every figure is a count or a ratio measured in this run, printed as a table of figure,
-budget and pass/fail, and written into README.md between the bench markers. Timings are
+budget and pass/fail, and written into docs/benchmarks.md between the bench markers. Timings are
 never asserted in tests; budgets are held here.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+README = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 

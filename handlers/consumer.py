@@ -122,7 +122,7 @@ class Consumer:
         Written here rather than with Powertools' ``BatchProcessor``: importing
         ``aws_lambda_powertools.utilities.batch`` loads every event data class and asyncio,
         about 45 ms of CPU on each cold start, which alone put every consumer over the cold-start
-        budget (docs/benchmarks.md), for a contract this small (SQS records in, the ids of the
+        budget (README, "Deploy"), for a contract this small (SQS records in, the ids of the
         failed ones out)."""
         try:
             self.record_handler(record)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from chalice import Response
 
@@ -80,7 +81,8 @@ def aws_throttled(exc: BaseException | None) -> bool:
 
 _CHALICE_CODES = {
     "MethodNotAllowedError": ("method_not_allowed", "Phương thức HTTP này không được hỗ trợ cho đường dẫn này."),
-    "UnsupportedMediaType": ("unsupported_media_type", "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
+    "UnsupportedMediaType": ("unsupported_media_type",
+                             "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
     "BadRequest": ("bad_request", "Yêu cầu không hợp lệ."),
     "BadRequestError": ("bad_request", "Yêu cầu không hợp lệ."),
 }

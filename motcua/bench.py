@@ -640,7 +640,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
             return sandbox.invoke(references[key], runtime, "bench_reference:handler", {}, env, base / "runs").cpu
 
         # Warm-up: the first run of each writes its bytecode into the unpacked folder (the
-        # package ships none); every measured run then starts equal. See README, "Deploy".
+        # package ships none); every measured run then starts equal. See docs/benchmarks.md.
         for key in references:
             reference(key)
         for _label, handler, event_for, pkg, module_env, _ in [*modules[1:], *undone]:

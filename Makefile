@@ -71,7 +71,7 @@ deploy: $(STAMP)
 	$(CDK) deploy -c stage=$(STAGE) --output cdk.out/$(STAGE) --require-approval broadening
 
 # Long variants of the reliability suites, one after another; each step ends with one line
-# "== soak step: NAME: PASS in N s" (scripts/soak-step.sh). Measured sizes and times: README, Load.
+# "== soak step: NAME: PASS in N s" (scripts/soak-step.sh). Sizes: docs/reliability.md, Load.
 # 1. load on a local stack it starts: SOAK_CITIZENS citizens submit, pay through the VNPay
 #    simulator and track their dossier for SOAK_SECONDS while officers process; prints the
 #    latency table; fails on any 5xx, lost event or report mismatch (motcua/soak.py);

@@ -1,7 +1,7 @@
 """`make bench`: MotCua's speed record.
 
 Every figure is a count or a ratio measured in this run, printed as a table of figure,
-budget and pass/fail, and written into README.md between the bench markers. Timings are
+budget and pass/fail, and written into docs/benchmarks.md between the bench markers. Timings are
 never asserted in tests; budgets are held here.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import UTC
 from motcua.bench_kit import Row
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+README = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -640,7 +640,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
             return sandbox.invoke(references[key], runtime, "bench_reference:handler", {}, env, base / "runs").cpu
 
         # Warm-up: the first run of each writes its bytecode into the unpacked folder (the
-        # package ships none); every measured run then starts equal. See README, "Deploy".
+        # package ships none); every measured run then starts equal. See docs/benchmarks.md.
         for key in references:
             reference(key)
         for _label, handler, event_for, pkg, module_env, _ in [*modules[1:], *undone]:

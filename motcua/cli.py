@@ -126,7 +126,7 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
 
 
 def cmd_privacy_export(args: argparse.Namespace) -> int:
-    """Everything held about one citizen, as one JSON document (format in README)."""
+    """Everything held about one citizen, as one JSON document (format in docs/security.md, Privacy)."""
     import getpass
     from chalicelib.kernel.errors import ApiError
 
@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
     acc_imp = accounts_sub.add_parser("import", help="load legacy accounts (and old dossiers) from CSV, all or nothing")
     acc_imp.add_argument("file", help="accounts CSV: legacy_id,id_number,full_name,phone")
-    acc_imp.add_argument("--dossiers", help="old dossiers CSV (see README)")
+    acc_imp.add_argument("--dossiers", help="old dossiers CSV (see docs/security.md, Privacy)")
     acc_imp.set_defaults(func=cmd_accounts_import)
 
     payments = sub.add_parser("payments", help="online fee payments")
@@ -364,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = payments_sub.add_parser("report", help="compare the ledger of one local day with the provider")
     report.add_argument("--date", required=True, help="YYYY-MM-DD, Asia/Ho_Chi_Minh")
     report.add_argument("--settlement", help="the provider's settlement CSV (default: querydr each payment)")
-    report.add_argument("--layout", help="JSON describing the settlement CSV's columns (see README)")
+    report.add_argument("--layout", help="JSON describing the settlement CSV's columns (see docs/payments.md)")
     report.add_argument("--csv", help="also write the report as CSV to this file")
     report.add_argument("--xlsx", help="also write the report as XLSX to this file")
     report.set_defaults(func=cmd_payments_report)

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.stack
 EXAMPLES = int(os.environ.get("MOTCUA_FUZZ_EXAMPLES", "2"))
 # The stateful run's size is its own: each scenario is up to STEPS calls that create and move
 # real dossiers (whose events the consumers then work through), so its cost is SCENARIOS x
-# STEPS, not one call per example; `make soak` bounds it separately (README, Load).
+# STEPS, not one call per example; `make soak` bounds it separately (docs/reliability.md, Load).
 SCENARIOS = int(os.environ.get("MOTCUA_FUZZ_SCENARIOS", EXAMPLES))
 STEPS = int(os.environ.get("MOTCUA_FUZZ_STEPS", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -72,7 +72,7 @@ def _dossier_record(dossier: Dossier, with_files: bool) -> dict[str, Any]:
 
 
 def export(id_number: str, *, actor: str, with_files: bool = False, clock: Clock = utc_now) -> dict[str, Any]:
-    """Everything MotCua holds about the citizen with this id number (format in README)."""
+    """Everything MotCua holds about the citizen with this id number (format in docs/security.md, Privacy)."""
     from chalicelib.trust.store import legacy as legacy_store
     id_number = _check_id_number(id_number)
     codes = privacy_store.dossier_codes_of(id_number)

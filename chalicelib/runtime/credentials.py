@@ -28,7 +28,7 @@ PLACEHOLDER = "SET-ME"   # what infra/ writes into a new secret for the operator
 
 class SecretMissing(ServiceUnavailable):
     """A secret the code needs is absent, lacks a key or still holds a placeholder or a local
-    fake: a deployment mistake, not bad input. Clients see a plain 503; the function's log
+    fake: a deployment mistake, not bad input. Clients are told to retry later; the log
     names the secret (never its value) for the operator."""
 
     def __init__(self, name: str) -> None:

@@ -19,7 +19,7 @@ from chalicelib.catalogue.store import procedures as catalogue_store
 from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
 from chalicelib.dossiers.store import dossiers as store
-from chalicelib.kernel.errors import ApiError, Forbidden, ValidationFailed
+from chalicelib.kernel.errors import Forbidden, MalformedRequest, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.reports.rules.form06 import (
     CELLS, GROUPS, VIEWS, Facts, Succession, differences, direct_cells, facts_from_dossier, finish_row,
@@ -184,8 +184,8 @@ def _decode_cursor(cursor: str) -> int:
             raise ValueError
         return offset
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
-                       fields={"cursor": "Không hợp lệ."}) from None
+        raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                               fields={"cursor": "Không hợp lệ."}) from None
 
 
 def verify(start: date, end: date, group_by: str, agencies: list[str] | None = None) -> list[str]:

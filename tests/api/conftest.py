@@ -55,7 +55,7 @@ def prod_secrets() -> Iterator[Any]:
     teardown would leave the next test running as prod)."""
     from chalicelib.runtime import models
     from chalicelib.runtime import resources
-    from chalicelib import secrets  # noqa: F401  (models: see below
+    from chalicelib.runtime import credentials as secrets  # noqa: F401  (models: see below
 
     # chalicelib.runtime.models binds table names to the stage when first imported: importing it here,
     # still in the local stage, keeps a test that imports it later from naming prod tables

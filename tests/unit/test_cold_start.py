@@ -27,7 +27,7 @@ def test_every_consumer_module_loads_the_sdk_before_our_own_modules():
 def test_the_first_aws_session_freezes_what_the_cold_start_imported_once_per_process():
     result = _fresh(
         "import gc, json, threading\n"
-        "from chalicelib import aws\n"
+        "from chalicelib.runtime import aws\n"
         "before = gc.get_freeze_count()\n"
         "aws.botocore_session()\n"
         "first = gc.get_freeze_count()\n"

@@ -14,7 +14,7 @@ from typing import Any
 
 class DomainError(Exception):
     """The base of every failure meant for people. Not raised itself: raise the kind that says
-    what went wrong, so the edge can map it (an unmapped kind is a 500, by design)."""
+    what went wrong, which the edge knows how to answer (a kind it does not know is a bug)."""
     code: str
     message: str
 

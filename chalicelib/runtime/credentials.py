@@ -85,7 +85,7 @@ def stage_credentials(name: str, local: Mapping[str, tuple[str, str]]) -> dict[s
     The local stage reads the settings (or their fakes). Every other stage reads the secret
     ``name`` only: a credential in an environment variable would sit in plain text in the
     function's configuration. A secret still holding a local fake or the placeholder is a
-    deployment mistake, refused as ``SecretMissing`` (a 503), never used."""
+    deployment mistake, refused as ``SecretMissing`` (service unavailable), never used."""
     if settings().is_local:
         return {key: os.environ.get(setting) or fake for key, (setting, fake) in local.items()}
     stored = secret(name)

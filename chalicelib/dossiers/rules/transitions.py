@@ -1,8 +1,8 @@
 """The dossier state machine as data.
 
 ``EDGES`` is the only place that says which action may move a dossier from which status.
-An action that is not an edge from the current status is refused with 409 and the current
-status; nothing is ever silently ignored. Later workflow actions are added as new edges.
+An action that is not an edge from the current status is refused as InvalidTransition, naming
+the current status; nothing is ever silently ignored. Later workflow actions are added as new edges.
 
 The national portal's status codes (TrangThaiHoSo 1–10, domain.md section 3) are mapped
 from these statuses by configuration: chalicelib/sync/data/national_status.json.
@@ -70,7 +70,7 @@ EVENT_TYPES: dict[str, str] = {
 
 
 def next_status(current: str | None, action: str) -> str:
-    """The status after ``action``, or InvalidTransition (409) if the graph has no such edge."""
+    """The status after ``action``, or InvalidTransition if the graph has no such edge."""
     try:
         return EDGES[(current, action)]
     except KeyError:

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench soak clean venv synth diff deploy
+.PHONY: run test lint bench soak clean venv synth diff deploy
 
 venv: $(STAMP)
 
@@ -21,7 +21,14 @@ run: $(STAMP)
 # (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 
-test: $(STAMP)
+# ruff (style and likely bugs), mypy (types of the shipped code) and lint-imports (the
+# architecture's contracts, pyproject.toml); configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: lint
 	@scripts/ensure-browser.sh
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 

@@ -6,7 +6,8 @@ them. This module only wires them together.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from chalice import Chalice
 

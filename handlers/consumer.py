@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
@@ -76,14 +77,15 @@ class Consumer:
     queue: resources.Queue | None = None
     delivery: Delivery = field(default_factory=Delivery, init=False)
     logger: Logger = field(init=False)
-    _idempotent: Process | None = field(default=None, init=False)
+    _idempotent: Callable[..., Any] | None = field(default=None, init=False)
     _config: IdempotencyConfig | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.logger = make_logger(self.name)
 
-    def _once(self) -> Process:
-        """The idempotent wrapper, built on first use so imports make no AWS client."""
+    def _once(self) -> Callable[..., Any]:
+        """The idempotent wrapper, built on first use so imports make no AWS client. Called as
+        ``_once()(event=...)``: powertools finds the payload by its keyword."""
         if self._idempotent is None:
             self._config = IdempotencyConfig(event_key_jmespath="id", raise_on_no_idempotency_key=True,
                                              expires_after_seconds=self.expires_after_seconds)

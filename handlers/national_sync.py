@@ -18,7 +18,7 @@ whose earlier versions never went through this queue, get synced.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from chalicelib.runtime import resources
@@ -34,7 +34,7 @@ class SyncFailed(Exception):
 
 
 def _now() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 def process(event: dict[str, Any]) -> dict[str, Any]:

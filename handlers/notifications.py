@@ -8,10 +8,10 @@ sends only what is still missing: at most once per event per channel.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.sync.store import deliveries as notify_store
 from chalicelib.runtime import resources
 from chalicelib.kernel.working_days import iso
@@ -30,13 +30,13 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
     dossier = get_dossier(code)
     if dossier is None:
         return {"skipped": "unknown dossier"}
-    message = render(event, dossier, catalogue_store.agency_name(dossier.get("holder_agency_id") or dossier["agency_id"]))
+    message = render(event, dossier, catalogue.agency_name(dossier.get("holder_agency_id") or dossier["agency_id"]))
     if message is None:
         return {"skipped": "no template"}
     sent, failed = [], []
     for channel in channels(dossier):
         to = address(channel, dossier)
-        now = iso(datetime.now(timezone.utc))
+        now = iso(datetime.now(UTC))
         if not to or not notify_store.claim(code, event["id"], channel, now):
             continue
         try:

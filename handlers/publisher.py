@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,15 +39,18 @@ def outbox_events(records: Iterable[dict[str, Any]]) -> list[tuple[str, dict[str
         record = DynamoDBRecord(raw)
         if record.event_name is None or record.event_name.name != "INSERT":
             continue
-        keys = record.dynamodb.keys or {}
+        stream = record.dynamodb
+        if stream is None or stream.sequence_number is None:
+            continue
+        keys = stream.keys or {}
         if not str(keys.get("sk", "")).startswith(resources.OUTBOX_PREFIX):
             continue
-        image = record.dynamodb.new_image or {}
-        found.append((record.dynamodb.sequence_number, json.loads(image["event"])))
+        image = stream.new_image or {}
+        found.append((stream.sequence_number, json.loads(image["event"])))
     return found
 
 
-def publish(events: list[tuple[str, dict[str, Any]]], *, sleep=time.sleep) -> list[str]:
+def publish(events: list[tuple[str, dict[str, Any]]], *, sleep: Callable[[float], None] = time.sleep) -> list[str]:
     """Put every event on the bus; return the sequence numbers that could not be published."""
     bus = settings().name(resources.EVENT_BUS)
     client = aws.client("events")
@@ -61,7 +65,7 @@ def publish(events: list[tuple[str, dict[str, Any]]], *, sleep=time.sleep) -> li
                 logger.exception("PutEvents failed", extra={"attempt": attempt + 1, "entries": len(chunk)})
                 failed.extend(chunk)
                 continue
-            failed.extend(item for item, entry in zip(chunk, result["Entries"]) if entry.get("ErrorCode"))
+            failed.extend(item for item, entry in zip(chunk, result["Entries"], strict=True) if entry.get("ErrorCode"))
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=len(pending) - len(failed))
         if not failed:
             return []

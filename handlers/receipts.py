@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.payments.store import payments as payment_store
 from chalicelib.payments.store import receipts as receipt_files
 from chalicelib.payments.rules.transitions import EVENT_TYPES, SUCCEEDED
@@ -32,7 +32,7 @@ def process(event: dict[str, Any]) -> bool:
     if not record:
         consumer.logger.warning("no receipt to draw", extra={"payment_id": payment_id})
         return False
-    agency = catalogue_store.snapshot().agencies.get(record["agency_id"])
+    agency = catalogue.snapshot().agencies.get(record["agency_id"])
     receipt_files.store(record, render_pdf(record, agency.name if agency else record["agency_id"]))
     return True
 

@@ -6,7 +6,7 @@ version so that an older view never overwrites a newer one written by a payment 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from chalicelib.payments.store import payments as payment_store
@@ -21,7 +21,7 @@ def process(event: dict[str, Any]) -> bool:
     dossier = get_dossier(event["dossier_code"])
     if dossier is None or refund_owed(dossier) == 0:
         return False
-    record = refund_due_record(dossier, iso(to_local(datetime.now(timezone.utc))))
+    record = refund_due_record(dossier, iso(to_local(datetime.now(UTC))))
     return payment_store.put_refund_due_if_newer(dossier["code"], record, dossier["version"])
 
 

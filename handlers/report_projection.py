@@ -23,12 +23,13 @@ def project(event: dict[str, Any]) -> str:
         new = stored_contributions(dossier)
         steps = {view: projection_step(applied_version, applied[view], dossier["version"], new[view])
                  for view in STORED_VIEWS}
-        if any(step is None for step in steps.values()):
+        ready = {view: step for view, step in steps.items() if step is not None}
+        if len(ready) != len(steps):
             return "up-to-date"
         try:
             report_store.apply(dossier, dossier["version"], applied_version,
-                               {view: step[0] for view, step in steps.items()},
-                               {view: step[1] for view, step in steps.items()})
+                               {view: step[0] for view, step in ready.items()},
+                               {view: step[1] for view, step in ready.items()})
             return "projected"
         except report_store.StaleProjection:
             continue  # a concurrent delivery projected first; read again

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from aws_cdk import Duration, RemovalPolicy, SecretValue, aws_apigateway as apigw, aws_cognito as cognito
 from aws_cdk import aws_iam as iam, aws_logs as logs, aws_route53 as route53
@@ -90,8 +91,8 @@ def _federation(config: StageConfig, providers: list[Any]) -> dict[str, Any]:
     """The portal client's hosted sign-in (authorization code + PKCE) when providers exist."""
     if not providers:
         return {}
-    return {"supported_identity_providers": [cognito.UserPoolClientIdentityProvider.COGNITO,
-                                             *(cognito.UserPoolClientIdentityProvider.custom(p.name) for p in config.identity_providers)],
+    federated = (cognito.UserPoolClientIdentityProvider.custom(p.name) for p in config.identity_providers)
+    return {"supported_identity_providers": [cognito.UserPoolClientIdentityProvider.COGNITO, *federated],
             "o_auth": cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],

@@ -80,7 +80,7 @@ def secrets(scope: Construct, config: StageConfig, inventory: Inventory) -> dict
     built = {}
     for secret in inventory.secrets:
         ours = secret.generated
-        template = {key: "SET-ME" for key in secret.keys}
+        template = dict.fromkeys(secret.keys, "SET-ME")
         generated = sm.SecretStringGenerator(
             secret_string_template=json.dumps({k: v for k, v in template.items() if k != secret.keys[-1]}),
             generate_string_key=secret.keys[-1], password_length=64, exclude_punctuation=True,

@@ -7,7 +7,6 @@ resources.py entry declares: named actions on named resources, never ``"*"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, aws_dynamodb as ddb, aws_events as events, aws_iam as iam
 from aws_cdk import aws_events_targets as targets, aws_lambda as lambda_, aws_lambda_event_sources as sources
@@ -21,7 +20,7 @@ from infra.stages import StageConfig
 
 RUNTIME = lambda_.Runtime.PYTHON_3_11  # the package is built for CPython 3.11 (infra/package.py)
 ARCHITECTURE = lambda_.Architecture.X86_64
-Declared = Union[resources.StreamConsumer, resources.QueueConsumer, resources.Schedule]
+Declared = resources.StreamConsumer | resources.QueueConsumer | resources.Schedule
 
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
                  "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",

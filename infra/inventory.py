@@ -28,7 +28,7 @@ class Inventory:
     attachments_bucket: str
 
     @classmethod
-    def declared(cls, **changes: Any) -> "Inventory":
+    def declared(cls, **changes: Any) -> Inventory:
         base = cls(
             tables=declared.TABLES, queues=declared.QUEUES, rules=declared.RULES,
             stream_consumers=declared.STREAM_CONSUMERS, queue_consumers=declared.QUEUE_CONSUMERS,

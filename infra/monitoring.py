@@ -64,7 +64,8 @@ def function_metric(function_name: str, name: str, statistic: str = "Sum") -> cw
                      dimensions_map={"FunctionName": function_name})
 
 
-def alarms(scope: Construct, config: StageConfig, watched: Watched, metrics: tuple[resources.CustomMetric, ...]) -> list[cw.Alarm]:
+def alarms(scope: Construct, config: StageConfig, watched: Watched,
+           metrics: tuple[resources.CustomMetric, ...]) -> list[cw.Alarm]:
     topic = alarm_topic(scope, config)
     made = []
     for name, queue in watched.dead_letters.items():

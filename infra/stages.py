@@ -14,7 +14,8 @@ import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 DEFAULT_FILE = Path(__file__).with_name("stages.json")
 STAGES_FILE_ENV = "MOTCUA_STAGES_FILE"
@@ -157,8 +158,9 @@ def _check(stage: str, raw: dict[str, Any]) -> StageConfig:
     values.update(alarm_emails=tuple(emails), domain=_domain(stage, raw["domain"]),
                   api_5xx_rate_alarm=float(rate), identity_providers=_providers(stage, raw["identity_providers"]),
                   provider_settings=_provider_settings(stage, raw["provider_settings"]))
-    if values["identity_providers"] and not (isinstance(raw["auth_domain_prefix"], str)
-                                             and re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", raw["auth_domain_prefix"])):
+    prefix = raw["auth_domain_prefix"]
+    if values["identity_providers"] and not (isinstance(prefix, str)
+                                             and re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", prefix)):
         raise _fail(stage, "auth_domain_prefix", "must be a lowercase Cognito domain prefix when identity_providers are set")
     return StageConfig(stage=stage, **values)
 

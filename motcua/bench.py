@@ -14,32 +14,16 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
+from datetime import UTC
+
+from motcua.bench_kit import Row
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-
-
-@dataclass
-class Row:
-    figure: str
-    value: float
-    budget: float
-    unit: str = ""
-    higher_is_better: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.value >= self.budget if self.higher_is_better else self.value <= self.budget
-
-    def cells(self) -> list[str]:
-        sign = ">=" if self.higher_is_better else "<="
-        fmt = (lambda v: f"{v:,.0f}") if max(self.value, self.budget) >= 100 else (lambda v: f"{v:.2f}".rstrip("0").rstrip("."))
-        return [self.figure, f"{fmt(self.value)}{self.unit}", f"{sign} {fmt(self.budget)}{self.unit}",
-                "pass" if self.ok else "FAIL"]
 
 
 def _env() -> None:
@@ -383,13 +367,13 @@ def payments_calls_and_sweep() -> list[Row]:
 def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int:
     """Store ``total`` payments (``pending`` of them pending for 20 minutes, the rest settled)
     and count the provider calls of one sweep."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from chalicelib.kernel.working_days import iso, to_local
     from chalicelib.runtime.models import PaymentItem
     from chalicelib.payments.store.payments import _payment_item
 
-    created = datetime.now(timezone.utc) - timedelta(minutes=20)
+    created = datetime.now(UTC) - timedelta(minutes=20)
     with PaymentItem.batch_write() as batch:
         for i in range(total):
             batch.save(_payment_item({
@@ -434,7 +418,7 @@ Timeline = list[tuple[str | None, list[Any], float]]
 def _operations_timeline(runs: int) -> Timeline:
     """Pass 1: each operation through the app, with its AWS calls and its CPU time."""
     import json
-    from datetime import datetime, timezone
+    from datetime import datetime
     from urllib.parse import urlencode
 
     from moto import mock_aws
@@ -460,14 +444,14 @@ def _operations_timeline(runs: int) -> Timeline:
 
             timed(None, "GET", "/procedures", citizen)  # a warm Lambda has the catalogue cached
             body = json.dumps(_bench_submission())
-            today = datetime.now(timezone.utc).date()
+            today = datetime.now(UTC).date()
             month = f"from={today.replace(day=1)}&to={today}&group_by=procedure"
             for i in range(runs):
                 code = timed("submit", "POST", "/dossiers", citizen, body=body, key=f"overhead-key-{i:04d}")["dossier_code"]
                 payment = timed(None, "POST", f"/dossiers/{code}/payments", citizen)
                 ipn = sign_params({
                     "vnp_Amount": str(payment["amount"] * 100), "vnp_ResponseCode": "00",
-                    "vnp_TransactionStatus": "00", "vnp_PayDate": format_vnp_date(datetime.now(timezone.utc)),
+                    "vnp_TransactionStatus": "00", "vnp_PayDate": format_vnp_date(datetime.now(UTC)),
                     "vnp_TransactionNo": f"{14000000 + i}", "vnp_TmnCode": vnpay.tmn_code,
                     "vnp_TxnRef": payment["payment_id"]}, vnpay.hash_secret)
                 if timed("IPN", "GET", f"/payments/vnpay/ipn?{urlencode(ipn)}", None).get("RspCode") != "00":
@@ -613,8 +597,10 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
                 detail = sandbox.receipt_event(paid, "bench-event")
             else:
                 detail = {"id": "bench-event", "type": "DossierSubmitted", "version": 1, "dossier_code": "bench"}
-            modules.append(deployed(consumer.name, f"{consumer.name}, import + SQS batch", lambda i, a=arn, d=detail: sandbox.sqs_batch(
-                [sandbox.bus_envelope({**d, "id": f"bench-event-{i}"})], a), BUNDLE_LIBRARIES.get(consumer.bundle or "", "")))
+            modules.append(deployed(consumer.name, f"{consumer.name}, import + SQS batch",
+                                    lambda i, a=arn, d=detail: sandbox.sqs_batch(
+                                        [sandbox.bus_envelope({**d, "id": f"bench-event-{i}"})], a),
+                                    BUNDLE_LIBRARIES.get(consumer.bundle or "", "")))
         tick = {"version": "0", "id": "bench-tick", "detail-type": "Scheduled Event", "source": "aws.events",
                 "time": "2026-01-05T01:00:00Z", "resources": [], "detail": {}}
         for schedule in resources.SCHEDULES:
@@ -629,7 +615,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
         # package ships none); every measured run then starts equal. See README, "Deploy".
         for key in references:
             reference(key)
-        for label, handler, event_for, pkg, module_env, _ in modules[1:]:
+        for _label, handler, event_for, pkg, module_env, _ in modules[1:]:
             sandbox.invoke(pkg, runtime, handler, event_for(runs), module_env, base / "runs")
         for i in range(runs):
             for key in references:
@@ -639,7 +625,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
                 _require_success(label, outcome.result)
                 cpu[label].append(outcome.cpu)
     rows = []
-    for label, handler, event_for, pkg, module_env, library in modules:
+    for label, _handler, _event_for, _pkg, _module_env, library in modules:
         against = "import boto3 + 1 client" + (f" + import {library}" if library else "")
         rows.append(Row(f"cold start CPU: {label} / ({against})",
                         statistics.median(cpu[label]) / statistics.median(reference_cpu[library]), 1.5, "x"))
@@ -659,20 +645,6 @@ def _started(simulators: Any) -> Iterator[Any]:
         yield simulators
     finally:
         simulators.stop()
-
-
-@contextmanager
-def local_app() -> Iterator[tuple[Any, Any]]:
-    """The API (chalice test client) over in-process moto with the sample catalogue."""
-    from chalice.test import Client
-    from moto import mock_aws
-
-    with mock_aws():
-        from app import app
-        from motcua.provision import fresh_local_stack
-        session = fresh_local_stack()
-        with Client(app, stage_name="local") as client:
-            yield client, session
 
 
 def workflow() -> list[Row]:

@@ -9,7 +9,9 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any
+from collections.abc import Sequence
 
 
 def _settings() -> Any:
@@ -222,9 +224,9 @@ def cmd_payments_report(args: argparse.Namespace) -> int:
     try:
         settlement = None
         if args.settlement:
-            layout = SettlementLayout.from_json(open(args.layout, encoding="utf-8").read()) if args.layout \
-                else SettlementLayout()
-            settlement = parse_settlement(open(args.settlement, encoding="utf-8-sig").read(), layout)
+            layout = (SettlementLayout.from_json(Path(args.layout).read_text(encoding="utf-8")) if args.layout
+                      else SettlementLayout())
+            settlement = parse_settlement(Path(args.settlement).read_text(encoding="utf-8-sig"), layout)
         report = reconciliation_report(args.date, settlement)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

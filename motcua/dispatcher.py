@@ -20,7 +20,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from moto.events.models import EventPattern  # the local stack already runs on moto; reuse its matcher
 
@@ -190,7 +191,7 @@ class Dispatcher:
     def drain(self, max_rounds: int = 100) -> int:
         """Run every pump until a whole round delivers nothing. Returns the rounds used."""
         for round_number in range(max_rounds):
-            if not any([pump.step() for pump in self.pumps]):
+            if not any(pump.step() for pump in self.pumps):
                 return round_number
         return max_rounds
 
@@ -198,7 +199,7 @@ class Dispatcher:
         pumps = self.pumps if pumps is None else pumps
         while not self._stop.is_set():
             try:
-                busy = any([pump.step() for pump in pumps])
+                busy = any(pump.step() for pump in pumps)
             except Exception:  # the moto server going away at shutdown, mostly; said, never hidden
                 if not self._stop.is_set():
                     logging.getLogger("motcua.dispatcher").exception("dispatcher round failed")

@@ -22,7 +22,8 @@ import json
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 THROTTLED_SERVICES = ("dynamodb", "events")
 _THROTTLE_CODES = {

@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 _active: list[Counter] = []
-_recorders: list[list["Call"]] = []
+_recorders: list[list[Call]] = []
 _installed = False
 
 Call = tuple[str, str, dict]   # (service, operation, API parameters), replayable with client._make_api_call

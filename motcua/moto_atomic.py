@@ -9,18 +9,19 @@ operation of moto's DynamoDB backend, and every stream read, runs under one re-e
 lock. This fixes the emulator; it mocks nothing. ``motcua.moto_scale`` (installed first)
 replaces moto's whole-table transaction backup with an item-level one.
 
-Where moto's own rollback still runs (input moto_scale leaves to it), it swaps each table for its copy, stream shard included, while the table's
-stream readers (shard iterators) keep the shard object they started on: they would see the
-INSERTs of the cancelled transaction (phantom events for dossiers that were never written)
-and none of the writes after it. ``_stream_kept_on_cancel`` gives the restored table back
-its original shard, truncated to where it stood before the transaction, as DynamoDB Streams
-never shows a cancelled transaction.
+Where moto's own rollback still runs (input moto_scale leaves to it), it swaps each table for
+its copy, stream shard included, while the table's stream readers (shard iterators) keep the
+shard object they started on: they would see the INSERTs of the cancelled transaction
+(phantom events for dossiers that were never written) and none of the writes after it.
+``_stream_kept_on_cancel`` gives the restored table back its original shard, truncated to
+where it stood before the transaction, as DynamoDB Streams never shows a cancelled transaction.
 """
 from __future__ import annotations
 
 import functools
 import threading
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 _LOCK = threading.RLock()
 _OPERATIONS = ("put_item", "get_item", "query", "scan", "update_item", "delete_item", "transact_write_items")

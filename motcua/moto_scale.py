@@ -60,7 +60,8 @@ import functools
 import inspect
 import threading
 import warnings
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 MOTO_VERSION = "5.2.5"
 _installed = False

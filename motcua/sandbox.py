@@ -21,7 +21,9 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC
 
 # What /var/runtime of the Lambda Python 3.11 runtime holds besides the standard library.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
@@ -254,7 +256,7 @@ def pay(invoke_api: Callable[[dict[str, Any]], Outcome], key: str) -> str:
     """A dossier with fees submitted, its payment created and confirmed by VNPay's IPN (signed
     with the stage's fake secret, put_fake_secrets), each as an API Gateway event to the API
     package. Returns the payment id; its outbox now holds PaymentSucceeded."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from payments.vnpay import format_vnp_date, sign_params
 
@@ -266,7 +268,7 @@ def pay(invoke_api: Callable[[dict[str, Any]], Outcome], key: str) -> str:
         path_parameters={"code": code})), 201)
     params = sign_params({
         "vnp_Amount": str(payment["amount"] * 100), "vnp_ResponseCode": "00", "vnp_TransactionStatus": "00",
-        "vnp_PayDate": format_vnp_date(datetime.now(timezone.utc)), "vnp_TransactionNo": "14000001",
+        "vnp_PayDate": format_vnp_date(datetime.now(UTC)), "vnp_TransactionNo": "14000001",
         "vnp_TmnCode": fake_secret("vnpay", "tmn_code"), "vnp_TxnRef": payment["payment_id"],
     }, fake_secret("vnpay", "hash_secret"))
     answer = _body(invoke_api(api_gateway_event("GET", "/payments/vnpay/ipn", query=params)), 200)

@@ -31,7 +31,8 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -147,7 +148,7 @@ class Soak:
                 return
             try:
                 self.one_citizen_dossier(client, token, PROCEDURES[(index + n) % len(PROCEDURES)])
-            except Exception as exc:  # noqa: BLE001 - a soak counts failures, it must not die on one
+            except Exception as exc:
                 with self.metrics.lock:
                     self.metrics.errors.append(f"citizen: {type(exc).__name__}: {exc}"[:300])
 
@@ -192,7 +193,7 @@ class Soak:
                 agency = self.catalogue[procedure]
                 token = tokens.setdefault(agency, self.token("officer", agency=agency))
                 self.process(client, token, code)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 with self.metrics.lock:
                     self.metrics.errors.append(f"officer: {type(exc).__name__}: {exc}"[:300])
 

@@ -10,7 +10,8 @@ costs nothing and adding PayGov or Stripe is one ``register_provider`` call (or 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .base import (
     Notification,
@@ -37,10 +38,10 @@ __all__ = [
     "RefundResult",
     "ReturnResult",
     "SignatureError",
+    "available_providers",
     "check_amount",
     "get_provider",
     "register_provider",
-    "available_providers",
 ]
 
 Factory = Callable[..., PaymentProvider]

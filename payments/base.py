@@ -11,19 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
 
 __all__ = [
-    "PaymentSession",
     "Notification",
-    "ReturnResult",
+    "PaymentError",
+    "PaymentProvider",
+    "PaymentSession",
+    "ProviderRejected",
+    "ProviderUnavailable",
     "QueryResult",
     "RefundResult",
-    "PaymentError",
+    "ReturnResult",
     "SignatureError",
-    "ProviderUnavailable",
-    "ProviderRejected",
-    "PaymentProvider",
     "check_amount",
     "check_aware",
 ]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Mapping
+from datetime import datetime, UTC
+from collections.abc import Callable, Mapping
 
 from .base import (
     Notification,
@@ -31,7 +31,7 @@ from .base import (
     check_aware,
 )
 
-__all__ = ["FakeProvider", "FakePayment"]
+__all__ = ["FakePayment", "FakeProvider"]
 
 _SIGNED_KEYS = ("reference", "amount", "txn_id", "response_code", "status", "paid_at")
 
@@ -63,7 +63,7 @@ class FakeProvider:
         host: str = "https://fake-pay.invalid",
     ) -> None:
         self._secret = secret
-        self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=timezone.utc))
+        self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=UTC))
         self._host = host.rstrip("/")
         self.payments: dict[str, FakePayment] = {}
         self.calls: list[tuple[str, tuple]] = []
@@ -136,7 +136,8 @@ class FakeProvider:
 
     # -- PaymentProvider --------------------------------------------------------------------
 
-    def create_payment(self, amount, currency, reference, description, return_url, client_ip, expires_at) -> PaymentSession:
+    def create_payment(self, amount: int, currency: str, reference: str, description: str, return_url: str,
+                       client_ip: str, expires_at: datetime) -> PaymentSession:
         check_amount(amount)
         check_aware(expires_at, "expires_at")
         if currency != "VND":
@@ -178,7 +179,8 @@ class FakeProvider:
         return QueryResult(reference, True, p.amount, p.status == "succeeded", status, p.txn_id, p.paid_at,
                            {"status": status})
 
-    def refund(self, reference, amount, full, requested_by, *, provider_txn_id=None, transaction_date=None) -> RefundResult:
+    def refund(self, reference: str, amount: int, full: bool, requested_by: str, *, provider_txn_id: str | None = None,
+               transaction_date: datetime | None = None) -> RefundResult:
         check_amount(amount)
         self._enter("refund", reference, amount, full, requested_by)
         p = self.payments.get(reference)

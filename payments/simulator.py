@@ -50,9 +50,10 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from .base import PaymentError
 from .vnpay import (
@@ -75,7 +76,7 @@ from .vnpay import (
     verify_params,
 )
 
-__all__ = ["VNPaySimulator", "SimTransaction", "SimRefund", "IpnAttempt", "main"]
+__all__ = ["IpnAttempt", "SimRefund", "SimTransaction", "VNPaySimulator", "main"]
 
 log = logging.getLogger("payments.simulator")
 
@@ -177,7 +178,7 @@ class VNPaySimulator:
         self.ipn_timeout = ipn_timeout
         self.refund_settle_seconds = refund_settle_seconds
         self.merchant_name = merchant_name
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._txns: dict[str, SimTransaction] = {}
         self._checkouts: dict[str, str] = {}  # checkout id -> txn ref
@@ -196,7 +197,7 @@ class VNPaySimulator:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> "VNPaySimulator":
+    def start(self) -> VNPaySimulator:
         if self._server is not None:
             raise RuntimeError("simulator already started")
         sim = self
@@ -228,7 +229,7 @@ class VNPaySimulator:
             t.join(timeout=max(self.ipn_timeout, 1.0) + 1)
         self._ipn_threads.clear()
 
-    def __enter__(self) -> "VNPaySimulator":
+    def __enter__(self) -> VNPaySimulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -453,7 +454,7 @@ class VNPaySimulator:
             txn.ipn_done.set()
 
     def _ipn_once(self, n: int, url: str) -> IpnAttempt:
-        at = datetime.now(timezone.utc)
+        at = datetime.now(UTC)
         req = urllib.request.Request(url, method="GET", headers={"User-Agent": "VNPAY-Simulator/1.0"})
         status: int | None = None
         body = ""
@@ -679,7 +680,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         sim = self.simulator
         path, _, qs = self.path.partition("?")
         if path == PAY_PATH:
@@ -694,7 +695,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"not found", "text/plain; charset=utf-8")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         sim = self.simulator
         path = self.path.partition("?")[0]
         raw = self._body()

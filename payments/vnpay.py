@@ -14,8 +14,9 @@ import re
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone, UTC
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote_plus, unquote_plus
 
 import requests
@@ -36,27 +37,27 @@ from .base import (
 )
 
 __all__ = [
-    "VNP_VERSION",
+    "API_PATH",
     "GMT7",
     "PAY_PATH",
-    "API_PATH",
     "QUERYDR_REQUEST_FIELDS",
     "QUERYDR_RESPONSE_FIELDS",
     "REFUND_REQUEST_FIELDS",
     "REFUND_RESPONSE_FIELDS",
+    "VNP_VERSION",
+    "VNPayProvider",
     "canonical_query",
+    "clean_order_info",
+    "fields_checksum",
+    "format_vnp_date",
+    "make_txn_ref",
+    "params_from_multi_value",
+    "params_from_query_string",
+    "parse_vnp_date",
+    "pipe_checksum",
     "secure_hash",
     "sign_params",
     "verify_params",
-    "pipe_checksum",
-    "fields_checksum",
-    "clean_order_info",
-    "format_vnp_date",
-    "parse_vnp_date",
-    "make_txn_ref",
-    "params_from_query_string",
-    "params_from_multi_value",
-    "VNPayProvider",
 ]
 
 VNP_VERSION = "2.1.0"
@@ -216,7 +217,7 @@ def parse_vnp_date(value: str) -> datetime:
     if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
         raise PaymentError(f"invalid VNPay date {value!r}")
     try:
-        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(timezone.utc)
+        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(UTC)
     except ValueError as exc:
         raise PaymentError(f"invalid VNPay date {value!r}") from exc
 
@@ -335,7 +336,7 @@ def _is_connect_failure(exc: BaseException) -> bool:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------------

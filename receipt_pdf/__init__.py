@@ -13,7 +13,8 @@ package (infra/package.py), and the API package stays small.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import parse_iso, to_local
 from chalicelib.payments.rules.payments import vnd

@@ -17,7 +17,7 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MotCuaTest")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 
-from motcua import faults, metering, moto_atomic  # noqa: E402  (must hook botocore before any client exists)
+from motcua import faults, metering, moto_atomic
 
 metering.install()
 faults.install()  # inert until a test opens faults.crash_at / faults.throttle

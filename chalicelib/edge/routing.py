@@ -8,7 +8,8 @@ checked against the action before the view runs; the view reads it with ``caller
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from chalice import Blueprint
 

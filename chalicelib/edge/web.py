@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from chalice import Response
 

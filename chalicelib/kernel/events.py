@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 SOURCE = "motcua.dossiers"
 SCHEMA_VERSION = 1

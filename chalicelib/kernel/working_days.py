@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,6 +111,7 @@ class WorkingCalendar:
         self._before: list[int] = [0] * (span + 1)
         for i in range(span):
             day = date.fromordinal(self._base + i)
+            kind: tuple[str, str | None]
             if day in extra_work:
                 kind = (SWAPPED, extra_work[day])
             elif day in off:
@@ -212,7 +214,7 @@ class WorkingCalendar:
         if n < 0:
             raise ValueError(f"working_days must be >= 0, got {n}")
         ordered = sorted(pauses, key=lambda p: to_local(p.start))
-        for prev, cur in zip(ordered, ordered[1:]):
+        for prev, cur in pairwise(ordered):
             if prev.end is None or cur.start < prev.end:
                 raise ValueError(f"overlapping pauses: {prev} and {cur}")
         for p in ordered:
@@ -276,7 +278,7 @@ class WorkingCalendar:
             "workday_end": self.workday_end.strftime("%H:%M"),
             "after_hours": after_hours,
             "pauses": [{"start": iso(p.start), "end": None if p.end is None else iso(p.end),
-                        "reason": p.reason, "working_days": c} for p, c in zip(ordered, counts)],
+                        "reason": p.reason, "working_days": c} for p, c in zip(ordered, counts, strict=True)],
             "paused_working_days": sum(counts),
             "days": days,
             "due_at": None if due_at is None else iso(due_at),

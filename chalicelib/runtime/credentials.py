@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 from functools import cache
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.runtime import aws
 from chalicelib.runtime import resources

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
+from pynamodb.models import MetaProtocol, Model
+from typing import Any, cast
 
 from chalicelib.runtime import resources
 from chalicelib.runtime.aws import share_session_with_pynamodb
@@ -17,12 +18,12 @@ from chalicelib.runtime.settings import settings
 share_session_with_pynamodb()
 
 
-def _meta(table: resources.Table) -> type:
+def _meta(table: resources.Table) -> MetaProtocol:
     cfg = settings()
     attrs = {"table_name": cfg.name(table.name), "region": cfg.region}
     if cfg.aws_endpoint_url:
         attrs["host"] = cfg.aws_endpoint_url
-    return type("Meta", (), attrs)
+    return cast("MetaProtocol", type("Meta", (), attrs))
 
 
 def _gsi(index: resources.Index) -> GlobalSecondaryIndex:
@@ -109,7 +110,8 @@ def _counter_attributes() -> dict[str, NumberAttribute]:
     return {f"{view}_{name}": NumberAttribute(null=True) for view in STORED_VIEWS for name in COUNTER_FIELDS}
 
 
-CounterItem = type("CounterItem", (Model,), {
+# Built at run time (a number attribute per report cell), so its attributes are unknown to mypy.
+CounterItem: Any = type("CounterItem", (Model,), {
     "__doc__": "Report counters of one agency shard, period (Y#/M#/D#) and procedure.",
     "Meta": _meta(resources.REPORTS),
     "pk": UnicodeAttribute(hash_key=True),

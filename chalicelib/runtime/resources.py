@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from chalicelib.runtime.names import physical_name, secret_name  # noqa: F401 (re-exported: callers name resources here)
+
 
 class Index(NamedTuple):
     name: str
@@ -195,7 +197,7 @@ NOTIFICATIONS_QUEUE = Queue(name="notifications", visibility_timeout=120, max_re
 
 
 
-def _connector_resources() -> tuple[tuple[Queue, ...], tuple["Rule", ...], tuple["QueueConsumer", ...]]:
+def _connector_resources() -> tuple[tuple[Queue, ...], tuple[Rule, ...], tuple[QueueConsumer, ...]]:
     """A queue, a rule and a consumer per connected ministry system (chalicelib/sync/rules/connectors.py):
     the rule forwards the system's chosen events for its procedures only."""
     from chalicelib.sync.rules.connectors import systems
@@ -350,15 +352,6 @@ NATIONAL_SYNC_LAG = CustomMetric(
     "NationalSyncLagSeconds", service="national-sync", unit="Seconds",
     description="Age of the oldest dossier change not yet accepted by the national portal")
 ALARMED_METRICS: tuple[CustomMetric, ...] = (PAYMENTS_PENDING_OVER_30_MIN, NATIONAL_SYNC_LAG)
-
-
-def physical_name(stage: str, name: str) -> str:
-    """The AWS name of a table, bus, queue or rule: ``motcua-{stage}-{name}``."""
-    return f"motcua-{stage}-{name}"
-
-
-def secret_name(stage: str, name: str) -> str:
-    return f"motcua/{stage}/{name}"
 
 
 def visibility_timeout(queue: Queue, consumers: tuple[QueueConsumer, ...] | None = None) -> int:

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chalicelib.runtime.resources import physical_name
+from chalicelib.runtime.names import physical_name
 
 LOCAL_STAGE = "local"
 FAKE_LOCAL_JWT_SECRET = "local-only-not-a-secret-change-me"

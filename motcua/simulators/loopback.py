@@ -55,7 +55,7 @@ class LoopbackServer:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self) -> "LoopbackServer":
+    def start(self) -> LoopbackServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,7 +106,7 @@ class LoopbackServer:
             return 200, self.state()
         return self.handle(request)
 
-    def __enter__(self) -> "LoopbackServer":
+    def __enter__(self) -> LoopbackServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

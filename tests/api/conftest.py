@@ -4,7 +4,8 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws
@@ -53,9 +54,9 @@ def prod_secrets() -> Iterator[Any]:
     The stage is set and restored here, not through the test's monkeypatch, so the cached
     settings are cleared after the local stage is back (a monkeypatch undone after this
     teardown would leave the next test running as prod)."""
-    from chalicelib.runtime import models
+    from chalicelib.runtime import models  # noqa: F401  (see below)
     from chalicelib.runtime import resources
-    from chalicelib.runtime import credentials as secrets  # noqa: F401  (models: see below
+    from chalicelib.runtime import credentials as secrets
 
     # chalicelib.runtime.models binds table names to the stage when first imported: importing it here,
     # still in the local stage, keeps a test that imports it later from naming prod tables

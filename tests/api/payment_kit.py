@@ -7,8 +7,9 @@ Import the fixtures into a test module: ``from tests.api.payment_kit import vnpa
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import datetime, timedelta, UTC
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -116,4 +117,4 @@ def resign(params: dict[str, str], **changes: str) -> dict[str, str]:
 
 
 def later(minutes: int) -> Any:
-    return lambda: datetime.now(timezone.utc) + timedelta(minutes=minutes)
+    return lambda: datetime.now(UTC) + timedelta(minutes=minutes)

@@ -2,7 +2,7 @@
 authorization check; uploads are checked for declared type, real magic bytes and size."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -41,7 +41,7 @@ def test_the_owner_gets_a_five_minute_presigned_url_that_downloads_the_file(api,
     assert "attachment;" in query["response-content-disposition"][0]
     expires = parse_iso(body["expires_at"])
     assert body["expires_at"].endswith("+07:00")
-    assert timedelta(minutes=4) < expires - datetime.now(timezone.utc) <= timedelta(minutes=5)
+    assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
     downloaded = requests.get(body["url"], timeout=5)    # moto answers presigned URLs in-process
     assert downloaded.status_code == 200 and downloaded.content == b"%PDF-1.7 hello"
 
@@ -89,7 +89,7 @@ def test_a_file_whose_bytes_are_not_its_declared_type_is_refused_naming_the_fiel
     assert created.status_code == 422
     assert set(created.json["error"]["fields"]) == {"attachments[1]"}
     assert "không đúng" in created.json["error"]["fields"]["attachments[1]"]
-    today = to_local(datetime.now(timezone.utc)).strftime("%y%m%d")
+    today = to_local(datetime.now(UTC)).strftime("%y%m%d")
     assert store.current_sequence(seed_procedure(api)["agency_id"], today) == 0    # nothing written
 
 

@@ -3,6 +3,7 @@ one per sensitive read, readable by admins only, and never rewritten."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 
@@ -10,6 +11,7 @@ from chalicelib.trust.rules import audit
 from chalicelib.trust.store import audit as audit_store
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.runtime.settings import settings
+from chalicelib.runtime.credentials import id_hash_key
 from chalicelib.trust.rules.identity import Identity
 from motcua import metering
 from tests.api.conftest import put_upload
@@ -95,7 +97,7 @@ def test_a_full_lifecycle_leaves_exactly_one_record_per_state_change(api, aws_en
     outbox = store.dossier_events(code)
     assert [e["id"] for r in records for e in r["events"]] == [e["id"] for e in outbox]
     assert records[0]["before"] is None
-    for previous, record in zip(records, records[1:]):
+    for previous, record in pairwise(records):
         assert record["before"]["version"] == previous["after"]["version"]
         assert record["before"]["status"] == previous["after"]["status"]
     accepted = records[3]
@@ -116,7 +118,7 @@ def test_retried_requests_do_not_duplicate_records(api, flow: Flow, admin):
     again = ok(submit(api, body, flow.citizen, key="audit-retry-1"), 201)
     assert again.headers["Idempotent-Replayed"] == "true"
     code = first.json["dossier_code"]
-    payment_id, params = flow.pay(code)
+    _payment_id, params = flow.pay(code)
     assert flow.ipn(params).json["RspCode"] == "00"
     assert flow.ipn(params).json["RspCode"] == "02"  # VNPay's retry of the same IPN: already confirmed
     assert [r["action"] for r in changes(api, admin, code)] == ["DossierSubmitted", "PaymentCreated", "PaymentSucceeded"]
@@ -170,7 +172,7 @@ def test_a_read_that_cannot_be_recorded_is_refused(api, aws_env):
 def test_read_records_for_other_features_are_filed_by_dossier_or_subject(aws_env):
     officer = Identity("officer-dl", "officer", AGENCY)
     download = audit_store.append_read(officer, "attachment.download", dossier_code="C-9", detail={"upload_id": "u1"})
-    subject = audit.subject_key(ID_NUMBER)
+    subject = audit.subject_key(ID_NUMBER, id_hash_key())
     export = audit_store.append_read(Identity("admin-x", "admin"), "privacy.export", subject=subject)
     assert audit_store.records_of_dossier("C-9", limit=10, cursor=None).items == [download]
     assert [r["id"] for r in audit_store.records_of_actor("admin-x", limit=10, cursor=None).items] == [export["id"]]

@@ -39,7 +39,7 @@ def test_due_date_applies_pauses(capsys):
     assert main(args) == 0
     # Mon 3/3 accepted: counts 4,5,6,7,10 -> 10/3; paused Wed 5 and Thu 6 -> two more: 12/3
     assert capsys.readouterr().out.strip() == "2025-03-12T17:00:00+07:00"
-    assert main(args + ["--rule", "restart"]) == 0
+    assert main([*args, "--rule", "restart"]) == 0
     # restart: 5 working days after Fri 7/3 -> 10,11,12,13,14 -> 14/3
     assert capsys.readouterr().out.strip() == "2025-03-14T17:00:00+07:00"
 

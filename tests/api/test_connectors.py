@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 import uuid
 
@@ -76,7 +77,7 @@ def test_the_system_reports_acceptance_progress_result_and_return(api, aws_env, 
                      body={"criteria": {str(n): 2 for n in range(1, 10)}, "overall": 5})
     assert rated.status_code == 200                                               # rating works for them too
     dispatcher.drain()
-    lines = [json.loads(x) for x in open(simulators.sink, encoding="utf-8")]
+    lines = [json.loads(x) for x in Path(simulators.sink).read_text(encoding="utf-8").splitlines()]
     assert {"DossierAccepted", "DossierResultIssued", "DossierResultReturned"} <= {r["event_type"] for r in lines}
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -45,9 +46,8 @@ def crash_cases(calls_of_one_run: Callable[[], list[str]], *, every_call: bool =
 
 def run_crashing(n: int, when: str, operation: Callable[[], Any]) -> str:
     """Run ``operation`` with the n-th AWS call dying; returns which call died."""
-    with faults.crash_at(n, when) as plan:
-        with pytest.raises(faults.InjectedCrash):
-            operation()
+    with faults.crash_at(n, when) as plan, pytest.raises(faults.InjectedCrash):
+        operation()
     assert plan.fired
     return plan.fired
 
@@ -67,7 +67,7 @@ def test_a_submission_crashing_at_any_aws_call_is_retried_to_exactly_one_dossier
     cases = crash_cases(lambda: calls_of(lambda: submit(api, submission(HOUSE), citizen, key=next(keys))))
     for n, when in cases:
         key = next(keys)
-        died = run_crashing(n, when, lambda: submit(api, submission(HOUSE), citizen, key=key))
+        died = run_crashing(n, when, lambda key=key: submit(api, submission(HOUSE), citizen, key=key))
         retried = submit(api, submission(HOUSE), citizen, key=key)
         assert retried.status_code == 201, (n, when, died, retried.json)
         again = submit(api, submission(HOUSE), citizen, key=key)       # and it stays one dossier
@@ -150,7 +150,7 @@ def test_a_transition_crashing_at_any_aws_call_is_applied_exactly_once_after_the
     for n, when in cases:
         code = dossier_before(api, aws_env, stage)
         version = store.get_dossier(code)["version"]
-        died = run_crashing(n, when, lambda: stage.perform(api, aws_env, code))
+        died = run_crashing(n, when, lambda code=code: stage.perform(api, aws_env, code))
         retried = stage.perform(api, aws_env, code)
         dossier = store.get_dossier(code)
         # Before the commit the retry applies it; after, the retry is refused as already done
@@ -176,7 +176,7 @@ def test_an_ipn_crashing_at_any_aws_call_confirms_the_payment_once_when_vnpay_re
     cases = crash_cases(one_clean_run)
     for n, when in cases:
         code, payment_id, params = paid_but_unconfirmed()
-        died = run_crashing(n, when, lambda: flow.ipn(params))
+        died = run_crashing(n, when, lambda params=params: flow.ipn(params))
         reply = flow.ipn(params).json["RspCode"]                    # VNPay retries the same IPN
         assert reply in ("00", "02"), (n, when, died, reply)        # 02: confirmed by the first try
         events = [e["type"] for e in store.dossier_events(code)]

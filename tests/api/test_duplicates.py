@@ -10,7 +10,8 @@ import json
 import random
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws
@@ -110,7 +111,7 @@ def deliver(consumer: resources.QueueConsumer, events: list[dict[str, Any]], rng
         records = [sqs_record(e, f"m{made + i}", consumer.queue) for i, (e, _) in enumerate(batch)]
         made += len(batch)
         failed = {f["itemIdentifier"] for f in handler({"Records": records}, LambdaContext(consumer.name))["batchItemFailures"]}
-        for record, item in zip(records, batch):
+        for record, item in zip(records, batch, strict=True):
             if record["messageId"] in failed:
                 pending.insert(rng.randint(0, len(pending)) if rng else len(pending), item)
     return made

@@ -4,7 +4,8 @@ what a full-table walk would, in the same order and pages."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import boto3
 import pytest

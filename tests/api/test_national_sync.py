@@ -10,9 +10,7 @@ from chalicelib.runtime import aws
 from chalicelib.runtime import resources
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.sync.store import sync_ledger as sync_store
-from chalicelib.runtime.settings import settings
 from chalicelib.dossiers.rules.submission import new_dossier
-from chalicelib.kernel.events import new_event
 from handlers import national_sync
 from motcua import sync_ops
 from motcua.dispatcher import LambdaContext
@@ -145,7 +143,7 @@ def test_backfill_syncs_imported_legacy_dossiers_whose_ledger_is_behind(api, aws
                   due_at="2024-01-26T17:00:00+07:00", finished_at="2024-01-24T15:00:00+07:00",
                   returned_at="2024-01-25T10:00:00+07:00")
     store._dossier_item(legacy).save()
-    current, _, _ = new_accepted(api)
+    _current, _, _ = new_accepted(api)
     dispatcher.drain()                                    # the current one syncs through events
     assert sync_ops.backfill("2024-01-01", ["000.22.30.H50"]) == 1
     dispatcher.drain()

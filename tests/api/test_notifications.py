@@ -33,7 +33,7 @@ def sent_email() -> list:
 
 
 def test_each_event_reaches_every_chosen_channel_in_vietnamese(api, aws_env, dispatcher, simulators):
-    code, _, dossier = new_accepted(api, notify=["sms", "zalo", "email"])
+    code, _, _dossier = new_accepted(api, notify=["sms", "zalo", "email"])
     dispatcher.drain()
     lines = sink(simulators)
     assert sorted((r["event_type"], r["channel"]) for r in lines) == sorted(
@@ -94,7 +94,7 @@ def test_the_apology_letter_tells_the_old_and_new_due_dates(api, aws_env, dispat
 def test_reordered_events_are_each_told_as_they_happened(api, aws_env, simulators):
     code, _, _ = new_accepted(api)
     api.call("POST", f"/dossiers/{code}/forward", token=officer(api), body={"to_step": 2})
-    submitted, accepted, forwarded = store.dossier_events(code)
+    _submitted, accepted, forwarded = store.dossier_events(code)
     assert notifications.process(forwarded)["sent"] == ["sms"]      # the newest first
     assert notifications.process(accepted)["sent"] == ["sms"]
     texts = {r["event_type"]: r["text"] for r in sink(simulators)}

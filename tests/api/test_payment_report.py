@@ -8,7 +8,7 @@ from tests.api.payment_kit import FREE_FLOW_PROCEDURE, PAID_PROCEDURE, flow, vnp
 TODAY = datetime.now(timezone(timedelta(hours=7))).date()
 
 
-def test_payment_report_sums_collected_and_outstanding_in_integer_vnd(api, flow):  # noqa: F811
+def test_payment_report_sums_collected_and_outstanding_in_integer_vnd(api, flow):
     paid = flow.dossier(PAID_PROCEDURE)
     unpaid = flow.dossier(FREE_FLOW_PROCEDURE)
     _, params = flow.pay(paid)

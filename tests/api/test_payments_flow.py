@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -134,7 +134,7 @@ def test_receipt_pdf_is_drawn_by_its_consumer_and_downloaded_through_a_short_liv
     link = receipt_link(flow, payment_id)
     number = payment["receipt"]["number"]
     assert link.status_code == 200 and (link.json["number"], link.json["file_name"]) == (number, f"{number}.pdf")
-    ttl = (parse_iso(link.json["expires_at"]) - datetime.now(timezone.utc)).total_seconds()
+    ttl = (parse_iso(link.json["expires_at"]) - datetime.now(UTC)).total_seconds()
     assert 290 <= ttl <= 300
     download = requests.get(link.json["url"], timeout=5)   # no token: the signature is the permission
     assert download.status_code == 200 and download.headers["Content-Type"] == "application/pdf"
@@ -206,7 +206,7 @@ def test_a_provider_refusing_to_create_is_502_without_retry_after_and_leaves_not
     from payments.fake import FakeProvider
     from payments import ProviderRejected
 
-    fake = FakeProvider(clock=lambda: datetime.now(timezone.utc))
+    fake = FakeProvider(clock=lambda: datetime.now(UTC))
     payment_config.use_provider(fake)
     code = flow.dossier()
     version = flow.dossier_view(code)["version"]
@@ -222,7 +222,7 @@ def test_a_provider_outage_on_create_is_503_retryable_and_leaves_nothing_behind(
     from payments.fake import FakeProvider
     from payments import ProviderUnavailable
 
-    fake = FakeProvider(clock=lambda: datetime.now(timezone.utc))
+    fake = FakeProvider(clock=lambda: datetime.now(UTC))
     payment_config.use_provider(fake)
     code = flow.dossier()
     version = flow.dossier_view(code)["version"]

@@ -150,7 +150,7 @@ def test_create_payment_costs_at_most_three_dynamodb_calls(flow):
 
 
 def test_the_raw_notification_is_stored_for_audit_and_the_secret_never_echoed(flow, opened, capsys):
-    code, payment_id, params = opened
+    _code, payment_id, params = opened
     reply = flow.ipn(params)
     from chalicelib.payments.store import payments as payment_store
     stored = payment_store.get_payment(payment_id)["notifications"]

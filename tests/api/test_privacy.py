@@ -43,7 +43,7 @@ def cli_environment(monkeypatch):
 
 
 def test_no_log_line_of_a_whole_workflow_holds_the_applicants_personal_data(
-        api, aws_env, dispatcher, simulators, flow, caplog, monkeypatch):  # noqa: F811
+        api, aws_env, dispatcher, simulators, flow, caplog, monkeypatch):
     from chalicelib.payments.use_cases import payments as payment_service
     simulators.zalo.control({"fail": 1})        # a consumer failure is logged too
     caplog.set_level(logging.INFO)
@@ -163,7 +163,7 @@ def test_purge_deletes_old_closed_files_and_form_06_stays_identical(api, aws_env
     assert again["dossiers"] == 0                                        # purged ones left the index
 
 
-def test_export_gathers_everything_held_about_one_citizen(api, aws_env, dispatcher, flow, capsys, tmp_path):  # noqa: F811
+def test_export_gathers_everything_held_about_one_citizen(api, aws_env, dispatcher, flow, capsys, tmp_path):
     citizen = flow.citizen
     upload = put_upload(aws_env, "citizen-payer", data=b"%PDF-1.4 mine")
     body = submission(PAID_PROCEDURE, applicant=applicant(), notify=["sms"],

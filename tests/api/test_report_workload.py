@@ -272,15 +272,15 @@ def exported_tables(api: Any, token: str, query: str) -> list[list[list[Any]]]:
 
     csv_rows = list(csv.reader(io.StringIO(api.call("GET", f"/reports/dossiers?{query}&format=csv",
                                                     token=token).body.decode("utf-8-sig"))))
-    csv_table = [dict(zip(csv_rows[3], row)) for row in csv_rows[4:]]
+    csv_table = [dict(zip(csv_rows[3], row, strict=False)) for row in csv_rows[4:]]
     response = api.client.http.get(f"/reports/dossiers?{query}&format=xlsx",
                                    headers={"Authorization": f"Bearer {token}", "Accept": "*/*"})
     sheet = load_workbook(io.BytesIO(response.body)).active
     headers, group = [], ""
-    for top, sub in zip(sheet[5], sheet[6]):   # a merged group header holds its text in its first cell
+    for top, sub in zip(sheet[5], sheet[6], strict=False):   # a merged group header holds its text in its first cell
         group = top.value if top.value and sub.value else group
         headers.append(f"{group} - {sub.value}" if sub.value else top.value)
-    xlsx_table = [dict(zip(headers, (c.value for c in row))) for row in sheet.iter_rows(min_row=7)]
+    xlsx_table = [dict(zip(headers, (c.value for c in row), strict=False)) for row in sheet.iter_rows(min_row=7)]
     return [csv_table, xlsx_table]
 
 
@@ -320,6 +320,6 @@ def test_randomized_workload_report_equals_verify_adds_up_and_drills_down(api, w
         report = reports[FIRST, LAST, group_by]
         for table in exported_tables(api, admin, f"from={FIRST}&to={LAST}&group_by={group_by}"):
             assert len(table) == len(report["rows"]) + 1, group_by
-            for row, exported in zip(report["rows"] + [report["total"]], table):
+            for row, exported in zip([*report["rows"], report["total"]], table, strict=False):
                 assert {c: int(exported[h]) for c, h in EXPORT_HEADERS.items()} == \
                        {c: cell_value(row, c) for c in EXPORT_HEADERS}, (group_by, row.get("name"))

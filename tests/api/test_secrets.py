@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -84,7 +85,8 @@ def test_an_aws_stage_refuses_to_key_lookups_with_the_local_fake_or_without_its_
 
 def audit_subject(id_number: str) -> str:
     from chalicelib.trust.rules.audit import subject_key
-    return subject_key(id_number)
+    from chalicelib.runtime.credentials import id_hash_key
+    return subject_key(id_number, id_hash_key())
 
 
 def test_a_refused_secret_is_named_in_the_log_and_its_value_is_not(prod_secrets: Any, caplog: Any) -> None:

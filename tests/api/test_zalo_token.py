@@ -8,7 +8,6 @@ import pytest
 
 from chalicelib.runtime import aws
 from chalicelib.runtime import resources
-from chalicelib.runtime import credentials as secrets
 from chalicelib.sync.rules.notifications import Message
 from chalicelib.sync.adapters.channels import ChannelError, send
 from chalicelib.sync.adapters.zalo_token import EXPIRES_AT, RefreshFailed

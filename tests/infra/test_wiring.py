@@ -4,7 +4,8 @@ with the local stack without any change to infra/. Built in-process without the 
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,7 +20,7 @@ NOTIFIER = resources.QueueConsumer(name="notifier", queue=NOTIFY.name, handler="
                                    timeout=40, tables=(resources.DOSSIERS.name,), secrets=(resources.ZALO_SECRET.name,))
 SWEEP = resources.Schedule(name="payment-sweep", handler="handlers.sweep:handler", expression="rate(5 minutes)",
                            tables=(resources.DOSSIERS.name,), secrets=(resources.VNPAY_SECRET.name,))
-EXTENDED = dict(queues=resources.QUEUES + (NOTIFY,), rules=resources.RULES + (ON_ACCEPT,),
+EXTENDED = dict(queues=(*resources.QUEUES, NOTIFY), rules=(*resources.RULES, ON_ACCEPT),
                 queue_consumers=(NOTIFIER,), schedules=(SWEEP,))
 
 

@@ -3,8 +3,8 @@ endpoint, and a VNPayProvider wired to the simulator. Everything binds to 127.0.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import datetime, timedelta, UTC
+from collections.abc import Callable
 
 import pytest
 
@@ -38,7 +38,7 @@ def sim(ipn_app):
 def now() -> datetime:
     # Real time, frozen for the test: the simulator checks expiry against the real clock,
     # and querydr must send the exact create date the pay URL carried.
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture

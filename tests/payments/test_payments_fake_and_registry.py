@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from payments import (
 from payments.fake import FakeProvider
 from payments.vnpay import VNPayProvider
 
-NOW = datetime(2025, 11, 22, 7, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 22, 7, 30, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -121,7 +121,7 @@ def node_pay_data(**overrides) -> dict:
 def test_node_pay_url_hashes_equal_ours_and_verify(node_vnpay):
     names = list(PAY_CASES)
     results = node_vnpay([{"op": "buildPaymentUrl", "data": node_pay_data(**PAY_CASES[n])} for n in names])
-    for name, result in zip(names, results):
+    for name, result in zip(names, results, strict=True):
         params = url_params(result["url"])
         ours = sign_params({k: v for k, v in params.items() if k != "vnp_SecureHash"}, SECRET)
         assert ours["vnp_SecureHash"] == params["vnp_SecureHash"], name

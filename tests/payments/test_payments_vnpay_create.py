@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from decimal import Decimal
 
 import pytest
@@ -118,7 +118,7 @@ def test_currency_other_than_vnd_is_rejected():
 
 
 def test_dates_are_gmt7_from_a_utc_clock_across_midnight():
-    late_utc = datetime(2025, 11, 22, 17, 30, 5, tzinfo=timezone.utc)  # 00:30:05 next day in Hanoi
+    late_utc = datetime(2025, 11, 22, 17, 30, 5, tzinfo=UTC)  # 00:30:05 next day in Hanoi
     session = create(make_provider(late_utc), expires_at=late_utc + timedelta(minutes=15))
     p = url_params(session.redirect_url)
     assert p["vnp_CreateDate"] == "20251123003005"
@@ -132,11 +132,11 @@ def test_expiry_in_any_timezone_is_converted_to_gmt7():
 
 
 def test_format_vnp_date_uses_a_24_hour_clock():
-    assert format_vnp_date(datetime(2025, 1, 2, 8, 4, 5, tzinfo=timezone.utc)) == "20250102150405"
+    assert format_vnp_date(datetime(2025, 1, 2, 8, 4, 5, tzinfo=UTC)) == "20250102150405"
 
 
 def test_parse_vnp_date_reads_gmt7_into_utc():
-    assert parse_vnp_date("20251123003005") == datetime(2025, 11, 22, 17, 30, 5, tzinfo=timezone.utc)
+    assert parse_vnp_date("20251123003005") == datetime(2025, 11, 22, 17, 30, 5, tzinfo=UTC)
 
 
 def test_naive_expiry_is_rejected():
@@ -204,7 +204,7 @@ def test_cleaned_order_info_is_always_safe_ascii(text):
 
 
 def test_make_txn_ref_is_alphanumeric_dated_in_gmt7_and_unique():
-    late_utc = datetime(2025, 11, 22, 17, 30, tzinfo=timezone.utc)  # already 23 Nov in Vietnam
+    late_utc = datetime(2025, 11, 22, 17, 30, tzinfo=UTC)  # already 23 Nov in Vietnam
     refs = {make_txn_ref("MC", late_utc) for _ in range(2000)}
     assert len(refs) == 2000
     for ref in refs:

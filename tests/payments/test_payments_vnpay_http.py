@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from datetime import timedelta
+from datetime import timedelta, UTC
 from urllib.parse import urlsplit
 
 import pytest
@@ -76,12 +76,12 @@ def test_cancel_sends_ipn_with_code_24_and_not_succeeded(sim, provider, ipn_app,
 
 def test_session_created_at_is_what_querydr_and_refund_need(sim, ipn_app):
     """With the real (unfrozen) clock, the caller stores session.created_at and uses it later."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     provider = VNPayProvider(TMN, SECRET, sim.base_url, session=loopback_session())
     session = provider.create_payment(
         90_000, "VND", "REALCLOCK1", "Phí", "http://127.0.0.1:9/r", "203.0.113.7",
-        datetime.now(timezone.utc) + timedelta(minutes=15),
+        datetime.now(UTC) + timedelta(minutes=15),
     )
     assert loopback_session().get(session.redirect_url, timeout=5).status_code == 200
     sim.pay("REALCLOCK1", "lose_ipn")

@@ -134,7 +134,7 @@ def test_pipe_checksum_matches_hand_vector(name):
 )
 def test_fields_checksum_picks_fields_by_name_in_the_documented_order(name, order):
     vector = PIPE_VECTORS[name]
-    body = dict(zip(order, vector["fields"]))
+    body = dict(zip(order, vector["fields"], strict=True))
     body = dict(reversed(list(body.items())), vnp_Unrelated="ignored")  # dict order must not matter
     assert fields_checksum(HAND_SECRET, body, order) == vector["expected_hash"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -17,7 +17,7 @@ from payments.vnpay import VNPayProvider, params_from_query_string
 
 TMN = "MOTCUA01"
 SECRET = "LOCALSIMULATORSECRETNOTREAL"
-FIXED_NOW = datetime(2025, 11, 22, 7, 30, tzinfo=timezone.utc)  # 14:30 in GMT+7
+FIXED_NOW = datetime(2025, 11, 22, 7, 30, tzinfo=UTC)  # 14:30 in GMT+7
 
 
 def loopback_session() -> requests.Session:
@@ -99,7 +99,7 @@ def serve_ipn_app(app: IpnApp) -> ThreadingHTTPServer:
         def log_message(self, *args):  # quiet
             pass
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             code = app.handle(self.path.partition("?")[2])
             body = json.dumps({"RspCode": code, "Message": "test"}).encode()
             try:

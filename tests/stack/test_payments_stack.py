@@ -7,7 +7,8 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
 import pytest

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -10,7 +10,7 @@ from chalicelib.trust.rules import audit
 from chalicelib.trust.rules.identity import Identity
 
 OFFICER = Identity("officer-1", "officer", "000.00.13.H50")
-AT = datetime(2026, 3, 10, 2, 30, 15, 123456, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 10, 2, 30, 15, 123456, tzinfo=UTC)
 
 
 def dossier(**over):
@@ -105,7 +105,7 @@ def test_reads_are_about_a_dossier_or_a_subject_and_filed_under_it():
     assert record["kind"] == "read" and record["action"] == "dossier.read" and record["subject"] is None
     assert audit.partition(record) == "DOSSIER#C-1"
     assert audit.sort_key(record) == f"2026-03-10T09:30:15.123+07:00#{record['id']}"
-    subject = audit.subject_key("051095001234")
+    subject = audit.subject_key("051095001234", "a-test-id-hash-key")
     export = audit.read(audit.Actor("admin-1", "admin"), "privacy.export", subject=subject, detail={"dossiers": 3})
     assert audit.partition(export) == f"SUBJECT#{subject}" and "051095001234" not in json.dumps(export)
     assert export["detail"] == {"dossiers": 3}

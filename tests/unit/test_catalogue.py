@@ -83,7 +83,7 @@ def test_seed_file_is_labelled_sample_data():
 
 
 def test_seed_parses_with_departments_a_commune_and_the_province(seed):
-    agencies, procedures = seed
+    agencies, _procedures = seed
     levels = [a.level for a in agencies]
     assert len(agencies) >= 3
     assert levels.count("department") >= 2

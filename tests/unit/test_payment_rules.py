@@ -2,7 +2,7 @@
 observations decide the IPN reply, refunds never exceed what was paid."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -11,7 +11,7 @@ from chalicelib.payments.rules import transitions as pt
 from chalicelib.edge.errors import status_of
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 
-NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)   # 10:00 in Hà Nội
+NOW = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)   # 10:00 in Hà Nội
 
 
 def dossier(amount_due: int = 200_000, status: str = "submitted", paid: int = 0) -> dict:

@@ -71,7 +71,7 @@ def test_a_bad_value_names_the_setting_and_what_it_must_be(tmp_path: Path, setti
 def test_a_domain_needs_its_certificate(tmp_path: Path) -> None:
     document = shipped()
     del document["stages"]["prod"]["domain"]["certificate_arn"]
-    with pytest.raises(StageError, match="'domain.certificate_arn' is required"):
+    with pytest.raises(StageError, match=r"'domain\.certificate_arn' is required"):
         load("prod", write(tmp_path, document))
 
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass, fields as dc_fields
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")
@@ -304,7 +305,7 @@ def _processing_days(value: Any, csv_mode: bool, errs: Errs) -> int | None:
 
 def _fees(value: Any, csv_mode: bool, errs: Errs) -> tuple[Fee, ...] | None:
     before = len(errs)
-    out: list[Fee] = []
+    out: list[Fee | None] = []
     if value is None or (csv_mode and isinstance(value, str) and not value.strip()):
         return ()
     if csv_mode and isinstance(value, str):
@@ -328,7 +329,7 @@ def _fees(value: Any, csv_mode: bool, errs: Errs) -> tuple[Fee, ...] | None:
     else:
         errs.append(("fees", 'Phí, lệ phí phải là danh sách các mục {"name", "amount"}'
                              + (", hoặc dạng Tên phí:số tiền;Tên phí 2:số tiền" if csv_mode else "")))
-    return tuple(out) if len(errs) == before else None
+    return tuple(fee for fee in out if fee is not None) if len(errs) == before else None
 
 
 def _fee(name: Any, amount: Any, i: int, csv_mode: bool, errs: Errs) -> Fee | None:
@@ -432,15 +433,16 @@ def _steps(value: Any, csv_mode: bool, processing_days: int | None, errs: Errs) 
         errs.append(("steps", f"Quy trình nội bộ có tối đa {MAX_STEPS} bước, nhận được {len(value)}"))
         return None
     before = len(errs)
-    steps = [_step(item, i, errs) for i, item in enumerate(value, 1)]
+    checked = [_step(item, i, errs) for i, item in enumerate(value, 1)]
+    steps = [step for step in checked if step is not None]
     if len(errs) != before:
         return None
-    total = sum(step.days for step in steps)  # type: ignore[union-attr]
+    total = sum(step.days for step in steps)
     if processing_days is not None and total > processing_days:
         errs.append(("steps", f"Tổng thời gian các bước ({total} ngày làm việc) vượt quá thời hạn "
                               f"giải quyết của thủ tục ({processing_days} ngày làm việc)"))
         return None
-    return tuple(steps)  # type: ignore[arg-type]
+    return tuple(steps)
 
 
 def _step(item: Any, i: int, errs: Errs) -> Step | None:
@@ -549,7 +551,7 @@ def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CatalogueError([RowError(0, None, f"Tệp JSON không hợp lệ: {exc.msg} "
-                                                f"(dòng {exc.lineno}, cột {exc.colno} của tệp)")])
+                                                f"(dòng {exc.lineno}, cột {exc.colno} của tệp)")]) from exc
     if not isinstance(doc, dict):
         raise CatalogueError([RowError(0, None, 'Tệp JSON phải là một đối tượng có khóa '
                                                 '"agencies" và "procedures"')])

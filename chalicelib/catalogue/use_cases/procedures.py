@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from chalicelib.catalogue.rules.procedures import Procedure, search
 from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.store.procedures import agency_name, snapshot  # noqa: F401 (other contexts read the catalogue here)
 from chalicelib.kernel.errors import NotFound
 
 

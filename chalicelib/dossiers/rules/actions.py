@@ -6,7 +6,8 @@ last transition?) live in chalicelib/dossiers/rules/processing.py.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.dossiers.rules.submission import text_field, validate_attachments
 from chalicelib.kernel.errors import ValidationFailed

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -25,9 +26,9 @@ def validate_request(body: Any, dossier: Mapping[str, Any], now: datetime) -> di
     field = body.get("field")
     if field not in FIELDS:
         errors["field"] = "Chỉ điều chỉnh được finished_at (thời điểm có kết quả) hoặc returned_at (thời điểm trả kết quả)."
-    value = None
+    value, raw = None, body.get("value")
     try:
-        value = to_local(parse_iso(body.get("value"))) if isinstance(body.get("value"), str) else None
+        value = to_local(parse_iso(raw)) if isinstance(raw, str) else None
     except ValueError:
         pass
     if value is None:
@@ -42,7 +43,7 @@ def validate_request(body: Any, dossier: Mapping[str, Any], now: datetime) -> di
     evidence = body.get("evidence_upload_id")
     if not isinstance(evidence, str) or len(evidence) != 32:
         errors["evidence_upload_id"] = "Cần tải lên tài liệu chứng minh (upload_id)."
-    if errors:
+    if errors or not isinstance(field, str) or value is None or not isinstance(reason, str):
         raise ValidationFailed(fields=errors)
     if not dossier.get(field):
         raise Conflict(f"Hồ sơ chưa có giá trị {field} nên không thể điều chỉnh.", code="nothing_to_correct")

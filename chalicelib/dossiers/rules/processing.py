@@ -12,7 +12,8 @@ An extension is stored as the working days it added, so later pauses still apply
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import Pause, WorkingCalendar, classify, iso, parse_iso, to_local
 from chalicelib.catalogue.rules.procedures import Procedure, default_steps
@@ -74,7 +75,8 @@ def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Mappi
     try:
         moment = to_local(parse_iso(raw))
     except ValueError:
-        raise ValidationFailed(fields={field: "Thời điểm phải theo ISO 8601 có múi giờ, ví dụ 2026-11-20T16:30:00+07:00."}) from None
+        message = "Thời điểm phải theo ISO 8601 có múi giờ, ví dụ 2026-11-20T16:30:00+07:00."
+        raise ValidationFailed(fields={field: message}) from None
     if moment > now:
         raise ValidationFailed(fields={field: "Thời điểm hiệu lực không được ở tương lai."})
     if calendar.working_days_between(moment.date(), now.date()) > 1:
@@ -330,7 +332,9 @@ def due_view(dossier: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     step = dossier.get("step") or {}
     overall, step_due = dossier.get("due_at"), step.get("due_at")
     which = "step" if step_due and (not overall or parse_iso(step_due) < parse_iso(overall)) else "dossier"
-    earliest = parse_iso(step_due if which == "step" else overall)
+    chosen = step_due if which == "step" else overall
+    assert chosen is not None, "due_view is asked only about dossiers with a due date (the due index)"
+    earliest = parse_iso(chosen)
     return {
         "dossier_code": dossier["code"], "status": dossier["status"], "procedure_code": dossier["procedure_code"],
         "procedure_name": dossier["procedure_name"], "holder_agency_id": dossier.get("holder_agency_id"),

@@ -6,8 +6,9 @@ keys); the repository persists it, this module decides everything about it.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from datetime import date, datetime, UTC
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.catalogue.rules.procedures import Procedure
 from chalicelib.kernel.errors import ValidationFailed
@@ -234,7 +235,7 @@ def full_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
     )}
     view.update({key: dossier.get(key) for key in PROCESSING_VIEW_KEYS})
     view["dossier_code"] = view.pop("code")
-    view.update(payment_fields(dossier, datetime.now(timezone.utc)))
+    view.update(payment_fields(dossier, datetime.now(UTC)))
     return view
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.runtime import aws
 from chalicelib.runtime import resources
@@ -16,6 +17,7 @@ from chalicelib.runtime.settings import settings
 from chalicelib.dossiers.rules.submission import safe_file_name
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.dossiers.rules.file_types import ALLOWED_CONTENT_TYPES, HEAD_BYTES, matches, total_size
+from datetime import UTC
 
 @dataclass(frozen=True)
 class UploadRequest:
@@ -107,7 +109,7 @@ def missing_uploads(owner_sub: str, attachments: list[dict[str, str]], *, key: s
 
 def presign_download(uploader_sub: str, upload_id: str, name: str) -> dict[str, Any]:
     """A short-lived GET URL for one stored file; the bucket itself stays private."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from chalicelib.kernel.working_days import iso, to_local
 
@@ -116,7 +118,7 @@ def presign_download(uploader_sub: str, upload_id: str, name: str) -> dict[str, 
         "get_object", ExpiresIn=ttl,
         Params={"Bucket": bucket(), "Key": object_key(uploader_sub, upload_id),
                 "ResponseContentDisposition": content_disposition(name)})
-    return {"url": url, "expires_at": iso(to_local(datetime.now(timezone.utc) + timedelta(seconds=ttl))),
+    return {"url": url, "expires_at": iso(to_local(datetime.now(UTC) + timedelta(seconds=ttl))),
             "name": name}
 
 

@@ -8,11 +8,11 @@ chalicelib.runtime.tables (light enough for consumers) and are re-exported here.
 """
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.trust.store import audit as audit_store
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
+from chalicelib.runtime.cursors import BadCursor, decode_cursor, encode_cursor  # noqa: F401 (BadCursor re-exported)
 from chalicelib.runtime.tables import connection, dossier_pk, get_dossier  # noqa: F401 (re-exported)
 from chalicelib.kernel.errors import Conflict, ServiceUnavailable
 from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
@@ -154,38 +155,16 @@ _LIST_INDEXES = {
 }
 
 
-class BadCursor(Exception):
-    pass
-
-
 def list_dossiers(*, scope: str, scope_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
     """One Query on the matching index, newest first. Never a Scan."""
     index, key_name = _LIST_INDEXES[(scope, status is not None)]
     key_value = f"{scope_id}#{status}" if status else scope_id
-    start_key = _decode_cursor(cursor, key_name, key_value) if cursor else None
+    start_key = decode_cursor(cursor, key_name, key_value) if cursor else None
     result = index.query(key_value, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
     items = [json.loads(item.body) for item in result]
     last = result.last_evaluated_key
-    return Page(items=items, next_cursor=_encode_cursor(last) if last else None,
+    return Page(items=items, next_cursor=encode_cursor(last) if last else None,
                 scanned_count=result.total_count)
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(_dumps(key).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, key_name: str, key_value: str, sort_name: str = "list_sk") -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-        expected = {"pk", "sk", key_name, sort_name}
-        if not isinstance(key, dict) or set(key) != expected or key[key_name] != {"S": key_value}:
-            raise ValueError
-        if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()):
-            raise ValueError
-        return key
-    except (ValueError, UnicodeDecodeError, TypeError):
-        raise BadCursor() from None
 
 
 def list_due(*, agency_id: str, after: str | None, before: str, limit: int, cursor: str | None) -> Page:
@@ -194,11 +173,11 @@ def list_due(*, agency_id: str, after: str | None, before: str, limit: int, curs
     index = DossierItem.open_by_agency_due
     condition = (DossierItem.gsi_due < before if after is None
                  else DossierItem.gsi_due.between(after, before))
-    start_key = _decode_cursor(cursor, "gsi_open", agency_id, "gsi_due") if cursor else None
+    start_key = decode_cursor(cursor, "gsi_open", agency_id, "gsi_due") if cursor else None
     result = index.query(agency_id, condition, limit=limit, last_evaluated_key=start_key)
     items = [json.loads(item.body) for item in result]
     last = result.last_evaluated_key
-    return Page(items=items, next_cursor=_encode_cursor(last) if last else None, scanned_count=result.total_count)
+    return Page(items=items, next_cursor=encode_cursor(last) if last else None, scanned_count=result.total_count)
 
 
 def dossiers_since(agency_id: str, since: str) -> Iterator[dict[str, Any]]:
@@ -271,7 +250,3 @@ def stage_dossier_change(tx: TransactWrite, dossier: dict[str, Any], events: lis
 
 def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
     return [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-
-
-# Opaque page cursors, shared with chalicelib.trust.store.audit.
-encode_cursor, decode_cursor = _encode_cursor, _decode_cursor

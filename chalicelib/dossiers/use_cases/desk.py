@@ -8,7 +8,8 @@ subject no citizen token can have; the applicant follows it with the code and ph
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.dossiers.use_cases import intake
 from chalicelib.trust.rules import permissions
@@ -31,7 +32,7 @@ def submit_at_desk(body: Any, identity: Identity, idempotency_key: str) -> tuple
         errors["channel"] = "Hình thức nhận (channel) phải là direct (trực tiếp) hoặc postal (bưu chính)."
     if not isinstance(consent, bool):
         errors["consent"] = "Cần ghi nhận người nộp có đồng ý xử lý dữ liệu cá nhân hay không (true/false)."
-    if errors:
+    if errors or not isinstance(channel, str):
         raise ValidationFailed(fields=errors)
     return intake.submit(body, identity, idempotency_key, channel=channel, owner_sub=desk_owner(identity.sub),
                          extra={"consent": consent, "received_by": identity.sub})

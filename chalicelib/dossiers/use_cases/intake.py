@@ -9,17 +9,17 @@ import hashlib
 import json
 import random
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.trust.rules import permissions
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.rules import transitions
 from chalicelib.dossiers.store.attachments import missing_uploads
 from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, to_local
-from chalicelib.catalogue.rules.procedures import Procedure
 from chalicelib.catalogue.use_cases.procedures import get_procedure
 from chalicelib.dossiers.rules.submission import (
     decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
@@ -35,7 +35,7 @@ MAX_SEQUENCE_RETRIES = 8
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def request_hash(body: Any) -> str:
@@ -112,25 +112,25 @@ def read(code: str, identity: Identity) -> dict[str, Any]:
     It shows the applicant's id number and phone, so a read by anyone but the owner (an
     officer, a leader, an admin) is an audited sensitive read, recorded before the data
     leaves. The citizen reading their own dossier is not recorded: it discloses nothing."""
-    from chalicelib.trust.store import audit as audit_store
-    from chalicelib.sync.store import sync_ledger as sync_store
-    dossier, ledger = sync_store.read(code)
+    from chalicelib.trust.use_cases import audit as audit_log
+    from chalicelib.sync.use_cases import status as sync_status
+    dossier, ledger = sync_status.read(code)
     if dossier is None and identity.id_number:   # an old dossier of a linked legacy account
         from chalicelib.trust.use_cases import legacy as legacy_service
         old = legacy_service.read(code, identity)
         if old is not None:
             return old
-    permissions.check(identity, "dossier.read", dossier)
+    dossier = permissions.check(identity, "dossier.read", dossier)
     if dossier["owner_sub"] != identity.sub:
-        audit_store.append_read(identity, "dossier.read", dossier_code=code)
-    return {**full_view(dossier), "national_sync": sync_store.view_of(dossier, ledger)}
+        audit_log.append_read(identity, "dossier.read", dossier_code=code)
+    return {**full_view(dossier), "national_sync": sync_status.view_of(dossier, ledger)}
 
 
 def attachment_url(code: str, upload_id: str, identity: Identity) -> dict[str, Any]:
     """A short-lived GET URL for one of the dossier's files, after the same check as reading
     the dossier. One GetItem; signing the URL calls nothing. A download by anyone but the
     owner is an audited sensitive read (one more PutItem), as reading the full dossier is."""
-    from chalicelib.trust.store import audit as audit_store
+    from chalicelib.trust.use_cases import audit as audit_log
     from chalicelib.dossiers.store.attachments import presign_download
 
     dossier = load_for(code, identity, "attachment.read")
@@ -138,7 +138,7 @@ def attachment_url(code: str, upload_id: str, identity: Identity) -> dict[str, A
     if item is None:
         raise NotFound("Hồ sơ không có tệp đính kèm này.", code="attachment_not_found")
     if dossier["owner_sub"] != identity.sub:
-        audit_store.append_read(identity, "attachment.download", dossier_code=code, detail={"upload_id": upload_id})
+        audit_log.append_read(identity, "attachment.download", dossier_code=code, detail={"upload_id": upload_id})
     return presign_download(uploader_of(dossier, upload_id), upload_id, item["name"])
 
 
@@ -149,23 +149,23 @@ def track(code: str, phone_last4: str, client_ip: str, *, now: Callable[[], floa
     """Public progress lookup, rate-limited per client IP and per code (chalicelib/trust/rules/rate_limits.py).
     2 DynamoDB calls when found (the IP's counter, then the dossier and the code's failures in
     one BatchGetItem), 3 when not (the code's failure counted)."""
-    from chalicelib.trust.store import rate_limits as rate_store
+    from chalicelib.trust.use_cases import rate_limits
     from chalicelib.trust.rules.rate_limits import track_limits
 
     at = now()
     per_ip, per_code = track_limits()
-    if not rate_store.hit(per_ip, client_ip, at):
+    if not rate_limits.hit(per_ip, client_ip, at):
         raise RateLimited(per_ip.retry_after(at))
     unknown = NotFound("Không tìm thấy hồ sơ với mã và 4 số cuối điện thoại đã nhập.", code="dossier_not_found")
     if len(code) > MAX_CODE_LENGTH:
         raise unknown
-    dossier, failures = rate_store.dossier_and_hits(code, per_code, at)
+    dossier, failures = rate_limits.dossier_and_hits(code, per_code, at)
     if failures >= per_code.limit:
         raise RateLimited(per_code.retry_after(at), "Hồ sơ này đã bị tra cứu sai quá nhiều lần, vui lòng thử lại sau.")
     if dossier is None or not phone_matches(dossier, phone_last4):
-        rate_store.hit(per_code, code, at)
+        rate_limits.hit(per_code, code, at)
         raise unknown
-    return public_view(dossier, catalogue_store.agency_name(dossier["agency_id"]))
+    return public_view(dossier, catalogue.agency_name(dossier["agency_id"]))
 
 
 def deadline(code: str, identity: Identity) -> dict[str, Any]:

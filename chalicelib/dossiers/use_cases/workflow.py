@@ -9,8 +9,9 @@ Nothing here knows about HTTP; nothing in the rules knows about storage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.dossiers.rules import actions as action_input
 from chalicelib.trust.rules import audit
@@ -27,7 +28,7 @@ from chalicelib.dossiers.use_cases.intake import _event as dossier_event
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

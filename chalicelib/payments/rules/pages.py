@@ -6,7 +6,8 @@ never what the browser's parameters claim, because only the IPN or the sweep cha
 from __future__ import annotations
 
 import html
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.payments.rules.payments import vnd
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
@@ -249,7 +250,7 @@ def decide(payment: Mapping[str, Any], observation: Observation, now: datetime) 
 def remember(payment: dict[str, Any], observation: Observation, code: str, now: datetime) -> None:
     """Keep the raw notification for audit (the last NOTIFICATIONS_KEPT of them)."""
     entry = {"at": iso(to_local(now)), "source": observation.source, "reply": code, "raw": observation.raw}
-    payment["notifications"] = (payment.get("notifications") or [])[-(NOTIFICATIONS_KEPT - 1):] + [entry]
+    payment["notifications"] = [*(payment.get("notifications") or [])[-(NOTIFICATIONS_KEPT - 1):], entry]
 
 
 @dataclass
@@ -359,7 +360,7 @@ def validate_refund_request(body: Any) -> tuple[int, str]:
         errors["reason"] = "Cần nêu lý do hoàn tiền."
     elif len(reason.strip()) > REFUND_REASON_MAX:
         errors["reason"] = f"Lý do dài tối đa {REFUND_REASON_MAX} ký tự."
-    if errors:
+    if errors or not isinstance(amount, int) or not isinstance(reason, str):
         raise ValidationFailed(fields=errors)
     return amount, reason.strip()
 

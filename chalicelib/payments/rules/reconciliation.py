@@ -20,7 +20,8 @@ import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass, fields
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 from chalicelib.payments.rules.transitions import MONEY_RECEIVED
 
@@ -58,7 +59,7 @@ class SettlementLayout:
     success_values: tuple[str, ...] = ("00",)
 
     @classmethod
-    def from_json(cls, text: str) -> "SettlementLayout":
+    def from_json(cls, text: str) -> SettlementLayout:
         raw = json.loads(text)
         known = {f.name for f in fields(cls)}
         unknown = set(raw) - known
@@ -148,12 +149,12 @@ def _totals(rows: Iterable[tuple[tuple[str, ...], bool, int, bool, int]], keys: 
         if provider_paid:
             total[2] += 1
             total[3] += provider_amount
-    return [{**dict(zip(keys, key)), **names.get(key, {}), "app_count": t[0], "app_amount": t[1],
+    return [{**dict(zip(keys, key, strict=True)), **names.get(key, {}), "app_count": t[0], "app_amount": t[1],
              "provider_count": t[2], "provider_amount": t[3], "difference": t[1] - t[3]}
             for key, t in sorted(sums.items())]
 
 
-def compare(day: str, ledger: list[Mapping[str, Any]], provider: Mapping[str, ProviderRecord], *, source: str,
+def compare(day: str, ledger: Sequence[Mapping[str, Any]], provider: Mapping[str, ProviderRecord], *, source: str,
             agency_names: Mapping[str, str] | None = None,
             procedure_names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The report for local day ``day``: every discrepancy with its category, and totals of what
@@ -176,8 +177,8 @@ def compare(day: str, ledger: list[Mapping[str, Any]], provider: Mapping[str, Pr
     by_agency = _totals((((a,), *rest) for (a, _), *rest in rows), ("agency_id",),
                         {(a,): {"agency_name": n} for a, n in {**agency_names, "": "(không xác định)"}.items()})
     by_procedure = _totals(rows, ("agency_id", "procedure_code"),
-                           {(p["agency_id"], p["procedure_code"]): {"procedure_name": procedure_names.get(p["procedure_code"], "")}
-                            for p in ledger})
+                           {(p["agency_id"], p["procedure_code"]):
+                            {"procedure_name": procedure_names.get(p["procedure_code"], "")} for p in ledger})
     return {
         "date": day, "source": source,
         "summary": {
@@ -199,7 +200,7 @@ DISCREPANCY_COLUMNS = ("category", "category_label", "payment_id", "dossier_code
                        "app_status", "app_amount", "provider_status", "provider_amount", "note")
 TOTAL_COLUMNS = ("agency_id", "agency_name", "procedure_code", "procedure_name", "app_count", "app_amount",
                  "provider_count", "provider_amount", "difference")
-CSV_COLUMNS = ("section", "date") + tuple(dict.fromkeys(DISCREPANCY_COLUMNS + TOTAL_COLUMNS))
+CSV_COLUMNS = ("section", "date", *tuple(dict.fromkeys(DISCREPANCY_COLUMNS + TOTAL_COLUMNS)))
 
 
 def to_csv(report: Mapping[str, Any]) -> str:
@@ -219,7 +220,7 @@ def to_xlsx(report: Mapping[str, Any]) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook()
-    summary = book.active
+    summary = book.worksheets[0]   # a new workbook's one (active) sheet
     summary.title = "Tổng quan"
     summary.append(["Ngày đối soát", report["date"]])
     summary.append(["Nguồn dữ liệu cổng thanh toán", report["source"]])
@@ -229,7 +230,7 @@ def to_xlsx(report: Mapping[str, Any]) -> bytes:
     for category, count in report["summary"]["by_category"].items():
         summary.append([CATEGORY_LABELS[category], count])
     for title, key, columns in (("Chênh lệch", "discrepancies", DISCREPANCY_COLUMNS),
-                                ("Theo cơ quan", "totals_by_agency", ("agency_id", "agency_name") + TOTAL_COLUMNS[4:]),
+                                ("Theo cơ quan", "totals_by_agency", ("agency_id", "agency_name", *TOTAL_COLUMNS[4:])),
                                 ("Theo thủ tục", "totals_by_procedure", TOTAL_COLUMNS[:1] + TOTAL_COLUMNS[2:])):
         sheet = book.create_sheet(title)
         sheet.append(list(columns))

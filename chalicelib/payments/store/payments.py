@@ -10,7 +10,8 @@ when it changed.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 

@@ -7,8 +7,9 @@ payment, ``receipts/{payment_id}.pdf``: a re-delivered event writes the same byt
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from datetime import datetime, timedelta, UTC
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.runtime import aws
 from chalicelib.runtime import resources
@@ -56,6 +57,6 @@ def download_link(record: Mapping[str, Any], *, now: datetime | None = None) -> 
     url = s3.generate_presigned_url("get_object", ExpiresIn=ttl, Params={
         "Bucket": bucket(), "Key": key, "ResponseContentType": PDF,
         "ResponseContentDisposition": _disposition(record)})
-    expires = (now or datetime.now(timezone.utc)) + timedelta(seconds=ttl)
+    expires = (now or datetime.now(UTC)) + timedelta(seconds=ttl)
     return {"number": record["number"], "file_name": file_name(record), "url": url,
             "expires_at": iso(expires)}

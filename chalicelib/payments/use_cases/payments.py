@@ -11,8 +11,9 @@ import random
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, timedelta, UTC
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
 from chalicelib.catalogue.store import procedures as catalogue_store
@@ -38,7 +39,7 @@ logger = make_logger("motcua-payments")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _backoff(attempt: int) -> None:
@@ -158,7 +159,8 @@ def handle_ipn(query_params: Mapping[str, Any] | None, *, clock: Clock = utc_now
         params = params_from_multi_value(_multi(query_params or {}))
         notification = provider().parse_notification(params)
     except SignatureError:
-        logger.warning("IPN with a bad or missing checksum", extra={"txn_ref": str((query_params or {}).get("vnp_TxnRef", ""))[:100]})
+        logger.warning("IPN with a bad or missing checksum",
+                       extra={"txn_ref": str((query_params or {}).get("vnp_TxnRef", ""))[:100]})
         return rules.ipn_reply("97")
     except PaymentError as exc:
         logger.warning("IPN rejected", extra={"reason": str(exc)[:200]})
@@ -306,8 +308,9 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
             payment_id, amount, amount == payment["amount"], identity.sub,
             provider_txn_id=payment["provider_txn_id"], transaction_date=parse_iso(payment["created_at"]))
     except ProviderRejected as exc:
+        provider_code = exc.code
         rejected = _transition(payment_id, lambda p, d: rules.reject_refund(
-            p, d, refund_id=refund_id, provider_code=exc.code, now=clock()), actor)
+            p, d, refund_id=refund_id, provider_code=provider_code, now=clock()), actor)
         raise Conflict(f"Cổng thanh toán từ chối hoàn tiền (mã {exc.code}).", code="refund_rejected",
                        extra={"provider_code": exc.code, "current_status": rejected.payment["status"]}) from None
     except PaymentError as exc:  # no answer, or one we cannot trust: the money may have moved
@@ -356,8 +359,8 @@ def _query_all(ledger: list[dict[str, Any]]) -> tuple[dict[str, reconciliation.P
 
     with ThreadPoolExecutor(max_workers=QUERY_WORKERS) as pool:
         answers = list(pool.map(ask, ledger))
-    records = {p["payment_id"]: a for p, a in zip(ledger, answers) if a is not None}
-    return records, [p["payment_id"] for p, a in zip(ledger, answers) if a is None]
+    records = {p["payment_id"]: a for p, a in zip(ledger, answers, strict=True) if a is not None}
+    return records, [p["payment_id"] for p, a in zip(ledger, answers, strict=True) if a is None]
 
 
 def reconciliation_report(day_text: str | None,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -72,7 +73,7 @@ def to_xlsx(report: dict[str, Any], unit: str) -> bytes:
     from openpyxl.styles import Alignment, Font
 
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]   # a new workbook's one (active) sheet
     sheet.title = "Bieu 06"
     width = 2 + len(COLUMNS)
     for row, line in enumerate(header_lines(report, unit), start=1):

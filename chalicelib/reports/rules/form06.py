@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
 CHANNELS = ("online", "direct", "postal")
 RESOLVED = ("early", "on_time", "late")
@@ -251,7 +252,7 @@ def classify_at(facts: Facts, start: date, end: date) -> dict[str, int]:
 def finish_row(cells: Mapping[str, int]) -> dict[str, Any]:
     """Nested ROW shape with totals and rates from flat cells."""
     get = lambda key: int(cells.get(key, 0))  # noqa: E731
-    received = {k: get(f"received.{k}") for k in ("carried_over",) + CHANNELS}
+    received = {k: get(f"received.{k}") for k in ("carried_over", *CHANNELS)}
     received["total"] = received["carried_over"] + sum(received[c] for c in CHANNELS)
     resolved = {k: get(f"resolved.{k}") for k in RESOLVED}
     resolved["total"] = sum(resolved.values())
@@ -289,7 +290,7 @@ def members(facts: Iterable[Facts], start: date, end: date, cell: str) -> list[s
     if cell.endswith(".total"):
         prefix = cell.rsplit(".", 1)[0]
         if prefix == "received":
-            wanted = {f"received.{k}" for k in ("carried_over",) + CHANNELS}
+            wanted = {f"received.{k}" for k in ("carried_over", *CHANNELS)}
         else:
             wanted = {c for c in CELLS if c.startswith(prefix + ".") and not c.endswith(".total")}
     else:
@@ -350,8 +351,11 @@ def facts_from_dossier(dossier: Mapping[str, Any], *, adjusted: bool) -> Facts:
     dossier comes from calendar.classify, the one early/on-time/late rule."""
     from chalicelib.kernel.working_days import classify, parse_iso, to_local
 
+    def on(text: str) -> date:
+        return to_local(parse_iso(text)).date()
+
     def day(text: str | None) -> date | None:
-        return to_local(parse_iso(text)).date() if text else None
+        return on(text) if text else None
 
     decisions = list(dossier.get("decisions", []))
     # The due date in force over time: set by decisions that record it, cleared while paused
@@ -360,7 +364,7 @@ def facts_from_dossier(dossier: Mapping[str, Any], *, adjusted: bool) -> Facts:
     timeline += [(parse_iso(p["start"]), None) for p in dossier.get("pauses", [])]
     timeline.sort(key=lambda change: change[0])
     due_changes = tuple((to_local(moment).date(), day(due)) for moment, due in timeline)
-    pauses = tuple((day(p["start"]), day(p.get("end"))) for p in dossier.get("pauses", []))
+    pauses = tuple((on(p["start"]), day(p.get("end"))) for p in dossier.get("pauses", []))
     finished_at = dossier.get("finished_at")
     corrected = False
     if adjusted:
@@ -380,7 +384,7 @@ def facts_from_dossier(dossier: Mapping[str, Any], *, adjusted: bool) -> Facts:
     return Facts(
         code=dossier["code"], agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
         field=dossier.get("field", ""), channel=dossier.get("channel", "online"),
-        received=day(dossier["submitted_at"]), due_changes=due_changes, outcome=outcome, closed=closed,
+        received=on(dossier["submitted_at"]), due_changes=due_changes, outcome=outcome, closed=closed,
         pauses=pauses, corrected=corrected and outcome is not None,
     )
 
@@ -401,7 +405,7 @@ def payment_cells(payments: Iterable[Mapping[str, Any]], dossiers: Iterable[Mapp
                                                              "payments": 0})
 
     def in_period(text: str | None) -> bool:
-        return bool(text) and start <= to_local(parse_iso(text)).date() <= end
+        return text is not None and text != "" and start <= to_local(parse_iso(text)).date() <= end
 
     for payment in payments:
         row = groups[payment[key]]

@@ -13,7 +13,8 @@ import os
 import zlib
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.exceptions import TransactWriteError

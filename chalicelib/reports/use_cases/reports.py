@@ -13,12 +13,13 @@ from collections import defaultdict
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
+from collections.abc import Iterable, Mapping
 
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
-from chalicelib.dossiers.store import dossiers as store
+from chalicelib.dossiers.use_cases import reads as dossier_reads
 from chalicelib.kernel.errors import Forbidden, MalformedRequest, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.reports.rules.form06 import (
@@ -74,7 +75,7 @@ def scope_agencies(identity: Identity, agency_id: str | None, action: str = "rep
         if agency_id and agency_id != identity.agency_id:
             raise Forbidden("Chỉ được xem báo cáo của cơ quan mình.", code="agency_out_of_scope")
         return [identity.agency_id or ""]
-    known = catalogue_store.snapshot().agencies
+    known = catalogue.snapshot().agencies
     if agency_id:
         if agency_id not in known:
             raise ValidationFailed(fields={"agency_id": "Không có cơ quan với mã này."})
@@ -92,7 +93,7 @@ def succession() -> Succession:
 # --- the report -------------------------------------------------------------------------
 
 def _names(group_by: str) -> dict[str, str]:
-    snapshot = catalogue_store.snapshot()
+    snapshot = catalogue.snapshot()
     if group_by == "agency":
         return {a: agency.name for a, agency in snapshot.agencies.items()}
     if group_by == "procedure":
@@ -103,7 +104,8 @@ def _names(group_by: str) -> dict[str, str]:
 def _rows(cells_by_group: Mapping[str, Mapping[str, int]], group_by: str) -> tuple[list[dict], dict]:
     names = _names(group_by)
     key = GROUPS[group_by]
-    rows, total = [], defaultdict(int)
+    rows: list[dict] = []
+    total: defaultdict[str, int] = defaultdict(int)
     for group in sorted(cells_by_group):
         cells = cells_by_group[group]
         rows.append({key: group, "name": names.get(group, group), **finish_row(cells)})
@@ -147,7 +149,7 @@ def dossier_report(identity: Identity, *, start: date, end: date, group_by: str,
 
 def received_dossiers(agencies: Iterable[str], end: date) -> list[dict[str, Any]]:
     """Every dossier of these agencies received up to ``end``."""
-    return [dossier for agency in agencies for dossier in store.dossiers_received_until(agency, end)]
+    return [dossier for agency in agencies for dossier in dossier_reads.dossiers_received_until(agency, end)]
 
 
 def scope_facts(agencies: Iterable[str], end: date, *, adjusted: bool = True) -> list[Facts]:
@@ -167,7 +169,7 @@ def drill_down(identity: Identity, *, start: date, end: date, group_by: str, cel
     by_code = {f.code: f for f in facts}
     items = [{"dossier_code": code, "agency_id": by_code[code].agency_id,
               "procedure_code": by_code[code].procedure_code, "received": by_code[code].received.isoformat(),
-              "closed": by_code[code].closed.isoformat() if by_code[code].closed else None,
+              "closed": closed.isoformat() if (closed := by_code[code].closed) else None,
               "outcome": by_code[code].outcome} for code in page]
     more = offset + limit < len(codes)
     return {"items": items, "next_cursor": _encode_cursor(offset + limit) if more else None, "total": len(codes)}
@@ -197,7 +199,7 @@ def verify_each(start: date, end: date, group_bys: Iterable[str],
                 agencies: list[str] | None = None) -> dict[str, list[str]]:
     """``verify`` for several group_bys at once: the counters and the dossiers are read once
     for all of them and for both views (raw and adjusted), not once per group_by and view."""
-    agencies = agencies or sorted(catalogue_store.snapshot().agencies)
+    agencies = agencies or sorted(catalogue.snapshot().agencies)
     problems: dict[str, list[str]] = {group_by: [] for group_by in group_bys}
     counter_rows, _ = report_store.read_counters(agencies, start, end)
     dossiers = received_dossiers(agencies, end)
@@ -214,7 +216,7 @@ def verify_each(start: date, end: date, group_bys: Iterable[str],
 
 def unit_name(identity: Identity, agency_id: str | None) -> str:
     """The reporting unit printed on exports: the agency, or the province for all agencies."""
-    agencies = catalogue_store.snapshot().agencies
+    agencies = catalogue.snapshot().agencies
     own = permissions.scope_of(identity, "report.read") == permissions.AGENCY
     chosen = agency_id or (identity.agency_id if own else None)
     if chosen:
@@ -228,7 +230,7 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     """Fees collected, refunded and outstanding per agency or procedure (integer VND)."""
     from datetime import timedelta
 
-    from chalicelib.payments.store import payments as payment_store
+    from chalicelib.payments.use_cases import reads as payment_reads
     from chalicelib.payments.rules.payments import outstanding
     from chalicelib.reports.rules.form06 import payment_cells
 
@@ -237,13 +239,13 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     agencies = set(scope_agencies(identity, agency_id, "report.payments"))
     payments, day = [], start - timedelta(days=1)   # a payment created just before midnight may be paid after
     while day <= end:
-        payments += [p for p in payment_store.payments_of_day(day.isoformat()) if p["agency_id"] in agencies]
+        payments += [p for p in payment_reads.payments_of_day(day.isoformat()) if p["agency_id"] in agencies]
         day += timedelta(days=1)
-    dossiers = [d for agency in sorted(agencies) for d in store.dossiers_received_until(agency, end)]
+    dossiers = [d for agency in sorted(agencies) for d in dossier_reads.dossiers_received_until(agency, end)]
     cells = payment_cells(payments, dossiers, start, end, group_by, outstanding)
     names = _names(group_by)
     key = GROUPS[group_by]
-    rows = [{key: g, "name": names.get(g, g), **cells[g]} for g in sorted(cells)]
+    rows: list[dict[str, Any]] = [{key: g, "name": names.get(g, g), **cells[g]} for g in sorted(cells)]
     total = {k: sum(r[k] for r in rows) for k in ("collected", "refunded", "outstanding", "payments")}
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "currency": "VND",
             "rows": rows, "total": total}
@@ -257,7 +259,7 @@ def satisfaction_report(identity: Identity, *, start: date, end: date, group_by:
         raise ValidationFailed(fields={"group_by": "Phải là agency hoặc procedure."})
     agencies = scope_agencies(identity, agency_id, "report.satisfaction")
     # Ratings arrive after the result, so any dossier received up to ``end`` may carry one.
-    dossiers = [d for agency in agencies for d in store.dossiers_received_until(agency, end)]
+    dossiers = [d for agency in agencies for d in dossier_reads.dossiers_received_until(agency, end)]
     rows = satisfaction_rows(dossiers, start, end, group_by)
     total = satisfaction_rows([{**d, "agency_id": "*", "procedure_code": "*"} for d in dossiers], start, end, group_by)
     names = _names(group_by)

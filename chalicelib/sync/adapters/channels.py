@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 
@@ -81,7 +81,7 @@ def send(channel: str, to: str, message: Message, *, tracking_id: str, dossier_c
         raise
     except Exception as exc:  # SNS/SES client errors, throttling, endpoint down
         raise ChannelError(f"{channel}: {type(exc).__name__}: {exc}") from None
-    _sink({"at": iso(datetime.now(timezone.utc)), "channel": channel, "to": to, "dossier_code": dossier_code,
+    _sink({"at": iso(datetime.now(UTC)), "channel": channel, "to": to, "dossier_code": dossier_code,
            "event_type": message.event_type, "subject": message.subject, "text": message.text,
            "tracking_id": tracking_id, "provider_id": provider_id})
     return provider_id

@@ -16,7 +16,8 @@ import os
 import time
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 OK, INVALID, ALREADY_EXISTS, BAD_SESSION = 0, 1, 2, 3
 # The local stage's account; the loopback simulator accepts it, a real portal never would.
@@ -52,7 +53,7 @@ class PortalSettings:
     password: str = field(repr=False)
 
     @classmethod
-    def from_env(cls) -> "PortalSettings":
+    def from_env(cls) -> PortalSettings:
         """Endpoint and unit code from the environment; the account from the stage's
         ``national-portal`` secret (the environment only in the local stage)."""
         from chalicelib.runtime.credentials import stage_credentials
@@ -99,7 +100,8 @@ class NationalPortal:
         answer = self._post("auth", {"username": self.settings.username, "password": self.settings.password})
         if answer["error_code"] != OK or not answer.get("session"):
             raise PortalRejected(answer["error_code"], str(answer.get("message", "auth failed")))
-        lifetime = answer.get("expires_in") if isinstance(answer.get("expires_in"), int) else 3600
+        expires_in = answer.get("expires_in")
+        lifetime = expires_in if isinstance(expires_in, int) else 3600
         self._token, self._expires = answer["session"], self.clock() + max(0, lifetime - TOKEN_MARGIN_SECONDS)
         return self._token
 
@@ -115,7 +117,8 @@ class NationalPortal:
                 continue
             if code in (OK, ALREADY_EXISTS):
                 return answer
-            details = answer.get("errors") if isinstance(answer.get("errors"), list) else []
+            errors = answer.get("errors")
+            details = errors if isinstance(errors, list) else []
             raise PortalRejected(code, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
         raise PortalRejected(BAD_SESSION, "session refused twice")
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import iso
 
@@ -45,12 +46,13 @@ def due(stored: Mapping[str, Any], now: datetime) -> bool:
 def renewed(stored: Mapping[str, Any], answer: Any, now: datetime) -> dict[str, Any]:
     """The secret after a successful exchange; an answer without both tokens and a lifetime
     is a failure, never half-written."""
-    if not isinstance(answer, dict) or "error" in answer and answer["error"] not in (0, None):
+    if not isinstance(answer, dict) or ("error" in answer and answer["error"] not in (0, None)):
         code = answer.get("error") if isinstance(answer, dict) else None
         name = answer.get("error_name") if isinstance(answer, dict) else None
         raise RefreshFailed(f"zalo oauth: error {code}: {name}")
     access, refresh, lifetime = answer.get("access_token"), answer.get("refresh_token"), answer.get("expires_in")
-    if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh and str(lifetime).isdigit()):
+    if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh
+            and isinstance(lifetime, (int, str)) and str(lifetime).isdigit()):
         raise RefreshFailed("zalo oauth: the answer lacks a token or its lifetime")
     return {**stored, "access_token": access, "refresh_token": refresh,
             EXPIRES_AT: iso(now + timedelta(seconds=int(lifetime)))}

@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.errors import Unauthenticated, ValidationFailed
 
@@ -113,6 +114,6 @@ def parse_report(body: Any) -> tuple[str, str, str, dict[str, Any]]:
         errors["dossier_code"] = "Mã hồ sơ (dossier_code) là bắt buộc."
     if not isinstance(data, Mapping):
         errors["data"] = "Dữ liệu (data) phải là đối tượng JSON."
-    if errors:
+    if errors or not isinstance(event_id, str) or not isinstance(kind, str) or not isinstance(code, str):
         raise ValidationFailed(fields=errors)
     return event_id, REPORTS[kind], code, dict(data)

@@ -20,7 +20,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import parse_iso, to_local
 
@@ -99,7 +100,8 @@ def dossier_message(dossier: Mapping[str, Any], config: NationalConfig) -> dict[
         "TaiLieuNop": [{"TepDinhKemId": a["upload_id"], "TenTepDinhKem": a["name"]}
                        for a in dossier.get("attachments", [])],
         "DanhSachLePhi": [{"TenPhiLePhi": f["name"], "MucPhi": f["amount"]} for f in dossier.get("fees", [])],
-        "DanhSachHoSoBoSung": [_supplement(s, p) for s, p in zip(dossier.get("supplements", []), dossier.get("pauses", []))],
+        "DanhSachHoSoBoSung": [_supplement(s, p) for s, p in
+                               zip(dossier.get("supplements", []), dossier.get("pauses", []), strict=False)],
         "DanhSachGiayToKetQua": [{"MaGiayTo": d["upload_id"], "TenGiayTo": d["name"]}
                                  for d in result.get("documents", [])],
         "DuocThanhToanTrucTuyen": 1 if amount_paid(dossier) > 0 else 0,   # every payment MotCua takes is online

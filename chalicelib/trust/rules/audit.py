@@ -18,8 +18,9 @@ import uuid
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping, Sequence
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
 
 from chalicelib.kernel.working_days import to_local
 
@@ -45,11 +46,11 @@ class Actor:
     agency_id: str | None = None
 
     @classmethod
-    def of(cls, identity: Any) -> "Actor":
+    def of(cls, identity: Any) -> Actor:
         return cls(identity.sub, identity.role, identity.agency_id)
 
     @classmethod
-    def system(cls, job: str) -> "Actor":
+    def system(cls, job: str) -> Actor:
         """A job acting on its own (the IPN handler, the reconciliation sweep)."""
         return cls(f"system:{job}", "system")
 
@@ -154,13 +155,12 @@ def change(before: Mapping[str, Any] | None, after: Mapping[str, Any], events: S
 READ_ACTIONS = ("dossier.read", "attachment.download", "privacy.export")
 
 
-def subject_key(id_number: str, key: str | None = None) -> str:
-    """How a read about a person (not a dossier) is filed: a keyed digest (HMAC with
-    the id-hash key, as the id-number lookups: chalicelib.runtime.credentials.id_hash_key), never the raw id number. A plain hash of
-    12 digits could be reversed by trying them all."""
+def subject_key(id_number: str, key: str) -> str:
+    """How a read about a person (not a dossier) is filed: a keyed digest (HMAC with ``key``,
+    the id-hash key of the id-number lookups, chalicelib.runtime.credentials.id_hash_key),
+    never the raw id number. A plain hash of 12 digits could be reversed by trying them all."""
     from chalicelib.trust.rules.privacy import id_number_hash
-    from chalicelib.runtime.credentials import id_hash_key
-    return "hmac:" + id_number_hash(id_number, key or id_hash_key())[:32]
+    return "hmac:" + id_number_hash(id_number, key)[:32]
 
 
 def read(actor: Any, action: str, *, dossier_code: str | None = None, subject: str | None = None,
@@ -184,7 +184,7 @@ def _actor(who: Any) -> Actor:
 
 def _base(kind: str, record_id: str, actor: Actor, action: str, at: datetime | None,
           request_id: str | None) -> dict[str, Any]:
-    moment = to_local(at or datetime.now(timezone.utc))
+    moment = to_local(at or datetime.now(UTC))
     return {"id": record_id, "kind": kind, "at": moment.isoformat(timespec="milliseconds"),
             "actor": actor.to_dict(), "action": action,
             "request_id": request_id or current_request_id() or f"internal-{uuid.uuid4()}"}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.kernel.errors import Forbidden, TokenExpired, Unauthenticated
 from chalicelib.trust.rules.privacy import valid_id_number

@@ -20,7 +20,8 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.trust.rules.privacy import valid_id_number
 from chalicelib.dossiers.rules.transitions import STATUSES
@@ -81,9 +82,9 @@ def _date(value: str) -> str | None:
         return None
 
 
-def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, str]], list[RowError]]:
+def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, Any]], list[RowError]]:
     errors: list[RowError] = []
-    accounts: list[dict[str, str]] = []
+    accounts: list[dict[str, Any]] = []
     seen_ids: dict[str, int] = {}
     seen_numbers: dict[str, int] = {}
     for line, row in _rows(text, name, ACCOUNT_COLUMNS, errors):
@@ -134,7 +135,7 @@ def parse_dossiers(text: str, legacy_ids: set[str], name: str = "dossiers") -> t
 
 
 def parse_files(accounts_text: str, dossiers_text: str | None, *, accounts_name: str = "accounts",
-                dossiers_name: str = "dossiers") -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+                dossiers_name: str = "dossiers") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Both files checked in full; LegacyImportError lists every bad line of both."""
     accounts, errors = parse_accounts(accounts_text, accounts_name)
     dossiers: list[dict[str, Any]] = []

@@ -29,7 +29,8 @@ Scopes:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
 
 from chalicelib.sync.rules.connectors import system_of_client
 from chalicelib.kernel.errors import Forbidden, NotFound

@@ -18,7 +18,8 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
+from collections.abc import Iterator, Mapping
 
 from chalicelib.dossiers.rules.transitions import CLOSED
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from pynamodb.exceptions import PutError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.trust.rules import audit
-from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.cursors import decode_cursor, encode_cursor
 from chalicelib.runtime.settings import settings
 from chalicelib.kernel.errors import ServiceUnavailable
 from chalicelib.runtime.models import AuditItem
@@ -74,17 +75,17 @@ class Page:
 def records_of_dossier(code: str, *, limit: int, cursor: str | None) -> Page:
     """A dossier's records, oldest first. One Query."""
     key = f"DOSSIER#{code}"
-    start = store.decode_cursor(cursor, "pk", key, "sk") if cursor else None
+    start = decode_cursor(cursor, "pk", key, "sk") if cursor else None
     return _page(AuditItem.query(key, limit=limit, last_evaluated_key=start))
 
 
 def records_of_actor(sub: str, *, limit: int, cursor: str | None) -> Page:
     """One actor's records, oldest first. One Query on the by_actor index."""
-    start = store.decode_cursor(cursor, "actor_sub", sub, "sk") if cursor else None
+    start = decode_cursor(cursor, "actor_sub", sub, "sk") if cursor else None
     return _page(AuditItem.by_actor.query(sub, limit=limit, last_evaluated_key=start))
 
 
 def _page(result: Any) -> Page:
     items = [json.loads(item.body) for item in result]
     last = result.last_evaluated_key
-    return Page(items=items, next_cursor=store.encode_cursor(last) if last else None)
+    return Page(items=items, next_cursor=encode_cursor(last) if last else None)

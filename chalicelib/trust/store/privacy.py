@@ -3,7 +3,8 @@ notifications, the dossiers due for purge, and the files themselves. Queries onl
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from chalicelib.runtime import aws
 from chalicelib.dossiers.store import dossiers as store

@@ -12,7 +12,7 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.rate_limits import Limit
 from chalicelib.runtime.models import DossierItem
-from chalicelib.dossiers.store.dossiers import connection
+from chalicelib.runtime.tables import connection, dossier_pk
 
 
 def table() -> str:
@@ -37,8 +37,6 @@ def hit(limit: Limit, subject: str, now: float) -> bool:
 
 def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[dict[str, Any] | None, int]:
     """The dossier and this window's count for the code, in one BatchGetItem over two tables."""
-    from chalicelib.dossiers.store.dossiers import dossier_pk
-
     dossiers = settings().name(resources.DOSSIERS.name)
     request: dict[str, Any] = {
         dossiers: {"Keys": [{"pk": {"S": dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},

@@ -1,11 +1,13 @@
-"""Use case of the audit log: admins read it (GET /audit). Nothing updates or deletes it."""
+"""Use cases of the audit log: admins read it (GET /audit); other contexts record a sensitive
+read through ``append_read``. Nothing updates or deletes it."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.trust.store import audit as audit_store
+from chalicelib.trust.store.audit import append_read  # noqa: F401 (other contexts record reads here)
 from chalicelib.trust.rules import permissions
-from chalicelib.dossiers.store import dossiers as store
+from chalicelib.runtime.cursors import BadCursor
 from chalicelib.kernel.errors import MalformedRequest, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 
@@ -20,7 +22,7 @@ def records(identity: Identity, *, dossier: str | None, actor: str | None, limit
     try:
         page = (audit_store.records_of_dossier(dossier, limit=limit, cursor=cursor) if dossier
                 else audit_store.records_of_actor(actor or "", limit=limit, cursor=cursor))
-    except store.BadCursor:
+    except BadCursor:
         raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
                                fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
     return {"items": page.items, "next_cursor": page.next_cursor}

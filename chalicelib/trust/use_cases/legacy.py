@@ -27,7 +27,8 @@ def import_records(accounts: list[dict[str, Any]], dossiers: list[dict[str, Any]
     per_account = {account["legacy_id"]: 0 for account in accounts}
     for dossier in dossiers:
         per_account[dossier["legacy_id"]] += 1
-    matched, unmatched = [], []
+    matched: list[dict[str, Any]] = []
+    unmatched: list[dict[str, Any]] = []
     for account in accounts:
         existing = len(privacy_store.dossier_codes_of(account["id_number"]))
         entry = {"legacy_id": account["legacy_id"], "legacy_dossiers": per_account[account["legacy_id"]],

@@ -4,14 +4,15 @@ these; the rules are in chalicelib/trust/rules/privacy.py, the storage in privac
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Iterable
 
-from chalicelib.catalogue.store import procedures as catalogue_store
-from chalicelib.payments.store import payments as payment_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
+from chalicelib.payments.use_cases import reads as payment_reads
 from chalicelib.trust.store import privacy as privacy_store
-from chalicelib.dossiers.store import dossiers as store
-from chalicelib.sync.store import sync_ledger as sync_store
+from chalicelib.dossiers.use_cases import reads as dossier_reads
+from chalicelib.sync.use_cases import status as sync_status
 from chalicelib.kernel.working_days import iso, to_local
 from chalicelib.runtime.settings import settings
 from chalicelib.kernel.errors import Conflict, ValidationFailed
@@ -25,7 +26,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def record_sensitive_read(actor: str, action: str, id_number: str, dossier_codes: list[str]) -> None:
@@ -34,7 +35,8 @@ def record_sensitive_read(actor: str, action: str, id_number: str, dossier_codes
     record cannot be written, so nothing is exported unaudited."""
     from chalicelib.trust.rules import audit
     from chalicelib.trust.store import audit as audit_store
-    audit_store.append_read(audit.Actor(actor, "operator"), action, subject=audit.subject_key(id_number),
+    from chalicelib.runtime.credentials import id_hash_key
+    audit_store.append_read(audit.Actor(actor, "operator"), action, subject=audit.subject_key(id_number, id_hash_key()),
                             detail={"dossiers": len(dossier_codes)})
 
 def _check_id_number(id_number: str) -> str:
@@ -55,16 +57,16 @@ def _file_entry(file: Any, with_files: bool, purged: bool) -> dict[str, Any]:
 
 def _dossier_record(dossier: dict[str, Any], with_files: bool) -> dict[str, Any]:
     code = dossier["code"]
-    _, ledger = sync_store.read(code)
+    _, ledger = sync_status.read(code)
     purged = bool(dossier.get("attachments_purged_at"))
     return {
         "dossier": dossier,
-        "events": store.dossier_events(code),
-        "payments": [p for p in (payment_store.get_payment(pid) for pid in payment_ids(dossier)) if p],
+        "events": dossier_reads.dossier_events(code),
+        "payments": [p for p in (payment_reads.get_payment(pid) for pid in payment_ids(dossier)) if p],
         "notifications": privacy_store.notifications_of(code),
         "attachments": [_file_entry(f, with_files, purged) for f in stored_files(dossier)],
         "rating": dossier.get("rating"),
-        "national_sync": sync_store.view_of(dossier, ledger),
+        "national_sync": sync_status.view_of(dossier, ledger),
     }
 
 
@@ -73,7 +75,7 @@ def export(id_number: str, *, actor: str, with_files: bool = False, clock: Clock
     from chalicelib.trust.store import legacy as legacy_store
     id_number = _check_id_number(id_number)
     codes = privacy_store.dossier_codes_of(id_number)
-    dossiers = [d for d in (store.get_dossier(code) for code in codes) if d]
+    dossiers = [d for d in (dossier_reads.get_dossier(code) for code in codes) if d]
     account, legacy_dossiers = legacy_store.partition(id_number)
     record_sensitive_read(actor, "privacy.export", id_number, codes)
     return {
@@ -95,7 +97,7 @@ def purge(*, dry_run: bool = False, years: int | None = None, agencies: Iterable
     cutoff_iso = f"{cutoff.isoformat()}T00:00:00+07:00"
     purged: list[str] = []
     files = skipped = 0
-    for agency in sorted(agencies if agencies is not None else catalogue_store.snapshot().agencies):
+    for agency in sorted(agencies if agencies is not None else catalogue.snapshot().agencies):
         for dossier in privacy_store.closed_before(agency, cutoff_iso):
             found = stored_files(dossier)
             if not dry_run:

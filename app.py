@@ -19,10 +19,12 @@ from chalicelib.edge.web import normalise_error
 from chalicelib.payments.routes import routes as payment_routes
 from chalicelib.reports.routes import routes as report_routes
 from chalicelib.runtime.log import logger as make_logger
+from chalicelib.runtime.settings import settings
 from chalicelib.sync.routes import routes as sync_routes
 from chalicelib.trust.routes import routes as trust_routes
 from chalicelib.trust.rules import audit
 
+settings()   # read and checked at cold start: a missing or malformed setting stops it, by name
 app = Chalice(app_name="motcua")
 app.api.binary_types.append(XLSX)
 logger = make_logger("motcua-api")

@@ -9,7 +9,6 @@ with backoff and then goes to the system's DLQ. Receivers deduplicate on the eve
 from __future__ import annotations
 
 import json
-import os
 from functools import partial
 from typing import Any
 
@@ -17,6 +16,7 @@ import requests
 
 from chalicelib.sync.rules import connectors
 from chalicelib.runtime import resources
+from chalicelib.runtime.settings import settings
 from handlers.consumer import Consumer
 
 
@@ -30,7 +30,7 @@ def deliver(system: connectors.System, event: dict[str, Any]) -> dict[str, Any]:
                connectors.sign(system.secret(), body), "X-MotCua-Event-Id": event["id"], "X-MotCua-System": system.system}
     try:
         response = requests.post(system.url(), data=body, headers=headers,
-                                 timeout=float(os.environ.get("MOTCUA_CONNECTOR_TIMEOUT", "10")))
+                                 timeout=settings().connectors.timeout_seconds)
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{system.system}: {type(exc).__name__}") from None
     if not 200 <= response.status_code < 300:

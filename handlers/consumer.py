@@ -22,7 +22,6 @@ attempt this is and whether it is the last one before the DLQ.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
@@ -55,8 +54,9 @@ def retry_delay(queue: resources.Queue, attempt: int) -> int:
     """Seconds to hide a message after its ``attempt``-th failed delivery. The local stack and
     tests shorten the schedule with MOTCUA_RETRY_FIRST_SECONDS / MOTCUA_RETRY_MAX_SECONDS."""
     first, longest = queue.retry_backoff or (0, 0)
-    first = int(os.environ.get("MOTCUA_RETRY_FIRST_SECONDS", first))
-    longest = int(os.environ.get("MOTCUA_RETRY_MAX_SECONDS", longest))
+    overrides = settings().retries
+    first = overrides.first_seconds or first
+    longest = overrides.max_seconds or longest
     return min(longest, first * 2 ** min(max(attempt - 1, 0), 20))
 
 

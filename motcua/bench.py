@@ -225,7 +225,7 @@ def _synthetic_facts(size: int) -> list[Any]:
     first = date(*MONTH, 1)
     month_days = [first + timedelta(days=i) for i in range(28)]
     history = [date(MONTH[0], MONTH[1] - 1, 15), date(MONTH[0] - 1, 6, 15)]
-    shards = range(report_store.SHARDS)
+    shards = range(report_store.shards())
     combos = [(p, s, d) for p in procedures for s in shards for d in month_days + history]
     assert len(combos) <= size, "the small dataset must still populate every counter item"
     facts, serial = [], 0
@@ -316,6 +316,8 @@ def payments_calls_and_sweep() -> list[Row]:
 
     sim = VNPaySimulator("MOTCUA01", "BENCHONLYSECRET", port=0, refund_settle_seconds=None).start()
     os.environ.update(VNPAY_HOST=sim.base_url, VNPAY_TMN_CODE="MOTCUA01", VNPAY_HASH_SECRET="BENCHONLYSECRET")
+    from chalicelib.runtime.settings import settings as read_settings
+    read_settings.cache_clear()   # settings are read once per process: read these
     try:
         with mock_aws():
             from chalice.test import Client
@@ -356,6 +358,7 @@ def payments_calls_and_sweep() -> list[Row]:
         sim.stop()
         for name in ("VNPAY_HOST", "VNPAY_TMN_CODE", "VNPAY_HASH_SECRET"):
             os.environ.pop(name, None)
+        read_settings.cache_clear()
     return [
         Row("create payment: DynamoDB calls", create.service("dynamodb"), 3),
         Row("IPN, first confirmation: DynamoDB calls", first.service("dynamodb"), 3),

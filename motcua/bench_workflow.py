@@ -10,6 +10,7 @@ import json
 import os
 from typing import Any
 
+from chalicelib.runtime.settings import settings
 from motcua.bench_kit import Row, local_app
 
 HOUSE, COMMUNE = "1.009994", "000.22.30.H50"
@@ -21,6 +22,7 @@ def workflow_budgets() -> list[Row]:
     simulators = start_all(port=0)
     saved = {name: os.environ.get(name) for name in simulators.environment()}
     os.environ.update(simulators.environment())
+    settings.cache_clear()   # settings are read once per process: read the simulators' ports
     simulators.reset_clients()
     try:
         with local_app() as (client, session):
@@ -32,6 +34,7 @@ def workflow_budgets() -> list[Row]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        settings.cache_clear()
         simulators.reset_clients()
 
 

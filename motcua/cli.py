@@ -15,16 +15,17 @@ from collections.abc import Sequence
 
 
 def _settings() -> Any:
+    from chalicelib.runtime.settings import settings
     if os.environ.get("MOTCUA_STAGE", "local") == "local":
         from motcua.local import configure_environment
         configure_environment()
-    from chalicelib.runtime.settings import settings
+        settings.cache_clear()   # an import may have read them before the local stack's defaults were in
     return settings()
 
 
 def cmd_local(args: argparse.Namespace) -> int:
     from motcua.local import main
-    return main()
+    return main(verbose=args.verbose)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -295,7 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="MotCua operator CLI")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("local", help="start the local stack (what `make run` does)").set_defaults(func=cmd_local)
+    local = sub.add_parser("local", help="start the local stack (what `make run` does)")
+    local.add_argument("--verbose", action="store_true",
+                       help="also print the emulators' traffic (moto's access log, the simulators' requests)")
+    local.set_defaults(func=cmd_local)
 
     token = sub.add_parser("token", help="mint a local-stage bearer token")
     token.add_argument("--role", required=True,

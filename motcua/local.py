@@ -3,9 +3,15 @@
 moto server (DynamoDB, Streams, EventBridge, SQS, S3) -> resources from chalicelib.runtime.resources
 -> sample catalogue -> dispatcher thread (plays Lambda) -> the Chalice API. State lives only
 in the moto server, so every start is clean. Ctrl-C stops everything.
+
+The terminal shows the banner and the API's own request log (one JSON line per request,
+app.py). The emulators' traffic (moto's access log, about 45 lines a second of the
+dispatcher polling it; the local API server's access line, which repeats the API's; the
+simulators' requests) shows only with ``motcua local --verbose``.
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -13,6 +19,7 @@ import threading
 from typing import Any
 
 HOST = "127.0.0.1"
+EMULATOR_LOGGERS = ("werkzeug", "payments.simulator", "motcua.simulators")   # moto's server is werkzeug
 
 
 def configure_environment() -> dict[str, int]:
@@ -45,15 +52,47 @@ def notifications_sink(moto_port: int) -> str:
 STOP_SECONDS = 20
 
 
-def main() -> int:
+def show_emulator_traffic(verbose: bool) -> None:
+    """Before the emulators start: their loggers at DEBUG to stderr, each line once, or moto's
+    (werkzeug's, which would otherwise add its own handler at INFO) at WARNING."""
+    if not verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    for name in EMULATOR_LOGGERS:
+        emulator = logging.getLogger(name)
+        emulator.setLevel(logging.DEBUG)
+        emulator.addHandler(handler)
+        emulator.propagate = False   # once: a library may have given the root logger a handler too
+
+
+def api_server(app: Any, port: int, verbose: bool) -> Any:
+    """Chalice's local server. Its access line repeats the API's own request log line, so
+    it is printed only when verbose (errors it logs are printed either way)."""
+    import functools
+
+    from chalice.config import Config
+    from chalice.local import ChaliceRequestHandler, create_local_server
+
+    class QuietRequestHandler(ChaliceRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
+
+    config = Config.create(chalice_stage="local", app_name="motcua")
+    server = create_local_server(app, config, HOST, port)
+    if not verbose:
+        server.server.RequestHandlerClass = functools.partial(QuietRequestHandler, app_object=app, config=config)
+    return server
+
+
+def main(verbose: bool = False) -> int:
     ports = configure_environment()
     if os.environ["MOTCUA_STAGE"] != "local":
         print("motcua local only runs with MOTCUA_STAGE=local", file=sys.stderr)
         return 2
 
     import boto3
-    from chalice.config import Config
-    from chalice.local import create_local_server
     from moto.server import ThreadedMotoServer
 
     from chalicelib.runtime.settings import settings
@@ -64,12 +103,14 @@ def main() -> int:
 
     from motcua import moto_atomic
     moto_atomic.install()  # the threaded API, dispatcher and IPNs write concurrently
+    show_emulator_traffic(verbose)
     moto = ThreadedMotoServer(ip_address=HOST, port=ports["moto"], verbose=False)
     moto.start()
     simulators = start_all()  # national portal, Zalo, ministry systems (issue 4)
     open(os.environ["MOTCUA_NOTIFICATIONS_SINK"], "w").close()  # every start is clean
     for name, value in simulators.environment().items():
         os.environ.setdefault(name, value)
+    settings.cache_clear()   # imports above may have read the settings: read the simulators' ports too
     cfg = settings()
     session = boto3.session.Session()
     provision(session, cfg)
@@ -78,7 +119,7 @@ def main() -> int:
     dispatcher.start()
 
     from app import app
-    server = create_local_server(app, Config.create(chalice_stage="local", app_name="motcua"), HOST, ports["api"])
+    server = api_server(app, ports["api"], verbose)
     api_thread = threading.Thread(target=server.server.serve_forever, name="api", daemon=True)
     api_thread.start()
 
@@ -92,7 +133,8 @@ def main() -> int:
     for line in simulators.banner():
         print(line, flush=True)
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
-    print("Press Ctrl-C to stop.", flush=True)
+    print("Press Ctrl-C to stop." + ("" if verbose else " (motcua local --verbose: the emulators' traffic too)"),
+          flush=True)
 
     import faulthandler
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: where is every thread?

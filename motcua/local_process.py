@@ -27,14 +27,15 @@ def free_port() -> int:
 class LocalStack:
     """One `motcua local` subprocess; talk to it over HTTP (``call``) and the CLI (``cli``)."""
 
-    def __init__(self, **extra_env: str) -> None:
+    def __init__(self, *, verbose: bool = False, **extra_env: str) -> None:
         from motcua.simulators import PORT_SETTINGS
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
         self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
                         MOTCUA_VNPAY_PORT=str(free_port()), PYTHONUNBUFFERED="1",
                         **{name: str(free_port()) for name in PORT_SETTINGS}, **extra_env)
         self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
-        self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local"], env=self.env,
+        self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local", *(["--verbose"] if verbose else [])],
+                                        env=self.env,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.banner: list[str] = []
         deadline = time.monotonic() + 60

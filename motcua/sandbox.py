@@ -174,11 +174,16 @@ def moto_server() -> Iterator[str]:
 def provision_stage(endpoint: str, stage: str, secrets: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """The stage's tables, bus, rules, queues and bucket (motcua.provision), the sample
     catalogue, and its secrets: ``secrets`` (the accounts the simulators accept), fakes for
-    the rest."""
+    the rest. The provisioning process has the settings infra/ gives the stage's functions,
+    which an AWS stage cannot start without."""
+    from chalicelib.runtime.resources import ATTACHMENTS_BUCKET, physical_name
+    from infra.stages import load
+
     code = ("import boto3; from chalicelib.runtime.settings import settings; from motcua.provision import provision;"
             " from motcua.seed import seed_catalogue; provision(boto3.session.Session(), settings()); seed_catalogue()")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
-    env.update(AWS_ENV, MOTCUA_STAGE=stage, MOTCUA_AWS_ENDPOINT=endpoint)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
+    env.update(AWS_ENV, **load(stage).provider_settings, MOTCUA_STAGE=stage, MOTCUA_AWS_ENDPOINT=endpoint,
+               MOTCUA_ATTACHMENTS_BUCKET=physical_name(stage, ATTACHMENTS_BUCKET))
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=120)
     put_fake_secrets(endpoint, stage, secrets or {})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
@@ -39,6 +40,38 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # The longest file starts first, so one worker runs it while the other takes the rest,
     # instead of it starting last on a worker that is already busy.
     items.sort(key=lambda item: Path(str(item.fspath)).name not in LONGEST_FIRST)
+
+
+class ColdStarts(pytest.MonkeyPatch):
+    """A MonkeyPatch whose every change of the environment is a new cold start. The settings
+    are read once per process (chalicelib/runtime/settings.py), as a Lambda reads them once
+    per container; a test that sets a variable means the code to see it, and one that
+    undoes its changes must leave no settings read under them behind."""
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        super().setenv(name, value, prepend)
+        _read_settings_again()
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        super().delenv(name, raising)
+        _read_settings_again()
+
+    def undo(self) -> None:
+        super().undo()
+        _read_settings_again()
+
+
+def _read_settings_again() -> None:
+    from chalicelib.runtime.settings import settings
+    settings.cache_clear()
+
+
+@pytest.fixture
+def monkeypatch() -> Iterator[pytest.MonkeyPatch]:
+    """pytest's monkeypatch, as ColdStarts."""
+    patch = ColdStarts()
+    yield patch
+    patch.undo()
 
 
 @pytest.fixture(autouse=True)

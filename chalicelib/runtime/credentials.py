@@ -2,18 +2,17 @@
 
 Each secret is a JSON object named ``motcua/{stage}/{name}`` (see chalicelib.runtime.resources.SECRETS;
 infra/ creates them, operators set the values). A secret is fetched on first use in a
-container and cached for ``MOTCUA_SECRETS_MAX_AGE`` seconds (default 15 min), so a warm
+container and cached for ``MOTCUA_SECRETS_MAX_AGE`` seconds (settings().secrets_max_age_seconds) (default 15 min), so a warm
 Lambda makes no call per request and a rotated value is picked up without a redeploy.
 Powertools' SecretsProvider does the caching and JSON decoding.
 
 ``stage_credentials`` is the one rule every credential follows: the local stage runs on
-environment settings with obviously fake defaults; every other stage reads its secret and
+its settings (chalicelib.runtime.settings.LocalCredentials), with obviously fake defaults; every other stage reads its secret and
 refuses those fakes and infra's ``SET-ME`` placeholder.
 """
 from __future__ import annotations
 
 import logging
-import os
 from functools import cache
 from typing import Any
 from collections.abc import Mapping
@@ -23,7 +22,6 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.kernel.errors import ServiceUnavailable
 
-DEFAULT_MAX_AGE_SECONDS = 900
 PLACEHOLDER = "SET-ME"   # what infra/ writes into a new secret for the operator to replace
 
 
@@ -57,9 +55,9 @@ def secret(name: str, *, fresh: bool = False) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
     declared = _declared(name)
-    max_age = int(os.environ.get("MOTCUA_SECRETS_MAX_AGE") or DEFAULT_MAX_AGE_SECONDS)
     try:
-        value = _provider().get(resources.secret_name(settings().stage, name), max_age=max_age, transform="json",
+        value = _provider().get(resources.secret_name(settings().stage, name), max_age=settings().secrets_max_age_seconds,
+                                transform="json",
                                 force_fetch=fresh)
     except (GetParameterError, TransformParameterError):
         raise SecretMissing(name) from None
@@ -80,15 +78,15 @@ def put(name: str, value: Mapping[str, Any]) -> None:
 
 
 def stage_credentials(name: str, local: Mapping[str, tuple[str, str]]) -> dict[str, str]:
-    """The credentials ``name`` of this stage, ``local`` mapping each key to (environment
-    setting, obviously fake default).
+    """The credentials ``name`` of this stage, ``local`` mapping each key to (its value in the
+    local stage's settings, the obviously fake default of that setting).
 
-    The local stage reads the settings (or their fakes). Every other stage reads the secret
+    The local stage uses those values. Every other stage reads the secret
     ``name`` only: a credential in an environment variable would sit in plain text in the
     function's configuration. A secret still holding a local fake or the placeholder is a
     deployment mistake, refused as ``SecretMissing`` (service unavailable), never used."""
     if settings().is_local:
-        return {key: os.environ.get(setting) or fake for key, (setting, fake) in local.items()}
+        return {key: value for key, (value, _) in local.items()}
     stored = secret(name)
     refused = {fake for _, fake in local.values()} | {PLACEHOLDER}
     if any(stored.get(key) in refused or not isinstance(stored.get(key), str) for key in local):
@@ -100,7 +98,7 @@ def id_hash_key() -> str:
     """The HMAC key of the id-number lookups: MOTCUA_ID_HASH_KEY in the local stage, the
     ``id-hash`` secret elsewhere (a known key would make the 12-digit numbers guessable)."""
     from chalicelib.runtime.settings import FAKE_ID_HASH_KEY
-    return stage_credentials("id-hash", {"key": ("MOTCUA_ID_HASH_KEY", FAKE_ID_HASH_KEY)})["key"]
+    return stage_credentials("id-hash", {"key": (settings().local_credentials.id_hash_key, FAKE_ID_HASH_KEY)})["key"]
 
 
 def reset() -> None:

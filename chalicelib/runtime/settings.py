@@ -1,43 +1,210 @@
-"""Settings, read once from the environment.
+"""Settings: every environment variable the deployed code reads, read once and checked.
 
-Every setting has a documented default (see README, "Settings") so that a fresh clone runs
-with no configuration. Local defaults are deliberately fake and must never reach AWS.
+Why one module: a setting read where it is used is read on every call, sometimes at import,
+and a bad value fails one request at a time, far from its cause. Here each setting is
+declared once (name, type, value in the local stage, whether an AWS stage must set it), read
+once per process (a Lambda cold start) and checked then: a missing or malformed setting
+stops the cold start with a ``SettingError`` that names it. No other module of chalicelib/,
+handlers/ or payments/ reads ``os.environ`` (tests/unit/test_settings.py checks it).
+
+The local stage needs no configuration: every default points at the loopback stack and its
+simulators, and every credential default is obviously fake (AWS stages read credentials
+from Secrets Manager, chalicelib.runtime.credentials, and refuse those fakes). An AWS stage
+must set the settings declared ``required_in_aws``; infra/ sets them from infra/stages.json.
+An empty value counts as unset. docs/settings.md lists every setting;
+tests/unit/test_settings_doc.py keeps that table equal to the declarations here.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import lru_cache
+from typing import Any, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from chalicelib.runtime.names import physical_name
 
 LOCAL_STAGE = "local"
+SETTING = "setting"   # the dataclass field metadata key holding a field's Declared
+# Obviously fake credentials of the local stage; AWS stages refuse them (credentials.py).
 FAKE_LOCAL_JWT_SECRET = "local-only-not-a-secret-change-me"
-FAKE_ID_HASH_KEY = "local-only-id-hash-key-not-a-secret"   # chalicelib.runtime.credentials.id_hash_key
-DEFAULT_ATTACHMENT_RETENTION_YEARS = 5
+FAKE_ID_HASH_KEY = "local-only-id-hash-key-not-a-secret"
+FAKE_VNPAY_TMN_CODE = "MOTCUA01"                       # the VNPay simulator's defaults
+FAKE_VNPAY_HASH_SECRET = "LOCALSIMULATORSECRETNOTREAL"
+FAKE_NATIONAL_USERNAME = "motcua-local"               # what the national portal simulator accepts
+FAKE_NATIONAL_PASSWORD = "local-only-not-a-secret"
+FAKE_ZALO_TOKEN = "local-zalo-token-not-real"
+# A connected ministry system's endpoint and shared secret are settings named in its
+# configuration (chalicelib/sync/data/connectors.json): MOTCUA_CONNECTOR_<SYSTEM>_URL/_SECRET,
+# read into Connectors.endpoints. Their local defaults are in that configuration too.
+CONNECTOR_PREFIX = "MOTCUA_CONNECTOR_"
+
+
+class SettingError(RuntimeError):
+    """A setting is missing or malformed: a deployment mistake, reported by name at cold start."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"setting {name} {why}")
+        self.setting = name
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One environment variable: its name (and any other name read in its place), its value when
+    unset (as written in the environment; None: unset), whether an AWS stage must set it,
+    an extra check of its value beyond its type, and the kind of value docs/settings.md
+    names (filled in by ``declared``)."""
+    name: str
+    local: str | None
+    required_in_aws: bool = False
+    check: Callable[[str], str | None] | None = None   # returns why the value is wrong, or None
+    also: tuple[str, ...] = ()
+    kind: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.also)
+
+
+def _setting(name: str, local: str | None = None, *, required_in_aws: bool = False,
+             check: Callable[[str], str | None] | None = None, also: tuple[str, ...] = (),
+             secret: bool = False) -> Any:
+    """A settings field; ``secret`` keeps its value out of ``repr``."""
+    return field(repr=not secret, metadata={SETTING: Declared(name, local, required_in_aws, check, also)})
+
+
+def _stage_name(value: str) -> str | None:
+    """The stage names every resource (``motcua-{stage}-dossiers``)."""
+    return None if re.fullmatch(r"[a-z][a-z0-9-]{0,20}", value) else "must be a lowercase stage name such as prod"
+
+
+def _http_url(value: str) -> str | None:
+    """URLs go into requests and Location headers: absolute http(s), no spaces or line breaks."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in value for c in "\r\n\t "):
+        return "must be an absolute http(s) URL without spaces or line breaks"
+    return None
+
+
+def _clock(value: str) -> str | None:
+    return None if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value) else "must be a time of day as HH:MM"
+
+
+def _email(value: str) -> str | None:
+    return None if re.fullmatch(r"[^@\s]+@[^@\s]+", value) else "must be an e-mail address"
+
+
+def _unit_code(value: str) -> str | None:
+    return None if re.fullmatch(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}", value) else "must be a unit code such as 000.00.00.H50"
+
+
+@dataclass(frozen=True)
+class Vnpay:
+    """Where the VNPay gateway is; its terminal code and hash secret are credentials."""
+    host: str = _setting("VNPAY_HOST", "http://127.0.0.1:8089", required_in_aws=True, check=_http_url)
+    pay_url: str | None = _setting("VNPAY_PAY_URL", check=_http_url)   # production's pay page and
+    api_url: str | None = _setting("VNPAY_API_URL", check=_http_url)   # merchant API live apart from host
+
+
+@dataclass(frozen=True)
+class Payments:
+    provider: str = _setting("MOTCUA_PAYMENT_PROVIDER", "vnpay")
+    ttl_minutes: int = _setting("MOTCUA_PAYMENT_TTL_MINUTES", "15")
+    reconcile_after_minutes: int = _setting("MOTCUA_RECONCILE_AFTER_MINUTES", "15")
+
+
+@dataclass(frozen=True)
+class NationalPortal:
+    url: str = _setting("MOTCUA_NATIONAL_URL", "http://127.0.0.1:8010", required_in_aws=True, check=_http_url)
+    madonvi: str = _setting("MOTCUA_NATIONAL_MADONVI", "000.00.00.H50", required_in_aws=True, check=_unit_code)
+    timeout_seconds: float = _setting("MOTCUA_NATIONAL_TIMEOUT", "10")
+    status_map_file: str | None = _setting("MOTCUA_NATIONAL_STATUS_MAP")   # None: the packaged map
+
+
+@dataclass(frozen=True)
+class Zalo:
+    url: str = _setting("MOTCUA_ZALO_URL", "http://127.0.0.1:8011", required_in_aws=True, check=_http_url)
+    oauth_url: str = _setting("MOTCUA_ZALO_OAUTH_URL", "http://127.0.0.1:8011", required_in_aws=True, check=_http_url)
+    timeout_seconds: float = _setting("MOTCUA_ZALO_TIMEOUT", "10")
+
+
+@dataclass(frozen=True)
+class Notifications:
+    email_sender: str = _setting("MOTCUA_EMAIL_SENDER", "thongbao@motcua.example", required_in_aws=True,
+                                 check=_email)
+    templates_file: str | None = _setting("MOTCUA_NOTIFICATION_TEMPLATES")   # None: the packaged templates
+    sink_file: str | None = _setting("MOTCUA_NOTIFICATIONS_SINK")   # local stack: what was sent, JSON lines
+
+
+@dataclass(frozen=True)
+class Connectors:
+    config_file: str | None = _setting("MOTCUA_CONNECTORS")   # None: the packaged configuration
+    timeout_seconds: float = _setting("MOTCUA_CONNECTOR_TIMEOUT", "10")
+    # MOTCUA_CONNECTOR_<SYSTEM>_URL / _SECRET, whatever systems the configuration names
+    endpoints: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Reports:
+    shards: int = _setting("MOTCUA_REPORT_SHARDS", "4")   # fixed for the life of a deployment
+    agency_succession_file: str | None = _setting("MOTCUA_AGENCY_SUCCESSION")   # None: the packaged table
+
+
+@dataclass(frozen=True)
+class Retries:
+    """Overrides of the queues' retry backoff (the local stack and tests shorten it)."""
+    first_seconds: int | None = _setting("MOTCUA_RETRY_FIRST_SECONDS")
+    max_seconds: int | None = _setting("MOTCUA_RETRY_MAX_SECONDS")
+
+
+@dataclass(frozen=True)
+class LocalCredentials:
+    """Credentials of the local stage only; AWS stages read Secrets Manager instead."""
+    id_hash_key: str = _setting("MOTCUA_ID_HASH_KEY", FAKE_ID_HASH_KEY, secret=True)
+    vnpay_tmn_code: str = _setting("VNPAY_TMN_CODE", FAKE_VNPAY_TMN_CODE)
+    vnpay_hash_secret: str = _setting("VNPAY_HASH_SECRET", FAKE_VNPAY_HASH_SECRET, secret=True)
+    national_username: str = _setting("MOTCUA_NATIONAL_USERNAME", FAKE_NATIONAL_USERNAME)
+    national_password: str = _setting("MOTCUA_NATIONAL_PASSWORD", FAKE_NATIONAL_PASSWORD, secret=True)
+    zalo_token: str = _setting("MOTCUA_ZALO_TOKEN", FAKE_ZALO_TOKEN, secret=True)
 
 
 @dataclass(frozen=True)
 class Settings:
-    stage: str
-    region: str
-    aws_endpoint_url: str | None
-    local_jwt_secret: str
-    workday_end: str
-    calendar_extras_file: str | None
-    max_body_bytes: int
-    upload_max_bytes: int
-    upload_url_ttl_seconds: int
-    download_url_ttl_seconds: int
-    catalogue_cache_seconds: int
-    idempotency_ttl_seconds: int
-    track_per_ip: int
-    track_failures_per_code: int
-    track_failure_window_seconds: int
-    audit_retention_days: int = 3650         # infra/ sets it from the stage's audit_retention_days
-    attachments_bucket: str | None = None   # set by infra/: S3 names are global, so AWS picks it
-    attachment_retention_years: int = DEFAULT_ATTACHMENT_RETENTION_YEARS
-    receipt_url_ttl_seconds: int = 300
+    """The settings of this process. The flat fields are the stage, its AWS resources and
+    the API's limits; each provider and each context's overrides are a group of their own."""
+    vnpay: Vnpay
+    payments: Payments
+    national: NationalPortal
+    zalo: Zalo
+    notifications: Notifications
+    connectors: Connectors
+    reports: Reports
+    retries: Retries
+    local_credentials: LocalCredentials
+    stage: str = _setting("MOTCUA_STAGE", LOCAL_STAGE, required_in_aws=True, check=_stage_name)
+    region: str = _setting("AWS_REGION", "ap-southeast-1", also=("AWS_DEFAULT_REGION",))
+    aws_endpoint_url: str | None = _setting("MOTCUA_AWS_ENDPOINT", check=_http_url)   # the moto server locally
+    attachments_bucket: str | None = _setting("MOTCUA_ATTACHMENTS_BUCKET", required_in_aws=True)   # set by infra/
+    public_url: str = _setting("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000", required_in_aws=True, check=_http_url)
+    local_jwt_secret: str = _setting("MOTCUA_LOCAL_JWT_SECRET", FAKE_LOCAL_JWT_SECRET, secret=True)
+    workday_end: str = _setting("MOTCUA_WORKDAY_END", "17:00", check=_clock)
+    calendar_extras_file: str | None = _setting("MOTCUA_CALENDAR_EXTRAS")
+    max_body_bytes: int = _setting("MOTCUA_MAX_BODY_BYTES", "1048576")
+    upload_max_bytes: int = _setting("MOTCUA_UPLOAD_MAX_BYTES", "20971520")
+    upload_url_ttl_seconds: int = _setting("MOTCUA_UPLOAD_URL_TTL", "900")
+    download_url_ttl_seconds: int = _setting("MOTCUA_DOWNLOAD_URL_TTL", "300")
+    receipt_url_ttl_seconds: int = _setting("MOTCUA_RECEIPT_URL_TTL", "300")
+    catalogue_cache_seconds: int = _setting("MOTCUA_CATALOGUE_CACHE_SECONDS", "60")
+    idempotency_ttl_seconds: int = _setting("MOTCUA_IDEMPOTENCY_TTL", "86400")
+    track_per_ip: int = _setting("MOTCUA_TRACK_PER_IP", "10")
+    track_failures_per_code: int = _setting("MOTCUA_TRACK_FAILURES_PER_CODE", "5")
+    track_failure_window_seconds: int = _setting("MOTCUA_TRACK_FAILURE_WINDOW", "900")
+    audit_retention_days: int = _setting("MOTCUA_AUDIT_RETENTION_DAYS", "3650")   # infra/ sets it per stage
+    attachment_retention_years: int = _setting("MOTCUA_ATTACHMENT_RETENTION_YEARS", "5")
+    secrets_max_age_seconds: int = _setting("MOTCUA_SECRETS_MAX_AGE", "900")
 
     @property
     def is_local(self) -> bool:
@@ -48,33 +215,91 @@ class Settings:
         return physical_name(self.stage, resource)
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+CONNECTOR_SETTINGS = (
+    Declared(f"{CONNECTOR_PREFIX}<SYSTEM>_URL", None, required_in_aws=True, kind="URL"),
+    Declared(f"{CONNECTOR_PREFIX}<SYSTEM>_SECRET", None, required_in_aws=True, kind="text"),
+)
+
+
+def declared(cls: type = Settings) -> list[Declared]:
+    """Every declared setting, groups included, with its kind (docs/settings.md)."""
+    found: list[Declared] = []
+    hints = get_type_hints(cls)
+    for item in fields(cls):
+        if SETTING in item.metadata:
+            spec = item.metadata[SETTING]
+            found.append(replace(spec, kind="secret" if not item.repr else _kind(spec, item.name, hints[item.name])))
+        elif is_dataclass(hints[item.name]):
+            found += declared(hints[item.name])
+    return found
+
+
+def _kind(spec: Declared, field_name: str, hint: Any) -> str:
+    kind, _ = _optional(hint)
+    if kind is int:
+        return "integer"
+    if kind is float:
+        return "number"
+    if spec.check:
+        kinds: dict[Callable[[str], str | None], str] = {
+            _http_url: "URL", _clock: "HH:MM", _email: "e-mail", _unit_code: "unit code", _stage_name: "stage name"}
+        return kinds[spec.check]
+    return "path" if field_name.endswith("_file") else "text"
+
+
+def _optional(hint: Any) -> tuple[Any, bool]:
+    """(the type inside ``X | None``, whether None is allowed)."""
+    if get_origin(hint) in (Union, types.UnionType) and type(None) in get_args(hint):
+        return next(arg for arg in get_args(hint) if arg is not type(None)), True
+    return hint, False
+
+
+def _value(spec: Declared, hint: Any, environ: Mapping[str, str], stage: str) -> Any:
+    raw = next((environ[name] for name in spec.names if environ.get(name)), None)
+    if raw is None and spec.required_in_aws and stage != LOCAL_STAGE:
+        raise SettingError(spec.name, f"is required in stage {stage!r} (infra/ sets it from infra/stages.json)")
+    raw = raw if raw is not None else spec.local
+    kind, optional = _optional(hint)
+    if raw is None:
+        if not optional:
+            raise SettingError(spec.name, "is required")
+        return None
+    if kind in (int, float):
+        try:
+            number = kind(raw)
+        except ValueError:
+            raise SettingError(spec.name, f"must be a {'whole ' if kind is int else ''}number, not {raw!r}") from None
+        if number <= 0:
+            raise SettingError(spec.name, f"must be greater than 0, not {raw!r}")
+        return number
+    why = spec.check(raw) if spec.check else None
+    if why:
+        raise SettingError(spec.name, why)
+    return raw.rstrip("/") if spec.check is _http_url else raw
+
+
+def _group(cls: type, environ: Mapping[str, str], stage: str) -> Any:
+    hints = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for item in fields(cls):
+        if SETTING in item.metadata:
+            values[item.name] = _value(item.metadata[SETTING], hints[item.name], environ, stage)
+        elif is_dataclass(hints[item.name]):
+            values[item.name] = _group(hints[item.name], environ, stage)
+    return cls(**values)
+
+
+def load(environ: Mapping[str, str]) -> Settings:
+    """The settings in ``environ``, checked; raises SettingError naming the first bad one."""
+    loaded: Settings = _group(Settings, environ, environ.get("MOTCUA_STAGE") or LOCAL_STAGE)
+    known = {name for spec in declared() for name in spec.names}
+    endpoints = {name: value for name, value in environ.items()
+                 if name.startswith(CONNECTOR_PREFIX) and name not in known and value}
+    return replace(loaded, connectors=replace(loaded.connectors, endpoints=endpoints))
 
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    stage = os.environ.get("MOTCUA_STAGE", LOCAL_STAGE)
-    endpoint = os.environ.get("MOTCUA_AWS_ENDPOINT") or None
-    return Settings(
-        stage=stage,
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ap-southeast-1",
-        aws_endpoint_url=endpoint,
-        local_jwt_secret=os.environ.get("MOTCUA_LOCAL_JWT_SECRET", FAKE_LOCAL_JWT_SECRET),
-        workday_end=os.environ.get("MOTCUA_WORKDAY_END", "17:00"),
-        calendar_extras_file=os.environ.get("MOTCUA_CALENDAR_EXTRAS") or None,
-        max_body_bytes=_int("MOTCUA_MAX_BODY_BYTES", 1_048_576),
-        upload_max_bytes=_int("MOTCUA_UPLOAD_MAX_BYTES", 20 * 1_048_576),
-        upload_url_ttl_seconds=_int("MOTCUA_UPLOAD_URL_TTL", 900),
-        download_url_ttl_seconds=_int("MOTCUA_DOWNLOAD_URL_TTL", 300),
-        catalogue_cache_seconds=_int("MOTCUA_CATALOGUE_CACHE_SECONDS", 60),
-        idempotency_ttl_seconds=_int("MOTCUA_IDEMPOTENCY_TTL", 24 * 3600),
-        track_per_ip=_int("MOTCUA_TRACK_PER_IP", 10),
-        track_failures_per_code=_int("MOTCUA_TRACK_FAILURES_PER_CODE", 5),
-        track_failure_window_seconds=_int("MOTCUA_TRACK_FAILURE_WINDOW", 900),
-        audit_retention_days=_int("MOTCUA_AUDIT_RETENTION_DAYS", 3650),
-        attachments_bucket=os.environ.get("MOTCUA_ATTACHMENTS_BUCKET") or None,
-        attachment_retention_years=_int("MOTCUA_ATTACHMENT_RETENTION_YEARS", DEFAULT_ATTACHMENT_RETENTION_YEARS),
-        receipt_url_ttl_seconds=_int("MOTCUA_RECEIPT_URL_TTL", 300),
-    )
+    """This process's settings, read from the environment on first use (``cache_clear`` to
+    read again, as tests do after changing the environment)."""
+    return load(os.environ)

@@ -7,10 +7,13 @@ received), so tests can drive the one inside the local stack over HTTP as well a
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+log = logging.getLogger("motcua.simulators")
 
 HOST = "127.0.0.1"
 
@@ -79,8 +82,9 @@ class LoopbackServer:
 
             do_GET = do_POST = _serve
 
-            def log_message(self, *args: Any) -> None:  # keep test output clean
-                pass
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                # DEBUG: shown by `motcua local --verbose` only, never in test output
+                log.debug("%s %s", self.address_string(), format % args)
 
         self._server = ThreadingHTTPServer((HOST, self.port), Handler)
         self._server.daemon_threads = True

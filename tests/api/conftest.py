@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import uuid
 from typing import Any
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from moto import mock_aws
 
 from chalicelib.runtime import aws
 from chalicelib.catalogue.store import procedures as catalogue_store
-from chalicelib.runtime.settings import settings
+from chalicelib.runtime.settings import declared, settings
 from chalicelib.trust.rules.identity import mint_local_token
 
 
@@ -53,7 +54,8 @@ def prod_secrets() -> Iterator[Any]:
 
     The stage is set and restored here, not through the test's monkeypatch, so the cached
     settings are cleared after the local stage is back (a monkeypatch undone after this
-    teardown would leave the next test running as prod)."""
+    teardown would leave the next test running as prod). The stage sets every setting an AWS
+    stage must set, to what the test already chose or else to the local stack's value."""
     from chalicelib.runtime import models  # noqa: F401  (see below)
     from chalicelib.runtime import resources
     from chalicelib.runtime import credentials as secrets
@@ -63,6 +65,9 @@ def prod_secrets() -> Iterator[Any]:
     # for every test after it in this process.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MOTCUA_STAGE", "prod")
+        for spec in declared():
+            if spec.required_in_aws and spec.name != "MOTCUA_STAGE":
+                patch.setenv(spec.name, os.environ.get(spec.name) or spec.local or "motcua-prod-attachments")
         settings.cache_clear()
         with mock_aws():
             aws.reset()

@@ -11,6 +11,7 @@ import pytest
 from chalicelib.sync.rules import connectors
 from chalicelib.dossiers.store import dossiers as store
 from tests.api.conftest import put_upload
+from tests.api.payment_kit import Flow, flow, vnpay  # noqa: F401  (fixtures)
 from tests.api.test_intake import submission, submit
 from tests.api.test_workflow import HOUSE, officer
 
@@ -31,6 +32,17 @@ def report(api, kind, code, data=None, *, event_id=None, secret=None, token=None
 def judicial(api):
     citizen = api.token("citizen", sub="citizen-lltp")
     code = submit(api, submission(JUDICIAL_RECORD, notify=["sms"]), citizen, key="lltp-0001").json["dossier_code"]
+    return code, citizen
+
+
+@pytest.fixture
+def paid_judicial(judicial, flow: Flow):
+    """The judicial-records dossier with its 200.000 đ paid: the procedure takes its fees
+    before acceptance, so a system's acceptance report needs them paid, as an officer does."""
+    code, citizen = judicial
+    flow.citizen = citizen
+    _, params = flow.pay(code)
+    assert flow.ipn(params).json["RspCode"] == "00"
     return code, citizen
 
 
@@ -56,14 +68,16 @@ def test_a_wrong_secret_is_refused_by_the_system(api, aws_env, dispatcher, simul
     assert state["received"] == [] and state["refused"] >= 1
 
 
-def test_the_system_reports_acceptance_progress_result_and_return(api, aws_env, dispatcher, simulators, judicial):
-    code, citizen = judicial
+def test_the_system_reports_acceptance_progress_result_and_return(api, aws_env, dispatcher, simulators,
+                                                                  paid_judicial):
+    code, citizen = paid_judicial
+    version = store.get_dossier(code)["version"] + 1                              # after the payment's events
     accepted = report(api, "accepted", code, event_id="lltp-evt-1")
     assert accepted.status_code == 200, accepted.json
     assert accepted.json == {"event_id": "lltp-evt-1", "applied": True, "dossier_code": code,
-                             "status": "accepted", "version": 2}
+                             "status": "accepted", "version": version}
     again = report(api, "accepted", code, event_id="lltp-evt-1")                  # retried by the system
-    assert again.status_code == 200 and again.json["applied"] is False and again.json["version"] == 2
+    assert again.status_code == 200 and again.json["applied"] is False and again.json["version"] == version
     assert report(api, "progress", code, {"to_step": 2, "assignee": "Lãnh đạo Sở", "note": "Trình ký"}).json["status"] == "processing"
     document = {"upload_id": put_upload(aws_env, f"integration-{SYSTEM}"), "name": "Phiếu LLTP số 1.pdf"}
     result = report(api, "result", code, {"decision": "approved", "documents": [document]})
@@ -79,6 +93,16 @@ def test_the_system_reports_acceptance_progress_result_and_return(api, aws_env, 
     dispatcher.drain()
     lines = [json.loads(x) for x in Path(simulators.sink).read_text(encoding="utf-8").splitlines()]
     assert {"DossierAccepted", "DossierResultIssued", "DossierResultReturned"} <= {r["event_type"] for r in lines}
+
+
+def test_a_system_cannot_accept_an_unpaid_dossier_whose_procedure_takes_fees_first(api, judicial):
+    code, _ = judicial                    # 1.001023 takes 200.000 đ before acceptance; nothing is paid
+    refused = report(api, "accepted", code)
+    assert refused.status_code == 409, refused.json
+    assert refused.json["error"]["code"] == "fees_unpaid"
+    assert refused.json["error"]["amount_due"] == 200_000 and refused.json["error"]["amount_paid"] == 0
+    dossier = store.get_dossier(code)
+    assert (dossier["status"], dossier["version"]) == ("submitted", 1)
 
 
 @pytest.mark.parametrize("case", ["unsigned", "bad signature", "officer token", "another system's client", "unknown system",
@@ -119,13 +143,14 @@ def test_signatures_are_hmac_sha256_of_the_raw_body():
     assert not connectors.verify("k", body + b" ", signature) and not connectors.verify("k", body, None)
 
 
-def test_a_duplicated_or_reordered_delivery_reaches_the_system_once_each(api, aws_env, simulators, judicial):
+def test_a_duplicated_or_reordered_delivery_reaches_the_system_once_each(api, aws_env, simulators, paid_judicial):
     from handlers import connectors as outbound
     from motcua.dispatcher import LambdaContext
     from tests.api.test_consumer import sqs_record
-    code, _ = judicial
-    report(api, "accepted", code)
-    submitted, accepted = store.dossier_events(code)
+    code, _ = paid_judicial
+    assert report(api, "accepted", code).status_code == 200
+    events = {event["type"]: event for event in store.dossier_events(code)}
+    submitted, accepted = events["DossierSubmitted"], events["DossierAccepted"]
     arn = "arn:aws:sqs:ap-southeast-1:123456789012:motcua-local-connector-judicial-records"
     records = [sqs_record(event, f"m{i}") for i, event in enumerate([accepted, submitted, accepted])]
     for record in records:

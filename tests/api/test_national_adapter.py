@@ -97,7 +97,7 @@ def test_an_aws_stage_signs_in_with_the_account_in_its_national_portal_secret(pr
     prod_secrets("national-portal", {"username": "dvc-prod", "password": "from-the-secret"})
     with NationalPortalSimulator(0, username="dvc-prod", password="from-the-secret") as sim:
         monkeypatch.setenv("MOTCUA_NATIONAL_URL", sim.url)
-        portal = NationalPortal(PortalSettings.from_env())
+        portal = NationalPortal(PortalSettings.from_settings())
         assert portal.call("DongBoHoSoMC", GOOD)["error_code"] == 0
         assert "from-the-secret" not in repr(portal.settings)
 
@@ -107,11 +107,11 @@ def test_an_aws_stage_refuses_a_secret_that_still_holds_the_local_fake_or_the_pl
     from chalicelib.runtime.credentials import SecretMissing
     prod_secrets("national-portal", {"username": "dvc-prod", "password": password})
     with pytest.raises(SecretMissing):
-        PortalSettings.from_env()
+        PortalSettings.from_settings()
 
 
 def test_the_local_stage_reads_the_account_from_its_settings(monkeypatch):
     monkeypatch.setenv("MOTCUA_NATIONAL_USERNAME", "someone-local")
     monkeypatch.delenv("MOTCUA_NATIONAL_PASSWORD", raising=False)
-    found = PortalSettings.from_env()
+    found = PortalSettings.from_settings()
     assert (found.username, found.password) == ("someone-local", "local-only-not-a-secret")

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.payments.adapters import providers as payment_config
 from chalicelib.runtime import resources
-from chalicelib.runtime.settings import settings
+from chalicelib.runtime.settings import FAKE_VNPAY_HASH_SECRET, settings
 from motcua.dispatcher import SchedulePump
 
 
@@ -18,7 +18,7 @@ def fresh_settings():
     settings.cache_clear()
 
 
-@pytest.mark.parametrize("value", [payment_config.FAKE_LOCAL_SECRET, "SET-ME"])
+@pytest.mark.parametrize("value", [FAKE_VNPAY_HASH_SECRET, "SET-ME"])
 def test_an_aws_stage_refuses_a_vnpay_secret_holding_the_local_fake_or_the_placeholder(prod_secrets, monkeypatch, value):
     from chalicelib.runtime.credentials import SecretMissing
     monkeypatch.setenv("VNPAY_HASH_SECRET", "an-environment-value-is-ignored")

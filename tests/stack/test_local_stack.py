@@ -127,3 +127,40 @@ def test_a_stack_started_with_sigint_ignored_still_stops_on_sigint():
                           cwd=Path(__file__).resolve().parents[2],
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert done.stdout.strip().endswith("stopped with 0"), done.stdout[-2000:] + done.stderr[-2000:]
+
+
+MOTO_ACCESS_LINE = '"POST / HTTP/1.1" 200'   # the dispatcher polling moto, ~45 lines a second
+
+
+def wait_for_line(stack: Stack, seen: Any, seconds: float = 15) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        lines = stack.banner + list(stack.output)
+        if any(seen(line) for line in lines):
+            return lines
+        time.sleep(0.2)
+    return stack.banner + list(stack.output)
+
+
+def api_logged(path: str) -> Any:
+    return lambda line: '"message":"request"' in line and f'"path":"{path}"' in line
+
+
+def test_the_terminal_shows_the_banner_and_the_apis_request_log_but_not_the_emulators_traffic(stack):
+    assert stack.call("GET", "/procedures").status_code == 200
+    lines = wait_for_line(stack, api_logged("/procedures"))
+    assert any(api_logged("/procedures")(line) for line in lines), "".join(lines[-50:])
+    assert stack.api in "".join(stack.banner) and "--verbose" in stack.banner[-1]
+    assert not [line for line in lines if MOTO_ACCESS_LINE in line or line.startswith("127.0.0.1 - -")]
+
+
+def test_local_verbose_shows_the_emulators_traffic_too():
+    running = Stack(verbose=True)
+    try:
+        assert running.call("GET", "/procedures").status_code == 200
+        lines = wait_for_line(running, lambda line: "GET /procedures HTTP/1.1" in line)
+    finally:
+        code = running.stop()
+    assert code == 0, running.tail()
+    assert sum(MOTO_ACCESS_LINE in line for line in lines) > 10 and any("GET /procedures HTTP/1.1" in line for line in lines)
+    assert any(api_logged("/procedures")(line) for line in lines) and running.api in "".join(running.banner)

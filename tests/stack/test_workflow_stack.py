@@ -13,6 +13,7 @@ import requests
 
 from chalicelib.kernel.working_days import default_calendar, parse_iso, to_local
 from tests.stack.test_local_stack import Stack
+from tests.stack.test_payments_stack import press
 
 pytestmark = pytest.mark.stack
 HOUSE, COMMUNE, DEPARTMENT = "1.009994", "000.22.30.H50", "000.00.15.H50"
@@ -124,6 +125,10 @@ def test_the_judicial_records_system_is_connected_both_ways(stack):
     received = wait_for(lambda: [e for e in requests.get(f"{judicial}/_state", timeout=5).json()["received"]
                                  if e["dossier_code"] == code], what="the signed event at the ministry system")
     assert received[0]["type"] == "DossierSubmitted"
+    payment = stack.call("POST", f"/dossiers/{code}/payments", citizen)        # fees first, then acceptance
+    assert payment.status_code == 201 and press(payment.json()["pay_url"], "success").status_code == 302
+    wait_for(lambda: stack.call("GET", f"/dossiers/{code}", citizen).json()["payment_status"] == "paid",
+             what="the fees paid (VNPay's IPN)")
     requests.post(f"{judicial}/_control", timeout=15, json={"report": {"dossier_code": code, "type": "accepted"}})
     assert requests.get(f"{judicial}/_state", timeout=5).json()["last_report"]["status"] == 200
     dossier = stack.call("GET", f"/dossiers/{code}", citizen).json()

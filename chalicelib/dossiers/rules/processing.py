@@ -256,6 +256,12 @@ def _end(dossier: Dossier, at: datetime, calendar: WorkingCalendar) -> None:
     close_step(dossier, at=at, calendar=calendar)
 
 
+def apply_refuse(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
+                 calendar: WorkingCalendar) -> dict[str, Any]:
+    """Từ chối tiếp nhận: the clock never started, so only the reason the citizen will read."""
+    return {"refused_at": iso(at), "reason": params["reason"], "refused_by": by}
+
+
 def apply_stop(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
                calendar: WorkingCalendar) -> dict[str, Any]:
     _end(dossier, at, calendar)

@@ -3,6 +3,8 @@
 ``EDGES`` is the only place that says which action may move a dossier from which status.
 An action that is not an edge from the current status is refused as InvalidTransition, naming
 the current status; nothing is ever silently ignored. Later workflow actions are added as new edges.
+``PRECONDITIONS`` says what else an action needs. Both are checked by the one pipeline every
+change goes through (chalicelib/dossiers/use_cases/transition.py), whoever the caller is.
 
 The national portal's status codes (TrangThaiHoSo 1–10, domain.md section 3) are mapped
 from these statuses by configuration: chalicelib/sync/data/national_status.json.
@@ -50,6 +52,13 @@ EDGES: dict[tuple[str | None, str], str] = {
     **_from(IN_PROGRESS, "issue_result", FINISHED),
     (FINISHED, "return_result"): RETURNED,
     **_from((FINISHED, RETURNED), "rate"),
+}
+
+# What an action needs besides an edge from the current status, for every caller (an
+# officer, the desk, a ministry system's report).
+FEES_PAID = "fees_paid"   # fees paid in full, if the procedure takes them before acceptance (Conflict fees_unpaid)
+PRECONDITIONS: dict[str, tuple[str, ...]] = {
+    "accept": (FEES_PAID,),
 }
 
 # Every edge emits exactly one event of this type, with the dossier's new version.

@@ -9,7 +9,6 @@ import hashlib
 import json
 import random
 import time
-from datetime import datetime, UTC
 from typing import Any
 from collections.abc import Callable, Mapping
 
@@ -17,25 +16,20 @@ from chalicelib.trust.rules import audit
 from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.trust.rules import permissions
 from chalicelib.dossiers.store import dossiers as store
-from chalicelib.dossiers.rules import transitions
+from chalicelib.dossiers.use_cases import transition
+from chalicelib.dossiers.use_cases.transition import Clock, utc_now
 from chalicelib.dossiers.store.attachments import missing_uploads
 from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, to_local
 from chalicelib.catalogue.use_cases.procedures import get_procedure
 from chalicelib.dossiers.rules.submission import (
-    decide, dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
+    dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
     stored_file, submission_response, uploader_of, validate_submission,
 )
 from chalicelib.kernel.errors import Forbidden, MalformedRequest, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
-from chalicelib.kernel.events import dossier_event
 from chalicelib.trust.rules.identity import Identity
-from chalicelib.dossiers.rules.processing import pauses_of, start_clock
+from chalicelib.dossiers.rules.processing import pauses_of
 
-Clock = Callable[[], datetime]
 MAX_SEQUENCE_RETRIES = 8
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def request_hash(body: Any) -> str:
@@ -71,7 +65,7 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
                               owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
         dossier.update(extra or {})
         record_uploader(dossier, dossier["attachments"], identity.sub)
-        event = _event("submit", dossier, occurred_at=dossier["submitted_at"], data={
+        event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
             "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
             "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
         })
@@ -93,10 +87,6 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
     raise ServiceUnavailable("Hệ thống đang nhận nhiều hồ sơ cùng lúc, vui lòng thử lại.",
                              code="sequence_contention", extra={"retryable": True})
-
-
-def _event(action: str, dossier: Mapping[str, Any], *, occurred_at: str, data: dict[str, Any]) -> dict[str, Any]:
-    return dossier_event(transitions.EVENT_TYPES[action], dossier, occurred_at=occurred_at, data=data)
 
 
 # --- reads ------------------------------------------------------------------------------
@@ -210,22 +200,12 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
     return response
 
 
-# --- officer decisions ------------------------------------------------------------------
+# --- officer decisions (through the one pipeline, chalicelib/dossiers/use_cases/transition.py) ---
 
 def accept(code: str, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
-    """Tiếp nhận: start the clock and set the due date from the working-day calendar."""
-    dossier = load_for(code, identity, "dossier.accept")
-    expected, before = dossier["version"], audit.snapshot(dossier)
-    status = transitions.next_status(dossier["status"], "accept")
-    from chalicelib.payments.use_cases.payments import check_accept_allowed  # lazy: payments load on demand
-    check_accept_allowed(dossier)
-    now = to_local(clock())
-    data = start_clock(dossier, {}, at=now, by=identity.sub, calendar=default_calendar())
-    decide(dossier, action="accept", status=status, at=iso(now), by=identity.sub, due_at=dossier["due_at"])
-    event = _event("accept", dossier, occurred_at=iso(now), data=data)
-    store.save_transition(dossier, event, expected_version=expected,
-                          audit_record=audit.change(before, dossier, [event], identity))
-    return full_view(dossier)
+    """Tiếp nhận: start the clock and set the due date from the working-day calendar, once
+    the fees are paid if the procedure takes them first."""
+    return full_view(transition.run(code, identity, "accept", clock=clock))
 
 
 def refuse(code: str, identity: Identity, reason: Any, *, clock: Clock = utc_now) -> dict[str, Any]:
@@ -234,14 +214,4 @@ def refuse(code: str, identity: Identity, reason: Any, *, clock: Clock = utc_now
         raise ValidationFailed(fields={"reason": "Cần nêu lý do từ chối tiếp nhận."})
     if len(reason) > 2000:
         raise ValidationFailed(fields={"reason": "Lý do dài tối đa 2000 ký tự."})
-    dossier = load_for(code, identity, "dossier.refuse")
-    expected, before = dossier["version"], audit.snapshot(dossier)
-    status = transitions.next_status(dossier["status"], "refuse")
-    now = iso(to_local(clock()))
-    decide(dossier, action="refuse", status=status, at=now, by=identity.sub, reason=reason.strip())
-    event = _event("refuse", dossier, occurred_at=now, data={
-        "refused_at": now, "reason": reason.strip(), "refused_by": identity.sub,
-    })
-    store.save_transition(dossier, event, expected_version=expected,
-                          audit_record=audit.change(before, dossier, [event], identity))
-    return full_view(dossier)
+    return full_view(transition.run(code, identity, "refuse", {"reason": reason.strip()}, clock=clock))

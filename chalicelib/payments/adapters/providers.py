@@ -1,20 +1,20 @@
 """Payment settings and the configured provider.
 
-Every setting is an environment variable with a local default (README, "Settings"). The
-credentials come from ``VNPAY_TMN_CODE`` / ``VNPAY_HASH_SECRET`` in the local stage, and in
-every other stage only from its ``vnpay`` secret (``motcua/{stage}/vnpay``, created by infra/),
-where the local fakes are refused. The hash secret is kept out of ``repr`` and never logged.
+The settings are chalicelib.runtime.settings' (docs/settings.md), which also checks
+MOTCUA_PUBLIC_URL at cold start. The credentials come from ``VNPAY_TMN_CODE`` /
+``VNPAY_HASH_SECRET`` in the local stage, and in every other stage only from its ``vnpay``
+secret (``motcua/{stage}/vnpay``, created by infra/), where the local fakes are refused. The
+hash secret is kept out of ``repr`` and never logged. Providers (top-level ``payments/``) read
+no settings of their own: they are built here from these.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.runtime.settings import FAKE_VNPAY_HASH_SECRET, FAKE_VNPAY_TMN_CODE, settings
 
-FAKE_LOCAL_SECRET = "LOCALSIMULATORSECRETNOTREAL"   # the simulator's default; obviously fake
-FAKE_LOCAL_TMN = "MOTCUA01"
 
 
 @dataclass(frozen=True)
@@ -30,46 +30,30 @@ class PaymentSettings:
     api_url: str | None = None
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
-
-
-def _public_url() -> str:
-    """The portal's public base URL, which VNPay redirects the citizen back to. It goes into a
-    Location header, so a value that is not a plain http(s) URL stops the function at start-up
-    with the setting's name rather than failing one payment at a time."""
-    from urllib.parse import urlsplit
-
-    raw = os.environ.get("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in raw for c in "\r\n\t "):
-        raise RuntimeError("MOTCUA_PUBLIC_URL must be an absolute http(s) URL without spaces or line breaks")
-    return raw
-
-
 def _credentials() -> tuple[str, str]:
-    """(terminal code, hash secret): the environment locally, the stage's ``vnpay`` secret
+    """(terminal code, hash secret): the settings locally, the stage's ``vnpay`` secret
     elsewhere (chalicelib.runtime.credentials.stage_credentials, which refuses the local fakes)."""
     from chalicelib.runtime.credentials import stage_credentials
-    found = stage_credentials("vnpay", {"tmn_code": ("VNPAY_TMN_CODE", FAKE_LOCAL_TMN),
-                                        "hash_secret": ("VNPAY_HASH_SECRET", FAKE_LOCAL_SECRET)})
+    local = settings().local_credentials
+    found = stage_credentials("vnpay", {"tmn_code": (local.vnpay_tmn_code, FAKE_VNPAY_TMN_CODE),
+                                        "hash_secret": (local.vnpay_hash_secret, FAKE_VNPAY_HASH_SECRET)})
     return found["tmn_code"], found["hash_secret"]
 
 
 @lru_cache(maxsize=1)
 def payment_settings() -> PaymentSettings:
     tmn_code, secret = _credentials()
+    cfg = settings()
     return PaymentSettings(
-        provider=os.environ.get("MOTCUA_PAYMENT_PROVIDER", "vnpay"),
+        provider=cfg.payments.provider,
         tmn_code=tmn_code,
-        host=os.environ.get("VNPAY_HOST", "http://127.0.0.1:8089"),
-        public_url=_public_url(),
-        ttl_minutes=_int("MOTCUA_PAYMENT_TTL_MINUTES", 15),
-        reconcile_after_minutes=_int("MOTCUA_RECONCILE_AFTER_MINUTES", 15),
+        host=cfg.vnpay.host,
+        public_url=cfg.public_url,
+        ttl_minutes=cfg.payments.ttl_minutes,
+        reconcile_after_minutes=cfg.payments.reconcile_after_minutes,
         hash_secret=secret,
-        pay_url=os.environ.get("VNPAY_PAY_URL") or None,
-        api_url=os.environ.get("VNPAY_API_URL") or None,
+        pay_url=cfg.vnpay.pay_url,
+        api_url=cfg.vnpay.api_url,
     )
 
 
@@ -99,7 +83,7 @@ def use_provider(instance: Any) -> None:
 
 
 def reset() -> None:
-    """Forget cached settings and provider (tests change VNPAY_HOST between simulators)."""
+    """Forget the payment settings and provider (tests change VNPAY_HOST between simulators)."""
     global _override
     _override = None
     payment_settings.cache_clear()

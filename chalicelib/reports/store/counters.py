@@ -1,6 +1,6 @@
 """Report repository: counter items and per-dossier projection records.
 
-Counters are spread over ``MOTCUA_REPORT_SHARDS`` partitions per agency (the shard is a hash
+Counters are spread over ``MOTCUA_REPORT_SHARDS`` (``shards()``) partitions per agency (the shard is a hash
 of the dossier code), so one busy agency cannot exceed a partition's write limit. A
 dossier's counter deltas and its projection record are written in ONE transaction,
 conditioned on the record's version, so a retried or duplicated delivery can never add
@@ -9,7 +9,6 @@ twice. The shard count is fixed for the life of a deployment.
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from collections import defaultdict
 from datetime import date, timedelta
@@ -26,7 +25,6 @@ from chalicelib.runtime.settings import settings
 from chalicelib.runtime.models import CounterItem, ProjectionItem
 from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS, Contributions, by_period, viewed
 
-SHARDS = int(os.environ.get("MOTCUA_REPORT_SHARDS", "4"))
 # Every write to a counter item adds to all of its raw columns (0 to those the dossier does
 # not touch), so an item holds the same columns at 2,000 dossiers as at 50,000 and a report
 # reads the same bytes whatever the volume. ADD of 0 creates a missing column as 0 and
@@ -34,8 +32,12 @@ SHARDS = int(os.environ.get("MOTCUA_REPORT_SHARDS", "4"))
 RAW_SHAPE: dict[str, int] = {f"raw_{name}": 0 for name in COUNTER_FIELDS}
 
 
+def shards() -> int:
+    return settings().reports.shards
+
+
 def shard_of(code: str) -> int:
-    return zlib.crc32(code.encode()) % SHARDS
+    return zlib.crc32(code.encode()) % shards()
 
 
 def counter_pk(agency_id: str, shard: int, period: str) -> str:
@@ -142,7 +144,7 @@ def read_counters(agency_ids: Iterable[str], start: date, end: date) -> tuple[li
     rows: list[dict[str, Any]] = []
     items_read = 0
     for agency in agency_ids:
-        for shard in range(SHARDS):
+        for shard in range(shards()):
             for period, low, high in _queries(start, end):
                 for item in _counter_items(counter_pk(agency, shard, period), low, high):
                     items_read += 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections import defaultdict
 from datetime import date
 from functools import cache
@@ -21,6 +20,7 @@ from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
 from chalicelib.dossiers.use_cases import reads as dossier_reads
 from chalicelib.kernel.errors import Forbidden, MalformedRequest, ValidationFailed
+from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.reports.rules.form06 import (
     CELLS, GROUPS, VIEWS, Facts, Succession, differences, direct_cells, facts_from_dossier, finish_row,
@@ -85,7 +85,7 @@ def scope_agencies(identity: Identity, agency_id: str | None, action: str = "rep
 
 @cache
 def succession() -> Succession:
-    path = os.environ.get("MOTCUA_AGENCY_SUCCESSION") or PACKAGED_SUCCESSION
+    path = settings().reports.agency_succession_file or PACKAGED_SUCCESSION
     raw = json.loads(Path(path).read_text(encoding="utf-8")).get("moves", {})
     return Succession({old: (move["successor"], date.fromisoformat(move["effective"])) for old, move in raw.items()})
 

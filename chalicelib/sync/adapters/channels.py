@@ -6,13 +6,13 @@ loopback simulator, and every channel also appends what it sent to a JSON-lines 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from datetime import datetime, UTC
 from typing import Any
 
 
 from chalicelib.runtime import aws
+from chalicelib.runtime.settings import FAKE_ZALO_TOKEN, settings
 from chalicelib.kernel.working_days import iso
 from chalicelib.sync.rules.notifications import Message, e164
 
@@ -24,7 +24,7 @@ class ChannelError(Exception):
 
 
 def email_sender() -> str:
-    return os.environ.get("MOTCUA_EMAIL_SENDER", "thongbao@motcua.example")
+    return settings().notifications.email_sender
 
 
 def _sms(to: str, message: Message, tracking_id: str) -> str:
@@ -48,20 +48,21 @@ def _zalo_token() -> str:
     there is none: SecretMissing, which ``send`` turns into a ChannelError like any other
     failure, so the message waits for a retry."""
     from chalicelib.runtime.credentials import stage_credentials
-    return stage_credentials("zalo", {"access_token": ("MOTCUA_ZALO_TOKEN", "local-zalo-token-not-real")})["access_token"]
+    local = settings().local_credentials.zalo_token
+    return stage_credentials("zalo", {"access_token": (local, FAKE_ZALO_TOKEN)})["access_token"]
 
 
 def _zalo(to: str, message: Message, tracking_id: str) -> str:
     """ZNS: POST {base}/message/template, ``access_token`` header, phone as 84xxxxxxxxx."""
-    base = os.environ.get("MOTCUA_ZALO_URL", "http://127.0.0.1:8011").rstrip("/")
+    zalo = settings().zalo
     token = _zalo_token()
     import requests  # on first use: most notifications (SMS, email) never need it
 
     body = {"phone": e164(to).lstrip("+"), "template_id": message.zalo_template,
             "template_data": message.zalo_data, "tracking_id": tracking_id}
     try:
-        response = requests.post(f"{base}/message/template", json=body, headers={"access_token": token},
-                                 timeout=float(os.environ.get("MOTCUA_ZALO_TIMEOUT", "10")))
+        response = requests.post(f"{zalo.url}/message/template", json=body, headers={"access_token": token},
+                                 timeout=zalo.timeout_seconds)
         answer = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise ChannelError(f"zalo: {type(exc).__name__}") from None
@@ -88,7 +89,7 @@ def send(channel: str, to: str, message: Message, *, tracking_id: str, dossier_c
 
 
 def _sink(record: dict[str, Any]) -> None:
-    path = os.environ.get("MOTCUA_NOTIFICATIONS_SINK")
+    path = settings().notifications.sink_file
     if not path:
         return
     line = json.dumps(record, ensure_ascii=False) + "\n"

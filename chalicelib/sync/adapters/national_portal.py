@@ -12,17 +12,15 @@ a create that is retried after a lost answer must not count as a failure.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from collections.abc import Callable
 
+from chalicelib.runtime.settings import FAKE_NATIONAL_PASSWORD, FAKE_NATIONAL_USERNAME, settings
+
 OK, INVALID, ALREADY_EXISTS, BAD_SESSION = 0, 1, 2, 3
-# The local stage's account; the loopback simulator accepts it, a real portal never would.
-LOCAL_ACCOUNT = {"username": ("MOTCUA_NATIONAL_USERNAME", "motcua-local"),
-                 "password": ("MOTCUA_NATIONAL_PASSWORD", "local-only-not-a-secret")}
 
 
 def _requests() -> Any:
@@ -53,18 +51,16 @@ class PortalSettings:
     password: str = field(repr=False)
 
     @classmethod
-    def from_env(cls) -> PortalSettings:
-        """Endpoint and unit code from the environment; the account from the stage's
-        ``national-portal`` secret (the environment only in the local stage)."""
+    def from_settings(cls) -> PortalSettings:
+        """Endpoint and unit code from the settings; the account from the stage's
+        ``national-portal`` secret (the local stage's settings only in the local stage, whose
+        fake account the loopback simulator accepts and a real portal never would)."""
         from chalicelib.runtime.credentials import stage_credentials
-        account = stage_credentials("national-portal", LOCAL_ACCOUNT)
-        return cls(
-            base_url=os.environ.get("MOTCUA_NATIONAL_URL", "http://127.0.0.1:8010").rstrip("/"),
-            username=account["username"],
-            password=account["password"],
-            madonvi=os.environ.get("MOTCUA_NATIONAL_MADONVI", "000.00.00.H50"),
-            timeout_seconds=float(os.environ.get("MOTCUA_NATIONAL_TIMEOUT", "10")),
-        )
+        local, portal = settings().local_credentials, settings().national
+        account = stage_credentials("national-portal", {"username": (local.national_username, FAKE_NATIONAL_USERNAME),
+                                                        "password": (local.national_password, FAKE_NATIONAL_PASSWORD)})
+        return cls(base_url=portal.url, username=account["username"], password=account["password"],
+                   madonvi=portal.madonvi, timeout_seconds=portal.timeout_seconds)
 
 
 @dataclass
@@ -126,4 +122,4 @@ class NationalPortal:
 @cache
 def portal() -> NationalPortal:
     """One adapter (and one cached token) per warm Lambda."""
-    return NationalPortal(PortalSettings.from_env())
+    return NationalPortal(PortalSettings.from_settings())

@@ -15,12 +15,12 @@ error_description}``.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import iso
+from chalicelib.runtime.settings import settings
 
 REFRESH_MARGIN = timedelta(hours=3)
 EXPIRES_AT = "access_token_expires_at"   # written next to the declared keys, ISO with offset
@@ -62,12 +62,12 @@ def exchange(stored: Mapping[str, Any]) -> Any:
     """One call to Zalo's OAuth server (MOTCUA_ZALO_OAUTH_URL); its JSON answer."""
     import requests
 
-    base = os.environ.get("MOTCUA_ZALO_OAUTH_URL", "http://127.0.0.1:8011").rstrip("/")
+    zalo = settings().zalo
     try:
-        response = requests.post(f"{base}/v4/oa/access_token", headers={"secret_key": stored["secret_key"]},
+        response = requests.post(f"{zalo.oauth_url}/v4/oa/access_token", headers={"secret_key": stored["secret_key"]},
                                  data={"app_id": stored["app_id"], "refresh_token": stored["refresh_token"],
                                        "grant_type": "refresh_token"},
-                                 timeout=float(os.environ.get("MOTCUA_ZALO_TIMEOUT", "10")))
+                                 timeout=zalo.timeout_seconds)
         return response.json()
     except (requests.RequestException, ValueError) as exc:
         raise RefreshFailed(f"zalo oauth: {type(exc).__name__}") from None

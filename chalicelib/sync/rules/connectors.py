@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -46,18 +45,22 @@ class System:
 
 
     def url(self) -> str:
-        return os.environ.get(self.url_setting) or self._local(self.local_url, self.url_setting)
+        return self._setting(self.url_setting, self.local_url)
 
     def secret(self) -> str:
-        return os.environ.get(self.secret_setting) or self._local(self.local_secret, self.secret_setting)
+        return self._setting(self.secret_setting, self.local_secret)
 
     @staticmethod
-    def _local(default: str, setting: str) -> str:
-        """Local defaults are obviously fake and refused anywhere but the local stage."""
-        from chalicelib.runtime.settings import settings
+    def _setting(name: str, local: str) -> str:
+        """The setting ``name`` (chalicelib.runtime.settings.Connectors.endpoints). Local
+        defaults are obviously fake and refused anywhere but the local stage."""
+        from chalicelib.runtime.settings import SettingError, settings
+        found = settings().connectors.endpoints.get(name)
+        if found:
+            return found
         if not settings().is_local:
-            raise RuntimeError(f"{setting} must be set outside the local stage")
-        return default
+            raise SettingError(name, "must be set outside the local stage")
+        return local
 
 
 def load(data: Mapping[str, Any]) -> dict[str, System]:
@@ -76,7 +79,8 @@ def load(data: Mapping[str, Any]) -> dict[str, System]:
 
 @cache
 def systems() -> dict[str, System]:
-    path = os.environ.get("MOTCUA_CONNECTORS") or PACKAGED
+    from chalicelib.runtime.settings import settings
+    path = settings().connectors.config_file or PACKAGED
     return load(json.loads(Path(path).read_text(encoding="utf-8")))
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from chalicelib.payments.rules.payments import amount_paid
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,7 +43,8 @@ class NationalConfig:
 
 @cache
 def national_config() -> NationalConfig:
-    path = os.environ.get("MOTCUA_NATIONAL_STATUS_MAP") or PACKAGED_MAP
+    from chalicelib.runtime.settings import settings
+    path = settings().national.status_map_file or PACKAGED_MAP
     return load_config(json.loads(Path(path).read_text(encoding="utf-8")))
 
 

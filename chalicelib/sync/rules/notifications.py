@@ -8,7 +8,6 @@ code, procedure and addresses. Channels come from the dossier's ``notify`` prefe
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -42,7 +41,8 @@ class Message:
 
 @cache
 def templates() -> dict[str, Template]:
-    path = os.environ.get("MOTCUA_NOTIFICATION_TEMPLATES") or PACKAGED_TEMPLATES
+    from chalicelib.runtime.settings import settings
+    path = settings().notifications.templates_file or PACKAGED_TEMPLATES
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     return {name: Template(t["subject"], t["text"], t["zalo_template"])
             for name, t in raw.items() if not name.startswith("_")}

@@ -8,8 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-receipts.txt requirements-dev.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+# The venv runs the Python .python-version names (pyenv's python3 reads that file), the one
+# Lambda runs (infra/package.py); a venv on another one, e.g. an older checkout's, is rebuilt.
+VENV_PYTHON = $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null
+
+$(STAMP): requirements.txt requirements-receipts.txt requirements-dev.txt pyproject.toml .python-version
+	test "$$($(VENV_PYTHON))" = "$$(cat .python-version)" || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	@test "$$($(VENV_PYTHON))" = "$$(cat .python-version)" || { echo "$(PYTHON) is not Python $$(cat .python-version) (.python-version); set PYTHON=python$$(cat .python-version)"; exit 1; }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
@@ -40,7 +45,9 @@ bench: $(STAMP)
 STAGE ?=
 CDK_OUT := infra/cdk.out/$(STAGE)
 NODE_STAMP := infra/node_modules/.installed-stamp
-CDK := cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk
+# The CDK CLI, and the CDK app's jsii it starts, run on the Node.js 22 LTS that infra/package.json
+# pins (npm's node package), whatever Node the machine has.
+CDK := cd infra && PATH="$$PWD/node_modules/.bin:$$PATH" node_modules/.bin/cdk
 
 $(NODE_STAMP): infra/package.json infra/package-lock.json
 	cd infra && npm ci --no-audit --no-fund --loglevel=error

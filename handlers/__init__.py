@@ -1,12 +1,12 @@
-"""The Lambda consumers (EventBridge rule -> SQS -> Lambda, streams, schedules).
+"""The Lambda entry points: consumers (EventBridge rule -> SQS -> Lambda, streams) and schedules.
 
-The SDK is imported here, before any handler module's own imports, so that it loads at the
-same call depth as a bare ``import boto3`` in a handler file. Under CPython 3.11 the depth
-matters: a call that repeatedly crosses a 16 KB frame-stack chunk boundary maps and unmaps a
-chunk each time (python/cpython#142183, fixed in 3.13 and 3.14). Loaded from deeper inside
-our own imports, urllib3's regex compilation landed on such a boundary for some consumers:
-about 5,000 mmap/munmap pairs and 90 ms more CPU on every cold start (``make bench``,
-cold-start rows; count them with ``strace -c -e trace=memory``).
+The SDK is imported first, at the call depth of a bare ``import boto3`` in a handler file: a
+cold-start measure that has to live here, since only its place in the import order matters
+(chalicelib/runtime/cold_start.py says what it buys). CPython releases without the fix for
+python/cpython#142183 (3.11, and 3.13 before its backport, e.g. the 3.13.0 of this project's
+machines) map and unmap a 16 KB frame-stack chunk on every call that crosses a chunk
+boundary; loaded deeper inside our own imports, urllib3's regex compilation lands on one for
+some consumers (refund-watch: 1.29x instead of 1.55x ``import boto3`` + one client).
 
 The settings are read and checked here too, before any handler runs: a missing or malformed
 one stops the cold start with a message naming it (chalicelib/runtime/settings.py).

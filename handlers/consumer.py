@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from chalicelib.trust.rules import audit
-from chalicelib.runtime import aws
+from chalicelib.runtime import aws, cold_start
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.log import logger as make_logger
@@ -113,25 +113,14 @@ class Consumer:
         self._once()
         if context is not None and self._config is not None:
             self._config.register_lambda_context(context)
-        failed = [record for record in event.get("Records", []) if not self._handled(record)]
+        failed = cold_start.partial_batch(event.get("Records", []), self.record_handler, self._failed)
         if failed and self.queue and self.queue.retry_backoff:
             self._back_off(failed)
         return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in failed]}
 
-    def _handled(self, record: dict[str, Any]) -> bool:
-        """One record of the batch, its failure contained to itself.
-
-        Written here rather than with Powertools' ``BatchProcessor``: importing
-        ``aws_lambda_powertools.utilities.batch`` loads every event data class and asyncio,
-        about 45 ms of CPU on each cold start, which alone put every consumer over the cold-start
-        budget (README, "Deploy"), for a contract this small (SQS records in, the ids of the
-        failed ones out)."""
-        try:
-            self.record_handler(record)
-            return True
-        except Exception:
-            self.logger.exception("record failed", extra={"message_id": record.get("messageId")})
-            return False
+    def _failed(self, record: dict[str, Any]) -> None:
+        """Log a record that failed; the rest of the batch goes on (cold_start.partial_batch)."""
+        self.logger.exception("record failed", extra={"message_id": record.get("messageId")})
 
     def _back_off(self, failed: list[dict[str, Any]]) -> None:
         """Hide each failed record for its backoff delay. Only a batch with failures makes the

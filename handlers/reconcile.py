@@ -1,6 +1,6 @@
 """The reconciliation sweep, run every 15 minutes (chalicelib.runtime.resources.RECONCILE_SCHEDULE).
 
-It asks the provider (querydr) about every payment still pending after
+It asks each payment's provider (VNPay: querydr) about every payment still pending after
 MOTCUA_RECONCILE_AFTER_MINUTES and applies each answer through the IPN's own code path, so a
 lost IPN heals itself. `motcua payments reconcile` runs the same function by hand.
 """

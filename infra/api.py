@@ -21,7 +21,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.runtime import resources
-from infra.functions import Shared, function_name, log_group, role
+from infra.functions import RUNTIME, Shared, function_name, log_group, role
 from infra.stages import StageConfig
 
 API_STAGE = "api"           # .chalice/config.json's api_gateway_stage
@@ -151,6 +151,9 @@ def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cogni
     api = Chalice(scope, "Api", source_dir=str(project_dir), stage_config=stage_config)
     handler = api.get_resource("APIHandler")
     handler.add_property_override("FunctionName", name)
+    # Chalice takes the runtime from the Python running the synth (it has no setting for it);
+    # the API runs the pinned one like every other function.
+    handler.add_property_override("Runtime", RUNTIME.name)
     # Chalice's own log_retention_in_days emits a broken Fn::Sub in SAM output; own the group here.
     handler.node.add_dependency(log_group(scope, "Logs-api", config, name))
     _configure_rest_api(scope, api, config, pool)

@@ -61,9 +61,16 @@ class Assembly:
         return found
 
 
+# The Node.js infra/package.json pins, once `make synth` (npm ci) has installed it.
+PINNED_NODE = Path(__file__).resolve().parent / "node_modules" / ".bin" / "node"
+
+
 def synth(stage: str, outdir: Path, workdir: Path, **env: str) -> subprocess.CompletedProcess:
-    """Run the CDK app as the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), in a subprocess."""
+    """Run the CDK app as the CDK CLI does (CDK_OUTDIR, CDK_CONTEXT_JSON), in a subprocess; its
+    jsii runs on the pinned Node.js when it is installed, else on the machine's ``node``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
+    if PINNED_NODE.exists():
+        clean["JSII_NODE"] = str(PINNED_NODE)
     clean.update(CDK_OUTDIR=str(outdir), CDK_CONTEXT_JSON=json.dumps({"stage": stage}), **env)
     return subprocess.run([sys.executable, "-m", "infra.main"], cwd=workdir, env=clean, capture_output=True,
                           text=True, timeout=600)

@@ -18,7 +18,9 @@ from infra.inventory import Inventory
 from infra.messaging import DLQ_RETENTION, QueuePair, plain_queue
 from infra.stages import StageConfig
 
-RUNTIME = lambda_.Runtime.PYTHON_3_11  # the package is built for CPython 3.11 (infra/package.py)
+# Every function, the Chalice API included (infra/api.py), runs the CPython the package is built
+# for: infra/package.py PYTHON_VERSION (tests/infra/test_runtimes.py holds the two together).
+RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
 Declared = resources.StreamConsumer | resources.QueueConsumer | resources.Schedule
 

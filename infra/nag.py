@@ -34,8 +34,9 @@ def _objects() -> dict[str, Any]:
 
 
 RUNTIME = {"id": "AwsSolutions-L1",
-           "reason": "Pinned to python3.11 on purpose: the package's compiled wheels are built for CPython 3.11 "
-                     "(infra/package.py), the version the project develops and tests on."}
+           "reason": "Pinned on purpose to the CPython the package's compiled wheels are built for "
+                     "(infra/package.py PYTHON_VERSION, python3.13), the version .python-version names and the "
+                     "project develops and tests on; a newer runtime comes with a new pin and wheels."}
 ROTATION = {"id": "AwsSolutions-SMG4",
             "reason": "Provider credentials (VNPay, national portal, Zalo) are issued by those providers and "
                       "rotated through their portals (Zalo's access token is renewed hourly by the zalo-token function); "

@@ -4,7 +4,7 @@ and one folder per bundle (functions that need more than the shared package).
 ``chalice package`` only zips ``app.py``, ``chalicelib/`` and ``vendor/``. The consumers in
 ``handlers/`` and the code in ``payments/`` (and any other top-level package listed in
 pyproject.toml) must ship too, so they go into ``vendor/``. The runtime dependencies are
-installed into ``vendor/`` here as well, from Linux x86_64 / CPython 3.11 wheels, rather
+installed into ``vendor/`` here as well, from Linux x86_64 wheels for ``PYTHON_VERSION``, rather
 than by Chalice's own dependency builder, for two reasons:
 
 * boto3, botocore and s3transfer come with the Lambda runtime; pynamodb pulls botocore in
@@ -33,8 +33,13 @@ from chalicelib.runtime import resources
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "infra" / "build"
-PYTHON_VERSION = "3.11"
-PLATFORM = "manylinux2014_x86_64"
+# The CPython every function runs (infra/functions.py RUNTIME) and the wheels are built for;
+# the same minor version as .python-version, on which the project is developed and tested.
+PYTHON_VERSION = "3.13"
+# The python3.13 runtime runs on Amazon Linux 2023 (glibc 2.34): wheels for any manylinux up to
+# 2.34 run there (Pillow 13 ships only manylinux_2_28 ones). pip expands only the legacy
+# manylinux2014 tag to older ones, so the glibc versions are listed.
+PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(34, 17, -1)), "manylinux2014_x86_64")
 # Shipped by the Lambda Python runtime; never bundled.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 # Top-level packages that are tools, not Lambda code (motcua imports moto; infra is this app).
@@ -85,25 +90,33 @@ def dependencies(root: Path = ROOT, requirements_file: str = SHARED_REQUIREMENTS
     requirements = root / requirements_file
     pinned = b"".join((root / name).read_bytes() for name in dict.fromkeys((SHARED_REQUIREMENTS, requirements_file)))
     pruning = repr((PRUNED, HOLIDAY_LANGUAGES, HOLIDAY_CATALOGUES))   # a new rule rebuilds the folder
-    digest = hashlib.sha256(pinned + f"{PYTHON_VERSION}-{PLATFORM}{pruning}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(pinned + f"{PYTHON_VERSION}-{PLATFORMS}{pruning}".encode()).hexdigest()[:16]
     target = BUILD / f"deps-{digest}"
     if target.is_dir():
         return target
-    partial = target.with_name(target.name + ".partial")
+    # Two synths may build the same folder at once (pytest workers): each builds its own
+    # partial folder and the first to finish wins; the other keeps the winner's folder.
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     BUILD.mkdir(parents=True, exist_ok=True)
     constraints = BUILD / "runtime-provided.txt"
     constraints.write_text("\n".join(_runtime_pins(root)) + "\n", encoding="utf-8")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-         "--target", str(partial), "--platform", PLATFORM, "--implementation", "cp",
+         "--target", str(partial), *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
+         "--implementation", "cp",
          "--python-version", PYTHON_VERSION, "--only-binary=:all:", "-r", str(requirements), "-c", str(constraints)],
         check=True)
     for path in list(partial.iterdir()):
         if path.name.split("-")[0].lower() in RUNTIME_PROVIDED or path.name == "bin":
             _remove(path)
     _prune(partial)
-    partial.rename(target)
+    try:
+        partial.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+        shutil.rmtree(partial, ignore_errors=True)
     return target
 
 

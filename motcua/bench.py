@@ -253,7 +253,7 @@ def _write_synthetic_counters(size: int) -> None:
     from collections import defaultdict
 
     from chalicelib.reports.store import counters as report_store
-    from chalicelib.runtime.models import CounterItem
+    from chalicelib.reports.store.counters import CounterItem
     from chalicelib.reports.rules.form06 import by_period, contributions
 
     totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: dict(report_store.RAW_SHAPE))
@@ -380,7 +380,8 @@ def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int
     with PaymentItem.batch_write() as batch:
         for i in range(total):
             batch.save(_payment_item({
-                "payment_id": f"MCBENCH{i:08d}", "dossier_code": f"000.00.13.H50-260101-{i:05d}",
+                "payment_id": f"MCBENCH{i:08d}", "provider": "vnpay",
+                "dossier_code": f"000.00.13.H50-260101-{i:05d}",
                 "status": "pending" if i % (total // pending) == 0 else "succeeded", "version": 1,
                 "created_at": iso(to_local(created)), "amount": 200_000,
                 "expires_at": iso(to_local(created + timedelta(hours=1)))}))
@@ -553,6 +554,25 @@ def deployment(runs: int = 15) -> list[Row]:
 # about 0.5 s of CPU, and no Python PDF library fits in the 1.5x left over boto3).
 BUNDLE_LIBRARIES = {"receipts": "fpdf"}
 _REFERENCE = "import boto3\nclient = boto3.client('dynamodb')\n{extra}\n\ndef handler(event, context):\n    return None\n"
+# Each measure of chalicelib/runtime/cold_start.py undone, for one function it serves: the
+# function's cold start without it, minus with it, is the CPU the measure buys.
+_POWERTOOLS_BATCH = """
+def _powertools_partial_batch(records, handle, on_failure):
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    response = process_partial_response({"Records": records}, lambda record: handle(record.raw_event),
+                                        BatchProcessor(EventType.SQS))
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    return [record for record in records if record["messageId"] in failed]
+cold_start.partial_batch = _powertools_partial_batch
+"""
+WITHOUT = {
+    "gc.freeze": ("api", "cold_start.freeze_imports = lambda: None"),
+    "the shared botocore session": ("api", ("from botocore.session import Session\n"
+                                            "cold_start.client_sharing_session = Session\n"
+                                            "cold_start.share_session_with_pynamodb = lambda get_session: None")),
+    "the partial batch loop (vs Powertools BatchProcessor)": ("report-projection", _POWERTOOLS_BATCH),
+}
+_WITHOUT_SHIM = "from chalicelib.runtime import cold_start\n{undo}\nfrom {module} import {attribute} as handler\n"
 
 
 def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime: Path, base: Path,
@@ -585,7 +605,11 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
             if library and library not in references:
                 references[library] = unpacked[function.package]   # the reference must see the bundle's library
                 (references[library] / "bench_reference.py").write_text(_REFERENCE.format(extra=f"import {library}"))
-            return label, function.handler, event_for, unpacked[function.package], {**function_env, **env}, library
+            by_name[name] = (label, function.handler, event_for, unpacked[function.package],
+                             {**function_env, **env}, library)
+            return by_name[name]
+
+        by_name: dict[str, tuple] = {}
 
         api = deployed("api", "API, import + POST /dossiers", lambda i: sandbox.submit_event(f"bench-cold-{i:04d}"))
         # warm-up (writes the API's bytecode); leaves outbox records, and a payment to draw receipts of
@@ -608,8 +632,9 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
                 "time": "2026-01-05T01:00:00Z", "resources": [], "detail": {}}
         for schedule in resources.SCHEDULES:
             modules.append(deployed(schedule.name, f"{schedule.name}, import + scheduled run", lambda i: tick))
+        undone = [_without(n, measure, *by_name[name], undo) for n, (measure, (name, undo)) in enumerate(WITHOUT.items())]
         reference_cpu: dict[str, list[float]] = {key: [] for key in references}
-        cpu: dict[str, list[float]] = {module[0]: [] for module in modules}
+        cpu: dict[str, list[float]] = {module[0]: [] for module in [*modules, *undone]}
 
         def reference(key: str) -> float:
             return sandbox.invoke(references[key], runtime, "bench_reference:handler", {}, env, base / "runs").cpu
@@ -618,12 +643,12 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
         # package ships none); every measured run then starts equal. See README, "Deploy".
         for key in references:
             reference(key)
-        for _label, handler, event_for, pkg, module_env, _ in modules[1:]:
+        for _label, handler, event_for, pkg, module_env, _ in [*modules[1:], *undone]:
             sandbox.invoke(pkg, runtime, handler, event_for(runs), module_env, base / "runs")
         for i in range(runs):
             for key in references:
                 reference_cpu[key].append(reference(key))
-            for label, handler, event_for, pkg, module_env, _ in modules:
+            for label, handler, event_for, pkg, module_env, _ in [*modules, *undone]:
                 outcome = sandbox.invoke(pkg, runtime, handler, event_for(i), module_env, base / "runs")
                 _require_success(label, outcome.result)
                 cpu[label].append(outcome.cpu)
@@ -632,7 +657,24 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
         against = "import boto3 + 1 client" + (f" + import {library}" if library else "")
         rows.append(Row(f"cold start CPU: {label} / ({against})",
                         statistics.median(cpu[label]) / statistics.median(reference_cpu[library]), 1.5, "x"))
+    for (measure, (name, _)), (label, *_) in zip(WITHOUT.items(), undone, strict=True):
+        kept = by_name[name][0]
+        rows.append(Row(f"cold start CPU that {measure} saves: {kept} (ms)",
+                        (statistics.median(cpu[label]) - statistics.median(cpu[kept])) * 1000, 0, " ms",
+                        higher_is_better=True))
     return rows
+
+
+def _without(n: int, measure: str, label: str, handler: str, event_for: Callable[[int], dict], package: Path,
+             env: dict[str, str], library: str, undo: str) -> tuple:
+    """The function ``handler`` with one cold-start measure undone, through a module written
+    into its unpacked package; its events get ids of their own (submissions and consumers are
+    idempotent: a repeated id would measure a replay)."""
+    module, _, attribute = handler.partition(":")
+    shim = f"bench_without_{n}"
+    (package / f"{shim}.py").write_text(_WITHOUT_SHIM.format(undo=undo, module=module, attribute=attribute))
+    return (f"{label}, without {measure}", f"{shim}:handler", lambda i: event_for(i + 1000 * (n + 1)), package,
+            env, library)
 
 
 def _require_success(label: str, result: Any) -> None:

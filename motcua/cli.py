@@ -218,15 +218,14 @@ def cmd_payments_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_payments_report(args: argparse.Namespace) -> int:
     from chalicelib.kernel.errors import DomainError
-    from chalicelib.payments.rules.reconciliation import SettlementLayout, parse_settlement, to_csv, to_xlsx
+    from chalicelib.payments.rules.reconciliation import parse_settlement, to_csv, to_xlsx
 
     _settings()
-    from chalicelib.payments.use_cases.payments import reconciliation_report
+    from chalicelib.payments.use_cases.payments import reconciliation_report, settlement_layout
     try:
         settlement = None
         if args.settlement:
-            layout = (SettlementLayout.from_json(Path(args.layout).read_text(encoding="utf-8")) if args.layout
-                      else SettlementLayout())
+            layout = settlement_layout(Path(args.layout).read_text(encoding="utf-8") if args.layout else None)
             settlement = parse_settlement(Path(args.settlement).read_text(encoding="utf-8-sig"), layout)
         report = reconciliation_report(args.date, settlement)
     except (OSError, ValueError) as error:

@@ -25,7 +25,7 @@ from typing import Any
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC
 
-# What /var/runtime of the Lambda Python 3.11 runtime holds besides the standard library.
+# What the Lambda Python runtime provides besides the standard library: boto3 and what it needs.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 
 _DRIVER = textwrap.dedent('''

@@ -14,8 +14,12 @@ from typing import Any
 from collections.abc import Callable
 
 from .base import (
+    CallbackOutcome,
+    CallbackParams,
+    CallbackReply,
     Notification,
     PaymentError,
+    PaymentOutcome,
     PaymentProvider,
     PaymentSession,
     ProviderRejected,
@@ -28,8 +32,12 @@ from .base import (
 )
 
 __all__ = [
+    "CallbackOutcome",
+    "CallbackParams",
+    "CallbackReply",
     "Notification",
     "PaymentError",
+    "PaymentOutcome",
     "PaymentProvider",
     "PaymentSession",
     "ProviderRejected",

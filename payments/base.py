@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
-from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "CallbackOutcome",
+    "CallbackParams",
+    "CallbackReply",
     "Notification",
     "PaymentError",
+    "PaymentOutcome",
     "PaymentProvider",
     "PaymentSession",
     "ProviderRejected",
@@ -28,6 +33,40 @@ __all__ = [
     "check_amount",
     "check_aware",
 ]
+
+
+# A callback's query parameters as received: a key may repeat (API Gateway's
+# multiValueQueryStringParameters), and only the provider knows whether a repeat is an attack.
+CallbackParams = Mapping[str, "str | Sequence[str]"]
+
+
+class PaymentOutcome(StrEnum):
+    """What a provider's answer means for the payment itself, in words every provider shares."""
+
+    SUCCEEDED = "succeeded"  # the money was taken (even if a refund has been asked since)
+    FAILED = "failed"        # it will not complete (cancelled, declined, reversed)
+    PENDING = "pending"      # not completed yet, or the provider does not know the payment
+
+
+class CallbackOutcome(StrEnum):
+    """What the app made of a server-to-server notification. The provider turns it into the
+    reply its gateway expects (``PaymentProvider.callback_reply``), so the app never writes a
+    provider's reply codes."""
+
+    ACCEPTED = "accepted"                  # taken into account (recorded, or nothing to record yet)
+    UNKNOWN_PAYMENT = "unknown_payment"    # no payment with that reference
+    ALREADY_RECORDED = "already_recorded"  # the payment was settled before; nothing changed
+    AMOUNT_MISMATCH = "amount_mismatch"    # signed, but not the amount we asked for
+    BAD_SIGNATURE = "bad_signature"        # checksum missing or wrong
+    ERROR = "error"                        # garbage input or a fault on our side: send it again
+
+
+@dataclass(frozen=True)
+class CallbackReply:
+    """The HTTP answer to a notification: a JSON body (VNPay: ``{"RspCode", "Message"}``)."""
+
+    body: Mapping[str, Any]
+    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -64,7 +103,7 @@ class ReturnResult:
     amount: int  # VND
     succeeded: bool
     response_code: str
-    raw: dict = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -76,7 +115,16 @@ class QueryResult:
     status: str  # provider transaction status code, e.g. "00"; "" when not found
     provider_txn_id: str | None
     paid_at: datetime | None
-    raw: dict = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
+    # What the answer means for the payment. Left out, it is SUCCEEDED when ``succeeded`` and
+    # PENDING otherwise; a provider that can tell a failure (or a payment refunded since) says so.
+    outcome: PaymentOutcome | None = None
+    response_code: str = ""  # the provider's answer code to the query itself
+
+    def __post_init__(self) -> None:
+        if self.outcome is None:
+            derived = PaymentOutcome.SUCCEEDED if self.succeeded else PaymentOutcome.PENDING
+            object.__setattr__(self, "outcome", derived)
 
 
 @dataclass(frozen=True)
@@ -87,7 +135,7 @@ class RefundResult:
     amount: int  # VND
     provider_txn_id: str | None
     response_code: str
-    raw: dict = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
 
 
 class PaymentError(Exception):
@@ -114,6 +162,9 @@ class ProviderRejected(PaymentError):
 @runtime_checkable
 class PaymentProvider(Protocol):
     name: str
+    # How its settlement file reads, in the keys of the app's SettlementLayout (column names,
+    # amount_scale, success_values...); empty when it has no file or the neutral names fit.
+    settlement_layout: Mapping[str, Any]
 
     def create_payment(
         self,
@@ -126,9 +177,11 @@ class PaymentProvider(Protocol):
         expires_at: datetime,
     ) -> PaymentSession: ...
 
-    def verify_return(self, params: Mapping[str, str]) -> ReturnResult: ...
+    def verify_return(self, params: CallbackParams) -> ReturnResult: ...
 
-    def parse_notification(self, params: Mapping[str, str]) -> Notification: ...
+    def parse_notification(self, params: CallbackParams) -> Notification: ...
+
+    def callback_reply(self, outcome: CallbackOutcome) -> CallbackReply: ...
 
     def query(self, reference: str, created_at: datetime) -> QueryResult: ...
 

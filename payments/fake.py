@@ -15,11 +15,17 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
+from types import MappingProxyType
+from typing import Any
 from collections.abc import Callable, Mapping
 
 from .base import (
+    CallbackOutcome,
+    CallbackParams,
+    CallbackReply,
     Notification,
     PaymentError,
+    PaymentOutcome,
     PaymentSession,
     ProviderRejected,
     ProviderUnavailable,
@@ -54,6 +60,7 @@ class FakePayment:
 
 class FakeProvider:
     name = "fake"
+    settlement_layout: Mapping[str, Any] = MappingProxyType({})  # the neutral column names
 
     def __init__(
         self,
@@ -66,7 +73,7 @@ class FakeProvider:
         self._clock = clock or (lambda: datetime(2025, 1, 1, 3, 0, tzinfo=UTC))
         self._host = host.rstrip("/")
         self.payments: dict[str, FakePayment] = {}
-        self.calls: list[tuple[str, tuple]] = []
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
         self._failures: list[Exception] = []
         self._txn_counter = 0
 
@@ -112,10 +119,24 @@ class FakeProvider:
         data = "&".join(f"{k}={params.get(k, '')}" for k in _SIGNED_KEYS)
         return hmac.new(self._secret.encode(), data.encode(), hashlib.sha256).hexdigest()
 
-    def _verified(self, params: Mapping[str, str]) -> dict[str, str]:
-        if not isinstance(params, Mapping) or not all(isinstance(v, str) for v in params.values()):
+    @staticmethod
+    def _flat(params: CallbackParams) -> dict[str, str]:
+        """One string per key; a key sent twice is refused like a forged signature."""
+        if not isinstance(params, Mapping):
             raise PaymentError("parameters must be a mapping of strings")
-        data = dict(params)
+        data: dict[str, str] = {}
+        for key, value in params.items():
+            if isinstance(value, (list, tuple)):
+                if len(value) > 1:
+                    raise SignatureError(f"duplicated parameter {key}")
+                value = value[0] if value else ""
+            if not isinstance(value, str):
+                raise PaymentError("parameters must be a mapping of strings")
+            data[key] = value
+        return data
+
+    def _verified(self, params: CallbackParams) -> dict[str, str]:
+        data = self._flat(params)
         sig = data.get("signature")
         if not sig or not hmac.compare_digest(self._sign(data).encode(), sig.encode()):
             raise SignatureError("fake signature missing or wrong")
@@ -149,7 +170,7 @@ class FakeProvider:
         )
         return PaymentSession(reference, f"{self._host}/pay/{reference}", expires_at, created)
 
-    def parse_notification(self, params: Mapping[str, str]) -> Notification:
+    def parse_notification(self, params: CallbackParams) -> Notification:
         data = self._verified(params)
         ok = data["response_code"] == "00" and data["status"] == "00"
         return Notification(
@@ -163,12 +184,15 @@ class FakeProvider:
             raw=data,
         )
 
-    def verify_return(self, params: Mapping[str, str]) -> ReturnResult:
+    def verify_return(self, params: CallbackParams) -> ReturnResult:
         data = self._verified(params)
         return ReturnResult(
             data["reference"], int(data["amount"]),
             data["response_code"] == "00" and data["status"] == "00", data["response_code"], data,
         )
+
+    def callback_reply(self, outcome: CallbackOutcome) -> CallbackReply:
+        return CallbackReply({"outcome": outcome.value})
 
     def query(self, reference: str, created_at: datetime) -> QueryResult:
         self._enter("query", reference, created_at)
@@ -176,8 +200,10 @@ class FakeProvider:
         if p is None:
             return QueryResult(reference, False, None, False, "", None, None, {})
         status = {"pending": "01", "succeeded": "00", "failed": "02"}[p.status]
+        outcome = {"pending": PaymentOutcome.PENDING, "succeeded": PaymentOutcome.SUCCEEDED,
+                   "failed": PaymentOutcome.FAILED}[p.status]
         return QueryResult(reference, True, p.amount, p.status == "succeeded", status, p.txn_id, p.paid_at,
-                           {"status": status})
+                           {"status": status}, outcome, "00")
 
     def refund(self, reference: str, amount: int, full: bool, requested_by: str, *, provider_txn_id: str | None = None,
                transaction_date: datetime | None = None) -> RefundResult:

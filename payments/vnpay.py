@@ -15,6 +15,7 @@ import time
 import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone, UTC
+from types import MappingProxyType
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from urllib.parse import quote_plus, unquote_plus
@@ -23,8 +24,12 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError
 
 from .base import (
+    CallbackOutcome,
+    CallbackParams,
+    CallbackReply,
     Notification,
     PaymentError,
+    PaymentOutcome,
     PaymentSession,
     ProviderRejected,
     ProviderUnavailable,
@@ -38,12 +43,16 @@ from .base import (
 
 __all__ = [
     "API_PATH",
+    "FAILED_STATUSES",
     "GMT7",
+    "IPN_REPLIES",
+    "PAID_STATUSES",
     "PAY_PATH",
     "QUERYDR_REQUEST_FIELDS",
     "QUERYDR_RESPONSE_FIELDS",
     "REFUND_REQUEST_FIELDS",
     "REFUND_RESPONSE_FIELDS",
+    "SETTLEMENT_LAYOUT",
     "VNP_VERSION",
     "VNPayProvider",
     "canonical_query",
@@ -87,6 +96,25 @@ QUERYDR_RESPONSE_FIELDS = (
     "vnp_PromotionAmount",
 )
 REFUND_RESPONSE_FIELDS = QUERYDR_RESPONSE_FIELDS[:-2]
+
+# The exact IPN replies VNPay expects ({"RspCode", "Message"}), for each outcome the app reports.
+IPN_REPLIES: dict[CallbackOutcome, tuple[str, str]] = {
+    CallbackOutcome.ACCEPTED: ("00", "Confirm Success"),
+    CallbackOutcome.UNKNOWN_PAYMENT: ("01", "Order not found"),
+    CallbackOutcome.ALREADY_RECORDED: ("02", "Order already confirmed"),
+    CallbackOutcome.AMOUNT_MISMATCH: ("04", "invalid amount"),
+    CallbackOutcome.BAD_SIGNATURE: ("97", "Invalid signature"),
+    CallbackOutcome.ERROR: ("99", "Unknown error"),  # VNPay sends the IPN again
+}
+# querydr vnp_TransactionStatus -> what it says about the payment itself.
+PAID_STATUSES = frozenset({"00", "05", "06", "09"})  # paid (05/06/09: paid, then a refund was asked)
+FAILED_STATUSES = frozenset({"02", "04"})            # error, reversed
+# VNPay publishes no settlement file format; by default one reads like its API: vnp_* columns,
+# amounts x100, status 00 for paid. A deployment's layout file overrides any of it.
+SETTLEMENT_LAYOUT: Mapping[str, Any] = MappingProxyType({
+    "reference": "vnp_TxnRef", "amount": "vnp_Amount", "status": "vnp_TransactionStatus",
+    "provider_txn_id": "vnp_TransactionNo", "amount_scale": 100, "success_values": ["00"],
+})
 
 ORDER_INFO_MAX = 255
 TXN_REF_MAX = 100
@@ -294,15 +322,26 @@ def params_from_multi_value(params: Mapping[str, Sequence[str] | str]) -> dict[s
     return out
 
 
-def _as_str_params(params: Mapping[str, str]) -> dict[str, str]:
+def _as_str_params(params: CallbackParams) -> dict[str, str]:
+    """Plain string values as they are; a repeated key (a list of values) by the rule of
+    :func:`params_from_multi_value`, so the app can hand over the request's parameters raw."""
     if not isinstance(params, Mapping):
         raise PaymentError("parameters must be a mapping")
-    out = {}
+    repeated = {k: v for k, v in params.items() if isinstance(v, (list, tuple))}
+    out = params_from_multi_value(repeated)
     for k, v in params.items():
+        if k in repeated:
+            continue
         if not isinstance(k, str) or not isinstance(v, str):
             raise PaymentError(f"parameter {k!r} must be a string")
         out[k] = v
     return out
+
+
+def _query_outcome(status: str) -> PaymentOutcome:
+    if status in PAID_STATUSES:
+        return PaymentOutcome.SUCCEEDED
+    return PaymentOutcome.FAILED if status in FAILED_STATUSES else PaymentOutcome.PENDING
 
 
 def _amount_from_vnp(value: Any, field_name: str = "vnp_Amount") -> int:
@@ -353,6 +392,7 @@ class VNPayProvider:
     """
 
     name = "vnpay"
+    settlement_layout = SETTLEMENT_LAYOUT
 
     def __init__(
         self,
@@ -447,7 +487,7 @@ class VNPayProvider:
 
     # -- IPN and return URL ---------------------------------------------------------------
 
-    def _verified(self, params: Mapping[str, str]) -> dict[str, str]:
+    def _verified(self, params: CallbackParams) -> dict[str, str]:
         data = _as_str_params(params)
         if not data.get(SECURE_HASH):
             raise SignatureError("vnp_SecureHash missing")
@@ -464,7 +504,7 @@ class VNPayProvider:
         if missing:
             raise PaymentError(f"missing parameters: {', '.join(missing)}")
 
-    def parse_notification(self, params: Mapping[str, str]) -> Notification:
+    def parse_notification(self, params: CallbackParams) -> Notification:
         data = self._verified(params)
         self._required(data, "vnp_TxnRef", "vnp_Amount", "vnp_ResponseCode", "vnp_TransactionStatus")
         amount = _amount_from_vnp(data["vnp_Amount"])
@@ -484,7 +524,7 @@ class VNPayProvider:
             raw=data,
         )
 
-    def verify_return(self, params: Mapping[str, str]) -> ReturnResult:
+    def verify_return(self, params: CallbackParams) -> ReturnResult:
         data = self._verified(params)
         self._required(data, "vnp_TxnRef", "vnp_Amount", "vnp_ResponseCode")
         return ReturnResult(
@@ -494,6 +534,11 @@ class VNPayProvider:
             response_code=data["vnp_ResponseCode"],
             raw=data,
         )
+
+    def callback_reply(self, outcome: CallbackOutcome) -> CallbackReply:
+        """The IPN answer VNPay expects: always HTTP 200 with its RspCode and Message."""
+        code, message = IPN_REPLIES[outcome]
+        return CallbackReply({"RspCode": code, "Message": message})
 
     # -- merchant web API -----------------------------------------------------------------
 
@@ -557,7 +602,7 @@ class VNPayProvider:
         data = self._post(body)
         code = self._check_response(data, QUERYDR_RESPONSE_FIELDS, {"00", "91"})
         if code == "91":
-            return QueryResult(reference, False, None, False, "", None, None, dict(data))
+            return QueryResult(reference, False, None, False, "", None, None, dict(data), response_code=code)
         if code != "00":
             raise ProviderRejected(code, _s(data.get("vnp_Message")))
         if _s(data.get("vnp_TxnRef")) != reference:
@@ -574,6 +619,8 @@ class VNPayProvider:
             provider_txn_id=_txn_no(_s(data.get("vnp_TransactionNo"))),
             paid_at=paid_at,
             raw=dict(data),
+            outcome=_query_outcome(status),
+            response_code=code,
         )
 
     def refund(

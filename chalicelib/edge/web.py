@@ -108,13 +108,35 @@ def decode_json(raw: bytes, *, required: bool = True) -> Any:
             raise MalformedJson("Thiếu nội dung yêu cầu (JSON).", code="missing_body")
         return {}
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise MalformedJson("Nội dung yêu cầu phải được mã hóa UTF-8.", code="invalid_encoding") from None
     except RecursionError:
         raise MalformedJson("Nội dung JSON lồng nhau quá sâu.", code="json_too_deep") from None
     except ValueError:
         raise MalformedJson() from None
+    if _nesting_exceeds(value, MAX_JSON_DEPTH):
+        raise MalformedJson("Nội dung JSON lồng nhau quá sâu.", code="json_too_deep")
+    return value
+
+
+# The depth CPython 3.11's json decoder stopped at (its recursion limit). Since 3.12 the C
+# decoder goes far deeper, so the limit is ours, and code that walks a body recursively is safe.
+MAX_JSON_DEPTH = 990
+
+
+def _nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def identity_of(request: Any) -> Identity:

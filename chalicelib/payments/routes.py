@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.edge.routing import XLSX, Routes
-from chalicelib.runtime.log import logger as make_logger
 from chalicelib.edge.web import client_ip, json_response, parse_json_body, query_param
 
 routes = Routes(__name__)
-logger = make_logger("motcua-api")
 
 
 def _download(body: bytes | str, content_type: str, filename: str) -> Any:
@@ -28,23 +26,45 @@ def create_payment(code: str) -> Any:
     return json_response(view, 201 if created else 200)
 
 
+# API Gateway allows one variable path part per level, and /payments/{payment_id} holds that
+# level, so the templated callbacks live one level down. VNPay's own paths stay as literal
+# routes: merchants register the IPN URL with VNPay, and browsers may still come back to the
+# return URL of a payment created before the move.
+
+@routes.route("/payments/providers/{provider}/ipn")
+def provider_ipn(provider: str) -> Any:
+    """A provider's server-to-server notification, answered in the provider's own reply format."""
+    return _ipn(provider)
+
+
 @routes.route("/payments/vnpay/ipn")
 def vnpay_ipn() -> Any:
-    """VNPay's server-to-server notification. Always answers {"RspCode", "Message"}."""
-    from chalicelib.payments.use_cases import payments as payment_service
-    from chalicelib.payments.rules.payments import ipn_reply
-    try:
-        return json_response(payment_service.handle_ipn(routes.request().query_params))
-    except Exception:  # never a 500 to VNPay: 99 makes it retry, and the sweep heals the rest
-        logger.exception("IPN failed")
-        return json_response(ipn_reply("99"))
+    """The IPN URL registered with VNPay: /payments/providers/vnpay/ipn."""
+    return _ipn("vnpay")
+
+
+@routes.route("/payments/providers/{provider}/return")
+def provider_return(provider: str) -> Any:
+    """Where a provider sends the browser back: a small Vietnamese HTML page."""
+    return _return_page(provider)
 
 
 @routes.route("/payments/vnpay/return")
 def vnpay_return() -> Any:
+    """VNPay's return URL of payments created before the provider-neutral routes."""
+    return _return_page("vnpay")
+
+
+def _ipn(name: str) -> Any:
+    from chalicelib.payments.use_cases import payments as payment_service
+    reply = payment_service.handle_ipn(name, routes.request().query_params)
+    return json_response(dict(reply.body), reply.status)
+
+
+def _return_page(name: str) -> Any:
     from chalice import Response
     from chalicelib.payments.use_cases import payments as payment_service
-    status, page = payment_service.return_page(routes.request().query_params)
+    status, page = payment_service.return_page(name, routes.request().query_params)
     return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
 
 

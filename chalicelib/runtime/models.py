@@ -9,16 +9,17 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import MetaProtocol, Model
-from typing import Any, cast
+from typing import cast
 
-from chalicelib.runtime import resources
-from chalicelib.runtime.aws import share_session_with_pynamodb
+from chalicelib.runtime import cold_start, resources
+from chalicelib.runtime.aws import botocore_session
 from chalicelib.runtime.settings import settings
 
-share_session_with_pynamodb()
+cold_start.share_session_with_pynamodb(botocore_session)
 
 
-def _meta(table: resources.Table) -> MetaProtocol:
+def table_meta(table: resources.Table) -> MetaProtocol:
+    """The pynamodb Meta of a table of this stage (for the models here and chalicelib.reports.store's)."""
     cfg = settings()
     attrs = {"table_name": cfg.name(table.name), "region": cfg.region}
     if cfg.aws_endpoint_url:
@@ -39,7 +40,7 @@ _DOSSIER_INDEXES = {index.name: index for index in resources.DOSSIERS.indexes}
 
 class DossierItem(Model):
     """The dossier itself. Nested data (applicant, form, fees…) is JSON in ``body``."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     code = UnicodeAttribute()
@@ -69,7 +70,7 @@ class DossierItem(Model):
 
 class OutboxItem(Model):
     """An event waiting for (and after) publication; the stream publishes its INSERT."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     event_id = UnicodeAttribute()
@@ -80,7 +81,7 @@ class OutboxItem(Model):
 
 class IdempotencyItem(Model):
     """The stored response of a submission, keyed by the caller and its Idempotency-Key."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     request_hash = UnicodeAttribute()
@@ -90,7 +91,7 @@ class IdempotencyItem(Model):
 
 class SequenceItem(Model):
     """Last dossier number issued by one agency on one local day."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     value = NumberAttribute()
@@ -98,35 +99,16 @@ class SequenceItem(Model):
 
 class CatalogueItem(Model):
     """A procedure or an agency, as JSON in ``body``; ``kind`` tells which."""
-    Meta = _meta(resources.CATALOGUE)
+    Meta = table_meta(resources.CATALOGUE)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
     body = UnicodeAttribute()
 
 
-def _counter_attributes() -> dict[str, NumberAttribute]:
-    from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS
-    return {f"{view}_{name}": NumberAttribute(null=True) for view in STORED_VIEWS for name in COUNTER_FIELDS}
-
-
-# Built at run time (a number attribute per report cell), so its attributes are unknown to mypy.
-CounterItem: Any = type("CounterItem", (Model,), {
-    "__doc__": "Report counters of one agency shard, period (Y#/M#/D#) and procedure.",
-    "Meta": _meta(resources.REPORTS),
-    "pk": UnicodeAttribute(hash_key=True),
-    "sk": UnicodeAttribute(range_key=True),
-    "agency_id": UnicodeAttribute(),
-    "procedure_code": UnicodeAttribute(),
-    "field": UnicodeAttribute(),
-    "period": UnicodeAttribute(),
-    **_counter_attributes(),
-})
-
-
 class ProjectionItem(Model):
     """The dossier version last projected into the counters, and what it contributed."""
-    Meta = _meta(resources.REPORTS)
+    Meta = table_meta(resources.REPORTS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()
@@ -141,7 +123,7 @@ _PAYMENT_INDEXES = {index.name: index for index in resources.PAYMENTS.indexes}
 class PaymentItem(Model):
     """A payment, as JSON in ``body``. The index attributes are set only while they apply:
     ``gsi_pending`` only while pending (a sparse index the reconciliation sweep reads)."""
-    Meta = _meta(resources.PAYMENTS)
+    Meta = table_meta(resources.PAYMENTS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     status = UnicodeAttribute()
@@ -160,7 +142,7 @@ class PaymentItem(Model):
 class RefundDueItem(Model):
     """A dossier that holds money it must give back; listed while ``gsi_refund_due`` is set.
     ``dossier_version`` orders writers: an older view of the dossier never overwrites a newer."""
-    Meta = _meta(resources.PAYMENTS)
+    Meta = table_meta(resources.PAYMENTS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     dossier_version = NumberAttribute()
@@ -173,7 +155,7 @@ class RefundDueItem(Model):
 
 class SyncLedgerItem(Model):
     """Per dossier: the last version delivered to the national portal and how delivery goes."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()               # last dossier version delivered (0: none yet)
@@ -187,7 +169,7 @@ class SyncLedgerItem(Model):
 class NotificationItem(Model):
     """One notification of one event through one channel: claimed before sending, so it is
     sent at most once (``sending`` left by a crash is never resent)."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     state = UnicodeAttribute()                # sending | sent
@@ -201,7 +183,7 @@ class NotificationItem(Model):
 class ApplicantItem(Model):
     """``APPLICANT#{hmac of id number}`` / ``DOSSIER#{code}``: written with the dossier, so
     everything held about one citizen is one Query away (privacy export, legacy matching)."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     code = UnicodeAttribute()
@@ -211,7 +193,7 @@ class LegacyItem(Model):
     """A citizen account imported from a legacy system (``sk`` ACCOUNT) and its old dossiers
     (``sk`` DOSSIER#{code}), under ``LEGACY#{hmac of id number}``. ``linked_sub`` is set on
     the account at the citizen's first login, once."""
-    Meta = _meta(resources.DOSSIERS)
+    Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     body = UnicodeAttribute()
@@ -221,7 +203,7 @@ class LegacyItem(Model):
 class AuditItem(Model):
     """One audit record (chalicelib.trust.rules.audit), JSON in ``body``. Written once, never updated:
     every write is conditioned on the item not existing (chalicelib.trust.store.audit)."""
-    Meta = _meta(resources.AUDIT)
+    Meta = table_meta(resources.AUDIT)
     pk = UnicodeAttribute(hash_key=True)      # DOSSIER#{code} | SUBJECT#{digest}
     sk = UnicodeAttribute(range_key=True)     # {at}#{record id}
     actor_sub = UnicodeAttribute()

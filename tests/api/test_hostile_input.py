@@ -172,7 +172,7 @@ def test_the_pay_url_the_api_hands_out_has_no_raw_cr_lf_or_spaces(flow):
     pay_url = flow.create(code).json["pay_url"]
     assert not any(ch in pay_url for ch in "\r\n \t")
     return_url = dict(parse_qsl(urlsplit(pay_url).query))["vnp_ReturnUrl"]
-    assert return_url.endswith("/payments/vnpay/return") and not any(ord(ch) < 33 for ch in return_url)
+    assert return_url.endswith("/payments/providers/vnpay/return") and not any(ord(ch) < 33 for ch in return_url)
 
 
 def test_cr_lf_in_signed_return_parameters_reaches_no_response_header(flow):

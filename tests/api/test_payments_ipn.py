@@ -154,7 +154,7 @@ def test_the_raw_notification_is_stored_for_audit_and_the_secret_never_echoed(fl
     reply = flow.ipn(params)
     from chalicelib.payments.store import payments as payment_store
     stored = payment_store.get_payment(payment_id)["notifications"]
-    assert stored[-1]["raw"] == params and stored[-1]["source"] == "ipn" and stored[-1]["reply"] == "00"
+    assert stored[-1]["raw"] == params and stored[-1]["source"] == "ipn" and stored[-1]["outcome"] == "accepted"
     flow.ipn({**params, "vnp_SecureHash": "f" * 128})
     seen = reply.body.decode() + flow.payment(payment_id).body.decode() + capsys.readouterr().out
     assert SECRET not in seen

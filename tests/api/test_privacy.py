@@ -65,9 +65,9 @@ def test_no_log_line_of_a_whole_workflow_holds_the_applicants_personal_data(
     dispatcher.drain()   # the consumers run, the receipts one included (it draws the PDF)
     assert api.call("GET", f"/payments/{payment_id}/receipt", token=citizen).status_code == 200
 
-    def explode(query):  # a forced failure whose message and traceback carry the data
+    def explode(observation, **_):  # a forced failure whose message and traceback carry the data
         raise RuntimeError(f"cannot handle {ID_NUMBER} / {PHONE} / {EMAIL} at {ADDRESS}")
-    monkeypatch.setattr(payment_service, "handle_ipn", explode)
+    monkeypatch.setattr(payment_service, "observe", explode)
     assert flow.ipn(params).json["RspCode"] == "99"
     privacy_service.logger.info("context check", extra={"applicant": applicant(), "note": f"gọi {PHONE}"})
 

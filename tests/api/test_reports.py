@@ -224,7 +224,7 @@ def test_reports_verify_cli_says_ok_when_counters_match_and_names_cells_when_not
     assert main(args) == 0
     assert "OK" in capsys.readouterr().out
     # Tamper with one counter behind the projection's back: verify must notice.
-    from chalicelib.runtime.models import CounterItem
+    from chalicelib.reports.store.counters import CounterItem
     item = next(i for i in CounterItem.scan() if i.period == f"D#{TODAY}")
     item.update(actions=[CounterItem.raw_recv_online.add(1)])   # adjusted figures read raw + corrections
     assert main(args) == 1

@@ -10,6 +10,8 @@ import pytest
 
 import payments
 from payments import (
+    CallbackOutcome,
+    PaymentOutcome,
     PaymentProvider,
     PaymentSession,
     ProviderRejected,
@@ -147,3 +149,13 @@ def test_importing_payments_is_lazy_about_requests():
     out = subprocess.run([sys.executable, "-c", "import sys, payments; print('requests' in sys.modules)"],
                          cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_fake_answers_each_callback_outcome_with_its_own_reply_and_refuses_a_repeated_key():
+    fake = fake_with_payment()
+    params = fake.complete("REF1")
+    assert fake.parse_notification({k: [v] for k, v in params.items()}).succeeded
+    with pytest.raises(SignatureError):
+        fake.parse_notification({**params, "amount": ["1", params["amount"]]})
+    assert dict(fake.callback_reply(CallbackOutcome.ACCEPTED).body) == {"outcome": "accepted"}
+    assert fake.query("REF1", NOW).outcome == PaymentOutcome.SUCCEEDED

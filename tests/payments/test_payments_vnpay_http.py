@@ -2,6 +2,7 @@
 the app's IPN endpoint (tests/payments/vnpay_testkit.py: IpnApp)."""
 from __future__ import annotations
 
+import json
 import socket
 import time
 from datetime import timedelta, UTC
@@ -10,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from payments import PaymentError, ProviderRejected, ProviderUnavailable, SignatureError
-from payments.vnpay import VNPayProvider, params_from_query_string
+from payments import PaymentError, PaymentOutcome, ProviderRejected, ProviderUnavailable, SignatureError
+from payments.vnpay import QUERYDR_RESPONSE_FIELDS, VNPayProvider, fields_checksum, params_from_query_string
 from vnpay_testkit import SECRET, TMN, CountingSession, loopback_session
 
 
@@ -56,8 +57,8 @@ def test_lost_ipn_is_healed_by_querydr(sim, provider, ipn_app, checkout, now):
     assert ref not in ipn_app.paid
 
     result = provider.query(ref, now)
-    assert result.found and result.succeeded
-    assert (result.amount, result.status) == (75_000, "00")
+    assert result.found and result.succeeded and result.outcome == PaymentOutcome.SUCCEEDED
+    assert (result.amount, result.status, result.response_code) == (75_000, "00", "00")
     assert result.provider_txn_id == sim.transactions[ref].transaction_no
     assert result.paid_at is not None and abs(result.paid_at - now) < timedelta(minutes=1)
 
@@ -71,7 +72,7 @@ def test_cancel_sends_ipn_with_code_24_and_not_succeeded(sim, provider, ipn_app,
     assert (n.succeeded, n.response_code, n.provider_txn_id) == (False, "24", None)
     assert provider.verify_return(return_params(location)).succeeded is False
     q = provider.query(ref, now)
-    assert q.found and not q.succeeded and q.status == "02"
+    assert q.found and not q.succeeded and q.status == "02" and q.outcome == PaymentOutcome.FAILED
 
 
 def test_session_created_at_is_what_querydr_and_refund_need(sim, ipn_app):
@@ -93,6 +94,7 @@ def test_query_before_payment_reports_not_completed(provider, checkout, now):
     ref = checkout()
     result = provider.query(ref, now)
     assert result.found and not result.succeeded and result.status == "01"
+    assert result.outcome == PaymentOutcome.PENDING
     assert result.paid_at is None
 
 
@@ -273,3 +275,18 @@ def test_error_code_without_a_checksum_is_still_a_rejection(now):
     with pytest.raises(ProviderRejected) as info:
         stubbed(200, b'{"vnp_ResponseCode": "99", "vnp_Message": "loi"}').query("X", now)
     assert info.value.code == "99"
+
+
+@pytest.mark.parametrize("status,outcome", [
+    ("00", PaymentOutcome.SUCCEEDED), ("05", PaymentOutcome.SUCCEEDED), ("06", PaymentOutcome.SUCCEEDED),
+    ("09", PaymentOutcome.SUCCEEDED), ("02", PaymentOutcome.FAILED), ("04", PaymentOutcome.FAILED),
+    ("01", PaymentOutcome.PENDING),
+])
+def test_querydr_transaction_status_becomes_a_neutral_outcome(status, outcome, now):
+    """05/06/09: paid, then a refund was asked; the money was taken all the same."""
+    body = {"vnp_ResponseId": "r", "vnp_Command": "querydr", "vnp_ResponseCode": "00", "vnp_Message": "ok",
+            "vnp_TmnCode": TMN, "vnp_TxnRef": "X", "vnp_Amount": "10000", "vnp_TransactionStatus": status,
+            "vnp_PayDate": "20251122143512", "vnp_TransactionNo": "1"}
+    body["vnp_SecureHash"] = fields_checksum(SECRET, body, QUERYDR_RESPONSE_FIELDS)
+    result = stubbed(200, json.dumps(body).encode()).query("X", now)
+    assert (result.outcome, result.response_code, result.amount) == (outcome, "00", 100)

@@ -5,7 +5,7 @@ from datetime import datetime, UTC
 
 import pytest
 
-from payments import PaymentError, SignatureError
+from payments import CallbackOutcome, PaymentError, SignatureError
 from payments.vnpay import (
     VNPayProvider,
     params_from_multi_value,
@@ -166,3 +166,24 @@ def test_multi_value_mapping_rejects_duplicated_vnp_keys():
     assert params_from_multi_value({"vnp_TxnRef": ["A"], "x": ["1", "2"]}) == {"vnp_TxnRef": "A", "x": "1"}
     with pytest.raises(PaymentError):
         params_from_multi_value({"vnp_Amount": ["100", "200"]})
+
+
+@pytest.mark.parametrize("outcome,reply", [
+    (CallbackOutcome.ACCEPTED, {"RspCode": "00", "Message": "Confirm Success"}),
+    (CallbackOutcome.UNKNOWN_PAYMENT, {"RspCode": "01", "Message": "Order not found"}),
+    (CallbackOutcome.ALREADY_RECORDED, {"RspCode": "02", "Message": "Order already confirmed"}),
+    (CallbackOutcome.AMOUNT_MISMATCH, {"RspCode": "04", "Message": "invalid amount"}),
+    (CallbackOutcome.BAD_SIGNATURE, {"RspCode": "97", "Message": "Invalid signature"}),
+    (CallbackOutcome.ERROR, {"RspCode": "99", "Message": "Unknown error"}),
+])
+def test_each_outcome_is_answered_with_vnpays_exact_ipn_reply(outcome, reply):
+    answer = PROVIDER.callback_reply(outcome)
+    assert (dict(answer.body), answer.status) == (reply, 200)
+
+
+def test_parameters_as_received_may_come_as_lists_and_a_repeated_vnp_key_fails_the_checksum():
+    signed = ipn()
+    as_lists = {key: [value] for key, value in signed.items()}
+    assert PROVIDER.parse_notification(as_lists) == PROVIDER.parse_notification(signed)
+    with pytest.raises(SignatureError, match="duplicated"):
+        PROVIDER.parse_notification({**as_lists, "vnp_Amount": ["100", signed["vnp_Amount"]]})

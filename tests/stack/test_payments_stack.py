@@ -69,7 +69,7 @@ def test_a_citizen_pays_through_the_simulator_page_and_the_ipn_marks_the_dossier
     assert payment["pay_url"].startswith(f"http://127.0.0.1:{stack.env['MOTCUA_VNPAY_PORT']}/paymentv2/vpcpay.html?")
 
     redirect = press(payment["pay_url"], "success")
-    assert redirect.status_code == 302 and redirect.headers["Location"].startswith(stack.api + "/payments/vnpay/return?")
+    assert redirect.status_code == 302 and redirect.headers["Location"].startswith(stack.api + "/payments/providers/vnpay/return?")
     paid = wait_for(stack, f"/payments/{payment['payment_id']}", citizen, lambda p: p["status"] == "succeeded")
     assert paid["status"] == "succeeded" and paid["receipt"]["number"] == f"BL-{code}-01"
     page = requests.get(redirect.headers["Location"], timeout=10)

@@ -10,6 +10,7 @@ from chalicelib.payments.rules import payments as rules
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.edge.errors import status_of
 from chalicelib.kernel.errors import Conflict, ValidationFailed
+from payments import CallbackOutcome, PaymentOutcome, QueryResult
 
 NOW = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)   # 10:00 in Hà Nội
 
@@ -29,8 +30,9 @@ def payment(d: dict, status: str = "pending", amount: int = 200_000) -> dict:
     return p
 
 
-def observed(outcome: str, amount: int | None = 200_000) -> rules.Observation:
-    return rules.Observation("MC261121AAAA", "ipn", outcome, amount, "14000001", NOW, "00", "00", {"k": "v"})
+def observed(outcome: str, amount: int | None = 200_000, provider: str = "vnpay") -> rules.Observation:
+    return rules.Observation("MC261121AAAA", provider, "ipn", PaymentOutcome(outcome), amount, "14000001", NOW,
+                             "00", "00", {"k": "v"})
 
 
 def test_every_pair_outside_the_graph_is_refused_with_409():
@@ -48,36 +50,61 @@ def test_every_target_status_has_an_event():
     assert set(pt.STATUSES) - {pt.PENDING} <= set(pt.EVENT_TYPES)
 
 
+ACCEPTED, ALREADY = CallbackOutcome.ACCEPTED, CallbackOutcome.ALREADY_RECORDED
+
+
 @pytest.mark.parametrize("status,outcome,expected", [
-    ("pending", "succeeded", ("00", "succeeded")),
-    ("pending", "failed", ("00", "failed")),
-    ("failed", "succeeded", ("00", "succeeded_late")),
-    ("expired", "succeeded", ("00", "succeeded_late")),
-    ("succeeded", "succeeded", ("02", None)),
-    ("succeeded_late", "succeeded", ("02", None)),
-    ("refunded", "succeeded", ("02", None)),
-    ("failed", "failed", ("02", None)),
-    ("succeeded", "failed", ("02", None)),
-    ("pending", "unknown", ("00", None)),
+    ("pending", "succeeded", (ACCEPTED, "succeeded")),
+    ("pending", "failed", (ACCEPTED, "failed")),
+    ("failed", "succeeded", (ACCEPTED, "succeeded_late")),
+    ("expired", "succeeded", (ACCEPTED, "succeeded_late")),
+    ("succeeded", "succeeded", (ALREADY, None)),
+    ("succeeded_late", "succeeded", (ALREADY, None)),
+    ("refunded", "succeeded", (ALREADY, None)),
+    ("failed", "failed", (ALREADY, None)),
+    ("succeeded", "failed", (ALREADY, None)),
+    ("pending", "pending", (ACCEPTED, None)),
 ])
-def test_decide_follows_vnpay_reply_codes(status, outcome, expected):
+def test_decide_names_a_provider_neutral_outcome_and_the_target(status, outcome, expected):
     decision = rules.decide(payment(dossier(), status), observed(outcome), NOW)
-    assert (decision.code, decision.target) == expected
+    assert (decision.outcome, decision.target) == expected
 
 
 def test_amount_is_checked_before_anything_else():
-    assert rules.decide(payment(dossier(), "succeeded"), observed("succeeded", 1), NOW).code == "04"
+    decision = rules.decide(payment(dossier(), "succeeded"), observed("succeeded", 1), NOW)
+    assert decision.outcome == CallbackOutcome.AMOUNT_MISMATCH
 
 
-def test_unknown_means_expired_only_after_the_window():
+def test_a_provider_cannot_settle_another_providers_payment():
+    decision = rules.decide(payment(dossier()), observed("succeeded", provider="fake"), NOW)
+    assert (decision.outcome, decision.target) == (CallbackOutcome.UNKNOWN_PAYMENT, None)
+
+
+def test_pending_means_expired_only_after_the_window():
     p = payment(dossier())
-    assert rules.decide(p, observed("unknown", None), NOW + timedelta(minutes=14)).target is None
-    assert rules.decide(p, observed("unknown", None), NOW + timedelta(minutes=15)).target == "expired"
+    assert rules.decide(p, observed("pending", None), NOW + timedelta(minutes=14)).target is None
+    assert rules.decide(p, observed("pending", None), NOW + timedelta(minutes=15)).target == "expired"
+
+
+@pytest.mark.parametrize("outcome,found,expected", [
+    (PaymentOutcome.SUCCEEDED, True, "succeeded"), (PaymentOutcome.FAILED, True, "failed"),
+    (PaymentOutcome.PENDING, True, "pending"), (PaymentOutcome.SUCCEEDED, False, "pending"),
+])
+def test_a_query_answer_is_read_through_the_outcome_its_provider_gives(outcome, found, expected):
+    result = QueryResult("MC1", found, 200_000, False, "any", None, None, {}, outcome, "xx")
+    observation = rules.from_query("vnpay", result)
+    assert (observation.outcome, observation.provider, observation.source) == (expected, "vnpay", "querydr")
+    assert observation.amount == (200_000 if found else None)
+
+
+def test_a_payment_reference_is_short_alphanumeric_and_dated_in_vietnam():
+    late_evening_utc = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)   # 01:00 on the 22nd in Hà Nội
+    assert rules.payment_reference(late_evening_utc, "a1b2c3d4e5f60718ffff") == "MC261122A1B2C3D4E5F60718"
 
 
 def test_success_credits_the_dossier_issues_a_receipt_and_settles_fees():
     d = dossier()
-    plan = rules.apply(payment(d), d, rules.Decision("00", pt.SUCCEEDED), observed("succeeded"), NOW)
+    plan = rules.apply(payment(d), d, rules.Decision(ACCEPTED, pt.SUCCEEDED), observed("succeeded"), NOW)
     assert plan.payment["status"] == "succeeded" and plan.payment["version"] == 2
     assert plan.payment["receipt"]["number"] == "BL-000.00.13.H50-261121-0001-01"
     assert plan.payment["receipt"]["paid_at"] == "2026-11-21T10:00:00+07:00"
@@ -89,7 +116,7 @@ def test_success_credits_the_dossier_issues_a_receipt_and_settles_fees():
 
 def test_a_late_success_on_a_refused_dossier_is_owed_back():
     d = dossier(status="refused")
-    plan = rules.apply(payment(d, "expired"), d, rules.Decision("00", pt.SUCCEEDED_LATE), observed("succeeded"), NOW)
+    plan = rules.apply(payment(d, "expired"), d, rules.Decision(ACCEPTED, pt.SUCCEEDED_LATE), observed("succeeded"), NOW)
     assert plan.payment["late"] and plan.payment["finance_flags"] == ["late_success"]
     assert plan.refund_due_changed and plan.refund_due["reason"] == "refused"
     assert plan.refund_due["amount_to_refund"] == 200_000
@@ -136,8 +163,3 @@ def test_a_rejected_refund_restores_the_status_it_came_from():
     back = rules.reject_refund(reserved.payment, reserved.dossier, refund_id="r1", provider_code="95", now=NOW)
     assert back.payment["status"] == "succeeded_late" and back.events[0]["type"] == "PaymentRefundRejected"
     assert back.dossier["payment"]["amount_paid"] == 200_000
-
-
-def test_ipn_replies_are_vnpays_exact_strings():
-    assert rules.ipn_reply("00") == {"RspCode": "00", "Message": "Confirm Success"}
-    assert rules.ipn_reply("97") == {"RspCode": "97", "Message": "Invalid signature"}

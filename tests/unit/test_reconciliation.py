@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.payments.rules.reconciliation import ProviderRecord, SettlementLayout, compare, parse_settlement, to_csv
+from payments.vnpay import SETTLEMENT_LAYOUT
 
 
 def app(pid: str, status: str = "succeeded", amount: int = 100, late: bool = False, agency: str = "A",
@@ -50,7 +51,7 @@ def test_totals_by_agency_and_procedure_compare_both_sides():
 
 def test_default_layout_reads_vnpay_amounts_times_100():
     text = "vnp_TxnRef,vnp_Amount,vnp_TransactionStatus,vnp_TransactionNo\nMC1,20000000,00,14000001\nMC2,500,02,0\n"
-    assert parse_settlement(text, SettlementLayout()) == [
+    assert parse_settlement(text, SettlementLayout.from_mapping(SETTLEMENT_LAYOUT)) == [
         ProviderRecord("MC1", True, True, 200_000, "00", "14000001"), ProviderRecord("MC2", True, False, 5, "02", "0")]
 
 
@@ -68,7 +69,7 @@ def test_a_headerless_layout_uses_column_positions():
 ])
 def test_bad_settlement_rows_name_their_line(text, line):
     with pytest.raises(ValueError, match=line):
-        parse_settlement(text, SettlementLayout())
+        parse_settlement(text, SettlementLayout.from_mapping(SETTLEMENT_LAYOUT))
 
 
 def test_layout_json_refuses_unknown_keys():
@@ -82,3 +83,9 @@ def test_csv_export_is_one_flat_table_with_sections():
     lines = to_csv(report).splitlines()
     assert lines[0].startswith("section,date,category")
     assert [line.split(",")[0] for line in lines[1:]] == ["discrepancy", "agency_total", "procedure_total"]
+
+
+def test_a_layout_file_overrides_the_providers_layout_key_by_key():
+    layout = SettlementLayout.from_json('{"delimiter": ";", "amount": "SoTien"}', SETTLEMENT_LAYOUT)
+    assert (layout.delimiter, layout.amount, layout.reference, layout.amount_scale) == (";", "SoTien", "vnp_TxnRef", 100)
+    assert SettlementLayout.from_mapping({}) == SettlementLayout()   # a provider without a layout: neutral names

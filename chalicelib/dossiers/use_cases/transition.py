@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from chalicelib.dossiers.rules import processing, transitions
 from chalicelib.dossiers.rules.submission import decide, record_uploader
@@ -31,9 +31,8 @@ from chalicelib.trust.rules import audit, permissions
 from chalicelib.trust.rules.identity import Identity
 
 Clock = Callable[[], datetime]
-Result = TypeVar("Result")
 # Checks the loaded dossier, changes it in place and returns (its event, the caller's answer).
-Step = Callable[[dict[str, Any], datetime], tuple[dict[str, Any], Result]]
+type Step[Result] = Callable[[dict[str, Any], datetime], tuple[dict[str, Any], Result]]
 
 
 def utc_now() -> datetime:
@@ -86,8 +85,8 @@ def permission_for(action: str, actor: Actor | None = None) -> str:
 
 # --- the sequence ------------------------------------------------------------------------
 
-def change(code: str, identity: Identity, permission: str, step: Step[Result], *,
-           clock: Clock = utc_now) -> Result:
+def change[Result](code: str, identity: Identity, permission: str, step: Step[Result], *,
+                   clock: Clock = utc_now) -> Result:
     """Load → ``step`` (check, apply, event) → save, recorded as ``identity``'s change."""
     dossier = permissions.check(identity, permission, store.get_dossier(code))
     expected, before = dossier["version"], audit.snapshot(dossier)

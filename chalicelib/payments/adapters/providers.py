@@ -1,4 +1,9 @@
-"""Payment settings and the configured provider.
+"""Payment settings and the configured provider: the app's one door to the provider registry.
+
+Nothing else in chalicelib or handlers names a provider module: callers ask ``provider(name)``
+and speak the interface of ``payments`` (create, verify a callback, query, refund). Only the
+configured provider is served, so a callback naming any other registered provider (the
+in-memory fake, whose secret is public) never reaches the ledger.
 
 The settings are chalicelib.runtime.settings' (docs/settings.md), which also checks
 MOTCUA_PUBLIC_URL at cold start. The credentials come from ``VNPAY_TMN_CODE`` /
@@ -11,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+
+from payments import PaymentProvider, get_provider
 
 from chalicelib.runtime.settings import FAKE_VNPAY_HASH_SECRET, FAKE_VNPAY_TMN_CODE, settings
 
@@ -57,13 +63,15 @@ def payment_settings() -> PaymentSettings:
     )
 
 
-_override: Any = None
+_override: PaymentProvider | None = None
+
+
+class UnknownProvider(LookupError):
+    """No provider of that name is served by this deployment."""
 
 
 @lru_cache(maxsize=1)
-def _configured_provider() -> Any:
-    from payments import get_provider
-
+def _configured_provider() -> PaymentProvider:
     cfg = payment_settings()
     if cfg.provider == "vnpay":
         return get_provider("vnpay", tmn_code=cfg.tmn_code, hash_secret=cfg.hash_secret, host=cfg.host,
@@ -71,12 +79,20 @@ def _configured_provider() -> Any:
     return get_provider(cfg.provider)
 
 
-def provider() -> Any:
-    """The payment provider of this deployment (built once per warm Lambda)."""
+def configured_name() -> str:
+    """The registry name of this deployment's provider: what payments store and URLs carry."""
+    return payment_settings().provider.lower()
+
+
+def provider(name: str | None = None) -> PaymentProvider:
+    """The provider called ``name`` (default: this deployment's), built once per warm Lambda;
+    UnknownProvider for any name this deployment does not serve."""
+    if name is not None and name != configured_name():
+        raise UnknownProvider(name)
     return _override if _override is not None else _configured_provider()
 
 
-def use_provider(instance: Any) -> None:
+def use_provider(instance: PaymentProvider) -> None:
     """Replace the configured provider (tests of fault paths with payments.fake.FakeProvider)."""
     global _override
     _override = instance

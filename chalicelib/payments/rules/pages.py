@@ -1,4 +1,4 @@
-"""The small Vietnamese HTML page a citizen sees when VNPay sends the browser back.
+"""The small Vietnamese HTML page a citizen sees when the payment provider sends the browser back.
 
 Pure rendering: the page says what the app's ledger says (paid, failed, still confirming),
 never what the browser's parameters claim, because only the IPN or the sweep change state.

@@ -20,6 +20,7 @@ from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 from chalicelib.kernel.events import new_event
+from payments import CallbackOutcome, Notification, PaymentOutcome, QueryResult
 
 # Dossier statuses in which the province keeps none of the fees: money held must go back.
 NOT_SERVED: frozenset[str] = frozenset({"refused"})
@@ -27,25 +28,6 @@ NOT_SERVED: frozenset[str] = frozenset({"refused"})
 NOT_PAYABLE: frozenset[str] = NOT_SERVED
 NOTIFICATIONS_KEPT = 20
 REFUND_REASON_MAX = 500
-
-IPN_MESSAGES: dict[str, str] = {
-    "00": "Confirm Success",
-    "01": "Order not found",
-    "02": "Order already confirmed",
-    "04": "invalid amount",
-    "97": "Invalid signature",
-    "99": "Unknown error",
-}
-
-# querydr vnp_TransactionStatus -> what it tells us about the payment itself.
-PROVIDER_PAID = frozenset({"00", "05", "06", "09"})    # paid (05/06/09: paid, then a refund was asked)
-_QUERY_FAILED = frozenset({"02", "04"})                # error, reversed
-
-
-def ipn_reply(code: str) -> dict[str, str]:
-    """The exact JSON body VNPay expects from an IPN endpoint."""
-    return {"RspCode": code, "Message": IPN_MESSAGES[code]}
-
 
 def vnd(amount: int) -> str:
     """``150000`` -> ``150.000 đ``, as Vietnamese documents write money."""
@@ -150,14 +132,21 @@ def fee_items(dossier: Mapping[str, Any], amount: int) -> list[dict[str, Any]]:
 
 
 def order_description(dossier: Mapping[str, Any]) -> str:
-    """vnp_OrderInfo before cleaning; the provider strips diacritics and special characters."""
+    """What the citizen sees on the pay page; a provider cleans it to what its gateway takes."""
     return f"Thanh toan phi le phi ho so {dossier['code']}"
+
+
+def payment_reference(now: datetime, random_hex: str) -> str:
+    """A new payment's id, which is also the reference the provider knows it by:
+    ``MC{yyMMdd, Vietnam's day}{16 random hex, upper}``. Letters and digits only and 24
+    characters, so every provider can carry it; 64 random bits make a same-day clash negligible."""
+    return f"MC{to_local(now):%y%m%d}{random_hex[:16].upper()}"
 
 
 def new_payment(dossier: Mapping[str, Any], *, payment_id: str, provider: str, amount: int, pay_url: str,
                 created_at: datetime, expires_at: datetime) -> dict[str, Any]:
-    """The payment as first stored. ``created_at`` is the provider's own stamp (VNPay's
-    vnp_CreateDate, whole seconds): querydr and refund must send exactly this back."""
+    """The payment as first stored. ``provider`` is the registry name its callbacks come back
+    under; ``created_at`` is the provider's own stamp: query and refund send exactly this back."""
     return {
         "payment_id": payment_id, "provider": provider, "currency": "VND", "amount": amount,
         "status": pt.PENDING, "version": 1,
@@ -187,11 +176,13 @@ def start_payment(dossier: dict[str, Any], payment: Mapping[str, Any]) -> list[d
 
 @dataclass(frozen=True)
 class Observation:
-    """One thing the provider said about a payment, from an IPN or a querydr answer. Both go
-    through ``decide`` and the same transition, so a missed IPN heals itself."""
+    """One thing a provider said about a payment, from a notification or a query answer. Both
+    go through ``decide`` and the same transition, so a missed notification heals itself.
+    The codes are the provider's own, kept opaque for finance and the PaymentFailed event."""
     reference: str
+    provider: str                    # the registry name of the provider that said it
     source: str                      # "ipn" | "querydr"
-    outcome: str                     # "succeeded" | "failed" | "unknown"
+    outcome: PaymentOutcome
     amount: int | None               # VND; None when the provider did not say
     provider_txn_id: str | None
     paid_at: datetime | None
@@ -200,56 +191,55 @@ class Observation:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-def from_notification(notification: Any) -> Observation:
-    """A verified payments.Notification (IPN): success only when both codes are 00."""
-    return Observation(notification.reference, "ipn", "succeeded" if notification.succeeded else "failed",
-                       notification.amount, notification.provider_txn_id, notification.paid_at,
-                       notification.response_code, notification.transaction_status, dict(notification.raw))
+def from_notification(provider: str, notification: Notification) -> Observation:
+    """A verified notification is final: the payment succeeded or it did not."""
+    outcome = PaymentOutcome.SUCCEEDED if notification.succeeded else PaymentOutcome.FAILED
+    return Observation(notification.reference, provider, "ipn", outcome, notification.amount,
+                       notification.provider_txn_id, notification.paid_at, notification.response_code,
+                       notification.transaction_status, dict(notification.raw))
 
 
-def from_query(result: Any) -> Observation:
-    """A payments.QueryResult (querydr). Not found or not completed tells us nothing yet."""
-    if not result.found:
-        outcome = "unknown"
-    elif result.succeeded or result.status in PROVIDER_PAID:
-        outcome = "succeeded"
-    elif result.status in _QUERY_FAILED:
-        outcome = "failed"
-    else:
-        outcome = "unknown"
-    return Observation(result.reference, "querydr", outcome, result.amount if result.found else None,
-                       result.provider_txn_id, result.paid_at, str(result.raw.get("vnp_ResponseCode", "")),
-                       result.status, dict(result.raw))
+def from_query(provider: str, result: QueryResult) -> Observation:
+    """A query answer; a payment the provider does not know tells us nothing yet."""
+    outcome = result.outcome if result.found and result.outcome else PaymentOutcome.PENDING
+    return Observation(result.reference, provider, "querydr", outcome, result.amount if result.found else None,
+                       result.provider_txn_id, result.paid_at, result.response_code, result.status,
+                       dict(result.raw))
 
 
 @dataclass(frozen=True)
 class Decision:
-    code: str                        # the IPN reply code
+    outcome: CallbackOutcome         # what the provider is told (its reply says it in its own codes)
     target: str | None = None        # the status to move to, None when nothing changes
 
 
 def decide(payment: Mapping[str, Any], observation: Observation, now: datetime) -> Decision:
-    """The primer's order after the checksum: amount (04), still pending (02), update (00).
+    """The primer's order after the checksum: the provider, the amount, still pending, update.
     A success after failed/expired is recorded as succeeded_late, never dropped."""
+    if observation.provider != payment["provider"]:
+        return Decision(CallbackOutcome.UNKNOWN_PAYMENT)   # another provider's payment is not its to settle
     if observation.amount is not None and observation.amount != payment["amount"]:
-        return Decision("04")
+        return Decision(CallbackOutcome.AMOUNT_MISMATCH)
     status = payment["status"]
-    if observation.outcome == "succeeded":
+    if observation.outcome == PaymentOutcome.SUCCEEDED:
         if status == pt.PENDING:
-            return Decision("00", pt.SUCCEEDED)
+            return Decision(CallbackOutcome.ACCEPTED, pt.SUCCEEDED)
         if pt.allowed(status, pt.SUCCEEDED_LATE):
-            return Decision("00", pt.SUCCEEDED_LATE)
-        return Decision("02")
-    if observation.outcome == "failed":
-        return Decision("00", pt.FAILED) if status == pt.PENDING else Decision("02")
+            return Decision(CallbackOutcome.ACCEPTED, pt.SUCCEEDED_LATE)
+        return Decision(CallbackOutcome.ALREADY_RECORDED)
+    if observation.outcome == PaymentOutcome.FAILED:
+        if status == pt.PENDING:
+            return Decision(CallbackOutcome.ACCEPTED, pt.FAILED)
+        return Decision(CallbackOutcome.ALREADY_RECORDED)
     if status == pt.PENDING and now >= parse_iso(payment["expires_at"]):
-        return Decision("00", pt.EXPIRED)
-    return Decision("02" if status != pt.PENDING else "00")
+        return Decision(CallbackOutcome.ACCEPTED, pt.EXPIRED)
+    return Decision(CallbackOutcome.ACCEPTED if status == pt.PENDING else CallbackOutcome.ALREADY_RECORDED)
 
 
-def remember(payment: dict[str, Any], observation: Observation, code: str, now: datetime) -> None:
+def remember(payment: dict[str, Any], observation: Observation, outcome: CallbackOutcome, now: datetime) -> None:
     """Keep the raw notification for audit (the last NOTIFICATIONS_KEPT of them)."""
-    entry = {"at": iso(to_local(now)), "source": observation.source, "reply": code, "raw": observation.raw}
+    entry = {"at": iso(to_local(now)), "source": observation.source, "outcome": outcome.value,
+             "raw": observation.raw}
     payment["notifications"] = [*(payment.get("notifications") or [])[-(NOTIFICATIONS_KEPT - 1):], entry]
 
 
@@ -286,7 +276,7 @@ def apply(payment: Mapping[str, Any], dossier: Mapping[str, Any], decision: Deci
     payment, dossier = _copy(payment), _copy(dossier)
     at = iso(to_local(now))
     owed_before = refund_owed(dossier)
-    remember(payment, observation, decision.code, now)
+    remember(payment, observation, decision.outcome, now)
     payment["status"] = target
     data: dict[str, Any] = {"payment_id": payment["payment_id"], "amount": payment["amount"],
                             "source": observation.source}

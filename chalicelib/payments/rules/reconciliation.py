@@ -10,8 +10,8 @@ Categories of discrepancy:
 * ``late_success``: a success that arrived after the app had given up (failed/expired); listed
   every day it falls in, for finance to accept or refund, even when both sides agree.
 
-VNPay publishes no settlement file format, so the CSV layout is configuration
-(``SettlementLayout``: delimiter, column names, amount scale, success codes).
+A settlement CSV's layout (``SettlementLayout``: delimiter, column names, amount scale, success
+codes) starts from the provider's own (its ``settlement_layout``) and a file can override it.
 """
 from __future__ import annotations
 
@@ -48,19 +48,24 @@ class ProviderRecord:
 @dataclass(frozen=True)
 class SettlementLayout:
     """Where each field is in a settlement CSV. Column names, or 0-based indexes as strings
-    when ``has_header`` is false. ``amount_scale`` divides the file's amount (VNPay: 100)."""
+    when ``has_header`` is false. ``amount_scale`` divides the file's amount into VND."""
     delimiter: str = ","
     has_header: bool = True
-    reference: str = "vnp_TxnRef"
-    amount: str = "vnp_Amount"
-    status: str = "vnp_TransactionStatus"
-    provider_txn_id: str = "vnp_TransactionNo"
-    amount_scale: int = 100
+    reference: str = "reference"
+    amount: str = "amount"
+    status: str = "status"
+    provider_txn_id: str = "provider_txn_id"
+    amount_scale: int = 1
     success_values: tuple[str, ...] = ("00",)
 
     @classmethod
-    def from_json(cls, text: str) -> SettlementLayout:
-        raw = json.loads(text)
+    def from_json(cls, text: str, base: Mapping[str, Any] | None = None) -> SettlementLayout:
+        """A layout file's keys over ``base`` (the provider's ``settlement_layout``)."""
+        return cls.from_mapping({**(base or {}), **json.loads(text)})
+
+    @classmethod
+    def from_mapping(cls, given: Mapping[str, Any]) -> SettlementLayout:
+        raw = dict(given)
         known = {f.name for f in fields(cls)}
         unknown = set(raw) - known
         if unknown:

@@ -2,8 +2,10 @@
 
 Each function takes parsed input and an Identity (or provider parameters), applies the rules
 of chalicelib.payments.rules.payments and calls the repositories and the provider. Nothing here knows
-about HTTP. The IPN and the reconciliation sweep share ``observe``: a missed IPN heals through
-exactly the code path that would have handled it.
+about HTTP, and nothing here knows a provider: providers come from the registry by the name the
+payment stores (chalicelib.payments.adapters.providers) and are spoken to only through the
+interface of ``payments``. The IPN and the reconciliation sweep share ``observe``: a missed IPN
+heals through exactly the code path that would have handled it.
 """
 from __future__ import annotations
 
@@ -16,24 +18,26 @@ from typing import Any
 from collections.abc import Callable, Mapping
 
 from chalicelib.trust.rules import audit
-from chalicelib.catalogue.store import procedures as catalogue_store
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.payments.rules import pages as payment_pages
 from chalicelib.payments.store import payments as payment_store
 from chalicelib.trust.rules import permissions
 from chalicelib.payments.rules import reconciliation
-from chalicelib.dossiers.store import dossiers as store
+from chalicelib.dossiers.use_cases import reads as dossier_reads
 from chalicelib.payments.rules import payments as rules
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, ExternalServiceFailed, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.runtime.log import logger as make_logger
-from chalicelib.payments.adapters.providers import payment_settings, provider
-from payments import PaymentError, ProviderRejected, ProviderUnavailable, SignatureError
+from chalicelib.payments.adapters.providers import UnknownProvider, configured_name, payment_settings, provider
+from payments import (
+    CallbackOutcome, CallbackReply, PaymentError, PaymentOutcome, PaymentProvider, ProviderRejected,
+    ProviderUnavailable, SignatureError,
+)
 
 Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 8
-TXN_PREFIX = "MC"
 
 logger = make_logger("motcua-payments")
 
@@ -50,6 +54,20 @@ def _payment_not_found() -> NotFound:
     return NotFound("Không tìm thấy giao dịch thanh toán.", code="payment_not_found")
 
 
+def callback_url(name: str, kind: str) -> str:
+    """Where provider ``name`` sends its notification (``kind`` "ipn") or the browser ("return"):
+    the routes /payments/providers/{provider}/ipn and /return under the portal's public URL."""
+    return f"{payment_settings().public_url}/payments/providers/{name}/{kind}"
+
+
+def _served(name: str) -> PaymentProvider:
+    """The provider called ``name``; 404 when this deployment does not serve it."""
+    try:
+        return provider(name)
+    except UnknownProvider:
+        raise NotFound("Không có cổng thanh toán này.", code="payment_provider_not_found") from None
+
+
 # --- create -----------------------------------------------------------------------------
 
 def create_payment(code: str, identity: Identity, client_ip: str, *,
@@ -57,22 +75,20 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
     """(view, created). The amount is the dossier's outstanding fees from its catalogue
     snapshot, never the client's. A live pending payment is returned instead of a new one.
     The provider is called before anything is written, so a provider failure leaves nothing."""
-    from payments.vnpay import make_txn_ref
-
     permissions.scope_of(identity, "payment.create")
-    cfg = payment_settings()
+    cfg, name = payment_settings(), configured_name()
     for attempt in range(MAX_ATTEMPTS):
-        dossier = permissions.check(identity, "payment.create", store.get_dossier(code))
+        dossier = permissions.check(identity, "payment.create", dossier_reads.get_dossier(code))
         now = clock().replace(microsecond=0)
         pending = rules.live_pending(dossier, now)
         if pending:
             return rules.creation_view(pending), False
         amount = rules.require_payable(dossier)
-        reference = make_txn_ref(TXN_PREFIX, now)
+        reference = rules.payment_reference(now, uuid.uuid4().hex)
         try:
-            session = provider().create_payment(
+            session = provider(name).create_payment(
                 amount, "VND", reference, rules.order_description(dossier),
-                f"{cfg.public_url}/payments/vnpay/return", client_ip, now + timedelta(minutes=cfg.ttl_minutes))
+                callback_url(name, "return"), client_ip, now + timedelta(minutes=cfg.ttl_minutes))
         except ProviderUnavailable:
             logger.warning("payment provider unavailable on create", extra={"dossier_code": code})
             raise ServiceUnavailable("Cổng thanh toán đang tạm thời không phản hồi, vui lòng thử lại sau ít phút.",
@@ -81,7 +97,7 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
             logger.exception("payment provider refused to create a payment", extra={"dossier_code": code})
             raise ExternalServiceFailed("Cổng thanh toán từ chối tạo giao dịch, vui lòng thử lại sau.",
                                         code="payment_provider_error", extra={"retryable": True}) from None
-        payment = rules.new_payment(dossier, payment_id=session.id, provider=provider().name, amount=amount,
+        payment = rules.new_payment(dossier, payment_id=session.id, provider=name, amount=amount,
                                     pay_url=session.redirect_url, created_at=session.created_at or now,
                                     expires_at=session.expires_at)
         expected, before = dossier["version"], audit.snapshot(dossier)
@@ -99,24 +115,25 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
 # --- what the provider says: IPN and sweep --------------------------------------------------
 
 def observe(observation: rules.Observation, *, clock: Clock = utc_now) -> rules.Decision:
-    """Apply one provider observation; returns what was decided (its ``code`` is the IPN reply).
+    """Apply one provider observation; returns what was decided (its ``outcome`` is what the
+    provider's reply says).
     Reads the payment (1 call); a replay stops there. A change reads the dossier and commits
     one transaction (3 calls)."""
     for attempt in range(MAX_ATTEMPTS):
         payment = payment_store.get_payment(observation.reference)
         if payment is None:
-            return rules.Decision("01")
+            return rules.Decision(CallbackOutcome.UNKNOWN_PAYMENT)
         now = clock()
         decision = rules.decide(payment, observation, now)
-        if decision.code == "04":
+        if decision.outcome == CallbackOutcome.AMOUNT_MISMATCH:
             _note_amount_mismatch(payment, observation, now)
             return decision
         if decision.target is None:
             return decision
-        dossier = store.get_dossier(payment["dossier_code"])
+        dossier = dossier_reads.get_dossier(payment["dossier_code"])
         if dossier is None:
             logger.error("payment without its dossier", extra={"payment_id": payment["payment_id"]})
-            return rules.Decision("99")
+            return rules.Decision(CallbackOutcome.ERROR)
         plan = rules.apply(payment, dossier, decision, observation, now)
         actor = audit.Actor.system("payment-ipn" if observation.source == "ipn" else "payments-reconcile")
         try:
@@ -129,7 +146,7 @@ def observe(observation: rules.Observation, *, clock: Clock = utc_now) -> rules.
         logger.info("payment transition", extra={"payment_id": payment["payment_id"], "from": payment["status"],
                                                  "to": decision.target, "source": observation.source})
         return decision
-    return rules.Decision("99")  # VNPay retries a 99, and the sweep heals whatever is still pending
+    return rules.Decision(CallbackOutcome.ERROR)  # the provider sends it again; the sweep heals the rest
 
 
 def _note_amount_mismatch(payment: dict[str, Any], observation: rules.Observation, now: datetime) -> None:
@@ -137,7 +154,7 @@ def _note_amount_mismatch(payment: dict[str, Any], observation: rules.Observatio
     logger.warning("provider amount differs from the payment", extra={
         "payment_id": payment["payment_id"], "expected": payment["amount"], "reported": observation.amount})
     expected = payment["version"]
-    rules.remember(payment, observation, "04", now)
+    rules.remember(payment, observation, CallbackOutcome.AMOUNT_MISMATCH, now)
     payment["finance_flags"] = sorted(set(payment["finance_flags"]) | {"amount_mismatch"})
     payment["version"] += 1
     try:
@@ -151,33 +168,44 @@ def _multi(params: Mapping[str, Any]) -> dict[str, list[str]]:
     return {key: (getlist(key) if getlist else params[key]) for key in params}
 
 
-def handle_ipn(query_params: Mapping[str, Any] | None, *, clock: Clock = utc_now) -> dict[str, str]:
-    """GET /payments/vnpay/ipn: verify the checksum, then ``observe``. Always a VNPay reply."""
-    from payments.vnpay import params_from_multi_value
-
+def handle_ipn(name: str, query_params: Mapping[str, Any] | None, *, clock: Clock = utc_now) -> CallbackReply:
+    """GET /payments/providers/{provider}/ipn: the provider verifies its notification, then
+    ``observe``. Always the provider's own reply, never a 500: an ERROR reply makes the provider
+    send the notification again, and the sweep heals whatever is still pending."""
+    chosen = _served(name)
     try:
-        params = params_from_multi_value(_multi(query_params or {}))
-        notification = provider().parse_notification(params)
+        outcome = _notification_outcome(name, chosen, _multi(query_params or {}), clock)
+    except Exception:
+        logger.exception("IPN failed", extra={"provider": name})
+        outcome = CallbackOutcome.ERROR
+    return chosen.callback_reply(outcome)
+
+
+def _notification_outcome(name: str, chosen: PaymentProvider, params: dict[str, list[str]],
+                          clock: Clock) -> CallbackOutcome:
+    try:
+        notification = chosen.parse_notification(params)
     except SignatureError:
-        logger.warning("IPN with a bad or missing checksum",
-                       extra={"txn_ref": str((query_params or {}).get("vnp_TxnRef", ""))[:100]})
-        return rules.ipn_reply("97")
+        logger.warning("IPN with a bad or missing checksum", extra={"provider": name})
+        return CallbackOutcome.BAD_SIGNATURE
     except PaymentError as exc:
-        logger.warning("IPN rejected", extra={"reason": str(exc)[:200]})
-        return rules.ipn_reply("99")
-    return rules.ipn_reply(observe(rules.from_notification(notification), clock=clock).code)
+        logger.warning("IPN rejected", extra={"provider": name, "reason": str(exc)[:200]})
+        return CallbackOutcome.ERROR
+    return observe(rules.from_notification(name, notification), clock=clock).outcome
 
 
-def return_page(query_params: Mapping[str, Any] | None) -> tuple[int, str]:
-    """GET /payments/vnpay/return: verify the checksum and tell the citizen what the ledger
-    says. Reads, never writes."""
-    from payments.vnpay import params_from_multi_value
-
+def return_page(name: str, query_params: Mapping[str, Any] | None) -> tuple[int, str]:
+    """GET /payments/providers/{provider}/return: the provider verifies the browser's return,
+    and the page tells the citizen what the ledger says. Reads, never writes."""
     try:
-        result = provider().verify_return(params_from_multi_value(_multi(query_params or {})))
+        result = provider(name).verify_return(_multi(query_params or {}))
+    except UnknownProvider:
+        return 404, payment_pages.render(payment_pages.UNKNOWN)
     except PaymentError:
         return 400, payment_pages.render(payment_pages.INVALID)
     payment = payment_store.get_payment(result.reference)
+    if payment is not None and payment["provider"] != name:
+        payment = None
     state = payment_pages.outcome(payment["status"] if payment else None, result.succeeded, pt.MONEY_RECEIVED)
     return (404 if payment is None else 200), payment_pages.render(state, payment)
 
@@ -194,8 +222,8 @@ class SweepReport:
 
 
 def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict[str, int]:
-    """querydr every payment pending for longer than ``min_age_minutes`` (default
-    MOTCUA_RECONCILE_AFTER_MINUTES) and apply each answer through ``observe``."""
+    """Query its provider about every payment pending for longer than ``min_age_minutes``
+    (default MOTCUA_RECONCILE_AFTER_MINUTES) and apply each answer through ``observe``."""
     now = clock()
     age = payment_settings().reconcile_after_minutes if min_age_minutes is None else min_age_minutes
     cutoff = iso(to_local(now - timedelta(minutes=age)))
@@ -204,13 +232,13 @@ def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict
         report.checked += 1
         report.provider_calls += 1
         try:
-            result = provider().query(payment["payment_id"], parse_iso(payment["created_at"]))
-        except (ProviderUnavailable, ProviderRejected, PaymentError) as exc:
-            logger.warning("querydr failed; next sweep retries", extra={"payment_id": payment["payment_id"],
-                                                                        "error": type(exc).__name__})
+            result = provider(payment["provider"]).query(payment["payment_id"], parse_iso(payment["created_at"]))
+        except (UnknownProvider, PaymentError) as exc:
+            logger.warning("query failed; next sweep retries", extra={"payment_id": payment["payment_id"],
+                                                                      "error": type(exc).__name__})
             report.errors += 1
             continue
-        target = observe(rules.from_query(result), clock=clock).target
+        target = observe(rules.from_query(payment["provider"], result), clock=clock).target
         if target in (pt.SUCCEEDED, pt.SUCCEEDED_LATE):
             report.succeeded += 1
         elif target == pt.FAILED:
@@ -258,7 +286,7 @@ def check_accept_allowed(dossier: Mapping[str, Any]) -> None:
     copy the setting at submission; older ones fall back to the (cached) catalogue."""
     flag = dossier.get("pay_before_accept")
     if flag is None:
-        procedure = catalogue_store.snapshot().procedures.get(dossier["procedure_code"])
+        procedure = catalogue.snapshot().procedures.get(dossier["procedure_code"])
         flag = bool(procedure and procedure.pay_before_accept)
     rules.require_paid_before_accept(dossier, bool(flag))
 
@@ -278,7 +306,7 @@ def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any
         payment = payment_store.get_payment(payment_id)
         if payment is None:
             raise _payment_not_found()
-        dossier = store.get_dossier(payment["dossier_code"])
+        dossier = dossier_reads.get_dossier(payment["dossier_code"])
         if dossier is None:
             raise ServiceUnavailable()
         plan = change(payment, dossier)
@@ -292,19 +320,29 @@ def _transition(payment_id: str, change: Callable[[dict[str, Any], dict[str, Any
     raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
 
 
+def _provider_of(payment: Mapping[str, Any]) -> PaymentProvider:
+    """The provider that took ``payment``; a conflict when this deployment no longer serves it
+    (finance gives the money back by hand)."""
+    try:
+        return provider(payment["provider"])
+    except UnknownProvider:
+        raise Conflict("Cổng thanh toán của giao dịch này không còn được kết nối; không thể hoàn tiền trực tuyến.",
+                       code="payment_provider_not_served", extra={"provider": payment["provider"]}) from None
+
+
 def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> tuple[dict[str, Any], int]:
     """Reserve (refund_pending, conditional write), call the provider, record the outcome.
     Returns (body, status): 201 done, 202 outcome unknown (the provider did not answer)."""
     permissions.scope_of(identity, "payment.refund")
     amount, reason = rules.validate_refund_request(body)
-    load_for(payment_id, identity, "payment.refund")
+    chosen = _provider_of(load_for(payment_id, identity, "payment.refund"))
     refund_id = uuid.uuid4().hex[:16]
     actor = audit.Actor.of(identity)
     reserved = _transition(payment_id, lambda p, d: rules.request_refund(
         p, d, refund_id=refund_id, amount=amount, reason=reason, by=identity.sub, now=clock()), actor)
     payment = reserved.payment
     try:
-        result = provider().refund(
+        result = chosen.refund(
             payment_id, amount, amount == payment["amount"], identity.sub,
             provider_txn_id=payment["provider_txn_id"], transaction_date=parse_iso(payment["created_at"]))
     except ProviderRejected as exc:
@@ -331,6 +369,11 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
 QUERY_WORKERS = 8
 
 
+def settlement_layout(overrides_json: str | None = None) -> reconciliation.SettlementLayout:
+    """How this deployment's provider's settlement file reads, with a layout file's overrides."""
+    return reconciliation.SettlementLayout.from_json(overrides_json or "{}", provider().settlement_layout)
+
+
 def _day(text: str | None) -> str:
     import re
     from datetime import date
@@ -345,16 +388,16 @@ def _day(text: str | None) -> str:
 
 
 def _query_all(ledger: list[dict[str, Any]]) -> tuple[dict[str, reconciliation.ProviderRecord], list[str]]:
-    """querydr every payment of the day, a few at a time; the ones that fail are listed unchecked."""
+    """Query every payment of the day, a few at a time; the ones that fail are listed unchecked."""
     from concurrent.futures import ThreadPoolExecutor
 
     def ask(payment: dict[str, Any]) -> reconciliation.ProviderRecord | None:
         try:
-            result = provider().query(payment["payment_id"], parse_iso(payment["created_at"]))
-        except PaymentError:
+            result = provider(payment["provider"]).query(payment["payment_id"], parse_iso(payment["created_at"]))
+        except (UnknownProvider, PaymentError):
             return None
         return reconciliation.ProviderRecord(result.reference, result.found,
-                                             result.found and result.status in rules.PROVIDER_PAID,
+                                             result.found and result.outcome == PaymentOutcome.SUCCEEDED,
                                              result.amount, result.status, result.provider_txn_id)
 
     with ThreadPoolExecutor(max_workers=QUERY_WORKERS) as pool:
@@ -376,7 +419,7 @@ def reconciliation_report(day_text: str | None,
         records, unchecked, source = {r.reference: r for r in settlement}, [], "settlement"
         known = {p["payment_id"] for p in ledger}
         ledger += [p for p in (payment_store.get_payment(ref) for ref in records if ref not in known) if p]
-    snapshot = catalogue_store.snapshot()
+    snapshot = catalogue.snapshot()
     report = reconciliation.compare(
         day, ledger, records, source=source,
         agency_names={a.agency_id: a.name for a in snapshot.agencies.values()},

@@ -16,14 +16,31 @@ from typing import Any
 from collections.abc import Iterable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.runtime import tables as dossier_table
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
-from chalicelib.runtime.models import CounterItem, ProjectionItem
+from chalicelib.runtime.models import ProjectionItem, table_meta
 from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS, Contributions, by_period, viewed
+
+# Built at run time (a number attribute per report cell, from the report's rules), so its
+# attributes are unknown to mypy. Here, not in chalicelib.runtime.models: the platform knows no
+# context's rules.
+CounterItem: Any = type("CounterItem", (Model,), {
+    "__doc__": "Report counters of one agency shard, period (Y#/M#/D#) and procedure.",
+    "Meta": table_meta(resources.REPORTS),
+    "pk": UnicodeAttribute(hash_key=True),
+    "sk": UnicodeAttribute(range_key=True),
+    "agency_id": UnicodeAttribute(),
+    "procedure_code": UnicodeAttribute(),
+    "field": UnicodeAttribute(),
+    "period": UnicodeAttribute(),
+    **{f"{view}_{name}": NumberAttribute(null=True) for view in STORED_VIEWS for name in COUNTER_FIELDS},
+})
 
 # Every write to a counter item adds to all of its raw columns (0 to those the dossier does
 # not touch), so an item holds the same columns at 2,000 dossiers as at 50,000 and a report

@@ -29,7 +29,7 @@ Scopes:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from collections.abc import Callable, Mapping
 
 from chalicelib.sync.rules.connectors import system_of_client
@@ -67,15 +67,17 @@ MONEY = {"finance": ALL, "admin": ALL}
 OWNER_OR_DESK = {"citizen": OWN, "officer": DESK, "leader": DESK}
 
 RULES: dict[str, Rule] = {
-    # --- public: the contract, the catalogue, tracking, the dashboard page, VNPay callbacks
+    # --- public: the contract, the catalogue, tracking, the dashboard page, provider callbacks
     "contract.read": _public("GET", "/openapi.json"),
     "catalogue.search": _public("GET", "/procedures"),
     "catalogue.read": _public("GET", "/procedures/{procedure_code}"),
     "dossier.track": _public("GET", "/track/{code}"),                  # code + phone digits, rate-limited
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
     "dashboard.script": _public("GET", "/dashboard/chart.umd.min.js"),
-    "payment.ipn": _public("GET", "/payments/vnpay/ipn"),               # VNPay checksum instead of a token
-    "payment.return": _public("GET", "/payments/vnpay/return"),
+    "payment.ipn": _public("GET", "/payments/providers/{provider}/ipn"),  # the provider's signature instead of a token
+    "payment.return": _public("GET", "/payments/providers/{provider}/return"),
+    "payment.vnpay_ipn": _public("GET", "/payments/vnpay/ipn"),           # registered with VNPay: kept
+    "payment.vnpay_return": _public("GET", "/payments/vnpay/return"),
     # --- intake
     "upload.create": Rule(("POST", "/uploads"), WRITE,
                           {"citizen": ALL, "officer": ALL, "leader": ALL, "integration": ALL}),
@@ -220,10 +222,7 @@ def not_found(action: str) -> NotFound:
     return NotFound(message, code=code)
 
 
-R = TypeVar("R", bound=Mapping[str, Any])
-
-
-def check(identity: Identity, action: str, resource: R | None) -> R:
+def check[R: Mapping[str, Any]](identity: Identity, action: str, resource: R | None) -> R:
     """The resource, if this caller may perform ``action`` on it. Absent or hidden: NotFound;
     an agency role out of its reach on a write: Forbidden with the reason."""
     rule = RULES[action]

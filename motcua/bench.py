@@ -145,7 +145,7 @@ def _list_scaling(procedure: Any) -> list[Row]:
                     channel="online", submitted_at=f"2026-01-01T08:{(i // 1000) % 60:02d}:{i % 60:02d}+07:00",
                     submission={"applicant": {"full_name": "x", "id_number": "0" * 12, "phone": "0900000000"},
                                 "summary": "", "form": {}, "attachments": []})
-                batch.save(store._dossier_item(dossier))
+                batch.save(store.to_item(dossier))
 
     def scanned() -> tuple[int, float]:
         started = time.perf_counter()
@@ -374,12 +374,12 @@ def _sweep_over(total: int, pending: int, sim: Any, payment_service: Any) -> int
 
     from chalicelib.kernel.working_days import iso, to_local
     from chalicelib.runtime.models import PaymentItem
-    from chalicelib.payments.store.payments import _payment_item
+    from chalicelib.payments.store.payments import to_item
 
     created = datetime.now(UTC) - timedelta(minutes=20)
     with PaymentItem.batch_write() as batch:
         for i in range(total):
-            batch.save(_payment_item({
+            batch.save(to_item({
                 "payment_id": f"MCBENCH{i:08d}", "provider": "vnpay",
                 "dossier_code": f"000.00.13.H50-260101-{i:05d}",
                 "status": "pending" if i % (total // pending) == 0 else "succeeded", "version": 1,

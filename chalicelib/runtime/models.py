@@ -39,7 +39,9 @@ _DOSSIER_INDEXES = {index.name: index for index in resources.DOSSIERS.indexes}
 
 
 class DossierItem(Model):
-    """The dossier itself. Nested data (applicant, form, fees…) is JSON in ``body``."""
+    """The dossier itself: the whole Dossier (chalicelib.dossiers.rules.records) is JSON in
+    ``body``; the other attributes are derived from it for keys and indexes
+    (chalicelib.dossiers.store.dossiers.to_item; back by records.from_json)."""
     Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -121,8 +123,9 @@ _PAYMENT_INDEXES = {index.name: index for index in resources.PAYMENTS.indexes}
 
 
 class PaymentItem(Model):
-    """A payment, as JSON in ``body``. The index attributes are set only while they apply:
-    ``gsi_pending`` only while pending (a sparse index the reconciliation sweep reads)."""
+    """A payment (chalicelib.payments.rules.records.Payment), as JSON in ``body``
+    (chalicelib.payments.store.payments.to_item / from_item). The index attributes are set only
+    while they apply: ``gsi_pending`` only while pending (a sparse index the reconciliation sweep reads)."""
     Meta = table_meta(resources.PAYMENTS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -68,7 +68,7 @@ class RowError:
     field: str | None
     message: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"line": self.line, "field": self.field, "message": self.message}
 
 
@@ -104,7 +104,7 @@ class Fee:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "amount", amount)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "amount": self.amount}
 
 
@@ -129,7 +129,7 @@ class Step:
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "role": self.role, "unit": self.unit, "days": self.days,
                 "agency_id": self.agency_id}
 
@@ -164,7 +164,7 @@ class Procedure:
     def total_fees(self) -> int:
         return sum(fee.amount for fee in self.fees)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "procedure_code": self.procedure_code,
             "name": self.name,
@@ -195,7 +195,7 @@ class Agency:
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"agency_id": self.agency_id, "name": self.name, "level": self.level,
                 "parent_id": self.parent_id}
 

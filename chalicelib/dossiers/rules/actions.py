@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Callable, Mapping
 
+from chalicelib.dossiers.rules.records import FileRef
 from chalicelib.dossiers.rules.submission import text_field, validate_attachments
 from chalicelib.kernel.errors import ValidationFailed
 
@@ -70,7 +71,7 @@ def _request_supplement(body: Mapping[str, Any], errors: Errors) -> dict[str, An
     return {"reason": reason, "documents": documents}
 
 
-def _attachments(body: Mapping[str, Any], errors: Errors, key: str, message: str) -> list[dict[str, str]]:
+def _attachments(body: Mapping[str, Any], errors: Errors, key: str, message: str) -> list[FileRef]:
     items = validate_attachments(body.get(key), errors, key=key)
     if not items and key not in errors and not any(k.startswith(f"{key}[") for k in errors):
         errors[key] = message

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from collections.abc import Mapping
 
+from chalicelib.dossiers.rules.records import Correction, Dossier
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 
@@ -19,7 +20,8 @@ FIELDS = ("finished_at", "returned_at")
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 
 
-def validate_request(body: Any, dossier: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def validate_request(body: Any, dossier: Mapping[str, Any], now: datetime) -> Correction:
+    """The correction asked for. ``dossier`` is a Mapping: the field to correct is read by name."""
     if not isinstance(body, Mapping):
         raise ValidationFailed(fields={"body": "Phải là đối tượng JSON."})
     errors: dict[str, str] = {}
@@ -49,18 +51,19 @@ def validate_request(body: Any, dossier: Mapping[str, Any], now: datetime) -> di
         raise Conflict(f"Hồ sơ chưa có giá trị {field} nên không thể điều chỉnh.", code="nothing_to_correct")
     if any(c["field"] == field and c["state"] == PENDING for c in dossier.get("corrections", [])):
         raise Conflict("Đã có một đề nghị điều chỉnh đang chờ duyệt cho trường này.", code="correction_pending")
-    return {"id": uuid.uuid4().hex, "field": field, "original": dossier[field], "value": iso(value),
-            "reason": reason.strip(), "evidence_upload_id": evidence, "state": PENDING}
+    return cast(Correction, {"id": uuid.uuid4().hex, "field": field, "original": dossier[field],  # all checked above
+                             "value": iso(value), "reason": reason.strip(), "evidence_upload_id": evidence,
+                             "state": PENDING})
 
 
-def request(dossier: dict[str, Any], correction: dict[str, Any], *, by: str, at: str) -> dict[str, Any]:
+def request(dossier: Dossier, correction: Correction, *, by: str, at: str) -> Correction:
     dossier.setdefault("corrections", []).append({**correction, "requested_by": by, "requested_at": at})
     dossier["version"] += 1
     return correction
 
 
-def decide(dossier: dict[str, Any], correction_id: str, *, approve: bool, by: str, at: str,
-           note: str | None) -> dict[str, Any]:
+def decide(dossier: Dossier, correction_id: str, *, approve: bool, by: str, at: str,
+           note: str | None) -> Correction:
     for correction in dossier.get("corrections", []):
         if correction["id"] == correction_id:
             break
@@ -71,6 +74,7 @@ def decide(dossier: dict[str, Any], correction_id: str, *, approve: bool, by: st
                        extra={"current_status": correction["state"]})
     if correction["requested_by"] == by:
         raise Conflict("Người đề nghị không được tự duyệt đề nghị của mình.", code="self_approval")
-    correction.update(state=APPROVED if approve else REJECTED, decided_by=by, decided_at=at, note=note or "")
+    correction["state"] = APPROVED if approve else REJECTED
+    correction["decided_by"], correction["decided_at"], correction["note"] = by, at, note or ""
     dossier["version"] += 1
     return correction

@@ -1,9 +1,10 @@
 """Processing rules: internal steps, the clock (pauses, extensions), results and ratings.
 
-Pure domain code over the dossier dict: no AWS, no HTTP. Each ``apply_*`` function changes
-the dossier for one action that the state graph (chalicelib/dossiers/rules/transitions.py) has already
-allowed, and returns the event's ``data``. Field checks that need the dossier (a step that
-does not exist, a back-dated time before the last transition…) raise ValidationFailed here.
+Pure domain code over the Dossier (chalicelib.dossiers.rules.records): no AWS, no HTTP.
+Each ``apply_*`` function changes the dossier for one action that the state graph
+(chalicelib/dossiers/rules/transitions.py) has already allowed, and returns the event's
+``data``. Field checks that need the dossier (a step that does not exist, a back-dated time
+before the last transition…) raise ValidationFailed here.
 
 Every deadline comes from ``WorkingCalendar.due_date`` with the dossier's stored pauses:
 the overall one from the acceptance time, each step's from the time the step started.
@@ -12,52 +13,47 @@ An extension is stored as the working days it added, so later pauses still apply
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import Pause, WorkingCalendar, classify, iso, parse_iso, to_local
 from chalicelib.catalogue.rules.procedures import Procedure, default_steps
 from chalicelib.kernel.errors import Conflict, ValidationFailed
+from chalicelib.dossiers.rules.records import (
+    CurrentStep, Dossier, Extension, HeldStep, PauseEntry, StepTemplate,
+)
 from chalicelib.dossiers.rules.transitions import IN_PROGRESS
 
-Dossier = dict[str, Any]
 
-
-def initial_fields(procedure: Procedure) -> dict[str, Any]:
-    """What a new dossier carries for processing. The steps are copied from the catalogue,
-    like the processing days, so a later catalogue edit never changes a running dossier."""
+def initial_steps(procedure: Procedure) -> list[StepTemplate]:
+    """The internal process a new dossier carries, each step's agency filled in. Copied from
+    the catalogue, like the processing days, so a later catalogue edit never changes a
+    running dossier."""
     steps = procedure.steps or default_steps(procedure.processing_days)
-    return {
-        "steps": [{**step.to_dict(), "agency_id": step.agency_id or procedure.agency_id} for step in steps],
-        "step": None,
-        "step_history": [],
-        "holder_agency_id": procedure.agency_id,
-        "agencies": [procedure.agency_id],
-        "extension_days": 0,
-        "extensions": [],
-        "supplements": [],
-        "result": None,
-        "finished_at": None,
-        "returned_at": None,
-        "return_method": None,
-        "rating": None,
-    }
+    # Step.to_dict() holds a StepTemplate's keys.
+    return [cast(StepTemplate, {**step.to_dict(), "agency_id": step.agency_id or procedure.agency_id})
+            for step in steps]
 
 
 # --- the clock -----------------------------------------------------------------------------
 
-def pauses_of(dossier: Mapping[str, Any]) -> list[Pause]:
-    return [Pause(parse_iso(p["start"]), parse_iso(p["end"]) if p.get("end") else None, p.get("reason", ""))
-            for p in dossier.get("pauses", [])]
+def pauses_of(dossier: Dossier) -> list[Pause]:
+    return [_pause(p) for p in dossier.get("pauses", [])]
+
+
+def _pause(entry: PauseEntry) -> Pause:
+    end = entry.get("end")
+    return Pause(parse_iso(entry["start"]), parse_iso(end) if end else None, entry.get("reason", ""))
 
 
 def recompute_deadlines(dossier: Dossier, calendar: WorkingCalendar) -> None:
     """Set ``due_at`` and the current step's ``due_at`` from the calendar (None while paused)."""
-    if not dossier.get("accepted_at"):
+    accepted_at = dossier.get("accepted_at")
+    if not accepted_at:
         return
     pauses, rule = pauses_of(dossier), dossier["supplement_rule"]
     days = dossier["processing_days"] + dossier.get("extension_days", 0)
-    due = calendar.due_date(parse_iso(dossier["accepted_at"]), days, pauses, rule)
+    due = calendar.due_date(parse_iso(accepted_at), days, pauses, rule)
     dossier["due_at"] = iso(due) if due else None
     step = dossier.get("step")
     if step:
@@ -66,7 +62,7 @@ def recompute_deadlines(dossier: Dossier, calendar: WorkingCalendar) -> None:
         step["due_at"] = iso(step_due) if step_due else None
 
 
-def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Mapping[str, Any],
+def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Dossier,
                    calendar: WorkingCalendar) -> datetime:
     """When an act really happened. Officers may back-date to the real signing time, by at
     most 1 working day and never before the dossier's last transition; never in the future."""
@@ -88,7 +84,7 @@ def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Mappi
     return moment
 
 
-def last_transition_at(dossier: Mapping[str, Any]) -> datetime | None:
+def last_transition_at(dossier: Dossier) -> datetime | None:
     decisions = dossier.get("decisions") or []
     if decisions:
         last = decisions[-1]
@@ -96,7 +92,13 @@ def last_transition_at(dossier: Mapping[str, Any]) -> datetime | None:
     return parse_iso(dossier["submitted_at"]) if dossier.get("submitted_at") else None
 
 
-def backdating(effective: datetime, now: datetime) -> dict[str, Any]:
+class Backdating(TypedDict):
+    """When a decision took effect, and whether that is earlier than when it was recorded."""
+    effective_at: str
+    backdated: bool
+
+
+def backdating(effective: datetime, now: datetime) -> Backdating:
     """The audit fields of a decision whose effective time may differ from when it was recorded."""
     return {"effective_at": iso(effective), "backdated": effective < now}
 
@@ -104,7 +106,7 @@ def backdating(effective: datetime, now: datetime) -> dict[str, Any]:
 # --- steps ---------------------------------------------------------------------------------
 
 def enter_step(dossier: Dossier, index: int, *, at: datetime, by: str, assignee: str | None,
-               note: str | None, calendar: WorkingCalendar) -> dict[str, Any] | None:
+               note: str | None, calendar: WorkingCalendar) -> HeldStep | None:
     """Close the current step (if any) into the history and start step ``index`` (1-based).
     A step of another agency hands the dossier over to it (liên thông). Returns the closed entry."""
     template = dossier["steps"][index - 1]
@@ -119,20 +121,20 @@ def enter_step(dossier: Dossier, index: int, *, at: datetime, by: str, assignee:
     return closed
 
 
-def close_step(dossier: Dossier, *, at: datetime, calendar: WorkingCalendar) -> dict[str, Any] | None:
+def close_step(dossier: Dossier, *, at: datetime, calendar: WorkingCalendar) -> HeldStep | None:
     """Record who held the current step and for how long; the dossier then has no step."""
     step = dossier.get("step")
     if not step:
         return None
-    started = parse_iso(step["started_at"])
-    entry = {
+    started, due_at = parse_iso(step["started_at"]), step.get("due_at")
+    entry: HeldStep = {
         "index": step["index"], "name": step["name"], "unit": step["unit"], "agency_id": step["agency_id"],
         "assignee": step.get("assignee"), "entered_by": step.get("entered_by"),
-        "started_at": step["started_at"], "ended_at": iso(at), "due_at": step.get("due_at"),
+        "started_at": step["started_at"], "ended_at": iso(at), "due_at": due_at,
         "working_days": calendar.working_days_between(calendar.effective_start_day(started),
                                                       calendar.effective_start_day(at)),
         "seconds": max(0, int((at - started).total_seconds())),
-        "timeliness": classify(at, parse_iso(step["due_at"])) if step.get("due_at") else None,
+        "timeliness": classify(at, parse_iso(due_at)) if due_at else None,
     }
     dossier["step_history"].append(entry)
     dossier["step"] = None
@@ -156,14 +158,14 @@ def apply_forward(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, 
     to_step = params["to_step"]
     if to_step > len(dossier["steps"]):
         raise ValidationFailed(fields={"to_step": f"Quy trình của thủ tục chỉ có {len(dossier['steps'])} bước."})
-    before = dossier.get("step") or {}
+    before: Mapping[str, Any] = dossier.get("step") or {}
     if before.get("index") == to_step and before.get("assignee") == params.get("assignee"):
         # A retried forward (the first one's answer lost) must not move the dossier twice.
         raise Conflict(f"Hồ sơ đã ở bước {to_step} với người xử lý này.", code="already_at_step",
                        extra={"current_step": to_step})
     closed = enter_step(dossier, to_step, at=at, by=by, assignee=params.get("assignee"),
                         note=params.get("note"), calendar=calendar)
-    step = dossier["step"]
+    step = cast(CurrentStep, dossier["step"])   # enter_step has just set it
     return {
         "forwarded_at": iso(at), "forwarded_by": by,
         "from_step": before.get("index"), "from_agency_id": before.get("agency_id"),
@@ -198,12 +200,18 @@ def apply_supplement(dossier: Dossier, params: Mapping[str, Any], *, at: datetim
     added = [a for a in params["attachments"] if a["upload_id"] not in known]
     dossier["attachments"].extend(added)
     request = dossier["supplements"][-1]
-    request.update(supplied_at=iso(at), supplied_by=by, attachments=list(params["attachments"]))
+    request["supplied_at"], request["supplied_by"] = iso(at), by
+    request["attachments"] = list(params["attachments"])
     recompute_deadlines(dossier, calendar)
     dossier["pauses"][-1]["due_at_after"] = dossier["due_at"]
     return {"supplied_at": iso(at), "attachment_count": len(params["attachments"]),
             "rule": dossier["supplement_rule"], "due_at_before_pause": old_due, "due_at": dossier["due_at"],
-            "step_due_at": (dossier.get("step") or {}).get("due_at")}
+            "step_due_at": _step_due(dossier)}
+
+
+def _step_due(dossier: Dossier) -> str | None:
+    step = dossier.get("step")
+    return step.get("due_at") if step else None
 
 
 def _end_open_pause(dossier: Dossier, at: datetime) -> None:
@@ -242,8 +250,8 @@ def apply_extend(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, b
     added = calendar.working_days_between(old_day + timedelta(days=1), new_day + timedelta(days=1))
     dossier["extension_days"] = dossier.get("extension_days", 0) + added
     recompute_deadlines(dossier, calendar)
-    record = {"at": iso(at), "by": by, "reason": params["reason"], "old_due_at": old_due,
-              "new_due_at": dossier["due_at"], "added_working_days": added}
+    record: Extension = {"at": iso(at), "by": by, "reason": params["reason"], "old_due_at": old_due,
+                         "new_due_at": dossier["due_at"], "added_working_days": added}
     dossier["extensions"].append(record)
     return {"extended_at": iso(at), "extended_by": by, "reason": params["reason"], "old_due_at": old_due,
             "new_due_at": dossier["due_at"], "added_working_days": added}
@@ -312,12 +320,12 @@ def apply_rate(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by:
 
 # --- warnings --------------------------------------------------------------------------------
 
-def due_index(dossier: Mapping[str, Any]) -> tuple[str, str] | None:
+def due_index(dossier: Dossier) -> tuple[str, str] | None:
     """(holding agency, earliest of the step and overall due dates) while the clock runs;
     None otherwise, which keeps the dossier out of the sparse due-date index."""
     if dossier.get("status") not in IN_PROGRESS:
         return None
-    dues = [parse_iso(d) for d in (dossier.get("due_at"), (dossier.get("step") or {}).get("due_at")) if d]
+    dues = [parse_iso(d) for d in (dossier.get("due_at"), _step_due(dossier)) if d]
     if not dues:
         return None
     return dossier.get("holder_agency_id") or dossier["agency_id"], iso(min(dues))
@@ -334,8 +342,8 @@ def due_window(kind: str, now: datetime, calendar: WorkingCalendar) -> tuple[str
     return iso(now), iso(calendar.due_date(now, 1))  # type: ignore[arg-type]
 
 
-def due_view(dossier: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    step = dossier.get("step") or {}
+def due_view(dossier: Dossier, now: datetime) -> dict[str, Any]:
+    step: Mapping[str, Any] = dossier.get("step") or {}
     overall, step_due = dossier.get("due_at"), step.get("due_at")
     which = "step" if step_due and (not overall or parse_iso(step_due) < parse_iso(overall)) else "dossier"
     chosen = step_due if which == "step" else overall

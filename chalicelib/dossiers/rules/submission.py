@@ -1,16 +1,20 @@
 """Dossier rules: what a valid submission is, how a dossier is coded, what each reader sees.
 
-Pure domain code. A dossier is stored as a plain dict (``Dossier`` below documents its
-keys); the repository persists it, this module decides everything about it.
+Pure domain code. A dossier is a ``Dossier`` (chalicelib.dossiers.rules.records declares its
+keys); the repository persists it, this module decides everything about it, and its views
+here are the one mapping of a dossier to the API.
 """
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, UTC
-from typing import Any
+from typing import Any, cast
 from collections.abc import Mapping
 
 from chalicelib.catalogue.rules.procedures import Procedure
+from chalicelib.dossiers.rules.records import (
+    API_KEYS, REQUIRED_KEYS, Applicant, DecisionEntry, Dossier, FeeLine, FileRef,
+)
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.payments.rules.payments import payment_fields
 
@@ -93,7 +97,7 @@ def validate_applicant(raw: Any, errors: dict[str, str]) -> dict[str, str]:
     return applicant
 
 
-def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attachments") -> list[dict[str, str]]:
+def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attachments") -> list[FileRef]:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -102,7 +106,7 @@ def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attach
     if len(raw) > MAX_ATTACHMENTS:
         errors[key] = f"Tối đa {MAX_ATTACHMENTS} tệp đính kèm."
         return []
-    items: list[dict[str, str]] = []
+    items: list[FileRef] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
         path = f"{key}[{i}]"
@@ -175,12 +179,12 @@ def _compact_json(value: Any) -> str:
 
 
 def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedure, owner_sub: str,
-                channel: str, submitted_at: str) -> dict[str, Any]:
+                channel: str, submitted_at: str) -> Dossier:
     """The dossier as first stored. Procedure rules are copied in, so a later catalogue edit
     never changes the deadline of a dossier already in progress."""
-    from chalicelib.dossiers.rules.processing import initial_fields
+    from chalicelib.dossiers.rules.processing import initial_steps
 
-    fees = [{"name": fee.name, "amount": fee.amount} for fee in procedure.fees]
+    fees: list[FeeLine] = [{"name": fee.name, "amount": fee.amount} for fee in procedure.fees]
     return {
         "code": code,
         "status": "submitted",
@@ -196,7 +200,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "supplement_rule": procedure.supplement_rule,
         "pay_before_accept": procedure.pay_before_accept,
         "online_level": procedure.online_level,
-        "applicant": dict(submission["applicant"]),
+        "applicant": cast(Applicant, dict(submission["applicant"])),
         "summary": submission["summary"],
         "form": submission["form"],
         "attachments": list(submission["attachments"]),
@@ -210,11 +214,23 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "notify": list(submission.get("notify", DEFAULT_NOTIFY)),
         "consent": None,
         "received_by": None,
-        **initial_fields(procedure),
+        "steps": initial_steps(procedure),
+        "step": None,
+        "step_history": [],
+        "holder_agency_id": procedure.agency_id,
+        "agencies": [procedure.agency_id],
+        "extension_days": 0,
+        "extensions": [],
+        "supplements": [],
+        "result": None,
+        "finished_at": None,
+        "returned_at": None,
+        "return_method": None,
+        "rating": None,
     }
 
 
-def submission_response(dossier: Mapping[str, Any]) -> dict[str, Any]:
+def submission_response(dossier: Dossier) -> dict[str, Any]:
     return {
         "dossier_code": dossier["code"],
         "status": dossier["status"],
@@ -226,26 +242,17 @@ def submission_response(dossier: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def full_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
-    """What the owner, the agency's officers and admins see."""
-    view = {key: dossier[key] for key in (
-        "code", "status", "version", "channel", "procedure_code", "procedure_name", "field", "agency_id",
-        "processing_days", "supplement_rule", "applicant", "summary", "form", "attachments", "fees",
-        "amount_due", "submitted_at", "accepted_at", "due_at", "pauses", "decisions",
-    )}
-    view.update({key: dossier.get(key) for key in PROCESSING_VIEW_KEYS})
+def full_view(dossier: Dossier) -> dict[str, Any]:
+    """What the owner, the agency's officers and admins see: every key records.Dossier marks
+    ``API`` (None for a later key an older dossier lacks), and its money."""
+    stored: Mapping[str, Any] = dossier
+    view = {key: stored[key] if key in REQUIRED_KEYS else stored.get(key) for key in API_KEYS}
     view["dossier_code"] = view.pop("code")
     view.update(payment_fields(dossier, datetime.now(UTC)))
     return view
 
 
-PROCESSING_VIEW_KEYS = (
-    "notify", "consent", "received_by", "steps", "step", "step_history", "holder_agency_id", "extensions",
-    "supplements", "result", "finished_at", "returned_at", "return_method", "rating", "attachments_purged_at",
-)
-
-
-def list_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
+def list_view(dossier: Dossier) -> dict[str, Any]:
     return {
         "dossier_code": dossier["code"],
         "status": dossier["status"],
@@ -258,7 +265,7 @@ def list_view(dossier: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def public_view(dossier: Mapping[str, Any], agency_name: str) -> dict[str, Any]:
+def public_view(dossier: Dossier, agency_name: str) -> dict[str, Any]:
     """Anonymous progress lookup: no names, numbers, addresses or documents."""
     return {
         "dossier_code": dossier["code"],
@@ -272,38 +279,39 @@ def public_view(dossier: Mapping[str, Any], agency_name: str) -> dict[str, Any]:
     }
 
 
-def stored_file(dossier: Mapping[str, Any], upload_id: str) -> dict[str, Any] | None:
+def stored_file(dossier: Dossier, upload_id: str) -> FileRef | None:
     """An attachment (submitted or supplied) or result document of the dossier, by upload id."""
-    result = dossier.get("result") or {}
-    for item in [*dossier.get("attachments", []), *result.get("documents", [])]:
+    result = dossier.get("result")
+    for item in [*dossier.get("attachments", []), *(result.get("documents", []) if result else [])]:
         if item["upload_id"] == upload_id:
             return item
     return None
 
 
-def record_uploader(dossier: dict[str, Any], items: list[Mapping[str, Any]], sub: str) -> None:
+def record_uploader(dossier: Dossier, items: list[FileRef], sub: str) -> None:
     """Remember whose upload space holds each file (not shown in any view): the submitter's,
     the desk officer's, the officer's who issued a result, or the integration client's."""
     dossier.setdefault("uploaders", {}).update({item["upload_id"]: sub for item in items})
 
 
-def uploader_of(dossier: Mapping[str, Any], upload_id: str) -> str:
+def uploader_of(dossier: Dossier, upload_id: str) -> str:
     """Whose upload space holds the file; for files recorded before ``uploaders`` existed,
     the desk officer who received the dossier, or its owner."""
     return dossier.get("uploaders", {}).get(upload_id) or dossier.get("received_by") or dossier["owner_sub"]
 
 
-def phone_matches(dossier: Mapping[str, Any], last4: str) -> bool:
+def phone_matches(dossier: Dossier, last4: str) -> bool:
     import hmac
 
     phone = dossier["applicant"].get("phone", "")
     return len(last4) == 4 and last4.isdigit() and hmac.compare_digest(phone[-4:], last4)
 
 
-def decide(dossier: dict[str, Any], *, action: str, status: str, at: str, by: str, **details: Any) -> dict[str, Any]:
-    """Apply an officer decision to the dossier dict (status, version, decision log)."""
+def decide(dossier: Dossier, *, action: str, status: str, at: str, by: str, **details: Any) -> Dossier:
+    """Apply an officer decision to the dossier (status, version, decision log). ``details``
+    are the use case's own DecisionEntry keys (workflow.AUDITED, due_at, effective_at…)."""
     dossier["status"] = status
     dossier["version"] += 1
-    dossier["decisions"].append({"action": action, "at": at, "by": by, **details})
+    dossier["decisions"].append(cast(DecisionEntry, {"action": action, "at": at, "by": by, **details}))
     return dossier
 

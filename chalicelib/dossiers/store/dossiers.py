@@ -3,8 +3,9 @@
 Every state change is one TransactWriteItems call that writes the dossier (conditioned on
 its version), its outbox event, its audit record (chalicelib.trust.rules.audit) and, for a submission,
 the idempotency record and the daily sequence counter. Either all of it happens or none of
-it does. The dossier key, the shared connection and the read by code live in
-chalicelib.runtime.tables (light enough for consumers) and are re-exported here.
+it does. ``to_item`` is the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes
+its item; ``from_item`` reads it back with records.from_json, as every other reader of dossier
+items does. The dossier key and the shared connection live in chalicelib.runtime.tables.
 """
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ from chalicelib.trust.store import audit as audit_store
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.cursors import BadCursor, decode_cursor, encode_cursor  # noqa: F401 (BadCursor re-exported)
-from chalicelib.runtime.tables import connection, dossier_pk, get_dossier  # noqa: F401 (re-exported)
+from chalicelib.runtime.tables import connection, dossier_pk
 from chalicelib.kernel.errors import Conflict, ServiceUnavailable
 from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.trust.rules.privacy import id_number_hash, retention_index
 from chalicelib.runtime.credentials import id_hash_key
 from chalicelib.dossiers.rules.processing import due_index
+from chalicelib.dossiers.rules.records import Dossier, from_json
 
 
 def outbox_sk(version: int) -> str:
@@ -37,7 +39,9 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
+def to_item(dossier: Dossier) -> DossierItem:
+    """The dossier as its DynamoDB item: the whole dossier as JSON in ``body``, plus the
+    attributes its keys and indexes need. The one place a dossier becomes an item."""
     agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
     open_agency, due = due_index(dossier) or (None, None)
     closed_agency, closed_at = retention_index(dossier) or (None, None)
@@ -53,17 +57,32 @@ def _dossier_item(dossier: dict[str, Any]) -> DossierItem:
     )
 
 
+def from_item(item: DossierItem) -> Dossier:
+    """The dossier an item holds (its body is the whole dossier)."""
+    return from_json(item.body)
+
+
+def get_dossier(code: str) -> Dossier | None:
+    """One GetItem, strongly consistent so a transition reads the latest version.
+    (chalicelib.runtime.tables.get_dossier reads the same, untyped, for consumers that start light.)"""
+    try:
+        item = DossierItem.get(dossier_pk(code), "DOSSIER", consistent_read=True)
+    except DoesNotExist:
+        return None
+    return from_item(item)
+
+
 def applicant_pk(id_number: str) -> str:
     return f"APPLICANT#{id_number_hash(id_number, id_hash_key())}"
 
 
-def _applicant_item(dossier: dict[str, Any]) -> ApplicantItem | None:
+def _applicant_item(dossier: Dossier) -> ApplicantItem | None:
     id_number = dossier["applicant"].get("id_number")
     return ApplicantItem(pk=applicant_pk(id_number), sk=f"DOSSIER#{dossier['code']}", code=dossier["code"]) \
         if id_number else None
 
 
-def _outbox_item(dossier: dict[str, Any], event: dict[str, Any]) -> OutboxItem:
+def _outbox_item(dossier: Dossier, event: dict[str, Any]) -> OutboxItem:
     return OutboxItem(
         pk=dossier_pk(dossier["code"]), sk=outbox_sk(event["version"]),
         event_id=event["id"], event_type=event["type"], version=event["version"], event=_dumps(event),
@@ -101,7 +120,7 @@ def current_sequence(agency_id: str, day: str) -> int:
     return int(item.value)
 
 
-def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_sequence: int, sequence: int,
+def create_dossier(dossier: Dossier, event: dict[str, Any], *, seen_sequence: int, sequence: int,
                    day: str, idempotency_key: str, request_hash: str, response: dict[str, Any],
                    audit_record: dict[str, Any]) -> None:
     """Write dossier + event + idempotency record + counter + audit record in one transaction.
@@ -122,7 +141,7 @@ def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_seque
         with TransactWrite(connection=connection()) as tx:
             tx.save(idem, condition=IdempotencyItem.pk.does_not_exist())
             tx.save(seq, condition=seq_condition)
-            tx.save(_dossier_item(dossier), condition=DossierItem.pk.does_not_exist())
+            tx.save(to_item(dossier), condition=DossierItem.pk.does_not_exist())
             tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
             applicant = _applicant_item(dossier)
             if applicant is not None:
@@ -142,7 +161,7 @@ def create_dossier(dossier: dict[str, Any], event: dict[str, Any], *, seen_seque
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict[str, Any]]
+    items: list[Dossier]
     next_cursor: str | None
     scanned_count: int
 
@@ -161,7 +180,7 @@ def list_dossiers(*, scope: str, scope_id: str, status: str | None, limit: int, 
     key_value = f"{scope_id}#{status}" if status else scope_id
     start_key = decode_cursor(cursor, key_name, key_value) if cursor else None
     result = index.query(key_value, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
-    items = [json.loads(item.body) for item in result]
+    items = [from_item(item) for item in result]
     last = result.last_evaluated_key
     return Page(items=items, next_cursor=encode_cursor(last) if last else None,
                 scanned_count=result.total_count)
@@ -175,21 +194,21 @@ def list_due(*, agency_id: str, after: str | None, before: str, limit: int, curs
                  else DossierItem.gsi_due.between(after, before))
     start_key = decode_cursor(cursor, "gsi_open", agency_id, "gsi_due") if cursor else None
     result = index.query(agency_id, condition, limit=limit, last_evaluated_key=start_key)
-    items = [json.loads(item.body) for item in result]
+    items = [from_item(item) for item in result]
     last = result.last_evaluated_key
     return Page(items=items, next_cursor=encode_cursor(last) if last else None, scanned_count=result.total_count)
 
 
-def dossiers_since(agency_id: str, since: str) -> Iterator[dict[str, Any]]:
+def dossiers_since(agency_id: str, since: str) -> Iterator[Dossier]:
     """Every dossier of the agency submitted on or after ``since`` (ISO), oldest first.
     Queries on the agency index, page by page (operator backfills; never a Scan)."""
     for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk >= since):
-        yield json.loads(item.body)
+        yield from_item(item)
 
 
 # --- transitions ------------------------------------------------------------------------
 
-def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_version: int,
+def save_transition(dossier: Dossier, event: dict[str, Any], *, expected_version: int,
                     audit_record: dict[str, Any]) -> None:
     """Write the changed dossier, its event and its audit record; fail with 409 if someone
     else changed it first."""
@@ -206,19 +225,19 @@ def save_transition(dossier: dict[str, Any], event: dict[str, Any], *, expected_
         raise ServiceUnavailable(extra={"retryable": True}) from exc
 
 
-def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[dict[str, Any]]:
+def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[Dossier]:
     """Every dossier of an agency submitted on or before ``last_day`` (local), for audits and
     drill-down. One paginated Query on the agency index."""
     bound = (last_day + timedelta(days=1)).isoformat()
     for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk < bound):
-        yield json.loads(item.body)
+        yield from_item(item)
 
 
-def put_unversioned_change(dossier: dict[str, Any]) -> None:
+def put_unversioned_change(dossier: Dossier) -> None:
     """Write a change that is not a state change (no new version, no event), conditioned on
     the version read: a concurrent transition wins and the caller reads again (409)."""
     try:
-        _dossier_item(dossier).save(condition=DossierItem.version == dossier["version"])
+        to_item(dossier).save(condition=DossierItem.version == dossier["version"])
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
@@ -239,10 +258,10 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=connection())
 
 
-def stage_dossier_change(tx: TransactWrite, dossier: dict[str, Any], events: list[dict[str, Any]], *,
+def stage_dossier_change(tx: TransactWrite, dossier: Dossier, events: list[dict[str, Any]], *,
                          expected_version: int, audit_record: dict[str, Any]) -> None:
     """Add the changed dossier (version-checked), its outbox events and its audit record to ``tx``."""
-    tx.save(_dossier_item(dossier), condition=DossierItem.version == expected_version)
+    tx.save(to_item(dossier), condition=DossierItem.version == expected_version)
     for event in events:
         tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
     audit_store.stage(tx, audit_record)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.dossiers.rules import corrections
+from chalicelib.dossiers.rules.records import Correction, Dossier
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.store.attachments import missing_uploads
 from chalicelib.dossiers.use_cases import intake, transition
@@ -19,11 +20,11 @@ from chalicelib.kernel.working_days import iso
 from chalicelib.trust.rules import permissions
 from chalicelib.trust.rules.identity import Identity
 
-Change = tuple[dict[str, Any], dict[str, Any]]   # (the event, the correction)
+Change = tuple[dict[str, Any], Correction]   # (the event, the correction)
 
 
-def request_correction(code: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> dict[str, Any]:
-    def step(dossier: dict[str, Any], now: datetime) -> Change:
+def request_correction(code: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> Correction:
+    def step(dossier: Dossier, now: datetime) -> Change:
         correction = corrections.validate_request(body, dossier, now)
         evidence = [{"upload_id": correction["evidence_upload_id"], "name": "evidence"}]
         if missing_uploads(identity.sub, evidence, key="evidence"):
@@ -37,13 +38,13 @@ def request_correction(code: str, identity: Identity, body: Any, *, clock: Clock
 
 
 def decide_correction(code: str, correction_id: str, identity: Identity, *, approve: bool, note: Any,
-                      clock: Clock = utc_now) -> dict[str, Any]:
+                      clock: Clock = utc_now) -> Correction:
     action = "correction.approve" if approve else "correction.reject"
     permissions.scope_of(identity, action)
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise ValidationFailed(fields={"note": "Ghi chú là chuỗi tối đa 2000 ký tự."})
 
-    def step(dossier: dict[str, Any], now: datetime) -> Change:
+    def step(dossier: Dossier, now: datetime) -> Change:
         at = iso(now)
         correction = corrections.decide(dossier, correction_id, approve=approve, by=identity.sub, at=at, note=note)
         event_type = "DossierCorrectionApproved" if approve else "DossierCorrectionRejected"

@@ -9,8 +9,8 @@ import hashlib
 import json
 import random
 import time
-from typing import Any
-from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
+from collections.abc import Callable
 
 from chalicelib.trust.rules import audit
 from chalicelib.catalogue.use_cases import procedures as catalogue
@@ -28,8 +28,15 @@ from chalicelib.dossiers.rules.submission import (
 from chalicelib.kernel.errors import Forbidden, MalformedRequest, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.dossiers.rules.processing import pauses_of
+from chalicelib.dossiers.rules.records import Dossier
 
 MAX_SEQUENCE_RETRIES = 8
+
+
+class DeskFields(TypedDict, total=False):
+    """What the desk records on a dossier beyond the submission (desk.submit_at_desk)."""
+    consent: bool | None
+    received_by: str | None
 
 
 def request_hash(body: Any) -> str:
@@ -40,7 +47,7 @@ def request_hash(body: Any) -> str:
 # --- submit -----------------------------------------------------------------------------
 
 def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str = "online",
-           owner_sub: str | None = None, extra: Mapping[str, Any] | None = None,
+           owner_sub: str | None = None, extra: DeskFields | None = None,
            clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
     """Create a dossier. Returns (response, replayed). Same key + same body replays the
     first response; same key + another body is a 422. The desk (chalicelib/dossiers/use_cases/desk.py) passes
@@ -91,7 +98,7 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
 
 # --- reads ------------------------------------------------------------------------------
 
-def load_for(code: str, identity: Identity, action: str = "dossier.read") -> dict[str, Any]:
+def load_for(code: str, identity: Identity, action: str = "dossier.read") -> Dossier:
     """The dossier if this caller may perform ``action`` on it (chalicelib.trust.rules.permissions)."""
     return permissions.check(identity, action, store.get_dossier(code))
 

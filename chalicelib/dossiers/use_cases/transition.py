@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.dossiers.rules import processing, transitions
+from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.dossiers.rules.submission import decide, record_uploader
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.store.attachments import missing_uploads
@@ -32,7 +33,7 @@ from chalicelib.trust.rules.identity import Identity
 
 Clock = Callable[[], datetime]
 # Checks the loaded dossier, changes it in place and returns (its event, the caller's answer).
-type Step[Result] = Callable[[dict[str, Any], datetime], tuple[dict[str, Any], Result]]
+type Step[Result] = Callable[[Dossier, datetime], tuple[dict[str, Any], Result]]
 
 
 def utc_now() -> datetime:
@@ -97,12 +98,12 @@ def change[Result](code: str, identity: Identity, permission: str, step: Step[Re
 
 
 def run(code: str, identity: Identity, action: str, params: Mapping[str, Any] | None = None, *,
-        actor: Actor | None = None, clock: Clock = utc_now) -> dict[str, Any]:
+        actor: Actor | None = None, clock: Clock = utc_now) -> Dossier:
     """Move the dossier along the graph's edge ``action``; returns the saved dossier.
 
     After loading: the report already applied (AlreadyApplied), the graph and the action's
     preconditions (409), uploaded files (422), then the processing rules."""
-    def step(dossier: dict[str, Any], now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    def step(dossier: Dossier, now: datetime) -> tuple[dict[str, Any], Dossier]:
         _check_replay(dossier, actor)
         status = check(dossier, action)
         return _apply(dossier, action, dict(params or {}), status, now=now, identity=identity, actor=actor), dossier
@@ -148,7 +149,7 @@ def _check_replay(dossier: Mapping[str, Any], actor: Actor | None) -> None:
 
 # --- apply -------------------------------------------------------------------------------
 
-def _apply(dossier: dict[str, Any], action: str, params: dict[str, Any], status: str, *, now: datetime,
+def _apply(dossier: Dossier, action: str, params: dict[str, Any], status: str, *, now: datetime,
            identity: Identity, actor: Actor | None) -> dict[str, Any]:
     """Change the dossier for the allowed ``action``; returns its event."""
     spec = ACTIONS[action]

@@ -17,6 +17,7 @@ from typing import Any
 from collections.abc import Mapping
 
 from chalicelib.payments.rules import transitions as pt
+from chalicelib.payments.rules.records import RefundDue
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 from chalicelib.kernel.events import new_event
@@ -250,7 +251,7 @@ class Plan:
     payment: dict[str, Any]
     dossier: dict[str, Any]
     events: list[dict[str, Any]]
-    refund_due: dict[str, Any] | None = None
+    refund_due: RefundDue | None = None
     refund_due_changed: bool = False
 
 
@@ -433,7 +434,7 @@ def reject_refund(payment: Mapping[str, Any], dossier: Mapping[str, Any], *, ref
 
 # --- the finance desk's to-refund list ------------------------------------------------------
 
-def refund_due_record(dossier: Mapping[str, Any], at: str) -> dict[str, Any]:
+def refund_due_record(dossier: Mapping[str, Any], at: str) -> RefundDue:
     """One line of the "to refund" list: a dossier holding money it must give back."""
     book = ledger(dossier)
     return {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, UTC
 from typing import Any
-from collections.abc import Mapping
 
 from chalicelib.runtime import aws
 from chalicelib.runtime import resources
@@ -17,6 +16,7 @@ from chalicelib.dossiers.store.attachments import bucket
 from chalicelib.kernel.working_days import iso
 from chalicelib.runtime.settings import settings
 from chalicelib.kernel.errors import Conflict
+from chalicelib.payments.rules.records import Receipt
 
 PDF = "application/pdf"
 
@@ -25,21 +25,21 @@ def object_key(payment_id: str) -> str:
     return f"{resources.RECEIPTS_PREFIX}{payment_id}.pdf"
 
 
-def file_name(record: Mapping[str, Any]) -> str:
+def file_name(record: Receipt) -> str:
     return f"{record['number']}.pdf"
 
 
-def _disposition(record: Mapping[str, Any]) -> str:
+def _disposition(record: Receipt) -> str:
     return f'attachment; filename="{file_name(record)}"'
 
 
-def store(record: Mapping[str, Any], pdf: bytes) -> None:
+def store(record: Receipt, pdf: bytes) -> None:
     """Write the receipt of ``record`` (payment_rules.receipt) where the API looks for it."""
     aws.client("s3").put_object(Bucket=bucket(), Key=object_key(record["payment_id"]), Body=pdf,
                                 ContentType=PDF, ContentDisposition=_disposition(record))
 
 
-def download_link(record: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def download_link(record: Receipt, *, now: datetime | None = None) -> dict[str, Any]:
     """A presigned GET for the stored receipt: one S3 HEAD, the signing needs no call.
     409 ``receipt_not_ready`` while the consumer has not stored it yet."""
     from botocore.exceptions import ClientError

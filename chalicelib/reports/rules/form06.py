@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from typing import Any
 from collections.abc import Iterable, Mapping
 
+from chalicelib.dossiers.rules.records import Dossier
+
 CHANNELS = ("online", "direct", "postal")
 RESOLVED = ("early", "on_time", "late")
 CLOSED_OTHER = ("withdrawn", "refused", "stopped")
@@ -159,7 +161,7 @@ def projection_step(applied_version: int | None, applied: Contributions, version
     return new, diff(new, applied)
 
 
-def stored_contributions(dossier: Mapping[str, Any]) -> dict[str, Contributions]:
+def stored_contributions(dossier: Dossier) -> dict[str, Contributions]:
     """The dossier's contributions per stored view (STORED_VIEWS)."""
     raw = contributions(facts_from_dossier(dossier, adjusted=False))
     return {"raw": raw, "cor": diff(contributions(facts_from_dossier(dossier, adjusted=True)), raw)}
@@ -343,7 +345,7 @@ class Succession:
 
 # --- from a stored dossier --------------------------------------------------------------
 
-def facts_from_dossier(dossier: Mapping[str, Any], *, adjusted: bool) -> Facts:
+def facts_from_dossier(dossier: Dossier, *, adjusted: bool) -> Facts:
     """Reduce a dossier to its form-06 facts; ``adjusted`` applies approved corrections.
 
     Decisions carry the day they happened (``at``, or the audited ``effective_at``) and, when

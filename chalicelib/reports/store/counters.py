@@ -26,6 +26,7 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.models import ProjectionItem, table_meta
 from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS, Contributions, by_period, viewed
+from chalicelib.dossiers.rules.records import Dossier, from_json
 
 # Built at run time (a number attribute per report cell, from the report's rules), so its
 # attributes are unknown to mypy. Here, not in chalicelib.runtime.models: the platform knows no
@@ -86,7 +87,7 @@ def _decode(text: str | None) -> dict[str, Contributions]:
     return out
 
 
-def load(code: str) -> tuple[dict[str, Any] | None, int | None, dict[str, Contributions]]:
+def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions]]:
     """The dossier and its projection record in one consistent BatchGetItem."""
     cfg = settings()
     dossiers, reports = cfg.name(resources.DOSSIERS.name), cfg.name(resources.REPORTS.name)
@@ -101,7 +102,7 @@ def load(code: str) -> tuple[dict[str, Any] | None, int | None, dict[str, Contri
     deserialize = TypeDeserializer().deserialize
     dossier_items = found.get(dossiers, [])
     record_items = found.get(reports, [])
-    dossier = json.loads(deserialize(dossier_items[0]["body"])) if dossier_items else None
+    dossier = from_json(deserialize(dossier_items[0]["body"])) if dossier_items else None
     if not record_items:
         return dossier, None, {view: {} for view in STORED_VIEWS}
     record = {k: deserialize(v) for k, v in record_items[0].items()}
@@ -112,7 +113,7 @@ class StaleProjection(Exception):
     """Another delivery projected this version or a newer one first."""
 
 
-def apply(dossier: dict[str, Any], version: int, applied_version: int | None,
+def apply(dossier: Dossier, version: int, applied_version: int | None,
           new: dict[str, Contributions], deltas: dict[str, Contributions]) -> None:
     """Write the counter deltas and the new projection record in one transaction."""
     code, agency = dossier["code"], dossier["agency_id"]

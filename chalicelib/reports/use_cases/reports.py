@@ -19,6 +19,7 @@ from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
 from chalicelib.dossiers.use_cases import reads as dossier_reads
+from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.kernel.errors import Forbidden, MalformedRequest, ValidationFailed
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.identity import Identity
@@ -147,7 +148,7 @@ def dossier_report(identity: Identity, *, start: date, end: date, group_by: str,
 
 # --- dossiers behind the numbers ----------------------------------------------------------
 
-def received_dossiers(agencies: Iterable[str], end: date) -> list[dict[str, Any]]:
+def received_dossiers(agencies: Iterable[str], end: date) -> list[Dossier]:
     """Every dossier of these agencies received up to ``end``."""
     return [dossier for agency in agencies for dossier in dossier_reads.dossiers_received_until(agency, end)]
 

@@ -23,6 +23,7 @@ from typing import Any
 from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import parse_iso, to_local
+from chalicelib.dossiers.rules.records import Dossier
 
 PACKAGED_MAP = Path(__file__).parents[1] / "data" / "national_status.json"
 DOSSIER_SERVICE = "DongBoHoSoMC"
@@ -73,10 +74,10 @@ def _cut(text: str | None, limit: int) -> str:
     return (text or "")[:limit]
 
 
-def dossier_message(dossier: Mapping[str, Any], config: NationalConfig) -> dict[str, Any]:
+def dossier_message(dossier: Dossier, config: NationalConfig) -> dict[str, Any]:
     """The whole dossier for DongBoHoSoMC."""
     applicant = dossier["applicant"]
-    result = dossier.get("result") or {}
+    result = dossier.get("result")
     return {
         "MaHoSo": dossier["code"],
         "MaTTHC": dossier["procedure_code"],
@@ -103,7 +104,7 @@ def dossier_message(dossier: Mapping[str, Any], config: NationalConfig) -> dict[
         "DanhSachHoSoBoSung": [_supplement(s, p) for s, p in
                                zip(dossier.get("supplements", []), dossier.get("pauses", []), strict=False)],
         "DanhSachGiayToKetQua": [{"MaGiayTo": d["upload_id"], "TenGiayTo": d["name"]}
-                                 for d in result.get("documents", [])],
+                                 for d in (result.get("documents", []) if result else [])],
         "DuocThanhToanTrucTuyen": 1 if amount_paid(dossier) > 0 else 0,   # every payment MotCua takes is online
     }
 
@@ -121,7 +122,7 @@ def _supplement(request: Mapping[str, Any], pause: Mapping[str, Any]) -> dict[st
 ROLE_TITLES = {"officer": "Chuyên viên", "leader": "Lãnh đạo"}
 
 
-def progress_message(event: Mapping[str, Any], dossier: Mapping[str, Any], config: NationalConfig) -> dict[str, Any]:
+def progress_message(event: Mapping[str, Any], dossier: Dossier, config: NationalConfig) -> dict[str, Any]:
     """One step's progress for CapNhatTienDoHoSoMC, from a DossierForwarded event."""
     data = event["data"]
     step = dossier["steps"][data["to_step"] - 1] if data["to_step"] <= len(dossier.get("steps", [])) else {}
@@ -139,7 +140,7 @@ def progress_message(event: Mapping[str, Any], dossier: Mapping[str, Any], confi
     }
 
 
-def message_for(event: Mapping[str, Any], dossier: Mapping[str, Any],
+def message_for(event: Mapping[str, Any], dossier: Dossier,
                 config: NationalConfig) -> tuple[str, dict[str, Any]] | None:
     """(service, data) to send for this event, or None when the portal needs nothing."""
     if event["type"] == SNAPSHOT_EVENT:

@@ -6,10 +6,8 @@ or count an attempt twice; a stale write simply loses.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Mapping
 
 from pynamodb.exceptions import PutError
 
@@ -17,6 +15,7 @@ from chalicelib.runtime.settings import settings
 from chalicelib.runtime import resources
 from chalicelib.runtime.models import DossierItem, SyncLedgerItem
 from chalicelib.runtime.tables import connection, dossier_pk
+from chalicelib.dossiers.rules.records import Dossier, from_json
 
 LEDGER_SK = "SYNC#national"
 MAX_ERROR_CHARS = 500
@@ -35,7 +34,7 @@ def _ledger(item: SyncLedgerItem) -> Ledger:
     return Ledger(int(item.version), item.state, int(item.attempts), item.last_error, item.synced_at)
 
 
-def read(code: str) -> tuple[dict[str, Any] | None, Ledger | None]:
+def read(code: str) -> tuple[Dossier | None, Ledger | None]:
     """The dossier and its ledger in one strongly consistent BatchGetItem."""
     table = settings().name(resources.DOSSIERS.name)
     keys = [{"pk": {"S": dossier_pk(code)}, "sk": {"S": sk}} for sk in ("DOSSIER", LEDGER_SK)]
@@ -43,7 +42,7 @@ def read(code: str) -> tuple[dict[str, Any] | None, Ledger | None]:
     dossier, ledger = None, None
     for raw in answer.get("Responses", {}).get(table, []):
         if raw["sk"]["S"] == "DOSSIER":
-            dossier = json.loads(DossierItem.from_raw_data(raw).body)
+            dossier = from_json(DossierItem.from_raw_data(raw).body)
         else:
             ledger = _ledger(SyncLedgerItem.from_raw_data(raw))
     return dossier, ledger
@@ -114,5 +113,5 @@ def sync_view(ledger: Ledger | None, dossier_version: int) -> dict[str, Any]:
             "last_error": ledger.last_error, "attempts": ledger.attempts}
 
 
-def view_of(dossier: Mapping[str, Any], ledger: Ledger | None) -> dict[str, Any]:
+def view_of(dossier: Dossier, ledger: Ledger | None) -> dict[str, Any]:
     return sync_view(ledger, dossier["version"])

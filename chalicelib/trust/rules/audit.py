@@ -22,18 +22,16 @@ from datetime import datetime, UTC
 from typing import Any
 from collections.abc import Iterator, Mapping, Sequence
 
+from chalicelib.dossiers.rules.records import AUDIT_MEMBER_KEYS, AUDIT_VALUE_KEYS, Dossier
 from chalicelib.kernel.working_days import to_local
 
 CHANGE, READ = "change", "read"
-# Values copied into before/after: scalars that are about the procedure, never about the person.
-VALUE_FIELDS = frozenset({
-    "status", "version", "channel", "agency_id", "procedure_code", "submitted_at", "accepted_at", "due_at",
-    "amount_due", "finished_at", "returned_at", "return_method", "holder_agency_id", "extension_days",
-    "consent", "received_by", "pay_before_accept",
-})
+# Values copied into before/after: scalars that are about the procedure, never about the person
+# (the dossier keys chalicelib.dossiers.rules.records marks AUDIT).
+VALUE_FIELDS = AUDIT_VALUE_KEYS
 # Dict fields whose changed scalar members are named one level deep (``step.index``), with
-# their values: a step and the payment ledger hold no personal data.
-NESTED_VALUE_FIELDS = frozenset({"step", "payment"})
+# their values: a step and the payment ledger hold no personal data (marked AUDIT_MEMBERS).
+NESTED_VALUE_FIELDS = AUDIT_MEMBER_KEYS
 MAX_VALUE_CHARS = 200
 _request_id: ContextVar[str | None] = ContextVar("motcua_audit_request_id", default=None)
 
@@ -76,9 +74,9 @@ def current_request_id() -> str | None:
 
 # --- state changes -------------------------------------------------------------------------
 
-def snapshot(dossier: Mapping[str, Any]) -> dict[str, Any]:
+def snapshot(dossier: Dossier) -> Dossier:
     """A copy of the dossier before a use case changes it in place: the record's ``before``."""
-    return copy.deepcopy(dict(dossier))
+    return copy.deepcopy(dossier)
 
 
 def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from typing import Any
 from collections.abc import Iterator, Mapping
 
+from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.dossiers.rules.transitions import CLOSED
 
 EXPORT_FORMAT = "motcua-privacy-export/1"
@@ -48,7 +49,7 @@ def closed_at(dossier: Mapping[str, Any]) -> str | None:
     return moments[-1] if moments else dossier.get(f"{status}_at") or dossier.get("submitted_at")
 
 
-def retention_index(dossier: Mapping[str, Any]) -> tuple[str, str] | None:
+def retention_index(dossier: Dossier) -> tuple[str, str] | None:
     """(agency, closed_at) for the sparse ``closed_by_agency`` index: only closed dossiers whose
     files have not been purged yet, so the purge job reads exactly what it may purge."""
     if dossier.get("attachments_purged_at"):
@@ -74,24 +75,26 @@ class StoredFile:
     kind: str            # submission | supplement | result
 
 
-def stored_files(dossier: Mapping[str, Any]) -> list[StoredFile]:
+def stored_files(dossier: Dossier) -> list[StoredFile]:
     """Every uploaded file a dossier refers to. Submission files were uploaded by the owner
     (online) or the desk officer (``received_by``); supplements by ``supplied_by``; result
     documents by the officer who issued them."""
     files: dict[str, StoredFile] = {}
     for request in dossier.get("supplements") or []:
+        supplied_by = request.get("supplied_by") or ""   # only a supplied request has attachments
         for item in request.get("attachments") or []:
-            files[item["upload_id"]] = StoredFile(item["upload_id"], item["name"], request["supplied_by"], "supplement")
+            files[item["upload_id"]] = StoredFile(item["upload_id"], item["name"], supplied_by, "supplement")
     submitter = dossier.get("received_by") or dossier["owner_sub"]
     for item in dossier.get("attachments") or []:
         files.setdefault(item["upload_id"], StoredFile(item["upload_id"], item["name"], submitter, "submission"))
-    result = dossier.get("result") or {}
-    for item in result.get("documents") or []:
-        files.setdefault(item["upload_id"], StoredFile(item["upload_id"], item["name"], result["issued_by"], "result"))
+    result = dossier.get("result")
+    if result:
+        for item in result.get("documents") or []:
+            files.setdefault(item["upload_id"], StoredFile(item["upload_id"], item["name"], result["issued_by"], "result"))
     return list(files.values())
 
 
-def mark_purged(dossier: dict[str, Any], *, at: datetime | str, files: int) -> dict[str, Any]:
+def mark_purged(dossier: Dossier, *, at: datetime | str, files: int) -> Dossier:
     """Record the purge on the dossier. Status and version stay: nothing downstream re-counts."""
     dossier["attachments_purged_at"] = at if isinstance(at, str) else at.isoformat()
     dossier["attachments_purged_count"] = files
@@ -104,7 +107,8 @@ def notification_view(sk: str, state: str, at: str, provider_id: str | None) -> 
     return {"event_id": event_id, "channel": channel, "state": state, "at": at, "provider_id": provider_id}
 
 
-def payment_ids(dossier: Mapping[str, Any]) -> Iterator[str]:
+def payment_ids(dossier: Dossier) -> Iterator[str]:
     """The payments a dossier's ledger refers to."""
-    for entry in (dossier.get("payment") or {}).get("payments") or []:
+    ledger = dossier.get("payment")
+    for entry in ledger.get("payments") or [] if ledger else []:
         yield entry["payment_id"]

@@ -2,7 +2,6 @@
 notifications, the dossiers due for purge, and the files themselves. Queries only, no Scan."""
 from __future__ import annotations
 
-import json
 from typing import Any
 from collections.abc import Iterator
 
@@ -11,6 +10,7 @@ from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.store.attachments import bucket, object_key
 from chalicelib.runtime.models import ApplicantItem, DossierItem, NotificationItem
 from chalicelib.trust.rules.privacy import StoredFile, notification_view
+from chalicelib.dossiers.rules.records import Dossier
 
 
 def dossier_codes_of(id_number: str) -> list[str]:
@@ -24,14 +24,14 @@ def notifications_of(code: str) -> list[dict[str, Any]]:
     return [notification_view(item.sk, item.state, item.at, item.provider_id) for item in query]
 
 
-def closed_before(agency_id: str, cutoff_iso: str) -> Iterator[dict[str, Any]]:
+def closed_before(agency_id: str, cutoff_iso: str) -> Iterator[Dossier]:
     """Dossiers of an agency closed before ``cutoff_iso`` whose files are still held: a Query
     on the sparse ``closed_by_agency`` index (purged dossiers have left it)."""
     for item in DossierItem.closed_by_agency.query(agency_id, DossierItem.gsi_closed_at < cutoff_iso):
-        yield json.loads(item.body)
+        yield store.from_item(item)
 
 
-def save_purged(dossier: dict[str, Any]) -> None:
+def save_purged(dossier: Dossier) -> None:
     """Write the purge mark, only if nobody changed the dossier since it was read (same
     version). No outbox event: the change means nothing to consumers or counters."""
     store.put_unversioned_change(dossier)

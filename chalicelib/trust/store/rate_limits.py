@@ -5,7 +5,6 @@ so concurrent requests can never count past it and nothing is lost between read 
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.runtime import resources
@@ -13,6 +12,7 @@ from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.rate_limits import Limit
 from chalicelib.runtime.models import DossierItem
 from chalicelib.runtime.tables import connection, dossier_pk
+from chalicelib.dossiers.rules.records import Dossier, from_json
 
 
 def table() -> str:
@@ -35,7 +35,7 @@ def hit(limit: Limit, subject: str, now: float) -> bool:
     return True
 
 
-def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[dict[str, Any] | None, int]:
+def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[Dossier | None, int]:
     """The dossier and this window's count for the code, in one BatchGetItem over two tables."""
     dossiers = settings().name(resources.DOSSIERS.name)
     request: dict[str, Any] = {
@@ -46,7 +46,7 @@ def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[dict[str, Any
     while request:
         answer = connection().client.batch_get_item(RequestItems=request)
         for raw in answer.get("Responses", {}).get(dossiers, []):
-            dossier = json.loads(DossierItem.from_raw_data(raw).body)
+            dossier = from_json(DossierItem.from_raw_data(raw).body)
         for raw in answer.get("Responses", {}).get(table(), []):
             hits = int(raw["hits"]["N"]) if "hits" in raw else 0
         request = answer.get("UnprocessedKeys") or {}

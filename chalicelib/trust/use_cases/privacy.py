@@ -12,6 +12,7 @@ from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.payments.use_cases import reads as payment_reads
 from chalicelib.trust.store import privacy as privacy_store
 from chalicelib.dossiers.use_cases import reads as dossier_reads
+from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.sync.use_cases import status as sync_status
 from chalicelib.kernel.working_days import iso, to_local
 from chalicelib.runtime.settings import settings
@@ -55,7 +56,7 @@ def _file_entry(file: Any, with_files: bool, purged: bool) -> dict[str, Any]:
     return entry
 
 
-def _dossier_record(dossier: dict[str, Any], with_files: bool) -> dict[str, Any]:
+def _dossier_record(dossier: Dossier, with_files: bool) -> dict[str, Any]:
     code = dossier["code"]
     _, ledger = sync_status.read(code)
     purged = bool(dossier.get("attachments_purged_at"))

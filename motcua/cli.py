@@ -29,7 +29,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from chalicelib.kernel.errors import ApiError
+    from chalicelib.kernel.errors import DomainError
     from chalicelib.trust.rules.identity import mint_local_token
 
     cfg = _settings()
@@ -40,7 +40,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     try:
         print(mint_local_token(cfg.local_jwt_secret, sub, args.role, args.agency, ttl_seconds=args.ttl,
                                id_number=args.id_number))
-    except ApiError as error:
+    except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
     return 0
@@ -128,13 +128,13 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
 def cmd_privacy_export(args: argparse.Namespace) -> int:
     """Everything held about one citizen, as one JSON document (format in docs/security.md, Privacy)."""
     import getpass
-    from chalicelib.kernel.errors import ApiError
+    from chalicelib.kernel.errors import DomainError
 
     _settings()
     from chalicelib.trust.use_cases.privacy import export
     try:
         document = export(args.id_number, actor=f"cli:{getpass.getuser()}", with_files=args.with_files)
-    except ApiError as error:
+    except DomainError as error:
         print(f"error: {error.message} {error.fields}", file=sys.stderr)
         return 2
     text = json.dumps(document, ensure_ascii=False, indent=2)
@@ -217,7 +217,7 @@ def cmd_payments_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_payments_report(args: argparse.Namespace) -> int:
-    from chalicelib.kernel.errors import ApiError
+    from chalicelib.kernel.errors import DomainError
     from chalicelib.payments.rules.reconciliation import parse_settlement, to_csv, to_xlsx
 
     _settings()
@@ -231,7 +231,7 @@ def cmd_payments_report(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except ApiError as error:
+    except DomainError as error:
         print(f"error: {error.message} {error.fields}", file=sys.stderr)
         return 2
     if args.csv:

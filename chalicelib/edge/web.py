@@ -1,8 +1,8 @@
-"""The HTTP edge: turning requests into Python values and ApiErrors into JSON responses.
+"""The HTTP edge: turning requests into Python values and domain errors into JSON responses.
 
 Chalice turns any exception raised in a view into a 500, so views are wrapped by
-``guarded`` which maps our ApiError to its status and JSON body. Everything unexpected is
-still a 500, logged with the request id, and never echoes internals.
+``guarded`` which answers a DomainError through the table in chalicelib/edge/errors.py.
+Everything unexpected is still a 500, logged with the request id, and never echoes internals.
 """
 from __future__ import annotations
 
@@ -14,8 +14,12 @@ from collections.abc import Callable
 
 from chalice import Response
 
+from chalicelib.edge.errors import body_of, chalice_error_body, headers_of, status_of
+from chalicelib.kernel.errors import (
+    DomainError, MalformedJson, MalformedRequest, PayloadTooLarge, ServiceBusy, ServiceUnavailable, Unauthenticated,
+    ValidationFailed,
+)
 from chalicelib.runtime.settings import settings
-from chalicelib.kernel.errors import ApiError, MalformedJson, PayloadTooLarge, ServiceBusy, ServiceUnavailable, ValidationFailed
 from chalicelib.trust.rules.identity import Identity, bearer_token, identity_from_claims, verify_local_token
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -33,8 +37,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     headers={**JSON_HEADERS, **(headers or {})})
 
 
-def error_response(error: ApiError) -> Response:
-    return json_response(error.body(), error.status, error.headers)
+def error_response(error: DomainError) -> Response:
+    return json_response(body_of(error), status_of(error), headers_of(error))
 
 
 def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,7 +46,7 @@ def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
-        except ApiError as error:
+        except DomainError as error:
             if isinstance(error, ServiceUnavailable) and aws_throttled(error.__cause__):
                 error = ServiceBusy()
             return error_response(error)
@@ -79,15 +83,6 @@ def aws_throttled(exc: BaseException | None) -> bool:
     return False
 
 
-_CHALICE_CODES = {
-    "MethodNotAllowedError": ("method_not_allowed", "Phương thức HTTP này không được hỗ trợ cho đường dẫn này."),
-    "UnsupportedMediaType": ("unsupported_media_type",
-                             "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
-    "BadRequest": ("bad_request", "Yêu cầu không hợp lệ."),
-    "BadRequestError": ("bad_request", "Yêu cầu không hợp lệ."),
-}
-
-
 def normalise_error(response: Response) -> Response:
     """Give Chalice's own 4xx answers (405, 415…) our error shape, so clients see one format."""
     if not 400 <= response.status_code < 500 or not isinstance(response.body, dict):
@@ -95,8 +90,7 @@ def normalise_error(response: Response) -> Response:
     chalice_code = response.body.get("Code")
     if chalice_code is None:
         return response
-    code, message = _CHALICE_CODES.get(chalice_code, ("bad_request", "Yêu cầu không hợp lệ."))
-    normalised = json_response({"error": {"code": code, "message": message, "fields": {}}}, response.status_code)
+    normalised = json_response(chalice_error_body(chalice_code), response.status_code)
     normalised.headers.update({k: v for k, v in response.headers.items() if k.lower() == "allow"})
     return normalised
 
@@ -155,7 +149,6 @@ def identity_of(request: Any) -> Identity:
     authorizer = (request.context or {}).get("authorizer") or {}
     claims = authorizer.get("claims") or authorizer.get("jwt", {}).get("claims")
     if not claims:
-        from chalicelib.kernel.errors import Unauthenticated
         raise Unauthenticated()
     return identity_from_claims(claims)
 
@@ -185,11 +178,11 @@ def client_ip(request: Any) -> str:
 def idempotency_key(request: Any) -> str:
     key = request.headers.get("idempotency-key")
     if key is None:
-        raise ApiError("Thiếu tiêu đề Idempotency-Key.", code="missing_idempotency_key",
-                       fields={"Idempotency-Key": "Bắt buộc: một chuỗi ngẫu nhiên 8–128 ký tự cho mỗi lần nộp."})
+        raise MalformedRequest("Thiếu tiêu đề Idempotency-Key.", code="missing_idempotency_key",
+                               fields={"Idempotency-Key": "Bắt buộc: một chuỗi ngẫu nhiên 8–128 ký tự cho mỗi lần nộp."})
     if not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError("Idempotency-Key không hợp lệ.", code="invalid_idempotency_key",
-                       fields={"Idempotency-Key": "Chỉ gồm chữ, số, '-', '_', '.', ':' và dài 8–128 ký tự."})
+        raise MalformedRequest("Idempotency-Key không hợp lệ.", code="invalid_idempotency_key",
+                               fields={"Idempotency-Key": "Chỉ gồm chữ, số, '-', '_', '.', ':' và dài 8–128 ký tự."})
     return key
 
 

@@ -1,59 +1,56 @@
-"""Errors meant for people.
+"""What went wrong, in the domain's words.
 
-Every 4xx leaves the API as ``{"error": {"code", "message", "fields"}}``: ``code`` is a
-stable English identifier that clients may branch on, ``message`` is Vietnamese with
-diacritics for the person in front of the screen, and ``fields`` names each bad field.
+Each class names a kind of failure (bad input, not found, not allowed, a state conflict, rate
+limited, temporarily unavailable…) and carries what a person needs to fix it: a stable English
+``code`` clients may branch on, a Vietnamese ``message`` with diacritics, the bad ``fields``
+and any ``extra`` facts (``current_status``, ``retry_after``…). None of them knows HTTP: the one
+table in chalicelib/edge/errors.py turns a kind into a status, headers and the JSON body, so
+rules and use cases stay usable from the CLI and the Lambda handlers too.
 """
 from __future__ import annotations
 
 from typing import Any
 
 
-class ApiError(Exception):
-    status = 400
-    code = "bad_request"
-    message = "Yêu cầu không hợp lệ."
+class DomainError(Exception):
+    """The base of every failure meant for people. Not raised itself: raise the kind that says
+    what went wrong, which the edge knows how to answer (a kind it does not know is a bug)."""
+    code: str
+    message: str
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 fields: dict[str, str] | None = None, status: int | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+                 fields: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message or self.message)
         self.message = message or self.message
         self.code = code or self.code
-        self.status = status or self.status
         self.fields = fields or {}
         self.extra = extra or {}
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {}
 
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message, "fields": self.fields}
-        error.update(self.extra)
-        return {"error": error}
+class MalformedRequest(DomainError):
+    """The request itself cannot be read: a missing header, an unreadable cursor or body."""
+    code = "bad_request"
+    message = "Yêu cầu không hợp lệ."
 
 
-class ValidationFailed(ApiError):
-    status = 422
-    code = "validation_failed"
-    message = "Dữ liệu gửi lên không hợp lệ, vui lòng kiểm tra các trường được nêu."
-
-
-class MalformedJson(ApiError):
-    status = 400
+class MalformedJson(MalformedRequest):
     code = "malformed_json"
     message = "Nội dung yêu cầu không phải JSON hợp lệ."
 
 
-class PayloadTooLarge(ApiError):
-    status = 413
+class ValidationFailed(DomainError):
+    """The request reads fine but its values break a rule; ``fields`` says which and why."""
+    code = "validation_failed"
+    message = "Dữ liệu gửi lên không hợp lệ, vui lòng kiểm tra các trường được nêu."
+
+
+class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     message = "Nội dung yêu cầu vượt quá dung lượng cho phép."
 
 
-class Unauthenticated(ApiError):
-    status = 401
+class Unauthenticated(DomainError):
+    """We do not know who is asking (no token, a bad token, a bad signature)."""
     code = "unauthenticated"
     message = "Bạn cần đăng nhập để thực hiện thao tác này."
 
@@ -63,20 +60,19 @@ class TokenExpired(Unauthenticated):
     message = "Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại."
 
 
-class Forbidden(ApiError):
-    status = 403
+class Forbidden(DomainError):
+    """We know who is asking, and they may not do this."""
     code = "forbidden"
     message = "Bạn không có quyền thực hiện thao tác này."
 
 
-class NotFound(ApiError):
-    status = 404
+class NotFound(DomainError):
     code = "not_found"
     message = "Không tìm thấy dữ liệu yêu cầu."
 
 
-class Conflict(ApiError):
-    status = 409
+class Conflict(DomainError):
+    """The action does not fit the current state (or someone changed it meanwhile)."""
     code = "conflict"
     message = "Thao tác xung đột với trạng thái hiện tại, vui lòng tải lại và thử lại."
 
@@ -91,8 +87,8 @@ class InvalidTransition(Conflict):
         )
 
 
-class TooManyRequests(ApiError):
-    status = 429
+class RateLimited(DomainError):
+    """Too many attempts in a window; the caller may try again after ``retry_after`` seconds."""
     code = "too_many_requests"
     message = "Bạn đã tra cứu quá nhiều lần, vui lòng thử lại sau."
 
@@ -100,22 +96,20 @@ class TooManyRequests(ApiError):
         super().__init__(message, extra={"retry_after": retry_after})
         self.retry_after = retry_after
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+
+class ExternalServiceFailed(DomainError):
+    """A service we depend on (a payment provider…) answered with a failure: not the caller's
+    fault, and not known to be temporary."""
+    code = "external_service_failed"
+    message = "Hệ thống liên kết trả lời lỗi, vui lòng thử lại sau."
 
 
-class ServiceUnavailable(ApiError):
-    """Retryable: clients may send the same request again (the same Idempotency-Key for a
-    submission) after ``retry_after`` seconds, which the response carries as Retry-After."""
-    status = 503
+class ServiceUnavailable(DomainError):
+    """Temporarily unavailable and retryable: clients may send the same request again (the
+    same Idempotency-Key for a submission) after ``retry_after`` seconds."""
     code = "temporarily_unavailable"
     message = "Hệ thống đang bận, vui lòng thử lại sau ít phút."
     retry_after = 2
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class ServiceBusy(ServiceUnavailable):
@@ -125,4 +119,3 @@ class ServiceBusy(ServiceUnavailable):
 
     def __init__(self) -> None:
         super().__init__(extra={"retryable": True})
-

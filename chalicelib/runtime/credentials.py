@@ -27,7 +27,7 @@ PLACEHOLDER = "SET-ME"   # what infra/ writes into a new secret for the operator
 
 class SecretMissing(ServiceUnavailable):
     """A secret the code needs is absent, lacks a key or still holds a placeholder or a local
-    fake: a deployment mistake, not bad input. Clients see a plain 503; the function's log
+    fake: a deployment mistake, not bad input. Clients are told to retry later; the log
     names the secret (never its value) for the operator."""
 
     def __init__(self, name: str) -> None:
@@ -84,7 +84,7 @@ def stage_credentials(name: str, local: Mapping[str, tuple[str, str]]) -> dict[s
     The local stage uses those values. Every other stage reads the secret
     ``name`` only: a credential in an environment variable would sit in plain text in the
     function's configuration. A secret still holding a local fake or the placeholder is a
-    deployment mistake, refused as ``SecretMissing`` (a 503), never used."""
+    deployment mistake, refused as ``SecretMissing`` (service unavailable), never used."""
     if settings().is_local:
         return {key: value for key, (value, _) in local.items()}
     stored = secret(name)

@@ -201,6 +201,22 @@ def test_payment_events_reach_the_bus_in_dossier_order_and_match_their_schemas(f
         jsonschema.validate(detail, schema, format_checker=jsonschema.FormatChecker())
 
 
+def test_a_provider_refusing_to_create_is_502_without_retry_after_and_leaves_nothing_behind(flow):
+    from chalicelib.payments.adapters import providers as payment_config
+    from payments.fake import FakeProvider
+    from payments import ProviderRejected
+
+    fake = FakeProvider(clock=lambda: datetime.now(UTC))
+    payment_config.use_provider(fake)
+    code = flow.dossier()
+    version = flow.dossier_view(code)["version"]
+    fake.fail_next(1, ProviderRejected("99", "refused"))
+    refused = flow.create(code)
+    assert refused.status_code == 502 and "Retry-After" not in refused.headers
+    assert refused.json["error"]["code"] == "payment_provider_error" and refused.json["error"]["retryable"]
+    assert flow.dossier_view(code)["version"] == version
+
+
 def test_a_provider_outage_on_create_is_503_retryable_and_leaves_nothing_behind(flow):
     from chalicelib.payments.adapters import providers as payment_config
     from payments.fake import FakeProvider

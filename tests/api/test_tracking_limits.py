@@ -8,7 +8,7 @@ import time
 
 from chalicelib.dossiers.use_cases import intake
 from chalicelib.trust.store import rate_limits as rate_store
-from chalicelib.kernel.errors import NotFound, TooManyRequests
+from chalicelib.kernel.errors import NotFound, RateLimited
 from chalicelib.trust.rules.rate_limits import Limit
 from motcua import metering
 from tests.api.test_contract import check
@@ -77,7 +77,7 @@ def test_a_code_unlocks_when_its_window_ends(api):
     try:
         intake.track(code, "5678", "10.0.1.1", now=lambda: start + 899)
         raise AssertionError("expected 429")
-    except TooManyRequests as limited:
+    except RateLimited as limited:
         assert limited.retry_after == 1
     assert intake.track(code, "5678", "10.0.1.1", now=lambda: start + 900)["dossier_code"] == code
 

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.runtime import settings as config
 from chalicelib.edge import web as http
-from chalicelib.kernel.errors import ApiError, Forbidden, TokenExpired, Unauthenticated
+from chalicelib.kernel.errors import DomainError, Forbidden, TokenExpired, Unauthenticated
 from chalicelib.trust.rules.identity import Identity, identity_from_claims, mint_local_token, verify_local_token
 
 SECRET = config.FAKE_LOCAL_JWT_SECRET
@@ -80,5 +80,5 @@ def test_token_without_exp_is_refused():
 def test_alg_none_is_refused():
     import jwt
     token = jwt.encode({"sub": "c", "role": "citizen", "exp": 2**40}, key=None, algorithm="none")
-    with pytest.raises(ApiError):
+    with pytest.raises(DomainError):
         verify_local_token(token, SECRET)

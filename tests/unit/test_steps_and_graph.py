@@ -11,6 +11,7 @@ from chalicelib.dossiers.rules import transitions
 from chalicelib.catalogue.rules.procedures import (
     DEFAULT_STEP_NAME, CatalogueError, Step, parse_catalogue, procedure_from_dict, procedures_to_csv,
 )
+from chalicelib.edge.errors import status_of
 from chalicelib.kernel.errors import InvalidTransition
 from tests.unit.test_catalogue import good_procedure
 
@@ -78,7 +79,7 @@ def test_only_an_issued_result_can_be_returned_and_only_before_a_result_can_the_
     assert transitions.FINISHED not in {s for (s, a) in transitions.EDGES if a == "withdraw"}
     with pytest.raises(InvalidTransition) as info:
         transitions.next_status(transitions.PROCESSING, "return_result")
-    assert info.value.status == 409 and info.value.extra == {"current_status": "processing"}
+    assert status_of(info.value) == 409 and info.value.extra == {"current_status": "processing"}
 
 
 def test_every_status_is_reachable_from_submission():

@@ -1,8 +1,8 @@
 """The dossier state machine as data.
 
 ``EDGES`` is the only place that says which action may move a dossier from which status.
-An action that is not an edge from the current status is refused with 409 and the current
-status; nothing is ever silently ignored. Later workflow actions are added as new edges.
+An action that is not an edge from the current status is refused as InvalidTransition, naming
+the current status; nothing is ever silently ignored. Later workflow actions are added as new edges.
 ``PRECONDITIONS`` says what else an action needs. Both are checked by the one pipeline every
 change goes through (chalicelib/dossiers/use_cases/transition.py), whoever the caller is.
 
@@ -56,7 +56,7 @@ EDGES: dict[tuple[str | None, str], str] = {
 
 # What an action needs besides an edge from the current status, for every caller (an
 # officer, the desk, a ministry system's report).
-FEES_PAID = "fees_paid"   # fees paid in full, if the procedure takes them before acceptance (409 fees_unpaid)
+FEES_PAID = "fees_paid"   # fees paid in full, if the procedure takes them before acceptance (Conflict fees_unpaid)
 PRECONDITIONS: dict[str, tuple[str, ...]] = {
     "accept": (FEES_PAID,),
 }
@@ -79,7 +79,7 @@ EVENT_TYPES: dict[str, str] = {
 
 
 def next_status(current: str | None, action: str) -> str:
-    """The status after ``action``, or InvalidTransition (409) if the graph has no such edge."""
+    """The status after ``action``, or InvalidTransition if the graph has no such edge."""
     try:
         return EDGES[(current, action)]
     except KeyError:

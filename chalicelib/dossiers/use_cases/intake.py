@@ -25,7 +25,7 @@ from chalicelib.dossiers.rules.submission import (
     dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
     stored_file, submission_response, uploader_of, validate_submission,
 )
-from chalicelib.kernel.errors import ApiError, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, ValidationFailed
+from chalicelib.kernel.errors import Forbidden, MalformedRequest, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.dossiers.rules.processing import pauses_of
 from chalicelib.dossiers.rules.records import Dossier
@@ -152,13 +152,13 @@ def track(code: str, phone_last4: str, client_ip: str, *, now: Callable[[], floa
     at = now()
     per_ip, per_code = track_limits()
     if not rate_limits.hit(per_ip, client_ip, at):
-        raise TooManyRequests(per_ip.retry_after(at))
+        raise RateLimited(per_ip.retry_after(at))
     unknown = NotFound("Không tìm thấy hồ sơ với mã và 4 số cuối điện thoại đã nhập.", code="dossier_not_found")
     if len(code) > MAX_CODE_LENGTH:
         raise unknown
     dossier, failures = rate_limits.dossier_and_hits(code, per_code, at)
     if failures >= per_code.limit:
-        raise TooManyRequests(per_code.retry_after(at), "Hồ sơ này đã bị tra cứu sai quá nhiều lần, vui lòng thử lại sau.")
+        raise RateLimited(per_code.retry_after(at), "Hồ sơ này đã bị tra cứu sai quá nhiều lần, vui lòng thử lại sau.")
     if dossier is None or not phone_matches(dossier, phone_last4):
         rate_limits.hit(per_code, code, at)
         raise unknown
@@ -196,8 +196,8 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
     try:
         page = store.list_dossiers(scope=scope, scope_id=scope_id, status=status, limit=limit, cursor=cursor)
     except store.BadCursor:
-        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
-                       fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
+        raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                               fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
     response = {"items": [list_view(item) for item in page.items], "next_cursor": page.next_cursor}
     if identity.id_number and cursor is None and status is None:   # first page: old dossiers too
         from chalicelib.trust.use_cases import legacy as legacy_service

@@ -18,7 +18,7 @@ from chalicelib.dossiers.rules import processing
 from chalicelib.dossiers.rules.submission import full_view
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.use_cases import transition
-from chalicelib.kernel.errors import ApiError, ValidationFailed
+from chalicelib.kernel.errors import MalformedRequest, ValidationFailed
 from chalicelib.kernel.working_days import default_calendar, to_local
 from chalicelib.trust.rules import permissions
 from chalicelib.trust.rules.identity import Identity
@@ -63,7 +63,7 @@ def due_list(identity: Identity, kind: str, *, limit: int, cursor: str | None,
     try:
         page = store.list_due(agency_id=identity.agency_id or "", after=after, before=before, limit=limit, cursor=cursor)
     except store.BadCursor:
-        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
-                       fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
+        raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                               fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
     return {"items": [processing.due_view(item, now) for item in page.items], "next_cursor": page.next_cursor,
             "window": {"from": after, "to": before}}

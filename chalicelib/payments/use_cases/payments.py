@@ -27,7 +27,7 @@ from chalicelib.dossiers.use_cases import reads as dossier_reads
 from chalicelib.payments.rules import payments as rules
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
-from chalicelib.kernel.errors import ApiError, Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from chalicelib.kernel.errors import Conflict, ExternalServiceFailed, NotFound, ServiceUnavailable, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.runtime.log import logger as make_logger
 from chalicelib.dossiers.rules.records import Dossier
@@ -97,8 +97,8 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
                                      code="payment_provider_unavailable", extra={"retryable": True}) from None
         except PaymentError:
             logger.exception("payment provider refused to create a payment", extra={"dossier_code": code})
-            raise ApiError("Cổng thanh toán từ chối tạo giao dịch, vui lòng thử lại sau.",
-                           code="payment_provider_error", status=502, extra={"retryable": True}) from None
+            raise ExternalServiceFailed("Cổng thanh toán từ chối tạo giao dịch, vui lòng thử lại sau.",
+                                        code="payment_provider_error", extra={"retryable": True}) from None
         payment = rules.new_payment(dossier, payment_id=session.id, provider=name, amount=amount,
                                     pay_url=session.redirect_url, created_at=session.created_at or now,
                                     expires_at=session.expires_at)

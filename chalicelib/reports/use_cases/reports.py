@@ -20,7 +20,7 @@ from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
 from chalicelib.dossiers.use_cases import reads as dossier_reads
 from chalicelib.dossiers.rules.records import Dossier
-from chalicelib.kernel.errors import ApiError, Forbidden, ValidationFailed
+from chalicelib.kernel.errors import Forbidden, MalformedRequest, ValidationFailed
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.reports.rules.form06 import (
@@ -187,8 +187,8 @@ def _decode_cursor(cursor: str) -> int:
             raise ValueError
         return offset
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
-                       fields={"cursor": "Không hợp lệ."}) from None
+        raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                               fields={"cursor": "Không hợp lệ."}) from None
 
 
 def verify(start: date, end: date, group_by: str, agencies: list[str] | None = None) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
 
-from chalicelib.kernel.errors import ApiError, ValidationFailed
+from chalicelib.kernel.errors import Unauthenticated, ValidationFailed
 
 PACKAGED = Path(__file__).parents[1] / "data" / "connectors.json"
 SIGNATURE_HEADER = "X-MotCua-Signature"
@@ -98,8 +98,8 @@ def verify(secret: str, body: bytes, signature: str | None) -> bool:
     return bool(signature) and hmac.compare_digest(sign(secret, body), signature.strip().lower())  # type: ignore[union-attr]
 
 
-class BadSignature(ApiError):
-    status = 401
+class BadSignature(Unauthenticated):
+    """The body is not signed with the system's shared secret: we cannot tell who sent it."""
     code = "bad_signature"
     message = "Chữ ký HMAC (X-MotCua-Signature) thiếu hoặc không đúng."
 

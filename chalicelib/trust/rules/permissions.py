@@ -2,15 +2,15 @@
 
 Every route has exactly one action here (``RULES``), and every action says, per role, the
 scope within which that role may perform it. Roles absent from an action may not perform it
-at all (403 ``forbidden``, before the body is read). Public actions need no token.
+at all (Forbidden, before the body is read). Public actions need no token.
 
 Two checks, in this order:
 
 1. ``allow(identity, action)`` at the edge (app.py ``route``): may this role do this at all?
 2. ``check(identity, action, resource)`` in the use case, once the dossier or payment is
-   loaded: is this resource within the role's scope? Out of scope, a read answers 404 as if
-   the resource did not exist; a write answers 404 for owner- and procedure-scoped roles
-   (citizens, integrations: existence is not leaked) and 403 for agency-scoped roles (an
+   loaded: is this resource within the role's scope? Out of scope, a read is NotFound as if
+   the resource did not exist; a write is NotFound for owner- and procedure-scoped roles
+   (citizens, integrations: existence is not leaked) and Forbidden for agency-scoped roles (an
    officer of agency B acting on agency A's dossier is told it is not theirs).
 
 Scopes:
@@ -147,7 +147,7 @@ def is_public(action: str) -> bool:
 
 
 def scope_of(identity: Identity, action: str) -> str:
-    """The caller's scope for an action, or 403 ``forbidden`` if the role may not do it."""
+    """The caller's scope for an action, or Forbidden if the role may not do it."""
     scope = RULES[action].grants.get(identity.role)
     if scope is None:
         raise Forbidden()
@@ -159,7 +159,7 @@ def allow(identity: Identity, action: str) -> Identity:
     return identity
 
 
-# --- resource scopes: each answers None (in scope) or (code, message) of the 403 -------------
+# --- resource scopes: each answers None (in scope) or (code, message) of the Forbidden -------
 
 Denial = tuple[str, str] | None
 NOT_YOURS = ("agency_out_of_scope", "Hồ sơ thuộc thẩm quyền của cơ quan khác.")
@@ -223,8 +223,8 @@ def not_found(action: str) -> NotFound:
 
 
 def check[R: Mapping[str, Any]](identity: Identity, action: str, resource: R | None) -> R:
-    """The resource, if this caller may perform ``action`` on it. Absent or hidden: 404;
-    an agency role out of its reach on a write: 403 with the reason."""
+    """The resource, if this caller may perform ``action`` on it. Absent or hidden: NotFound;
+    an agency role out of its reach on a write: Forbidden with the reason."""
     rule = RULES[action]
     if resource is None:
         raise not_found(action)

@@ -4,7 +4,7 @@ Public tracking (GET /track/{code}) answers anyone holding a code and four phone
 is limited two ways: every lookup counts against the client IP (``MOTCUA_TRACK_PER_IP``, 10 per
 minute by default), and every failed lookup (unknown code or wrong digits) counts against the
 code (``MOTCUA_TRACK_FAILURES_PER_CODE``, 5 per ``MOTCUA_TRACK_FAILURE_WINDOW`` = 15 minutes).
-Once a code's failures are used up, even the right digits answer 429 until the window ends,
+Once a code's failures are used up, even the right digits are RateLimited until the window ends,
 so the 10,000 possible digit combinations cannot be walked from many IPs.
 
 Windows are fixed (aligned to multiples of their length since the epoch): one counter item

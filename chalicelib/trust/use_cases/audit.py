@@ -8,7 +8,7 @@ from chalicelib.trust.store import audit as audit_store
 from chalicelib.trust.store.audit import append_read  # noqa: F401 (other contexts record reads here)
 from chalicelib.trust.rules import permissions
 from chalicelib.runtime.cursors import BadCursor
-from chalicelib.kernel.errors import ApiError, ValidationFailed
+from chalicelib.kernel.errors import MalformedRequest, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 
 
@@ -23,6 +23,6 @@ def records(identity: Identity, *, dossier: str | None, actor: str | None, limit
         page = (audit_store.records_of_dossier(dossier, limit=limit, cursor=cursor) if dossier
                 else audit_store.records_of_actor(actor or "", limit=limit, cursor=cursor))
     except BadCursor:
-        raise ApiError("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
-                       fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
+        raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
+                               fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
     return {"items": page.items, "next_cursor": page.next_cursor}

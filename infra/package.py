@@ -176,7 +176,7 @@ def stage_bundle(name: str, root: Path = ROOT, out: Path | None = None) -> Path:
         sources += [(root, path) for path in (root / package).rglob("*")]
     files = sorted((path.relative_to(base).as_posix(), path) for base, path in sources
                    if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc")
-    partial = out.with_name(out.name + ".partial")
+    partial = out.with_name(f"{out.name}.partial-{os.getpid()}")   # concurrent synths: see dependencies()
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
         for name_in_zip, path in files:
             info = zipfile.ZipInfo(name_in_zip, date_time=(1980, 1, 1, 0, 0, 0))

@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-receipts.txt requirements-dev.txt pyproj
 run: $(STAMP)
 	$(VENV)/bin/motcua local
 
-# Two workers (pytest-xdist): each test file stays on one worker, tests/infra all on one
+# Two workers (pytest-xdist): each test file stays on one worker; synths take turns on infra/build
 # (tests/conftest.py). PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 
@@ -35,7 +35,7 @@ lint: $(STAMP)
 
 test: lint
 	@scripts/ensure-browser.sh
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m motcua.bench

@@ -27,13 +27,14 @@ def main() -> int:
         return 2
     from infra.inventory import Inventory
     from infra.nag import check
-    from infra.package import stage_bundle, stage_project
+    from infra.package import build_lock, stage_bundle, stage_project
     from infra.stack import MotCuaStack
 
-    bundles = {name: stage_bundle(name) for name in Inventory.declared().bundles}
-    stack = MotCuaStack(app, config, project_dir=stage_project(), bundles=bundles)
-    check(stack)
-    app.synth()
+    with build_lock():
+        bundles = {name: stage_bundle(name) for name in Inventory.declared().bundles}
+        stack = MotCuaStack(app, config, project_dir=stage_project(), bundles=bundles)
+        check(stack)
+        app.synth()
     return 0
 
 

@@ -19,6 +19,7 @@ about 35 MB) would put the API package far over its 10 MB budget, so only that b
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -26,6 +27,8 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +86,16 @@ def code_packages(root: Path = ROOT) -> list[str]:
     names = sorted({pattern.rstrip("*").rstrip(".") for pattern in patterns})
     bundled = {package for bundle in BUNDLES.values() for package in bundle.packages}
     return [name for name in names if name not in ("chalicelib", *DEV_ONLY_PACKAGES, *bundled)]
+
+
+@contextmanager
+def build_lock() -> Iterator[None]:
+    """One synth at a time stages into infra/build/ and reads it back (two terminals, two test
+    workers): the folders there are shared, so a second synth waits for the first."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with (BUILD / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def dependencies(root: Path = ROOT, requirements_file: str = SHARED_REQUIREMENTS) -> Path:

@@ -29,14 +29,11 @@ LONGEST_FIRST = ("test_report_workload.py",)   # the 2,000-dossier workload (iss
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """Under pytest-xdist (`make test` runs ``-n 2 --dist loadgroup``) keep each file on one
-    worker, so module fixtures (a local stack) start once, and every tests/infra file on the
-    same worker: they share one session synth, whose Lambda dependencies are staged into
-    infra/build/, which two synths at once would race on."""
-    for item in items:
-        path = Path(str(item.fspath)).resolve().relative_to(ROOT)
-        group = "infra" if path.parts[:2] == ("tests", "infra") else path.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+    """`make test` runs two pytest-xdist workers with ``--dist loadfile``: each file on one
+    worker, so a module fixture (a local stack) starts once. Two tests/infra files may run at
+    once on the two workers; their synths take turns on infra/build/ (infra.package.build_lock).
+    (``--dist loadgroup`` does not group under pytest 9.2: pytest-xdist 3.8 renames a test's
+    node id through an attribute pytest no longer reads.)"""
     # The longest file starts first, so one worker runs it while the other takes the rest,
     # instead of it starting last on a worker that is already busy.
     items.sort(key=lambda item: Path(str(item.fspath)).name not in LONGEST_FIRST)

@@ -64,7 +64,9 @@ def _ipn(name: str) -> Any:
 def _return_page(name: str) -> Any:
     from chalice import Response
     from chalicelib.payments.use_cases import payments as payment_service
-    status, page = payment_service.return_page(name, routes.request().query_params)
+    from chalicelib.payments.rules import pages
+    state, page = payment_service.return_page(name, routes.request().query_params)
+    status = {pages.UNKNOWN: 404, pages.INVALID: 400}.get(state, 200)
     return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -84,8 +86,8 @@ def payment_receipt(payment_id: str) -> Any:
 def refund_payment(payment_id: str) -> Any:
     from chalicelib.payments.use_cases import payments as payment_service
     request = routes.request()
-    body, status = payment_service.refund(payment_id, routes.caller(), parse_json_body(request))
-    return json_response(body, status)
+    body, known = payment_service.refund(payment_id, routes.caller(), parse_json_body(request))
+    return json_response(body, 201 if known else 202)   # 202: the provider's answer is still awaited
 
 
 @routes.route("/finance/refunds/pending")

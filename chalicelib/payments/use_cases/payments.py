@@ -203,20 +203,21 @@ def _notification_outcome(name: str, chosen: PaymentProvider, params: dict[str, 
     return observe(rules.from_notification(name, notification), clock=clock).outcome
 
 
-def return_page(name: str, query_params: Mapping[str, Any] | None) -> tuple[int, str]:
+def return_page(name: str, query_params: Mapping[str, Any] | None) -> tuple[str, str]:
     """GET /payments/providers/{provider}/return: the provider verifies the browser's return,
-    and the page tells the citizen what the ledger says. Reads, never writes."""
+    and the page tells the citizen what the ledger says. Reads, never writes. Returns the
+    page's state (chalicelib/payments/rules/pages.py) and the page; the route picks the status."""
     try:
         result = provider(name).verify_return(_multi(query_params or {}))
     except UnknownProvider:
-        return 404, payment_pages.render(payment_pages.UNKNOWN)
+        return payment_pages.UNKNOWN, payment_pages.render(payment_pages.UNKNOWN)
     except PaymentError:
-        return 400, payment_pages.render(payment_pages.INVALID)
+        return payment_pages.INVALID, payment_pages.render(payment_pages.INVALID)
     payment = payment_store.get_payment(result.reference)
     if payment is not None and payment["provider"] != name:
         payment = None
     state = payment_pages.outcome(payment["status"] if payment else None, result.succeeded, pt.MONEY_RECEIVED)
-    return (404 if payment is None else 200), payment_pages.render(state, payment)
+    return state, payment_pages.render(state, payment)
 
 
 @dataclass
@@ -339,9 +340,10 @@ def _provider_of(payment: Mapping[str, Any]) -> PaymentProvider:
                        code="payment_provider_not_served", extra={"provider": payment["provider"]}) from None
 
 
-def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> tuple[dict[str, Any], int]:
+def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
     """Reserve (refund_pending, conditional write), call the provider, record the outcome.
-    Returns (body, status): 201 done, 202 outcome unknown (the provider did not answer)."""
+    Returns (body, known): known is False when the provider did not answer, so the refund
+    stays pending for finance to reconcile."""
     permissions.scope_of(identity, "payment.refund")
     amount, reason = rules.validate_refund_request(body)
     chosen = _provider_of(load_for(payment_id, identity, "payment.refund"))
@@ -365,12 +367,12 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
                      extra={"payment_id": payment_id, "refund_id": refund_id, "error": type(exc).__name__})
         return {"refund_id": refund_id, "status": "pending", "payment": rules.payment_view(payment),
                 "message": "Chưa nhận được kết quả hoàn tiền từ cổng thanh toán; giao dịch giữ trạng thái "
-                           "chờ hoàn tiền để bộ phận tài chính đối soát."}, 202
+                           "chờ hoàn tiền để bộ phận tài chính đối soát."}, False
     done = _transition(payment_id, lambda p, d: rules.complete_refund(
         p, d, refund_id=refund_id, provider_code=result.response_code, provider_txn_id=result.provider_txn_id,
         settling=result.pending, now=clock()), actor)
     record = next(r for r in done.payment["refunds"] if r["refund_id"] == refund_id)
-    return {"refund_id": refund_id, "status": record["status"], "payment": rules.payment_view(done.payment)}, 201
+    return {"refund_id": refund_id, "status": record["status"], "payment": rules.payment_view(done.payment)}, True
 
 
 # --- the daily finance report -------------------------------------------------------------

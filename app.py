@@ -5,10 +5,6 @@ them. This module only wires them together.
 """
 from __future__ import annotations
 
-from chalicelib.runtime import cold_start
-
-cold_start.hold_collection()   # before the other imports (chalicelib/runtime/cold_start.py)
-
 import time
 from typing import Any
 from collections.abc import Callable

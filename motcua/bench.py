@@ -566,7 +566,6 @@ def _powertools_partial_batch(records, handle, on_failure):
 cold_start.partial_batch = _powertools_partial_batch
 """
 WITHOUT = {
-    "holding collection during the imports": ("api", "cold_start.hold_collection = lambda: None"),
     "gc.freeze": ("api", "cold_start.freeze_imports = lambda: None"),
     "the shared botocore session": ("api", ("from botocore.session import Session\n"
                                             "cold_start.client_sharing_session = Session\n"

@@ -6,9 +6,6 @@ carrying them itself, so each can be judged, and dropped, here. ``make bench`` a
 function with each measure undone (motcua/bench.py ``WITHOUT``) and prints the CPU each one
 saves per cold start. On Python 3.13 (2 cores, AMD EPYC, December 2026) it measured:
 
-* ``hold_collection``: the cyclic garbage collector's young generation left to grow during
-  the imports (``freeze_imports`` restores it), about 18 ms of the API's import + first
-  client on a quiet machine (the bench's row gives the current figure);
 * ``freeze_imports``: ``gc.freeze()`` before the first AWS client, 0 to 12 ms for the API
   (within the noise of a shared machine in one of three runs);
 * ``client_sharing_session`` with ``share_session_with_pynamodb``: one botocore session and
@@ -23,25 +20,11 @@ saves per cold start. On Python 3.13 (2 cores, AMD EPYC, December 2026) it measu
 """
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 Record = dict[str, Any]
-_THRESHOLDS = gc.get_threshold()
-# Allocations between young collections while a cold start imports. Imports allocate
-# hundreds of thousands of long-lived objects and almost no garbage, so each collection
-# they trigger (every 2,000 allocations by default) walks objects that will all survive.
-_IMPORT_THRESHOLD = 100_000
-
-
-def hold_collection() -> None:
-    """First thing in the API's cold start (app.py): let the collector's young generation grow
-    while the modules load; ``freeze_imports`` puts the thresholds back at the first AWS
-    client. If none is ever made the collector still runs, only less often. The consumers
-    do without it: handlers/__init__.py must load boto3 before anything of ours."""
-    gc.set_threshold(_IMPORT_THRESHOLD, *_THRESHOLDS[1:])
 
 
 @cache
@@ -54,8 +37,9 @@ def freeze_imports() -> None:
     building the first client (about 1 MB of botocore JSON turned into dicts) triggers
     several. Frozen, they are skipped. Only cyclic garbage among them would stay
     uncollected, and at this point there is next to none."""
+    import gc
+
     gc.freeze()
-    gc.set_threshold(*_THRESHOLDS)
 
 
 def client_sharing_session() -> Any:

@@ -85,15 +85,3 @@ def test_a_failed_record_fails_alone_and_is_reported_while_its_exception_is_curr
 def test_no_lambda_module_imports_the_powertools_batch_utility(module: str) -> None:
     loaded = _fresh(f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))")
     assert "aws_lambda_powertools.utilities.batch" not in loaded
-
-
-def test_the_api_holds_young_collections_while_it_imports_and_restores_them_at_the_first_client() -> None:
-    before, during, after = _fresh(
-        "import gc, json\n"
-        "before = gc.get_threshold()[0]\n"
-        "import app\n"
-        "during = gc.get_threshold()[0]\n"
-        "from chalicelib.runtime import aws\n"
-        "aws.botocore_session()\n"
-        "print(json.dumps([before, during, gc.get_threshold()[0]]))")
-    assert during > before and after == before

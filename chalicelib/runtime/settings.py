@@ -21,7 +21,7 @@ import re
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
@@ -221,10 +221,17 @@ CONNECTOR_SETTINGS = (
 )
 
 
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A settings class's field types, evaluated once: ``load`` walks every class twice
+    (its values, then the declared names) and the annotations are strings to evaluate."""
+    return get_type_hints(cls)
+
+
 def declared(cls: type = Settings) -> list[Declared]:
     """Every declared setting, groups included, with its kind (docs/settings.md)."""
     found: list[Declared] = []
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     for item in fields(cls):
         if SETTING in item.metadata:
             spec = item.metadata[SETTING]
@@ -279,7 +286,7 @@ def _value(spec: Declared, hint: Any, environ: Mapping[str, str], stage: str) ->
 
 
 def _group(cls: type, environ: Mapping[str, str], stage: str) -> Any:
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     values: dict[str, Any] = {}
     for item in fields(cls):
         if SETTING in item.metadata:

@@ -1,74 +1,22 @@
 """National portal sync: every dossier version reaches DVCQG once, in version order.
 
 EventBridge rule "national-sync" -> SQS (retries with backoff for about a day, then DLQ) ->
-this consumer. Per event:
-
-1. read the dossier and its sync ledger (one BatchGetItem);
-2. a version the ledger already has is a duplicate or stale: nothing is sent;
-3. a version that is not the next one waits (the delivery fails and is retried later), so
-   the portal receives versions in order even when the queue reorders them;
-4. otherwise map it (chalicelib/sync/rules/national_mapping.py) and make at most one adapter call; the
-   adapter caches its auth token for the token's lifetime;
-5. advance the ledger with a conditional write, or record the failure (state ``retrying``,
-   or ``dead`` on the last delivery before the DLQ) and fail the record.
-
-A ``SyncRequested`` message (``motcua sync backfill``) sends the dossier as it is now and
-moves the ledger straight to the current version: that is how imported legacy dossiers,
-whose earlier versions never went through this queue, get synced.
+this consumer, which hands each event to chalicelib/sync/use_cases/national_sync.py (what is
+sent, in which order, and what the sync ledger says afterwards). A failed delivery raises,
+so the queue retries it; ``delivery.last`` tells the use case that this was the last one
+before the DLQ.
 """
 from __future__ import annotations
 
-from datetime import datetime, UTC
 from typing import Any
 
 from chalicelib.runtime import resources
-from chalicelib.sync.store import sync_ledger as sync_store
-from chalicelib.kernel.working_days import iso
-from chalicelib.sync.adapters.national_portal import PortalRejected, PortalUnavailable, portal
-from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT, message_for, national_config
+from chalicelib.sync.use_cases import national_sync
 from handlers.consumer import Consumer
 
 
-class SyncFailed(Exception):
-    """The record failed and will be retried (or reach the DLQ)."""
-
-
-def _now() -> str:
-    return iso(datetime.now(UTC))
-
-
 def process(event: dict[str, Any]) -> dict[str, Any]:
-    code = event["dossier_code"]
-    dossier, ledger = sync_store.read(code)
-    if dossier is None:
-        consumer.logger.warning("event for an unknown dossier", extra={"dossier_code": code})
-        return {"skipped": "unknown dossier"}
-    have = ledger.version if ledger else 0
-    snapshot = event["type"] == SNAPSHOT_EVENT
-    target = dossier["version"] if snapshot else event["version"]
-    if target <= have:
-        return {"skipped": "already synced", "version": target}
-    if not snapshot and target != have + 1:
-        # keep the error of the version being retried, if any: that is the cause
-        _fail(code, ledger, f"Chờ đồng bộ phiên bản {have + 1} trước phiên bản {target}",
-              record=ledger is None or ledger.state == "synced")
-    message = message_for(event, dossier, national_config())
-    if message is not None:
-        try:
-            portal().call(*message)
-        except (PortalUnavailable, PortalRejected) as error:
-            _fail(code, ledger, f"{message[0]}: {error}")
-    sync_store.advance(code, ledger, version=target, at=_now())
-    return {"synced": target, "service": message[0] if message else None}
-
-
-def _fail(code: str, ledger: sync_store.Ledger | None, error: str, *, record: bool = True) -> None:
-    dead = consumer.delivery.last
-    if record or dead:
-        sync_store.record_failure(code, ledger, error=error, dead=dead, at=_now())
-    consumer.logger.warning("sync failed", extra={"dossier_code": code, "error": error, "dead": dead,
-                                                  "attempt": consumer.delivery.attempt})
-    raise SyncFailed(error)
+    return national_sync.sync(event, last_delivery=consumer.delivery.last)
 
 
 consumer = Consumer("national-sync", process, queue=resources.NATIONAL_SYNC_QUEUE)

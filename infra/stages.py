@@ -87,8 +87,9 @@ REQUIRED = tuple(f.name for f in fields(StageConfig) if f.name != "stage")
 # (never loopback), the province's unit code, the sender address. Optional: VNPay's
 # production pay page and merchant API, which live apart from its sandbox host.
 PROVIDER_SETTINGS = ("VNPAY_HOST", "MOTCUA_PUBLIC_URL", "MOTCUA_NATIONAL_URL", "MOTCUA_NATIONAL_MADONVI",
-                     "MOTCUA_ZALO_URL", "MOTCUA_ZALO_OAUTH_URL", "MOTCUA_EMAIL_SENDER")
-OPTIONAL_PROVIDER_SETTINGS = ("VNPAY_PAY_URL", "VNPAY_API_URL")
+                     "MOTCUA_NATIONAL_DSTCODE", "MOTCUA_ZALO_URL", "MOTCUA_ZALO_OAUTH_URL", "MOTCUA_EMAIL_SENDER")
+OPTIONAL_PROVIDER_SETTINGS = ("VNPAY_PAY_URL", "VNPAY_API_URL", "MOTCUA_NATIONAL_AUTH_URL", "MOTCUA_NATIONAL_SERVICE_URL",
+                              "MOTCUA_NATIONAL_LGSP_URL")
 _HTTPS_URL = re.compile(r"^https://(?!(?:127\.|localhost\b|0\.0\.0\.0))[a-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~/-]*)?$")
 _MADONVI = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _INTS = ("api_memory_mb", "consumer_memory_mb", "log_retention_days", "attachment_retention_days",

@@ -6,7 +6,7 @@ submissions and the per-agency daily sequence counters. The catalogue has its ow
 """
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import MetaProtocol, Model
 from typing import cast
@@ -167,6 +167,9 @@ class SyncLedgerItem(Model):
     last_error = UnicodeAttribute(null=True)
     synced_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
+    # the portal holds the dossier (a create was accepted): what follows goes as an update.
+    # Unset on ledgers written before it existed: read as ``version > 0``.
+    on_portal = BooleanAttribute(null=True)
 
 
 class NotificationItem(Model):

@@ -36,6 +36,9 @@ FAKE_VNPAY_TMN_CODE = "MOTCUA01"                       # the VNPay simulator's d
 FAKE_VNPAY_HASH_SECRET = "LOCALSIMULATORSECRETNOTREAL"
 FAKE_NATIONAL_USERNAME = "motcua-local"               # what the national portal simulator accepts
 FAKE_NATIONAL_PASSWORD = "local-only-not-a-secret"
+FAKE_NATIONAL_DSTCODE = "MOTCUA-LOCAL"                # the routing code the simulator expects
+FAKE_LGSP_CLIENT_ID = "motcua-local-lgsp"             # an LGSP client the simulator accepts
+FAKE_LGSP_CLIENT_SECRET = "local-only-lgsp-not-a-secret"
 FAKE_ZALO_TOKEN = "local-zalo-token-not-real"
 # A connected ministry system's endpoint and shared secret are settings named in its
 # configuration (chalicelib/sync/data/connectors.json): MOTCUA_CONNECTOR_<SYSTEM>_URL/_SECRET,
@@ -118,7 +121,14 @@ class Payments:
 
 @dataclass(frozen=True)
 class NationalPortal:
+    """Where the national portal is (docs/national-portal.md): its auth and integration
+    endpoints default to ``MOTCUA_NATIONAL_URL`` + ``/auth`` and ``/service``; a province that
+    reaches it through its LGSP sets ``MOTCUA_NATIONAL_LGSP_URL`` (OAuth2 client credentials)."""
     url: str = _setting("MOTCUA_NATIONAL_URL", "http://127.0.0.1:8010", required_in_aws=True, check=_http_url)
+    auth_url: str | None = _setting("MOTCUA_NATIONAL_AUTH_URL", check=_http_url)         # None: url + /auth
+    service_url: str | None = _setting("MOTCUA_NATIONAL_SERVICE_URL", check=_http_url)   # None: url + /service
+    dstcode: str = _setting("MOTCUA_NATIONAL_DSTCODE", FAKE_NATIONAL_DSTCODE, required_in_aws=True)
+    lgsp_url: str | None = _setting("MOTCUA_NATIONAL_LGSP_URL", check=_http_url)         # None: no LGSP token
     madonvi: str = _setting("MOTCUA_NATIONAL_MADONVI", "000.00.00.H50", required_in_aws=True, check=_unit_code)
     timeout_seconds: float = _setting("MOTCUA_NATIONAL_TIMEOUT", "10")
     status_map_file: str | None = _setting("MOTCUA_NATIONAL_STATUS_MAP")   # None: the packaged map
@@ -168,6 +178,8 @@ class LocalCredentials:
     vnpay_hash_secret: str = _setting("VNPAY_HASH_SECRET", FAKE_VNPAY_HASH_SECRET, secret=True)
     national_username: str = _setting("MOTCUA_NATIONAL_USERNAME", FAKE_NATIONAL_USERNAME)
     national_password: str = _setting("MOTCUA_NATIONAL_PASSWORD", FAKE_NATIONAL_PASSWORD, secret=True)
+    lgsp_client_id: str = _setting("MOTCUA_NATIONAL_LGSP_CLIENT_ID", FAKE_LGSP_CLIENT_ID)
+    lgsp_client_secret: str = _setting("MOTCUA_NATIONAL_LGSP_CLIENT_SECRET", FAKE_LGSP_CLIENT_SECRET, secret=True)
     zalo_token: str = _setting("MOTCUA_ZALO_TOKEN", FAKE_ZALO_TOKEN, secret=True)
 
 

@@ -29,6 +29,7 @@ class Simulators:
         from chalicelib.sync.rules.connectors import systems
         judicial = systems()[JUDICIAL]
         env = {"MOTCUA_NATIONAL_URL": self.national.url, "MOTCUA_ZALO_URL": self.zalo.url,
+               **({"MOTCUA_NATIONAL_DSTCODE": self.national.dstcode} if self.national.dstcode else {}),
                "MOTCUA_ZALO_OAUTH_URL": self.zalo.url,
                "MOTCUA_ZALO_TOKEN": self.zalo.access_token,
                judicial.url_setting: f"{self.judicial.url}/motcua/events", judicial.secret_setting: self.judicial.secret}
@@ -75,9 +76,12 @@ def start_all(port: int | None = None, stage_accounts: bool = False) -> Simulato
     def pick(name: str, default: int) -> int:
         return port if port is not None else int(os.environ.get(name, default))
 
+    from chalicelib.runtime.settings import FAKE_NATIONAL_DSTCODE
     accounts = STAGE_ACCOUNTS if stage_accounts else {"national": {}, "zalo": {}}
+    # the routing code the stack will send: one given in the environment, else the local fake
+    dstcode = os.environ.get("MOTCUA_NATIONAL_DSTCODE") or FAKE_NATIONAL_DSTCODE
     national = NationalPortalSimulator(pick("MOTCUA_NATIONAL_SIM_PORT", PORT_SETTINGS["MOTCUA_NATIONAL_SIM_PORT"]),
-                                       **accounts["national"]).start()
+                                       **accounts["national"], dstcode=dstcode).start()
     zalo = ZaloSimulator(pick("MOTCUA_ZALO_SIM_PORT", PORT_SETTINGS["MOTCUA_ZALO_SIM_PORT"]), **accounts["zalo"]).start()
     from chalicelib.sync.rules.connectors import systems
     judicial = MinistrySystemDouble(JUDICIAL, systems()[JUDICIAL].secret(),

@@ -70,10 +70,11 @@ class LoopbackServer:
                 if status == 0:   # a simulated timeout ended: drop the connection unanswered
                     self.close_connection = True
                     return
-                payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                raw = isinstance(body, bytes)   # a simulated malformed answer: sent as it is
+                payload = body if raw else json.dumps(body, ensure_ascii=False).encode("utf-8")
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Type", "text/html" if raw else "application/json; charset=utf-8")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -74,12 +74,13 @@ def test_an_outage_of_the_portal_is_retried_until_it_recovers(api, aws_env, disp
     assert simulators.national.state()["dossiers"][code]["TrangThaiHoSo"] == 2
 
 
-def test_a_timeout_is_a_failure_then_a_retry_answered_already_exists_is_success(api, aws_env, dispatcher, simulators):
-    simulators.national.control({"timeout": 1, "delay": 1.5, "already_exists": 1})
+def test_a_create_whose_answer_was_lost_is_sent_again_as_an_update_after_already_exists(api, aws_env, dispatcher,
+                                                                                       simulators):
+    simulators.national.control({"lost_answer": 1, "delay": 1.5})
     code, citizen, _ = new_accepted(api)
     drain_until(dispatcher, lambda: sync_of(api, code, citizen)["national_sync"]["state"] == "synced")
-    results = [c["result"] for c in simulators.national.state()["calls"] if c["MaHoSo"] == code]
-    assert results[:3] == ["timeout", "already exists", "ok"]
+    calls = [(c["isUpdating"], c["result"]) for c in simulators.national.state()["calls"] if c["MaHoSo"] == code]
+    assert calls[:3] == [("False", "ok, answer lost"), ("False", "already exists"), ("True", "ok")]
     assert sync_of(api, code, citizen)["national_sync"]["version"] == 2
 
 
@@ -155,7 +156,7 @@ def test_backfill_syncs_imported_legacy_dossiers_whose_ledger_is_behind(api, aws
 
 
 def test_one_adapter_call_per_event_and_one_auth_per_token_lifetime(api, aws_env, dispatcher, simulators):
-    simulators.national.control({"token_ttl": 3600})
+    simulators.national.control({"session_ttl": 3600})
     for i in range(3):
         new_accepted(api, key=f"auth-{i:04d}")
     dispatcher.drain()

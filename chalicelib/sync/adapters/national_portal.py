@@ -1,26 +1,51 @@
 """Adapter to the National Public Service Portal (DVCQG), over ``requests``.
 
-Protocol as open-source provincial systems use it (domain.md section 8; there is no public
-official spec): ``POST {base}/auth {username, password}`` returns a session token with
-``error_code == 0``; every service call is ``POST {base}/service {service, madonvi, session,
-data}``. The token is cached for its lifetime (``expires_in``, renewed a minute early), so a
-warm Lambda pays one auth call per token lifetime and one call per message.
+The protocol as three deployed clients speak it (docs/national-portal.md; no official
+specification is public):
 
-Errors: ``PortalUnavailable`` (timeout, connection refused, 5xx, a body that is not JSON) and
-``PortalRejected`` (the portal answered with an error code). "Already exists" is success:
-a create that is retried after a lost answer must not count as a failure.
+* two endpoints, an auth one and an integration one (``MOTCUA_NATIONAL_AUTH_URL``,
+  ``MOTCUA_NATIONAL_SERVICE_URL``); every call carries the ``dstcode`` header and
+  ``Content-Type: application/json; charset=utf-8``; through a province's LGSP, also an OAuth2
+  client-credentials bearer token (``POST {lgsp}/token``);
+* ``POST auth {username, password}`` -> ``{session, error_code}``; the session is kept for a
+  fixed 10 minutes, as OpenCPS does (no client reads a lifetime from the answer);
+* ``POST service {service, madonvi, session, ..., data: [...]}``: ``data`` is always an array;
+* ``error_code`` arrives as a number or as a string (``0``, ``"0"``, ``"-3"``); 0 is success.
+
+Failures are three kinds, because each asks for a different reaction:
+
+* ``PortalUnavailable``: try again later (timeout, refused connection, HTTP 5xx or 429, a body
+  that is not JSON or has no readable ``error_code``);
+* ``PortalRejected``: the portal answered and refused the records (a non-zero ``error_code``);
+* ``PortalMisconfigured``: HTTP 401/403 again after the session and the LGSP token were
+  renewed once, or the account refused at sign-in. Waiting does not fix a wrong account,
+  ``dstcode`` or LGSP client: an operator must, so it is not retried as an outage.
+
+An answer whose message says the dossier "đã tồn tại" (already exists; codes 3 and -3 seen)
+means a create was not applied: ``sync_dossier`` sends it again as an update.
 """
 from __future__ import annotations
 
+import json
+import re
 import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from collections.abc import Callable
 
-from chalicelib.runtime.settings import FAKE_NATIONAL_PASSWORD, FAKE_NATIONAL_USERNAME, settings
+from chalicelib.runtime.settings import (
+    FAKE_LGSP_CLIENT_ID, FAKE_LGSP_CLIENT_SECRET, FAKE_NATIONAL_PASSWORD, FAKE_NATIONAL_USERNAME, settings,
+)
 
-OK, INVALID, ALREADY_EXISTS, BAD_SESSION = 0, 1, 2, 3
+OK = 0
+DOSSIER_SERVICE, PROGRESS_SERVICE = "DongBoHoSoMC", "CapNhatTienDoHoSoMC"
+SESSION_SECONDS = 600          # OpenCPS keeps a session 10 minutes and reads no lifetime
+TOKEN_MARGIN_SECONDS = 60      # an LGSP token is renewed a minute before it expires
+PROGRESS_CHUNK = 10            # progress records per call, as the .NET client sends them
+ALREADY_EXISTS = "đã tồn tại"
+JSON_UTF8 = "application/json; charset=utf-8"
 
 
 def _requests() -> Any:
@@ -29,38 +54,84 @@ def _requests() -> Any:
     import requests
     return requests
 
-TOKEN_MARGIN_SECONDS = 60
-
 
 class PortalUnavailable(Exception):
     """Retry later: the portal did not answer, or not sensibly."""
 
 
 class PortalRejected(Exception):
+    """The portal answered with an error code: it refused what was sent."""
+
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"error_code {code}: {message}")
         self.code = code
+        self.message = message
+
+
+class PortalMisconfigured(Exception):
+    """The portal refuses who we are (account, dstcode, LGSP client): an operator must act."""
+
+
+def error_code(answer: Any) -> int | None:
+    """The answer's ``error_code`` as a number, whether it came as ``0`` or ``"0"``; None when
+    there is none to read (a bool is not a code)."""
+    value = answer.get("error_code") if isinstance(answer, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def says_already_exists(answer: dict[str, Any]) -> bool:
+    """The message says the dossier already exists (compared in NFC, any case)."""
+    message = unicodedata.normalize("NFC", str(answer.get("message", ""))).lower()
+    return ALREADY_EXISTS in message
+
+
+def chunks(records: Sequence[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(records), size):
+        yield list(records[start:start + size])
+
+
+@dataclass(frozen=True)
+class LgspClient:
+    """OAuth2 client credentials at the province's LGSP."""
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
 class PortalSettings:
-    base_url: str
+    auth_url: str
+    service_url: str
     username: str
     madonvi: str
+    dstcode: str
     timeout_seconds: float
     password: str = field(repr=False)
+    lgsp: LgspClient | None = None
 
     @classmethod
     def from_settings(cls) -> PortalSettings:
-        """Endpoint and unit code from the settings; the account from the stage's
-        ``national-portal`` secret (the local stage's settings only in the local stage, whose
-        fake account the loopback simulator accepts and a real portal never would)."""
+        """Endpoints, unit and routing codes from the settings; the account (and the LGSP
+        client) from the stage's ``national-portal`` secret (the local stage's settings only in
+        the local stage, whose fakes the loopback simulator accepts and a real portal never would)."""
         from chalicelib.runtime.credentials import stage_credentials
         local, portal = settings().local_credentials, settings().national
-        account = stage_credentials("national-portal", {"username": (local.national_username, FAKE_NATIONAL_USERNAME),
-                                                        "password": (local.national_password, FAKE_NATIONAL_PASSWORD)})
-        return cls(base_url=portal.url, username=account["username"], password=account["password"],
-                   madonvi=portal.madonvi, timeout_seconds=portal.timeout_seconds)
+        wanted = {"username": (local.national_username, FAKE_NATIONAL_USERNAME),
+                  "password": (local.national_password, FAKE_NATIONAL_PASSWORD)}
+        if portal.lgsp_url:
+            wanted |= {"lgsp_client_id": (local.lgsp_client_id, FAKE_LGSP_CLIENT_ID),
+                       "lgsp_client_secret": (local.lgsp_client_secret, FAKE_LGSP_CLIENT_SECRET)}
+        account = stage_credentials("national-portal", wanted)
+        lgsp = (LgspClient(f"{portal.lgsp_url}/token", account["lgsp_client_id"], account["lgsp_client_secret"])
+                if portal.lgsp_url else None)
+        return cls(auth_url=portal.auth_url or f"{portal.url}/auth",
+                   service_url=portal.service_url or f"{portal.url}/service",
+                   username=account["username"], password=account["password"], madonvi=portal.madonvi,
+                   dstcode=portal.dstcode, timeout_seconds=portal.timeout_seconds, lgsp=lgsp)
 
 
 @dataclass
@@ -69,57 +140,137 @@ class NationalPortal:
     clock: Callable[[], float] = time.monotonic
     http: Any = field(default_factory=lambda: _requests().Session())
     auth_calls: int = 0
+    token_calls: int = 0
     service_calls: int = 0
+    _session: str | None = None
+    _session_until: float = 0.0
     _token: str | None = None
-    _expires: float = 0.0
+    _token_until: float = 0.0
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    # -- transport -----------------------------------------------------------------------------
+    def _send(self, url: str, **request: Any) -> Any:
+        timeout = (min(3.0, self.settings.timeout_seconds), self.settings.timeout_seconds)
         try:
-            response = self.http.post(f"{self.settings.base_url}/{path}", json=body,
-                                      timeout=(min(3.0, self.settings.timeout_seconds), self.settings.timeout_seconds))
+            return self.http.post(url, timeout=timeout, **request)
         except _requests().RequestException as exc:
             raise PortalUnavailable(f"{type(exc).__name__}: {exc}") from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise PortalUnavailable(f"HTTP {response.status_code}")
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": JSON_UTF8, "Accept": "application/json", "dstcode": self.settings.dstcode}
+        if self.settings.lgsp:
+            headers["Authorization"] = f"Bearer {self._bearer()}"
+        return headers
+
+    def _post(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, answer) of one portal call. 401/403 are returned for the caller to
+        renew; anything not worth reading is ``PortalUnavailable``."""
+        response = self._send(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"), headers=self._headers())
+        status = response.status_code
+        if status in (401, 403):
+            return status, {}
+        if status >= 500 or status == 429:
+            raise PortalUnavailable(f"HTTP {status}")
         try:
             answer = response.json()
         except ValueError:
-            raise PortalUnavailable(f"HTTP {response.status_code}, body is not JSON") from None
-        if not isinstance(answer, dict) or not isinstance(answer.get("error_code"), int):
-            raise PortalUnavailable(f"HTTP {response.status_code}, no error_code in the answer")
-        return answer
+            raise PortalUnavailable(f"HTTP {status}, body is not JSON") from None
+        if error_code(answer) is None:
+            raise PortalUnavailable(f"HTTP {status}, no readable error_code in the answer")
+        return status, answer
+
+    # -- credentials ---------------------------------------------------------------------------
+    def _bearer(self) -> str:
+        """The LGSP access token, kept until a minute before it expires."""
+        lgsp = self.settings.lgsp
+        assert lgsp is not None
+        if self._token and self.clock() < self._token_until:
+            return self._token
+        self.token_calls += 1
+        response = self._send(lgsp.token_url, data={"grant_type": "client_credentials"},
+                              auth=(lgsp.client_id, lgsp.client_secret), headers={"Accept": "application/json"})
+        if response.status_code in (400, 401, 403):
+            raise PortalMisconfigured(f"LGSP token: HTTP {response.status_code} (kiểm tra client của LGSP)")
+        if response.status_code >= 300:
+            raise PortalUnavailable(f"LGSP token: HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            raise PortalUnavailable("LGSP token: body is not JSON") from None
+        token, lifetime = answer.get("access_token"), answer.get("expires_in")
+        if not isinstance(token, str) or not token:
+            raise PortalUnavailable("LGSP token: no access_token in the answer")
+        seconds = lifetime if isinstance(lifetime, int) and not isinstance(lifetime, bool) else 3600
+        self._token, self._token_until = token, self.clock() + max(0, seconds - TOKEN_MARGIN_SECONDS)
+        return token
 
     def session(self) -> str:
-        if self._token and self.clock() < self._expires:
-            return self._token
-        self.auth_calls += 1
-        answer = self._post("auth", {"username": self.settings.username, "password": self.settings.password})
-        if answer["error_code"] != OK or not answer.get("session"):
-            raise PortalRejected(answer["error_code"], str(answer.get("message", "auth failed")))
-        expires_in = answer.get("expires_in")
-        lifetime = expires_in if isinstance(expires_in, int) else 3600
-        self._token, self._expires = answer["session"], self.clock() + max(0, lifetime - TOKEN_MARGIN_SECONDS)
-        return self._token
+        if self._session and self.clock() < self._session_until:
+            return self._session
+        for attempt in (1, 2):
+            self.auth_calls += 1
+            status, answer = self._post(self.settings.auth_url, {"username": self.settings.username,
+                                                                  "password": self.settings.password})
+            if status in (401, 403):
+                self._forget(token=True)
+                if attempt == 1:
+                    continue
+                raise PortalMisconfigured(f"auth: HTTP {status} twice (kiểm tra dstcode và LGSP)")
+            if error_code(answer) != OK or not isinstance(answer.get("session"), str) or not answer["session"]:
+                raise PortalMisconfigured(f"auth: error_code {answer.get('error_code')!r}: "
+                                          f"{answer.get('message', 'đăng nhập bị từ chối')}")
+            self._session, self._session_until = answer["session"], self.clock() + SESSION_SECONDS
+            return self._session
+        raise AssertionError("unreachable")
 
-    def call(self, service: str, data: dict[str, Any]) -> dict[str, Any]:
-        """One service call; a session the portal no longer knows is renewed once."""
+    def _forget(self, *, token: bool) -> None:
+        self._session = None
+        if token:
+            self._token = None
+
+    # -- services ------------------------------------------------------------------------------
+    def call(self, service: str, data: list[dict[str, Any]], **top: str) -> dict[str, Any]:
+        """One service call with ``data`` as an array; ``top`` adds top-level fields
+        (``isUpdating``). A 401/403 renews the session and the LGSP token once, then is
+        ``PortalMisconfigured``. Returns the answer of an ``error_code`` 0, or the answer
+        saying "đã tồn tại" (for ``sync_dossier`` to act on); raises ``PortalRejected`` else."""
+        if not isinstance(data, list):
+            raise TypeError("data is always an array")
         for attempt in (1, 2):
             self.service_calls += 1
-            answer = self._post("service", {"service": service, "madonvi": self.settings.madonvi,
-                                            "session": self.session(), "data": data})
-            code = answer["error_code"]
-            if code == BAD_SESSION and attempt == 1:
-                self._token = None
-                continue
-            if code in (OK, ALREADY_EXISTS):
+            body = {"service": service, "madonvi": self.settings.madonvi, "session": self.session(), **top,
+                    "data": data}
+            status, answer = self._post(self.settings.service_url, body)
+            if status in (401, 403):
+                self._forget(token=True)
+                if attempt == 1:
+                    continue
+                raise PortalMisconfigured(f"{service}: HTTP {status} twice after renewing the session")
+            code = error_code(answer)
+            if code == OK or says_already_exists(answer):
                 return answer
             errors = answer.get("errors")
             details = errors if isinstance(errors, list) else []
-            raise PortalRejected(code, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
-        raise PortalRejected(BAD_SESSION, "session refused twice")
+            raise PortalRejected(code or 0, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
+        raise AssertionError("unreachable")
+
+    def sync_dossier(self, records: list[dict[str, Any]], *, exists: bool) -> bool:
+        """``DongBoHoSoMC`` as a create (``isUpdating "False"``) or, when the portal already
+        has the dossier, an update (``"True"``); a create answered "đã tồn tại" is sent again
+        as an update. Returns whether it went as an update in the end."""
+        answer = self.call(DOSSIER_SERVICE, records, isUpdating="True" if exists else "False")
+        if not exists and says_already_exists(answer):
+            answer, exists = self.call(DOSSIER_SERVICE, records, isUpdating="True"), True
+        if error_code(answer) != OK:
+            raise PortalRejected(error_code(answer) or 0, str(answer.get("message", "")))
+        return exists
+
+    def send_progress(self, records: list[dict[str, Any]]) -> None:
+        """``CapNhatTienDoHoSoMC``, ten records per call."""
+        for chunk in chunks(records, PROGRESS_CHUNK):
+            self.call(PROGRESS_SERVICE, chunk)
 
 
 @cache
 def portal() -> NationalPortal:
-    """One adapter (and one cached token) per warm Lambda."""
+    """One adapter (and one cached session and token) per warm Lambda."""
     return NationalPortal(PortalSettings.from_settings())

@@ -28,10 +28,12 @@ class Ledger:
     attempts: int
     last_error: str | None
     synced_at: str | None
+    on_portal: bool = False      # the portal has the dossier: the next DongBoHoSoMC is an update
 
 
 def _ledger(item: SyncLedgerItem) -> Ledger:
-    return Ledger(int(item.version), item.state, int(item.attempts), item.last_error, item.synced_at)
+    on_portal = item.on_portal if item.on_portal is not None else int(item.version) > 0
+    return Ledger(int(item.version), item.state, int(item.attempts), item.last_error, item.synced_at, on_portal)
 
 
 def read(code: str) -> tuple[Dossier | None, Ledger | None]:
@@ -86,19 +88,22 @@ def _put(item: SyncLedgerItem, condition: Any) -> bool:
         raise
 
 
-def advance(code: str, ledger: Ledger | None, *, version: int, at: str) -> bool:
+def advance(code: str, ledger: Ledger | None, *, version: int, at: str, on_portal: bool = True) -> bool:
     """The portal now has ``version``. False if another delivery moved the version first; a
     failure recorded meanwhile by a delivery of a later version does not block it."""
     item = SyncLedgerItem(pk=dossier_pk(code), sk=LEDGER_SK, version=version, state="synced", attempts=0,
-                          last_error=None, synced_at=at, updated_at=at)
+                          last_error=None, synced_at=at, updated_at=at, on_portal=on_portal)
     return _put(item, _same_version(ledger))
 
 
-def record_failure(code: str, ledger: Ledger | None, *, error: str, dead: bool, at: str) -> bool:
+def record_failure(code: str, ledger: Ledger | None, *, error: str, dead: bool, at: str,
+                   on_portal: bool = False) -> bool:
+    """A failed delivery; ``on_portal``: a create went through before the failure (the
+    retry must send an update), kept once known."""
     item = SyncLedgerItem(pk=dossier_pk(code), sk=LEDGER_SK, version=ledger.version if ledger else 0,
                           state="dead" if dead else "retrying", attempts=(ledger.attempts if ledger else 0) + 1,
                           last_error=error[:MAX_ERROR_CHARS], synced_at=ledger.synced_at if ledger else None,
-                          updated_at=at)
+                          updated_at=at, on_portal=on_portal or bool(ledger and ledger.on_portal))
     return _put(item, _unchanged(ledger))
 
 

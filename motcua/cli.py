@@ -189,6 +189,31 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_legacy_import_dossiers(args: argparse.Namespace) -> int:
+    """Import v1 dossiers as live dossiers that keep their code and dates: all or nothing."""
+    from chalicelib.dossiers.rules.v1_import import ImportRejected
+    try:
+        with open(args.file, encoding="utf-8") as source:
+            text = source.read()
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    _settings()
+    from chalicelib.dossiers.use_cases.v1_import import import_file
+    from chalicelib.sync.use_cases.national_sync import enter_unsynced
+    try:
+        codes = import_file(text, is_json=args.json or args.file.lower().endswith(".json"))
+    except ImportRejected as error:
+        for row in error.errors:
+            print(f"{args.file}: {row}", file=sys.stderr)
+        print(f"nothing imported: {len(error.errors)} error(s)", file=sys.stderr)
+        return 1
+    enter_unsynced(codes)
+    print(f"imported {len(codes)} v1 dossier(s), not yet sent to the national portal; "
+          "send them with: motcua sync backfill --since <the earliest submission date>")
+    return 0
+
+
 def cmd_reports_verify(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -354,6 +379,14 @@ def build_parser() -> argparse.ArgumentParser:
     acc_imp.add_argument("file", help="accounts CSV: legacy_id,id_number,full_name,phone")
     acc_imp.add_argument("--dossiers", help="old dossiers CSV (see docs/security.md, Privacy)")
     acc_imp.set_defaults(func=cmd_accounts_import)
+
+    legacy_cmd = sub.add_parser("legacy", help="data of the old one-stop system (v1)")
+    legacy_sub = legacy_cmd.add_subparsers(dest="legacy_command", required=True)
+    v1 = legacy_sub.add_parser("import-dossiers", help="import v1 dossiers as live dossiers, all or nothing "
+                                                      "(docs/national-portal.md)")
+    v1.add_argument("file", help="CSV or JSON, one v1 dossier per row")
+    v1.add_argument("--json", action="store_true", help="the file is JSON (default: by its .json extension)")
+    v1.set_defaults(func=cmd_legacy_import_dossiers)
 
     payments = sub.add_parser("payments", help="online fee payments")
     payments_sub = payments.add_subparsers(dest="payments_command", required=True)

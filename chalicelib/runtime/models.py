@@ -162,7 +162,7 @@ class SyncLedgerItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()               # last dossier version delivered (0: none yet)
-    state = UnicodeAttribute()                # synced | retrying | dead
+    state = UnicodeAttribute()                # pending (never synced) | synced | retrying | dead
     attempts = NumberAttribute()              # failed deliveries since the last success
     last_error = UnicodeAttribute(null=True)
     synced_at = UnicodeAttribute(null=True)

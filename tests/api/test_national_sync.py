@@ -6,6 +6,8 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from chalicelib.runtime import aws
 from chalicelib.runtime import resources
 from chalicelib.dossiers.store import dossiers as store
@@ -48,8 +50,9 @@ def test_every_version_reaches_the_portal_in_order_and_the_ledger_says_synced(ap
         documents=["Bản vẽ"])
     dispatcher.drain()
     portal = simulators.national.state()
-    sent = [(c["service"], c["result"]) for c in portal["calls"] if c["MaHoSo"] == code]
-    assert sent == [("DongBoHoSoMC", "ok"), ("DongBoHoSoMC", "ok"), ("CapNhatTienDoHoSoMC", "ok"), ("DongBoHoSoMC", "ok")]
+    sent = [(c["service"], c["isUpdating"], c["result"]) for c in portal["calls"] if c["MaHoSo"] == code]
+    assert sent == [("DongBoHoSoMC", "False", "ok"), ("DongBoHoSoMC", "True", "ok"), ("CapNhatTienDoHoSoMC", None, "ok"),
+                    ("DongBoHoSoMC", "True", "ok")]                 # a create, then updates
     assert portal["dossiers"][code]["TrangThaiHoSo"] == 5
     assert portal["dossiers"][code]["DanhSachHoSoBoSung"][0]["NoiDungYeuCau"] == "Thiếu bản vẽ"
     progress = portal["progress"][code][0]
@@ -167,3 +170,56 @@ def test_one_adapter_call_per_event_and_one_auth_per_token_lifetime(api, aws_env
     dispatcher.drain()
     state = simulators.national.state()
     assert state["auth_calls"] == 2 and [c["result"] for c in state["calls"][6:]].count("ok") == 2
+
+
+def converged(api, code, citizen) -> bool:
+    view = sync_of(api, code, citizen)
+    return view["national_sync"]["state"] == "synced" and view["national_sync"]["version"] == view["version"]
+
+
+def test_a_session_refused_once_is_renewed_and_the_ledger_stays_synced(api, aws_env, dispatcher, simulators):
+    code, citizen, _ = new_accepted(api)
+    dispatcher.drain()
+    simulators.national.control({"unauthorized": 1})
+    api.call("POST", f"/dossiers/{code}/forward", token=officer(api), body={"to_step": 2})
+    dispatcher.drain()
+    assert converged(api, code, citizen)
+    assert simulators.national.state()["auth_calls"] == 2
+    assert sync_of(api, code, citizen)["national_sync"]["attempts"] == 0
+
+
+def test_401_twice_is_a_configuration_error_not_retried_and_backfill_sends_it_after_the_fix(api, aws_env, dispatcher,
+                                                                                            simulators):
+    simulators.national.control({"unauthorized": 2})
+    code, citizen, _ = new_accepted(api)
+    dispatcher.drain()
+    view = sync_of(api, code, citizen)["national_sync"]
+    assert view["state"] == "dead" and "cấu hình" in view["last_error"] and "401" in view["last_error"]
+    calls = [c["result"] for c in simulators.national.state()["calls"]]
+    assert calls == ["http 401", "http 401"]                 # renewed once, then given up: no retry storm
+    time.sleep(1.1)
+    dispatcher.drain()                                        # the v2 event waits behind v1 (dead, dropped)
+    assert sync_ops.backfill("2020-01-01", ["000.22.30.H50"]) == 1
+    drain_until(dispatcher, lambda: converged(api, code, citizen))
+    assert converged(api, code, citizen)
+    assert simulators.national.state()["dossiers"][code]["TrangThaiHoSo"] == 2
+
+
+@pytest.mark.parametrize("hooks", [{"malformed": 2}, {"no_error_code": 1}, {"fail": 2}])
+def test_malformed_answers_and_server_errors_are_retried_until_the_ledger_converges(api, aws_env, dispatcher,
+                                                                                    simulators, hooks):
+    simulators.national.control(hooks)
+    code, citizen, _ = new_accepted(api)
+    dispatcher.drain()
+    assert sync_of(api, code, citizen)["national_sync"]["state"] == "retrying"
+    drain_until(dispatcher, lambda: converged(api, code, citizen))
+    assert converged(api, code, citizen) and sync_of(api, code, citizen)["national_sync"]["attempts"] == 0
+
+
+@pytest.mark.parametrize("numeric", [False, True])
+def test_error_codes_as_strings_or_numbers_both_converge(api, aws_env, dispatcher, simulators, numeric):
+    simulators.national.control({"numeric_codes": numeric})
+    code, citizen, _ = new_accepted(api)
+    dispatcher.drain()
+    assert converged(api, code, citizen)
+    assert [c["result"] for c in simulators.national.state()["calls"]] == ["ok", "ok"]

@@ -157,6 +157,24 @@ def create_dossier(dossier: Dossier, event: dict[str, Any], *, seen_sequence: in
         raise ServiceUnavailable(extra={"retryable": True}) from exc
 
 
+def create_imported(dossier: Dossier, audit_record: dict[str, Any]) -> bool:
+    """Write a dossier brought over from the old system (no event: it is not a change MotCua
+    made) with its applicant lookup and audit record, in one transaction. False if MotCua
+    already holds the code (another import got there first)."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(to_item(dossier), condition=DossierItem.pk.does_not_exist())
+            applicant = _applicant_item(dossier)
+            if applicant is not None:
+                tx.save(applicant)
+            audit_store.stage(tx, audit_record)
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
+            return False
+        raise ServiceUnavailable(extra={"retryable": True}) from exc
+    return True
+
+
 # --- reads ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -96,6 +96,14 @@ def advance(code: str, ledger: Ledger | None, *, version: int, at: str, on_porta
     return _put(item, _same_version(ledger))
 
 
+def enter_unsynced(code: str, at: str) -> bool:
+    """A dossier the portal has never had from MotCua (an imported v1 dossier): version 0,
+    ``pending``, so ``motcua sync backfill`` finds it behind. False if it has a ledger already."""
+    item = SyncLedgerItem(pk=dossier_pk(code), sk=LEDGER_SK, version=0, state="pending", attempts=0,
+                          last_error=None, synced_at=None, updated_at=at, on_portal=False)
+    return _put(item, SyncLedgerItem.pk.does_not_exist())
+
+
 def record_failure(code: str, ledger: Ledger | None, *, error: str, dead: bool, at: str,
                    on_portal: bool = False) -> bool:
     """A failed delivery; ``on_portal``: a create went through before the failure (the

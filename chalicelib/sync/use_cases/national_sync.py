@@ -112,3 +112,10 @@ def _fail(code: str, ledger: sync_store.Ledger | None, error: str, last_delivery
         sync_store.record_failure(code, ledger, error=error, dead=last_delivery, at=_now(), on_portal=on_portal)
     log.warning("sync failed", extra={"dossier_code": code, "error": error, "dead": last_delivery})
     raise SyncFailed(error)
+
+
+def enter_unsynced(codes: list[str]) -> int:
+    """Put dossiers the portal never had from MotCua (imported v1 dossiers) in the ledger as
+    never synced; ``motcua sync backfill`` then sends them. How many were entered."""
+    at = _now()
+    return sum(sync_store.enter_unsynced(code, at) for code in codes)

@@ -1,0 +1,255 @@
+"""v1 dossiers brought back as live MotCua dossiers (`motcua legacy import-dossiers`). Pure.
+
+Why: after the upgrade to MotCua, the dossiers of the old system (v1) stopped reaching the
+national portal, and the province's index counts every dossier received (national-portal.md
+§5). Unlike the read-only history of chalicelib/trust/rules/legacy.py, these become ordinary
+dossiers that keep their v1 code and dates, so the portal recognises them (a create the portal
+already holds is answered "đã tồn tại" and resent as an update), officers can continue the
+open ones, and `motcua sync backfill` sends them.
+
+One dossier per row, as CSV (a header row) or JSON (a list of objects, or ``{"dossiers": [...]}``)
+with the columns of ``COLUMNS``. Dates are ``YYYY-MM-DD`` (midnight, Vietnam time) or ISO 8601
+with an offset. ``fees`` is ``name:amount;name:amount`` in CSV, a list of ``{name, amount}`` in
+JSON, amounts in whole VND. Every error of every row is reported with its line (CSV; in
+JSON, the item's position) and its field, and then nothing is imported.
+
+Statuses: submitted, accepted, refused, withdrawn, stopped, finished, returned. A v1 dossier in
+the middle of processing is imported as ``accepted`` (the officer continues from the first
+step): MotCua cannot rebuild v1's internal steps and pauses, and inventing them would put
+false times in the progress records the index reads.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import pairwise
+from typing import Any
+
+from chalicelib.kernel.working_days import iso, parse_iso, to_local
+
+COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
+           "applicant_email", "applicant_type", "channel", "status", "summary", "submitted_at", "accepted_at",
+           "due_at", "finished_at", "returned_at", "closed_at", "decision", "return_method", "fees")
+REQUIRED = ("code", "procedure_code", "applicant_name", "channel", "status", "submitted_at")
+STATUSES = ("submitted", "accepted", "refused", "withdrawn", "stopped", "finished", "returned")
+CHANNELS = ("online", "direct", "postal")
+APPLICANT_TYPES = ("citizen", "business", "agency", "organization")
+DECISIONS = ("approved", "rejected")
+RETURN_METHODS = ("desk", "post", "online")
+DATES = ("submitted_at", "accepted_at", "due_at", "finished_at", "returned_at", "closed_at")
+ORDER = ("submitted_at", "accepted_at", "finished_at", "returned_at")   # each no earlier than the one before
+# which dates each status needs: its own milestones, as v1 recorded them
+NEEDS: Mapping[str, tuple[str, ...]] = {
+    "submitted": (), "accepted": ("accepted_at", "due_at"), "refused": ("closed_at",), "withdrawn": ("closed_at",),
+    "stopped": ("accepted_at", "due_at", "closed_at"), "finished": ("accepted_at", "due_at", "finished_at"),
+    "returned": ("accepted_at", "due_at", "finished_at", "returned_at")}
+LIMITS = {"code": 50, "applicant_name": 200, "summary": 1000, "applicant_email": 200}   # MaHoSo, ChuHoSo, TrichYeuHoSo
+_CODE = re.compile(r"^[A-Za-z0-9.\-_/]+$")
+_PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+IMPORTER = "system:v1-import"
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int | None      # CSV line or JSON item (1-based); None: the whole file
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "file"
+        return f"{where}{f' [{self.field}]' if self.field else ''}: {self.message}"
+
+
+class ImportRejected(Exception):
+    """The file has errors; nothing is imported."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors
+
+
+def read_rows(text: str, *, is_json: bool) -> list[tuple[int, dict[str, Any]]]:
+    """(line or item number, raw row) of a CSV or JSON file; ImportRejected if unreadable."""
+    if is_json:
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise ImportRejected([RowError(None, None, f"not JSON: {error}")]) from None
+        items = data.get("dossiers") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ImportRejected([RowError(None, None, 'expected a list of objects, or {"dossiers": [...]}')])
+        return list(enumerate(items, start=1))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or ()]
+    if missing := [c for c in REQUIRED if c not in header]:
+        raise ImportRejected([RowError(None, None, f"header lacks {', '.join(missing)}; columns: {','.join(COLUMNS)}")])
+    return [(reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k})
+            for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))]
+
+
+def _date(value: str) -> str | None:
+    try:
+        if len(value) == 10:
+            return f"{date.fromisoformat(value).isoformat()}T00:00:00+07:00"
+        moment = datetime.fromisoformat(value)
+        return iso(to_local(moment)) if moment.tzinfo else None
+    except ValueError:
+        return None
+
+
+def _fees(value: Any) -> list[dict[str, Any]] | str:
+    """The fee lines, or why they are wrong."""
+    if value in (None, "", []):
+        return []
+    pairs: list[tuple[Any, Any]]
+    if isinstance(value, str):
+        parts = [part.rsplit(":", 1) for part in value.split(";") if part.strip()]
+        if any(len(part) != 2 for part in parts):
+            return "name:amount;name:amount (whole VND)"
+        pairs = [(name.strip(), amount.strip()) for name, amount in parts]
+    elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        pairs = [(item.get("name"), item.get("amount")) for item in value]
+    else:
+        return "a list of {name, amount}"
+    fees = []
+    for name, amount in pairs:
+        number = amount if isinstance(amount, int) and not isinstance(amount, bool) else \
+            int(amount) if isinstance(amount, str) and amount.isdigit() else None
+        if not isinstance(name, str) or not name or number is None or number < 0:
+            return "each fee needs a name and an amount in whole VND (0 or more)"
+        fees.append({"name": name, "amount": number})
+    return fees
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the rows are checked against: the catalogue and the codes MotCua already holds."""
+    procedures: Mapping[str, Any]                  # procedure_code -> catalogue Procedure
+    agencies: frozenset[str]
+    exists: Callable[[str], bool]
+    valid_id_number: Callable[[str], bool]
+
+
+def _text(row: Mapping[str, Any], key: str) -> str:
+    value = row.get(key)
+    return value.strip() if isinstance(value, str) else "" if value is None else str(value)
+
+
+def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str, Any], list[RowError]]:
+    """One row, cleaned, and every error in it."""
+    errors: list[RowError] = []
+    clean: dict[str, Any] = {key: _text(row, key) for key in COLUMNS if key != "fees"}
+
+    def bad(field: str, message: str) -> None:
+        errors.append(RowError(line, field, message))
+
+    for key in REQUIRED:
+        if not clean[key]:
+            bad(key, "required")
+    for key, limit in LIMITS.items():
+        if len(clean[key]) > limit:
+            bad(key, f"at most {limit} characters")
+    if clean["code"] and not _CODE.match(clean["code"]):
+        bad("code", "letters, digits and . - _ / only")
+    elif clean["code"] and known.exists(clean["code"]):
+        bad("code", "MotCua already has a dossier with this code")
+    procedure = known.procedures.get(clean["procedure_code"])
+    if clean["procedure_code"] and procedure is None:
+        bad("procedure_code", "not in the catalogue")
+    if clean["agency_id"] and clean["agency_id"] not in known.agencies:
+        bad("agency_id", "not a catalogue agency")
+    for key, allowed in (("channel", CHANNELS), ("applicant_type", APPLICANT_TYPES), ("decision", DECISIONS),
+                         ("return_method", RETURN_METHODS)):
+        if clean[key] and clean[key] not in allowed:
+            bad(key, "one of " + ", ".join(allowed))
+    if clean["status"] in ("processing", "supplement_requested"):
+        bad("status", "import a dossier v1 was still processing as accepted (see docs/national-portal.md)")
+    elif clean["status"] and clean["status"] not in STATUSES:
+        bad("status", "one of " + ", ".join(STATUSES))
+    if clean["applicant_id_number"] and not known.valid_id_number(clean["applicant_id_number"]):
+        bad("applicant_id_number", "must be 12 digits (CCCD) or 9 digits (CMND)")
+    clean["applicant_phone"] = clean["applicant_phone"].replace(" ", "")
+    if clean["applicant_phone"] and not _PHONE.match(clean["applicant_phone"]):
+        bad("applicant_phone", "not a Vietnamese phone number (0912345678 or +84912345678)")
+    _check_dates(clean, bad)
+    fees = _fees(row.get("fees"))
+    if isinstance(fees, str):
+        bad("fees", fees)
+    clean["fees"] = fees if isinstance(fees, list) else []
+    clean["procedure"] = procedure
+    return clean, errors
+
+
+def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    unreadable = set()
+    for key in DATES:
+        parsed = _date(clean[key]) if clean[key] else None
+        if clean[key] and parsed is None:
+            bad(key, "a date YYYY-MM-DD or ISO 8601 with an offset")
+            unreadable.add(key)
+        clean[key] = parsed
+    for key in NEEDS.get(clean["status"], ()):
+        if clean[key] is None and key not in unreadable:
+            bad(key, f"required for status {clean['status']}")
+    known = [(key, clean[key]) for key in ORDER if clean[key]]
+    for (before, earlier), (after, later) in pairwise(known):
+        if parse_iso(later) < parse_iso(earlier):
+            bad(after, f"earlier than {before}")
+    if clean["due_at"] and clean["accepted_at"] and parse_iso(clean["due_at"]) < parse_iso(clean["accepted_at"]):
+        bad("due_at", "earlier than accepted_at")
+
+
+def check_file(rows: list[tuple[int, dict[str, Any]]], known: Known) -> list[dict[str, Any]]:
+    """Every row checked; ImportRejected lists every error of the file (then nothing is imported)."""
+    errors: list[RowError] = []
+    clean_rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        clean, found = check_row(line, row, known)
+        if clean["code"] in seen:
+            found.append(RowError(line, "code", f"duplicate of line {seen[clean['code']]}"))
+        seen.setdefault(clean["code"], line)
+        errors += found
+        clean_rows.append(clean)
+    if not rows:
+        errors.append(RowError(None, None, "no dossiers"))
+    if errors:
+        raise ImportRejected(errors)
+    return clean_rows
+
+
+def _log(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The decision log as v1 recorded it: one entry per milestone, by the importer."""
+    entries: list[tuple[str, str | None, dict[str, str]]] = [("accept", row["accepted_at"], {})]
+    ending = {"refused": "refuse", "withdrawn": "withdraw", "stopped": "stop"}.get(row["status"])
+    if ending:
+        entries.append((ending, row["closed_at"], {"reason": "Theo dữ liệu hệ thống một cửa cũ (v1)"}))
+    entries.append(("issue_result", row["finished_at"], {"decision": row["decision"] or "approved"}))
+    entries.append(("return_result", row["returned_at"], {"method": row["return_method"] or "desk"}))
+    return [{"action": action, "at": at, "by": IMPORTER, "effective_at": at, **extra}
+            for action, at, extra in entries if at]
+
+
+def dossier_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What a v1 row sets on a dossier made by ``new_dossier`` from its procedure."""
+    applicant = {"full_name": row["applicant_name"], "type": row["applicant_type"] or "citizen",
+                 **{key: row[f"applicant_{key}"] for key in ("id_number", "phone", "email") if row[f"applicant_{key}"]}}
+    agency = row["agency_id"] or row["procedure"].agency_id
+    closed = row["status"] in ("finished", "returned")
+    fees = row["fees"]
+    return {
+        "status": row["status"], "imported_from": "v1", "applicant": applicant, "agency_id": agency,
+        "holder_agency_id": agency, "agencies": [agency], "fees": fees,
+        "amount_due": sum(fee["amount"] for fee in fees), "accepted_at": row["accepted_at"], "due_at": row["due_at"],
+        "finished_at": row["finished_at"], "returned_at": row["returned_at"],
+        "return_method": (row["return_method"] or "desk") if row["returned_at"] else None,
+        "result": {"decision": row["decision"] or "approved", "documents": [], "issued_by": IMPORTER,
+                   "recorded_at": row["finished_at"], "effective_at": row["finished_at"], "backdated": False}
+        if closed else None,
+        "decisions": _log(row),
+    }

@@ -132,6 +132,7 @@ def main(verbose: bool = False) -> int:
     print(f"  VNPay (sim):  {vnpay.base_url}  (a simulator, not a real gateway; IPN -> {vnpay.ipn_url})", flush=True)
     for line in simulators.banner():
         print(line, flush=True)
+    print(national_banner(cfg), flush=True)
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
     print("Press Ctrl-C to stop." + ("" if verbose else " (motcua local --verbose: the emulators' traffic too)"),
           flush=True)
@@ -172,6 +173,15 @@ def _exit_now() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def national_banner(cfg: Any) -> str:
+    """Where the national sync goes: the simulator, or an outside portal given in the
+    environment (docs/national-portal.md), with the routing code and whether through an LGSP."""
+    portal = cfg.national
+    lgsp = f", LGSP {portal.lgsp_url}" if portal.lgsp_url else ""
+    return (f"  National sync -> {portal.service_url or portal.url + '/service'} "
+            f"(auth {portal.auth_url or portal.url + '/auth'}, dstcode {portal.dstcode}{lgsp})")
 
 
 def start_vnpay_simulator(ports: dict[str, int]) -> Any:

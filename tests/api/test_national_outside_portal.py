@@ -68,3 +68,30 @@ def test_a_dossier_the_outside_portal_already_holds_is_resent_as_an_update(api, 
     assert [(c["isUpdating"], c["result"]) for c in outside.state()["calls"]] == [
         ("False", "already exists"), ("True", "ok")]
     assert outside.state()["dossiers"][dossier["code"]]["ChuHoSo"] == "Phạm Thị Cúc"
+
+
+def test_the_local_stack_keeps_the_portal_settings_given_in_its_environment(monkeypatch):
+    """What `make run` does with its environment: the simulators' settings are defaults only,
+    so every portal setting given is kept, and the simulator expects the routing code given."""
+    from chalicelib.runtime.settings import settings
+    from motcua.local import national_banner
+    from motcua.simulators import start_all
+    given = {"MOTCUA_NATIONAL_URL": "https://dvcqg-test.example.vn/api", "MOTCUA_NATIONAL_DSTCODE": "DVCQG-TEST",
+             "MOTCUA_NATIONAL_AUTH_URL": "https://lgsp.example.vn/dvcqg/auth",
+             "MOTCUA_NATIONAL_SERVICE_URL": "https://lgsp.example.vn/dvcqg/service",
+             "MOTCUA_NATIONAL_LGSP_URL": "https://lgsp.example.vn", "MOTCUA_NATIONAL_USERNAME": "tinh-x"}
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    running = start_all(port=0)
+    try:
+        assert running.national.dstcode == "DVCQG-TEST"
+        for name, value in running.environment().items():      # as motcua/local.py applies them
+            monkeypatch.setenv(name, given.get(name, value))
+        cfg = settings()
+        assert (cfg.national.url, cfg.national.auth_url, cfg.national.service_url, cfg.national.dstcode,
+                cfg.national.lgsp_url, cfg.local_credentials.national_username) == (
+            given["MOTCUA_NATIONAL_URL"], given["MOTCUA_NATIONAL_AUTH_URL"], given["MOTCUA_NATIONAL_SERVICE_URL"],
+            "DVCQG-TEST", "https://lgsp.example.vn", "tinh-x")
+        assert "https://lgsp.example.vn/dvcqg/service" in national_banner(cfg) and "DVCQG-TEST" in national_banner(cfg)
+    finally:
+        running.stop()

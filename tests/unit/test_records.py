@@ -72,6 +72,7 @@ def full_dossier() -> Dossier:
                           created_at=at(3), expires_at=at(3, 10))
     start_payment(d, payment)
     mark_purged(d, at=iso(at(12)), files=3)
+    d["imported_from"] = "v1"                      # set only by `motcua legacy import-dossiers`
     return d
 
 

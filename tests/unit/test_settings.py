@@ -24,6 +24,7 @@ READERS = {
 AWS_STAGE = {"MOTCUA_STAGE": "prod", "MOTCUA_ATTACHMENTS_BUCKET": "motcua-prod-attachments-1a2b",
              "MOTCUA_PUBLIC_URL": "https://dichvucong.example.vn", "VNPAY_HOST": "https://sandbox.vnpayment.vn",
              "MOTCUA_NATIONAL_URL": "https://dvcqg.example.vn/motcua", "MOTCUA_NATIONAL_MADONVI": "000.00.00.H50",
+             "MOTCUA_NATIONAL_DSTCODE": "DVCQG-EXAMPLE",
              "MOTCUA_ZALO_URL": "https://business.openapi.zalo.me", "MOTCUA_ZALO_OAUTH_URL": "https://oauth.zaloapp.com",
              "MOTCUA_EMAIL_SENDER": "thongbao@dichvucong.example.vn"}
 

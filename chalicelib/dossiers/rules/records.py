@@ -214,7 +214,7 @@ class Dossier(DossierCore, total=False):
     uploaders: dict[str, str]                             # upload id -> whose upload space holds it
     corrections: list[Correction]
     payment: Annotated[PaymentLedger, AUDIT_MEMBERS]
-    imported_from: Annotated[str, API, AUDIT]             # "v1": brought over by `motcua legacy import-dossiers`
+    imported_from: str                                    # "v1": brought over by `motcua legacy import-dossiers`
 
 
 def _marked(marker: str) -> frozenset[str]:

@@ -223,3 +223,27 @@ def test_error_codes_as_strings_or_numbers_both_converge(api, aws_env, dispatche
     dispatcher.drain()
     assert converged(api, code, citizen)
     assert [c["result"] for c in simulators.national.state()["calls"]] == ["ok", "ok"]
+
+
+def test_the_calls_go_dossier_first_then_progress_and_a_later_failure_still_knows_the_portal_has_it():
+    from chalicelib.sync.adapters.national_portal import PortalUnavailable
+    from chalicelib.sync.use_cases.national_sync import _Progress, send
+
+    made: list[tuple[str, Any]] = []
+
+    class Adapter:
+        def sync_dossier(self, records, *, exists):
+            made.append(("DongBoHoSoMC", exists))
+            return exists
+
+        def send_progress(self, records):
+            made.append(("CapNhatTienDoHoSoMC", len(records)))
+            raise PortalUnavailable("HTTP 503")
+
+        def call(self, service, records):
+            made.append((service, len(records)))
+
+    progress = _Progress(on_portal=False)
+    with pytest.raises(PortalUnavailable):
+        send([("DongBoHoSoMC", [{}]), ("CapNhatTienDoHoSoMC", [{}, {}]), ("DongBoDanhGia", [{}])], Adapter(), progress)
+    assert made == [("DongBoHoSoMC", False), ("CapNhatTienDoHoSoMC", 2)] and progress.on_portal   # the retry updates

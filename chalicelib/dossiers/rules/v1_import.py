@@ -186,21 +186,33 @@ def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str
 
 
 def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None:
-    unreadable = set()
+    """Readable, present where the status needs them, and in order. A date given without a
+    time (v1 exports often have only days) is compared by its day."""
+    unreadable, day_only = set(), set()
     for key in DATES:
-        parsed = _date(clean[key]) if clean[key] else None
-        if clean[key] and parsed is None:
+        raw = clean[key]
+        parsed = _date(raw) if raw else None
+        if raw and parsed is None:
             bad(key, "a date YYYY-MM-DD or ISO 8601 with an offset")
             unreadable.add(key)
+        if raw and len(raw) == 10:
+            day_only.add(key)
         clean[key] = parsed
     for key in NEEDS.get(clean["status"], ()):
         if clean[key] is None and key not in unreadable:
             bad(key, f"required for status {clean['status']}")
-    known = [(key, clean[key]) for key in ORDER if clean[key]]
-    for (before, earlier), (after, later) in pairwise(known):
-        if parse_iso(later) < parse_iso(earlier):
-            bad(after, f"earlier than {before}")
-    if clean["due_at"] and clean["accepted_at"] and parse_iso(clean["due_at"]) < parse_iso(clean["accepted_at"]):
+
+    def before(first: str, second: str) -> bool:
+        """``second`` is earlier than ``first`` (by day when either has no time)."""
+        if {first, second} & day_only:
+            return clean[second][:10] < clean[first][:10]
+        return parse_iso(clean[second]) < parse_iso(clean[first])
+
+    present = [key for key in ORDER if clean[key]]
+    for earlier, later in pairwise(present):
+        if before(earlier, later):
+            bad(later, f"earlier than {earlier}")
+    if clean["due_at"] and clean["accepted_at"] and before("accepted_at", "due_at"):
         bad("due_at", "earlier than accepted_at")
 
 

@@ -1,0 +1,70 @@
+"""The v1 dossier file: every error of every row, by line and field; the dossier a row makes."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from chalicelib.dossiers.rules import v1_import as rules
+
+PROCEDURE = SimpleNamespace(agency_id="000.22.30.H50")
+KNOWN = rules.Known(procedures={"1.009994": PROCEDURE}, agencies=frozenset({"000.22.30.H50", "000.00.15.H50"}),
+                    exists=lambda code: code == "TAKEN", valid_id_number=lambda v: len(v) in (9, 12) and v.isdigit())
+ROW = {"code": "HS-1", "procedure_code": "1.009994", "applicant_name": "Phạm Thị Cúc", "channel": "direct",
+       "status": "returned", "submitted_at": "2024-01-05T09:00:00+07:00", "accepted_at": "2024-01-05",
+       "due_at": "2024-01-26T17:00:00+07:00", "finished_at": "2024-01-24T15:00:00+07:00",
+       "returned_at": "2024-01-25T10:00:00+07:00", "fees": "Lệ phí cấp phép:75000;Phí thẩm định:0"}
+
+
+def errors_of(**change):
+    _, found = rules.check_row(7, {**ROW, **change}, KNOWN)
+    return {(e.field, e.message) for e in found}
+
+
+def test_a_good_row_makes_a_returned_dossier_with_its_v1_dates_fees_and_decision_log():
+    clean, found = rules.check_row(2, ROW, KNOWN)
+    assert found == []
+    fields = rules.dossier_fields(clean)
+    assert (fields["status"], fields["accepted_at"], fields["returned_at"], fields["amount_due"]) == (
+        "returned", "2024-01-05T00:00:00+07:00", "2024-01-25T10:00:00+07:00", 75000)
+    assert [entry["action"] for entry in fields["decisions"]] == ["accept", "issue_result", "return_result"]
+    assert fields["result"]["decision"] == "approved" and fields["return_method"] == "desk"
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"code": ""}, "code", "required"),
+    ({"code": "TAKEN"}, "code", "MotCua already has a dossier with this code"),
+    ({"code": "HS 1"}, "code", "letters, digits and . - _ / only"),
+    ({"procedure_code": "9.9"}, "procedure_code", "not in the catalogue"),
+    ({"agency_id": "nowhere"}, "agency_id", "not a catalogue agency"),
+    ({"channel": "fax"}, "channel", "one of online, direct, postal"),
+    ({"status": "processing"}, "status",
+     "import a dossier v1 was still processing as accepted (see docs/national-portal.md)"),
+    ({"returned_at": ""}, "returned_at", "required for status returned"),
+    ({"returned_at": "25/01/2024"}, "returned_at", "a date YYYY-MM-DD or ISO 8601 with an offset"),
+    ({"returned_at": "2024-01-25T10:00:00"}, "returned_at", "a date YYYY-MM-DD or ISO 8601 with an offset"),
+    ({"finished_at": "2024-01-04T15:00:00+07:00"}, "finished_at", "earlier than accepted_at"),
+    ({"due_at": "2024-01-04"}, "due_at", "earlier than accepted_at"),
+    ({"applicant_id_number": "1234"}, "applicant_id_number", "must be 12 digits (CCCD) or 9 digits (CMND)"),
+    ({"fees": "Lệ phí"}, "fees", "name:amount;name:amount (whole VND)"),
+    ({"summary": "a" * 1001}, "summary", "at most 1000 characters"),
+])
+def test_each_bad_value_is_named_by_its_field(change, field, message):
+    assert (field, message) in errors_of(**change)
+
+
+def test_a_file_with_one_bad_row_is_rejected_whole_with_every_error_and_duplicates_named():
+    rows = [(2, ROW), (3, {**ROW, "code": "HS-2", "channel": "fax"}), (4, ROW)]
+    with pytest.raises(rules.ImportRejected) as info:
+        rules.check_file(rows, KNOWN)
+    assert [str(e) for e in info.value.errors] == ["line 3 [channel]: one of online, direct, postal",
+                                                    "line 4 [code]: duplicate of line 2"]
+
+
+def test_csv_and_json_files_are_read_and_a_wrong_shape_is_refused():
+    assert rules.read_rows('{"dossiers": [{"code": "A"}]}', is_json=True) == [(1, {"code": "A"})]
+    with pytest.raises(rules.ImportRejected, match="1 error"):
+        rules.read_rows('{"code": "A"}', is_json=True)
+    with pytest.raises(rules.ImportRejected) as info:
+        rules.read_rows("code,status\nA,returned\n", is_json=False)
+    assert "header lacks procedure_code" in str(info.value.errors[0])

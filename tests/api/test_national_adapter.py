@@ -140,6 +140,30 @@ def test_a_401_renews_the_session_once_and_a_second_401_is_a_configuration_error
     portal.sync_dossier([GOOD], exists=True)               # nothing stuck: the next call goes through
 
 
+@pytest.mark.parametrize("change, error", [
+    ({"NgayTiepNhan": "2026112103300"}, "NgayTiepNhan"),
+    ({"NgayTiepNhan": "20261121253000"}, "NgayTiepNhan"),          # hour 25: not a 24-hour time
+    ({"TrichYeuHoSo": "a" * 1001}, "TrichYeuHoSo"),
+    ({"MaTTHC": ""}, "MaTTHC"),
+])
+def test_the_simulator_validates_required_fields_formats_and_lengths(sim, change, error):
+    with pytest.raises(PortalRejected) as info:
+        adapter(sim).sync_dossier([{**GOOD, **change}], exists=False)
+    assert info.value.code == 1 and f"{error}:" in str(info.value)
+
+
+def test_progress_needs_a_known_dossier_and_a_short_handler_name(sim):
+    portal = adapter(sim)
+    with pytest.raises(PortalRejected) as unknown:
+        portal.send_progress([STEP])
+    assert unknown.value.code == 4
+    portal.sync_dossier([GOOD], exists=False)
+    with pytest.raises(PortalRejected):
+        portal.send_progress([{**STEP, "NguoiXuLy": "x" * 51}])
+    portal.send_progress([STEP])
+    assert sim.state()["progress"][CODE][0]["NguoiXuLy"] == "Lê Văn Bình"
+
+
 @pytest.mark.parametrize("hooks, kind, match", [
     ({"fail": 1}, PortalUnavailable, "500"),
     ({"malformed": 1}, PortalUnavailable, "not JSON"),

@@ -202,7 +202,7 @@ def test_401_twice_is_a_configuration_error_not_retried_and_backfill_sends_it_af
     assert sync_ops.backfill("2020-01-01", ["000.22.30.H50"]) == 1
     drain_until(dispatcher, lambda: converged(api, code, citizen))
     assert converged(api, code, citizen)
-    assert simulators.national.state()["dossiers"][code]["TrangThaiHoSo"] == 2
+    assert str(simulators.national.state()["dossiers"][code]["TrangThaiHoSo"]) == "2"
 
 
 @pytest.mark.parametrize("hooks", [{"malformed": 2}, {"no_error_code": 1}, {"fail": 2}])
@@ -222,7 +222,7 @@ def test_error_codes_as_strings_or_numbers_both_converge(api, aws_env, dispatche
     code, citizen, _ = new_accepted(api)
     dispatcher.drain()
     assert converged(api, code, citizen)
-    assert [c["result"] for c in simulators.national.state()["calls"]] == ["ok", "ok"]
+    assert {c["result"] for c in simulators.national.state()["calls"]} == {"ok"}
 
 
 def test_the_calls_go_dossier_first_then_progress_and_a_later_failure_still_knows_the_portal_has_it():

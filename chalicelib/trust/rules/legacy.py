@@ -11,7 +11,9 @@ Two UTF-8 CSV files (a header row, then one record per line):
 
 Every error of every line is reported and then nothing is imported, as `motcua catalogue
 import` does. Old dossiers stay read-only history: they are stored apart from MotCua's own
-dossiers, so they never enter work queues, report counters or the national sync.
+dossiers, so they never enter work queues, report counters or the national sync. (v1 dossiers
+that must become live MotCua dossiers and reach the national portal are imported with
+`motcua legacy import-dossiers`: chalicelib/dossiers/rules/v1_import.py.)
 """
 from __future__ import annotations
 

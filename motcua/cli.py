@@ -202,15 +202,18 @@ def cmd_legacy_import_dossiers(args: argparse.Namespace) -> int:
     from chalicelib.dossiers.use_cases.v1_import import import_file
     from chalicelib.sync.use_cases.national_sync import enter_unsynced
     try:
-        codes = import_file(text, is_json=args.json or args.file.lower().endswith(".json"))
+        dossiers = import_file(text, is_json=args.json or args.file.lower().endswith(".json"))
     except ImportRejected as error:
         for row in error.errors:
             print(f"{args.file}: {row}", file=sys.stderr)
         print(f"nothing imported: {len(error.errors)} error(s)", file=sys.stderr)
         return 1
-    enter_unsynced(codes)
-    print(f"imported {len(codes)} v1 dossier(s), not yet sent to the national portal; "
-          "send them with: motcua sync backfill --since <the earliest submission date>")
+    enter_unsynced([dossier["code"] for dossier in dossiers])
+    print(f"imported {len(dossiers)} v1 dossier(s), not yet sent to the national portal", end="")
+    if dossiers:
+        earliest = min(dossier["submitted_at"] for dossier in dossiers)[:10]
+        print(f"; send them with: motcua sync backfill --since {earliest}", end="")
+    print()
     return 0
 
 

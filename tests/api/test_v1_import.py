@@ -32,7 +32,8 @@ def test_imported_v1_dossiers_keep_code_and_dates_and_backfill_sends_them(api, a
     path = tmp_path / "v1.csv"
     path.write_text(CSV, encoding="utf-8")
     assert main(["legacy", "import-dossiers", str(path)]) == 0
-    assert "imported 2 v1 dossier(s)" in capsys.readouterr().out
+    assert "imported 2 v1 dossier(s), not yet sent to the national portal; send them with: " \
+           "motcua sync backfill --since 2024-01-05" in capsys.readouterr().out
     returned = store.get_dossier(RETURNED)
     assert returned is not None and returned["imported_from"] == "v1"
     assert (returned["status"], returned["submitted_at"], returned["returned_at"], returned["amount_due"]) == (

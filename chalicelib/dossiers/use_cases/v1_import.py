@@ -39,8 +39,8 @@ def build(row: dict[str, Any]) -> Dossier:
     return dossier
 
 
-def import_file(text: str, *, is_json: bool) -> list[str]:
-    """Check the whole file, then write every dossier; the codes written. ImportRejected
+def import_file(text: str, *, is_json: bool) -> list[Dossier]:
+    """Check the whole file, then write every dossier; the dossiers written. ImportRejected
     (rules.ImportRejected) lists every error and nothing is written."""
     catalogue = snapshot()
     known = rules.Known(procedures=catalogue.procedures, agencies=frozenset(catalogue.agencies),
@@ -52,5 +52,5 @@ def import_file(text: str, *, is_json: bool) -> list[str]:
         event = {"id": str(uuid.uuid4()), "type": "DossierImported", "version": dossier["version"]}
         record = audit.change(None, dossier, [event], actor, at=datetime.now(UTC))
         if store.create_imported(dossier, record):
-            written.append(dossier["code"])
+            written.append(dossier)
     return written

@@ -203,55 +203,54 @@ class NationalPortal:
         self._token, self._token_until = token, self.clock() + max(0, seconds - TOKEN_MARGIN_SECONDS)
         return token
 
+    def _renewing(self, what: str, post: Callable[[], tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        """``post``; on HTTP 401/403 forget the session and the LGSP token and post once more
+        (``post`` signs in again); refused twice is ``PortalMisconfigured``."""
+        status, answer = post()
+        if status in (401, 403):
+            self._session = self._token = None
+            status, answer = post()
+            if status in (401, 403):
+                raise PortalMisconfigured(f"{what}: HTTP {status} twice, after renewing the session and token")
+        return answer
+
     def session(self) -> str:
         if self._session and self.clock() < self._session_until:
             return self._session
-        for attempt in (1, 2):
-            self.auth_calls += 1
-            status, answer = self._post(self.settings.auth_url, {"username": self.settings.username,
-                                                                  "password": self.settings.password})
-            if status in (401, 403):
-                self._forget(token=True)
-                if attempt == 1:
-                    continue
-                raise PortalMisconfigured(f"auth: HTTP {status} twice (kiểm tra dstcode và LGSP)")
-            if error_code(answer) != OK or not isinstance(answer.get("session"), str) or not answer["session"]:
-                raise PortalMisconfigured(f"auth: error_code {answer.get('error_code')!r}: "
-                                          f"{answer.get('message', 'đăng nhập bị từ chối')}")
-            self._session, self._session_until = answer["session"], self.clock() + SESSION_SECONDS
-            return self._session
-        raise AssertionError("unreachable")
+        account = {"username": self.settings.username, "password": self.settings.password}
 
-    def _forget(self, *, token: bool) -> None:
-        self._session = None
-        if token:
-            self._token = None
+        def post() -> tuple[int, dict[str, Any]]:
+            self.auth_calls += 1
+            return self._post(self.settings.auth_url, account)
+
+        answer = self._renewing("auth", post)
+        if error_code(answer) != OK or not isinstance(answer.get("session"), str) or not answer["session"]:
+            raise PortalMisconfigured(f"auth: error_code {answer.get('error_code')!r}: "
+                                      f"{answer.get('message', 'đăng nhập bị từ chối')}")
+        self._session, self._session_until = answer["session"], self.clock() + SESSION_SECONDS
+        return self._session
 
     # -- services ------------------------------------------------------------------------------
     def call(self, service: str, data: list[dict[str, Any]], **top: str) -> dict[str, Any]:
         """One service call with ``data`` as an array; ``top`` adds top-level fields
-        (``isUpdating``). A 401/403 renews the session and the LGSP token once, then is
-        ``PortalMisconfigured``. Returns the answer of an ``error_code`` 0, or the answer
-        saying "đã tồn tại" (for ``sync_dossier`` to act on); raises ``PortalRejected`` else."""
+        (``isUpdating``). Returns the answer of an ``error_code`` 0, or the answer saying "đã
+        tồn tại" (for ``sync_dossier`` to act on); raises ``PortalRejected`` otherwise."""
         if not isinstance(data, list):
             raise TypeError("data is always an array")
-        for attempt in (1, 2):
+
+        def post() -> tuple[int, dict[str, Any]]:
             self.service_calls += 1
             body = {"service": service, "madonvi": self.settings.madonvi, "session": self.session(), **top,
                     "data": data}
-            status, answer = self._post(self.settings.service_url, body)
-            if status in (401, 403):
-                self._forget(token=True)
-                if attempt == 1:
-                    continue
-                raise PortalMisconfigured(f"{service}: HTTP {status} twice after renewing the session")
-            code = error_code(answer)
-            if code == OK or says_already_exists(answer):
-                return answer
-            errors = answer.get("errors")
-            details = errors if isinstance(errors, list) else []
-            raise PortalRejected(code or 0, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
-        raise AssertionError("unreachable")
+            return self._post(self.settings.service_url, body)
+
+        answer = self._renewing(service, post)
+        code = error_code(answer)
+        if code == OK or says_already_exists(answer):
+            return answer
+        errors = answer.get("errors")
+        details = errors if isinstance(errors, list) else []
+        raise PortalRejected(code or 0, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
 
     def sync_dossier(self, records: list[dict[str, Any]], *, exists: bool) -> bool:
         """``DongBoHoSoMC`` as a create (``isUpdating "False"``) or, when the portal already

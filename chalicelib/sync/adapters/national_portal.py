@@ -196,6 +196,7 @@ class NationalPortal:
             answer = response.json()
         except ValueError:
             raise PortalUnavailable("LGSP token: body is not JSON") from None
+        answer = answer if isinstance(answer, dict) else {}
         token, lifetime = answer.get("access_token"), answer.get("expires_in")
         if not isinstance(token, str) or not token:
             raise PortalUnavailable("LGSP token: no access_token in the answer")

@@ -5,18 +5,44 @@ this consumer, which hands each event to chalicelib/sync/use_cases/national_sync
 sent, in which order, and what the sync ledger says afterwards). A failed delivery raises,
 so the queue retries it; ``delivery.last`` tells the use case that this was the last one
 before the DLQ.
+
+Two alarmed metrics (chalicelib/runtime/resources.py) tell an operator the sync is stuck
+before the province's ranking does: ``NationalSyncLagSeconds``, the age of a change whose
+delivery just failed (retries keep reporting it, older each time), and
+``NationalSyncConfigurationErrors``, a delivery the portal refused for who we are, which is
+not retried and so would otherwise show nowhere but in the dossier's ledger.
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.kernel.working_days import parse_iso
 from chalicelib.runtime import resources
 from chalicelib.sync.use_cases import national_sync
 from handlers.consumer import Consumer
 
 
+def emit(metric: resources.CustomMetric, value: float) -> None:
+    """One data point, in CloudWatch's embedded metric format on stdout (flushed at once).
+    Imported here: a delivery that goes through pays nothing for it."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+    with single_metric(name=metric.name, unit=MetricUnit(metric.unit), value=value,
+                       namespace=resources.METRICS_NAMESPACE, default_dimensions={"service": metric.service}):
+        pass
+
+
 def process(event: dict[str, Any]) -> dict[str, Any]:
-    return national_sync.sync(event, last_delivery=consumer.delivery.last)
+    try:
+        result = national_sync.sync(event, last_delivery=consumer.delivery.last)
+    except national_sync.SyncFailed:
+        if event.get("occurred_at"):
+            age = datetime.now(UTC) - parse_iso(event["occurred_at"])
+            emit(resources.NATIONAL_SYNC_LAG, max(0.0, age.total_seconds()))
+        raise
+    if result.get("failed") == "configuration":
+        emit(resources.NATIONAL_SYNC_CONFIGURATION_ERRORS, 1)
+    return result
 
 
 consumer = Consumer("national-sync", process, queue=resources.NATIONAL_SYNC_QUEUE)

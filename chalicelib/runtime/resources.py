@@ -351,7 +351,11 @@ PAYMENTS_PENDING_OVER_30_MIN = CustomMetric(
 NATIONAL_SYNC_LAG = CustomMetric(
     "NationalSyncLagSeconds", service="national-sync", unit="Seconds",
     description="Age of the oldest dossier change not yet accepted by the national portal")
-ALARMED_METRICS: tuple[CustomMetric, ...] = (PAYMENTS_PENDING_OVER_30_MIN, NATIONAL_SYNC_LAG)
+NATIONAL_SYNC_CONFIGURATION_ERRORS = CustomMetric(
+    "NationalSyncConfigurationErrors", service="national-sync", unit="Count",
+    description="Deliveries the national portal refused for our account, dstcode or LGSP client (alarm when > 0)")
+ALARMED_METRICS: tuple[CustomMetric, ...] = (PAYMENTS_PENDING_OVER_30_MIN, NATIONAL_SYNC_LAG,
+                                             NATIONAL_SYNC_CONFIGURATION_ERRORS)
 
 
 def visibility_timeout(queue: Queue, consumers: tuple[QueueConsumer, ...] | None = None) -> int:

@@ -247,3 +247,17 @@ def test_the_calls_go_dossier_first_then_progress_and_a_later_failure_still_know
     with pytest.raises(PortalUnavailable):
         send([("DongBoHoSoMC", [{}]), ("CapNhatTienDoHoSoMC", [{}, {}]), ("DongBoDanhGia", [{}])], Adapter(), progress)
     assert made == [("DongBoHoSoMC", False), ("CapNhatTienDoHoSoMC", 2)] and progress.on_portal   # the retry updates
+
+
+def test_a_failing_delivery_reports_its_lag_and_a_configuration_error_its_own_alarm(api, aws_env, simulators, capsys):
+    simulators.national.control({"down": True})
+    code, _, _ = new_accepted(api)
+    first = store.dossier_events(code)[0]
+    capsys.readouterr()
+    assert deliver(first, "lag-1")["batchItemFailures"]
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m["service"] for m in metrics if "NationalSyncLagSeconds" in m] == ["national-sync"]
+    simulators.national.control({"down": False, "unauthorized": 2})
+    assert deliver(first, "config-1", attempt=2) == {"batchItemFailures": []}       # not retried
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m["NationalSyncConfigurationErrors"] for m in metrics if "NationalSyncConfigurationErrors" in m] == [[1.0]]

@@ -48,8 +48,10 @@ class SyncFailed(Exception):
 
 @dataclass
 class _Progress:
-    """How far the calls of one delivery went: whether the portal has the dossier now."""
+    """How far the calls of one delivery went: whether the portal has the dossier now, and
+    the service being called (named in the ledger's error)."""
     on_portal: bool
+    service: str = ""
 
 
 def _now() -> str:
@@ -66,6 +68,7 @@ def send(calls: Calls, adapter: NationalPortal, progress: _Progress) -> None:
     """Make the calls in order; ``progress.on_portal`` turns true as soon as a create or an
     update of the dossier is accepted, so a failure after it still knows."""
     for service, records in calls:
+        progress.service = service
         if service == DOSSIER_SERVICE:
             adapter.sync_dossier(records, exists=progress.on_portal)
             progress.on_portal = True
@@ -96,12 +99,12 @@ def sync(event: Mapping[str, Any], *, last_delivery: bool) -> dict[str, Any]:
     try:
         send(calls, portal(), progress)
     except PortalMisconfigured as error:
-        sync_store.record_failure(code, ledger, error=f"{CONFIGURATION}: {error}", dead=True, at=_now(),
-                                  on_portal=progress.on_portal)
+        sync_store.record_failure(code, ledger, error=f"{CONFIGURATION}: {progress.service}: {error}", dead=True,
+                                  at=_now(), on_portal=progress.on_portal)
         log.error("national portal refuses our configuration", extra={"dossier_code": code, "error": str(error)})
         return {"failed": "configuration", "version": target}
     except (PortalUnavailable, PortalRejected) as error:
-        _fail(code, ledger, str(error), last_delivery, on_portal=progress.on_portal)
+        _fail(code, ledger, f"{progress.service}: {error}", last_delivery, on_portal=progress.on_portal)
     sync_store.advance(code, ledger, version=target, at=_now(), on_portal=progress.on_portal)
     return {"synced": target, "services": [service for service, _ in calls]}
 

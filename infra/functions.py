@@ -99,9 +99,15 @@ def _table_statements(shared: Shared, name: str, chosen: dict[str, ddb.Table]) -
     return statements
 
 
+def logs_removal(config: StageConfig) -> RemovalPolicy:
+    """A stage that protects its data from deletion (prod) keeps its logs when the stack goes:
+    they are the evidence of what the functions did."""
+    return RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
+
+
 def log_group(scope: Construct, id: str, config: StageConfig, name: str) -> logs.LogGroup:
     """The function's log group, created up front so that it has the stage's retention."""
-    group = logs.LogGroup(scope, id, log_group_name=f"/aws/lambda/{name}", removal_policy=RemovalPolicy.DESTROY)
+    group = logs.LogGroup(scope, id, log_group_name=f"/aws/lambda/{name}", removal_policy=logs_removal(config))
     group.node.default_child.retention_in_days = config.log_retention_days  # any value CloudWatch allows
     return group
 

@@ -82,7 +82,7 @@ def _repo_files(*folders: str) -> set[str]:
     return found
 
 
-RECEIPT_LIBRARIES = {"fpdf", "PIL", "fontTools", "receipt_pdf"}
+RECEIPT_LIBRARIES = {"fpdf", "PIL", "fontTools", "segno", "receipt_pdf", "paper_pdf"}
 
 
 def test_every_package_holds_all_the_code_and_data_and_no_runtime_provided_library(deployed: Deployed) -> None:
@@ -93,7 +93,7 @@ def test_every_package_holds_all_the_code_and_data_and_no_runtime_provided_libra
         tops = {n.split("/")[0] for n in names}
         bundled = name == resources.physical_name("prod", "receipts")
         api = name == resources.physical_name("prod", "api")
-        expected = shared | ({"app.py"} if api else set()) | (_repo_files("receipt_pdf") if bundled else set())
+        expected = shared | ({"app.py"} if api else set()) | (_repo_files("receipt_pdf", "paper_pdf") if bundled else set())
         assert expected - names == set(), name
         assert not tops & {"boto3", "botocore", "s3transfer"}, name
         assert (tops >= RECEIPT_LIBRARIES) if bundled else not tops & RECEIPT_LIBRARIES, name

@@ -104,7 +104,7 @@ def test_the_stop_notice_gives_the_reason(api):
 
 
 def test_the_control_sheet_shows_who_held_each_step_and_how_timely(api):
-    code, citizen, accepted = new_accepted(api)
+    code, _, accepted = new_accepted(api)
     forwarded = api.call("POST", f"/dossiers/{code}/forward", token=officer(api),
                          body={"to_step": 2, "assignee": "officer-sxd"})
     assert forwarded.status_code == 200, forwarded.json
@@ -154,3 +154,67 @@ def test_an_officers_print_is_an_audited_read(api):
     records = audit_store.records_of_dossier(code, limit=100, cursor=None).items
     reads = [r for r in records if r.get("action") == "dossier.form"]
     assert [(r["detail"]["form"], r["actor"]["sub"]) for r in reads] == [("control_sheet", "officer-commune")]
+
+
+# --- the dossier register (form 07) -----------------------------------------------------------
+
+def register(api, token, fmt="pdf", **params):
+    query = "&".join(f"{k}={v}" for k, v in {"format": fmt, **params}.items())
+    return api.call("GET", f"/reports/register?{query}", token=token, headers={"Accept": "*/*"})
+
+
+def received_day(code):
+    from chalicelib.dossiers.store import dossiers as store
+    return to_local(parse_iso(store.get_dossier(code)["submitted_at"])).date()
+
+
+def test_the_register_lists_the_agencys_dossiers_of_the_period_as_pdf_and_xlsx(api):
+    from openpyxl import load_workbook
+    code, _, accepted = new_accepted(api)
+    other = api.token("citizen", sub="citizen-binh")
+    refused = submit(api, submission("1.009994", applicant={"full_name": "Trần Thị Bình", "id_number": "051095009999",
+                                                            "phone": "0987654321"}), other, key="binh-0001").json["dossier_code"]
+    assert api.call("POST", f"/dossiers/{refused}/refuse", token=officer(api), body={"reason": "Sai thẩm quyền"}).status_code == 200
+    today = received_day(code).isoformat()
+
+    pdf = register(api, officer(api), "pdf", **{"from": today, "to": today})
+    text = text_of(pdf).replace("\n", " ")
+    assert "SỔ THEO DÕI HỒ SƠ" in text and "Mẫu số 07" in text
+    assert code in text.replace(" ", "") and refused in text.replace(" ", "")
+    assert APPLICANT in text and "Trần Thị Bình" in text and "Từ chối tiếp nhận" in text
+    assert short_date(accepted["due_at"]) in text
+    assert register(api, officer(api), "pdf", **{"from": today, "to": today}).body == pdf.body   # reprint identical
+
+    xlsx = register(api, officer(api), "xlsx", **{"from": today, "to": today})
+    assert xlsx.status_code == 200 and xlsx.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(xlsx.body)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=5)]
+    assert rows[0][:3] == ["STT", "Mã hồ sơ", "Tên thủ tục hành chính"]
+    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [(1, code, APPLICANT), (2, refused, "Trần Thị Bình")]
+    assert rows[1][8] == short_date(accepted["due_at"]) and rows[2][11] == "Từ chối tiếp nhận"
+
+
+def register_codes(response) -> list[str]:
+    from openpyxl import load_workbook
+    assert response.status_code == 200, response.json
+    return [row[1].value for row in load_workbook(io.BytesIO(response.body)).active.iter_rows(min_row=6)]
+
+
+def test_the_register_holds_only_the_period_and_the_agency_asked_for(api):
+    from datetime import timedelta
+    code, _, _ = new_accepted(api)
+    day = received_day(code)
+    admin = api.token("admin")
+    assert register_codes(register(api, admin, "xlsx", **{"from": day, "to": day, "agency_id": COMMUNE})) == [code]
+    yesterday = day - timedelta(days=1)
+    assert register_codes(register(api, admin, "xlsx", **{"from": yesterday, "to": yesterday, "agency_id": COMMUNE})) == []
+    assert register_codes(register(api, admin, "xlsx", **{"from": day, "to": day, "agency_id": DEPARTMENT})) == []
+
+
+def test_the_register_is_for_agency_staff_of_their_own_agency(api):
+    today = "2026-01-05"
+    answer = register(api, officer(api, DEPARTMENT, "officer-sxd"), **{"from": today, "to": today, "agency_id": COMMUNE})
+    assert answer.status_code == 403 and answer.json["error"]["code"] == "agency_out_of_scope"
+    assert register(api, api.token("citizen", sub="citizen-an"), **{"from": today, "to": today}).status_code == 403
+    bad = register(api, officer(api), "docx", **{"from": today, "to": today})
+    assert bad.status_code == 422 and "format" in bad.json["error"]["fields"]

@@ -240,7 +240,8 @@ def _outcome(dossier: Mapping[str, Any]) -> str:
 
 def control_sheet(dossier: Dossier, context: Context) -> Paper:
     """Form 06: who held each step, from when to when, early / on time / late."""
-    if not dossier.get("accepted_at"):
+    accepted_at = dossier.get("accepted_at")
+    if not accepted_at:
         raise FormNotApplicable("control_sheet", "phiếu kiểm soát: hồ sơ chưa được tiếp nhận")
     history = dossier.get("step_history") or []
     current = dossier.get("step")
@@ -248,7 +249,7 @@ def control_sheet(dossier: Dossier, context: Context) -> Paper:
     if current:
         rows.append(_step_row(current, context, held=False))
     others = [a for a in dossier.get("agencies") or [] if a != dossier["agency_id"]]
-    dated = max([dossier["accepted_at"], *(d["at"] for d in dossier.get("decisions") or [])], key=lambda t: parse_iso(t))
+    dated = max([accepted_at, *(d["at"] for d in dossier.get("decisions") or [])], key=lambda t: parse_iso(t))
     values = {
         **_common(dossier, context, dossier["agency_id"], "", dated),
         "cooperating": ", ".join(context.name(a) for a in others) or "Không có",

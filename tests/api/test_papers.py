@@ -218,3 +218,57 @@ def test_the_register_is_for_agency_staff_of_their_own_agency(api):
     assert register(api, api.token("citizen", sub="citizen-an"), **{"from": today, "to": today}).status_code == 403
     bad = register(api, officer(api), "docx", **{"from": today, "to": today})
     assert bad.status_code == 422 and "format" in bad.json["error"]["fields"]
+
+
+# --- in AWS: the papers function draws them (the API package has no PDF library) -------------
+
+class FakeLambda:
+    """Lambda's Invoke for the papers function, run in-process (moto would need Docker)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[str] = []
+        self.fail = fail
+
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict:
+        import json
+
+        from handlers import papers as papers_function
+        self.calls.append(FunctionName)
+        if self.fail:
+            answer = {"errorMessage": "boom", "errorType": "RuntimeError"}
+            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(answer).encode())}
+        answer = papers_function.handler(json.loads(Payload), None)
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+@pytest.fixture
+def papers_function(monkeypatch):
+    from chalicelib.runtime import aws
+    from chalicelib.runtime.settings import settings
+    fake = FakeLambda()
+    real = aws.client
+    monkeypatch.setenv("MOTCUA_PAPERS_FUNCTION", "motcua-prod-papers")
+    monkeypatch.setattr(aws, "client", lambda service: fake if service == "lambda" else real(service))
+    settings.cache_clear()
+    yield fake
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+def test_with_a_papers_function_the_api_has_it_draw_the_same_pdf(api, papers_function):
+    code, citizen, _ = new_accepted(api)
+    remote = form(api, code, "receipt", citizen)
+    assert remote.status_code == 200 and papers_function.calls == ["motcua-prod-papers"]
+    import paper_pdf
+    from chalicelib.dossiers.use_cases import papers as use_case
+    from chalicelib.dossiers.store import dossiers as store
+    from chalicelib.runtime.settings import settings
+    paper = use_case.papers.paper(store.get_dossier(code), "receipt", use_case.context(f"{settings().public_url}/track/{code}"))
+    assert remote.body == paper_pdf.render(paper.layout, paper.values, paper.dated)
+
+
+def test_a_failing_papers_function_is_a_retryable_503(api, papers_function):
+    code, citizen, _ = new_accepted(api)
+    papers_function.fail = True
+    answer = form(api, code, "receipt", citizen)
+    assert answer.status_code == 503 and answer.json["error"]["code"] == "papers_unavailable"

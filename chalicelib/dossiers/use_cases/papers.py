@@ -5,8 +5,9 @@ desk and the competent agency, and any agency that held a step) get all of them
 (chalicelib.trust.rules.permissions ``dossier.form``). A paper names the applicant, so an
 officer's print is an audited read like reading the dossier.
 
-The PDF library is imported here, lazily, only when a paper is printed: fpdf2 stays out of the
-API's cold start and out of every other request (chalicelib/runtime/cold_start.py).
+The PDF is drawn where the PDF library is: in AWS by the papers function the API invokes (the
+API package cannot carry fpdf2), locally in this process, importing it only when a paper is
+printed, so it stays out of the API's cold start and every other request.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.dossiers.rules import papers
 from chalicelib.dossiers.rules.papers import Context, Paper
 from chalicelib.dossiers.use_cases.intake import load_for
-from chalicelib.kernel.errors import NotFound, ServiceUnavailable
+from chalicelib.kernel.errors import NotFound
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.identity import Identity
 
@@ -43,12 +44,13 @@ def place() -> str:
 
 
 def draw(paper: Paper) -> bytes:
-    """The paper as PDF bytes (paper_pdf, imported only now)."""
-    try:
-        import paper_pdf
-    except ModuleNotFoundError:   # a package built without the PDF library (docs/forms.md)
-        raise ServiceUnavailable("Chức năng in giấy tờ chưa được cài đặt trên máy chủ này.",
-                                 code="papers_unavailable") from None
+    """The paper as PDF bytes: drawn by the papers function where one is set (AWS: the API
+    package has no PDF library), else here, with paper_pdf imported only now (local stack, tests)."""
+    function = settings().papers_function
+    if function:
+        from chalicelib.dossiers.adapters import papers as renderer
+        return renderer.render(function, paper)
+    import paper_pdf
     return paper_pdf.render(paper.layout, paper.values, paper.dated)
 
 

@@ -316,8 +316,10 @@ QUEUE_CONSUMERS += (
 )
 # The Circular 03/2025 papers (docs/forms.md): the API sends a paper's values to this function,
 # which draws it with the receipts bundle's fpdf2 and answers the PDF; it touches no data.
+# 1024 MB for the CPU that comes with it (fpdf2's line breaking is CPU-bound); 25 s stays inside
+# the API's 29 s.
 PAPERS_RENDERER = Invoked(name="papers", handler="handlers.papers:handler", setting="MOTCUA_PAPERS_FUNCTION",
-                          memory=512, bundle=RECEIPTS_BUNDLE)
+                          timeout=25, memory=1024, bundle=RECEIPTS_BUNDLE)
 INVOKED: tuple[Invoked, ...] = (PAPERS_RENDERER,)
 # Retention (issue 6): once a day, delete the files of dossiers closed more than
 # MOTCUA_ATTACHMENT_RETENTION_YEARS ago (chalicelib/trust/use_cases/privacy.purge).

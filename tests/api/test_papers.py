@@ -272,3 +272,15 @@ def test_a_failing_papers_function_is_a_retryable_503(api, papers_function):
     papers_function.fail = True
     answer = form(api, code, "receipt", citizen)
     assert answer.status_code == 503 and answer.json["error"]["code"] == "papers_unavailable"
+
+
+def test_a_register_too_long_for_a_pdf_is_asked_for_as_xlsx(api, monkeypatch):
+    from chalicelib.reports.use_cases import register as register_use_case
+    code, _, _ = new_accepted(api)
+    new_accepted(api, citizen_sub="citizen-second", key="walk-0002")
+    monkeypatch.setattr(register_use_case, "MAX_PDF_LINES", 1)
+    day = received_day(code)
+    answer = register(api, officer(api), "pdf", **{"from": day, "to": day})
+    assert answer.status_code == 422 and answer.json["error"]["code"] == "register_too_large"
+    assert "xlsx" in answer.json["error"]["message"]
+    assert register(api, officer(api), "xlsx", **{"from": day, "to": day}).status_code == 200

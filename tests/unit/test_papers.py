@@ -104,6 +104,7 @@ def test_the_control_sheet_has_the_held_steps_and_the_open_one() -> None:
     assert [(r["name"], r["holder"], r["result"]) for r in rows] == [
         ("Thẩm định", "officer-b", "Trước hạn"), ("Phê duyệt", "leader-b", "Đang xử lý")]
     assert rows[0]["to"] == "16 giờ 00 phút, ngày 04/12/2026"
+    assert papers.paper(dossier(), "control_sheet", CONTEXT).values["outcome"] == "Kết thúc, không có kết quả (dừng giải quyết)."
 
 
 def test_a_paper_is_the_same_whenever_it_is_drawn(time_machine: Any) -> None:

@@ -229,11 +229,15 @@ def _step_row(step: Mapping[str, Any], context: Context, *, held: bool) -> dict[
     }
 
 
+ENDED_WITHOUT_RESULT = {"refused": "từ chối tiếp nhận", "withdrawn": "người nộp rút hồ sơ",
+                        "stopped": "dừng giải quyết"}
+
+
 def _outcome(dossier: Mapping[str, Any]) -> str:
     finished, due = dossier.get("finished_at"), dossier.get("due_at")
     if not finished:
-        return "Đang giải quyết." if dossier.get("status") not in ("refused", "withdrawn", "stopped") \
-            else f"Kết thúc, không có kết quả ({dossier.get('status')})."
+        ended = ENDED_WITHOUT_RESULT.get(str(dossier.get("status")))
+        return f"Kết thúc, không có kết quả ({ended})." if ended else "Đang giải quyết."
     label = TIMELINESS[classify(parse_iso(finished), parse_iso(due))] if due else ""
     return f"Có kết quả lúc {when(finished)}" + (f" – {label.lower()}." if label else ".")
 

@@ -152,11 +152,12 @@ def _override_key(*parts: str) -> str:
 
 
 def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cognito.UserPool,
-                secrets: Iterable[str], objects: tuple[resources.Objects, ...]) -> Chalice:
+                secrets: Iterable[str], objects: tuple[resources.Objects, ...],
+                invoked: tuple[resources.Invoked, ...] = ()) -> Chalice:
     config = shared.config
     name = function_name(config, "api")
     api_role = role(scope, "Role-api", shared, "api", tables=None, secrets=tuple(secrets), publishes=False,
-                    objects=objects)
+                    objects=objects, invokes=tuple(function.name for function in invoked))
     stage_config: dict[str, Any] = {
         "api_gateway_stage": API_STAGE,
         "api_gateway_endpoint_type": "REGIONAL",
@@ -167,7 +168,8 @@ def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cogni
         "lambda_timeout": API_TIMEOUT_SECONDS,
         "xray": True,
         "environment_variables": {**shared.environment, "POWERTOOLS_SERVICE_NAME": "motcua-api",
-                                  "MOTCUA_PORTAL_ORIGIN": config.portal_origin},
+                                  "MOTCUA_PORTAL_ORIGIN": config.portal_origin,
+                                  **{function.setting: function_name(config, function.name) for function in invoked}},
     }
     if config.api_reserved_concurrency is not None:
         stage_config["reserved_concurrency"] = config.api_reserved_concurrency

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.dossiers.use_cases import intake
-from chalicelib.edge.routing import Routes
+from chalicelib.edge.routing import PDF, Routes
 from chalicelib.edge.web import client_ip, idempotency_key, int_param, json_response, parse_json_body, query_param
 
 routes = Routes(__name__)
@@ -61,6 +61,15 @@ def explain_deadline(code: str) -> Any:
 @routes.route("/dossiers/{code}/attachments/{upload_id}")
 def attachment_download(code: str, upload_id: str) -> Any:
     return json_response(intake.attachment_url(code, upload_id, routes.caller()))
+
+
+@routes.route("/dossiers/{code}/forms/{form}")
+def dossier_form(code: str, form: str) -> Any:
+    from chalice import Response
+    from chalicelib.dossiers.use_cases.papers import print_form
+    body, name = print_form(code, form, routes.caller())
+    return Response(body=body, status_code=200,
+                    headers={"Content-Type": PDF, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @routes.route("/dossiers/{code}/accept", "POST")

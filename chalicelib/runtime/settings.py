@@ -190,6 +190,8 @@ class Settings:
     attachments_bucket: str | None = _setting("MOTCUA_ATTACHMENTS_BUCKET", required_in_aws=True)   # set by infra/
     public_url: str = _setting("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000", required_in_aws=True, check=_http_url)
     portal_origin: str | None = _setting("MOTCUA_PORTAL_ORIGIN", check=_http_url)   # the one origin CORS admits
+    papers_place: str | None = _setting("MOTCUA_PAPERS_PLACE")   # None: from the catalogue's province (docs/forms.md)
+    papers_function: str | None = _setting("MOTCUA_PAPERS_FUNCTION")   # None: draw in-process (set by infra/)
     local_jwt_secret: str = _setting("MOTCUA_LOCAL_JWT_SECRET", FAKE_LOCAL_JWT_SECRET, secret=True)
     workday_end: str = _setting("MOTCUA_WORKDAY_END", "17:00", check=_clock)
     calendar_extras_file: str | None = _setting("MOTCUA_CALENDAR_EXTRAS")

@@ -14,6 +14,9 @@ from infra.api import load_contract
 from infra import checkov
 from infra.assembly import Assembly
 
+# The API and every declared function (consumers, schedules, and those the API invokes).
+FUNCTIONS = 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES) \
+    + len(resources.INVOKED)
 
 def test_cfn_lint_finds_no_errors(assembly: Assembly) -> None:
     from cfnlint.api import lint
@@ -147,7 +150,7 @@ def test_no_iam_statement_allows_every_action(assembly: Assembly) -> None:
 def test_each_function_has_its_own_role(assembly: Assembly) -> None:
     functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
     roles = [json.dumps(f["Properties"]["Role"]) for f in functions.values()]
-    assert len(roles) == len(set(roles)) == 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    assert len(roles) == len(set(roles)) == FUNCTIONS
 
 
 def test_protected_routes_use_the_cognito_authorizer_and_public_ones_do_not(assembly: Assembly) -> None:
@@ -233,7 +236,7 @@ def test_alarms_cover_dead_letters_errors_throttles_5xx_and_the_custom_metrics(a
     names = {a.get("MetricName") for a in alarms}
     assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "5XXError"} <= names
     assert {m.name for m in resources.ALARMED_METRICS} <= names
-    functions = 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    functions = FUNCTIONS
     assert sum(a.get("MetricName") == "Errors" for a in alarms) == functions
     dead_letters = len(_dead_letter_targets(assembly))
     assert sum(a.get("MetricName") == "ApproximateNumberOfMessagesVisible" for a in alarms) == dead_letters
@@ -296,7 +299,7 @@ def test_the_audit_log_is_append_only_and_kept_for_the_stage_retention(assembly:
     assert audit["Properties"]["DeletionProtectionEnabled"] is True and audit["DeletionPolicy"] == "Retain"
     assert audit["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     granted = _roles_granting_on(assembly, logical_id)
-    declared = (*resources.STREAM_CONSUMERS, *resources.QUEUE_CONSUMERS, *resources.SCHEDULES)
+    declared = (*resources.STREAM_CONSUMERS, *resources.QUEUE_CONSUMERS, *resources.SCHEDULES, *resources.INVOKED)
     writers = ["api", *(f.name for f in declared if f.tables is None or resources.AUDIT.name in f.tables)]
     assert len(granted) == len(writers)  # the API and functions declaring every table or this one
     assert all(actions <= {"dynamodb:PutItem", "dynamodb:Query"} for actions in granted.values()), granted
@@ -322,7 +325,7 @@ def test_only_the_zalo_token_schedule_writes_a_secret_and_it_runs_one_at_a_time(
 
 def test_every_function_reaches_the_providers_the_stage_names_never_a_local_simulator(assembly: Assembly) -> None:
     functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
-    assert len(functions) == 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    assert len(functions) == FUNCTIONS
     for function in functions.values():
         env = function["Properties"]["Environment"]["Variables"]
         assert {k: env.get(k) for k in assembly.config.provider_settings} == dict(assembly.config.provider_settings)

@@ -233,6 +233,15 @@ def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[Dossier]
         yield from_item(item)
 
 
+def dossiers_received_between(agency_id: str, first_day: date, last_day: date) -> Iterator[Dossier]:
+    """Every dossier of an agency submitted on a local day within [first_day, last_day], in
+    order of receipt (the dossier register). One paginated Query on the agency index: its
+    sort key starts with the local submission time."""
+    low, high = first_day.isoformat(), (last_day + timedelta(days=1)).isoformat()
+    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk.between(low, high)):
+        yield from_item(item)
+
+
 def put_unversioned_change(dossier: Dossier) -> None:
     """Write a change that is not a state change (no new version, no event), conditioned on
     the version read: a concurrent transition wins and the caller reads again (409)."""

@@ -89,6 +89,8 @@ RULES: dict[str, Rule] = {
     "dossier.deadline": Rule(("GET", "/dossiers/{code}/deadline"), READ, DOSSIER_READERS, "dossier"),
     "dossier.history": Rule(("GET", "/dossiers/{code}/history"), READ,
                             {"citizen": OWN, **AGENCY_STAFF, "admin": ALL}, "dossier"),
+    "dossier.form": Rule(("GET", "/dossiers/{code}/forms/{form}"), READ, {"citizen": OWN, **AGENCY_STAFF, "admin": ALL},
+                         "dossier"),   # the Circular 03/2025 papers (docs/forms.md)
     "attachment.read": Rule(("GET", "/dossiers/{code}/attachments/{upload_id}"), READ, DOSSIER_READERS, "dossier"),
     "dossier.accept": Rule(("POST", "/dossiers/{code}/accept"), WRITE, {"officer": AGENCY}, "dossier"),
     "dossier.refuse": Rule(("POST", "/dossiers/{code}/refuse"), WRITE, {"officer": AGENCY}, "dossier"),
@@ -122,6 +124,7 @@ RULES: dict[str, Rule] = {
     "report.read": Rule(("GET", "/reports/dossiers"), READ, REPORT_READERS),
     "report.items": Rule(("GET", "/reports/dossiers/items"), READ, REPORT_READERS),
     "report.payments": Rule(("GET", "/reports/payments"), READ, REPORT_READERS),
+    "report.register": Rule(("GET", "/reports/register"), READ, REPORT_READERS),   # sổ theo dõi hồ sơ
     "report.satisfaction": Rule(("GET", "/reports/satisfaction"), READ, REPORT_READERS),
     # --- the audit log: read-only, provincial administration only
     "audit.read": Rule(("GET", "/audit"), READ, {"admin": ALL}),

@@ -304,7 +304,7 @@ def full_view(dossier: Dossier) -> dict[str, Any]:
 def list_view(dossier: Dossier, desk: str | None = None) -> dict[str, Any]:
     """A list item; in an agency's list, ``received_here`` marks what its own desk took in
     (walk-in or by post), whichever agency is competent (Decree 118/2025)."""
-    view = {
+    view: dict[str, Any] = {
         "dossier_code": dossier["code"],
         "status": dossier["status"],
         "procedure_code": dossier["procedure_code"],

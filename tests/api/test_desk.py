@@ -4,12 +4,17 @@ hand over, supplement, return and rate, while the competent agency processes it 
 reports count it; applicants of every kind; results by post; extensions only while honest."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+import jsonschema
+
+from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.use_cases import workflow
 from chalicelib.kernel.working_days import default_calendar, parse_iso, to_local
 from tests.api.conftest import put_upload
 from tests.api.test_contract import check
+from tests.api.test_events import SCHEMAS
 from tests.api.test_intake import applicant, submission, submit
 from tests.api.test_workflow import ALL_CRITERIA, COMMUNE, HOUSE, act, new_accepted, officer
 
@@ -76,6 +81,11 @@ def test_the_receiving_desk_hands_over_supplements_returns_and_rates_while_the_c
     assert rated.json["rating"]["at_desk"] is True
     again = api.call("POST", f"/dossiers/{code}/rating", token=desk, body={"criteria": ALL_CRITERIA, "overall": 1})
     assert again.status_code == 409 and again.json["error"]["code"] == "already_rated"
+    events = store.dossier_events(code)
+    for event in events:
+        jsonschema.validate(event, json.loads((SCHEMAS / f"{event['type']}.v1.json").read_text()),
+                            format_checker=jsonschema.FormatChecker())
+    assert events[0]["data"]["receiving_agency_id"] == JUSTICE and events[-1]["data"]["at_desk"] is True
     # reports count it for the competent agency and show the receiving desk
     today = to_local(parse_iso(handed.json["accepted_at"])).date()
     items = api.call("GET", f"/reports/dossiers/items?from={today}&to={today}&group_by=agency&cell=received.direct",

@@ -170,3 +170,20 @@ def test_an_extension_before_the_due_date_is_recorded_as_the_apology(api, aws_en
     assert (apology["reason"], apology["old_due_at"], apology["new_due_date"]) == (
         "Cần lấy ý kiến cơ quan liên quan", accepted["due_at"], new_day.isoformat())
     assert apology["working_days_before_due"] >= 1
+
+
+def test_the_desk_list_pages_through_what_the_desk_took_in_and_only_officers_ask_for_it(api, aws_env):
+    codes = [received_at_department(api, f"desk-page-{i:04d}")[0] for i in range(3)]
+    desk = officer(api, JUSTICE, "officer-justice-desk")
+    first = api.call("GET", "/dossiers?received=here&limit=2", token=desk).json
+    second = api.call("GET", f"/dossiers?received=here&limit=2&cursor={first['next_cursor']}", token=desk).json
+    assert [i["dossier_code"] for i in first["items"] + second["items"]] == list(reversed(codes))
+    # the agency's own queue is the competent agency's: the department is competent for none
+    assert api.call("GET", "/dossiers", token=desk).json["items"] == []
+    foreign = api.call("GET", f"/dossiers?cursor={first['next_cursor']}", token=desk)
+    assert foreign.status_code == 400 and foreign.json["error"]["code"] == "invalid_cursor"
+    admin = api.call("GET", f"/dossiers?received=here&agency_id={JUSTICE}", token=api.token("admin")).json["items"]
+    assert len(admin) == 3
+    citizen = api.call("GET", "/dossiers?received=here", token=api.token("citizen"))
+    assert citizen.status_code == 422 and set(citizen.json["error"]["fields"]) == {"received"}
+    assert api.call("GET", "/dossiers?received=there", token=desk).status_code == 422

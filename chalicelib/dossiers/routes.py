@@ -45,7 +45,8 @@ def list_dossiers() -> Any:
                                       cursor=query_param(request, "cursor", max_len=2000)))
     return json_response(intake.list_for(
         identity, agency_id=query_param(request, "agency_id", max_len=40), status=status,
-        limit=int_param(request, "limit", 20, 1, 100), cursor=query_param(request, "cursor", max_len=2000)))
+        limit=int_param(request, "limit", 20, 1, 100), cursor=query_param(request, "cursor", max_len=2000),
+        received=query_param(request, "received", max_len=10)))
 
 
 @routes.route("/dossiers/{code}")

@@ -183,6 +183,9 @@ DOSSIERS = Table(
         # Sparse: closed dossiers whose files are not purged yet, keyed by agency and sorted
         # by when they closed: the retention purge reads only what it may purge (issue 6).
         Index("closed_by_agency", "gsi_closed", "gsi_closed_at"),
+        # Sparse: dossiers taken at a desk (walk-in or by post), keyed by the receiving desk's
+        # agency, newest first: the desk's own list, GET /dossiers?received=here (Decree 118/2025).
+        Index("received_by_desk", "gsi_desk", "list_sk"),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="ttl",

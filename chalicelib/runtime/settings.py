@@ -208,6 +208,8 @@ class Settings:
     audit_retention_days: int = _setting("MOTCUA_AUDIT_RETENTION_DAYS", "3650")   # infra/ sets it per stage
     attachment_retention_years: int = _setting("MOTCUA_ATTACHMENT_RETENTION_YEARS", "5")
     secrets_max_age_seconds: int = _setting("MOTCUA_SECRETS_MAX_AGE", "900")
+    # Decree 118/2025: an extension's horizon, working days added in all (None: the procedure's own days).
+    extension_max_days: int | None = _setting("MOTCUA_EXTENSION_MAX_DAYS")
 
     @property
     def is_local(self) -> bool:

@@ -66,6 +66,15 @@ def test_a_create_the_portal_answers_already_exists_is_sent_again_as_an_update(s
     assert sim.state()["dossiers"][CODE]["TrangThaiHoSo"] == 9
 
 
+def test_an_already_exists_the_update_then_contradicts_is_rejected_and_the_retry_creates(sim):
+    portal = adapter(sim)
+    sim.control({"already_exists": 1})                     # the portal says it has it, then that it does not
+    with pytest.raises(PortalRejected) as info:
+        portal.sync_dossier([GOOD], exists=False)
+    assert info.value.code == 4
+    assert portal.sync_dossier([GOOD], exists=False) is False and CODE in sim.state()["dossiers"]
+
+
 def test_an_update_of_a_dossier_the_portal_does_not_have_is_rejected(sim):
     with pytest.raises(PortalRejected) as info:
         adapter(sim).sync_dossier([GOOD], exists=True)

@@ -63,6 +63,16 @@ def attachment_download(code: str, upload_id: str) -> Any:
     return json_response(intake.attachment_url(code, upload_id, routes.caller()))
 
 
+@routes.route("/files/{token}")
+def public_file(token: str) -> Any:
+    """A file through its public link (chalicelib/dossiers/use_cases/file_links.py): 302 to a
+    URL made for this request, so the link itself never expires with the presigned URL."""
+    from chalicelib.dossiers.use_cases.file_links import open_link
+    url = open_link(token)
+    return json_response({"url": url}, 302, {"Location": url, "Cache-Control": "no-store",
+                                            "Referrer-Policy": "no-referrer"})
+
+
 @routes.route("/dossiers/{code}/accept", "POST")
 def accept_dossier(code: str) -> Any:
     request = routes.request()

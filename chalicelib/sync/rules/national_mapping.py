@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.dossiers.rules.records import Dossier
+from chalicelib.dossiers.rules.transitions import EVENT_TYPES
 from chalicelib.sync.rules.national_record import (
     RecordFacts, dossier_record, portal_time, progress_for, progress_records, rating_record,
 )
@@ -31,6 +32,7 @@ PROCEDURE_SERVICE = "LayThuTuc"
 RATING_SERVICE = "DongBoDanhGia"
 SERVICES = (DOSSIER_SERVICE, PROGRESS_SERVICE, LOOKUP_SERVICE, PROCEDURE_SERVICE, RATING_SERVICE)
 SNAPSHOT_EVENT = "SyncRequested"          # backfill: send the dossier as it is now
+EVENT_ACTIONS = {event_type: action for action, event_type in EVENT_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def messages_for(event: Mapping[str, Any], dossier: Dossier, config: NationalCon
                            (PROGRESS_SERVICE, progress_records(dossier, facts)),
                            (RATING_SERVICE, [rating] if rating else [])])
     service = config.services.get(event["type"])
-    progress = progress_for(dossier, facts, event.get("occurred_at", ""))
+    progress = progress_for(dossier, facts, EVENT_ACTIONS.get(event["type"], ""), event.get("occurred_at", ""))
     if service == DOSSIER_SERVICE:
         return _non_empty([(DOSSIER_SERVICE, [dossier_record(dossier, facts)]), (PROGRESS_SERVICE, progress)])
     if service == PROGRESS_SERVICE:

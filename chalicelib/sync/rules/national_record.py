@@ -155,13 +155,18 @@ def _supplement(index: int, request: Mapping[str, Any], pause: Mapping[str, Any]
     supplied = request.get("supplied_at")
     return {"HoSoBoSungId": f"{dossier['code']}-BS{index}", "NguoiYeuCauBoSung": _cut(request.get("requested_by"), 200),
             "NoiDungBoSung": _cut(request.get("reason"), MAX_NOTE), "NgayBoSung": portal_time(request.get("requested_at")),
-            "NguoiTiepNhanBoSung": _cut(request.get("supplied_by") or "", 200),
+            "NguoiTiepNhanBoSung": _cut(_officer(dossier, request.get("supplied_by")), 200),
             "ThongTinTiepNhan": _cut(", ".join(request.get("documents", [])), MAX_NOTE),
             "NgayTiepNhanBoSung": portal_time(supplied), "TrangThaiBoSung": _flag(supplied),
             "DanhSachGiayToBoSung": [_submitted(a, facts.link) for a in request.get("attachments", [])],
             "DanhSachLePhiBoSung": [],
             "NgayHenTraTruoc": portal_time(pause.get("due_at_before")),
             "NgayHenTraMoi": portal_time(pause.get("due_at_after"))}
+
+
+def _officer(dossier: Mapping[str, Any], sub: str | None) -> str:
+    """An officer's account; "" for the citizen's own (the portal asks who received it)."""
+    return "" if not sub or sub == dossier.get("owner_sub") else sub
 
 
 def _supplements(dossier: Mapping[str, Any], facts: RecordFacts) -> list[dict[str, Any]]:
@@ -188,7 +193,7 @@ def dossier_record(dossier: Mapping[str, Any], facts: RecordFacts) -> dict[str, 
         "MaLinhVuc": dossier.get("field_code") or "",
         "TenLinhVuc": dossier.get("field") or "",
         "KenhThucHien": _code(facts.channels, dossier.get("channel")),
-        "HinhThuc": DELIVERY.get(dossier.get("result_delivery") or "desk", "0"),
+        "HinhThuc": delivery(dossier),
         **_applicant_fields(dossier["applicant"]),
         "GhiChu": "",
         "TrichYeuHoSo": _cut(dossier.get("summary") or dossier["procedure_name"], MAX_SUMMARY),
@@ -208,6 +213,13 @@ def dossier_record(dossier: Mapping[str, Any], facts: RecordFacts) -> dict[str, 
         "DanhSachGiayToKetQua": [_result_document(d, facts.link) for d in result.get("documents", [])],
         "DanhSachHoSoBoSung": _supplements(dossier, facts),
     }
+
+
+def delivery(dossier: Mapping[str, Any]) -> str:
+    """How the result is delivered: as the applicant chose (``result_delivery``), else as it
+    was returned, else at the desk."""
+    chosen = dossier.get("result_delivery") or dossier.get("return_method")
+    return DELIVERY.get(chosen or "desk", "0")
 
 
 ENDINGS = {"stopped": "stop", "withdrawn": "withdraw"}
@@ -240,14 +252,18 @@ def _steps(dossier: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return held + ([current] if current else [])
 
 
-def _step_records(dossier: Mapping[str, Any], facts: RecordFacts) -> list[tuple[str, dict[str, str]]]:
+Tag = tuple[str, str]     # (the action of the transition that produced a record, its time)
+
+
+def _step_records(dossier: Mapping[str, Any], facts: RecordFacts) -> list[tuple[Tag, dict[str, str]]]:
+    """A record per step entered: the first by the acceptance, every later one by a forward."""
     records = []
     templates = dossier.get("steps", [])
-    for step in _steps(dossier):
+    for n, step in enumerate(_steps(dossier)):
         template = templates[step["index"] - 1] if 0 < step["index"] <= len(templates) else {}
         note = step.get("note")
         content = f"{step['name']}: {note}" if note else step["name"]
-        records.append((step["started_at"], _progress(
+        records.append((("accept" if n == 0 else "forward", step["started_at"]), _progress(
             dossier, facts, by=step.get("assignee") or step.get("entered_by"),
             title=ROLE_TITLES.get(template.get("role", "officer"), "Chuyên viên"), unit=step["unit"],
             at=step["started_at"], content=content, status="processing",
@@ -261,12 +277,12 @@ ENDS = (("refuse", "refused", "Từ chối tiếp nhận hồ sơ"), ("stop", "s
         ("return_result", "returned", "Đã trả kết quả"))
 
 
-def _tagged_progress(dossier: Mapping[str, Any], facts: RecordFacts) -> list[tuple[str, dict[str, str]]]:
-    """(the time of the transition that produced it, record), in the order they happened."""
-    tagged: list[tuple[str, dict[str, str]]] = []
+def _tagged_progress(dossier: Mapping[str, Any], facts: RecordFacts) -> list[tuple[Tag, dict[str, str]]]:
+    """(the transition that produced it, record), in the order they happened."""
+    tagged: list[tuple[Tag, dict[str, str]]] = []
     accept = _decision(dossier, "accept")
     if accept:
-        tagged.append((accept["at"], _progress(
+        tagged.append((("accept", accept["at"]), _progress(
             dossier, facts, by=accept.get("by"), title="Cán bộ một cửa", unit=_desk(dossier, facts),
             at=accept.get("effective_at") or accept["at"], content="Tiếp nhận hồ sơ", status="accepted",
             start=dossier.get("accepted_at"), due=dossier.get("due_at"))))
@@ -275,7 +291,7 @@ def _tagged_progress(dossier: Mapping[str, Any], facts: RecordFacts) -> list[tup
         entry = _decision(dossier, action)
         if entry:
             reason = entry.get("reason") or entry.get("decision")
-            tagged.append((entry["at"], _progress(
+            tagged.append(((action, entry["at"]), _progress(
                 dossier, facts, by=entry.get("by"), title="Cán bộ một cửa" if action != "issue_result" else "Chuyên viên",
                 unit=_desk(dossier, facts), at=entry.get("effective_at") or entry["at"],
                 content=f"{content}: {reason}" if reason else content, status=status,
@@ -288,10 +304,10 @@ def progress_records(dossier: Mapping[str, Any], facts: RecordFacts) -> list[dic
     return [record for _, record in _tagged_progress(dossier, facts)]
 
 
-def progress_for(dossier: Mapping[str, Any], facts: RecordFacts, occurred_at: str) -> list[dict[str, str]]:
-    """The progress records the transition at ``occurred_at`` (its event's time) produced:
-    after a DongBoHoSoMC for that transition, only these are new to the portal."""
-    return [record for at, record in _tagged_progress(dossier, facts) if at == occurred_at]
+def progress_for(dossier: Mapping[str, Any], facts: RecordFacts, action: str, occurred_at: str) -> list[dict[str, str]]:
+    """The progress records the transition ``action`` at ``occurred_at`` (its event's time)
+    produced: after a DongBoHoSoMC for that transition, only these are new to the portal."""
+    return [record for tag, record in _tagged_progress(dossier, facts) if tag == (action, occurred_at)]
 
 
 # --- the rating -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ after expiry, so DynamoDB forgets old links by itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
@@ -51,7 +52,7 @@ def current(code: str, upload_id: str) -> FileLink | None:
         return None
 
 
-def save(link: FileLink, *, forget_at: int) -> None:
+def save(link: FileLink, *, forget_at: datetime) -> None:
     """The token's item, then the file's pointer to it (a lost pointer only costs a new link)."""
     for pk, sk in ((token_pk(link.token), LINK_SK), (dossier_pk(link.dossier_code), f"{POINTER_PREFIX}{link.upload_id}")):
         FileLinkItem(pk, sk, token=link.token, dossier_code=link.dossier_code, upload_id=link.upload_id,

@@ -59,7 +59,7 @@ def link_for(dossier: Mapping[str, Any], item: Mapping[str, Any], *, clock: Cloc
     expires = now + timedelta(days=settings().file_link_ttl_days)
     link = store.FileLink(token=secrets.token_urlsafe(32), dossier_code=dossier["code"], upload_id=item["upload_id"],
                           issued_at=iso(now), expires_at=iso(expires), revoked_at=None)
-    store.save(link, forget_at=int((expires + FORGET_AFTER).timestamp()))
+    store.save(link, forget_at=expires + FORGET_AFTER)
     return url_of(link.token)
 
 

@@ -146,7 +146,7 @@ def test_a_refusal_gives_ngay_tu_choi_and_an_end_status_in_progress():
 
 def paid(*entries: dict) -> dict:
     d = dossier()
-    d["fees"] = [{"name": "Phí thẩm định", "amount": 50000}, {"name": "Lệ phí", "amount": 25000, "code": "LP01"}]
+    d["fees"] = [{"name": "Phí thẩm định", "amount": 50000}, {"name": "Lệ phí", "amount": 25000}]
     d["payment"] = {"amount_paid": 75000, "pending": None, "receipts_issued": 1, "payments": list(entries)}
     return dossier_record(d, FACTS)
 
@@ -165,10 +165,10 @@ def test_online_payment_is_1_on_paygov_2_on_the_provinces_gateway_else_0(entries
     assert [f["HinhThucThu"] for f in record["DanhSachLePhi"]] == [method, method]
 
 
-def test_fees_carry_their_code_amount_as_a_string_and_kind():
+def test_fees_carry_their_amount_as_a_string_and_their_kind_from_their_name():
     assert paid()["DanhSachLePhi"] == [
         {"TenPhiLePhi": "Phí thẩm định", "MaPhiLePhi": "", "HinhThucThu": "", "Gia": "50000", "LoaiPhiLePhi": "1"},
-        {"TenPhiLePhi": "Lệ phí", "MaPhiLePhi": "LP01", "HinhThucThu": "", "Gia": "25000", "LoaiPhiLePhi": "2"}]
+        {"TenPhiLePhi": "Lệ phí", "MaPhiLePhi": "", "HinhThucThu": "", "Gia": "25000", "LoaiPhiLePhi": "2"}]
 
 
 def test_submitted_files_carry_their_link_and_digitisation_flags():

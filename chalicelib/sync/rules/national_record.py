@@ -14,8 +14,8 @@ stored file's public download link, chalicelib/dossiers/use_cases/file_links.py)
 Every code and number is a string, every time ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh on a
 24-hour clock. Keys added by other features (``result_delivery``, ``receiving_agency_id``,
 ``applicant.type``, the files' digitisation flags, a payment's ``provider``) are read with
-defaults, so a dossier stored before them still maps. What the record cannot say without a
-source (a fee's national code, a component's code) is sent empty rather than invented.
+defaults, so a dossier stored before them still maps. What MotCua's catalogue does not hold
+(a fee's national code, a component's or a result's code) is sent empty, not invented.
 """
 from __future__ import annotations
 
@@ -120,17 +120,15 @@ def online_payment(dossier: Mapping[str, Any]) -> str:
 
 
 def _fee_kind(fee: Mapping[str, Any]) -> str:
-    """Lệ phí or phí: the fee line's ``kind`` when the catalogue says, else its name."""
-    kind = fee.get("kind")
-    if kind in ("fee", "charge"):
-        return CHARGE if kind == "charge" else FEE
+    """Lệ phí or phí, as its name says: the catalogue names every fee one or the other
+    (Law 97/2015/QH13 on fees and charges) and has no other field for it."""
     return CHARGE if fee.get("name", "").strip().lower().startswith("lệ phí") else FEE
 
 
 def _fees(dossier: Mapping[str, Any]) -> list[dict[str, str]]:
     providers = paid_providers(dossier)
     method = "" if not providers else FEE_ONLINE if any(p in ONLINE_PAYMENT for p in providers) else FEE_AT_COUNTER
-    return [{"TenPhiLePhi": fee["name"], "MaPhiLePhi": str(fee.get("code") or ""), "HinhThucThu": method,
+    return [{"TenPhiLePhi": fee["name"], "MaPhiLePhi": "", "HinhThucThu": method,
              "Gia": str(int(fee["amount"])), "LoaiPhiLePhi": _fee_kind(fee)} for fee in dossier.get("fees", [])]
 
 
@@ -138,15 +136,14 @@ def _fees(dossier: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def _submitted(item: Mapping[str, Any], link: Callable[[Mapping[str, Any]], str]) -> dict[str, str]:
     return {"TepDinhKemId": item["upload_id"], "TenTepDinhKem": item["name"], "DuongDanTaiTepTin": link(item),
-            "MaThanhPhanHoSo": str(item.get("component_code") or ""), "IsDeleted": "False",
+            "MaThanhPhanHoSo": "", "IsDeleted": "False",
             "DuocSoHoa": _flag(item.get("digitised")), "DuocTaiSuDung": _flag(item.get("reused_from")),
             "DuocLayTuKhoDMQG": _flag(item.get("from_citizen_store"))}
 
 
 def _result_document(item: Mapping[str, Any], link: Callable[[Mapping[str, Any]], str]) -> dict[str, str]:
-    return {"TenGiayTo": item["name"], "MaThanhPhanHoSo": str(item.get("component_code") or ""),
-            "GiayToId": item["upload_id"], "DuongDanTepTinKetQua": link(item),
-            "MaGiayToKetQua": str(item.get("result_code") or "")}
+    return {"TenGiayTo": item["name"], "MaThanhPhanHoSo": "", "GiayToId": item["upload_id"],
+            "DuongDanTepTinKetQua": link(item), "MaGiayToKetQua": ""}
 
 
 def _supplement(index: int, request: Mapping[str, Any], pause: Mapping[str, Any], facts: RecordFacts,

@@ -278,6 +278,7 @@ def cmd_sync_check(args: argparse.Namespace) -> int:
     from chalicelib.catalogue.store.procedures import snapshot
     from motcua.sync_ops import check
     checked = failing = 0
+    costs: dict[str, set[str]] = {}
     for dossier, problems in check(args.agency or sorted(snapshot().agencies)):
         checked += 1
         if problems:
@@ -285,7 +286,10 @@ def cmd_sync_check(args: argparse.Namespace) -> int:
             print(f"{dossier['code']} ({dossier['status']}, {dossier['agency_id']})")
             for problem in problems:
                 print(f"  - {problem}")
+                costs.setdefault(problem.cost or "Cổng DVCQG sẽ từ chối bản ghi", set()).add(dossier["code"])
     print(f"checked {checked} open dossier(s): {failing} with problems")
+    for cost, codes in sorted(costs.items()):
+        print(f"  {len(codes)} dossier(s): {cost}")
     return 1 if failing else 0
 
 

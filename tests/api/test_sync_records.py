@@ -77,6 +77,7 @@ def test_sync_check_prints_what_would_cost_the_province_and_fails(api, aws_env, 
     assert f"{bad} (accepted, {dossier['agency_id']})" in out and good not in out
     assert "KenhThucHien: bắt buộc (mất điểm 3.3" in out
     assert "checked 2 open dossier(s): 1 with problems" in out
+    assert "  1 dossier(s): 3.3 tỷ lệ hồ sơ trực tuyến: hồ sơ không được tính là trực tuyến" in out
 
 
 def test_sync_check_flags_a_result_without_a_link_and_passes_when_all_is_well(api, aws_env, capsys):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.kernel.working_days import parse_iso, to_local
+from chalicelib.payments.rules.transitions import PARTIALLY_REFUNDED, SUCCEEDED, SUCCEEDED_LATE
 
 # Codes of national-portal.md §3, and which MotCua value gives each.
 DELIVERY = {"desk": "0", "post": "1"}                      # HinhThuc: how the result is delivered
@@ -32,7 +33,7 @@ PERSONAL_ID, OLD_ID_CARD, TAX_CODE = "1", "2", "3"         # DinhDanhCHS.LoaiDin
 ONLINE_PAYMENT = {"paygov": "1", "vnpay": "2"}             # DuocThanhToanTrucTuyen; otherwise "0"
 FEE_ONLINE, FEE_AT_COUNTER = "1", "2"                      # HinhThucThu
 FEE, CHARGE = "1", "2"                                     # LoaiPhiLePhi: phí, lệ phí
-PAID_STATUSES = ("succeeded", "succeeded_late", "partially_refunded")
+PAID_STATUSES = (SUCCEEDED, SUCCEEDED_LATE, PARTIALLY_REFUNDED)    # money the dossier keeps
 MAX_SUMMARY, MAX_HANDLER, MAX_NOTE = 1000, 50, 2000
 ROLE_TITLES = {"officer": "Chuyên viên", "leader": "Lãnh đạo"}
 DESK_UNIT = "Bộ phận Một cửa"

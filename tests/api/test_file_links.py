@@ -12,6 +12,7 @@ from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.store import file_links as link_store
 from chalicelib.dossiers.use_cases import file_links
 from chalicelib.runtime.settings import settings
+from chalicelib.trust.store import audit as audit_store
 from tests.api.test_attachments import submitted_with
 from tests.api.test_contract import check
 
@@ -29,7 +30,7 @@ def fetch(api, link):
 
 
 def test_a_link_downloads_the_file_with_no_token_and_names_no_bucket(api, aws_env):
-    _, _, link = linked(api, aws_env)
+    dossier, _, link = linked(api, aws_env)
     assert link.startswith(f"{settings().public_url}/files/") and len(link.rsplit("/", 1)[1]) == 43
     response = fetch(api, link)
     assert response.status_code == 302, response.json
@@ -38,6 +39,9 @@ def test_a_link_downloads_the_file_with_no_token_and_names_no_bucket(api, aws_en
     downloaded = requests.get(response.headers["Location"], timeout=5)    # moto answers presigned URLs in-process
     assert downloaded.status_code == 200 and downloaded.content == PDF
     assert "attachments" not in link and "uploads" not in link
+    reads = audit_store.records_of_dossier(dossier["code"], limit=10, cursor=None).items
+    assert [(r["action"], r["actor"]["sub"], r["detail"]["upload_id"]) for r in reads if r["kind"] == "read"] == [
+        ("file_link.download", "public-link", dossier["attachments"][0]["upload_id"])]
 
 
 def test_the_same_file_keeps_its_link_and_another_file_gets_another(api, aws_env):

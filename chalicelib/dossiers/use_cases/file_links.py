@@ -13,6 +13,7 @@ names the bucket. So a file gets ``{MOTCUA_PUBLIC_URL}/files/{token}``:
 * ``GET /files/{token}`` needs no token of a user: it answers 302 to a presigned URL made for
   that request (``MOTCUA_DOWNLOAD_URL_TTL`` seconds), so the file itself never passes through
   the API and its size is not limited by the gateway;
+* every download is an audited sensitive read (``file_link.download``), as an officer's is;
 * a link stops working (410 ``file_link_revoked``) when it is revoked (``revoke_dossier``: the
   retention purge of the dossier's files), when the file is no longer one of the dossier's
   files, and (410 ``file_link_expired``) after its validity.
@@ -32,6 +33,7 @@ from chalicelib.dossiers.store import file_links as store
 from chalicelib.kernel.errors import Gone, NotFound
 from chalicelib.kernel.working_days import iso, parse_iso
 from chalicelib.runtime.settings import settings
+from chalicelib.trust.rules.audit import Actor
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")     # secrets.token_urlsafe(32)
 FORGET_AFTER = timedelta(days=90)           # an expired link answers 410 this long, then 404
@@ -68,6 +70,7 @@ def linker(dossier: Mapping[str, Any], *, clock: Clock = utc_now) -> Callable[[M
     return lambda item: link_for(dossier, item, clock=clock)
 
 
+LINK_READER = Actor("public-link", "public")   # whoever holds the link: the national portal
 NOT_FOUND = NotFound("Không tìm thấy tệp với đường dẫn này.", code="file_link_not_found")
 
 
@@ -75,6 +78,7 @@ def open_link(token: str, *, clock: Clock = utc_now) -> str:
     """A presigned URL of the file ``token`` serves, made now; NotFound for a token that never
     was, Gone for one that was revoked or expired or whose file is no longer the dossier's."""
     from chalicelib.dossiers.store.attachments import presign_download
+    from chalicelib.trust.use_cases import audit as audit_log
 
     link = store.by_token(token) if TOKEN.fullmatch(token) else None
     if link is None:
@@ -87,6 +91,8 @@ def open_link(token: str, *, clock: Clock = utc_now) -> str:
     item = stored_file(dossier, link.upload_id) if dossier and not dossier.get("attachments_purged_at") else None
     if dossier is None or item is None:
         raise Gone("Tệp này không còn thuộc hồ sơ.", code="file_link_revoked")
+    audit_log.append_read(LINK_READER, "file_link.download", dossier_code=dossier["code"],
+                          detail={"upload_id": link.upload_id, "link_issued_at": link.issued_at})
     return str(presign_download(uploader_of(dossier, link.upload_id), link.upload_id, item["name"])["url"])
 
 

@@ -80,6 +80,17 @@ def test_sync_check_prints_what_would_cost_the_province_and_fails(api, aws_env, 
     assert "  1 dossier(s): 3.3 tỷ lệ hồ sơ trực tuyến: hồ sơ không được tính là trực tuyến" in out
 
 
+def test_sync_check_flags_a_field_too_long_for_the_portal(api, aws_env, capsys):
+    code, _, _ = new_accepted(api, key="check-0004")
+    dossier = store.get_dossier(code)
+    dossier["procedure_name"] = "Thủ tục " * 130            # 1,040 characters: TenTTHC takes 1,000
+    store.to_item(dossier).save()
+    assert main(["sync", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "TenTTHC: dài tối đa 1000 ký tự (đang có 1040)" in out
+    assert "1 dossier(s): Cổng DVCQG sẽ từ chối bản ghi" in out
+
+
 def test_sync_check_flags_a_result_without_a_link_and_passes_when_all_is_well(api, aws_env, capsys):
     code, _, _ = new_accepted(api, key="check-0003")
     assert main(["sync", "check"]) == 0

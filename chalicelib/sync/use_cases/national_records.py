@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.catalogue.use_cases.procedures import snapshot
+from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.dossiers.use_cases import file_links
 from chalicelib.sync.rules import national_profile as profile
@@ -23,8 +23,10 @@ from chalicelib.sync.rules.national_record import RecordFacts, dossier_record, p
 
 
 def facts_for(dossier: Mapping[str, Any]) -> RecordFacts:
-    agencies = snapshot().agencies
-    return record_facts(national_config(), {agency_id: a.name for agency_id, a in agencies.items()},
+    """The names of the agencies the records name (read by key, cached per warm Lambda) and
+    the dossier's file links."""
+    named = {dossier["agency_id"], dossier.get("receiving_agency_id") or dossier["agency_id"]}
+    return record_facts(national_config(), {agency_id: catalogue.agency_name(agency_id) for agency_id in named},
                         file_links.linker(dossier))
 
 
@@ -44,7 +46,7 @@ def records_of(dossier: Dossier) -> dict[str, list[dict[str, Any]]]:
 def problems_of(dossier: Dossier) -> list[profile.Problem]:
     """What the portal would refuse, or count against the province, in the dossier's records."""
     records = records_of(dossier)
-    procedure = snapshot().procedures.get(dossier["procedure_code"])
+    procedure = catalogue.procedure(dossier["procedure_code"])
     result_is_document = bool(getattr(procedure, "result_is_document", True)) if procedure else True
     found = [p for record in records[DOSSIER_SERVICE] for p in profile.check(record, profile.DOSSIER)]
     found += profile.missing_result(records[DOSSIER_SERVICE][0], result_is_document=result_is_document)

@@ -13,7 +13,9 @@ least as strict as the real one.
   ``isUpdating`` ``"True"`` / ``"False"``: a create of a code it holds answers "Hồ sơ ... đã
   tồn tại" (code -3) and applies nothing, an update of a code it does not hold answers 4.
   ``CapNhatTienDoHoSoMC`` and ``DongBoDanhGia`` need a known dossier; ``TraCuuHoSo`` takes a
-  top-level ``mahoso``. Every record is checked field by field (``validate``).
+  top-level ``mahoso``. Every record is checked field by field against the portal's profile
+  (chalicelib/sync/rules/national_profile.py: required fields, every code and number a
+  string, codes, dates ``yyyyMMddHHmmss`` on a 24-hour clock, lengths, download links).
 * ``error_code`` is answered as a string (``"0"``), or as a number with ``numeric_codes``:
   real deployments do both. 0 ok, 1 invalid data (``errors`` lists each field), -3 exists,
   4 not found.
@@ -34,52 +36,20 @@ import argparse
 import base64
 import time
 import uuid
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from chalicelib.sync.rules import national_profile as profile
 from motcua.simulators.loopback import LoopbackServer, Request
 
-SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo", "LayThuTuc")
-DOSSIER_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "ChuHoSo", "LoaiDoiTuong", "TrichYeuHoSo", "NgayTiepNhan",
-                    "TrangThaiHoSo", "HinhThuc", "DonViXuLy")
-DOSSIER_DATES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy")
-PROGRESS_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "PhongBanXuLy", "NoiDungXuLy", "TrangThai")
-PROGRESS_DATES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
-LIMITS = {"TrichYeuHoSo": 1000, "NguoiXuLy": 50, "MaHoSo": 50, "ChuHoSo": 200}
+SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo", "LayThuTuc", "DongBoDanhGia")
 
 
-def _is_portal_time(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 14 or not value.isdigit():
-        return False
-    try:
-        datetime.strptime(value, "%Y%m%d%H%M%S")
-    except ValueError:
-        return False
-    return True
-
-
-def validate(data: Any, required: tuple[str, ...], dates: tuple[str, ...]) -> list[str]:
-    if not isinstance(data, dict):
-        return ["data: phải là đối tượng JSON"]
-    errors = [f"{key}: bắt buộc" for key in required if data.get(key) in (None, "")]
-    for key in dates:
-        value = data.get(key)
-        if value not in (None, "") and not _is_portal_time(value):
-            errors.append(f"{key}: phải có dạng yyyyMMddHHmmss (24 giờ)")
-    for key, limit in LIMITS.items():
-        if isinstance(data.get(key), str) and len(data[key]) > limit:
-            errors.append(f"{key}: dài tối đa {limit} ký tự")
-    for key in ("TrangThaiHoSo", "TrangThai"):
-        if key in data and not (isinstance(data[key], int) and 1 <= data[key] <= 10):
-            errors.append(f"{key}: mã trạng thái 1–10")
-    if "LoaiDoiTuong" in data and data["LoaiDoiTuong"] not in (1, 2, 3, 4):
-        errors.append("LoaiDoiTuong: 1, 2, 3 hoặc 4")
-    for item in data.get("DanhSachHoSoBoSung") or []:
-        for key in ("NgayYeuCau", "NgayBoSung", "NgayHenTraCu", "NgayHenTraMoi"):
-            if item.get(key) not in (None, "") and not _is_portal_time(item[key]):
-                errors.append(f"DanhSachHoSoBoSung.{key}: phải có dạng yyyyMMddHHmmss (24 giờ)")
-    return errors
+def validate(data: Any, service: str) -> list[str]:
+    """Every field of the record against the portal's profile for ``service``
+    (chalicelib/sync/rules/national_profile.py: required fields, strings only, codes, dates
+    on a 24-hour clock, lengths), one message per problem."""
+    return [f"{p.field}: {p.message}" for p in profile.check(data, profile.PROFILES[service])]
 
 
 OK, INVALID, EXISTS, NOT_FOUND = 0, 1, -3, 4
@@ -104,6 +74,7 @@ class NationalPortalSimulator(LoopbackServer):
             self.tokens: dict[str, float] = {}
             self.dossiers: dict[str, dict[str, Any]] = {}
             self.progress: dict[str, list[dict[str, Any]]] = {}
+            self.ratings: dict[str, dict[str, Any]] = {}
             self.calls: list[dict[str, Any]] = []
             self.auth_calls = 0
             self.token_calls = 0
@@ -129,6 +100,7 @@ class NationalPortalSimulator(LoopbackServer):
     def state(self) -> dict[str, Any]:
         with self.lock:
             return {"dossiers": dict(self.dossiers), "progress": {k: list(v) for k, v in self.progress.items()},
+                    "ratings": dict(self.ratings),
                     "calls": list(self.calls), "auth_calls": self.auth_calls, "token_calls": self.token_calls,
                     "hooks": dict(self.hooks)}
 
@@ -267,7 +239,7 @@ class NationalPortalSimulator(LoopbackServer):
         return self._answer(OK, "Thành công")
 
     def _DongBoHoSoMC(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        errors = validate(data, DOSSIER_REQUIRED, DOSSIER_DATES)
+        errors = validate(data, "DongBoHoSoMC")
         if errors:
             return self._answer(INVALID, "Dữ liệu không hợp lệ", errors=errors)
         updating = body["isUpdating"] == "True"
@@ -281,13 +253,23 @@ class NationalPortalSimulator(LoopbackServer):
         return self._answer(OK, "Thành công")
 
     def _CapNhatTienDoHoSoMC(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        errors = validate(data, PROGRESS_REQUIRED, PROGRESS_DATES)
+        errors = validate(data, "CapNhatTienDoHoSoMC")
         if errors:
             return self._answer(INVALID, "Dữ liệu không hợp lệ", errors=errors)
         with self.lock:
             if data["MaHoSo"] not in self.dossiers:
                 return self._answer(NOT_FOUND, "Không tìm thấy hồ sơ")
             self.progress.setdefault(data["MaHoSo"], []).append(data)
+        return self._answer(OK, "Thành công")
+
+    def _DongBoDanhGia(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        errors = validate(data, "DongBoDanhGia")
+        if errors:
+            return self._answer(INVALID, "Dữ liệu không hợp lệ", errors=errors)
+        with self.lock:
+            if data["MaHoSo"] not in self.dossiers:
+                return self._answer(NOT_FOUND, "Không tìm thấy hồ sơ")
+            self.ratings[data["MaHoSo"]] = data
         return self._answer(OK, "Thành công")
 
     def _TraCuuHoSo(self, body: dict[str, Any]) -> dict[str, Any]:

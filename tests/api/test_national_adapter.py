@@ -16,10 +16,12 @@ from motcua.simulators.national import NationalPortalSimulator
 
 CODE = "000.22.30.H50-261121-0001"
 GOOD = {"MaHoSo": CODE, "MaTTHC": "1.009994", "TenTTHC": "Cấp giấy phép xây dựng",
-        "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": 1, "TrichYeuHoSo": "Xin cấp phép", "NgayTiepNhan": "20261121153000",
-        "NgayHenTra": "", "TrangThaiHoSo": 2, "HinhThuc": 2, "DonViXuLy": "000.22.30.H50"}
+        "KenhThucHien": "2", "HinhThuc": "0", "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": "1",
+        "TrichYeuHoSo": "Xin cấp phép", "NgayNopHoSo": "20261121150000", "NgayTiepNhan": "20261121153000",
+        "NgayHenTra": "", "TrangThaiHoSo": "2", "DonViXuLy": "UBND phường Hải Châu", "NoiNopHoSo": "000.22.30.H50",
+        "DuocThanhToanTrucTuyen": "0"}
 STEP = {"MaHoSo": CODE, "NguoiXuLy": "Lê Văn Bình", "ThoiDiemXuLy": "20261121153000",
-        "PhongBanXuLy": "Phòng Kinh tế", "NoiDungXuLy": "Thẩm định", "TrangThai": 4}
+        "PhongBanXuLy": "Phòng Kinh tế", "NoiDungXuLy": "Thẩm định", "TrangThai": "4"}
 DST = "DVCQG-TEST"
 
 
@@ -53,17 +55,17 @@ def test_a_create_then_updates_reach_the_portal_whether_it_answers_codes_as_stri
     sim.control({"numeric_codes": numeric})
     portal = adapter(sim)
     assert portal.sync_dossier([GOOD], exists=False) is False
-    assert portal.sync_dossier([{**GOOD, "TrangThaiHoSo": 4}], exists=True) is True
+    assert portal.sync_dossier([{**GOOD, "TrangThaiHoSo": "4"}], exists=True) is True
     assert results(sim) == [("DongBoHoSoMC", "False", "ok"), ("DongBoHoSoMC", "True", "ok")]
-    assert sim.state()["dossiers"][CODE]["TrangThaiHoSo"] == 4
+    assert sim.state()["dossiers"][CODE]["TrangThaiHoSo"] == "4"
 
 
 def test_a_create_the_portal_answers_already_exists_is_sent_again_as_an_update(sim):
     portal = adapter(sim)
     portal.sync_dossier([GOOD], exists=False)
-    assert portal.sync_dossier([{**GOOD, "TrangThaiHoSo": 9}], exists=False) is True    # the ledger did not know
+    assert portal.sync_dossier([{**GOOD, "TrangThaiHoSo": "9"}], exists=False) is True    # the ledger did not know
     assert results(sim)[1:] == [("DongBoHoSoMC", "False", "already exists"), ("DongBoHoSoMC", "True", "ok")]
-    assert sim.state()["dossiers"][CODE]["TrangThaiHoSo"] == 9
+    assert sim.state()["dossiers"][CODE]["TrangThaiHoSo"] == "9"
 
 
 def test_an_already_exists_the_update_then_contradicts_is_rejected_and_the_retry_creates(sim):
@@ -153,6 +155,9 @@ def test_a_401_renews_the_session_once_and_a_second_401_is_a_configuration_error
     ({"NgayTiepNhan": "2026112103300"}, "NgayTiepNhan"),
     ({"NgayTiepNhan": "20261121253000"}, "NgayTiepNhan"),          # hour 25: not a 24-hour time
     ({"TrichYeuHoSo": "a" * 1001}, "TrichYeuHoSo"),
+    ({"TrangThaiHoSo": "11"}, "TrangThaiHoSo"),
+    ({"TrangThaiHoSo": 2}, "TrangThaiHoSo"),                       # codes are strings
+    ({"KenhThucHien": ""}, "KenhThucHien"),
     ({"MaTTHC": ""}, "MaTTHC"),
 ])
 def test_the_simulator_validates_required_fields_formats_and_lengths(sim, change, error):

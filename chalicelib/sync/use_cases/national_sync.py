@@ -7,8 +7,9 @@ Per event:
 2. a version the ledger already has is a duplicate or stale: nothing is sent;
 3. a version that is not the next one waits (the delivery fails and is retried later), so
    the portal receives versions in order even when the queue reorders them;
-4. otherwise build its calls (the record builders in chalicelib/sync/rules/) and make them in
-   order: ``DongBoHoSoMC`` first, as a create while the portal does not have the dossier and
+4. otherwise build its calls (chalicelib/sync/use_cases/national_records.py ``calls_for``:
+   the records themselves are the pure builders of chalicelib/sync/rules/national_record.py)
+   and make them in order: ``DongBoHoSoMC`` first, as a create while the portal does not have the dossier and
    as an update (``isUpdating "True"``) once it does (the ledger's ``on_portal``), then the
    progress records (``CapNhatTienDoHoSoMC``, ten a call), then anything else;
 5. advance the ledger with a conditional write, or record the failure: ``retrying`` (the
@@ -29,16 +30,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.kernel.working_days import iso
 from chalicelib.sync.adapters.national_portal import (
     DOSSIER_SERVICE, PROGRESS_SERVICE, NationalPortal, PortalMisconfigured, PortalRejected, PortalUnavailable, portal,
 )
-from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT, message_for, national_config
+from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT, Calls
 from chalicelib.sync.store import sync_ledger as sync_store
+from chalicelib.sync.use_cases.national_records import calls_for
 
 log = logging.getLogger(__name__)
-Calls = list[tuple[str, list[dict[str, Any]]]]
 CONFIGURATION = "Lỗi cấu hình kết nối Cổng DVCQG (tài khoản, dstcode hoặc LGSP)"
 
 
@@ -56,12 +56,6 @@ class _Progress:
 
 def _now() -> str:
     return iso(datetime.now(UTC))
-
-
-def calls_for(event: Mapping[str, Any], dossier: Dossier) -> Calls:
-    """The calls this event asks for, each (service, records), in order."""
-    message = message_for(event, dossier, national_config())
-    return [(message[0], [message[1]])] if message else []
 
 
 def send(calls: Calls, adapter: NationalPortal, progress: _Progress) -> None:

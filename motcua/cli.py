@@ -328,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = catalogue_sub.add_parser("import", help="validate and import a JSON or CSV catalogue file")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_catalogue_import)
+    from motcua.merger_day import register as register_agencies
+    register_agencies(sub, _settings)
     reports = sub.add_parser("reports", help="statistics")
     reports_sub = reports.add_subparsers(dest="reports_command", required=True)
     verify = reports_sub.add_parser("verify", help="recount the report from the dossiers and print differing cells")

@@ -16,8 +16,8 @@ Two checks, in this order:
 Scopes:
 
 - ``own``: the citizen's own dossiers and payments (``owner_sub`` is the token's subject);
-- ``agency``: for reads, the identity's agency took part in the dossier (received it or held a
-  step: the dossier's ``agencies``); for writes, it is the dossier's current agency (the
+- ``agency``: for reads, the identity's agency, or an agency retired into it (merger day), took
+  part in the dossier (received it or held a step: the dossier's ``agencies``); for writes, it is the dossier's current agency (the
   receiving agency or the one holding the current step); for payments, the dossier's agency;
 - ``desk``: a dossier received at the desk (direct or postal) by the identity's agency, which
   acts for the walk-in citizen (supplements, withdrawal);
@@ -71,6 +71,8 @@ RULES: dict[str, Rule] = {
     "contract.read": _public("GET", "/openapi.json"),
     "catalogue.search": _public("GET", "/procedures"),
     "catalogue.read": _public("GET", "/procedures/{procedure_code}"),
+    "catalogue.agencies": _public("GET", "/agencies"),                  # changes: `motcua agencies apply` (admin)
+    "catalogue.agency": _public("GET", "/agencies/{agency_id}"),
     "dossier.track": _public("GET", "/track/{code}"),                  # code + phone digits, rate-limited
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
     "dashboard.script": _public("GET", "/dashboard/chart.umd.min.js"),
@@ -104,6 +106,8 @@ RULES: dict[str, Rule] = {
     "dossier.withdraw": Rule(None, WRITE, OWNER_OR_DESK, "dossier"),
     "dossier.issue_result": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
     "dossier.return_result": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
+    # merger day: only the province's administration moves dossiers, through `motcua agencies apply`
+    "dossier.reassign": Rule(None, WRITE, {"admin": ALL}, "dossier"),
     "integration.report": Rule(("POST", "/integrations/{system}/events"), WRITE, {"integration": PROCEDURES}, "dossier"),
     # --- corrections: officers of the agency file them; the province's administration decides
     "correction.request": Rule(("POST", "/dossiers/{code}/corrections"), WRITE, {"officer": AGENCY}, "dossier"),
@@ -182,7 +186,10 @@ def current_agencies(resource: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _agency(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
     if kind == READ:
-        return None if identity.agency_id in involved_agencies(resource) else HIDDEN
+        involved = involved_agencies(resource)
+        if identity.agency_id in involved or any(a in identity.predecessors for a in involved):
+            return None
+        return HIDDEN
     if identity.agency_id in current_agencies(resource):
         return None
     return HANDED_OVER if identity.agency_id in involved_agencies(resource) else NOT_YOURS

@@ -120,6 +120,10 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
     if missing:
         print(f"nothing imported: unknown agencies {', '.join(missing)}", file=sys.stderr)
         return 1
+    from chalicelib.catalogue.rules.merger import keep_retirements
+    agencies, kept = keep_retirements(agencies, snapshot().agencies)
+    for agency_id in kept:
+        print(f"kept retired: {agency_id} (merger day; its procedures in this file answer 409 agency_retired)")
     count = save_catalogue(agencies, procedures)
     print(f"imported {len(agencies)} agencies and {len(procedures)} procedures ({count} items)")
     return 0

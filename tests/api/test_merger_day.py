@@ -134,8 +134,11 @@ def test_successor_staff_read_the_predecessors_closed_dossiers_and_agencies_show
     agencies = {a["agency_id"]: a for a in api.call("GET", "/agencies").json["items"]}
     assert (agencies[OLD]["status"], agencies[OLD]["successor"], agencies[OLD]["effective_date"]) == \
         ("retired", NEW, "2025-07-01")
-    one = api.call("GET", f"/agencies/{NEW}").json
-    assert one["status"] == "active" and one["predecessors"] == [OLD]
+    one = api.call("GET", f"/agencies/{NEW}")
+    assert one.json["status"] == "active" and one.json["predecessors"] == [OLD]
+    from tests.api.test_contract import check
+    check("/agencies", "get", api.call("GET", "/agencies"))
+    check("/agencies/{agency_id}", "get", one)
     assert api.call("GET", "/agencies/nope").json["error"]["code"] == "unknown_agency"
 
 

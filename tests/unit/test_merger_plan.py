@@ -142,3 +142,10 @@ def test_the_shipped_example_plan_is_valid_against_the_sample_catalogue():
     text = (seed_path().parent / "merger_plan.json").read_text(encoding="utf-8")
     assert validate(parse_plan(text), {a.agency_id: a for a in agencies}, procedures) == []
     assert "SAMPLE DATA" in json.loads(text)["_note"]
+
+
+def test_importing_an_old_catalogue_file_does_not_bring_a_retired_agency_back():
+    from chalicelib.catalogue.rules.merger import keep_retirements
+    retired = agency("A", status="retired", successor="C", effective_date=DAY)
+    written, kept = keep_retirements([agency("A"), agency("B")], {"A": retired, "B": agency("B")})
+    assert kept == ["A"] and written == [retired, agency("B")]

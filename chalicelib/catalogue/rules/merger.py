@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeGuard
 
 from chalicelib.catalogue.rules.procedures import Agency, CatalogueError, Procedure, agency_from_dict
 
@@ -197,7 +197,7 @@ def _parse_rename(n: int, raw: Mapping[str, Any], agency_id: str, effective: dat
     return None
 
 
-def _is_code(value: Any) -> bool:
+def _is_code(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9._]{1,64}", value) is not None
 
 
@@ -338,11 +338,11 @@ def catalogue_steps(plan: Plan, agencies: Mapping[str, Agency], procedures: Iter
             steps.append(CatalogueStep(f"agency:{agency.agency_id}:parent", replace(agency, parent_id=parent.successor),
                                        f"{agency.agency_id} trực thuộc {parent.successor}"))
     for procedure in procedures:
-        r = plan.retirement(procedure.agency_id)
-        target = r.target_of(procedure.procedure_code) if r else None
-        if r and target:
-            steps.append(CatalogueStep(f"procedure:{procedure.procedure_code}:move", moved(procedure, r.agency_id, target),
-                                       f"thủ tục {procedure.procedure_code}: {r.agency_id} → {target}"))
+        leaving = plan.retirement(procedure.agency_id)
+        to = leaving.target_of(procedure.procedure_code) if leaving else None
+        if leaving and to:
+            steps.append(CatalogueStep(f"procedure:{procedure.procedure_code}:move", moved(procedure, leaving.agency_id, to),
+                                       f"thủ tục {procedure.procedure_code}: {leaving.agency_id} → {to}"))
     return steps
 
 
@@ -377,3 +377,17 @@ def predecessors_map(agencies: Mapping[str, Agency]) -> dict[str, tuple[str, ...
                 todo.extend(direct.get(old, ()))
         out[agency_id] = tuple(sorted(found))
     return out
+
+
+def keep_retirements(imported: Iterable[Agency], current: Mapping[str, Agency]) -> tuple[list[Agency], list[str]]:
+    """A catalogue file written before merger day lists a retired agency as active: importing
+    it must not bring the agency back. Returns the agencies to write and the ids kept retired."""
+    out, kept = [], []
+    for agency in imported:
+        known = current.get(agency.agency_id)
+        if known is not None and known.status == "retired" and agency.status == "active":
+            out.append(replace(agency, status="retired", successor=known.successor, effective_date=known.effective_date))
+            kept.append(agency.agency_id)
+        else:
+            out.append(agency)
+    return out, kept

@@ -17,8 +17,9 @@ Scopes:
 
 - ``own``: the citizen's own dossiers and payments (``owner_sub`` is the token's subject);
 - ``agency``: for reads, the identity's agency, or an agency retired into it (merger day), took
-  part in the dossier (received it or held a step: the dossier's ``agencies``); for writes, it is the dossier's current agency (the
-  receiving agency or the one holding the current step); for payments, the dossier's agency;
+  part in the dossier (received it or held a step: the dossier's ``agencies``); for writes,
+  it is the dossier's current agency (the receiving agency or the one holding the current
+  step); for payments, the dossier's agency;
 - ``desk``: a dossier received at the desk (direct or postal) by the identity's agency, which
   acts for the walk-in citizen (supplements, withdrawal);
 - ``procedures``: an integration client's own procedures, from its connector configuration

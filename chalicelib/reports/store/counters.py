@@ -108,8 +108,9 @@ def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions
         return dossier, None, {view: {} for view in STORED_VIEWS}, None
     record = {k: deserialize(v) for k, v in record_items[0].items()}
     # Records written before merger day name no agency: until then a dossier's agency never
-    # changed, so it is the one whose prefix its code carries.
-    counted = record.get("agency_id") or code.rsplit("-", 2)[0]
+    # changed, so it is the first it had (``agencies`` keeps every agency in order).
+    first = (dossier.get("agencies") or [dossier["agency_id"]])[0] if dossier else None
+    counted = record.get("agency_id") or first
     return dossier, int(record["version"]), _decode(record.get("contributions")), counted
 
 

@@ -32,15 +32,16 @@ def register(sub: Any, configure: Callable[[], Any]) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, date] | int:
-    from chalicelib.catalogue.rules.merger import PlanInvalid
-    from chalicelib.catalogue.use_cases.merger import load_plan
+    # Rules only: the stores bind their endpoint when imported, after ``configure``.
     from datetime import UTC, datetime
+    from pathlib import Path
 
+    from chalicelib.catalogue.rules.merger import PlanInvalid, parse_plan
     from chalicelib.kernel.working_days import to_local
 
     try:
         today = date.fromisoformat(args.today) if args.today else to_local(datetime.now(UTC)).date()
-        return load_plan(args.file), today
+        return parse_plan(Path(args.file).read_text(encoding="utf-8")), today
     except PlanInvalid as invalid:
         _print_errors(args.file, [e.to_dict() for e in invalid.errors])
         return EXIT_INVALID

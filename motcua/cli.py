@@ -121,9 +121,9 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
         print(f"nothing imported: unknown agencies {', '.join(missing)}", file=sys.stderr)
         return 1
     from chalicelib.catalogue.rules.merger import keep_retirements
-    agencies, kept = keep_retirements(agencies, snapshot().agencies)
-    for agency_id in kept:
-        print(f"kept retired: {agency_id} (merger day; its procedures in this file answer 409 agency_retired)")
+    agencies, procedures, kept = keep_retirements(agencies, procedures, snapshot().agencies, snapshot().procedures)
+    for code in kept:
+        print(f"kept as merger day left it: {code}")
     count = save_catalogue(agencies, procedures)
     print(f"imported {len(agencies)} agencies and {len(procedures)} procedures ({count} items)")
     return 0

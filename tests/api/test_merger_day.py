@@ -202,3 +202,40 @@ def test_each_move_reaches_the_national_portal_and_the_citizen(api, before_the_d
     assert simulators.national.state()["dossiers"][code]["MaHoSo"] == code
     told = [line for line in sink(simulators) if "được chuyển cho Sở Xây dựng tỉnh Quảng Ngãi" in json.dumps(line, ensure_ascii=False)]
     assert len([line for line in told if code in json.dumps(line, ensure_ascii=False)]) == 1
+
+
+def test_the_reassign_event_matches_its_published_schema(api, before_the_day):
+    import jsonschema
+    from tests.api.test_events import SCHEMAS
+
+    merger.apply(merger.load_plan(PLAN), TODAY)
+    event = store.dossier_events(before_the_day["accepted"])[-1]
+    assert event["type"] == "DossierReassigned" and event["data"]["from_agency_id"] == OLD
+    schema = json.loads((SCHEMAS / "DossierReassigned.v1.json").read_text())
+    jsonschema.validate(event, schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_a_split_sends_each_open_dossier_to_the_agency_now_serving_its_procedure(api, before_the_day, tmp_path):
+    justice = "000.00.13.H50"
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"plan_id": "split-1", "changes": [
+        {"kind": "split", "agency_id": OLD, "successor": NEW, "procedures": {REPAIR: justice},
+         "effective_date": "2025-07-01"}]}))
+    result = merger.apply(merger.load_plan(split), TODAY)
+    assert result["dossiers_moved"] == 2
+    assert store.get_dossier(before_the_day["accepted"])["agency_id"] == justice
+    assert catalogue_store.snapshot().procedures[REPAIR].agency_id == justice
+    assert catalogue_store.snapshot().agencies[OLD].successor == NEW
+
+
+def test_a_retirement_without_successor_is_refused_while_dossiers_are_open(api, before_the_day, tmp_path):
+    from dataclasses import replace
+    procedure = catalogue_store.snapshot().procedures[REPAIR]
+    catalogue_store.save_catalogue([], [replace(procedure, agency_id=NEW)])   # no procedure left at OLD
+    dissolve = tmp_path / "dissolve.json"
+    dissolve.write_text(json.dumps({"plan_id": "dissolve-1", "changes": [
+        {"kind": "retire", "agency_id": OLD, "effective_date": "2025-07-01"}]}))
+    with pytest.raises(PlanInvalid) as refused:
+        merger.apply(merger.load_plan(dissolve), TODAY)
+    assert [e.code for e in refused.value.errors] == ["dossiers_orphaned"]
+    assert catalogue_store.snapshot().agencies[OLD].status == "active"

@@ -144,8 +144,12 @@ def test_the_shipped_example_plan_is_valid_against_the_sample_catalogue():
     assert "SAMPLE DATA" in json.loads(text)["_note"]
 
 
-def test_importing_an_old_catalogue_file_does_not_bring_a_retired_agency_back():
+def test_importing_an_old_catalogue_file_does_not_undo_merger_day():
     from chalicelib.catalogue.rules.merger import keep_retirements
     retired = agency("A", status="retired", successor="C", effective_date=DAY)
-    written, kept = keep_retirements([agency("A"), agency("B")], {"A": retired, "B": agency("B")})
-    assert kept == ["A"] and written == [retired, agency("B")]
+    served = procedure("1.000001", "C")
+    agencies, procedures, kept = keep_retirements(
+        [agency("A"), agency("B")], [procedure("1.000001", "A"), procedure("1.000003", "B")],
+        {"A": retired, "B": agency("B")}, {"1.000001": served})
+    assert agencies == [retired, agency("B")] and procedures == [served, procedure("1.000003", "B")]
+    assert kept == ["A", "1.000001"]

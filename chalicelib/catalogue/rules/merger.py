@@ -379,15 +379,27 @@ def predecessors_map(agencies: Mapping[str, Agency]) -> dict[str, tuple[str, ...
     return out
 
 
-def keep_retirements(imported: Iterable[Agency], current: Mapping[str, Agency]) -> tuple[list[Agency], list[str]]:
-    """A catalogue file written before merger day lists a retired agency as active: importing
-    it must not bring the agency back. Returns the agencies to write and the ids kept retired."""
-    out, kept = [], []
-    for agency in imported:
+def keep_retirements(agencies: Iterable[Agency], procedures: Iterable[Procedure], current: Mapping[str, Agency],
+                     current_procedures: Mapping[str, Procedure]) -> tuple[list[Agency], list[Procedure], list[str]]:
+    """A catalogue file written before merger day lists a retired agency as active and its
+    procedures under it: importing it must not bring the agency back nor take the procedures
+    from the successor serving them. Returns the agencies and procedures to write and the ids
+    of the records kept as merger day left them."""
+    kept: list[str] = []
+    out_agencies = []
+    for agency in agencies:
         known = current.get(agency.agency_id)
         if known is not None and known.status == "retired" and agency.status == "active":
-            out.append(replace(agency, status="retired", successor=known.successor, effective_date=known.effective_date))
+            agency = replace(agency, status="retired", successor=known.successor, effective_date=known.effective_date)
             kept.append(agency.agency_id)
-        else:
-            out.append(agency)
-    return out, kept
+        out_agencies.append(agency)
+    retired = {a.agency_id for a in out_agencies if a.status == "retired"} | {
+        a.agency_id for a in current.values() if a.status == "retired"}
+    out_procedures = []
+    for procedure in procedures:
+        serving = current_procedures.get(procedure.procedure_code)
+        if procedure.agency_id in retired and serving is not None and serving.agency_id not in retired:
+            procedure = replace(procedure, agency_id=serving.agency_id, steps=serving.steps)
+            kept.append(procedure.procedure_code)
+        out_procedures.append(procedure)
+    return out_agencies, out_procedures, kept

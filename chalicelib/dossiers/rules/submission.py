@@ -16,7 +16,7 @@ from chalicelib.dossiers.rules.records import (
     API_KEYS, REQUIRED_KEYS, Applicant, DecisionEntry, Dossier, FeeLine, FileRef,
 )
 from chalicelib.kernel.errors import ValidationFailed
-from chalicelib.payments.rules.payments import payment_fields
+from chalicelib.payments.rules.ledger import payment_fields
 
 CHANNELS = ("online", "direct", "postal")
 NOTIFY_CHANNELS = ("sms", "zalo", "email")   # how the citizen wants to hear about the dossier

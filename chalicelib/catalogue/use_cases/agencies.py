@@ -27,7 +27,7 @@ def agency_views() -> list[dict[str, Any]]:
 
 
 def get_agency(agency_id: str) -> Agency:
-    agency = catalogue_store.snapshot().agencies.get(agency_id)
+    agency = catalogue_store.agency(agency_id)
     if agency is None:
         raise NotFound("Không tìm thấy cơ quan với mã đã cho.", code="unknown_agency")
     return agency
@@ -53,10 +53,10 @@ def predecessors_of(agency_id: str) -> tuple[str, ...]:
 
 def check_serving(agency_id: str, day: date) -> None:
     """409 ``agency_retired`` naming the successor when the agency no longer takes dossiers."""
-    agency = catalogue_store.snapshot().agencies.get(agency_id)
+    agency = catalogue_store.agency(agency_id)   # by key: a cold submission scans no catalogue
     if agency is None or not agency.retired_on(day):
         return
-    successor = catalogue_store.snapshot().agencies.get(agency.successor or "")
+    successor = catalogue_store.agency(agency.successor) if agency.successor else None
     name = successor.name if successor else None
     message = (f"{agency.name} đã ngừng tiếp nhận hồ sơ từ ngày {agency.effective_date}; "
                + (f"vui lòng nộp hồ sơ tới {name} ({agency.successor})." if name else "cơ quan không có đơn vị kế thừa."))

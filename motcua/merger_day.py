@@ -104,11 +104,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     args.configure()
+    import getpass
+
     from chalicelib.catalogue.rules.merger import PlanInvalid
     from chalicelib.catalogue.use_cases.merger import apply
     plan, today = loaded
     try:
-        result = apply(plan, today, on_step=lambda line: print(f"done {line}", flush=True))
+        result = apply(plan, today, on_step=lambda line: print(f"done {line}", flush=True),
+                       operator=f"cli:{getpass.getuser()}")
     except PlanInvalid as invalid:
         _print_errors(args.file, [e.to_dict() for e in invalid.errors])
         return EXIT_INVALID

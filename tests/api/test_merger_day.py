@@ -49,8 +49,11 @@ def events_of(code: str) -> list[str]:
 
 def test_apply_moves_open_dossiers_keeps_codes_and_due_dates_and_a_second_run_changes_nothing(api, before_the_day):
     accepted = store.get_dossier(before_the_day["accepted"])
-    result = merger.apply(merger.load_plan(PLAN), TODAY)
+    result = merger.apply(merger.load_plan(PLAN), TODAY, operator="cli:operator")
     assert (result["catalogue_writes"], result["dossiers_moved"]) == (4, 2)
+    audit = api.call("GET", f"/audit?dossier={accepted['code']}", token=api.token("admin")).json["items"][-1]
+    assert (audit["action"], audit["actor"]["sub"], audit["before"]["agency_id"], audit["after"]["agency_id"]) == \
+        ("DossierReassigned", "cli:operator", OLD, NEW)
     moved = store.get_dossier(accepted["code"])
     assert (moved["agency_id"], moved["holder_agency_id"], moved["status"]) == (NEW, NEW, "accepted")
     assert moved["due_at"] == accepted["due_at"] and moved["code"].startswith(OLD)

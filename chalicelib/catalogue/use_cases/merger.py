@@ -29,7 +29,7 @@ from chalicelib.catalogue.store import procedures as catalogue_store
 from chalicelib.dossiers.use_cases import reassign as dossier_moves
 from chalicelib.trust.rules.identity import Identity
 
-# Who the moves are recorded as in the decision log and the audit log.
+# Who the moves are recorded as in the decision log and the audit log, unless the operator is named.
 MERGER_IDENTITY = Identity(sub="system:merger", role="admin")
 MAX_CATALOGUE_PASSES = 3   # a new agency may need re-parenting once it exists
 
@@ -82,14 +82,16 @@ def _reach(agency_id: str, successor: str | None) -> str:
 
 
 def apply(plan: Plan, today: date, *, on_step: Callable[[str], None] = lambda _: None,
-          clock: Callable[[], Any] | None = None) -> dict[str, Any]:
-    """Carry out the part of the plan in force on ``today``. PlanInvalid if it cannot be."""
+          clock: Callable[[], Any] | None = None, operator: str | None = None) -> dict[str, Any]:
+    """Carry out the part of the plan in force on ``today``. PlanInvalid if it cannot be.
+    ``operator`` (e.g. ``cli:<user>``) is who the audit log records for the moves."""
     errors = check(plan)
     if errors:
         raise PlanInvalid(errors)
     due = plan.due(today)
     written = _write_catalogue(due, on_step)
-    moved = _move_dossiers(due, on_step, clock)
+    identity = Identity(sub=operator, role="admin") if operator else MERGER_IDENTITY
+    moved = _move_dossiers(due, on_step, clock, identity)
     waiting = sorted({r.effective.isoformat() for r in plan.retirements if r.effective > today}
                      | {r.effective.isoformat() for r in plan.renames if r.effective > today})
     return {"plan_id": plan.plan_id, "catalogue_writes": written, "dossiers_moved": moved, "waiting_for": waiting}
@@ -111,7 +113,8 @@ def _write_catalogue(plan: Plan, on_step: Callable[[str], None]) -> int:
     return written
 
 
-def _move_dossiers(plan: Plan, on_step: Callable[[str], None], clock: Callable[[], Any] | None) -> int:
+def _move_dossiers(plan: Plan, on_step: Callable[[str], None], clock: Callable[[], Any] | None,
+                   identity: Identity) -> int:
     moved = 0
     for r in plan.retirements:
         reason = f"Sắp xếp cơ quan theo kế hoạch {plan.plan_id}, hiệu lực từ {r.effective.isoformat()}"
@@ -121,7 +124,7 @@ def _move_dossiers(plan: Plan, on_step: Callable[[str], None], clock: Callable[[
                 continue   # check() refused a plan leaving open dossiers without a successor
             extra = {"clock": clock} if clock else {}
             if dossier_moves.reassign(dossier["code"], target, plan_id=plan.plan_id, reason=reason,
-                                      identity=MERGER_IDENTITY, **extra) is not None:
+                                      identity=identity, **extra) is not None:
                 moved += 1
                 on_step(f"{plan.plan_id}/dossier:{dossier['code']}: {r.agency_id} → {target}")
     return moved

@@ -142,6 +142,7 @@ def test_the_shipped_example_plan_is_valid_against_the_sample_catalogue():
     text = (seed_path().parent / "merger_plan.json").read_text(encoding="utf-8")
     assert validate(parse_plan(text), {a.agency_id: a for a in agencies}, procedures) == []
     assert "SAMPLE DATA" in json.loads(text)["_note"]
+    assert "SAMPLE DATA" in json.loads(seed_path().read_text(encoding="utf-8"))["_sample_merger"]
 
 
 def test_importing_an_old_catalogue_file_does_not_undo_merger_day():

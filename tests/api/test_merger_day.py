@@ -242,3 +242,18 @@ def test_a_retirement_without_successor_is_refused_while_dossiers_are_open(api, 
         merger.apply(merger.load_plan(dissolve), TODAY)
     assert [e.code for e in refused.value.errors] == ["dossiers_orphaned"]
     assert catalogue_store.snapshot().agencies[OLD].status == "active"
+
+
+def test_a_move_racing_an_officer_loads_the_dossier_again_and_moves_it(api, before_the_day, monkeypatch):
+    from chalicelib.kernel.errors import Conflict
+    real, raced = store.save_transition, []
+
+    def officer_first(dossier, *args, **kwargs):
+        if not raced:
+            raced.append(dossier["code"])
+            raise Conflict("Hồ sơ vừa được người khác cập nhật.", code="concurrent_update")
+        return real(dossier, *args, **kwargs)
+
+    monkeypatch.setattr(store, "save_transition", officer_first)
+    assert merger.apply(merger.load_plan(PLAN), TODAY)["dossiers_moved"] == 2
+    assert events_of(raced[0]).count("DossierReassigned") == 1

@@ -23,6 +23,9 @@ REASSIGNABLE: tuple[str, ...] = tuple(sorted(status for (status, action) in EDGE
                                              if action == "reassign" and status is not None))
 
 
+CONCURRENT_RETRIES = 3
+
+
 def open_dossiers_of(agency_id: str) -> Iterator[Dossier]:
     """The dossiers a retirement must move: still open (or finished but not handed back)."""
     for status in REASSIGNABLE:
@@ -39,11 +42,15 @@ def reassign(code: str, to_agency_id: str, *, plan_id: str, reason: str, identit
     """Move one dossier to ``to_agency_id``; None if this plan already moved it."""
     actor = transition.Actor(by=identity.sub, permission="dossier.reassign", source_event_id=move_key(plan_id, code))
     params = {"to_agency_id": to_agency_id, "plan_id": plan_id, "reason": reason}
-    try:
-        return transition.run(code, identity, "reassign", params, actor=actor, clock=clock)
-    except transition.AlreadyApplied:
-        return None
-    except Conflict as conflict:
-        if conflict.code == "already_reassigned":
+    for attempt in range(CONCURRENT_RETRIES + 1):
+        try:
+            return transition.run(code, identity, "reassign", params, actor=actor, clock=clock)
+        except transition.AlreadyApplied:
             return None
-        raise
+        except Conflict as conflict:
+            if conflict.code == "already_reassigned":
+                return None
+            # An officer acted on the dossier at the same moment: load it again and move it.
+            if conflict.code != "concurrent_update" or attempt == CONCURRENT_RETRIES:
+                raise
+    return None

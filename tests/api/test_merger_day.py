@@ -257,3 +257,16 @@ def test_a_move_racing_an_officer_loads_the_dossier_again_and_moves_it(api, befo
     monkeypatch.setattr(store, "save_transition", officer_first)
     assert merger.apply(merger.load_plan(PLAN), TODAY)["dossiers_moved"] == 2
     assert events_of(raced[0]).count("DossierReassigned") == 1
+
+
+def test_a_rename_to_a_new_code_creates_the_agency_and_moves_everything_to_it(api, before_the_day, tmp_path):
+    renamed = tmp_path / "rename.json"
+    renamed.write_text(json.dumps({"plan_id": "rename-1", "changes": [
+        {"kind": "rename", "agency_id": OLD, "new_agency_id": "000.00.16.H50", "name": "Sở Xây dựng và Đô thị",
+         "effective_date": "2025-07-01"}]}))
+    result = merger.apply(merger.load_plan(renamed), TODAY)
+    assert (result["catalogue_writes"], result["dossiers_moved"]) == (3, 2)   # create, retire, one procedure
+    created = api.call("GET", "/agencies/000.00.16.H50").json
+    assert (created["name"], created["level"], created["predecessors"]) == ("Sở Xây dựng và Đô thị", "department", [OLD])
+    assert store.get_dossier(before_the_day["submitted"])["agency_id"] == "000.00.16.H50"
+    assert merger.apply(merger.load_plan(renamed), TODAY)["catalogue_writes"] == 0

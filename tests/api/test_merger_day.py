@@ -270,3 +270,18 @@ def test_a_rename_to_a_new_code_creates_the_agency_and_moves_everything_to_it(ap
     assert (created["name"], created["level"], created["predecessors"]) == ("Sở Xây dựng và Đô thị", "department", [OLD])
     assert store.get_dossier(before_the_day["submitted"])["agency_id"] == "000.00.16.H50"
     assert merger.apply(merger.load_plan(renamed), TODAY)["catalogue_writes"] == 0
+
+
+def test_a_retired_desk_takes_no_dossier_and_a_moved_dossier_is_at_the_successors_counter(api):
+    def at_desk(agency: str, key: str) -> object:
+        body = {"procedure_code": REPAIR, "applicant": applicant(), "summary": "Sửa nhà", "channel": "direct",
+                "consent": True}
+        return api.call("POST", "/desk/dossiers", token=api.token("officer", agency, sub=f"desk-{agency}"),
+                        body=body, headers={"Idempotency-Key": key})
+
+    walked_in = at_desk(OLD, "desk-kt-1")
+    assert walked_in.status_code == 201, walked_in.json
+    merger.apply(merger.load_plan(PLAN), TODAY)
+    assert store.get_dossier(walked_in.json["dossier_code"])["receiving_agency_id"] == NEW
+    refused = at_desk(OLD, "desk-kt-2")
+    assert refused.status_code == 409 and refused.json["error"]["successor"] == NEW

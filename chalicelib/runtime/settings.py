@@ -193,6 +193,10 @@ class Settings:
     papers_place: str | None = _setting("MOTCUA_PAPERS_PLACE")   # None: from the catalogue's province (docs/forms.md)
     papers_function: str | None = _setting("MOTCUA_PAPERS_FUNCTION")   # None: draw in-process (set by infra/)
     local_jwt_secret: str = _setting("MOTCUA_LOCAL_JWT_SECRET", FAKE_LOCAL_JWT_SECRET, secret=True)
+    # The leaders' dashboard signs in through the stage's Cognito hosted UI (docs/security.md#sign-in);
+    # infra/ sets both when the stage has a sign-in domain. Unset: no OIDC sign-in (local: the local page).
+    signin_authority: str | None = _setting("MOTCUA_SIGNIN_AUTHORITY", check=_http_url)
+    dashboard_client_id: str | None = _setting("MOTCUA_DASHBOARD_CLIENT_ID")
     workday_end: str = _setting("MOTCUA_WORKDAY_END", "17:00", check=_clock)
     calendar_extras_file: str | None = _setting("MOTCUA_CALENDAR_EXTRAS")
     max_body_bytes: int = _setting("MOTCUA_MAX_BODY_BYTES", "1048576")

@@ -80,6 +80,10 @@ RULES: dict[str, Rule] = {
     "dossier.track": _public("GET", "/track/{code}"),                  # code + phone digits, rate-limited
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
     "dashboard.script": _public("GET", "/dashboard/chart.umd.min.js"),
+    "dashboard.signin_config": _public("GET", "/dashboard/config"),       # where to sign in: no secret
+    "dashboard.signin_script": _public("GET", "/dashboard/signin.js"),
+    "dashboard.local_signin_page": _public("GET", "/dashboard/sign-in"),  # local stage only (404 elsewhere)
+    "dashboard.local_signin": Rule(("POST", "/dashboard/sign-in"), WRITE, {}, None, public=True),  # local only
     "payment.ipn": _public("GET", "/payments/providers/{provider}/ipn"),  # the provider's signature instead of a token
     "payment.return": _public("GET", "/payments/providers/{provider}/return"),
     "payment.vnpay_ipn": _public("GET", "/payments/vnpay/ipn"),           # registered with VNPay: kept

@@ -143,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         from chalicelib.reports.static import read_static
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -166,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             self.server.api_calls.append(self.headers.get("Authorization"))
             self.answer(200, b"{}", "application/json")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         status, body = self.server.exchange(form) if self.path == "/idp/oauth2/token" else (404, {})

@@ -98,3 +98,15 @@ def test_an_aws_stage_with_a_hosted_ui_sends_the_dashboard_there(prod_api: Any) 
         finally:
             settings.cache_clear()
     settings.cache_clear()
+
+
+def test_a_retired_agency_is_not_offered_nor_signed_in_as(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a merger the retired agency's staff work for its successor (docs/operations.md)."""
+    from dataclasses import replace
+    from chalicelib.catalogue.use_cases import procedures as catalogue
+    current = catalogue.snapshot()
+    retired = replace(current.agencies[WARD], status="retired", successor="000.00.30.H50", effective_date="2025-07-01")
+    monkeypatch.setattr(catalogue, "snapshot", lambda: replace(current, agencies={**current.agencies, WARD: retired}))
+    assert f'<option value="{WARD}">' not in api.call("GET", "/dashboard/sign-in").body.decode()
+    refused = api.call("POST", "/dashboard/sign-in", body={"role": "leader", "agency_id": WARD})
+    assert refused.status_code == 422 and "agency_id" in refused.json["error"]["fields"]

@@ -42,9 +42,10 @@ def require_local_stage(cfg: Settings | None = None) -> None:
 
 
 def agencies() -> list[dict[str, str]]:
-    """The catalogue's agencies a developer may sign in as, by name."""
+    """The catalogue's agencies a developer may sign in as, by name: active ones only, since a
+    retired agency's staff work for its successor after a merger (docs/operations.md)."""
     from chalicelib.catalogue.use_cases.procedures import snapshot
-    found = snapshot().agencies.values()
+    found = [a for a in snapshot().agencies.values() if a.status == "active"]
     return sorted(({"agency_id": a.agency_id, "name": a.name} for a in found), key=lambda a: a["name"])
 
 

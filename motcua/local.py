@@ -133,6 +133,7 @@ def main(verbose: bool = False) -> int:
     for line in simulators.banner():
         print(line, flush=True)
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
+    print(f"  Dashboard:    http://{HOST}:{ports['api']}/dashboard  (sign in as any staff role and agency)", flush=True)
     print("Press Ctrl-C to stop." + ("" if verbose else " (motcua local --verbose: the emulators' traffic too)"),
           flush=True)
 

@@ -64,6 +64,7 @@ def test_a_leader_signs_in_on_the_local_page_sees_the_report_and_signs_out(stack
     a_dossier_at(stack, agency)
     time.sleep(1.0)   # the dispatcher projects the events into the report counters
 
+    assert f"{stack.api}/dashboard" in "".join(stack.banner)                  # where `make run` says it is
     browser.open(f"{stack.api}/dashboard")
     browser.wait_for("location.pathname === '/dashboard/sign-in' && document.readyState === 'complete'")
     assert browser.evaluate(TOKEN) is None

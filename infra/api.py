@@ -120,7 +120,8 @@ def _dashboard_client(pool: cognito.UserPool, config: StageConfig, providers: li
     """The leaders' dashboard (served by the API at /dashboard) signs officers in through the
     hosted UI: authorization code with PKCE, back to the dashboard itself (the redirect_uri
     chalicelib/trust/use_cases/sign_in.py gives the page)."""
-    dashboard = f"{config.provider_settings['MOTCUA_PUBLIC_URL']}{DASHBOARD_PATH}"
+    # the settings drop a trailing "/" from MOTCUA_PUBLIC_URL; the address must match exactly
+    dashboard = f"{config.provider_settings['MOTCUA_PUBLIC_URL'].rstrip('/')}{DASHBOARD_PATH}"
     client = pool.add_client(
         "Dashboard", user_pool_client_name=function_name(config, "dashboard"), generate_secret=False,
         auth_flows=cognito.AuthFlow(), prevent_user_existence_errors=True,

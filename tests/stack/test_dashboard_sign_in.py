@@ -59,10 +59,21 @@ def a_dossier_at(stack: Stack, agency_id: str) -> None:
     assert accepted.status_code == 200, accepted.text
 
 
+def counted(stack: Stack, agency_id: str, seconds: float = 20) -> None:
+    """Wait until the dispatcher has projected the dossier into the agency's report counters."""
+    from datetime import datetime, timedelta, timezone
+    today = datetime.now(timezone(timedelta(hours=7))).date()
+    path = f"/reports/dossiers?from={today.replace(day=1)}&to={today}&group_by=agency"
+    deadline = time.monotonic() + seconds
+    while not stack.call("GET", path, stack.token("leader", agency_id)).json().get("rows"):
+        assert time.monotonic() < deadline, "the report never counted the dossier"
+        time.sleep(0.3)
+
+
 def test_a_leader_signs_in_on_the_local_page_sees_the_report_and_signs_out(stack: Stack, browser: Browser) -> None:
     agency = stack.call("GET", "/procedures").json()["items"][0]["agency_id"]
     a_dossier_at(stack, agency)
-    time.sleep(1.0)   # the dispatcher projects the events into the report counters
+    counted(stack, agency)
 
     assert f"{stack.api}/dashboard" in "".join(stack.banner)                  # where `make run` says it is
     browser.open(f"{stack.api}/dashboard")

@@ -75,6 +75,7 @@ RULES: dict[str, Rule] = {
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
     "dashboard.script": _public("GET", "/dashboard/chart.umd.min.js"),
     "payment.ipn": _public("GET", "/payments/providers/{provider}/ipn"),  # the provider's signature instead of a token
+    "payment.ipn_post": _public("POST", "/payments/providers/{provider}/ipn"),  # PayGov POSTs its confirmation
     "payment.return": _public("GET", "/payments/providers/{provider}/return"),
     "payment.vnpay_ipn": _public("GET", "/payments/vnpay/ipn"),           # registered with VNPay: kept
     "payment.vnpay_return": _public("GET", "/payments/vnpay/return"),
@@ -112,7 +113,10 @@ RULES: dict[str, Rule] = {
     "correction.reject": Rule(("POST", "/dossiers/{code}/corrections/{correction_id}/reject"), WRITE,
                               {"admin": ALL}, "dossier"),
     # --- payments
-    "payment.create": Rule(("POST", "/dossiers/{code}/payments"), WRITE, CITIZEN_OWN, "dossier"),
+    # citizens pay online; officers record fees taken at the desk (their agency's dossiers, or
+    # those their desk received: chalicelib/payments/use_cases/payments._in_scope)
+    "payment.create": Rule(("POST", "/dossiers/{code}/payments"), WRITE, {"citizen": OWN, "officer": AGENCY},
+                           "dossier"),
     "payment.read": Rule(("GET", "/payments/{payment_id}"), READ, PAYMENT_READERS, "payment"),
     "payment.receipt": Rule(("GET", "/payments/{payment_id}/receipt"), READ, PAYMENT_READERS, "payment"),
     "payment.refund": Rule(("POST", "/payments/{payment_id}/refunds"), WRITE, MONEY, "payment"),

@@ -31,7 +31,7 @@ What it does, as strictly as the platform or more:
   MaLoi 00 paid, 09 not completed, 24 cancelled, 01 unknown (or a ThoiGianGD that is not
   INIT's); 97 for a bad request checksum, 02 for a foreign MaDoiTac (both unsigned).
 
-Test hooks: ``pay``, ``fail_next`` (HTTP 503), ``tamper_next`` (answers altered after signing),
+Test hooks: ``pay``, ``confirmation``, ``fail_next`` (HTTP 503), ``tamper_next`` (answers altered after signing),
 ``transactions``, ``confirm_attempts``, ``wait_for_confirm``, ``api_requests``.
 """
 from __future__ import annotations
@@ -213,6 +213,15 @@ class PayGovSimulator:
             if found is None:
                 raise KeyError(f"no INIT for {reference!r}")
             return self._complete(found, outcome)
+
+    def confirmation(self, reference: str) -> dict[str, Any]:
+        """The signed confirmation of a completed payment, as PayGov POSTs it (tests deliver it
+        to an in-process app, which has no port to be called back on)."""
+        with self._lock:
+            found = self._payments[reference]
+            if found.outcome is None:
+                raise ValueError(f"{reference} is not completed")
+            return self._signed(found, "CONFIRM")
 
     # -- messages ---------------------------------------------------------------------------
 

@@ -130,3 +130,16 @@ def test_a_counter_payment_is_refunded_and_reconciled_like_any_other(desk):
     assert payment_service.reconciliation_report(day)["counter_totals"] == [   # the till, net of what was given back
         {"agency_id": AGENCY, "method": "card", "app_count": 1, "app_amount": 0}]
     assert desk.api.call("GET", f"/payments/{payment_id}/receipt", token=desk.officer).status_code in (200, 409)
+
+
+def test_counter_answers_match_the_documented_schemas(desk):
+    from tests.api.test_contract import check
+    code = desk.walk_in()
+    path = "/dossiers/{code}/payments"
+    check(path, "post", desk.pay(code, amount=1))                                     # 422
+    check(path, "post", desk.pay(code, token=desk.api.token("citizen", sub="c")))    # 404: not theirs
+    check(path, "post", desk.pay(code))                                               # 201: the payment
+    check(path, "post", desk.pay(code))                                               # 409: nothing owed
+    day = f"{datetime.now(timezone(timedelta(hours=7))):%Y-%m-%d}"
+    check("/finance/reconciliation", "get", desk.api.call("GET", f"/finance/reconciliation?date={day}",
+                                                          token=desk.api.token("finance")))

@@ -186,3 +186,27 @@ def test_query_string_confirmations_and_the_counter_have_no_callback(pg):
     via_get = pg.api.call("GET", f"/payments/providers/paygov/ipn?{urlencode(message)}")
     assert via_get.json["MaLoi"] == "00"                                           # the same checks either way
     assert pg.api.call("GET", "/payments/providers/counter/ipn?x=1").status_code == 404
+
+
+def test_a_procedure_narrows_the_stage_s_providers_and_orders_them(pg):
+    from dataclasses import replace
+    from chalicelib.catalogue.store import procedures as catalogue_store
+    procedure = catalogue_store.snapshot().procedures["1.001756"]          # 1.000.000 đ, paid after acceptance
+    catalogue_store.save_catalogue([], [replace(procedure, payment_providers=("paygov",))])
+    shown = pg.api.call("GET", "/procedures/1.001756").json
+    assert shown["payment_providers"] == ["paygov"]
+    code = pg.dossier("1.001756")
+    assert pg.choose(code, "vnpay").status_code == 422
+    default = pg.api.call("POST", f"/dossiers/{code}/payments", token=pg.citizen)
+    assert default.status_code == 201 and default.json["pay_url"].startswith(pg.sim.base_url)
+    assert pg.payment(default.json["payment_id"]).json["provider"] == "paygov"
+
+
+def test_paygov_answers_match_the_documented_schemas(pg):
+    from tests.api.test_contract import check
+    code = pg.dossier()
+    check("/dossiers/{code}/payments", "post", pg.choose(code, "nope"))            # 422
+    payment_id = pg.started(code)
+    pg.sim.pay(payment_id)
+    check("/payments/providers/{provider}/ipn", "post", pg.confirm(pg.sim.confirmation(payment_id)))
+    check("/payments/providers/{provider}/ipn", "post", pg.confirm("garbage"))

@@ -79,7 +79,7 @@ def _allowed_online(dossier: Mapping[str, Any]) -> tuple[str, ...]:
     """The stage's online providers, narrowed by the procedure's ``payment_providers`` (read
     from the catalogue at payment time: which gateway a province uses is operations, not law)."""
     procedure = catalogue.snapshot().procedures.get(dossier["procedure_code"])
-    return choice.allowed_online(online_names(), getattr(procedure, "payment_providers", ()) or ())
+    return choice.allowed_online(online_names(), procedure.payment_providers if procedure else ())
 
 
 def _in_scope(identity: Identity, dossier: Dossier | None) -> Dossier:

@@ -19,7 +19,8 @@ import threading
 from typing import Any
 
 HOST = "127.0.0.1"
-EMULATOR_LOGGERS = ("werkzeug", "payments.simulator", "payments.paygov_simulator", "motcua.simulators")   # moto's server is werkzeug
+# moto's server is werkzeug
+EMULATOR_LOGGERS = ("werkzeug", "payments.simulator", "payments.paygov_simulator", "motcua.simulators")
 
 
 def configure_environment() -> dict[str, int]:

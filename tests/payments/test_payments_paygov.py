@@ -16,7 +16,7 @@ import requests
 
 from payments import CallbackOutcome, PaymentError, PaymentOutcome, ProviderRejected, ProviderUnavailable, SignatureError
 from payments.paygov import (
-    CONFIRM_FIELDS, INIT_FIELDS, INIT_PATH, PayGovProvider, checksum, format_time, message_checksum,
+    CONFIRM_FIELDS, INIT_FIELDS, PayGovProvider, checksum, format_time, message_checksum,
     parse_time, transaction_info,
 )
 from payments.paygov_simulator import PayGovSimulator

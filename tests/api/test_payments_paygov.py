@@ -210,3 +210,16 @@ def test_paygov_answers_match_the_documented_schemas(pg):
     pg.sim.pay(payment_id)
     check("/payments/providers/{provider}/ipn", "post", pg.confirm(pg.sim.confirmation(payment_id)))
     check("/payments/providers/{provider}/ipn", "post", pg.confirm("garbage"))
+
+
+def test_a_confirmation_costs_at_most_three_dynamodb_calls_and_a_replay_one(pg):
+    from motcua import metering
+    payment_id = pg.started(pg.dossier())
+    pg.sim.pay(payment_id)
+    message = pg.sim.confirmation(payment_id)
+    with metering.aws_calls() as first:
+        assert pg.confirm(message).json["MaLoi"] == "00"
+    with metering.aws_calls() as replay:
+        assert pg.confirm(message).json["MaLoi"] == "02"
+    assert first.service("dynamodb") <= 3 and first["dynamodb.TransactWriteItems"] == 1, first
+    assert dict(replay) == {"dynamodb.GetItem": 1}

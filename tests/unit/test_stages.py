@@ -102,7 +102,7 @@ def test_a_provider_setting_that_would_reach_a_simulator_or_nowhere_is_refused(t
 def test_paygov_needs_its_host_only_while_the_stage_offers_it(tmp_path: Path) -> None:
     document = shipped()
     del document["stages"]["staging"]["provider_settings"]["PAYGOV_HOST"]
-    with pytest.raises(StageError, match="'provider_settings.PAYGOV_HOST' is required while"):
+    with pytest.raises(StageError, match=r"'provider_settings\.PAYGOV_HOST' is required while"):
         load("staging", write(tmp_path, document))
     document["stages"]["staging"]["provider_settings"]["MOTCUA_PAYMENT_PROVIDERS"] = "vnpay"
     assert load("staging", write(tmp_path, document)).provider_settings["MOTCUA_PAYMENT_PROVIDERS"] == "vnpay"

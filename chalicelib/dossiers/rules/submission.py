@@ -16,7 +16,7 @@ from chalicelib.dossiers.rules.records import (
     API_KEYS, REQUIRED_KEYS, Applicant, DecisionEntry, Dossier, FeeLine, FileRef,
 )
 from chalicelib.kernel.errors import ValidationFailed
-from chalicelib.payments.rules.payments import payment_fields
+from chalicelib.payments.rules.ledger import payment_fields
 
 CHANNELS = ("online", "direct", "postal")
 NOTIFY_CHANNELS = ("sms", "zalo", "email")   # how the citizen wants to hear about the dossier
@@ -199,6 +199,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "processing_days": procedure.processing_days,
         "supplement_rule": procedure.supplement_rule,
         "pay_before_accept": procedure.pay_before_accept,
+        "payment_providers": list(procedure.payment_providers),
         "online_level": procedure.online_level,
         "applicant": cast(Applicant, dict(submission["applicant"])),
         "summary": submission["summary"],

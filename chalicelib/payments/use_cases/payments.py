@@ -24,6 +24,7 @@ from chalicelib.payments.store import payments as payment_store
 from chalicelib.trust.rules import permissions
 from chalicelib.payments.rules import reconciliation
 from chalicelib.dossiers.use_cases import reads as dossier_reads
+from chalicelib.payments.rules import ledger as payment_ledger
 from chalicelib.payments.rules import payments as rules
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
@@ -76,10 +77,13 @@ def _served(name: str) -> PaymentProvider:
 # --- create -----------------------------------------------------------------------------
 
 def _allowed_online(dossier: Mapping[str, Any]) -> tuple[str, ...]:
-    """The stage's online providers, narrowed by the procedure's ``payment_providers`` (read
-    from the catalogue at payment time: which gateway a province uses is operations, not law)."""
-    procedure = catalogue.snapshot().procedures.get(dossier["procedure_code"])
-    return choice.allowed_online(online_names(), procedure.payment_providers if procedure else ())
+    """The stage's online providers, narrowed by the procedure's ``payment_providers``, which the
+    dossier copied at submission (older dossiers fall back to the catalogue)."""
+    listed = dossier.get("payment_providers")
+    if listed is None:
+        procedure = catalogue.procedure(dossier["procedure_code"])
+        listed = list(procedure.payment_providers) if procedure else []
+    return choice.allowed_online(online_names(), listed)
 
 
 def _in_scope(identity: Identity, dossier: Dossier | None) -> Dossier:
@@ -115,12 +119,12 @@ def _create_online(dossier: Dossier, identity: Identity, client_ip: str, name: s
         if attempt:
             dossier = permissions.check(identity, "payment.create", dossier_reads.get_dossier(code))
         now = clock().replace(microsecond=0)
-        pending = rules.live_pending(dossier, now)
+        pending = payment_ledger.live_pending(dossier, now)
         if pending and pending.get("provider", name) != name:
             choice.require_no_payment_in_progress(pending)
         if pending:
             return rules.creation_view(pending), False
-        amount = rules.require_payable(dossier)
+        amount = payment_ledger.require_payable(dossier)
         reference = rules.payment_reference(now, uuid.uuid4().hex)
         try:
             session = provider(name).create_payment(
@@ -161,8 +165,8 @@ def record_counter_payment(code: str, identity: Identity, request: choice.Counte
     for attempt in range(MAX_ATTEMPTS):
         dossier = read if read is not None and not attempt else _in_scope(identity, dossier_reads.get_dossier(code))
         now = clock().replace(microsecond=0)
-        choice.require_no_payment_in_progress(rules.live_pending(dossier, now))
-        choice.require_amount_owed(request, rules.require_payable(dossier))
+        choice.require_no_payment_in_progress(payment_ledger.live_pending(dossier, now))
+        choice.require_amount_owed(request, payment_ledger.require_payable(dossier))
         reference = rules.payment_reference(now, uuid.uuid4().hex)
         session = counter.create_payment(request.amount, "VND", reference, rules.order_description(dossier), "",
                                          "127.0.0.1", now)
@@ -366,9 +370,9 @@ def check_accept_allowed(dossier: Mapping[str, Any]) -> None:
     copy the setting at submission; older ones fall back to the (cached) catalogue."""
     flag = dossier.get("pay_before_accept")
     if flag is None:
-        procedure = catalogue.snapshot().procedures.get(dossier["procedure_code"])
+        procedure = catalogue.procedure(dossier["procedure_code"])
         flag = bool(procedure and procedure.pay_before_accept)
-    rules.require_paid_before_accept(dossier, bool(flag))
+    payment_ledger.require_paid_before_accept(dossier, bool(flag))
 
 
 # --- refunds ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ real bug in one provincial system).
 """
 from __future__ import annotations
 
-from chalicelib.payments.rules.ledger import amount_paid
+from chalicelib.payments.rules.ledger import paid_online_code
 
 import json
 from dataclasses import dataclass
@@ -105,7 +105,7 @@ def dossier_message(dossier: Dossier, config: NationalConfig) -> dict[str, Any]:
                                zip(dossier.get("supplements", []), dossier.get("pauses", []), strict=False)],
         "DanhSachGiayToKetQua": [{"MaGiayTo": d["upload_id"], "TenGiayTo": d["name"]}
                                  for d in (result.get("documents", []) if result else [])],
-        "DuocThanhToanTrucTuyen": 1 if amount_paid(dossier) > 0 else 0,   # every payment MotCua takes is online
+        "DuocThanhToanTrucTuyen": int(paid_online_code(dossier)),   # 1 PayGov, 2 the province's gateway, 0 else
     }
 
 

@@ -105,7 +105,11 @@ def test_the_receiving_desk_of_another_agency_may_record_the_fees(desk):
     dossier = store.get_dossier(code)
     store.to_item({**dossier, "receiving_agency_id": other_desk}).save()   # as the desk helper records it
     officer = desk.api.token("officer", other_desk, sub="officer-other-desk")
-    assert desk.pay(code, token=officer).status_code == 201
+    paid = desk.pay(code, token=officer)
+    assert paid.status_code == 201
+    assert desk.api.call("GET", f"/payments/{paid.json['payment_id']}", token=officer).status_code == 200
+    receipt = desk.api.call("GET", f"/payments/{paid.json['payment_id']}/receipt", token=officer)
+    assert receipt.status_code == 409 and receipt.json["error"]["code"] == "receipt_not_ready"   # theirs to print
 
 
 def test_an_online_payment_in_its_window_blocks_the_counter(desk):

@@ -80,6 +80,7 @@ def new_payment(dossier: Mapping[str, Any], *, payment_id: str, provider: str, a
         "paid_at": None, "provider_txn_id": None, "late": False, "finance_flags": [],
         "refunded_amount": 0, "refunds": [], "status_before_refund": None,
         "notifications": [], "receipt": None, "updated_at": iso(to_local(created_at)), "counter": None,
+        "agencies": sorted({dossier["agency_id"], dossier.get("receiving_agency_id", dossier["agency_id"])}),
     }
 
 

@@ -92,6 +92,9 @@ class Payment(TypedDict):
     receipt: Receipt | None
     updated_at: str
     counter: CounterRecord | None    # set for provider "counter" only (older payments: absent)
+    # The competent agency and the desk that received the dossier: who may read the payment and
+    # its receipt (chalicelib.trust.rules.permissions.involved_agencies; older payments: absent).
+    agencies: list[str]
 
 
 class PendingPayment(TypedDict):

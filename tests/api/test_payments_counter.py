@@ -52,6 +52,7 @@ def test_fees_taken_at_the_desk_settle_at_once_and_acceptance_proceeds(desk):
     assert paid.status_code == 201, paid.json
     view = paid.json
     assert (view["status"], view["provider"], view["amount"]) == ("succeeded", "counter", 200_000)
+    assert view["counter"] == {"method": "cash", "reference": "QS-0012/2026", "desk_agency_id": AGENCY}
     assert view["receipt"]["number"] == f"BL-{code}-01" and view["provider_txn_id"] == "QS-0012/2026"
     events = [e["type"] for e in store.dossier_events(code)]
     assert events[-3:] == ["PaymentCreated", "PaymentSucceeded", "FeesSettled"]

@@ -408,6 +408,8 @@ def payment_view(payment: Mapping[str, Any]) -> dict[str, Any]:
                                        "provider_code")} for r in payment["refunds"]],
         "receipt": ({"number": receipt_["number"], "download_url": f"/payments/{payment['payment_id']}/receipt"}
                     if receipt_ else None),
+        "counter": ({key: payment["counter"][key] for key in ("method", "reference", "desk_agency_id")}
+                    if payment.get("counter") else None),
     }
 
 

@@ -215,3 +215,28 @@ def test_refunds_are_refused_for_finance_to_do_by_hand(provider):
     with pytest.raises(ProviderRejected):
         provider.refund("PAID1", 1000, True, "finance")
     assert SECRET not in repr(provider) and TOKEN not in repr(provider)
+
+
+def test_the_standalone_simulator_takes_an_init_with_the_key_and_token_from_its_environment(now):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PAYGOV_SECRET_KEY="STANDALONEKEY", PAYGOV_ACCESS_TOKEN="standalone-token",
+               PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen([sys.executable, "-m", "payments.paygov_simulator", "--port", "0", "--partner-code", "SOLO"],
+                            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = proc.stdout.readline()
+        assert "NOT the real platform" in banner, banner
+        base = banner.split(" on ")[1].split()[0]
+        solo = PayGovProvider("SOLO", "STANDALONEKEY", base, access_token="standalone-token", session=session())
+        created = solo.create_payment(5000, "VND", "SOLO1", "Le phi", "http://x", "203.0.113.7",
+                                      now + timedelta(minutes=5))
+        assert session().get(created.redirect_url, timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()

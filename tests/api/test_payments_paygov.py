@@ -223,3 +223,15 @@ def test_a_confirmation_costs_at_most_three_dynamodb_calls_and_a_replay_one(pg):
         assert pg.confirm(message).json["MaLoi"] == "02"
     assert first.service("dynamodb") <= 3 and first["dynamodb.TransactWriteItems"] == 1, first
     assert dict(replay) == {"dynamodb.GetItem": 1}
+
+
+def test_a_paygov_refund_is_refused_and_the_payment_is_left_as_it_was(pg):
+    code = pg.dossier()
+    payment_id = pg.started(code)
+    pg.sim.pay(payment_id)
+    pg.confirm(pg.sim.confirmation(payment_id))
+    finance = pg.api.token("finance", sub="finance-paygov")
+    refused = pg.api.call("POST", f"/payments/{payment_id}/refunds", token=finance,
+                          body={"amount": 200_000, "reason": "Từ chối hồ sơ"})
+    assert (refused.status_code, refused.json["error"]["code"]) == (409, "refund_rejected")
+    assert pg.payment(payment_id).json["status"] == "succeeded" and pg.dossier_view(code)["amount_paid"] == 200_000

@@ -60,6 +60,7 @@ class DossierItem(Model):
     gsi_due = UnicodeAttribute(null=True)     # earliest due date (ISO, +07:00)
     gsi_closed = UnicodeAttribute(null=True)      # agency, only while closed and files not purged
     gsi_closed_at = UnicodeAttribute(null=True)   # when it closed (ISO, +07:00)
+    gsi_desk = UnicodeAttribute(null=True)        # the receiving desk, only for desk intake
     body = UnicodeAttribute()
 
     by_agency = _gsi(_DOSSIER_INDEXES["by_agency"])
@@ -68,6 +69,7 @@ class DossierItem(Model):
     by_owner_status = _gsi(_DOSSIER_INDEXES["by_owner_status"])
     open_by_agency_due = _gsi(_DOSSIER_INDEXES["open_by_agency_due"])
     closed_by_agency = _gsi(_DOSSIER_INDEXES["closed_by_agency"])
+    received_by_desk = _gsi(_DOSSIER_INDEXES["received_by_desk"])
 
 
 class OutboxItem(Model):

@@ -101,11 +101,14 @@ def test_citizens_and_other_agencies_cannot_record_counter_payments(desk):
 
 
 def test_the_receiving_desk_of_another_agency_may_record_the_fees(desk):
-    code = desk.walk_in()
     other_desk = "000.00.15.H50"
-    dossier = store.get_dossier(code)
-    store.to_item({**dossier, "receiving_agency_id": other_desk}).save()   # as the desk helper records it
     officer = desk.api.token("officer", other_desk, sub="officer-other-desk")
+    body = {**submission(PAID_PROCEDURE), "channel": "direct", "consent": True}
+    created = desk.api.call("POST", "/desk/dossiers", token=officer, body=body,
+                            headers={"Idempotency-Key": "counter-other-desk-1"})   # intake at any desk
+    assert created.status_code == 201, created.json
+    code = created.json["dossier_code"]
+    assert store.get_dossier(code)["receiving_agency_id"] == other_desk
     paid = desk.pay(code, token=officer)
     assert paid.status_code == 201
     assert desk.api.call("GET", f"/payments/{paid.json['payment_id']}", token=officer).status_code == 200

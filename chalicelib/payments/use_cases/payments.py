@@ -87,11 +87,8 @@ def _allowed_online(dossier: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _in_scope(identity: Identity, dossier: Dossier | None) -> Dossier:
-    """The dossier, if this caller may pay for it. A desk officer may also record fees for a
-    dossier their desk received for another agency (Decree 118/2025: intake at any desk)."""
-    if dossier is not None and identity.role in choice.DESK_ROLES and identity.agency_id \
-            and identity.agency_id == dossier.get("receiving_agency_id", dossier["agency_id"]):
-        return dossier
+    """The dossier, if this caller may pay for it: its owner, or an officer of the competent
+    agency or of the desk that received it (the ``receiving`` scope, Decree 118/2025)."""
     return permissions.check(identity, "payment.create", dossier)
 
 

@@ -121,9 +121,9 @@ RULES: dict[str, Rule] = {
     "correction.reject": Rule(("POST", "/dossiers/{code}/corrections/{correction_id}/reject"), WRITE,
                               {"admin": ALL}, "dossier"),
     # --- payments
-    # citizens pay online; officers record fees taken at the desk (their agency's dossiers, or
-    # those their desk received: chalicelib/payments/use_cases/payments._in_scope)
-    "payment.create": Rule(("POST", "/dossiers/{code}/payments"), WRITE, {"citizen": OWN, "officer": AGENCY},
+    # citizens pay online; officers record fees taken at the desk (the competent agency's, or the
+    # desk that received the dossier: Decree 118/2025)
+    "payment.create": Rule(("POST", "/dossiers/{code}/payments"), WRITE, {"citizen": OWN, "officer": RECEIVING},
                            "dossier"),
     "payment.read": Rule(("GET", "/payments/{payment_id}"), READ, PAYMENT_READERS, "payment"),
     "payment.receipt": Rule(("GET", "/payments/{payment_id}/receipt"), READ, PAYMENT_READERS, "payment"),

@@ -71,6 +71,14 @@ def dossier_form(code: str, form: str) -> Any:
     body, name = print_form(code, form, routes.caller())
     return Response(body=body, status_code=200,
                     headers={"Content-Type": PDF, "Content-Disposition": f'attachment; filename="{name}"'})
+@routes.route("/files/{token}")
+def public_file(token: str) -> Any:
+    """A file through its public link (chalicelib/dossiers/use_cases/file_links.py): 302 to a
+    URL made for this request, so the link itself never expires with the presigned URL."""
+    from chalicelib.dossiers.use_cases.file_links import open_link
+    url = open_link(token)
+    return json_response({"url": url}, 302, {"Location": url, "Cache-Control": "no-store",
+                                            "Referrer-Policy": "no-referrer"})
 
 
 @routes.route("/dossiers/{code}/accept", "POST")

@@ -217,3 +217,21 @@ class AuditItem(Model):
     expires_at = TTLAttribute()
 
     by_actor = _gsi(resources.AUDIT.indexes[0])
+
+
+# --- public file links (the national portal fetches files through them) ----------------------
+
+class FileLinkItem(Model):
+    """A public file link: ``FILELINK#{token}`` / ``FILELINK`` holds what it serves, and
+    ``DOSSIER#{code}`` / ``FILELINK#{upload_id}`` points at the file's current token, so a
+    file gets the same link while it is valid (chalicelib.dossiers.store.file_links)."""
+    Meta = table_meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    token = UnicodeAttribute()
+    dossier_code = UnicodeAttribute()
+    upload_id = UnicodeAttribute()
+    issued_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+    ttl = TTLAttribute(null=True)

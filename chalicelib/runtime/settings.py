@@ -228,6 +228,7 @@ class Settings:
     upload_url_ttl_seconds: int = _setting("MOTCUA_UPLOAD_URL_TTL", "900")
     download_url_ttl_seconds: int = _setting("MOTCUA_DOWNLOAD_URL_TTL", "300")
     receipt_url_ttl_seconds: int = _setting("MOTCUA_RECEIPT_URL_TTL", "300")
+    file_link_ttl_days: int = _setting("MOTCUA_FILE_LINK_TTL_DAYS", "365")   # national portal file links
     catalogue_cache_seconds: int = _setting("MOTCUA_CATALOGUE_CACHE_SECONDS", "60")
     idempotency_ttl_seconds: int = _setting("MOTCUA_IDEMPOTENCY_TTL", "86400")
     track_per_ip: int = _setting("MOTCUA_TRACK_PER_IP", "10")

@@ -49,23 +49,3 @@ def test_receipts_say_how_the_fees_were_paid():
     assert choice.method_label("counter", "transfer") == "Nộp trực tiếp tại bộ phận một cửa (chuyển khoản)"
     assert "PayGov" in choice.method_label("paygov")
 
-
-def test_the_national_record_says_whether_fees_were_paid_on_paygov_a_gateway_or_at_the_desk():
-    from chalicelib.payments.rules.ledger import paid_online_code
-
-    def paid(*entries: tuple[str | None, str]) -> dict:
-        payments = [{"payment_id": str(i), "amount": 1, "status": status, **({"provider": p} if p else {})}
-                    for i, (p, status) in enumerate(entries)]
-        return {"payment": {"amount_paid": 1, "pending": None, "receipts_issued": 1, "payments": payments}}
-
-    assert paid_online_code(paid(("paygov", "succeeded"))) == "1"
-    assert paid_online_code(paid(("vnpay", "succeeded"), ("paygov", "failed"))) == "2"
-    assert paid_online_code(paid((None, "succeeded"))) == "2"                      # before providers were named
-    assert paid_online_code(paid(("counter", "succeeded"))) == "0"
-    assert paid_online_code(paid(("vnpay", "expired"))) == "0"
-    assert paid_online_code({}) == "0"
-
-
-def test_the_ledger_s_received_statuses_are_the_payment_graph_s():
-    from chalicelib.payments.rules import ledger, transitions
-    assert ledger._RECEIVED == transitions.MONEY_RECEIVED

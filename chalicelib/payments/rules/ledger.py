@@ -98,19 +98,3 @@ def require_payable(dossier: Mapping[str, Any]) -> int:
                        extra={"amount_paid": amount_paid(dossier)})
     return owed
 
-
-# Statuses of a ledger entry whose money the provider took (the same as the payment graph's
-# MONEY_RECEIVED; repeated here so that a dossier read needs no payment rules).
-_RECEIVED = frozenset({"succeeded", "succeeded_late", "refund_pending", "refunded", "partially_refunded"})
-
-
-def paid_online_code(dossier: Mapping[str, Any]) -> str:
-    """The national record's ``DuocThanhToanTrucTuyen`` (national-portal.md §3): "1" when fees
-    were paid on DVCQG's payment platform (PayGov), "2" when paid online through the province's
-    own gateway (VNPay), "0" otherwise, fees taken at the counter included. Ledger entries
-    written before payments named their provider were all VNPay's."""
-    providers = {entry.get("provider", "vnpay") for entry in ledger(dossier).get("payments", [])
-                 if entry.get("status") in _RECEIVED}
-    if "paygov" in providers:
-        return "1"
-    return "2" if providers - {"paygov", "counter"} else "0"

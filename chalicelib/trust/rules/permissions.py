@@ -78,6 +78,7 @@ RULES: dict[str, Rule] = {
     "catalogue.search": _public("GET", "/procedures"),
     "catalogue.read": _public("GET", "/procedures/{procedure_code}"),
     "dossier.track": _public("GET", "/track/{code}"),                  # code + phone digits, rate-limited
+    "file.public_link": _public("GET", "/files/{token}"),              # the national portal fetches files; the token is the key
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
     "dashboard.script": _public("GET", "/dashboard/chart.umd.min.js"),
     "payment.ipn": _public("GET", "/payments/providers/{provider}/ipn"),  # the provider's signature instead of a token

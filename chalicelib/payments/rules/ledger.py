@@ -97,4 +97,3 @@ def require_payable(dossier: Mapping[str, Any]) -> int:
         raise Conflict("Hồ sơ đã được thanh toán đủ phí, lệ phí.", code="fees_already_paid",
                        extra={"amount_paid": amount_paid(dossier)})
     return owed
-

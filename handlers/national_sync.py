@@ -26,6 +26,7 @@ from chalicelib.sync.store import sync_ledger as sync_store
 from chalicelib.kernel.working_days import iso
 from chalicelib.sync.adapters.national_portal import PortalRejected, PortalUnavailable, portal
 from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT, message_for, national_config
+from handlers import index_projection
 from handlers.consumer import Consumer
 
 
@@ -47,6 +48,7 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
     snapshot = event["type"] == SNAPSHOT_EVENT
     target = dossier["version"] if snapshot else event["version"]
     if target <= have:
+        index_projection.project_code(code)   # a retry after the index projection failed
         return {"skipped": "already synced", "version": target}
     if not snapshot and target != have + 1:
         # keep the error of the version being retried, if any: that is the cause
@@ -59,6 +61,7 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
         except (PortalUnavailable, PortalRejected) as error:
             _fail(code, ledger, f"{message[0]}: {error}")
     sync_store.advance(code, ledger, version=target, at=_now())
+    index_projection.project_code(code)   # 1.4 (synced share) moves without a new dossier version
     return {"synced": target, "service": message[0] if message else None}
 
 

@@ -39,7 +39,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     sub = args.sub or (f"{args.role}-{args.agency}" if args.agency else f"{args.role}-demo")
     try:
         print(mint_local_token(cfg.local_jwt_secret, sub, args.role, args.agency, ttl_seconds=args.ttl,
-                               id_number=args.id_number))
+                               id_number=args.id_number, vneid_verified=args.vneid_verified))
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
@@ -307,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", help="subject; defaults to a readable demo id")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     token.add_argument("--id-number", help="id number claim (citizens: links a legacy account)")
+    token.add_argument("--vneid-verified", action="store_true",
+                       help="the account was verified with VNeID (counted by the 766 index, 4.5)")
     token.set_defaults(func=cmd_token)
 
     due = sub.add_parser("due-date", help="compute a due date in working days")

@@ -167,7 +167,8 @@ def _request(world: World, action: str, sub: str | None, case: Case | None) -> d
     dossier = world.dossiers[case.dossier if case else "online"]
     values = {"code": dossier, "procedure_code": JUDICIAL, "payment_id": world.payment_id,
               "upload_id": world.attachments[case.dossier if case else "online"],
-              "correction_id": "c-unknown", "system": SYSTEM, "provider": "vnpay"}
+              "correction_id": "c-unknown", "system": SYSTEM, "provider": "vnpay",
+              "feedback_id": "PAUNKNOWN"}
     path = path.format(**values)
     body: Any = ACT_BODIES[sub] | {"action": sub} if sub else BODIES.get(action)
     headers = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}

@@ -12,18 +12,10 @@ from typing import Any
 
 from chalicelib.reports.store import counters as report_store
 from chalicelib.reports.rules.form06 import STORED_VIEWS, projection_step, stored_contributions
-from handlers import index_projection
 from handlers.consumer import Consumer
 
 
 def project(event: dict[str, Any]) -> str:
-    """Form 06's counters, then the 766 index's (handlers/index_projection.py)."""
-    outcome = project_form06(event)
-    index_projection.project_code(event["dossier_code"])
-    return outcome
-
-
-def project_form06(event: dict[str, Any]) -> str:
     for _attempt in range(3):
         dossier, applied_version, applied = report_store.load(event["dossier_code"])
         if dossier is None:

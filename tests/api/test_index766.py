@@ -265,3 +265,18 @@ def test_the_indicator_table_exports_to_excel_with_the_same_numbers(api, workloa
     rows = {row[0]: row for row in sheet.iter_rows(min_row=6, values_only=True) if row[0]}
     for indicator, (numerator, denominator, rate) in EXPECTED.items():
         assert rows[indicator][3:6] == (numerator, denominator, rate), indicator
+
+
+def test_the_index_projection_costs_two_dynamodb_calls_per_event(api, workload):
+    from handlers import index_projection
+    from motcua import metering
+
+    code = workload.codes["d5"]
+    workload.api.call("POST", f"/dossiers/{code}/actions", token=workload.officer,
+                      body={"action": "stop", "reason": "Công dân đề nghị dừng"})
+    with metering.aws_calls() as calls:
+        assert index_projection.project({"id": "e-calls", "dossier_code": code}) == "projected"
+    assert calls.service("dynamodb") == 2, calls
+    with metering.aws_calls() as calls:
+        assert index_projection.project({"id": "e-calls", "dossier_code": code}) == "up-to-date"
+    assert calls.service("dynamodb") == 1, calls

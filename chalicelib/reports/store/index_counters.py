@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from collections.abc import Iterable, Iterator
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from chalicelib.runtime import resources
 from chalicelib.runtime import tables as dossier_table
 from chalicelib.runtime.settings import settings
+from chalicelib.dossiers.rules.records import Dossier, from_json
 from chalicelib.reports.rules.form06 import by_period
 from chalicelib.reports.rules.index766 import COUNTER_FIELDS, Contributions
 from chalicelib.reports.store.counters import period_queries, shard_of, shards
@@ -53,13 +55,45 @@ def _decode(text: str | None) -> Contributions:
     return out
 
 
-def load(code: str) -> tuple[str | None, Contributions]:
-    """The stamp and contributions last projected for a dossier (None: never projected)."""
-    client = dossier_table.connection().client
-    item = client.get_item(TableName=_table(), Key=record_key(code), ConsistentRead=True).get("Item")
-    if not item:
-        return None, {}
-    return item["stamp"]["S"], _decode(item["contributions"]["S"])
+@dataclass(frozen=True)
+class Loaded:
+    """What one projection step reads: the dossier, the two facts that change without a new
+    dossier version, and the record last projected."""
+    dossier: Dossier | None
+    synced: bool
+    complaint: bool
+    stamp: str | None
+    applied: Contributions
+
+
+# Items next to the dossier that other contexts write (their shapes are theirs): the national
+# sync ledger (chalicelib/sync/store/sync_ledger.py: ``version`` = the last version the portal
+# has) and the feedback count (chalicelib/feedback/store/feedback.py: ``feedbacks``). They are
+# read here, by key, so a projection step is ONE BatchGetItem and one TransactWriteItems.
+LEDGER_SK, FEEDBACK_SK = "SYNC#national", "FEEDBACK"
+
+
+def load(code: str) -> Loaded:
+    """The dossier, whether the portal has it, whether it has a complaint, and its projection
+    record (stamp None: never projected), in one strongly consistent BatchGetItem."""
+    cfg = settings()
+    dossiers, reports = cfg.name(resources.DOSSIERS.name), _table()
+    pk = dossier_table.dossier_pk(code)
+    answer = dossier_table.connection().client.batch_get_item(RequestItems={
+        dossiers: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for sk in ("DOSSIER", LEDGER_SK, FEEDBACK_SK)],
+                   "ConsistentRead": True},
+        reports: {"Keys": [record_key(code)], "ConsistentRead": True},
+    })
+    if answer.get("UnprocessedKeys"):
+        raise RuntimeError("BatchGetItem left keys unprocessed; the message will be retried")
+    found = {item["sk"]["S"]: item for item in answer["Responses"].get(dossiers, [])}
+    records = answer["Responses"].get(reports, [])
+    dossier = from_json(found["DOSSIER"]["body"]["S"]) if "DOSSIER" in found else None
+    synced = int(found.get(LEDGER_SK, {}).get("version", {}).get("N", "0")) >= 1
+    complaint = int(found.get(FEEDBACK_SK, {}).get("feedbacks", {}).get("N", "0")) > 0
+    if not records:
+        return Loaded(dossier, synced, complaint, None, {})
+    return Loaded(dossier, synced, complaint, records[0]["stamp"]["S"], _decode(records[0]["contributions"]["S"]))
 
 
 def apply(code: str, agency_id: str, procedure_code: str, stamp: str, old_stamp: str | None,

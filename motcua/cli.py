@@ -208,6 +208,25 @@ def cmd_reports_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_reports_indicators_verify(args: argparse.Namespace) -> int:
+    """Recount every 766 indicator straight from the dossiers and print where the counters differ."""
+    from datetime import date
+
+    _settings()
+    from chalicelib.reports.use_cases import index766
+    try:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    problems = index766.verify(start, end, args.agency or None)
+    for problem in problems:
+        print(problem)
+    print(f"{'MISMATCH' if problems else 'OK'}: 766 indicators for {start}..{end} "
+          f"{'differ in ' + str(len(problems)) + ' place(s)' if problems else 'equal the recount from dossiers'}")
+    return 1 if problems else 0
+
+
 def cmd_payments_reconcile(args: argparse.Namespace) -> int:
     """Run the sweep once; its JSON log lines come first, the summary is the last line."""
     _settings()
@@ -337,6 +356,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
     verify.add_argument("--group-by", action="append", choices=["agency", "field", "procedure"])
     verify.set_defaults(func=cmd_reports_verify)
+    indicators = reports_sub.add_parser("indicators", help="the national service index (Decision 766)")
+    indicators_sub = indicators.add_subparsers(dest="indicators_command", required=True)
+    index_verify = indicators_sub.add_parser(
+        "verify", help="recount every 766 indicator from the dossiers and print the differences (0 expected)")
+    index_verify.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD")
+    index_verify.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
+    index_verify.add_argument("--agency", action="append", help="only this agency (repeatable)")
+    index_verify.set_defaults(func=cmd_reports_indicators_verify)
 
     privacy = sub.add_parser("privacy", help="personal data: export and retention")
     privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)

@@ -102,7 +102,7 @@ class Workload:
 
 
 @pytest.fixture
-def workload(api, aws_env, dispatcher, flow):  # noqa: F811
+def workload(api, aws_env, dispatcher, flow):
     w = Workload(api, aws_env, flow)
     with at(D0):
         w.submit("d1", DEATH, "online", sub="citizen-1", vneid=True,
@@ -114,7 +114,7 @@ def workload(api, aws_env, dispatcher, flow):  # noqa: F811
                          "reused_from": "000.22.30.H50-260115-0001"}])
         w.submit("d3", MARRIAGE, "postal", files=w.files("officer-i"))
         w.submit("d4", BUILDING, "online", sub="citizen-payer")
-        payment_id, params = flow.pay(w.codes["d4"])                        # paid online (VNPay)
+        _payment, params = flow.pay(w.codes["d4"])                        # paid online (VNPay)
         assert flow.ipn(params).json["RspCode"] == "00"
         w.submit("d5", BUILDING, "online", sub="citizen-5")                 # fees not paid
         w.submit("d6", DEATH, "online", sub="citizen-6")                    # no files; finished late
@@ -220,9 +220,13 @@ def test_drill_down_lists_exactly_each_numerator_and_denominator(api, workload):
     assert set(late) == {"d3", "d6"} and "supplement requested 2 times" in late["d3"]
 
 
-def test_verify_recounts_from_the_dossiers_and_finds_no_difference(workload):
+def test_verify_recounts_from_the_dossiers_and_finds_no_difference(workload, capsys):
+    from motcua.cli import main
+
     assert index766.verify(*PERIOD) == []
     assert index766.verify(D0 - timedelta(days=40), D0 + timedelta(days=40)) == []
+    assert main(["reports", "indicators", "verify", "--from", str(PERIOD[0]), "--to", str(PERIOD[1])]) == 0
+    assert capsys.readouterr().out.strip().endswith("equal the recount from dossiers")
 
 
 def test_duplicated_and_reordered_events_give_the_clean_runs_counters(api, aws_env, workload):

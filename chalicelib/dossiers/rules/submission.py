@@ -126,7 +126,9 @@ def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attach
             errors[f"{path}.name"] = "Tên tệp không hợp lệ (1–255 ký tự, không chứa đường dẫn)."
             continue
         seen.add(upload_id)
-        items.append({"upload_id": upload_id, "name": safe, **_index_marks(item, path, errors)})
+        ref: FileRef = {"upload_id": upload_id, "name": safe}
+        ref.update(_index_marks(item, path, errors))  # type: ignore[typeddict-item]
+        items.append(ref)
     return items
 
 

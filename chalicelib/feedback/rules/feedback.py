@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, TypedDict
 
-from chalicelib.kernel.errors import InvalidTransition, ValidationFailed
+from chalicelib.kernel.errors import Conflict, ValidationFailed
 
 KINDS = ("procedure", "conduct")       # regulations/procedures | an officer's conduct
 CHANNELS = ("online", "phone")
@@ -123,8 +123,7 @@ OPEN = ("received", "supplement_requested")
 
 def _require(feedback: Feedback, statuses: tuple[str, ...], action: str) -> None:
     if feedback["status"] not in statuses:
-        raise InvalidTransition(f"Không thể {action} phản ánh ở trạng thái {feedback['status']}.",
-                                code="invalid_transition")
+        raise Conflict(f"Không thể {action} phản ánh ở trạng thái {feedback['status']}.", code="invalid_transition")
 
 
 def reason_of(body: Any, key: str, label: str, max_len: int = 4000) -> str:
@@ -142,19 +141,21 @@ def answer(feedback: Feedback, text: str, *, publish: bool, at: str, by: str) ->
     _require(feedback, OPEN, "trả lời")
     if feedback["status"] == "supplement_requested" and feedback.get("supplement"):
         feedback["supplement"] = {**(feedback["supplement"] or {}), "ended_at": at}
-    feedback.update(status="answered", answer={"text": text, "answered_at": at, "by": by}, published=publish)
+    feedback["status"], feedback["published"] = "answered", publish
+    feedback["answer"] = {"text": text, "answered_at": at, "by": by}
 
 
 def refuse(feedback: Feedback, reason: str, *, at: str, by: str) -> None:
     _require(feedback, ("received",), "từ chối")
-    feedback.update(status="refused", refusal={"reason": reason, "at": at, "by": by})
+    feedback["status"], feedback["refusal"] = "refused", {"reason": reason, "at": at, "by": by}
 
 
 def request_supplement(feedback: Feedback, reason: str, *, at: str, by: str) -> None:
     _require(feedback, ("received",), "yêu cầu bổ sung")
     if feedback.get("supplement"):
-        raise InvalidTransition("Phản ánh đã được yêu cầu bổ sung một lần.", code="invalid_transition")
-    feedback.update(status="supplement_requested", supplement={"reason": reason, "requested_at": at, "by": by})
+        raise Conflict("Phản ánh đã được yêu cầu bổ sung một lần.", code="invalid_transition")
+    feedback["status"] = "supplement_requested"
+    feedback["supplement"] = {"reason": reason, "requested_at": at, "by": by}
 
 
 def react(feedback: Feedback, reaction: Any) -> None:
@@ -188,7 +189,8 @@ def answer_deadline(feedback: Feedback, calendar: Any) -> date:
     supplement = feedback.get("supplement") or None
     if supplement and supplement.get("ended_at"):
         waited = calendar.working_days_between(_day(supplement["requested_at"]), _day(supplement["ended_at"]))
-    return calendar.add_working_days(received, ANSWER_DAYS + int(waited))  # type: ignore[no-any-return]
+    deadline: date = calendar.add_working_days(received, ANSWER_DAYS + int(waited))
+    return deadline
 
 
 def on_time(feedback: Feedback, as_of: date, calendar: Any) -> tuple[bool, str]:

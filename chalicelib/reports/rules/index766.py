@@ -130,7 +130,7 @@ def facts_from_dossier(dossier: Dossier, *, synced: bool, complaint: bool, calen
     files = [*dossier.get("attachments", [])]
     for request in dossier.get("supplements", []) or []:
         files += request.get("attachments", []) or []
-    result = dossier.get("result") or {}
+    result: Mapping[str, Any] = dossier.get("result") or {}
     end, on_time, reason, due = _end_of_processing(dossier, calendar)
     return IndexFacts(
         code=dossier["code"], agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
@@ -156,15 +156,15 @@ DISLIKE_AT_MOST = 2     # an overall rating of 1–2 of 5 (dissatisfied) is a "d
 
 
 def _disliked(dossier: Dossier) -> bool:
-    rating = dossier.get("rating") or {}
+    rating: Mapping[str, Any] = dossier.get("rating") or {}
     return bool(rating) and int(rating.get("overall", 5)) <= DISLIKE_AT_MOST
 
 
 def _paid_online(dossier: Dossier) -> bool:
-    ledger = dossier.get("payment") or {}
+    ledger: Mapping[str, Any] = dossier.get("payment") or {}
+    entries: list[Mapping[str, Any]] = list(ledger.get("payments", []))   # providers add ``provider``
     return any(entry.get("status") in PAID_STATUSES and entry.get("amount", 0) > 0
-               and entry.get("provider", "vnpay") in ONLINE_PROVIDERS   # type: ignore[call-overload]
-               for entry in ledger.get("payments", []))
+               and entry.get("provider", "vnpay") in ONLINE_PROVIDERS for entry in entries)
 
 
 def _withdrawn_before_acceptance(dossier: Dossier) -> bool:
@@ -218,7 +218,8 @@ def _statutory_due(dossier: Dossier, calendar: Any) -> date:
     from chalicelib.kernel.working_days import parse_iso, to_local
 
     start = to_local(parse_iso(dossier["submitted_at"])).date()
-    return calendar.add_working_days(start, int(dossier.get("processing_days", 1)))  # type: ignore[no-any-return]
+    due: date = calendar.add_working_days(start, int(dossier.get("processing_days", 1)))
+    return due
 
 
 def _handling_days(dossier: Dossier, calendar: Any) -> int | None:
@@ -231,9 +232,10 @@ def _handling_days(dossier: Dossier, calendar: Any) -> int | None:
     start, end = to_local(parse_iso(accepted)).date(), to_local(parse_iso(finished)).date()
     days = calendar.working_days_between(start, end)
     for pause in dossier.get("pauses", []) or []:
-        if pause.get("end"):
+        resumed = pause.get("end")
+        if resumed:
             days -= calendar.working_days_between(to_local(parse_iso(pause["start"])).date(),
-                                                  to_local(parse_iso(pause["end"])).date())
+                                                  to_local(parse_iso(resumed)).date())
     return max(int(days), 0)
 
 
@@ -397,7 +399,7 @@ def indicator_table(counts: Mapping[str, tuple[int, int]], allocation: Mapping[s
     """Indicators with rate, threshold and points; groups; the total. ``allocation`` maps an
     indicator id to its maximum points (None: unknown, so no points)."""
     synced = rate(*counts.get("1.4", (0, 0)))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for indicator in INDICATORS:
         numerator, denominator = counts.get(indicator.id, (0, 0))
         value = indicator_value(indicator, numerator, denominator, synced)
@@ -454,4 +456,4 @@ def newer(candidate: str, applied: str | None) -> bool:
     def parts(text: str) -> tuple[int, int, int]:
         return int(text[1:11]), int(text[12]), int(text[14])
 
-    return all(new >= old for new, old in zip(parts(candidate), parts(applied))) and candidate != applied
+    return all(new >= old for new, old in zip(parts(candidate), parts(applied), strict=True)) and candidate != applied

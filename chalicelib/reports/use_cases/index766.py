@@ -118,7 +118,7 @@ def _scope_facts(agencies: list[str], end: date, procedure_code: str | None) -> 
 
 def _dossier_members(facts: list[rules.IndexFacts], indicator: str, start: date,
                      end: date) -> list[tuple[rules.IndexFacts, bool, bool, str]]:
-    out = []
+    out: list[tuple[rules.IndexFacts, bool, bool, str]] = []
     for f in facts:
         if indicator == "2.1":
             den, num, why = rules.membership_21(f, start, end)

@@ -5,9 +5,12 @@ computation, the drill-down lists exactly each numerator and denominator, verify
 difference, and duplicated, reordered events give the clean run's counters."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import time_machine
 
@@ -220,9 +223,11 @@ def test_drill_down_lists_exactly_each_numerator_and_denominator(api, workload):
     assert set(late) == {"d3", "d6"} and "supplement requested 2 times" in late["d3"]
 
 
-def test_verify_recounts_from_the_dossiers_and_finds_no_difference(workload, capsys):
+def test_verify_recounts_from_the_dossiers_and_finds_no_difference(workload, capsys, monkeypatch):
     from motcua.cli import main
 
+    monkeypatch.setenv("MOTCUA_AWS_ENDPOINT", "")   # the CLI fills in local-stack defaults: keep them here
+    monkeypatch.setenv("MOTCUA_STAGE", "local")
     assert index766.verify(*PERIOD) == []
     assert index766.verify(D0 - timedelta(days=40), D0 + timedelta(days=40)) == []
     assert main(["reports", "indicators", "verify", "--from", str(PERIOD[0]), "--to", str(PERIOD[1])]) == 0
@@ -241,7 +246,13 @@ def test_duplicated_and_reordered_events_give_the_clean_runs_counters(api, aws_e
         if item["pk"]["S"].startswith(("I#", "IX#")):
             reports.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
     assert index766.verify(*PERIOD) != []
-    events = [e["detail"] for e in tap_events(aws_env) if "dossier_code" in e["detail"]]
+    tapped = tap_events(aws_env)
+    events = [e["detail"] for e in tapped if "dossier_code" in e["detail"]]
+    feedback_events = [e for e in events if e["type"] == "FeedbackReceived"]
+    assert len(feedback_events) == 1 and feedback_events[0]["dossier_code"] == workload.codes["d6"]
+    assert {e["source"] for e in tapped if e["detail"]["type"] == "FeedbackReceived"} == {"motcua.feedback"}
+    schema = json.loads((Path(__file__).resolve().parents[2] / "events" / "schemas" / "FeedbackReceived.v1.json").read_text())
+    jsonschema.validate(feedback_events[0], schema, format_checker=jsonschema.FormatChecker())
     for event in reversed(events + events):
         index_projection.project_code(event["dossier_code"])
     after = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1], agency_id=AGENCY)
@@ -284,3 +295,21 @@ def test_the_index_projection_costs_two_dynamodb_calls_per_event(api, workload):
     with metering.aws_calls() as calls:
         assert index_projection.project({"id": "e-calls", "dossier_code": code}) == "up-to-date"
     assert calls.service("dynamodb") == 1, calls
+
+
+def test_feedback_is_private_until_answered_and_published_without_its_author(api, workload):
+    stranger = workload.citizen("citizen-stranger")
+    listed_ids = [f["id"] for f in api.call("GET", f"/feedback?from={PERIOD[0]}&to={PERIOD[1]}",
+                                            token=workload.leader).json["items"]]
+    assert len(listed_ids) == 4
+    assert all(api.call("GET", f"/feedback/{i}", token=stranger).status_code == 404 for i in listed_ids)
+    published = api.call("GET", f"/feedback/published?agency_id={AGENCY}").json["items"]
+    assert [p["answer"] for p in published] == ["Đã xử lý"]              # f2's answer was kept private
+    assert "contact" not in published[0] and "submitted_by" not in published[0]
+
+
+def test_a_call_recorded_without_whom_to_answer_is_refused_naming_the_fields(api, workload):
+    response = api.call("POST", "/feedback", token=workload.officer,
+                        body={"kind": "conduct", "title": "Gọi điện", "content": "Cán bộ chậm", "agency_id": AGENCY})
+    assert response.status_code == 422
+    assert set(response.json["error"]["fields"]) == {"contact.full_name", "contact.phone"}

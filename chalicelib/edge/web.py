@@ -37,6 +37,14 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
                     headers={**JSON_HEADERS, **(headers or {})})
 
 
+def cors_headers(origin: str | None, portal_origin: str | None) -> dict[str, str]:
+    """What lets the portal's browsers read an answer: only for the one configured origin
+    (API Gateway answers the preflight, infra/api.py); any other origin gets nothing."""
+    if not origin or origin != portal_origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
 def error_response(error: DomainError) -> Response:
     return json_response(body_of(error), status_of(error), headers_of(error))
 

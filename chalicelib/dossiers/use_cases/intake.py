@@ -48,7 +48,7 @@ def request_hash(body: Any) -> str:
 
 def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str = "online",
            owner_sub: str | None = None, extra: DeskFields | None = None,
-           clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
+           receiving_agency_id: str | None = None, clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
     """Create a dossier. Returns (response, replayed). Same key + same body replays the
     first response; same key + another body is a 422. The desk (chalicelib/dossiers/use_cases/desk.py) passes
     its own ``owner_sub`` and ``extra`` fields (consent, receiving officer)."""
@@ -69,7 +69,8 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
         seen = store.current_sequence(procedure.agency_id, day)
         code = dossier_code(procedure.agency_id, now.date(), seen + 1)
         dossier = new_dossier(code=code, submission=submission, procedure=procedure,
-                              owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
+                              owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now),
+                              receiving_agency_id=receiving_agency_id)
         dossier.update(extra or {})
         if identity.vneid_verified and identity.role == "citizen":
             dossier["applicant"]["vneid_verified"] = True
@@ -77,6 +78,7 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
         event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
             "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
             "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
+            "receiving_agency_id": dossier["receiving_agency_id"], "result_delivery": dossier["result_delivery"],
         })
         response = submission_response(dossier)
         try:
@@ -180,11 +182,18 @@ def deadline(code: str, identity: Identity) -> dict[str, Any]:
     return {**base, "due_at": dossier["due_at"], "explanation": explanation}
 
 
+RECEIVED_HERE = "here"   # GET /dossiers?received=here: what the desk took in
+
+
 def list_for(identity: Identity, *, agency_id: str | None, status: str | None, limit: int,
-             cursor: str | None) -> dict[str, Any]:
+             cursor: str | None, received: str | None = None) -> dict[str, Any]:
     """One page of the dossiers in the caller's scope: a citizen's own, an officer's agency,
-    or (scope ``all``) the one agency asked for, so every list is a Query."""
+    or (scope ``all``) the one agency asked for, so every list is a Query. With
+    ``received=here`` the agency's desk list instead: the dossiers taken at its desk, for
+    its own procedures or, under Decree 118/2025, for any other agency's."""
     reach = permissions.scope_of(identity, "dossier.list")
+    if received is not None and (received != RECEIVED_HERE or reach == permissions.OWN):
+        raise ValidationFailed(fields={"received": "Chỉ cán bộ, quản trị dùng được bộ lọc received=here."})
     if reach == permissions.OWN:
         scope, scope_id = "owner", identity.sub
     elif reach == permissions.AGENCY:
@@ -195,12 +204,15 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
         if not agency_id:
             raise ValidationFailed(fields={"agency_id": "Cần chọn cơ quan (agency_id) để xem danh sách hồ sơ."})
         scope, scope_id = "agency", agency_id
+    if received:
+        scope = "desk"
     try:
         page = store.list_dossiers(scope=scope, scope_id=scope_id, status=status, limit=limit, cursor=cursor)
     except store.BadCursor:
         raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
                                fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
-    response = {"items": [list_view(item) for item in page.items], "next_cursor": page.next_cursor}
+    desk = None if scope == "owner" else scope_id
+    response = {"items": [list_view(item, desk) for item in page.items], "next_cursor": page.next_cursor}
     if identity.id_number and cursor is None and status is None:   # first page: old dossiers too
         from chalicelib.trust.use_cases import legacy as legacy_service
         old = legacy_service.list_items(identity)

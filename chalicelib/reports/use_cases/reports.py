@@ -169,6 +169,7 @@ def drill_down(identity: Identity, *, start: date, end: date, group_by: str, cel
     page = codes[offset:offset + limit]
     by_code = {f.code: f for f in facts}
     items = [{"dossier_code": code, "agency_id": by_code[code].agency_id,
+              "receiving_agency_id": by_code[code].receiving_agency_id, "channel": by_code[code].channel,
               "procedure_code": by_code[code].procedure_code, "received": by_code[code].received.isoformat(),
               "closed": closed.isoformat() if (closed := by_code[code].closed) else None,
               "outcome": by_code[code].outcome} for code in page]
@@ -232,7 +233,7 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     from datetime import timedelta
 
     from chalicelib.payments.use_cases import reads as payment_reads
-    from chalicelib.payments.rules.payments import outstanding
+    from chalicelib.payments.rules.ledger import outstanding
     from chalicelib.reports.rules.form06 import payment_cells
 
     if group_by not in ("agency", "procedure"):

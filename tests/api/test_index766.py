@@ -313,3 +313,12 @@ def test_a_call_recorded_without_whom_to_answer_is_refused_naming_the_fields(api
                         body={"kind": "conduct", "title": "Gọi điện", "content": "Cán bộ chậm", "agency_id": AGENCY})
     assert response.status_code == 422
     assert set(response.json["error"]["fields"]) == {"contact.full_name", "contact.phone"}
+
+
+def test_an_agency_covers_its_sub_units_and_the_province_agency_the_province(api, workload):
+    province = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1], agency_id="000.00.00.H50")
+    everything = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1])
+    assert province["indicators"] == everything["indicators"]
+    assert {a["agency_id"] for a in province["agencies"]} == {a["agency_id"] for a in everything["agencies"]}
+    ward = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1], agency_id=AGENCY)
+    assert [a["agency_id"] for a in ward["agencies"]] == [AGENCY]

@@ -42,6 +42,25 @@ def allocation() -> dict[str, float | None]:
     return rules.parse_allocation(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
+def with_subunits(agencies: list[str]) -> list[str]:
+    """The agencies and every agency under them (``parent_id``, any depth): an agency's index
+    covers its sub-units, and the province's agency covers the province."""
+    known = catalogue.snapshot().agencies
+    chosen = set(agencies)
+
+    def under(agency_id: str) -> bool:
+        seen: set[str] = set()
+        while agency_id not in chosen:
+            parent = known[agency_id].parent_id if agency_id in known else None
+            if parent is None or parent in seen:
+                return False
+            seen.add(agency_id)
+            agency_id = parent
+        return True
+
+    return sorted(chosen | {a for a in known if under(a)})
+
+
 def _procedure_filter(procedure_code: str | None) -> str | None:
     if procedure_code and procedure_code not in catalogue.snapshot().procedures:
         raise ValidationFailed(fields={"procedure_code": "Không có thủ tục với mã này."})
@@ -78,7 +97,7 @@ def _table_for(rows: list[dict[str, Any]], agencies: list[str], start: date, end
 
 def indicators(identity: Identity, *, start: date, end: date, agency_id: str | None = None,
                procedure_code: str | None = None) -> dict[str, Any]:
-    agencies = scope_agencies(identity, agency_id, "index.read")
+    agencies = with_subunits(scope_agencies(identity, agency_id, "index.read"))
     procedure_code = _procedure_filter(procedure_code)
     rows, items_read = index_store.read_counters(agencies, start, end)
     if procedure_code:
@@ -140,7 +159,7 @@ def items(identity: Identity, *, start: date, end: date, indicator: str | None, 
         raise ValidationFailed(fields={"indicator": "Chỉ số không có danh sách hồ sơ, ví dụ 2.1."})
     if part not in PARTS:
         raise ValidationFailed(fields={"part": "Phải là numerator, denominator hoặc shortfall."})
-    agencies = scope_agencies(identity, agency_id, "index.items")
+    agencies = with_subunits(scope_agencies(identity, agency_id, "index.items"))
     procedure_code = _procedure_filter(procedure_code)
     listed: list[dict[str, Any]]
     if indicator in rules.FEEDBACK:
@@ -169,7 +188,7 @@ def at_risk(identity: Identity, *, agency_id: str | None, today: date) -> dict[s
     """Open dossiers due within N working days (they will cost 2.1 if nothing happens), and
     records whose sync data would cost points (not synced; finished with a document result but
     no electronic result), each with what to do."""
-    agencies = scope_agencies(identity, agency_id, "index.at_risk")
+    agencies = with_subunits(scope_agencies(identity, agency_id, "index.at_risk"))
     calendar = default_calendar()
     horizon = calendar.add_working_days(today, settings().reports.index_at_risk_days)
     facts = _scope_facts(agencies, today, None)

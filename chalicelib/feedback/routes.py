@@ -58,6 +58,11 @@ def request_feedback_supplement(feedback_id: str) -> Any:
     return _act("request_supplement", feedback_id)
 
 
+@routes.route("/feedback/{feedback_id}/supplement", method="POST")
+def supply_feedback(feedback_id: str) -> Any:
+    return _act("supply", feedback_id)
+
+
 @routes.route("/feedback/{feedback_id}/reaction", method="POST")
 def react_to_feedback(feedback_id: str) -> Any:
     return _act("react", feedback_id)

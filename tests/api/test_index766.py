@@ -322,3 +322,19 @@ def test_an_agency_covers_its_sub_units_and_the_province_agency_the_province(api
     assert {a["agency_id"] for a in province["agencies"]} == {a["agency_id"] for a in everything["agencies"]}
     ward = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1], agency_id=AGENCY)
     assert [a["agency_id"] for a in ward["agencies"]] == [AGENCY]
+
+
+def test_a_citizen_supplies_the_information_asked_for_and_the_agency_then_answers(api, workload):
+    author = workload.citizen("citizen-asks")
+    feedback_id = workload.feedback(author, agency_id=AGENCY)
+    workload.handle(feedback_id, "supplement-request", reason="Xin cho biết số hồ sơ")
+    stranger = api.call("POST", f"/feedback/{feedback_id}/supplement", token=workload.citizen("citizen-other"),
+                        body={"content": "Không phải của tôi"})
+    assert stranger.status_code == 404
+    supplied = api.call("POST", f"/feedback/{feedback_id}/supplement", token=author, body={"content": "Hồ sơ số 12"})
+    assert supplied.status_code == 200 and supplied.json["status"] == "received"
+    assert supplied.json["supplement"]["content"] == "Hồ sơ số 12"
+    workload.handle(feedback_id, "answer", answer="Đã giải quyết")
+    again = api.call("POST", f"/feedback/{feedback_id}/supplement-request", token=workload.officer,
+                     body={"reason": "Lần nữa"})
+    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_transition"

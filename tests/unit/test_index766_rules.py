@@ -225,3 +225,15 @@ def test_vneid_verification_comes_only_from_an_explicit_true_claim():
     assert identity_from_claims({"sub": "c", "role": "citizen", "vneid_verified": True}).vneid_verified
     assert not identity_from_claims({"sub": "c", "role": "citizen", "vneid_verified": "yes"}).vneid_verified
     assert not identity_from_claims({"sub": "c", "role": "citizen"}).vneid_verified
+
+
+def test_the_days_waiting_for_the_citizens_information_do_not_count_towards_the_answer():
+    calendar = default_calendar()
+    waiting = feedback()
+    fb.request_supplement(waiting, "Cần thêm thông tin", at="2026-03-03T09:00:00+07:00", by="o")
+    fb.supply(waiting, "Thông tin thêm", at="2026-03-06T09:00:00+07:00", by="c")   # Tue -> Fri: 3 working days
+    assert waiting["status"] == "received"
+    assert fb.answer_deadline(waiting, calendar) == calendar.add_working_days(MON, 15 + 3)
+    never_supplied = feedback()
+    fb.request_supplement(never_supplied, "Cần thêm thông tin", at="2026-03-03T09:00:00+07:00", by="o")
+    assert fb.answer_deadline(never_supplied, calendar) == calendar.add_working_days(MON, 15)

@@ -6,7 +6,8 @@ regulations and procedures or about an officer's conduct (Decree 20/2008/NĐ-CP 
 and handling feedback on administrative regulations; the 766 index's group 5). It is received
 online from a citizen or recorded by a desk officer who took it by phone. The agency answers
 it (the answer is published unless it holds personal matters), refuses it with a reason, or
-first asks for more information; the citizen may like or dislike the answer.
+first asks for more information once (the citizen, or the officer for a call, supplies it);
+the citizen may like or dislike the answer.
 
 On time (766, 5.2; docs/index766.md): a refusal within 2 working days of receipt, a request
 for more information within 5, an answer within 15 (the days waiting for the citizen's
@@ -139,8 +140,6 @@ def reason_of(body: Any, key: str, label: str, max_len: int = 4000) -> str:
 def answer(feedback: Feedback, text: str, *, publish: bool, at: str, by: str) -> None:
     """Answer it; the answer is published unless it holds personal matters (``publish`` false)."""
     _require(feedback, OPEN, "trả lời")
-    if feedback["status"] == "supplement_requested" and feedback.get("supplement"):
-        feedback["supplement"] = {**(feedback["supplement"] or {}), "ended_at": at}
     feedback["status"], feedback["published"] = "answered", publish
     feedback["answer"] = {"text": text, "answered_at": at, "by": by}
 
@@ -156,6 +155,14 @@ def request_supplement(feedback: Feedback, reason: str, *, at: str, by: str) -> 
         raise Conflict("Phản ánh đã được yêu cầu bổ sung một lần.", code="invalid_transition")
     feedback["status"] = "supplement_requested"
     feedback["supplement"] = {"reason": reason, "requested_at": at, "by": by}
+
+
+def supply(feedback: Feedback, content: str, *, at: str, by: str) -> None:
+    """The citizen's further information: the wait ends and the answer's clock runs again."""
+    _require(feedback, ("supplement_requested",), "bổ sung thông tin cho")
+    feedback["supplement"] = {**(feedback.get("supplement") or {}), "ended_at": at, "content": content,
+                              "supplied_by": by}
+    feedback["status"] = "received"
 
 
 def react(feedback: Feedback, reaction: Any) -> None:

@@ -117,6 +117,16 @@ def request_supplement(feedback_id: str, body: Any, identity: Identity, *, clock
                    lambda f, at: rules.request_supplement(f, reason, at=at, by=identity.sub), clock)
 
 
+def supply(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
+    """The author supplies the information asked for (an officer, for one recorded by phone)."""
+    content = rules.reason_of(body, "content", "Thông tin bổ sung")
+    feedback = _load(feedback_id, identity, "feedback.supply")
+    if identity.role != "citizen" and feedback.get("channel") != "phone":
+        raise Forbidden("Chỉ người gửi phản ánh trực tuyến được bổ sung thông tin.", code="owner_only")
+    return _change(feedback_id, identity, "feedback.supply",
+                   lambda f, at: rules.supply(f, content, at=at, by=identity.sub), clock)
+
+
 def react(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
     reaction = body.get("reaction") if isinstance(body, dict) else None
     return _change(feedback_id, identity, "feedback.react", lambda f, _at: rules.react(f, reaction), clock)

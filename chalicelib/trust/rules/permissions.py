@@ -146,6 +146,7 @@ RULES: dict[str, Rule] = {
     "feedback.answer": Rule(("POST", "/feedback/{feedback_id}/answer"), WRITE, AGENCY_STAFF),
     "feedback.refuse": Rule(("POST", "/feedback/{feedback_id}/refuse"), WRITE, AGENCY_STAFF),
     "feedback.request_supplement": Rule(("POST", "/feedback/{feedback_id}/supplement-request"), WRITE, AGENCY_STAFF),
+    "feedback.supply": Rule(("POST", "/feedback/{feedback_id}/supplement"), WRITE, {"citizen": OWN, **AGENCY_STAFF}),
     "feedback.react": Rule(("POST", "/feedback/{feedback_id}/reaction"), WRITE, CITIZEN_OWN),
     # --- the audit log: read-only, provincial administration only
     "audit.read": Rule(("GET", "/audit"), READ, {"admin": ALL}),

@@ -120,6 +120,10 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
     if missing:
         print(f"nothing imported: unknown agencies {', '.join(missing)}", file=sys.stderr)
         return 1
+    from chalicelib.catalogue.rules.merger import keep_retirements
+    agencies, procedures, kept = keep_retirements(agencies, procedures, snapshot().agencies, snapshot().procedures)
+    for code in kept:
+        print(f"kept as merger day left it: {code}")
     count = save_catalogue(agencies, procedures)
     print(f"imported {len(agencies)} agencies and {len(procedures)} procedures ({count} items)")
     return 0
@@ -382,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = catalogue_sub.add_parser("import", help="validate and import a JSON or CSV catalogue file")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_catalogue_import)
+    from motcua.merger_day import register as register_agencies
+    register_agencies(sub, _settings)
     reports = sub.add_parser("reports", help="statistics")
     reports_sub = reports.add_subparsers(dest="reports_command", required=True)
     verify = reports_sub.add_parser("verify", help="recount the report from the dossiers and print differing cells")

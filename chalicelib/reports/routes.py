@@ -73,7 +73,6 @@ def dossier_report_items() -> Any:
     request = routes.request()
     identity = routes.caller()
     params = _report_params(request)
-    params.pop("as_of")
     return json_response(report_service.drill_down(
         identity, **params, cell=query_param(request, "cell", max_len=40), group=query_param(request, "group", max_len=60),
         cursor=query_param(request, "cursor", max_len=200), limit=int_param(request, "limit", 50, 1, 500)))

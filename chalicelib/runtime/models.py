@@ -117,6 +117,7 @@ class ProjectionItem(Model):
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()
     contributions = UnicodeAttribute()
+    agency_id = UnicodeAttribute(null=True)   # counted under (merger day moves a dossier's counts)
 
 
 # --- payments (issue 3) ------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_the_intake_channel_goes_into_kenh_thuc_hien_never_hinh_thuc(channel, co
 
 
 @pytest.mark.parametrize("keys, code", [({}, "0"), ({"result_delivery": "desk"}, "0"), ({"result_delivery": "post"}, "1"),
-                                        ({"return_method": "post"}, "1"),
+                                        ({"result_delivery": None, "return_method": "post"}, "1"),   # stored before the choice existed
                                         ({"result_delivery": "desk", "return_method": "post"}, "0")])
 def test_hinh_thuc_is_how_the_result_is_delivered_at_the_desk_by_default(keys, code):
     d = {**dossier(), **keys}

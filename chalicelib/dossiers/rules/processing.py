@@ -348,6 +348,32 @@ def apply_rate(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by:
             "has_comment": bool(params.get("comment")), "at_desk": at_desk}
 
 
+def apply_reassign(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
+                   calendar: WorkingCalendar) -> dict[str, Any]:
+    """Merger day: the successor becomes the dossier's agency, and holder (and receiving desk)
+    wherever the retired agency was. Nothing about time changes: the due dates, pauses and the current step's
+    clock stay as they were, so the move itself never makes a dossier late, and the code (with
+    the old agency's prefix) stays the dossier's key for tracking."""
+    old, new = dossier["agency_id"], params["to_agency_id"]
+    if old == new:
+        raise Conflict("Hồ sơ đã thuộc cơ quan này.", code="already_reassigned")
+    dossier["agency_id"] = new
+    if (dossier.get("holder_agency_id") or old) == old:
+        dossier["holder_agency_id"] = new
+    if dossier.get("receiving_agency_id") == old:   # the retired desk's counter is the successor's now
+        dossier["receiving_agency_id"] = new
+    dossier["agencies"] = [*(a for a in dossier.get("agencies", [old]) if a != new), new]
+    for template in dossier.get("steps", []):
+        if template.get("agency_id") == old:
+            template["agency_id"] = new
+    step = dossier.get("step")
+    if step and step.get("agency_id") == old:
+        step["agency_id"] = new
+    return {"reassigned_at": iso(at), "reassigned_by": by, "from_agency_id": old, "to_agency_id": new,
+            "reassigned_to": new, "plan_id": params["plan_id"], "reason": params["reason"],
+            "due_at": dossier.get("due_at")}
+
+
 # --- warnings --------------------------------------------------------------------------------
 
 def due_index(dossier: Dossier) -> tuple[str, str] | None:

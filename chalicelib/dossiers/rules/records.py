@@ -85,6 +85,7 @@ class DecisionEntry(TypedDict, total=False):
     backdated: bool
     new_due_at: str
     source_event_id: str
+    reassigned_to: str      # merger day: the successor agency (chalicelib/catalogue/rules/merger.py)
 
 
 class StepTemplate(TypedDict):

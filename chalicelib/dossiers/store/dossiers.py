@@ -220,6 +220,13 @@ def dossiers_since(agency_id: str, since: str) -> Iterator[Dossier]:
         yield from_item(item)
 
 
+def dossiers_in_status(agency_id: str, status: str) -> Iterator[Dossier]:
+    """Every dossier of the agency in this status, page by page on the agency-status index
+    (merger day: the open dossiers of a retired agency; never a Scan)."""
+    for item in DossierItem.by_agency_status.query(f"{agency_id}#{status}"):
+        yield from_item(item)
+
+
 # --- transitions ------------------------------------------------------------------------
 
 def save_transition(dossier: Dossier, event: dict[str, Any], *, expected_version: int,

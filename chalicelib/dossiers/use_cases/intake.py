@@ -21,6 +21,7 @@ from chalicelib.dossiers.use_cases.transition import Clock, utc_now
 from chalicelib.dossiers.store.attachments import missing_uploads
 from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, to_local
 from chalicelib.catalogue.use_cases.procedures import get_procedure
+from chalicelib.catalogue.use_cases.agencies import check_serving
 from chalicelib.dossiers.rules.submission import (
     dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
     stored_file, submission_response, uploader_of, validate_submission,
@@ -59,6 +60,9 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
     except NotFound:
         raise ValidationFailed("Mã thủ tục không tồn tại trong danh mục.", code="unknown_procedure",
                                fields={"procedure_code": "Không tìm thấy thủ tục với mã này."}) from None
+    today = to_local(clock()).date()
+    for serving in {procedure.agency_id, receiving_agency_id or procedure.agency_id}:
+        check_serving(serving, today)   # merger day: a retired agency or desk takes nothing (409 agency_retired)
     upload_errors = missing_uploads(identity.sub, submission["attachments"])
     if upload_errors:
         raise ValidationFailed(fields=upload_errors)
@@ -197,9 +201,9 @@ def list_for(identity: Identity, *, agency_id: str | None, status: str | None, l
     if reach == permissions.OWN:
         scope, scope_id = "owner", identity.sub
     elif reach == permissions.AGENCY:
-        if agency_id and agency_id != identity.agency_id:
+        if agency_id and agency_id != identity.agency_id and agency_id not in identity.predecessors:
             raise Forbidden("Cán bộ chỉ xem được hồ sơ của cơ quan mình.", code="agency_out_of_scope")
-        scope, scope_id = "agency", identity.agency_id or ""
+        scope, scope_id = "agency", agency_id or identity.agency_id or ""   # a predecessor's: history
     else:
         if not agency_id:
             raise ValidationFailed(fields={"agency_id": "Cần chọn cơ quan (agency_id) để xem danh sách hồ sơ."})

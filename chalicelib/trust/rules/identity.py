@@ -8,9 +8,9 @@ Both branches end in ``identity_from_claims``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from chalicelib.kernel.errors import Forbidden, TokenExpired, Unauthenticated
 from chalicelib.trust.rules.privacy import valid_id_number
@@ -28,6 +28,14 @@ class Identity:
     # The account was verified with VNeID (the national electronic identity): a claim of the
     # identity provider, never of the request body. The national index counts it (766, 4.5).
     vneid_verified: bool = False
+    # Merger day: looks up the agencies retired into an agency, whose dossiers and reports its
+    # staff read. Given at the edge (the catalogue, chalicelib/edge/web.py), never by a claim,
+    # and asked only when the caller's own agency is not enough (no catalogue read otherwise).
+    successions: Callable[[str], tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def predecessors(self) -> tuple[str, ...]:
+        return self.successions(self.agency_id) if self.successions and self.agency_id else ()
 
 
 def identity_from_claims(claims: Mapping[str, Any]) -> Identity:

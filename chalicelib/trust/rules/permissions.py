@@ -16,10 +16,11 @@ Two checks, in this order:
 Scopes:
 
 - ``own``: the citizen's own dossiers and payments (``owner_sub`` is the token's subject);
-- ``agency``: for reads, the identity's agency took part in the dossier (the competent agency,
-  the desk that received it, or one that held a step: ``agencies`` and
-  ``receiving_agency_id``); for writes, it is the dossier's current agency (the competent
-  agency or the one holding the current step); for payments, the dossier's agency;
+- ``agency``: for reads, the identity's agency, or an agency retired into it (merger day),
+  took part in the dossier (the competent agency, the desk that received it, or one that held
+  a step: ``agencies`` and ``receiving_agency_id``); for writes, it is the dossier's current
+  agency (the competent agency or the one holding the current step); for payments, the
+  dossier's agency;
 - ``receiving``: ``agency``, or the desk that received the dossier (``receiving_agency_id``),
   which under Decree 118/2025 may belong to another agency: it hands the dossier over
   (acceptance, refusal of intake) and returns the result at its counter;
@@ -77,6 +78,8 @@ RULES: dict[str, Rule] = {
     "contract.read": _public("GET", "/openapi.json"),
     "catalogue.search": _public("GET", "/procedures"),
     "catalogue.read": _public("GET", "/procedures/{procedure_code}"),
+    "catalogue.agencies": _public("GET", "/agencies"),                  # changes: `motcua agencies apply` (admin)
+    "catalogue.agency": _public("GET", "/agencies/{agency_id}"),
     "dossier.track": _public("GET", "/track/{code}"),                  # code + phone digits, rate-limited
     "file.public_link": _public("GET", "/files/{token}"),              # the national portal fetches files; the token is the key
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
@@ -113,6 +116,8 @@ RULES: dict[str, Rule] = {
     "dossier.withdraw": Rule(None, WRITE, OWNER_OR_DESK, "dossier"),
     "dossier.issue_result": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
     "dossier.return_result": Rule(None, WRITE, AGENCY_OR_RECEIVING_DESK, "dossier"),
+    # merger day: only the province's administration moves dossiers, through `motcua agencies apply`
+    "dossier.reassign": Rule(None, WRITE, {"admin": ALL}, "dossier"),
     "integration.report": Rule(("POST", "/integrations/{system}/events"), WRITE, {"integration": PROCEDURES}, "dossier"),
     # --- corrections: officers of the agency file them; the province's administration decides
     "correction.request": Rule(("POST", "/dossiers/{code}/corrections"), WRITE, {"officer": AGENCY}, "dossier"),
@@ -213,7 +218,10 @@ def current_agencies(resource: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _agency(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
     if kind == READ:
-        return None if identity.agency_id in involved_agencies(resource) else HIDDEN
+        involved = involved_agencies(resource)
+        if identity.agency_id in involved or any(a in identity.predecessors for a in involved):
+            return None
+        return HIDDEN
     if identity.agency_id in current_agencies(resource):
         return None
     return HANDED_OVER if identity.agency_id in involved_agencies(resource) else NOT_YOURS

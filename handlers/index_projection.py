@@ -32,9 +32,12 @@ def project_code(code: str) -> str:
             return "up-to-date"
         new = contributions(facts_from_dossier(dossier, synced=loaded.synced, complaint=loaded.complaint,
                                                calendar=default_calendar()))
+        here = (dossier["agency_id"], dossier["procedure_code"])
+        counted = loaded.counted or here
+        changes = [(*here, diff(new, loaded.applied))] if counted == here else \
+            [(*counted, diff({}, loaded.applied)), (*here, new)]   # reassigned (merger day): move its counts
         try:
-            index_store.apply(code, dossier["agency_id"], dossier["procedure_code"], current, loaded.stamp,
-                              new, diff(new, loaded.applied))
+            index_store.apply(code, *here, current, loaded.stamp, new, changes)
             return "projected"
         except index_store.StaleProjection:
             continue  # a concurrent delivery projected first; read again

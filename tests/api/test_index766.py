@@ -338,3 +338,20 @@ def test_a_citizen_supplies_the_information_asked_for_and_the_agency_then_answer
     again = api.call("POST", f"/feedback/{feedback_id}/supplement-request", token=workload.officer,
                      body={"reason": "Lần nữa"})
     assert again.status_code == 409 and again.json["error"]["code"] == "invalid_transition"
+
+
+def test_a_dossier_reassigned_on_merger_day_takes_its_counts_to_its_new_agency(api, workload, dispatcher):
+    from chalicelib.dossiers.use_cases.reassign import reassign
+
+    successor = "000.21.30.H50"
+    before = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1])
+    moved = reassign(workload.codes["d5"], successor, plan_id="plan-766", reason="Sáp nhập",
+                     identity=Identity("admin-merger", "admin"))
+    assert moved is not None and moved["agency_id"] == successor
+    dispatcher.drain()
+    assert index766.verify(*PERIOD) == []
+    after = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1])
+    ward = index766.indicators(ADMIN, start=PERIOD[0], end=PERIOD[1], agency_id=AGENCY)
+    assert {r["id"]: r["denominator"] for r in ward["indicators"]}["3.6"] == 2      # d5 left with its fees
+    assert [(r["numerator"], r["denominator"]) for r in after["indicators"]] == \
+        [(r["numerator"], r["denominator"]) for r in before["indicators"]]         # the province's counts are unchanged

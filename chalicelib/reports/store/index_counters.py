@@ -64,6 +64,7 @@ class Loaded:
     complaint: bool
     stamp: str | None
     applied: Contributions
+    counted: tuple[str, str] | None     # (agency, procedure) the applied contributions are counted under
 
 
 # Items next to the dossier that other contexts write (their shapes are theirs): the national
@@ -92,14 +93,19 @@ def load(code: str) -> Loaded:
     synced = int(found.get(LEDGER_SK, {}).get("version", {}).get("N", "0")) >= 1
     complaint = int(found.get(FEEDBACK_SK, {}).get("feedbacks", {}).get("N", "0")) > 0
     if not records:
-        return Loaded(dossier, synced, complaint, None, {})
-    return Loaded(dossier, synced, complaint, records[0]["stamp"]["S"], _decode(records[0]["contributions"]["S"]))
+        return Loaded(dossier, synced, complaint, None, {}, None)
+    record = records[0]
+    counted = (record["agency_id"]["S"], record["procedure_code"]["S"]) if "agency_id" in record else None
+    return Loaded(dossier, synced, complaint, record["stamp"]["S"], _decode(record["contributions"]["S"]), counted)
 
 
 def apply(code: str, agency_id: str, procedure_code: str, stamp: str, old_stamp: str | None,
-          new: Contributions, delta: Contributions) -> None:
-    """Write the counter deltas and the new record in one transaction, conditioned on the old stamp."""
-    record = {**record_key(code), "stamp": {"S": stamp}, "contributions": {"S": _encode(new)}}
+          new: Contributions, changes: list[tuple[str, str, Contributions]]) -> None:
+    """Write the counter changes ((agency, procedure, delta): two when a reassigned dossier
+    leaves one agency for another) and the new record in one transaction, conditioned on the
+    old stamp. The record names the agency and procedure its contributions are counted under."""
+    record = {**record_key(code), "stamp": {"S": stamp}, "contributions": {"S": _encode(new)},
+              "agency_id": {"S": agency_id}, "procedure_code": {"S": procedure_code}}
     put: dict[str, Any] = {"TableName": _table(), "Item": record}
     if old_stamp is None:
         put["ConditionExpression"] = "attribute_not_exists(pk)"
@@ -107,13 +113,14 @@ def apply(code: str, agency_id: str, procedure_code: str, stamp: str, old_stamp:
         put["ConditionExpression"] = "stamp = :old"
         put["ExpressionAttributeValues"] = {":old": {"S": old_stamp}}
     actions: list[dict[str, Any]] = [{"Put": put}]
-    updates: dict[str, dict[str, int]] = defaultdict(dict)
-    for (period, name), value in by_period(delta).items():
-        updates[period][name] = value
+    updates: dict[tuple[str, str, str], dict[str, int]] = defaultdict(dict)
+    for agency, procedure, delta in changes:
+        for (period, name), value in by_period(delta).items():
+            updates[(agency, procedure, period)][name] = value
     shard = shard_of(code)
-    for period, fields in sorted(updates.items()):
+    for (agency, procedure, period), fields in sorted(updates.items()):
         names = {"#a": "agency_id", "#p": "procedure_code", "#r": "period"}
-        values: dict[str, Any] = {":a": {"S": agency_id}, ":p": {"S": procedure_code}, ":r": {"S": period}}
+        values: dict[str, Any] = {":a": {"S": agency}, ":p": {"S": procedure}, ":r": {"S": period}}
         adds = []
         for i, (name, value) in enumerate(sorted(fields.items())):
             names[f"#f{i}"] = name
@@ -121,13 +128,14 @@ def apply(code: str, agency_id: str, procedure_code: str, stamp: str, old_stamp:
             adds.append(f"#f{i} :f{i}")
         actions.append({"Update": {
             "TableName": _table(),
-            "Key": {"pk": {"S": counter_pk(agency_id, shard, period)}, "sk": {"S": f"{period}#{procedure_code}"}},
+            "Key": {"pk": {"S": counter_pk(agency, shard, period)}, "sk": {"S": f"{period}#{procedure}"}},
             "UpdateExpression": "SET #a = :a, #p = :p, #r = :r ADD " + ", ".join(adds),
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
         }})
     client = dossier_table.connection().client
     try:
-        # at most 3 days (selection, end, the day after the due day) x 3 grains + the record
+        # at most 3 days (selection, end, the day after the due day) x 3 grains, twice for a
+        # reassigned dossier, + the record
         client.transact_write_items(TransactItems=actions)
     except client.exceptions.TransactionCanceledException as error:
         reasons = error.response.get("CancellationReasons") or []

@@ -199,6 +199,8 @@ def test_every_indicator_equals_the_hand_computation(api, workload):
         assert (row["numerator"], row["denominator"], row["rate"]) == (numerator, denominator, rate), indicator
     # 2.2: working days from acceptance to finished, the supplement wait left out: d1 0, d2 3 - 1, d6 3, d7 0
     assert (table["2.2"]["numerator"], table["2.2"]["denominator"], table["2.2"]["rate"]) == (5, 4, 1.25)
+    assert [(p["procedure_code"], p["numerator"], p["denominator"], p["rate"]) for p in table["2.2"]["by_procedure"]] \
+        == [(MARRIAGE, 2, 1, 2.0), (DEATH, 3, 2, 1.5), (SIGNATURE, 0, 1, 0.0)]   # by procedure code
     assert table["2.1"]["points"] == round(75.0 * 20 / 100, 2) and table["1.4"]["points"] is None
     assert table["3.3"]["points"] == 6.0               # 25% of the 50% threshold x 12 points
     assert response.json["max_points"] == 100

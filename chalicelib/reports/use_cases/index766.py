@@ -92,7 +92,25 @@ def _table_for(rows: list[dict[str, Any]], agencies: list[str], start: date, end
     counts["3.5"] = _catalogue_35(agencies, procedure_code)
     if procedure_code is None:   # feedback is about an agency, not a procedure
         counts.update(feedback_cases.counts(agencies, start, end))
-    return rules.indicator_table(counts, allocation())
+    table = rules.indicator_table(counts, allocation())
+    handling = next(row for row in table["indicators"] if row["id"] == "2.2")
+    handling["by_procedure"] = _handling_by_procedure(rows, start, end)
+    return table
+
+
+def _handling_by_procedure(rows: list[dict[str, Any]], start: date, end: date) -> list[dict[str, Any]]:
+    """2.2 is a figure per procedure (in its time unit, working days): the same counters, by procedure."""
+    names = {p: procedure.name for p, procedure in catalogue.snapshot().procedures.items()}
+    by_procedure: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_procedure[row["procedure_code"]].append(row)
+    out = []
+    for code in sorted(by_procedure):
+        total, finished = _counter_counts(by_procedure[code], start, end)["2.2"]
+        if finished:
+            out.append({"procedure_code": code, "name": names.get(code, code), "numerator": total,
+                        "denominator": finished, "rate": round(total / finished, 2)})
+    return out
 
 
 def indicators(identity: Identity, *, start: date, end: date, agency_id: str | None = None,

@@ -5,7 +5,7 @@ Pure: types only. A payment is stored as the JSON body of its item
 chalicelib.payments.rules.payments.payment_view. Money is integer VND; times are ISO 8601
 with +07:00. ``PAYMENT_KEYS`` is derived from ``Payment``, so the keys are written here only.
 """
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class FeeItem(TypedDict):
@@ -31,7 +31,7 @@ class Refund(TypedDict):
 class Notice(TypedDict):
     """A provider observation kept for audit (the last few of them)."""
     at: str
-    source: str                      # ipn | querydr
+    source: str                      # ipn | querydr | desk
     reply: str
     raw: dict[str, Any]
 
@@ -49,9 +49,18 @@ class Receipt(TypedDict):
     issued_at: str
     provider: str
     provider_txn_id: str | None
+    method_label: NotRequired[str]   # how it was paid, as the receipt says it (older receipts: absent)
     agency_id: str
     procedure_code: str
     procedure_name: str
+
+
+class CounterRecord(TypedDict):
+    """What the desk officer recorded of fees taken at the counter."""
+    method: str                      # cash | card | transfer
+    reference: str | None            # receipt book, POS slip or transfer reference
+    recorded_by: str                 # the officer's subject
+    desk_agency_id: str              # the agency whose desk took the money
 
 
 class Payment(TypedDict):
@@ -82,6 +91,10 @@ class Payment(TypedDict):
     notifications: list[Notice]
     receipt: Receipt | None
     updated_at: str
+    counter: CounterRecord | None    # set for provider "counter" only (older payments: absent)
+    # The competent agency and the desk that received the dossier: who may read the payment and
+    # its receipt (chalicelib.trust.rules.permissions.involved_agencies; older payments: absent).
+    agencies: list[str]
 
 
 class PendingPayment(TypedDict):
@@ -91,12 +104,14 @@ class PendingPayment(TypedDict):
     pay_url: str
     created_at: str
     expires_at: str
+    provider: NotRequired[str]       # older entries: absent
 
 
 class LedgerEntry(TypedDict):
     payment_id: str
     status: str
     amount: int
+    provider: NotRequired[str]       # vnpay | paygov | counter (national DuocThanhToanTrucTuyen); older: absent
 
 
 class PaymentLedger(TypedDict):

@@ -154,7 +154,7 @@ EXPECTED = {
     "1.4": (8, 8, 100.0),     # the national simulator took every dossier
     "2.1": (6, 8, 75.0),      # late: d3 (supplement asked twice), d6 (finished after its due day)
     "3.3": (2, 8, 25.0),      # online with an electronic result: d1, d6 (x synced share 100%)
-    "3.5": (0, 2, 0.0),       # the ward's two procedures with fees are partly online
+    "3.5": (2, 2, 100.0),     # the ward's two procedures with fees: PayGov among the stage's providers
     "3.6": (1, 3, 33.33),     # fees: d4, d5, d7; paid online: d4
     "4.1": (3, 7, 42.86),     # documents expected of all but d7; links: d1, d2, d6
     "4.2": (3, 8, 37.5),      # files and an electronic result where required: d1, d2, d7

@@ -78,12 +78,15 @@ def _counter_counts(rows: list[dict[str, Any]], start: date, end: date) -> dict[
 
 
 def _catalogue_35(agencies: Iterable[str], procedure_code: str | None) -> tuple[int, int]:
-    """3.5: procedures with fees that are fully online (payable online) / procedures with fees."""
+    """3.5: procedures with fees payable online on the national portal / procedures with fees.
+    Payable there means PayGov (DVCQG's payment platform) is among the procedure's online
+    providers (its ``payment_providers``, else the stage's MOTCUA_PAYMENT_PROVIDERS)."""
     chosen = set(agencies)
+    stage = [p.strip() for p in settings().payments.providers.split(",") if p.strip()]
     with_fees = [p for p in catalogue.snapshot().procedures.values()
                  if p.agency_id in chosen and p.total_fees() > 0
                  and (procedure_code is None or p.procedure_code == procedure_code)]
-    return sum(1 for p in with_fees if p.online_level == "full"), len(with_fees)
+    return sum(1 for p in with_fees if "paygov" in (p.payment_providers or stage)), len(with_fees)
 
 
 def _table_for(rows: list[dict[str, Any]], agencies: list[str], start: date, end: date,

@@ -264,10 +264,14 @@ def test_duplicated_and_reordered_events_give_the_clean_runs_counters(api, aws_e
 def test_an_officer_sees_only_their_agency_and_the_at_risk_list_says_what_to_do(api, workload):
     other = api.token("officer", "000.21.30.H50")
     assert indicators(api, other, agency_id=AGENCY).status_code == 403
-    with at(D0 + timedelta(days=4)):
+    with at(D0 + timedelta(days=19)):    # a Saturday; d4 and d5 (15 working days) are due on Monday
         risk = api.call("GET", f"/reports/indicators/at-risk?agency_id={AGENCY}", token=workload.leader)
     assert risk.status_code == 200, risk.json
-    assert all(d["action"] for d in risk.json["dossiers"])
+    names = {code: name for name, code in workload.codes.items()}
+    listed = {names[d["dossier_code"]]: d for d in risk.json["dossiers"]}
+    assert set(listed) == {"d4", "d5"} and not any(d["overdue"] for d in listed.values())
+    assert all(d["action"] and d["indicator"] == "2.1" for d in listed.values())
+    assert risk.json["records"] == []     # every dossier reached the national portal
 
 
 def test_the_indicator_table_exports_to_excel_with_the_same_numbers(api, workload):

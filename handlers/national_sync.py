@@ -4,7 +4,8 @@ EventBridge rule "national-sync" -> SQS (retries with backoff for about a day, t
 this consumer, which hands each event to chalicelib/sync/use_cases/national_sync.py (what is
 sent, in which order, and what the sync ledger says afterwards). A failed delivery raises,
 so the queue retries it; ``delivery.last`` tells the use case that this was the last one
-before the DLQ.
+before the DLQ. Once the ledger has the version, the 766 index projection
+(handlers/index_projection.py) counts the dossier as synced.
 
 Two alarmed metrics (chalicelib/runtime/resources.py) tell an operator the sync is stuck
 before the province's ranking does: ``NationalSyncLagSeconds``, the age of a change whose
@@ -20,6 +21,7 @@ from typing import Any
 from chalicelib.kernel.working_days import parse_iso
 from chalicelib.runtime import resources
 from chalicelib.sync.use_cases import national_sync
+from handlers import index_projection
 from handlers.consumer import Consumer
 
 
@@ -42,6 +44,10 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
         raise
     if result.get("failed") == "configuration":
         emit(resources.NATIONAL_SYNC_CONFIGURATION_ERRORS, 1)
+    if "synced" in result or result.get("skipped") == "already synced":
+        # 1.4 (synced share) moves without a new dossier version; a skipped duplicate may be
+        # the retry of a delivery whose projection failed after the ledger advanced
+        index_projection.project_code(event["dossier_code"])
     return result
 
 

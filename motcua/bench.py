@@ -594,6 +594,9 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
     from motcua.simulators import start_all
 
     bucket = resources.physical_name("prod", resources.ATTACHMENTS_BUCKET)
+    # What CloudFormation resolves at deploy (Ref, Fn::Join), as the sandbox's stage has it.
+    unresolved = {"MOTCUA_ATTACHMENTS_BUCKET": bucket, "MOTCUA_DASHBOARD_CLIENT_ID": "bench-dashboard-client",
+                  "MOTCUA_SIGNIN_AUTHORITY": "https://motcua-prod-example.auth.ap-southeast-1.amazoncognito.com"}
     with sandbox.moto_server() as endpoint, _started(start_all(port=0, stage_accounts=True)) as simulators:
         sandbox.provision_stage(endpoint, "prod", simulators.secrets())
         env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench",
@@ -601,7 +604,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
 
         def deployed(name: str, label: str, event_for: Callable[[int], dict], library: str = "") -> tuple:
             function = functions[resources.physical_name("prod", name)]
-            function_env = {k: (v if isinstance(v, str) else bucket) for k, v in function.environment.items()}
+            function_env = {k: (v if isinstance(v, str) else unresolved[k]) for k, v in function.environment.items()}
             if library and library not in references:
                 references[library] = unpacked[function.package]   # the reference must see the bundle's library
                 (references[library] / "bench_reference.py").write_text(_REFERENCE.format(extra=f"import {library}"))

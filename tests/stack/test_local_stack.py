@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import subprocess
 import time
 import uuid
@@ -67,6 +69,33 @@ def test_citizen_uploads_submits_and_officer_accepts_then_events_reach_the_bus(s
         time.sleep(0.3)
     mine = [(e["detail"]["type"], e["detail"]["version"]) for e in seen if e["detail"]["dossier_code"] == code]
     assert mine == [("DossierSubmitted", 1), ("DossierAccepted", 2)]
+
+
+def test_the_api_accepts_a_hundred_simultaneous_connections_without_a_reset(stack):
+    """Chalice's local server listened with socketserver's backlog of 5: of 20 clients
+    connecting at once one was reset, and of 100 many waited out their timeout (issue 18)."""
+    host, port = "127.0.0.1", int(stack.api.rsplit(":", 1)[1])
+    clients = 100
+    together = threading.Barrier(clients, timeout=30)
+    statuses: list[bytes] = []
+    failures: list[str] = []
+
+    def connect() -> None:
+        try:
+            together.wait()
+            with socket.create_connection((host, port), timeout=10) as conn:
+                conn.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                statuses.append(conn.recv(64).split(b"\r\n", 1)[0])
+        except OSError as exc:
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=connect) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert len(statuses) == clients and all(b" 200" in status for status in statuses), set(statuses)
 
 
 def test_errors_over_http_are_json_with_vietnamese_messages(stack):

@@ -2,10 +2,11 @@
 
 Every state change is one TransactWriteItems call that writes the dossier (conditioned on
 its version), its outbox event, its audit record (chalicelib.trust.rules.audit) and, for a submission,
-the idempotency record and the daily sequence counter. Either all of it happens or none of
-it does. ``to_item`` is the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes
-its item; ``from_item`` reads it back with records.from_json, as every other reader of dossier
-items does. The dossier key and the shared connection live in chalicelib.runtime.tables.
+the idempotency record. Either all of it happens or none of it does; a submission's daily
+number was taken before, with one atomic counter update (``next_sequence``). ``to_item`` is
+the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes its item;
+``from_item`` reads it back with records.from_json, as every other reader of dossier items
+does. The dossier key and the shared connection live in chalicelib.runtime.tables.
 """
 from __future__ import annotations
 
@@ -99,10 +100,6 @@ class IdempotentReplay(Exception):
         self.response = response
 
 
-class SequenceTaken(Exception):
-    """Another submission took the same daily number first; read again and retry."""
-
-
 def idempotency_pk(owner_sub: str, key: str) -> str:
     return f"IDEMPOTENCY#{owner_sub}#{key}"
 
@@ -120,27 +117,33 @@ def current_sequence(agency_id: str, day: str) -> int:
     return int(item.value)
 
 
-def create_dossier(dossier: Dossier, event: dict[str, Any], *, seen_sequence: int, sequence: int,
-                   day: str, idempotency_key: str, request_hash: str, response: dict[str, Any],
-                   audit_record: dict[str, Any]) -> None:
-    """Write dossier + event + idempotency record + counter + audit record in one transaction.
+def next_sequence(agency_id: str, day: str) -> int:
+    """Take the next number for this agency and local day: one UpdateItem ``ADD value 1``.
 
-    The counter is conditioned on the value read before (gap-free numbering without a lock);
-    the idempotency record is conditioned on not existing, so a retried request can never
-    create a second dossier.
+    DynamoDB applies concurrent ADDs one after another, so every caller gets its own number
+    and a rush at one agency never retries. The number is taken before the dossier is
+    written: a submission that then fails (a replayed Idempotency-Key, a crash, a refused
+    write) leaves a gap in the day's codes (docs/decisions.md)."""
+    counter = SequenceItem(pk=sequence_key(agency_id, day), sk="SEQ")
+    counter.update(actions=[SequenceItem.value.add(1)])
+    return int(counter.value)
+
+
+def create_dossier(dossier: Dossier, event: dict[str, Any], *, idempotency_key: str, request_hash: str,
+                   response: dict[str, Any], audit_record: dict[str, Any]) -> None:
+    """Write dossier + event + idempotency record + audit record in one transaction.
+
+    The dossier's number was taken before (``next_sequence``); the idempotency record is
+    conditioned on not existing, so a retried request can never create a second dossier.
     """
-    seq = SequenceItem(pk=sequence_key(dossier["agency_id"], day), sk="SEQ", value=sequence)
     idem = IdempotencyItem(
         pk=idempotency_pk(dossier["owner_sub"], idempotency_key), sk="IDEMPOTENCY",
         request_hash=request_hash, response=_dumps(response),
         ttl=timedelta(seconds=settings().idempotency_ttl_seconds),
     )
-    seq_condition = (SequenceItem.pk.does_not_exist() if seen_sequence == 0
-                     else SequenceItem.value == seen_sequence)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(idem, condition=IdempotencyItem.pk.does_not_exist())
-            tx.save(seq, condition=seq_condition)
             tx.save(to_item(dossier), condition=DossierItem.pk.does_not_exist())
             tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
             applicant = _applicant_item(dossier)
@@ -152,8 +155,6 @@ def create_dossier(dossier: Dossier, event: dict[str, Any], *, seen_sequence: in
         if reasons and reasons[0] == "ConditionalCheckFailed":
             record = IdempotencyItem.get(idem.pk, idem.sk, consistent_read=True)
             raise IdempotentReplay(record.request_hash, json.loads(record.response)) from None
-        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
-            raise SequenceTaken() from None
         raise ServiceUnavailable(extra={"retryable": True}) from exc
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
 from typing import Any, TypedDict
 from collections.abc import Callable
@@ -25,13 +24,10 @@ from chalicelib.dossiers.rules.submission import (
     dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
     stored_file, submission_response, uploader_of, validate_submission,
 )
-from chalicelib.kernel.errors import Forbidden, MalformedRequest, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
+from chalicelib.kernel.errors import Forbidden, MalformedRequest, NotFound, RateLimited, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.dossiers.rules.processing import pauses_of
 from chalicelib.dossiers.rules.records import Dossier
-
-MAX_SEQUENCE_RETRIES = 8
-
 
 class DeskFields(TypedDict, total=False):
     """What the desk records on a dossier beyond the submission (desk.submit_at_desk)."""
@@ -63,37 +59,30 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
     if upload_errors:
         raise ValidationFailed(fields=upload_errors)
 
-    for attempt in range(MAX_SEQUENCE_RETRIES):
-        now = to_local(clock())
-        day = f"{now:%y%m%d}"
-        seen = store.current_sequence(procedure.agency_id, day)
-        code = dossier_code(procedure.agency_id, now.date(), seen + 1)
-        dossier = new_dossier(code=code, submission=submission, procedure=procedure,
-                              owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
-        dossier.update(extra or {})
-        record_uploader(dossier, dossier["attachments"], identity.sub)
-        event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
-            "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
-            "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
-        })
-        response = submission_response(dossier)
-        try:
-            store.create_dossier(dossier, event, seen_sequence=seen, sequence=seen + 1, day=day,
-                                 idempotency_key=idempotency_key, request_hash=digest, response=response,
-                                 audit_record=audit.change(None, dossier, [event], identity))
-            return response, False
-        except store.IdempotentReplay as replay:
-            if replay.request_hash != digest:
-                raise ValidationFailed(
-                    "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
-                    code="idempotency_key_reused",
-                    fields={"Idempotency-Key": "Khóa đã dùng với nội dung khác; hãy tạo khóa mới."},
-                ) from None
-            return replay.response, True
-        except store.SequenceTaken:
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-    raise ServiceUnavailable("Hệ thống đang nhận nhiều hồ sơ cùng lúc, vui lòng thử lại.",
-                             code="sequence_contention", extra={"retryable": True})
+    now = to_local(clock())
+    day = f"{now:%y%m%d}"
+    code = dossier_code(procedure.agency_id, now.date(), store.next_sequence(procedure.agency_id, day))
+    dossier = new_dossier(code=code, submission=submission, procedure=procedure,
+                          owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
+    dossier.update(extra or {})
+    record_uploader(dossier, dossier["attachments"], identity.sub)
+    event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
+        "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
+        "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
+    })
+    response = submission_response(dossier)
+    try:
+        store.create_dossier(dossier, event, idempotency_key=idempotency_key, request_hash=digest,
+                             response=response, audit_record=audit.change(None, dossier, [event], identity))
+    except store.IdempotentReplay as replay:
+        if replay.request_hash != digest:
+            raise ValidationFailed(
+                "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+                code="idempotency_key_reused",
+                fields={"Idempotency-Key": "Khóa đã dùng với nội dung khác; hãy tạo khóa mới."},
+            ) from None
+        return replay.response, True
+    return response, False
 
 
 # --- reads ------------------------------------------------------------------------------

@@ -24,12 +24,16 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.cursors import BadCursor, decode_cursor, encode_cursor  # noqa: F401 (BadCursor re-exported)
 from chalicelib.runtime.tables import connection, dossier_pk
-from chalicelib.kernel.errors import Conflict, ServiceUnavailable
+from chalicelib.kernel.errors import Conflict, DossierTooLarge, ServiceUnavailable
+from chalicelib.runtime.log import logger
 from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.trust.rules.privacy import id_number_hash, retention_index
 from chalicelib.runtime.credentials import id_hash_key
 from chalicelib.dossiers.rules.processing import due_index
 from chalicelib.dossiers.rules.records import Dossier, from_json
+
+
+_log = logger("motcua-dossiers")
 
 
 def outbox_sk(version: int) -> str:
@@ -42,7 +46,11 @@ def _dumps(value: Any) -> str:
 
 def to_item(dossier: Dossier) -> DossierItem:
     """The dossier as its DynamoDB item: the whole dossier as JSON in ``body``, plus the
-    attributes its keys and indexes need. The one place a dossier becomes an item."""
+    attributes its keys and indexes need. The one place a dossier becomes an item, so the one
+    place its size is checked: a body past ``MOTCUA_MAX_DOSSIER_BYTES`` (below DynamoDB's
+    400 KB item limit) is refused before any write, as a 409 that names the cause."""
+    body = _dumps(dossier)
+    _check_size(dossier["code"], body)
     agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
     open_agency, due = due_index(dossier) or (None, None)
     closed_agency, closed_at = retention_index(dossier) or (None, None)
@@ -54,8 +62,31 @@ def to_item(dossier: Dossier) -> DossierItem:
         gsi_agency=agency, gsi_agency_status=f"{agency}#{status}",
         gsi_owner=owner, gsi_owner_status=f"{owner}#{status}",
         gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
-        body=_dumps(dossier),
+        body=body,
     )
+
+
+def _check_size(code: str, body: str) -> None:
+    size, limit = len(body.encode("utf-8")), settings().dossier_limits.item_bytes
+    if size > limit:
+        _log.warning("dossier write refused: item too large",
+                     extra={"dossier_code": code, "body_bytes": size, "limit_bytes": limit})
+        raise DossierTooLarge(extra={"body_bytes": size, "limit_bytes": limit})
+
+
+def too_large(exc: Exception, code: str) -> DossierTooLarge | None:
+    """DynamoDB's own refusal of an item past 400 KB (a ValidationException, alone or as a
+    transaction's cancellation reason): permanent, so a 409 and the cause in the log, never
+    a retryable 503. None for any other failure."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    messages = [str(getattr(r, "message", "") or "") for r in reasons if getattr(r, "code", None) == "ValidationException"]
+    if getattr(exc, "cause_response_code", None) == "ValidationException":
+        messages.append(str(getattr(exc, "cause_response_message", "") or ""))
+    if not any("size" in message.lower() for message in messages):
+        return None
+    _log.warning("dossier write refused by DynamoDB: item too large",
+                 extra={"dossier_code": code, "cause": "; ".join(messages)[:500]})
+    return DossierTooLarge()
 
 
 def from_item(item: DossierItem) -> Dossier:
@@ -155,7 +186,7 @@ def create_dossier(dossier: Dossier, event: dict[str, Any], *, idempotency_key: 
         if reasons and reasons[0] == "ConditionalCheckFailed":
             record = IdempotencyItem.get(idem.pk, idem.sk, consistent_read=True)
             raise IdempotentReplay(record.request_hash, json.loads(record.response)) from None
-        raise ServiceUnavailable(extra={"retryable": True}) from exc
+        raise too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
 # --- reads ------------------------------------------------------------------------------
@@ -223,7 +254,7 @@ def save_transition(dossier: Dossier, event: dict[str, Any], *, expected_version
                 "Hồ sơ vừa được người khác cập nhật. Vui lòng tải lại hồ sơ và thử lại.",
                 code="concurrent_update",
             ) from None
-        raise ServiceUnavailable(extra={"retryable": True}) from exc
+        raise too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
 def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[Dossier]:
@@ -242,6 +273,9 @@ def put_unversioned_change(dossier: Dossier) -> None:
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
+        refused = too_large(exc, dossier["code"])
+        if refused is not None:
+            raise refused from exc
         raise
 
 

@@ -122,7 +122,7 @@ def commit(plan: Plan, *, expected_payment_version: int | None, expected_dossier
     except TransactWriteError as exc:
         if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in store.cancellation_codes(exc)):
             raise Contention() from None
-        raise ServiceUnavailable(extra={"retryable": True}) from exc
+        raise store.too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
 def save_payment(payment: Payment, *, expected_version: int) -> None:

@@ -149,3 +149,38 @@ def test_a_late_success_on_a_paid_dossier_is_listed_as_overpaid(flow, finance):
     assert flow.dossier_view(code)["payment_status"] == "overpaid"
     [item] = flow.api.call("GET", "/finance/refunds/pending", token=finance).json["items"]
     assert (item["dossier_code"], item["reason"], item["amount_to_refund"]) == (code, "overpaid", 200_000)
+
+
+def act(flow, code, token, action, **body):
+    return flow.api.call("POST", f"/dossiers/{code}/actions", token=token, body={"action": action, **body})
+
+
+def test_a_withdrawn_or_stopped_dossier_takes_no_new_payment(flow):
+    """Issue 18: after `withdraw`, POST /dossiers/{code}/payments gave 201 and the citizen paid."""
+    withdrawn = flow.dossier()
+    assert act(flow, withdrawn, flow.citizen, "withdraw", reason="Không cần nữa").status_code == 200
+    stopped = flow.dossier(FREE_FLOW_PROCEDURE)
+    officer = flow.officer(stopped)
+    assert flow.api.call("POST", f"/dossiers/{stopped}/accept", token=officer).status_code == 200
+    assert act(flow, stopped, officer, "stop", reason="Hồ sơ giả mạo").status_code == 200
+    for code, status in ((withdrawn, "withdrawn"), (stopped, "stopped")):
+        refused = flow.create(code)
+        assert refused.status_code == 409, refused.json
+        assert refused.json["error"]["code"] == "dossier_not_payable"
+        assert refused.json["error"]["current_status"] == status
+        assert flow.dossier_view(code)["amount_paid"] == 0
+
+
+@pytest.mark.parametrize("ending", ["withdraw", "stop"])
+def test_fees_held_by_a_withdrawn_or_stopped_dossier_are_on_the_to_refund_list(flow, finance, dispatcher, ending):
+    code, payment_id = flow.paid_dossier(FREE_FLOW_PROCEDURE)
+    officer = flow.officer(code)
+    assert flow.api.call("POST", f"/dossiers/{code}/accept", token=officer).status_code == 200
+    actor = flow.citizen if ending == "withdraw" else officer
+    ended = act(flow, code, actor, ending, reason="Kết thúc hồ sơ")
+    assert ended.status_code == 200, ended.json
+    dispatcher.drain()
+    listed = flow.api.call("GET", "/finance/refunds/pending", token=finance).json
+    reason = {"withdraw": "withdrawn", "stop": "stopped"}[ending]
+    assert [(i["dossier_code"], i["amount_to_refund"], i["reason"], i["payment_ids"]) for i in listed["items"]] \
+        == [(code, 1_000_000, reason, [payment_id])]

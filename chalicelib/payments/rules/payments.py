@@ -23,10 +23,18 @@ from chalicelib.kernel.errors import Conflict, ValidationFailed
 from chalicelib.kernel.events import new_event
 from payments import CallbackOutcome, Notification, PaymentOutcome, QueryResult
 
-# Dossier statuses in which the province keeps none of the fees: money held must go back.
-NOT_SERVED: frozenset[str] = frozenset({"refused"})
+# Dossier statuses in which the province serves the dossier no further: it takes no new
+# payment, and the fees it holds go on the finance desk's to-refund list (issue 18: a
+# withdrawn dossier took a payment and its fees were listed nowhere). Whether a fee already
+# spent on work done is kept is the finance desk's decision when it reviews the line.
+NOT_SERVED: frozenset[str] = frozenset({"refused", "withdrawn", "stopped"})
 # Dossier statuses in which the citizen may not start a payment.
 NOT_PAYABLE: frozenset[str] = NOT_SERVED
+_NOT_PAYABLE_MESSAGES = {
+    "refused": "Hồ sơ đã bị từ chối tiếp nhận nên không thể thanh toán phí, lệ phí.",
+    "withdrawn": "Hồ sơ đã được rút nên không thể thanh toán phí, lệ phí.",
+    "stopped": "Hồ sơ đã bị dừng xử lý nên không thể thanh toán phí, lệ phí.",
+}
 NOTIFICATIONS_KEPT = 20
 REFUND_REASON_MAX = 500
 
@@ -51,7 +59,8 @@ def outstanding(dossier: Mapping[str, Any]) -> int:
 
 
 def refund_owed(dossier: Mapping[str, Any]) -> int:
-    """Money the dossier holds beyond what it may keep: all of it if refused, else the excess."""
+    """Money the dossier holds beyond what it may keep: all of it if the dossier is not served
+    (refused, withdrawn, stopped), else the excess."""
     keep = 0 if dossier["status"] in NOT_SERVED else int(dossier["amount_due"])
     return max(0, amount_paid(dossier) - keep)
 
@@ -97,7 +106,7 @@ def require_paid_before_accept(dossier: Mapping[str, Any], pay_before_accept: bo
 def require_payable(dossier: Mapping[str, Any]) -> int:
     """The amount a new payment must ask for; 409 when there is nothing to pay."""
     if dossier["status"] in NOT_PAYABLE:
-        raise Conflict("Hồ sơ đã bị từ chối tiếp nhận nên không thể thanh toán phí, lệ phí.",
+        raise Conflict(_NOT_PAYABLE_MESSAGES[dossier["status"]],
                        code="dossier_not_payable", extra={"current_status": dossier["status"]})
     if int(dossier["amount_due"]) == 0:
         raise Conflict("Thủ tục này không thu phí, lệ phí.", code="no_fees_due")
@@ -442,7 +451,7 @@ def refund_due_record(dossier: Mapping[str, Any], at: str) -> RefundDue:
         "procedure_code": dossier["procedure_code"], "dossier_status": dossier["status"],
         "amount_due": dossier["amount_due"], "amount_paid": book["amount_paid"],
         "amount_to_refund": refund_owed(dossier),
-        "reason": "refused" if dossier["status"] in NOT_SERVED else "overpaid",
+        "reason": dossier["status"] if dossier["status"] in NOT_SERVED else "overpaid",
         "payment_ids": [p["payment_id"] for p in book.get("payments", []) if p["status"] in pt.MONEY_RECEIVED],
         "dossier_version": dossier["version"], "since": at,
     }

@@ -116,7 +116,7 @@ class RefundDue(TypedDict):
     amount_due: int
     amount_paid: int
     amount_to_refund: int
-    reason: str                      # refused | overpaid
+    reason: str                      # refused | withdrawn | stopped | overpaid
     payment_ids: list[str]
     dossier_version: int
     since: str

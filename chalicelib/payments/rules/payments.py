@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from collections.abc import Mapping
 
 from chalicelib.payments.rules import transitions as pt
-from chalicelib.payments.rules.records import RefundDue
+from chalicelib.payments.rules.records import Payment, RefundDue
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 from chalicelib.kernel.events import new_event
@@ -393,6 +393,22 @@ def request_refund(payment: Mapping[str, Any], dossier: Mapping[str, Any], *, re
     events = [_emit(dossier, pt.EVENT_TYPES[pt.REFUND_PENDING], at,
                     {"payment_id": payment["payment_id"], "refund_id": refund_id, "amount": amount})]
     return _finish(payment, dossier, events, owed_before, at)
+
+
+def note_refund_waiting(payment: Mapping[str, Any], refund_id: str, *, provider_code: str,
+                        now: datetime) -> Payment:
+    """The provider is busy with another refund of this transaction (VNPay 94): the refund
+    stays pending, noted with the code, for the reconciliation sweep to decide."""
+    payment = _copy(payment)
+    refund = _open_refund(payment, refund_id)
+    refund.update(provider_code=provider_code, waiting_since=iso(to_local(now)))
+    payment["version"] += 1
+    return cast(Payment, payment)
+
+
+def waiting_refund(payment: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The pending refund the provider answered "another refund in progress", if any."""
+    return next((r for r in payment.get("refunds", []) if r["status"] == "pending" and r.get("waiting_since")), None)
 
 
 def _open_refund(payment: dict[str, Any], refund_id: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ Pure: types only. A payment is stored as the JSON body of its item
 chalicelib.payments.rules.payments.payment_view. Money is integer VND; times are ISO 8601
 with +07:00. ``PAYMENT_KEYS`` is derived from ``Payment``, so the keys are written here only.
 """
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class FeeItem(TypedDict):
@@ -15,7 +15,9 @@ class FeeItem(TypedDict):
 
 
 class Refund(TypedDict):
-    """One refund asked of the provider; ``status`` pending | settling | refunded | rejected."""
+    """One refund asked of the provider; ``status`` pending | settling | refunded | rejected.
+    ``waiting_since``: the provider answered "another refund in progress" (VNPay 94), so the
+    reconciliation sweep decides it (absent otherwise)."""
     refund_id: str
     amount: int
     reason: str
@@ -26,6 +28,7 @@ class Refund(TypedDict):
     provider_code: str | None
     provider_txn_id: str | None
     settled_at: str | None
+    waiting_since: NotRequired[str]
 
 
 class Notice(TypedDict):

@@ -29,6 +29,7 @@ from chalicelib.trust.rules.identity import Identity
 from chalicelib.dossiers.rules.processing import pauses_of
 from chalicelib.dossiers.rules.records import Dossier
 
+
 class DeskFields(TypedDict, total=False):
     """What the desk records on a dossier beyond the submission (desk.submit_at_desk)."""
     consent: bool | None
@@ -47,7 +48,9 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
            clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
     """Create a dossier. Returns (response, replayed). Same key + same body replays the
     first response; same key + another body is a 422. The desk (chalicelib/dossiers/use_cases/desk.py) passes
-    its own ``owner_sub`` and ``extra`` fields (consent, receiving officer)."""
+    its own ``owner_sub`` and ``extra`` fields (consent, receiving officer). The daily number
+    is taken first (one atomic ADD), so a rush at one agency never retries; a submission that
+    fails after it, a replay included, leaves that number unused (docs/decisions.md)."""
     submission = validate_submission(body)
     digest = request_hash(body)
     try:

@@ -32,8 +32,7 @@ def process(event: dict[str, Any]) -> bool:
     if not record:
         consumer.logger.warning("no receipt to draw", extra={"payment_id": payment_id})
         return False
-    agency = catalogue.snapshot().agencies.get(record["agency_id"])
-    receipt_files.store(record, render_pdf(record, agency.name if agency else record["agency_id"]))
+    receipt_files.store(record, render_pdf(record, catalogue.agency_name(record["agency_id"])))
     return True
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from chalicelib.payments.store import payments as payment_store
 from chalicelib.kernel.working_days import iso, to_local
 from chalicelib.runtime.tables import get_dossier
-from chalicelib.payments.rules.payments import refund_due_record, refund_owed
+from chalicelib.payments.rules.ledger import refund_owed
+from chalicelib.payments.rules.payments import refund_due_record
 from handlers.consumer import Consumer
 
 

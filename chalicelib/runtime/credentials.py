@@ -4,7 +4,6 @@ Each secret is a JSON object named ``motcua/{stage}/{name}`` (see chalicelib.run
 infra/ creates them, operators set the values). A secret is fetched on first use in a
 container and cached for ``MOTCUA_SECRETS_MAX_AGE`` seconds (settings().secrets_max_age_seconds) (default 15 min), so a warm
 Lambda makes no call per request and a rotated value is picked up without a redeploy.
-Powertools' SecretsProvider does the caching and JSON decoding.
 
 ``stage_credentials`` is the one rule every credential follows: the local stage runs on
 its settings (chalicelib.runtime.settings.LocalCredentials), with obviously fake defaults; every other stage reads its secret and
@@ -12,8 +11,9 @@ refuses those fakes and infra's ``SET-ME`` placeholder.
 """
 from __future__ import annotations
 
+import json
 import logging
-from functools import cache
+import time
 from typing import Any
 from collections.abc import Mapping
 
@@ -36,10 +36,28 @@ class SecretMissing(ServiceUnavailable):
         logging.getLogger(__name__).error("secret %s is missing, incomplete or not set yet", name)
 
 
-@cache
-def _provider() -> Any:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-    return SecretsProvider(boto3_client=aws.client("secretsmanager"))
+# secret id -> (when it was read, its JSON value). A plain cache by hand, not Powertools'
+# SecretsProvider: importing aws_lambda_powertools.utilities.parameters loads every provider
+# it has (SSM, AppConfig, DynamoDB...) and cost the API's first submission more CPU than the
+# client and the call together (docs/benchmarks.md, API cold start); what we used of it was
+# this cache and json.loads.
+_cache: dict[str, tuple[float, Any]] = {}
+
+
+def _fetch(secret_id: str, fresh: bool) -> Any:
+    """The secret's JSON value, from the cache unless older than ``secrets_max_age_seconds``;
+    any failure to read or decode it is a SecretMissing for the caller to name."""
+    cached = _cache.get(secret_id)
+    if cached and not fresh and time.monotonic() - cached[0] < settings().secrets_max_age_seconds:
+        return cached[1]
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        value = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+    except (BotoCoreError, ClientError, KeyError, ValueError):
+        raise LookupError(secret_id) from None
+    _cache[secret_id] = (time.monotonic(), value)
+    return value
 
 
 def _declared(name: str) -> resources.Secret:
@@ -52,14 +70,10 @@ def _declared(name: str) -> resources.Secret:
 def secret(name: str, *, fresh: bool = False) -> dict[str, Any]:
     """The JSON secret ``name`` of this stage, with every key it declares; ``fresh`` skips the
     cache (for the one writer of a secret, which must not act on an old value)."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-
     declared = _declared(name)
     try:
-        value = _provider().get(resources.secret_name(settings().stage, name), max_age=settings().secrets_max_age_seconds,
-                                transform="json",
-                                force_fetch=fresh)
-    except (GetParameterError, TransformParameterError):
+        value = _fetch(resources.secret_name(settings().stage, name), fresh)
+    except LookupError:
         raise SecretMissing(name) from None
     if not isinstance(value, dict) or any(key not in value for key in declared.keys):
         raise SecretMissing(name)
@@ -69,8 +83,6 @@ def secret(name: str, *, fresh: bool = False) -> dict[str, Any]:
 def put(name: str, value: Mapping[str, Any]) -> None:
     """Write a new value of the secret ``name`` (a new version; the old one stays as
     AWSPREVIOUS). Only a secret's declared writer does this (Schedule.writes_secrets)."""
-    import json
-
     _declared(name)
     aws.client("secretsmanager").put_secret_value(SecretId=resources.secret_name(settings().stage, name),
                                                   SecretString=json.dumps(dict(value)))
@@ -102,5 +114,5 @@ def id_hash_key() -> str:
 
 
 def reset() -> None:
-    """Forget the provider and its cache (tests switch moto instances)."""
-    _provider.cache_clear()
+    """Forget every secret read (tests switch moto instances; a writer after its write)."""
+    _cache.clear()

@@ -23,6 +23,18 @@ def test_submit_costs_two_dynamodb_calls_and_one_ranged_get_per_attachment(api, 
     assert calls["s3.GetObject"] == 2 and calls.service("s3") == 2
 
 
+def test_a_cold_process_submits_after_reading_one_procedure_never_scanning_the_catalogue(api):
+    from chalicelib.catalogue.store import procedures as catalogue_store
+
+    procedure = seed_procedure(api)
+    citizen = api.token("citizen", sub="citizen-cold")
+    catalogue_store.invalidate()   # a fresh Lambda: nothing of the catalogue cached
+    with metering.aws_calls() as calls:
+        assert submit(api, submission(procedure["procedure_code"]), citizen).status_code == 201
+    assert calls["dynamodb.Scan"] == 0, calls
+    assert calls["dynamodb.GetItem"] == 2, calls   # the procedure, and its agency for the answer's name
+
+
 def test_replayed_submit_makes_no_second_write(api):
     procedure = seed_procedure(api)
     citizen = api.token("citizen", sub="citizen-count")

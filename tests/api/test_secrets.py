@@ -40,6 +40,24 @@ def test_a_secret_is_read_once_then_served_from_the_cache(manager: Any) -> None:
     assert calls["secretsmanager.GetSecretValue"] == 1
 
 
+def test_a_rotated_secret_is_read_again_once_the_cache_is_older_than_its_max_age(manager: Any, monkeypatch: Any) -> None:
+    put(manager, "vnpay", {"tmn_code": "DEMO0001", "hash_secret": "old"})
+    assert secrets.secret("vnpay")["hash_secret"] == "old"
+    manager.put_secret_value(SecretId=resources.secret_name(settings().stage, "vnpay"),
+                             SecretString=json.dumps({"tmn_code": "DEMO0001", "hash_secret": "new"}))
+    assert secrets.secret("vnpay")["hash_secret"] == "old"           # within the max age: the cache
+    assert secrets.secret("vnpay", fresh=True)["hash_secret"] == "new"   # the writer's read skips it
+    secrets.reset()
+    put_back = {"tmn_code": "DEMO0001", "hash_secret": "newer"}
+    manager.put_secret_value(SecretId=resources.secret_name(settings().stage, "vnpay"), SecretString=json.dumps(put_back))
+    assert secrets.secret("vnpay")["hash_secret"] == "newer"
+    later = secrets.time.monotonic() + settings().secrets_max_age_seconds + 1
+    manager.put_secret_value(SecretId=resources.secret_name(settings().stage, "vnpay"),
+                             SecretString=json.dumps({**put_back, "hash_secret": "newest"}))
+    monkeypatch.setattr(secrets.time, "monotonic", lambda: later)
+    assert secrets.secret("vnpay")["hash_secret"] == "newest"
+
+
 def test_the_secret_name_carries_the_stage(manager: Any) -> None:
     manager.create_secret(Name="motcua/other-stage/id-hash", SecretString=json.dumps({"key": "x"}))
     with pytest.raises(secrets.SecretMissing):

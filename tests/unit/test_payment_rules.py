@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, UTC
 
 import pytest
 
+from chalicelib.payments.rules import ledger as ledger_rules
 from chalicelib.payments.rules import payments as rules
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.edge.errors import status_of
@@ -130,16 +131,16 @@ def test_payment_status_of_a_dossier(paid, pending, expected):
     d = dossier(paid=paid)
     if pending:
         d["payment"]["pending"] = {"expires_at": "2026-11-21T10:15:00+07:00"}
-    assert rules.payment_status(d, NOW) == expected
-    assert rules.payment_status(dossier(amount_due=0), NOW) == "not_required"
+    assert ledger_rules.payment_status(d, NOW) == expected
+    assert ledger_rules.payment_status(dossier(amount_due=0), NOW) == "not_required"
 
 
 def test_gating_names_the_missing_amount_in_vietnamese():
     with pytest.raises(Conflict) as refused:
-        rules.require_paid_before_accept(dossier(paid=50_000), True)
+        ledger_rules.require_paid_before_accept(dossier(paid=50_000), True)
     assert refused.value.code == "fees_unpaid" and "150.000 đ" in refused.value.message
-    rules.require_paid_before_accept(dossier(), False)
-    rules.require_paid_before_accept(dossier(paid=200_000), True)
+    ledger_rules.require_paid_before_accept(dossier(), False)
+    ledger_rules.require_paid_before_accept(dossier(paid=200_000), True)
 
 
 def test_a_refund_reserves_then_completes_and_never_exceeds_what_is_left():

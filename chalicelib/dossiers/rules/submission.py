@@ -18,7 +18,7 @@ from chalicelib.dossiers.rules.records import (
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.kernel.text import hidden_character, is_ascii_digits, nfc, single_line_problem
 from chalicelib.runtime.settings import settings
-from chalicelib.payments.rules.payments import payment_fields
+from chalicelib.payments.rules.ledger import payment_fields
 
 CHANNELS = ("online", "direct", "postal")
 NOTIFY_CHANNELS = ("sms", "zalo", "email")   # how the citizen wants to hear about the dossier

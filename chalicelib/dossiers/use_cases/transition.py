@@ -128,7 +128,7 @@ def check(dossier: Mapping[str, Any], action: str) -> str:
 
 
 def _fees_paid(dossier: Mapping[str, Any]) -> None:
-    """409 ``fees_unpaid`` (chalicelib/payments/rules/payments.py) when the procedure takes its
+    """409 ``fees_unpaid`` (chalicelib/payments/rules/ledger.py) when the procedure takes its
     fees before acceptance and some are still owed."""
     from chalicelib.payments.use_cases.payments import (
         check_accept_allowed,  # lazy: payments load on demand

@@ -9,7 +9,7 @@ import html
 from typing import Any
 from collections.abc import Mapping
 
-from chalicelib.payments.rules.payments import vnd
+from chalicelib.payments.rules.ledger import vnd
 
 PAID, FAILED, CONFIRMING, INVALID, UNKNOWN = "paid", "failed", "confirming", "invalid", "unknown"
 

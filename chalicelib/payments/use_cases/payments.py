@@ -24,6 +24,7 @@ from chalicelib.payments.store import payments as payment_store
 from chalicelib.trust.rules import permissions
 from chalicelib.payments.rules import reconciliation
 from chalicelib.dossiers.use_cases import reads as dossier_reads
+from chalicelib.payments.rules import ledger as payment_ledger
 from chalicelib.payments.rules import payments as rules
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
@@ -82,10 +83,10 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
     for attempt in range(MAX_ATTEMPTS):
         dossier = permissions.check(identity, "payment.create", dossier_reads.get_dossier(code))
         now = clock().replace(microsecond=0)
-        pending = rules.live_pending(dossier, now)
+        pending = payment_ledger.live_pending(dossier, now)
         if pending:
             return rules.creation_view(pending), False
-        amount = rules.require_payable(dossier)
+        amount = payment_ledger.require_payable(dossier)
         reference = rules.payment_reference(now, uuid.uuid4().hex)
         try:
             session = provider(name).create_payment(
@@ -305,9 +306,9 @@ def check_accept_allowed(dossier: Mapping[str, Any]) -> None:
     copy the setting at submission; older ones fall back to the (cached) catalogue."""
     flag = dossier.get("pay_before_accept")
     if flag is None:
-        procedure = catalogue.snapshot().procedures.get(dossier["procedure_code"])
+        procedure = catalogue.procedure(dossier["procedure_code"])
         flag = bool(procedure and procedure.pay_before_accept)
-    rules.require_paid_before_accept(dossier, bool(flag))
+    payment_ledger.require_paid_before_accept(dossier, bool(flag))
 
 
 # --- refunds ----------------------------------------------------------------------------

@@ -232,7 +232,7 @@ def payment_report(identity: Identity, *, start: date, end: date, group_by: str,
     from datetime import timedelta
 
     from chalicelib.payments.use_cases import reads as payment_reads
-    from chalicelib.payments.rules.payments import outstanding
+    from chalicelib.payments.rules.ledger import outstanding
     from chalicelib.reports.rules.form06 import payment_cells
 
     if group_by not in ("agency", "procedure"):

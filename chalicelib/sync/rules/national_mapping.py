@@ -13,7 +13,7 @@ real bug in one provincial system).
 """
 from __future__ import annotations
 
-from chalicelib.payments.rules.payments import amount_paid
+from chalicelib.payments.rules.ledger import amount_paid
 
 import json
 from dataclasses import dataclass

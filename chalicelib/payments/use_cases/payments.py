@@ -441,7 +441,7 @@ def _day(text: str | None) -> str:
     import re
     from datetime import date
 
-    if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if text is None or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise ValidationFailed(fields={"date": "Ngày đối soát có dạng YYYY-MM-DD (giờ Việt Nam)."})
     try:
         date.fromisoformat(text)

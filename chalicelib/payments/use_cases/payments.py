@@ -35,8 +35,8 @@ from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.payments.rules.records import Payment
 from chalicelib.payments.adapters.providers import UnknownProvider, configured_name, payment_settings, provider
 from payments import (
-    CallbackOutcome, CallbackReply, PaymentError, PaymentOutcome, PaymentProvider, ProviderRejected, RefundInProgress,
-    ProviderUnavailable, SignatureError,
+    CallbackOutcome, CallbackReply, PaymentError, PaymentOutcome, PaymentProvider, ProviderRejected,
+    ProviderUnavailable, QueryResult, RefundInProgress, SignatureError,
 )
 
 Clock = Callable[[], datetime]
@@ -357,7 +357,7 @@ def _note_refund_waiting(payment_id: str, refund_id: str, provider_code: str, no
     raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
 
 
-def _decide_waiting_refund(payment: Payment, result: Any, clock: Clock) -> str:
+def _decide_waiting_refund(payment: Payment, result: QueryResult, clock: Clock) -> str:
     """A refund the provider answered "another refund in progress" (VNPay 94): while it still
     processes a refund of the transaction, wait; once it does not, it holds no refund of ours
     (MotCua never sends a refund twice), so the reservation is released and finance may ask

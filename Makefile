@@ -33,7 +33,14 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: lint
+# checkov (infra/checkov.py) runs from a venv of its own; tests/infra runs it over the template.
+CHECKOV_STAMP := .venv-checkov/.installed-stamp
+$(CHECKOV_STAMP): requirements-checkov.txt .python-version
+	rm -rf .venv-checkov && $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+test: lint $(CHECKOV_STAMP)
 	@scripts/ensure-browser.sh
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 

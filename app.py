@@ -13,8 +13,8 @@ from chalicelib.catalogue.routes import routes as catalogue_routes
 from chalicelib.dossiers.routes import routes as dossier_routes
 from chalicelib.edge.application import ThreadSafeChalice
 from chalicelib.edge.routes import routes as edge_routes
-from chalicelib.edge.routing import XLSX
-from chalicelib.edge.web import normalise_error
+from chalicelib.edge.routing import PDF, XLSX
+from chalicelib.edge.web import cors_headers, normalise_error
 from chalicelib.payments.routes import routes as payment_routes
 from chalicelib.reports.routes import routes as report_routes
 from chalicelib.runtime.log import logger as make_logger
@@ -25,7 +25,7 @@ from chalicelib.trust.rules import audit
 
 settings()   # read and checked at cold start: a missing or malformed setting stops it, by name
 app = ThreadSafeChalice(app_name="motcua")
-app.api.binary_types.append(XLSX)
+app.api.binary_types.extend((XLSX, PDF))
 logger = make_logger("motcua-api")
 
 for context_routes in (edge_routes, catalogue_routes, dossier_routes, trust_routes, report_routes,
@@ -44,6 +44,7 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
         logger.set_correlation_id(request_id)
         response = normalise_error(get_response(event))
     response.headers["X-Request-Id"] = request_id
+    response.headers.update(cors_headers(event.headers.get("origin"), settings().portal_origin))
     logger.info("request", extra={"method": event.method, "path": context.get("resourcePath"),
                                   "status": response.status_code,
                                   "ms": round((time.perf_counter() - started) * 1000, 1)})

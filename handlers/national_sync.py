@@ -7,8 +7,9 @@ this consumer. Per event:
 2. a version the ledger already has is a duplicate or stale: nothing is sent;
 3. a version that is not the next one waits (the delivery fails and is retried later), so
    the portal receives versions in order even when the queue reorders them;
-4. otherwise map it (chalicelib/sync/rules/national_mapping.py) and make at most one adapter call; the
-   adapter caches its auth token for the token's lifetime;
+4. otherwise build its calls (chalicelib/sync/use_cases/national_records.py: the dossier record,
+   then the progress records its transition produced; a rating; see national_mapping.py) and
+   make them in order; the adapter caches its auth token for the token's lifetime;
 5. advance the ledger with a conditional write, or record the failure (state ``retrying``,
    or ``dead`` on the last delivery before the DLQ) and fail the record.
 
@@ -25,7 +26,8 @@ from chalicelib.runtime import resources
 from chalicelib.sync.store import sync_ledger as sync_store
 from chalicelib.kernel.working_days import iso
 from chalicelib.sync.adapters.national_portal import PortalRejected, PortalUnavailable, portal
-from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT, message_for, national_config
+from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT
+from chalicelib.sync.use_cases.national_records import calls_for
 from handlers.consumer import Consumer
 
 
@@ -52,14 +54,15 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
         # keep the error of the version being retried, if any: that is the cause
         _fail(code, ledger, f"Chờ đồng bộ phiên bản {have + 1} trước phiên bản {target}",
               record=ledger is None or ledger.state == "synced")
-    message = message_for(event, dossier, national_config())
-    if message is not None:
-        try:
-            portal().call(*message)
-        except (PortalUnavailable, PortalRejected) as error:
-            _fail(code, ledger, f"{message[0]}: {error}")
+    calls = calls_for(event, dossier)
+    for service, records in calls:
+        for record in records:
+            try:
+                portal().call(service, record)
+            except (PortalUnavailable, PortalRejected) as error:
+                _fail(code, ledger, f"{service}: {error}")
     sync_store.advance(code, ledger, version=target, at=_now())
-    return {"synced": target, "service": message[0] if message else None}
+    return {"synced": target, "service": calls[0][0] if calls else None}
 
 
 def _fail(code: str, ledger: sync_store.Ledger | None, error: str, *, record: bool = True) -> None:

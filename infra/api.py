@@ -21,7 +21,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.runtime import resources
-from infra.functions import RUNTIME, Shared, function_name, log_group, role
+from infra.functions import RUNTIME, Shared, function_name, log_group, logs_removal, role
 from infra.stages import StageConfig
 
 API_STAGE = "api"           # .chalice/config.json's api_gateway_stage
@@ -60,9 +60,11 @@ def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, 
         write_attributes=standard,
         id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
         refresh_token_validity=Duration.days(30),
-        **_federation(config, providers))
+        **_portal_sign_in(config, providers))
     for provider in providers:
         client.node.add_dependency(provider)
+    if config.auth_domain_prefix:
+        _dashboard_client(pool, config, providers)
     return pool, client
 
 
@@ -73,7 +75,7 @@ def federated_providers(scope: Construct, pool: cognito.UserPool,
     provider's tokens (signature, issuer, audience, expiry) and issues its own. The id number
     claim is mapped to ``custom:id_number`` (legacy accounts link by it); no claim maps to
     ``custom:role``, so a federated user is a citizen (chalicelib/trust/rules/identity.py)."""
-    if config.identity_providers:
+    if config.auth_domain_prefix:
         pool.add_domain("SignIn", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=config.auth_domain_prefix))
     return [cognito.UserPoolIdentityProviderOidc(
         scope, f"Provider{provider.name}", user_pool=pool, name=provider.name, issuer_url=provider.issuer,
@@ -87,17 +89,42 @@ def federated_providers(scope: Construct, pool: cognito.UserPool,
         for provider in config.identity_providers]
 
 
-def _federation(config: StageConfig, providers: list[Any]) -> dict[str, Any]:
-    """The portal client's hosted sign-in (authorization code + PKCE) when providers exist."""
+# The scopes a sign-in may ask for. Never aws.cognito.signin.user.admin: a token with it can
+# change its own user's attributes (custom:role, custom:agency_id) through Cognito's API.
+SIGN_IN_SCOPES = [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE]
+
+
+def _code_flow(callback: str, logout: str) -> cognito.OAuthSettings:
+    """Authorization code only (public clients, PKCE on the client side), no implicit flow,
+    one callback and one sign-out address on the stage's own origin."""
+    return cognito.OAuthSettings(flows=cognito.OAuthFlows(authorization_code_grant=True), scopes=SIGN_IN_SCOPES,
+                                 callback_urls=[callback], logout_urls=[logout])
+
+
+def _portal_sign_in(config: StageConfig, providers: list[Any]) -> dict[str, Any]:
+    """The portal's hosted sign-in when federated providers exist; otherwise no OAuth at all
+    (CDK's default would open implicit and code flows to https://example.com with every scope)."""
     if not providers:
-        return {}
+        return {"disable_o_auth": True}
     federated = (cognito.UserPoolClientIdentityProvider.custom(p.name) for p in config.identity_providers)
     return {"supported_identity_providers": [cognito.UserPoolClientIdentityProvider.COGNITO, *federated],
-            "o_auth": cognito.OAuthSettings(
-                flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=[f"{config.portal_origin}/dang-nhap/callback"],
-                logout_urls=[f"{config.portal_origin}/"])}
+            "o_auth": _code_flow(f"{config.portal_origin}/dang-nhap/callback", f"{config.portal_origin}/")}
+
+
+def _dashboard_client(pool: cognito.UserPool, config: StageConfig, providers: list[Any]) -> cognito.UserPoolClient:
+    """The leaders' dashboard (served by the API at /reports/dashboard) signs officers in
+    through the hosted UI: authorization code with PKCE, back to the dashboard itself."""
+    dashboard = f"{config.provider_settings['MOTCUA_PUBLIC_URL']}/reports/dashboard"
+    client = pool.add_client(
+        "Dashboard", user_pool_client_name=function_name(config, "dashboard"), generate_secret=False,
+        auth_flows=cognito.AuthFlow(), prevent_user_existence_errors=True,
+        id_token_validity=Duration.hours(1), access_token_validity=Duration.hours(1),
+        refresh_token_validity=Duration.hours(12),
+        supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+        o_auth=_code_flow(dashboard, dashboard))
+    for provider in providers:
+        client.node.add_dependency(provider)
+    return client
 
 
 def load_contract(path: Path = CONTRACT) -> dict[str, Any]:
@@ -125,11 +152,12 @@ def _override_key(*parts: str) -> str:
 
 
 def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cognito.UserPool,
-                secrets: Iterable[str], objects: tuple[resources.Objects, ...]) -> Chalice:
+                secrets: Iterable[str], objects: tuple[resources.Objects, ...],
+                invoked: tuple[resources.Invoked, ...] = ()) -> Chalice:
     config = shared.config
     name = function_name(config, "api")
     api_role = role(scope, "Role-api", shared, "api", tables=None, secrets=tuple(secrets), publishes=False,
-                    objects=objects)
+                    objects=objects, invokes=tuple(function.name for function in invoked))
     stage_config: dict[str, Any] = {
         "api_gateway_stage": API_STAGE,
         "api_gateway_endpoint_type": "REGIONAL",
@@ -139,7 +167,9 @@ def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cogni
         "lambda_memory_size": config.api_memory_mb,
         "lambda_timeout": API_TIMEOUT_SECONDS,
         "xray": True,
-        "environment_variables": {**shared.environment, "POWERTOOLS_SERVICE_NAME": "motcua-api"},
+        "environment_variables": {**shared.environment, "POWERTOOLS_SERVICE_NAME": "motcua-api",
+                                  "MOTCUA_PORTAL_ORIGIN": config.portal_origin,
+                                  **{function.setting: function_name(config, function.name) for function in invoked}},
     }
     if config.api_reserved_concurrency is not None:
         stage_config["reserved_concurrency"] = config.api_reserved_concurrency
@@ -174,7 +204,7 @@ def sam_paths(api: Chalice) -> dict[str, Any]:
 
 def _configure_rest_api(scope: Construct, api: Chalice, config: StageConfig, pool: cognito.UserPool) -> None:
     rest = api.get_resource("RestAPI")
-    access_logs = logs.LogGroup(scope, "ApiAccessLogs", removal_policy=RemovalPolicy.DESTROY)
+    access_logs = logs.LogGroup(scope, "ApiAccessLogs", removal_policy=logs_removal(config))
     access_logs.node.default_child.retention_in_days = config.log_retention_days
     rest.add_property_override("Name", function_name(config, "api"))
     rest.add_property_override("TracingEnabled", True)
@@ -192,11 +222,39 @@ def _configure_rest_api(scope: Construct, api: Chalice, config: StageConfig, poo
         "type": "apiKey", "name": "Authorization", "in": "header",
         "x-amazon-apigateway-authtype": "cognito_user_pools",
         "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [pool.user_pool_arn]}})
-    for path, method in protected_operations(sam_paths(api), load_contract()):
+    paths = sam_paths(api)
+    for path, method in protected_operations(paths, load_contract()):
         rest.add_property_override(_override_key("DefinitionBody", "paths", path, method, "security"),
                                    [{AUTHORIZER: []}])
+    _cors(rest, config, paths)
     if config.manage_apigateway_account_role:
         rest.node.add_dependency(_account_logging_role(scope))
+
+
+CORS_REQUEST_HEADERS = "Authorization,Content-Type,Idempotency-Key"
+
+
+def _cors(rest: Any, config: StageConfig, paths: dict[str, Any]) -> None:
+    """The portal's browsers may call the API, and no other origin: API Gateway answers each
+    path's preflight (a mock, no authorizer: browsers send no token on it) for the stage's
+    portal_origin only, its own error answers (401 from the authorizer, 429) carry the same
+    header, and the function adds it to its answers (chalicelib.edge.web.cors_headers)."""
+    origin = f"'{config.portal_origin}'"
+    for path, operations in paths.items():
+        methods = ",".join(sorted({m.upper() for m in operations if m in HTTP_METHODS} | {"OPTIONS"}))
+        headers = {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Methods": f"'{methods}'",
+                   "Access-Control-Allow-Headers": f"'{CORS_REQUEST_HEADERS}'", "Access-Control-Max-Age": "'600'",
+                   "Vary": "'Origin'"}
+        rest.add_property_override(_override_key("DefinitionBody", "paths", path, "options"), {
+            "consumes": ["application/json"], "produces": ["application/json"], "security": [],
+            "responses": {"204": {"description": "CORS preflight", "headers": {h: {"type": "string"} for h in headers}}},
+            "x-amazon-apigateway-integration": {
+                "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 204}'},
+                "responses": {"default": {"statusCode": "204", "responseParameters": {
+                    f"method.response.header.{h}": v for h, v in headers.items()}}}}})
+    rest.add_property_override("GatewayResponses", {
+        kind: {"ResponseParameters": {"Headers": {"Access-Control-Allow-Origin": origin, "Vary": "'Origin'"}}}
+        for kind in ("DEFAULT_4XX", "DEFAULT_5XX")})
 
 
 def _account_logging_role(scope: Construct) -> apigw.CfnAccount:

@@ -8,6 +8,7 @@ from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from chalicelib.runtime import resources
+from infra.checkov import skip_on
 from infra.inventory import Inventory
 from infra.stages import StageConfig
 
@@ -57,6 +58,10 @@ def attachments_bucket(scope: Construct, config: StageConfig) -> tuple[s3.Bucket
                    removal_policy=removal_policy(config), auto_delete_objects=False)
     logs = s3.Bucket(scope, "AccessLogs", **private,
                      lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(max(config.log_retention_days, 1)))])
+    skip_on(logs.node.default_child,
+            CKV_AWS_18="This is the access-log bucket: logging its own access would log the logging.",
+            CKV_AWS_21="Access logs are written once by S3 and expire with the stage's log retention; "
+                       "no object is ever replaced, so versions would keep nothing.")
     bucket = s3.Bucket(
         scope, "Attachments", **private, versioned=True,
         server_access_logs_bucket=logs, server_access_logs_prefix="attachments/",

@@ -22,7 +22,7 @@ from infra.stages import StageConfig
 # for: infra/package.py PYTHON_VERSION (tests/infra/test_runtimes.py holds the two together).
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
-Declared = resources.StreamConsumer | resources.QueueConsumer | resources.Schedule
+Declared = resources.StreamConsumer | resources.QueueConsumer | resources.Schedule | resources.Invoked
 
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
                  "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
@@ -53,7 +53,7 @@ def function_name(config: StageConfig, name: str) -> str:
 
 def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[str, ...] | None,
          secrets: tuple[str, ...], publishes: bool, objects: tuple[resources.Objects, ...] = (),
-         writes_secrets: tuple[str, ...] = ()) -> iam.Role:
+         writes_secrets: tuple[str, ...] = (), invokes: tuple[str, ...] = ()) -> iam.Role:
     """A role for the function ``name`` with logs to its own group, X-Ray, and what it declares."""
     stack = Stack.of(scope)
     statements = [
@@ -73,6 +73,10 @@ def role(scope: Construct, id: str, shared: Shared, name: str, *, tables: tuple[
     if writes_secrets:
         statements.append(iam.PolicyStatement(
             actions=["secretsmanager:PutSecretValue"], resources=[shared.secrets[s].secret_arn for s in writes_secrets]))
+    if invokes:
+        statements.append(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[
+            stack.format_arn(service="lambda", resource="function", resource_name=function_name(shared.config, name),
+                             arn_format=ArnFormat.COLON_RESOURCE_NAME) for name in invokes]))
     for access in objects:
         actions = [action for action, wanted in ((READ_OBJECT, access.read), (WRITE_OBJECT, access.write),
                                                         (DELETE_OBJECT, access.delete)) if wanted]
@@ -99,9 +103,15 @@ def _table_statements(shared: Shared, name: str, chosen: dict[str, ddb.Table]) -
     return statements
 
 
+def logs_removal(config: StageConfig) -> RemovalPolicy:
+    """A stage that protects its data from deletion (prod) keeps its logs when the stack goes:
+    they are the evidence of what the functions did."""
+    return RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
+
+
 def log_group(scope: Construct, id: str, config: StageConfig, name: str) -> logs.LogGroup:
     """The function's log group, created up front so that it has the stage's retention."""
-    group = logs.LogGroup(scope, id, log_group_name=f"/aws/lambda/{name}", removal_policy=RemovalPolicy.DESTROY)
+    group = logs.LogGroup(scope, id, log_group_name=f"/aws/lambda/{name}", removal_policy=logs_removal(config))
     group.node.default_child.retention_in_days = config.log_retention_days  # any value CloudWatch allows
     return group
 
@@ -143,7 +153,8 @@ class Consumers:
 
 def consumers(scope: Construct, shared: Shared, code: lambda_.Code, inventory: Inventory,
               queues: dict[str, QueuePair], bundles: dict[str, lambda_.Code] | None = None) -> Consumers:
-    """Stream consumers, queue consumers and schedules, each wired to what feeds it. Each runs
+    """Stream consumers, queue consumers, schedules and the functions the API invokes, each
+    wired to what feeds it. Each runs
     ``code`` (the shared package), or its bundle's package when ``bundles`` holds them."""
     built: dict[str, lambda_.Function] = {}
     failed: dict[str, sqs.Queue] = {}
@@ -169,4 +180,6 @@ def consumers(scope: Construct, shared: Shared, code: lambda_.Code, inventory: I
         events.Rule(scope, f"Schedule-{schedule.name}", rule_name=function_name(shared.config, schedule.name),
                     schedule=events.Schedule.expression(schedule.expression),
                     targets=[targets.LambdaFunction(function, retry_attempts=2)])
+    for invoked in inventory.invoked:          # called by the API (infra/api.py grants it), nothing feeds it
+        built[invoked.name] = _function(scope, shared, package(invoked), invoked)
     return Consumers(built, failed)

@@ -20,6 +20,7 @@ class Inventory:
     stream_consumers: tuple[declared.StreamConsumer, ...]
     queue_consumers: tuple[declared.QueueConsumer, ...]
     schedules: tuple[declared.Schedule, ...]
+    invoked: tuple[declared.Invoked, ...]
     secrets: tuple[declared.Secret, ...]
     api_secrets: tuple[str, ...]
     api_objects: tuple[declared.Objects, ...]
@@ -32,7 +33,7 @@ class Inventory:
         base = cls(
             tables=declared.TABLES, queues=declared.QUEUES, rules=declared.RULES,
             stream_consumers=declared.STREAM_CONSUMERS, queue_consumers=declared.QUEUE_CONSUMERS,
-            schedules=declared.SCHEDULES, secrets=declared.SECRETS, api_secrets=declared.API_SECRETS,
+            schedules=declared.SCHEDULES, invoked=declared.INVOKED, secrets=declared.SECRETS, api_secrets=declared.API_SECRETS,
             api_objects=declared.API_OBJECTS,
             alarmed_metrics=declared.ALARMED_METRICS, event_bus=declared.EVENT_BUS,
             attachments_bucket=declared.ATTACHMENTS_BUCKET)
@@ -48,9 +49,10 @@ class Inventory:
         return tuple(rule for rule in self.rules if rule.queue in deployed)
 
     @property
-    def functions(self) -> tuple[declared.StreamConsumer | declared.QueueConsumer | declared.Schedule, ...]:
+    def functions(self) -> tuple[declared.StreamConsumer | declared.QueueConsumer | declared.Schedule
+                                 | declared.Invoked, ...]:
         """Every Lambda besides the API."""
-        return (*self.stream_consumers, *self.queue_consumers, *self.schedules)
+        return (*self.stream_consumers, *self.queue_consumers, *self.schedules, *self.invoked)
 
     @property
     def bundles(self) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_cdk import Aspects, Stack, aws_cognito as cognito, aws_iam as iam, aws_lambda as lambda_
+from aws_cdk import Aspects, Stack, aws_backup as backup, aws_cognito as cognito, aws_iam as iam, aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as sm, aws_sqs as sqs
 from cdk_nag import AwsSolutionsChecks, NagSuppressions
 
@@ -47,6 +47,9 @@ FAILURES_QUEUE = {"id": "AwsSolutions-SQS3",
 APIGW_LOGS_ROLE = {"id": "AwsSolutions-IAM4", "applies_to": [
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"],
     "reason": "The AWS-maintained policy API Gateway documents for its account-level logging role."}
+BACKUP_ROLE = {"id": "AwsSolutions-IAM4", "applies_to": [
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"],
+    "reason": "The AWS-maintained policy AWS Backup documents for the role that takes the tables' backups."}
 MFA = {"id": "AwsSolutions-COG2",
        "reason": "Citizens sign in occasionally and from their own phones; TOTP MFA is offered (optional), "
                  "required MFA would lock many out. Tightening it for officers is a sign-in policy decision outside this stack."}
@@ -66,6 +69,8 @@ def suppress(stack: Stack) -> None:
             _suppress(construct, XRAY, INDEXES, LOG_STREAMS, objects)
         elif isinstance(construct, iam.Role) and construct.node.id == "ApiGatewayLogsRole":
             _suppress(construct, APIGW_LOGS_ROLE)
+        elif isinstance(construct, backup.BackupSelection):
+            _suppress(construct, BACKUP_ROLE)
         elif isinstance(construct, lambda_.Function):
             _suppress(construct, RUNTIME)
         elif isinstance(construct, sm.Secret):

@@ -74,7 +74,7 @@ class Bundle:
 
 
 BUNDLES: dict[str, Bundle] = {
-    resources.RECEIPTS_BUNDLE: Bundle("requirements-receipts.txt", ("receipt_pdf",)),
+    resources.RECEIPTS_BUNDLE: Bundle("requirements-receipts.txt", ("receipt_pdf", "paper_pdf")),
 }
 
 

@@ -7,7 +7,7 @@ from aws_cdk import CfnOutput, Environment, Stack, Tags, aws_lambda as lambda_
 from constructs import Construct
 
 from chalicelib.runtime import resources
-from infra import api, data, messaging, monitoring
+from infra import api, data, messaging, monitoring, protection
 from infra.functions import Shared, consumers, function_name
 from infra.inventory import Inventory
 from infra.stages import StageConfig
@@ -34,6 +34,7 @@ class MotCuaStack(Stack):
         Tags.of(self).add("stage", config.stage)
 
         tables = data.tables(self, config, inventory)
+        protection.backups(self, config, [table.table_arn for table in tables.values()])
         bucket, _ = data.attachments_bucket(self, config)
         secrets = data.secrets(self, config, inventory)
         bus = messaging.bus(self, config, inventory)
@@ -52,9 +53,11 @@ class MotCuaStack(Stack):
         watched_functions: dict[str, str] = {}
         if project_dir is not None:
             pool, client = api.user_pool(self, config)
-            chalice = api.chalice_api(self, shared, project_dir, pool, inventory.api_secrets, inventory.api_objects)
+            chalice = api.chalice_api(self, shared, project_dir, pool, inventory.api_secrets, inventory.api_objects,
+                                      inventory.invoked)
             code = lambda_.Code.from_asset(str(Path(chalice._sam_package_dir) / "deployment.zip"))
             watched_functions["api"] = function_name(config, "api")
+            protection.firewall(self, config, chalice.get_resource("RestAPI").ref, api.API_STAGE)
             CfnOutput(self, "ApiUrl", value=chalice.sam_template.get_output("EndpointURL").value)
             CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
             CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)

@@ -70,6 +70,7 @@ class StageConfig:
     national_sync_lag_alarm_seconds: int
     api_throttle_rate: int
     api_throttle_burst: int
+    waf_rate_limit: int                    # requests per address per 5 minutes before WAF blocks it
     manage_apigateway_account_role: bool
     domain: Domain | None
     identity_providers: tuple[IdentityProvider, ...]
@@ -93,7 +94,7 @@ _HTTPS_URL = re.compile(r"^https://(?!(?:127\.|localhost\b|0\.0\.0\.0))[a-z0-9.-
 _MADONVI = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _INTS = ("api_memory_mb", "consumer_memory_mb", "log_retention_days", "attachment_retention_days",
          "event_archive_retention_days", "audit_retention_days", "national_sync_lag_alarm_seconds", "api_throttle_rate",
-         "api_throttle_burst")
+         "api_throttle_burst", "waf_rate_limit")
 _OPTIONAL_INTS = ("api_reserved_concurrency", "consumer_reserved_concurrency")
 _BOOLS = ("deletion_protection", "manage_apigateway_account_role")
 # The retention periods CloudWatch Logs accepts.
@@ -154,14 +155,17 @@ def _check(stage: str, raw: dict[str, Any]) -> StageConfig:
     rate = raw["api_5xx_rate_alarm"]
     if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate < 1:
         raise _fail(stage, "api_5xx_rate_alarm", "must be a fraction between 0 and 1")
+    if not 100 <= raw["waf_rate_limit"] <= 2_000_000_000:
+        raise _fail(stage, "waf_rate_limit", "must be between 100 and 2,000,000,000 (AWS WAF's rate-based rule limits)")
     values = {key: raw[key] for key in REQUIRED}
     values.update(alarm_emails=tuple(emails), domain=_domain(stage, raw["domain"]),
                   api_5xx_rate_alarm=float(rate), identity_providers=_providers(stage, raw["identity_providers"]),
                   provider_settings=_provider_settings(stage, raw["provider_settings"]))
     prefix = raw["auth_domain_prefix"]
-    if values["identity_providers"] and not (isinstance(prefix, str)
-                                             and re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", prefix)):
-        raise _fail(stage, "auth_domain_prefix", "must be a lowercase Cognito domain prefix when identity_providers are set")
+    if (values["identity_providers"] or prefix is not None) and not (
+            isinstance(prefix, str) and re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", prefix)):
+        raise _fail(stage, "auth_domain_prefix", "must be a lowercase Cognito domain prefix "
+                    "(required when identity_providers are set)")
     return StageConfig(stage=stage, **values)
 
 

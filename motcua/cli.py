@@ -120,6 +120,10 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
     if missing:
         print(f"nothing imported: unknown agencies {', '.join(missing)}", file=sys.stderr)
         return 1
+    from chalicelib.catalogue.rules.merger import keep_retirements
+    agencies, procedures, kept = keep_retirements(agencies, procedures, snapshot().agencies, snapshot().procedures)
+    for code in kept:
+        print(f"kept as merger day left it: {code}")
     count = save_catalogue(agencies, procedures)
     print(f"imported {len(agencies)} agencies and {len(procedures)} procedures ({count} items)")
     return 0
@@ -260,6 +264,39 @@ def cmd_sync_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_show(args: argparse.Namespace) -> int:
+    _settings()
+    from motcua.sync_ops import show
+    records = show(args.code)
+    if records is None:
+        print(f"error: no dossier {args.code}", file=sys.stderr)
+        return 1
+    print(json.dumps(records, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_sync_check(args: argparse.Namespace) -> int:
+    """Print each open dossier whose records the portal would refuse or count against the
+    province; exit 1 when there is one."""
+    _settings()
+    from chalicelib.catalogue.store.procedures import snapshot
+    from motcua.sync_ops import check
+    checked = failing = 0
+    costs: dict[str, set[str]] = {}
+    for dossier, problems in check(args.agency or sorted(snapshot().agencies)):
+        checked += 1
+        if problems:
+            failing += 1
+            print(f"{dossier['code']} ({dossier['status']}, {dossier['agency_id']})")
+            for problem in problems:
+                print(f"  - {problem}")
+                costs.setdefault(problem.cost or "Cổng DVCQG sẽ từ chối bản ghi", set()).add(dossier["code"])
+    print(f"checked {checked} open dossier(s): {failing} with problems")
+    for cost, codes in sorted(costs.items()):
+        print(f"  {len(codes)} dossier(s): {cost}")
+    return 1 if failing else 0
+
+
 def cmd_notifications_tail(args: argparse.Namespace) -> int:
     """Print what the local stack's channels sent, one line each, from the sink file."""
     import time
@@ -328,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp = catalogue_sub.add_parser("import", help="validate and import a JSON or CSV catalogue file")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_catalogue_import)
+    from motcua.merger_day import register as register_agencies
+    register_agencies(sub, _settings)
     reports = sub.add_parser("reports", help="statistics")
     reports_sub = reports.add_subparsers(dest="reports_command", required=True)
     verify = reports_sub.add_parser("verify", help="recount the report from the dossiers and print differing cells")
@@ -376,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--since", required=True, help="submitted on or after this ISO date, e.g. 2025-07-01")
     fill.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
     fill.set_defaults(func=cmd_sync_backfill)
+    show = sync_sub.add_parser("show", help="print the exact records the national portal would receive for a dossier")
+    show.add_argument("code", help="the dossier code")
+    show.set_defaults(func=cmd_sync_show)
+    check = sync_sub.add_parser("check", help="check every open dossier's records against the portal's profile "
+                                              "(exit 1 when a record would cost the province)")
+    check.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
+    check.set_defaults(func=cmd_sync_check)
 
     notifications = sub.add_parser("notifications", help="notifications sent by the local stack")
     notifications_sub = notifications.add_subparsers(dest="notifications_command", required=True)

@@ -1,4 +1,4 @@
-"""Operator commands for the national portal sync: `motcua sync redrive` and `motcua sync backfill`.
+"""Operator commands for the national portal sync: `motcua sync redrive`, `backfill`, `show`, `check`.
 
 * redrive: move every message of the sync DLQ back to the sync queue (oldest first); the
   consumer's ordering and ledger checks make replaying safe, duplicates included.
@@ -6,6 +6,12 @@
   version (or missing: dossiers imported from a legacy system), queue a ``SyncRequested``
   message; the consumer sends the dossier as it is now and moves the ledger to its version.
   Dossiers are found with Queries on the agency index (never a Scan).
+* show: the records the portal would receive for one dossier now (the dossier, its progress,
+  its rating), built exactly as the sync consumer builds them; its files' public links are
+  issued if they were not yet (a file keeps its link, so showing twice changes nothing).
+* check: every open dossier's records against the portal's profile
+  (chalicelib/sync/rules/national_profile.py), with what each problem costs the province on
+  the national index; found per agency and status on the agency-status index.
 """
 from __future__ import annotations
 
@@ -19,7 +25,12 @@ from chalicelib.runtime import resources
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.sync.store import sync_ledger as sync_store
 from chalicelib.runtime.settings import settings
+from chalicelib.dossiers.rules.records import Dossier, from_json
+from chalicelib.dossiers.rules.transitions import CLOSED, STATUSES
+from chalicelib.runtime.models import DossierItem
 from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT
+from chalicelib.sync.rules.national_profile import Problem
+from chalicelib.sync.use_cases import national_records
 
 
 def _queue_urls(queue: resources.Queue) -> tuple[str, str]:
@@ -80,3 +91,26 @@ def backfill(since: str, agencies: Iterable[str]) -> int:
                 sqs.send_message(QueueUrl=source, MessageBody=json.dumps(sync_request(dossier), ensure_ascii=False))
                 queued += 1
     return queued
+
+
+def show(code: str) -> dict[str, list[dict[str, Any]]] | None:
+    """The records of the dossier as the portal would receive them now (None: no such dossier)."""
+    dossier = store.get_dossier(code)
+    return national_records.records_of(dossier) if dossier else None
+
+
+OPEN_STATUSES = tuple(status for status in STATUSES if status not in CLOSED)
+
+
+def open_dossiers(agency_id: str) -> Iterator[Dossier]:
+    """The agency's dossiers that have not reached an end, one Query per status."""
+    for status in OPEN_STATUSES:
+        for item in DossierItem.by_agency_status.query(f"{agency_id}#{status}"):
+            yield from_json(item.body)
+
+
+def check(agencies: Iterable[str]) -> Iterator[tuple[Dossier, list[Problem]]]:
+    """Every open dossier of ``agencies`` with the problems of its records (maybe none)."""
+    for agency in agencies:
+        for dossier in open_dossiers(agency):
+            yield dossier, national_records.problems_of(dossier)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.dossiers.use_cases import intake
-from chalicelib.edge.routing import Routes
+from chalicelib.edge.routing import PDF, Routes
 from chalicelib.edge.web import client_ip, idempotency_key, int_param, json_response, parse_json_body, query_param
 from chalicelib.kernel.text import is_ascii_digits
 
@@ -46,7 +46,8 @@ def list_dossiers() -> Any:
                                       cursor=query_param(request, "cursor", max_len=2000)))
     return json_response(intake.list_for(
         identity, agency_id=query_param(request, "agency_id", max_len=40), status=status,
-        limit=int_param(request, "limit", 20, 1, 100), cursor=query_param(request, "cursor", max_len=2000)))
+        limit=int_param(request, "limit", 20, 1, 100), cursor=query_param(request, "cursor", max_len=2000),
+        received=query_param(request, "received", max_len=10)))
 
 
 @routes.route("/dossiers/{code}")
@@ -62,6 +63,23 @@ def explain_deadline(code: str) -> Any:
 @routes.route("/dossiers/{code}/attachments/{upload_id}")
 def attachment_download(code: str, upload_id: str) -> Any:
     return json_response(intake.attachment_url(code, upload_id, routes.caller()))
+
+
+@routes.route("/dossiers/{code}/forms/{form}")
+def dossier_form(code: str, form: str) -> Any:
+    from chalice import Response
+    from chalicelib.dossiers.use_cases.papers import print_form
+    body, name = print_form(code, form, routes.caller())
+    return Response(body=body, status_code=200,
+                    headers={"Content-Type": PDF, "Content-Disposition": f'attachment; filename="{name}"'})
+@routes.route("/files/{token}")
+def public_file(token: str) -> Any:
+    """A file through its public link (chalicelib/dossiers/use_cases/file_links.py): 302 to a
+    URL made for this request, so the link itself never expires with the presigned URL."""
+    from chalicelib.dossiers.use_cases.file_links import open_link
+    url = open_link(token)
+    return json_response({"url": url}, 302, {"Location": url, "Cache-Control": "no-store",
+                                            "Referrer-Policy": "no-referrer"})
 
 
 @routes.route("/dossiers/{code}/accept", "POST")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.kernel.errors import (
-    Conflict, DomainError, ExternalServiceFailed, Forbidden, MalformedRequest, NotFound, PayloadTooLarge,
+    Conflict, DomainError, ExternalServiceFailed, Forbidden, Gone, MalformedRequest, NotFound, PayloadTooLarge,
     RateLimited, ServiceUnavailable, Unauthenticated, ValidationFailed,
 )
 
@@ -21,6 +21,7 @@ STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     PayloadTooLarge: 413,
     ValidationFailed: 422,
     RateLimited: 429,

@@ -21,6 +21,8 @@ View = Callable[..., Any]
 _IDENTITY = "motcua_identity"
 # Served as binary by API Gateway (app.py registers it); the exports of reports and finance.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Served as binary too: the Circular 03/2025 papers and the dossier register (docs/forms.md).
+PDF = "application/pdf"
 
 
 class Routes:

@@ -22,7 +22,9 @@ from chalicelib.kernel.errors import (
 )
 from chalicelib.kernel.text import clean_json, is_ascii_digits
 from chalicelib.runtime.settings import settings
-from chalicelib.trust.rules.identity import Identity, bearer_token, identity_from_claims, verify_local_token
+from chalicelib.trust.rules.identity import (
+    AGENCY_ROLES, Identity, bearer_token, identity_from_claims, verify_local_token,
+)
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 # Chalice answers other content types with its own 415 body; we accept these and check
@@ -37,6 +39,14 @@ _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{8,128}$")
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
                     headers={**JSON_HEADERS, **(headers or {})})
+
+
+def cors_headers(origin: str | None, portal_origin: str | None) -> dict[str, str]:
+    """What lets the portal's browsers read an answer: only for the one configured origin
+    (API Gateway answers the preflight, infra/api.py); any other origin gets nothing."""
+    if not origin or origin != portal_origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
 def error_response(error: DomainError) -> Response:
@@ -169,12 +179,23 @@ def identity_of(request: Any) -> Identity:
     cfg = settings()
     if cfg.is_local:
         claims = verify_local_token(bearer_token(request.headers.get("authorization")), cfg.local_jwt_secret)
-        return identity_from_claims(claims)
+        return _with_predecessors(identity_from_claims(claims))
     authorizer = (request.context or {}).get("authorizer") or {}
     claims = authorizer.get("claims") or authorizer.get("jwt", {}).get("claims")
     if not claims:
         raise Unauthenticated()
-    return identity_from_claims(claims)
+    return _with_predecessors(identity_from_claims(claims))
+
+
+def _with_predecessors(identity: Identity) -> Identity:
+    """Agency staff inherit the read reach of the agencies retired into theirs (merger day):
+    the catalogue's lookup, asked only when their own agency is not enough."""
+    if identity.role not in AGENCY_ROLES:
+        return identity
+    from dataclasses import replace
+
+    from chalicelib.catalogue.use_cases.agencies import predecessors_of
+    return replace(identity, successions=predecessors_of)
 
 
 def authorize(request: Any, action: str) -> Identity | None:

@@ -71,6 +71,12 @@ class NotFound(DomainError):
     message = "Không tìm thấy dữ liệu yêu cầu."
 
 
+class Gone(DomainError):
+    """It existed and is no longer served (a revoked or expired link): asking again will not help."""
+    code = "gone"
+    message = "Dữ liệu này không còn được cung cấp."
+
+
 class Conflict(DomainError):
     """The action does not fit the current state (or someone changed it meanwhile)."""
     code = "conflict"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.edge.routing import XLSX, Routes
+from chalicelib.edge.routing import PDF, XLSX, Routes
 from chalicelib.edge.web import int_param, json_response, query_param
 
 routes = Routes(__name__)
@@ -48,13 +48,31 @@ def dossier_report() -> Any:
                     headers={"Content-Type": mime, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@routes.route("/reports/register")
+def dossier_register() -> Any:
+    """The dossier register (sổ theo dõi hồ sơ, Circular 03/2025/TT-VPCP form 07) as PDF or XLSX."""
+    from chalice import Response
+    from chalicelib.kernel.errors import ValidationFailed
+    from chalicelib.reports.use_cases import reports as report_service
+    from chalicelib.reports.use_cases.register import register
+    request = routes.request()
+    identity = routes.caller()
+    start, end = report_service.parse_period(query_param(request, "from", max_len=10), query_param(request, "to", max_len=10))
+    fmt = query_param(request, "format", max_len=10) or "pdf"
+    if fmt not in ("pdf", "xlsx"):
+        raise ValidationFailed(fields={"format": "Phải là pdf hoặc xlsx."})
+    body = register(identity, start=start, end=end, agency_id=query_param(request, "agency_id", max_len=40), fmt=fmt)
+    name = f"so-theo-doi-ho-so_{start}_{end}.{fmt}"
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": PDF if fmt == "pdf" else XLSX, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @routes.route("/reports/dossiers/items")
 def dossier_report_items() -> Any:
     from chalicelib.reports.use_cases import reports as report_service
     request = routes.request()
     identity = routes.caller()
     params = _report_params(request)
-    params.pop("as_of")
     return json_response(report_service.drill_down(
         identity, **params, cell=query_param(request, "cell", max_len=40), group=query_param(request, "group", max_len=60),
         cursor=query_param(request, "cursor", max_len=200), limit=int_param(request, "limit", 50, 1, 500)))

@@ -60,6 +60,7 @@ class DossierItem(Model):
     gsi_due = UnicodeAttribute(null=True)     # earliest due date (ISO, +07:00)
     gsi_closed = UnicodeAttribute(null=True)      # agency, only while closed and files not purged
     gsi_closed_at = UnicodeAttribute(null=True)   # when it closed (ISO, +07:00)
+    gsi_desk = UnicodeAttribute(null=True)        # the receiving desk, only for desk intake
     body = UnicodeAttribute()
 
     by_agency = _gsi(_DOSSIER_INDEXES["by_agency"])
@@ -68,6 +69,7 @@ class DossierItem(Model):
     by_owner_status = _gsi(_DOSSIER_INDEXES["by_owner_status"])
     open_by_agency_due = _gsi(_DOSSIER_INDEXES["open_by_agency_due"])
     closed_by_agency = _gsi(_DOSSIER_INDEXES["closed_by_agency"])
+    received_by_desk = _gsi(_DOSSIER_INDEXES["received_by_desk"])
 
 
 class OutboxItem(Model):
@@ -115,6 +117,7 @@ class ProjectionItem(Model):
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()
     contributions = UnicodeAttribute()
+    agency_id = UnicodeAttribute(null=True)   # counted under (merger day moves a dossier's counts)
 
 
 # --- payments (issue 3) ------------------------------------------------------------------
@@ -215,3 +218,21 @@ class AuditItem(Model):
     expires_at = TTLAttribute()
 
     by_actor = _gsi(resources.AUDIT.indexes[0])
+
+
+# --- public file links (the national portal fetches files through them) ----------------------
+
+class FileLinkItem(Model):
+    """A public file link: ``FILELINK#{token}`` / ``FILELINK`` holds what it serves, and
+    ``DOSSIER#{code}`` / ``FILELINK#{upload_id}`` points at the file's current token, so a
+    file gets the same link while it is valid (chalicelib.dossiers.store.file_links)."""
+    Meta = table_meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    token = UnicodeAttribute()
+    dossier_code = UnicodeAttribute()
+    upload_id = UnicodeAttribute()
+    issued_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+    ttl = TTLAttribute(null=True)

@@ -133,6 +133,21 @@ class Schedule(NamedTuple):
         return int(number) * {"minute": 1, "minutes": 1, "hour": 60, "hours": 60, "day": 1440, "days": 1440}[unit]
 
 
+class Invoked(NamedTuple):
+    """A Lambda the API invokes and waits for (no event source): work the API package cannot
+    carry, such as drawing a PDF with a library too big for it."""
+    name: str
+    handler: str
+    setting: str                       # the API's environment variable holding its name
+    timeout: int = 20
+    memory: int | None = None
+    tables: tuple[str, ...] | None = ()
+    secrets: tuple[str, ...] = ()
+    publishes: bool = False
+    objects: tuple[Objects, ...] = ()
+    bundle: str | None = None
+
+
 class Secret(NamedTuple):
     """A JSON secret in Secrets Manager, named ``motcua/{stage}/{name}`` (chalicelib.runtime.credentials)."""
     name: str
@@ -168,6 +183,9 @@ DOSSIERS = Table(
         # Sparse: closed dossiers whose files are not purged yet, keyed by agency and sorted
         # by when they closed: the retention purge reads only what it may purge (issue 6).
         Index("closed_by_agency", "gsi_closed", "gsi_closed_at"),
+        # Sparse: dossiers taken at a desk (walk-in or by post), keyed by the receiving desk's
+        # agency, newest first: the desk's own list, GET /dossiers?received=here (Decree 118/2025).
+        Index("received_by_desk", "gsi_desk", "list_sk"),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="ttl",
@@ -300,6 +318,13 @@ QUEUE_CONSUMERS += (
                   tables=("payments", "catalogue", "idempotency"), bundle=RECEIPTS_BUNDLE,
                   objects=(Objects(RECEIPTS_PREFIX, write=True),)),
 )
+# The Circular 03/2025 papers (docs/forms.md): the API sends a paper's values to this function,
+# which draws it with the receipts bundle's fpdf2 and answers the PDF; it touches no data.
+# 1024 MB for the CPU that comes with it (fpdf2's line breaking is CPU-bound); 25 s stays inside
+# the API's 29 s.
+PAPERS_RENDERER = Invoked(name="papers", handler="handlers.papers:handler", setting="MOTCUA_PAPERS_FUNCTION",
+                          timeout=25, memory=1024, bundle=RECEIPTS_BUNDLE)
+INVOKED: tuple[Invoked, ...] = (PAPERS_RENDERER,)
 # Retention (issue 6): once a day, delete the files of dossiers closed more than
 # MOTCUA_ATTACHMENT_RETENTION_YEARS ago (chalicelib/trust/use_cases/privacy.purge).
 RETENTION_SCHEDULE = Schedule(name="attachments-retention", handler="handlers.retention:handler",

@@ -205,6 +205,9 @@ class Settings:
     aws_endpoint_url: str | None = _setting("MOTCUA_AWS_ENDPOINT", check=_http_url)   # the moto server locally
     attachments_bucket: str | None = _setting("MOTCUA_ATTACHMENTS_BUCKET", required_in_aws=True)   # set by infra/
     public_url: str = _setting("MOTCUA_PUBLIC_URL", "http://127.0.0.1:8000", required_in_aws=True, check=_http_url)
+    portal_origin: str | None = _setting("MOTCUA_PORTAL_ORIGIN", check=_http_url)   # the one origin CORS admits
+    papers_place: str | None = _setting("MOTCUA_PAPERS_PLACE")   # None: from the catalogue's province (docs/forms.md)
+    papers_function: str | None = _setting("MOTCUA_PAPERS_FUNCTION")   # None: draw in-process (set by infra/)
     local_jwt_secret: str = _setting("MOTCUA_LOCAL_JWT_SECRET", FAKE_LOCAL_JWT_SECRET, secret=True)
     workday_end: str = _setting("MOTCUA_WORKDAY_END", "17:00", check=_clock)
     calendar_extras_file: str | None = _setting("MOTCUA_CALENDAR_EXTRAS")
@@ -213,6 +216,7 @@ class Settings:
     upload_url_ttl_seconds: int = _setting("MOTCUA_UPLOAD_URL_TTL", "900")
     download_url_ttl_seconds: int = _setting("MOTCUA_DOWNLOAD_URL_TTL", "300")
     receipt_url_ttl_seconds: int = _setting("MOTCUA_RECEIPT_URL_TTL", "300")
+    file_link_ttl_days: int = _setting("MOTCUA_FILE_LINK_TTL_DAYS", "365")   # national portal file links
     catalogue_cache_seconds: int = _setting("MOTCUA_CATALOGUE_CACHE_SECONDS", "60")
     idempotency_ttl_seconds: int = _setting("MOTCUA_IDEMPOTENCY_TTL", "86400")
     track_per_ip: int = _setting("MOTCUA_TRACK_PER_IP", "10")
@@ -221,6 +225,8 @@ class Settings:
     audit_retention_days: int = _setting("MOTCUA_AUDIT_RETENTION_DAYS", "3650")   # infra/ sets it per stage
     attachment_retention_years: int = _setting("MOTCUA_ATTACHMENT_RETENTION_YEARS", "5")
     secrets_max_age_seconds: int = _setting("MOTCUA_SECRETS_MAX_AGE", "900")
+    # Decree 118/2025: an extension's horizon, working days added in all (None: the procedure's own days).
+    extension_max_days: int | None = _setting("MOTCUA_EXTENSION_MAX_DAYS")
 
     @property
     def is_local(self) -> bool:

@@ -11,8 +11,11 @@ def seed_path() -> Path:
 
 def seed_catalogue() -> int:
     """Load the sample catalogue into the catalogue table. Returns items written."""
+    from chalicelib.catalogue.rules.merger import keep_retirements
     from chalicelib.catalogue.rules.procedures import load_catalogue_file
-    from chalicelib.catalogue.store.procedures import save_catalogue
+    from chalicelib.catalogue.store.procedures import save_catalogue, snapshot
 
     agencies, procedures = load_catalogue_file(seed_path())
+    current = snapshot()   # seeding again after a merger day keeps what it did
+    agencies, procedures, _kept = keep_retirements(agencies, procedures, current.agencies, current.procedures)
     return save_catalogue(agencies, procedures)

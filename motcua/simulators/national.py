@@ -3,10 +3,11 @@ portal: it speaks the protocol of chalicelib/sync/adapters/national_portal.py an
 
 * ``POST /auth {username, password}`` -> ``{error_code: 0, session, expires_in}``.
 * ``POST /service {service, madonvi, session, data}`` for DongBoHoSoMC, CapNhatTienDoHoSoMC,
-  TraCuuHoSo and LayThuTuc. It checks required fields, dates (``yyyyMMddHHmmss``, a real
-  date and time on a 24-hour clock), lengths (TrichYeuHoSo <= 1000, NguoiXuLy <= 50) and codes,
-  and answers ``error_code`` 0 ok, 1 invalid data (``errors`` lists each field), 2 already
-  exists, 3 unknown or expired session, 4 not found.
+  DongBoDanhGia, TraCuuHoSo and LayThuTuc. It checks every field of a record against the
+  portal's profile (chalicelib/sync/rules/national_profile.py: required fields, every code
+  and number a string, codes, dates ``yyyyMMddHHmmss`` on a 24-hour clock, lengths such as
+  TrichYeuHoSo <= 1000 and NguoiXuLy <= 50, download links), and answers ``error_code``
+  0 ok, 1 invalid data (``errors`` lists each field), 2 already exists, 3 unknown or expired session, 4 not found.
 * Test hooks (``POST /_control`` or ``control()``): ``fail`` (next n calls answer HTTP 500),
   ``timeout`` (next n calls hang for ``delay`` seconds, then drop), ``already_exists`` (next n
   DongBoHoSoMC answer 2 after storing), ``down`` (every call 503 until false),
@@ -19,51 +20,19 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
-from datetime import datetime
 from typing import Any
 
+from chalicelib.sync.rules import national_profile as profile
 from motcua.simulators.loopback import LoopbackServer, Request
 
-SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo", "LayThuTuc")
-DOSSIER_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "ChuHoSo", "LoaiDoiTuong", "TrichYeuHoSo", "NgayTiepNhan",
-                    "TrangThaiHoSo", "HinhThuc", "DonViXuLy")
-DOSSIER_DATES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy")
-PROGRESS_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "PhongBanXuLy", "NoiDungXuLy", "TrangThai")
-PROGRESS_DATES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
-LIMITS = {"TrichYeuHoSo": 1000, "NguoiXuLy": 50, "MaHoSo": 50, "ChuHoSo": 200}
+SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo", "LayThuTuc", "DongBoDanhGia")
 
 
-def _is_portal_time(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 14 or not value.isdigit():
-        return False
-    try:
-        datetime.strptime(value, "%Y%m%d%H%M%S")
-    except ValueError:
-        return False
-    return True
-
-
-def validate(data: Any, required: tuple[str, ...], dates: tuple[str, ...]) -> list[str]:
-    if not isinstance(data, dict):
-        return ["data: phải là đối tượng JSON"]
-    errors = [f"{key}: bắt buộc" for key in required if data.get(key) in (None, "")]
-    for key in dates:
-        value = data.get(key)
-        if value not in (None, "") and not _is_portal_time(value):
-            errors.append(f"{key}: phải có dạng yyyyMMddHHmmss (24 giờ)")
-    for key, limit in LIMITS.items():
-        if isinstance(data.get(key), str) and len(data[key]) > limit:
-            errors.append(f"{key}: dài tối đa {limit} ký tự")
-    for key in ("TrangThaiHoSo", "TrangThai"):
-        if key in data and not (isinstance(data[key], int) and 1 <= data[key] <= 10):
-            errors.append(f"{key}: mã trạng thái 1–10")
-    if "LoaiDoiTuong" in data and data["LoaiDoiTuong"] not in (1, 2, 3, 4):
-        errors.append("LoaiDoiTuong: 1, 2, 3 hoặc 4")
-    for item in data.get("DanhSachHoSoBoSung") or []:
-        for key in ("NgayYeuCau", "NgayBoSung", "NgayHenTraCu", "NgayHenTraMoi"):
-            if item.get(key) not in (None, "") and not _is_portal_time(item[key]):
-                errors.append(f"DanhSachHoSoBoSung.{key}: phải có dạng yyyyMMddHHmmss (24 giờ)")
-    return errors
+def validate(data: Any, service: str) -> list[str]:
+    """Every field of the record against the portal's profile for ``service``
+    (chalicelib/sync/rules/national_profile.py: required fields, strings only, codes, dates
+    on a 24-hour clock, lengths), one message per problem."""
+    return [f"{p.field}: {p.message}" for p in profile.check(data, profile.PROFILES[service])]
 
 
 class NationalPortalSimulator(LoopbackServer):
@@ -80,6 +49,7 @@ class NationalPortalSimulator(LoopbackServer):
             self.sessions: dict[str, float] = {}
             self.dossiers: dict[str, dict[str, Any]] = {}
             self.progress: dict[str, list[dict[str, Any]]] = {}
+            self.ratings: dict[str, dict[str, Any]] = {}
             self.calls: list[dict[str, Any]] = []
             self.auth_calls = 0
             self.hooks: dict[str, Any] = {"fail": 0, "timeout": 0, "already_exists": 0, "down": False, "delay": 3.0}
@@ -100,6 +70,7 @@ class NationalPortalSimulator(LoopbackServer):
     def state(self) -> dict[str, Any]:
         with self.lock:
             return {"dossiers": dict(self.dossiers), "progress": {k: list(v) for k, v in self.progress.items()},
+                    "ratings": dict(self.ratings),
                     "calls": list(self.calls), "auth_calls": self.auth_calls, "hooks": dict(self.hooks)}
 
     def _take(self, hook: str) -> bool:
@@ -164,7 +135,7 @@ class NationalPortalSimulator(LoopbackServer):
         return 200, answer
 
     def _DongBoHoSoMC(self, data: Any) -> dict[str, Any]:
-        errors = validate(data, DOSSIER_REQUIRED, DOSSIER_DATES)
+        errors = validate(data, "DongBoHoSoMC")
         if errors:
             return {"error_code": 1, "message": "Dữ liệu không hợp lệ", "errors": errors}
         with self.lock:
@@ -174,13 +145,23 @@ class NationalPortalSimulator(LoopbackServer):
         return {"error_code": 0, "message": "Thành công"}
 
     def _CapNhatTienDoHoSoMC(self, data: Any) -> dict[str, Any]:
-        errors = validate(data, PROGRESS_REQUIRED, PROGRESS_DATES)
+        errors = validate(data, "CapNhatTienDoHoSoMC")
         if errors:
             return {"error_code": 1, "message": "Dữ liệu không hợp lệ", "errors": errors}
         with self.lock:
             if data["MaHoSo"] not in self.dossiers:
                 return {"error_code": 4, "message": "Không tìm thấy hồ sơ"}
             self.progress.setdefault(data["MaHoSo"], []).append(data)
+        return {"error_code": 0, "message": "Thành công"}
+
+    def _DongBoDanhGia(self, data: Any) -> dict[str, Any]:
+        errors = validate(data, "DongBoDanhGia")
+        if errors:
+            return {"error_code": 1, "message": "Dữ liệu không hợp lệ", "errors": errors}
+        with self.lock:
+            if data["MaHoSo"] not in self.dossiers:
+                return {"error_code": 4, "message": "Không tìm thấy hồ sơ"}
+            self.ratings[data["MaHoSo"]] = data
         return {"error_code": 0, "message": "Thành công"}
 
     def _TraCuuHoSo(self, data: Any) -> dict[str, Any]:

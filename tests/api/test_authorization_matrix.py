@@ -71,8 +71,13 @@ CASES = (
     Case("citizen-own", "citizen", "citizen-own", None, "online", frozenset({OWN})),
     Case("citizen-other", "citizen", "citizen-other", None, "online", frozenset()),
     *(c for role in ("officer", "leader") for c in (
-        Case(f"{role}-same-agency", role, f"{role}-a", AGENCY_A, "online", frozenset({"agency"})),
-        Case(f"{role}-same-agency-desk", role, f"{role}-a", AGENCY_A, "desk", frozenset({"agency", "desk"})),
+        Case(f"{role}-same-agency", role, f"{role}-a", AGENCY_A, "online", frozenset({"agency", "receiving"})),
+        Case(f"{role}-same-agency-desk", role, f"{role}-a", AGENCY_A, "desk",
+             frozenset({"agency", "receiving", "desk"})),
+        # agency B's desk took a dossier for agency A's procedure (Decree 118/2025): B reads it
+        # as an agency that took part, and acts as its receiving desk, but does not process it
+        Case(f"{role}-receiving-desk", role, f"{role}-b", AGENCY_B, "desk_other",
+             frozenset({"agency:read", "receiving", "desk"})),
         Case(f"{role}-other-agency", role, f"{role}-b", AGENCY_B, "online", frozenset()))),
     Case("finance", "finance", "finance-1", None, "online", frozenset()),
     Case("admin", "admin", "admin-1", None, "online", frozenset()),
@@ -88,7 +93,7 @@ def expected(rule: permissions.Rule, role: str, satisfied: frozenset[str]) -> in
         return None
     if scope is None:
         return 403
-    if scope == ALL or rule.resource is None or scope in satisfied:
+    if scope == ALL or rule.resource is None or scope in satisfied or f"{scope}:{rule.kind}" in satisfied:
         return None
     return 404 if rule.kind == READ or scope in (OWN, PROCEDURES) else 403
 
@@ -128,7 +133,9 @@ def build_world(api: Api, session: Any) -> World:
     for key, procedure, token, uploader, path, extra in (
             ("online", JUDICIAL, citizen, "citizen-own", "/dossiers", {}),
             ("notary", NOTARY, citizen, "citizen-own", "/dossiers", {}),
-            ("desk", JUDICIAL, officer, "officer-a", "/desk/dossiers", {"channel": "direct", "consent": True})):
+            ("desk", JUDICIAL, officer, "officer-a", "/desk/dossiers", {"channel": "direct", "consent": True}),
+            ("desk_other", JUDICIAL, api.token("officer", AGENCY_B, sub="officer-b"), "officer-b", "/desk/dossiers",
+             {"channel": "direct", "consent": True})):
         upload_id = put_upload(session, uploader)
         body = submission(procedure, attachments=[{"upload_id": upload_id, "name": "don.pdf"}], **extra)
         created = api.call("POST", path, body=body, token=token, headers={"Idempotency-Key": f"matrix-{key}"})
@@ -167,7 +174,8 @@ def _request(world: World, action: str, sub: str | None, case: Case | None) -> d
     dossier = world.dossiers[case.dossier if case else "online"]
     values = {"code": dossier, "procedure_code": JUDICIAL, "payment_id": world.payment_id,
               "upload_id": world.attachments[case.dossier if case else "online"],
-              "correction_id": "c-unknown", "system": SYSTEM, "provider": "vnpay"}
+              "correction_id": "c-unknown", "system": SYSTEM, "provider": "vnpay", "form": "refusal",
+              "token": "A" * 43, "agency_id": "000.00.13.H50"}
     path = path.format(**values)
     body: Any = ACT_BODIES[sub] | {"action": sub} if sub else BODIES.get(action)
     headers = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}

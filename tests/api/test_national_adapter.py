@@ -7,8 +7,10 @@ from chalicelib.sync.adapters.national_portal import NationalPortal, PortalRejec
 from motcua.simulators.national import NationalPortalSimulator
 
 GOOD = {"MaHoSo": "000.22.30.H50-261121-0001", "MaTTHC": "1.009994", "TenTTHC": "Cấp giấy phép xây dựng",
-        "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": 1, "TrichYeuHoSo": "Xin cấp phép", "NgayTiepNhan": "20261121153000",
-        "NgayHenTra": "", "TrangThaiHoSo": 2, "HinhThuc": 2, "DonViXuLy": "000.22.30.H50"}
+        "KenhThucHien": "2", "HinhThuc": "0", "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": "1",
+        "TrichYeuHoSo": "Xin cấp phép", "NgayNopHoSo": "20261121150000", "NgayTiepNhan": "20261121153000",
+        "NgayHenTra": "", "TrangThaiHoSo": "2", "DonViXuLy": "UBND phường Hải Châu", "NoiNopHoSo": "000.22.30.H50",
+        "DuocThanhToanTrucTuyen": "0"}
 
 
 @pytest.fixture
@@ -46,7 +48,9 @@ def test_a_session_the_portal_forgot_is_renewed_once(sim):
     ({"NgayTiepNhan": "2026112103300"}, "NgayTiepNhan"),
     ({"NgayTiepNhan": "20261121253000"}, "NgayTiepNhan"),          # hour 25: not a 24-hour time
     ({"TrichYeuHoSo": "a" * 1001}, "TrichYeuHoSo"),
-    ({"TrangThaiHoSo": 11}, "TrangThaiHoSo"),
+    ({"TrangThaiHoSo": "11"}, "TrangThaiHoSo"),
+    ({"TrangThaiHoSo": 2}, "TrangThaiHoSo"),                       # codes are strings
+    ({"KenhThucHien": ""}, "KenhThucHien"),
     ({"MaTTHC": ""}, "MaTTHC"),
 ])
 def test_the_simulator_validates_required_fields_formats_and_lengths(sim, change, error):
@@ -58,7 +62,7 @@ def test_the_simulator_validates_required_fields_formats_and_lengths(sim, change
 def test_progress_needs_a_known_dossier_and_a_short_handler_name(sim):
     portal = adapter(sim)
     progress = {"MaHoSo": GOOD["MaHoSo"], "NguoiXuLy": "x" * 51, "ThoiDiemXuLy": "20261121153000",
-                "PhongBanXuLy": "Phòng Kinh tế", "NoiDungXuLy": "Thẩm định", "TrangThai": 4}
+                "PhongBanXuLy": "Phòng Kinh tế", "NoiDungXuLy": "Thẩm định", "TrangThai": "4"}
     with pytest.raises(PortalRejected) as unknown:
         portal.call("CapNhatTienDoHoSoMC", {**progress, "NguoiXuLy": "Lê Văn Bình"})
     assert unknown.value.code == 4

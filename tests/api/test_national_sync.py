@@ -49,10 +49,13 @@ def test_every_version_reaches_the_portal_in_order_and_the_ledger_says_synced(ap
     dispatcher.drain()
     portal = simulators.national.state()
     sent = [(c["service"], c["result"]) for c in portal["calls"] if c["MaHoSo"] == code]
-    assert sent == [("DongBoHoSoMC", "ok"), ("DongBoHoSoMC", "ok"), ("CapNhatTienDoHoSoMC", "ok"), ("DongBoHoSoMC", "ok")]
-    assert portal["dossiers"][code]["TrangThaiHoSo"] == 5
-    assert portal["dossiers"][code]["DanhSachHoSoBoSung"][0]["NoiDungYeuCau"] == "Thiếu bản vẽ"
-    progress = portal["progress"][code][0]
+    # submit; accept, then its acceptance and first step; the move to step 2; the supplement request
+    assert sent == [("DongBoHoSoMC", "ok"), ("DongBoHoSoMC", "ok"), ("CapNhatTienDoHoSoMC", "ok"),
+                    ("CapNhatTienDoHoSoMC", "ok"), ("CapNhatTienDoHoSoMC", "ok"), ("DongBoHoSoMC", "ok")]
+    assert portal["dossiers"][code]["TrangThaiHoSo"] == "5"
+    assert portal["dossiers"][code]["DanhSachHoSoBoSung"][0]["NoiDungBoSung"] == "Thiếu bản vẽ"
+    assert [p["TrangThai"] for p in portal["progress"][code]] == ["2", "4", "4"]
+    progress = portal["progress"][code][2]
     assert (progress["NguoiXuLy"], progress["PhongBanXuLy"]) == ("can-bo-sxd", "Phòng Quản lý hoạt động xây dựng")
     view = sync_of(api, code, citizen)
     assert view["version"] == 4
@@ -71,7 +74,7 @@ def test_an_outage_of_the_portal_is_retried_until_it_recovers(api, aws_env, disp
     drain_until(dispatcher, lambda: sync_of(api, code, citizen)["national_sync"]["state"] == "synced")
     after = sync_of(api, code, citizen)["national_sync"]
     assert (after["state"], after["version"], after["last_error"], after["attempts"]) == ("synced", 2, None, 0)
-    assert simulators.national.state()["dossiers"][code]["TrangThaiHoSo"] == 2
+    assert simulators.national.state()["dossiers"][code]["TrangThaiHoSo"] == "2"
 
 
 def test_a_timeout_is_a_failure_then_a_retry_answered_already_exists_is_success(api, aws_env, dispatcher, simulators):
@@ -105,7 +108,8 @@ def test_reordered_versions_wait_for_their_predecessor(api, aws_env, simulators)
     assert deliver(v2, "m2") == {"batchItemFailures": []}
     assert deliver(v3, "m3", attempt=2) == {"batchItemFailures": []}
     calls = [c["service"] for c in simulators.national.state()["calls"] if c["MaHoSo"] == code]
-    assert calls == ["DongBoHoSoMC", "DongBoHoSoMC", "CapNhatTienDoHoSoMC"]
+    assert calls == ["DongBoHoSoMC", "DongBoHoSoMC", "CapNhatTienDoHoSoMC", "CapNhatTienDoHoSoMC",
+                     "CapNhatTienDoHoSoMC"]
     assert sync_store.read(code)[1].version == 3
 
 
@@ -150,19 +154,20 @@ def test_backfill_syncs_imported_legacy_dossiers_whose_ledger_is_behind(api, aws
     _, ledger = sync_store.read(legacy["code"])
     assert (ledger.version, ledger.state) == (6, "synced")
     sent = simulators.national.state()["dossiers"][legacy["code"]]
-    assert (sent["TrangThaiHoSo"], sent["NgayTra"], sent["HinhThuc"]) == (10, "20240125100000", 1)
+    assert (sent["TrangThaiHoSo"], sent["NgayTra"], sent["KenhThucHien"], sent["HinhThuc"]) == (
+        "10", "20240125100000", "1", "0")
     assert sync_ops.backfill("2024-01-01", ["000.22.30.H50"]) == 0    # nothing behind any more
 
 
-def test_one_adapter_call_per_event_and_one_auth_per_token_lifetime(api, aws_env, dispatcher, simulators):
+def test_each_event_makes_its_calls_and_one_auth_serves_the_token_lifetime(api, aws_env, dispatcher, simulators):
     simulators.national.control({"token_ttl": 3600})
     for i in range(3):
         new_accepted(api, key=f"auth-{i:04d}")
     dispatcher.drain()
     state = simulators.national.state()
-    assert len(state["calls"]) == 6 and state["auth_calls"] == 1
+    assert len(state["calls"]) == 12 and state["auth_calls"] == 1     # per dossier: submit 1, accept 1 + 2 progress
     simulators.national.control({"expire_sessions": True})   # the portal forgot the session
     new_accepted(api, key="auth-0009")
     dispatcher.drain()
     state = simulators.national.state()
-    assert state["auth_calls"] == 2 and [c["result"] for c in state["calls"][6:]].count("ok") == 2
+    assert state["auth_calls"] == 2 and [c["result"] for c in state["calls"][12:]].count("ok") == 4

@@ -193,14 +193,14 @@ def test_merged_agencies_roll_up_into_their_successor_as_of_a_date(api, world, m
     table = tmp_path / "succession.json"
     table.write_text(json.dumps({"moves": {birth: {"successor": judicial, "effective": "2025-07-01"}}}))
     monkeypatch.setenv("MOTCUA_AGENCY_SUCCESSION", str(table))
-    report_service.succession.cache_clear()
+    report_service._succession_file.cache_clear()
     try:
         start = TODAY - timedelta(days=60)
         merged = report(api, api.token("admin"), **{"from": start, "to": TODAY, "group_by": "agency",
                                                      "as_of": TODAY}).json
         as_was = report(api, api.token("admin"), **{"from": start, "to": TODAY, "group_by": "agency"}).json
     finally:
-        report_service.succession.cache_clear()
+        report_service._succession_file.cache_clear()
     assert birth in {r["agency_id"] for r in as_was["rows"]}
     rolled = {r["agency_id"]: r for r in merged["rows"]}
     assert birth not in rolled

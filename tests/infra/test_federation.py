@@ -62,10 +62,21 @@ def test_cdk_nag_finds_nothing_unsuppressed_on_a_stage_with_identity_providers(t
     template.resource_count_is("AWS::Cognito::UserPoolIdentityProvider", 1)   # what was checked had the provider
 
 
-def test_without_providers_the_pool_has_no_federation():
-    template = pool_template(stages.load("prod"))
+def test_without_providers_or_a_sign_in_domain_the_pool_has_no_federation_and_no_oauth():
+    template = pool_template(replace(stages.load("prod"), auth_domain_prefix=None))
     template.resource_count_is("AWS::Cognito::UserPoolIdentityProvider", 0)
     template.resource_count_is("AWS::Cognito::UserPoolDomain", 0)
+    template.resource_count_is("AWS::Cognito::UserPoolClient", 1)
+    template.has_resource_properties("AWS::Cognito::UserPoolClient", {"AllowedOAuthFlowsUserPoolClient": False})
+
+
+def test_a_sign_in_domain_gives_the_dashboard_a_code_flow_client_back_to_itself():
+    template = pool_template(stages.load("prod"))
+    template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
+    template.has_resource_properties("AWS::Cognito::UserPoolClient", {
+        "AllowedOAuthFlows": ["code"], "AllowedOAuthFlowsUserPoolClient": True,
+        "CallbackURLs": ["https://api.dichvucong.example.vn/reports/dashboard"],
+        "AllowedOAuthScopes": Match.array_with(["openid"])})
 
 
 @pytest.mark.parametrize("change, setting", [

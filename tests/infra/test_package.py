@@ -19,6 +19,7 @@ import pytest
 
 from chalicelib.runtime import resources
 from infra.assembly import Assembly, StagedFunction
+from infra.inventory import Inventory
 from motcua import sandbox
 from tests.infra.conftest import ROOT
 
@@ -82,7 +83,8 @@ def _repo_files(*folders: str) -> set[str]:
     return found
 
 
-RECEIPT_LIBRARIES = {"fpdf", "PIL", "fontTools", "receipt_pdf"}
+BUNDLED = {resources.physical_name("prod", f.name) for f in Inventory.declared().functions if f.bundle}
+RECEIPT_LIBRARIES = {"fpdf", "PIL", "fontTools", "segno", "receipt_pdf", "paper_pdf"}
 
 
 def test_every_package_holds_all_the_code_and_data_and_no_runtime_provided_library(deployed: Deployed) -> None:
@@ -91,9 +93,9 @@ def test_every_package_holds_all_the_code_and_data_and_no_runtime_provided_libra
     for name, staged in deployed.functions.items():
         names = set(zipfile.ZipFile(staged.package).namelist())
         tops = {n.split("/")[0] for n in names}
-        bundled = name == resources.physical_name("prod", "receipts")
+        bundled = name in BUNDLED
         api = name == resources.physical_name("prod", "api")
-        expected = shared | ({"app.py"} if api else set()) | (_repo_files("receipt_pdf") if bundled else set())
+        expected = shared | ({"app.py"} if api else set()) | (_repo_files("receipt_pdf", "paper_pdf") if bundled else set())
         assert expected - names == set(), name
         assert not tops & {"boto3", "botocore", "s3transfer"}, name
         assert (tops >= RECEIPT_LIBRARIES) if bundled else not tops & RECEIPT_LIBRARIES, name
@@ -178,3 +180,23 @@ def test_the_receipts_package_stores_the_pdf_that_the_api_package_links_to(deplo
     assert download.status_code == 200 and download.headers["Content-Type"] == "application/pdf"
     text = PdfReader(io.BytesIO(download.content)).pages[0].extract_text()
     assert "BIÊN LAI THU PHÍ, LỆ PHÍ" in text and "Trần Thị Gói" in text and "200.000 đ" in text
+
+
+def test_the_papers_package_draws_a_paper_for_the_api(deployed: Deployed) -> None:
+    """The function the API invokes for a Circular 03/2025 paper (handlers/papers.py), from its
+    bundle: the register layout with one line, back as base64 PDF."""
+    import base64
+    import io
+
+    from pypdf import PdfReader
+
+    line = {"code": "000.22.30.H50-261201-0001", "procedure": "Cấp phép (1.009994)", "applicant": "Trần Thị Gói",
+            "contact": "", "competent": "UBND phường", "received": "01/12/2026", "due": "", "finished": "",
+            "returned": "", "note": "Đang giải quyết"}
+    event = {"layout": "register", "dated": "2026-12-01T08:00:00+07:00",
+             "values": {"issuer": "UBND PHƯỜNG", "issuer_parent": "", "unit": "UBND phường",
+                        "period": "Từ ngày 01/12/2026 đến ngày 01/12/2026", "rows": [line]}}
+    outcome = deployed.invoke(resources.PAPERS_RENDERER.name, event)
+    assert outcome.outside == [], outcome.logs[-3000:]
+    text = PdfReader(io.BytesIO(base64.b64decode(outcome.result["pdf"]))).pages[0].extract_text()
+    assert "SỔ THEO DÕI HỒ SƠ" in text and "Trần Thị Gói" in text

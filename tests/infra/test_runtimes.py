@@ -27,7 +27,7 @@ def _functions(assembly: Assembly) -> dict[str, dict[str, Any]]:
 
 def test_every_function_the_api_included_runs_python_3_13(assembly: Assembly) -> None:
     functions = _functions(assembly)
-    declared = [*resources.STREAM_CONSUMERS, *resources.QUEUE_CONSUMERS, *resources.SCHEDULES]
+    declared = [*resources.STREAM_CONSUMERS, *resources.QUEUE_CONSUMERS, *resources.SCHEDULES, *resources.INVOKED]
     names = ["api", *(function.name for function in declared)]
     assert set(functions) == {resources.physical_name("prod", name) for name in names}
     assert {name: props.get("Runtime") for name, props in functions.items()} == dict.fromkeys(functions, LAMBDA_PYTHON)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
@@ -10,8 +11,12 @@ import pytest
 
 from chalicelib.runtime import resources
 from infra.api import load_contract
+from infra import checkov
 from infra.assembly import Assembly
 
+# The API and every declared function (consumers, schedules, and those the API invokes).
+FUNCTIONS = 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES) \
+    + len(resources.INVOKED)
 
 def test_cfn_lint_finds_no_errors(assembly: Assembly) -> None:
     from cfnlint.api import lint
@@ -36,6 +41,18 @@ def test_cdk_nag_ran_and_every_suppression_states_a_reason(assembly: Assembly) -
     assert suppressed, "expected the justified suppressions of infra/nag.py"
     assert all(len(row["Exception Reason"]) >= 40 for row in suppressed)
     assert not [row for row in rows if row["Compliance"] == "Non-Compliant"]
+
+
+def test_checkov_finds_nothing_that_is_not_fixed_or_skipped_with_a_reason(assembly: Assembly, tmp_path: Path) -> None:
+    assert checkov.failed_checks(assembly.template, tmp_path) == []
+
+
+def test_every_checkov_skip_states_its_reason(assembly: Assembly) -> None:
+    in_template = [skip for resource in assembly.template["Resources"].values()
+                   for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])]
+    assert in_template, "the access-log bucket's skips should be in the template"
+    reasons = [*checkov.SKIPS.values(), *(skip["comment"] for skip in in_template)]
+    assert all(len(reason) > 40 for reason in reasons)
 
 
 def test_every_table_has_point_in_time_recovery_and_prod_deletion_protection(template: Any) -> None:
@@ -133,7 +150,7 @@ def test_no_iam_statement_allows_every_action(assembly: Assembly) -> None:
 def test_each_function_has_its_own_role(assembly: Assembly) -> None:
     functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
     roles = [json.dumps(f["Properties"]["Role"]) for f in functions.values()]
-    assert len(roles) == len(set(roles)) == 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    assert len(roles) == len(set(roles)) == FUNCTIONS
 
 
 def test_protected_routes_use_the_cognito_authorizer_and_public_ones_do_not(assembly: Assembly) -> None:
@@ -143,12 +160,65 @@ def test_protected_routes_use_the_cognito_authorizer_and_public_ones_do_not(asse
     checked = 0
     for path, operations in api["paths"].items():
         for method, operation in operations.items():
+            if method == "options":   # the CORS preflight: a mock, browsers send no token on it
+                continue
             public = contract[path][method].get("security") == []
             assert operation.get("security") == (None if public else [{"cognito": []}]), (method, path)
             checked += 1
     assert checked >= 10
     assert api["paths"]["/dossiers"]["post"]["security"] == [{"cognito": []}]
     assert "security" not in api["paths"]["/track/{code}"]["get"]
+
+
+def test_every_path_answers_the_preflight_for_the_portal_origin_only_and_errors_carry_it(assembly: Assembly) -> None:
+    api = next(iter(assembly.resources("AWS::Serverless::Api").values()))["Properties"]
+    origin = "'https://dichvucong.example.vn'"
+    for path, operations in api["DefinitionBody"]["paths"].items():
+        preflight = operations["options"]
+        assert preflight["security"] == [] and preflight["x-amazon-apigateway-integration"]["type"] == "mock", path
+        headers = preflight["x-amazon-apigateway-integration"]["responses"]["default"]["responseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == origin, path
+        allowed = set(headers["method.response.header.Access-Control-Allow-Methods"].strip("'").split(","))
+        assert allowed == {m.upper() for m in operations} | {"OPTIONS"}, path
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert api["GatewayResponses"][kind]["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == origin
+    function = next(iter(assembly.resources("AWS::Serverless::Function").values()))["Properties"]
+    assert function["Environment"]["Variables"]["MOTCUA_PORTAL_ORIGIN"] == "https://dichvucong.example.vn"
+
+
+def test_no_sign_in_client_has_the_implicit_flow_the_admin_scope_or_a_foreign_callback(assembly: Assembly) -> None:
+    clients = assembly.resources("AWS::Cognito::UserPoolClient").values()
+    assert clients
+    for client in clients:
+        props = client["Properties"]
+        assert "implicit" not in props.get("AllowedOAuthFlows", [])
+        assert "aws.cognito.signin.user.admin" not in props.get("AllowedOAuthScopes", [])
+        if not props.get("AllowedOAuthFlowsUserPoolClient"):
+            assert not props.get("CallbackURLs") and not props.get("AllowedOAuthFlows"), props
+        for url in props.get("CallbackURLs", []) + props.get("LogoutURLs", []):
+            assert url.startswith(("https://dichvucong.example.vn/", "https://api.dichvucong.example.vn/")), url
+
+
+def test_a_firewall_guards_the_api_with_the_managed_rules_and_a_rate_rule_per_address(assembly: Assembly) -> None:
+    acl = next(iter(assembly.resources("AWS::WAFv2::WebACL").values()))["Properties"]
+    managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]}
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= managed
+    rate = next(r for r in acl["Rules"] if "RateBasedStatement" in r["Statement"])
+    assert rate["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"} and "Block" in rate["Action"]
+    association = next(iter(assembly.resources("AWS::WAFv2::WebACLAssociation").values()))["Properties"]
+    assert "/stages/api" in json.dumps(association["ResourceArn"])
+
+
+def test_tables_are_backed_up_daily_for_as_long_as_the_audit_log_is_kept(assembly: Assembly) -> None:
+    plan = next(iter(assembly.resources("AWS::Backup::BackupPlan").values()))["Properties"]["BackupPlan"]
+    assert [rule["Lifecycle"]["DeleteAfterDays"] for rule in plan["BackupPlanRule"]] == [3650]
+    selection = next(iter(assembly.resources("AWS::Backup::BackupSelection").values()))["Properties"]
+    assert len(selection["BackupSelection"]["Resources"]) == len(assembly.resources("AWS::DynamoDB::Table"))
+
+
+def test_prod_keeps_its_log_groups_when_the_stack_is_deleted(assembly: Assembly) -> None:
+    groups = assembly.resources("AWS::Logs::LogGroup").values()
+    assert groups and all(group.get("DeletionPolicy") == "Retain" for group in groups)
 
 
 def test_functions_trace_and_name_their_powertools_service(assembly: Assembly) -> None:
@@ -166,7 +236,7 @@ def test_alarms_cover_dead_letters_errors_throttles_5xx_and_the_custom_metrics(a
     names = {a.get("MetricName") for a in alarms}
     assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "5XXError"} <= names
     assert {m.name for m in resources.ALARMED_METRICS} <= names
-    functions = 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    functions = FUNCTIONS
     assert sum(a.get("MetricName") == "Errors" for a in alarms) == functions
     dead_letters = len(_dead_letter_targets(assembly))
     assert sum(a.get("MetricName") == "ApproximateNumberOfMessagesVisible" for a in alarms) == dead_letters
@@ -229,7 +299,7 @@ def test_the_audit_log_is_append_only_and_kept_for_the_stage_retention(assembly:
     assert audit["Properties"]["DeletionProtectionEnabled"] is True and audit["DeletionPolicy"] == "Retain"
     assert audit["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     granted = _roles_granting_on(assembly, logical_id)
-    declared = (*resources.STREAM_CONSUMERS, *resources.QUEUE_CONSUMERS, *resources.SCHEDULES)
+    declared = (*resources.STREAM_CONSUMERS, *resources.QUEUE_CONSUMERS, *resources.SCHEDULES, *resources.INVOKED)
     writers = ["api", *(f.name for f in declared if f.tables is None or resources.AUDIT.name in f.tables)]
     assert len(granted) == len(writers)  # the API and functions declaring every table or this one
     assert all(actions <= {"dynamodb:PutItem", "dynamodb:Query"} for actions in granted.values()), granted
@@ -255,7 +325,7 @@ def test_only_the_zalo_token_schedule_writes_a_secret_and_it_runs_one_at_a_time(
 
 def test_every_function_reaches_the_providers_the_stage_names_never_a_local_simulator(assembly: Assembly) -> None:
     functions = {**assembly.resources("AWS::Lambda::Function"), **assembly.resources("AWS::Serverless::Function")}
-    assert len(functions) == 1 + len(resources.STREAM_CONSUMERS) + len(resources.QUEUE_CONSUMERS) + len(resources.SCHEDULES)
+    assert len(functions) == FUNCTIONS
     for function in functions.values():
         env = function["Properties"]["Environment"]["Variables"]
         assert {k: env.get(k) for k in assembly.config.provider_settings} == dict(assembly.config.provider_settings)

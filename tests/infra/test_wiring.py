@@ -21,7 +21,7 @@ NOTIFIER = resources.QueueConsumer(name="notifier", queue=NOTIFY.name, handler="
 SWEEP = resources.Schedule(name="payment-sweep", handler="handlers.sweep:handler", expression="rate(5 minutes)",
                            tables=(resources.DOSSIERS.name,), secrets=(resources.VNPAY_SECRET.name,))
 EXTENDED = dict(queues=(*resources.QUEUES, NOTIFY), rules=(*resources.RULES, ON_ACCEPT),
-                queue_consumers=(NOTIFIER,), schedules=(SWEEP,))
+                queue_consumers=(NOTIFIER,), schedules=(SWEEP,), invoked=())
 
 
 @pytest.fixture(scope="module")

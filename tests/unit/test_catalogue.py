@@ -92,10 +92,15 @@ def test_seed_parses_with_departments_a_commune_and_the_province(seed):
 
 
 def test_seed_has_no_district_level_and_every_agency_reports_to_the_province(seed):
+    """Except the old Kon Tum departments the shipped sample merger plan retires."""
+    from chalicelib.catalogue.rules.merger import parse_plan
+    from motcua.seed import seed_path
     agencies, _ = seed
+    plan = parse_plan((seed_path().parent / "merger_plan.json").read_text(encoding="utf-8"))
+    merged = {r.agency_id for r in plan.retirements}
     province = next(a for a in agencies if a.level == "province")
-    assert province.parent_id is None
-    assert all(a.parent_id == province.agency_id for a in agencies if a is not province)
+    assert province.parent_id is None and merged
+    assert all(a.parent_id == province.agency_id for a in agencies if a is not province and a.agency_id not in merged)
 
 
 def test_seed_agency_ids_can_prefix_a_dossier_code(seed):

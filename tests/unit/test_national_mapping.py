@@ -1,21 +1,28 @@
-"""Dossier versions -> national portal messages. Pure, no AWS, no HTTP."""
+"""Dossier events -> national portal calls, and the configuration behind them. Pure."""
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.dossiers.rules import transitions
-from chalicelib.sync.rules.national_mapping import (
-    DOSSIER_SERVICE, PROGRESS_SERVICE, SNAPSHOT_EVENT, load_config, message_for, national_config, portal_time,
-)
-from tests.unit.test_processing import accepted, at, run
-from chalicelib.kernel.working_days import iso
 from chalicelib.kernel.events import new_event
+from chalicelib.kernel.working_days import iso
+from chalicelib.sync.rules.national_mapping import (
+    DOSSIER_SERVICE, PROGRESS_SERVICE, RATING_SERVICE, SNAPSHOT_EVENT, load_config, messages_for, national_config,
+    portal_time,
+)
+from tests.unit.test_national_record import FACTS, whole_life
+from tests.unit.test_processing import accepted, at, run
 
 
-def event(dossier, event_type, data):
-    return new_event(event_type, dossier_code=dossier["code"], version=dossier["version"], occurred_at=iso(at(3)),
+def event(dossier, event_type, when):
+    return new_event(event_type, dossier_code=dossier["code"], version=dossier["version"], occurred_at=iso(when),
                      agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
-                     status=dossier["status"], data=data)
+                     status=dossier["status"], data={})
+
+
+def calls(d, event_type, when):
+    return [(service, len(records)) for service, records in messages_for(event(d, event_type, when), d,
+                                                                         national_config(), FACTS)]
 
 
 def test_portal_times_are_local_24_hour_clock_digits():
@@ -29,6 +36,7 @@ def test_every_status_and_event_type_is_configured():
     assert set(config.statuses) == set(transitions.STATUSES)
     assert sorted(config.statuses.values()) == [1, 2, 3, 4, 5, 7, 8, 9, 10]
     assert set(config.services) == set(transitions.EVENT_TYPES.values())
+    assert config.services["DossierRated"] == RATING_SERVICE
 
 
 @pytest.mark.parametrize("broken, message", [
@@ -40,30 +48,30 @@ def test_a_broken_status_map_is_refused(broken, message):
         load_config(broken)
 
 
-def test_a_status_change_sends_the_dossier_as_it_is_now():
+def test_acceptance_sends_the_dossier_then_its_acceptance_and_first_step_progress():
+    assert calls(accepted(), "DossierAccepted", at(2)) == [(DOSSIER_SERVICE, 1), (PROGRESS_SERVICE, 2)]
+
+
+def test_a_status_change_with_no_progress_of_its_own_sends_the_dossier_only():
     d = accepted()
-    d["summary"] = "x" * 1500
     run(d, "request_supplement", at(4, 15), "supplement_requested", reason="Thiếu bản vẽ", documents=["Bản vẽ"])
-    service, data = message_for(event(d, "DossierSupplementRequested", {}), d, national_config())
-    assert service == DOSSIER_SERVICE
-    assert (data["MaHoSo"], data["TrangThaiHoSo"], data["NgayTiepNhan"]) == (d["code"], 5, "20261102090000")
-    assert data["NgayHenTra"] == "" and len(data["TrichYeuHoSo"]) == 1000
-    assert data["DanhSachHoSoBoSung"][0]["NgayYeuCau"] == "20261104150000"
-    assert data["DanhSachHoSoBoSung"][0]["NgayHenTraCu"] == "20261116170000"
-    assert data["DinhDanhCHS"] == [{"LoaiDinhDanh": 1, "SoDinhDanh": "0" * 12}]
+    assert calls(d, "DossierSupplementRequested", at(4, 15)) == [(DOSSIER_SERVICE, 1)]
 
 
-def test_a_step_move_sends_progress_from_the_event_with_the_handler_cut_to_50():
+def test_a_step_move_sends_its_progress_only():
     d = accepted()
-    data = run(d, "forward", at(4, 14), "processing", to_step=3, assignee="n" * 80, note="Trình ký")
-    service, message = message_for(event(d, "DossierForwarded", data), d, national_config())
-    assert service == PROGRESS_SERVICE
-    assert len(message["NguoiXuLy"]) == 50 and message["ChucDanh"] == "Lãnh đạo"
-    assert (message["ThoiDiemXuLy"], message["TrangThai"]) == ("20261104140000", 4)
-    assert message["NoiDungXuLy"] == "Ký giấy phép: Trình ký"
+    run(d, "forward", at(4, 14), "processing", to_step=3, assignee="lanh-dao", note="Trình ký")
+    assert calls(d, "DossierForwarded", at(4, 14)) == [(PROGRESS_SERVICE, 1)]
 
 
-def test_a_rating_sends_nothing_and_a_backfill_sends_the_dossier():
-    d = accepted()
-    assert message_for(event(d, "DossierRated", {}), d, national_config()) is None
-    assert message_for(event(d, SNAPSHOT_EVENT, {}), d, national_config())[0] == DOSSIER_SERVICE
+def test_the_end_of_processing_and_the_return_send_their_progress():
+    d = whole_life()
+    assert calls(d, "DossierResultIssued", at(9, 16)) == [(DOSSIER_SERVICE, 1), (PROGRESS_SERVICE, 1)]
+    assert calls(d, "DossierResultReturned", at(10, 10)) == [(DOSSIER_SERVICE, 1), (PROGRESS_SERVICE, 1)]
+
+
+def test_a_rating_sends_the_rating_and_a_backfill_sends_everything():
+    d = whole_life()
+    assert calls(d, "DossierRated", at(10, 11)) == [(RATING_SERVICE, 1)]
+    assert calls(d, SNAPSHOT_EVENT, at(12)) == [(DOSSIER_SERVICE, 1), (PROGRESS_SERVICE, 5), (RATING_SERVICE, 1)]
+    assert calls(accepted(), SNAPSHOT_EVENT, at(12)) == [(DOSSIER_SERVICE, 1), (PROGRESS_SERVICE, 2)]

@@ -4,10 +4,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from typing import Any
+
 from chalicelib.dossiers.rules import transitions
+from chalicelib.kernel.events import new_event
 from chalicelib.sync.rules.notifications import e164, local_time, render, templates
-from tests.unit.test_national_mapping import event
 from tests.unit.test_processing import accepted, at, run
+
+def event(dossier: dict[str, Any], event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    return new_event(event_type, dossier_code=dossier["code"], version=dossier["version"],
+                     occurred_at="2026-11-20T10:00:00+07:00", agency_id=dossier["agency_id"],
+                     procedure_code=dossier["procedure_code"], status=dossier["status"], data=data)
+
 
 KNOWN = {"code", "procedure", "agency", "at", "due", "reason", "documents", "step", "old_due", "new_due",
          "method", "decision"}

@@ -200,6 +200,7 @@ def test_back_dating_limits(effective, message):
 
 def test_return_result_records_returned_at_and_method():
     d = accepted()
+    d["applicant"]["address"] = "12 Lê Lợi, phường Cẩm Thành"
     run(d, "issue_result", at(10), "finished", decision="rejected", documents=[{"upload_id": "e" * 32, "name": "tb.pdf"}])
     data = run(d, "return_result", at(11), "returned", method="post")
     assert (d["returned_at"], d["return_method"], data["backdated"]) == (iso(at(11)), "post", False)

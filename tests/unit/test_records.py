@@ -141,7 +141,7 @@ def test_the_audit_copies_the_values_it_copied_before_the_keys_were_typed():
     assert copied == {
         "status", "version", "channel", "agency_id", "procedure_code", "submitted_at", "accepted_at", "due_at",
         "amount_due", "finished_at", "returned_at", "return_method", "holder_agency_id", "extension_days",
-        "consent", "received_by", "pay_before_accept"}
+        "consent", "received_by", "pay_before_accept", "receiving_agency_id", "result_delivery"}
     assert named == {"step", "payment"}
 
 

@@ -25,6 +25,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, fields as dc_fields
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")
 AGENCY_LEVELS = ("province", "department", "commune")
+AGENCY_STATUSES = ("active", "retired")      # retired: merged, renamed to a new code or dissolved
 STEP_ROLES = ("officer", "leader")         # who handles a step of the internal process
 MAX_STEPS = 20
 DEFAULT_STEP_NAME = "Thụ lý và giải quyết hồ sơ"
@@ -187,6 +189,9 @@ class Agency:
     name: str
     level: str             # AGENCY_LEVELS
     parent_id: str | None = None
+    status: str = "active"              # AGENCY_STATUSES
+    successor: str | None = None        # who serves its procedures and dossiers once retired
+    effective_date: str | None = None   # YYYY-MM-DD (local) the retirement took effect
 
     def __post_init__(self) -> None:
         values, errs = _check_agency({f.name: getattr(self, f.name) for f in dc_fields(self)})
@@ -197,7 +202,12 @@ class Agency:
 
     def to_dict(self) -> dict[str, Any]:
         return {"agency_id": self.agency_id, "name": self.name, "level": self.level,
-                "parent_id": self.parent_id}
+                "parent_id": self.parent_id, "status": self.status, "successor": self.successor,
+                "effective_date": self.effective_date}
+
+    def retired_on(self, day: date) -> bool:
+        """Whether the agency no longer serves anyone on this local day."""
+        return self.status == "retired" and (self.effective_date or "") <= day.isoformat()
 
 
 # --------------------------------------------------------------------------- field checks
@@ -491,8 +501,30 @@ def _check_agency(data: Mapping) -> tuple[dict[str, Any], Errs]:
         v["parent_id"] = _agency_id(parent, "mã cơ quan cấp trên", "parent_id", errs)
         if v["parent_id"] is not None and v["parent_id"] == v["agency_id"]:
             errs.append(("parent_id", "Mã cơ quan cấp trên không được trùng với chính mã cơ quan"))
-    clean = {k: x for k, x in v.items() if x is not None or k == "parent_id"}
+    _check_retirement(data, v, errs)
+    clean = {k: x for k, x in v.items() if x is not None or k in ("parent_id", "successor", "effective_date")}
     return clean, errs
+
+
+def _check_retirement(data: Mapping, v: dict[str, Any], errs: Errs) -> None:
+    """``status``, ``successor`` and ``effective_date``: absent in catalogues older than merger
+    day, so an agency without them is active. A retired agency names the day it retired."""
+    status = data.get("status") or "active"
+    v["status"] = _choice(status, AGENCY_STATUSES, "trạng thái cơ quan", "status",
+                          '"active" (đang hoạt động) hoặc "retired" (đã sáp nhập, giải thể)', errs)
+    successor = data.get("successor")
+    v["successor"] = _agency_id(successor, "mã cơ quan kế thừa", "successor", errs) if successor else None
+    if v["successor"] is not None and v["successor"] == v.get("agency_id"):
+        errs.append(("successor", "Cơ quan kế thừa không được trùng với chính cơ quan"))
+    effective = data.get("effective_date")
+    v["effective_date"] = None
+    if effective:
+        try:
+            v["effective_date"] = date.fromisoformat(str(effective)).isoformat()
+        except ValueError:
+            errs.append(("effective_date", "Ngày hiệu lực phải có dạng YYYY-MM-DD"))
+    elif status == "retired":
+        errs.append(("effective_date", "Cơ quan đã ngừng hoạt động phải có ngày hiệu lực (YYYY-MM-DD)"))
 
 
 # --------------------------------------------------------------------------- single records

@@ -242,13 +242,25 @@ def parse_due_day(raw: str, field: str) -> date:
 
 def apply_extend(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
                  calendar: WorkingCalendar) -> dict[str, Any]:
-    """Apology letter and extension: the new due day must be a later working day. The working
-    days it adds are stored, so the due date stays calendar.due_date(…) of the stored facts."""
+    """Apology letter and extension (Decree 118/2025/NĐ-CP on the one-stop mechanism: a
+    dossier that will be late gets a written apology with a new appointment date, sent
+    before the due date). It is honest only while the dossier is not yet late: made at the
+    latest on the working day before the due day, else 409 ``deadline_passed`` and the
+    dossier stays late in form 06 (Decision 766/QĐ-TTg counts timeliness against the date
+    promised at intake; only an audited correction changes a recorded figure). The new day
+    is a later working day, and all extensions together add at most ``horizon_days`` working
+    days (params; the procedure's statutory processing days when None). The working days it
+    adds are stored, so the due date stays calendar.due_date(…) of the stored facts."""
     old_due = dossier["due_at"]
     if not old_due:
         raise Conflict("Hồ sơ chưa có ngày hẹn trả nên chưa thể gia hạn.", code="no_due_date")
     new_day = parse_due_day(params["new_due_date"], "new_due_date")
     old_day = to_local(parse_iso(old_due)).date()
+    ahead = calendar.working_days_between(to_local(at).date(), old_day)
+    if ahead < 1:
+        raise Conflict("Đã quá thời hạn gia hạn: phải xin lỗi và hẹn lại chậm nhất vào ngày làm việc trước ngày hẹn "
+                       f"trả ({old_day.isoformat()}). Hồ sơ được tính là trễ hạn.", code="deadline_passed",
+                       extra={"due_at": old_due})
     try:
         working = calendar.is_working_day(new_day)
     except ValueError:
@@ -258,13 +270,22 @@ def apply_extend(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, b
     if not working:
         raise ValidationFailed(fields={"new_due_date": "Ngày hẹn trả mới phải là ngày làm việc."})
     added = calendar.working_days_between(old_day + timedelta(days=1), new_day + timedelta(days=1))
-    dossier["extension_days"] = dossier.get("extension_days", 0) + added
+    horizon = params.get("horizon_days") or dossier["processing_days"]
+    already = dossier.get("extension_days", 0)
+    if already + added > horizon:
+        latest = calendar.add_working_days(old_day, horizon - already) if horizon > already else old_day
+        raise ValidationFailed("Thời gian gia hạn vượt quá mức cho phép.", code="extension_too_long", fields={
+            "new_due_date": f"Tổng thời gian gia hạn tối đa {horizon} ngày làm việc; ngày hẹn mới muộn nhất là "
+                            f"{latest.isoformat()}."})
+    dossier["extension_days"] = already + added
     recompute_deadlines(dossier, calendar)
     record: Extension = {"at": iso(at), "by": by, "reason": params["reason"], "old_due_at": old_due,
-                         "new_due_at": dossier["due_at"], "added_working_days": added}
+                         "new_due_at": dossier["due_at"], "added_working_days": added,
+                         "new_due_date": new_day.isoformat(), "working_days_before_due": ahead}
     dossier["extensions"].append(record)
     return {"extended_at": iso(at), "extended_by": by, "reason": params["reason"], "old_due_at": old_due,
-            "new_due_at": dossier["due_at"], "added_working_days": added}
+            "new_due_at": dossier["due_at"], "added_working_days": added, "new_due_date": new_day.isoformat(),
+            "working_days_before_due": ahead}
 
 
 # --- endings ---------------------------------------------------------------------------------
@@ -310,6 +331,11 @@ def apply_issue_result(dossier: Dossier, params: Mapping[str, Any], *, at: datet
 
 def apply_return_result(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
                         calendar: WorkingCalendar) -> dict[str, Any]:
+    """The result handed over: at a desk, online, or by post, which needs the applicant's
+    postal address (the public postal service, Decision 45/2016/QĐ-TTg)."""
+    if params["method"] == "post" and not dossier["applicant"].get("address"):
+        raise ValidationFailed(fields={"method": "Hồ sơ không có địa chỉ nhận (applicant.address) để gửi kết quả qua "
+                                                 "bưu chính."})
     effective = effective_time(params.get("effective_at"), field="effective_at", now=at, dossier=dossier,
                                calendar=calendar)
     dossier["returned_at"] = iso(effective)
@@ -320,12 +346,42 @@ def apply_return_result(dossier: Dossier, params: Mapping[str, Any], *, at: date
 
 def apply_rate(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
                calendar: WorkingCalendar) -> dict[str, Any]:
+    """The rating on the national index's nine criteria, once per dossier: by the owner
+    online, or recorded by a desk for a walk-in citizen (``at_desk``, from the use case)."""
     if dossier.get("rating"):
         raise Conflict("Hồ sơ này đã được đánh giá; mỗi hồ sơ chỉ đánh giá một lần.", code="already_rated")
+    at_desk = bool(params.get("at_desk"))
     dossier["rating"] = {"criteria": dict(params["criteria"]), "overall": params["overall"],
-                         "comment": params.get("comment"), "rated_at": iso(at)}
+                         "comment": params.get("comment"), "rated_at": iso(at), "at_desk": at_desk,
+                         "recorded_by": by}
     return {"rated_at": iso(at), "criteria": dict(params["criteria"]), "overall": params["overall"],
-            "has_comment": bool(params.get("comment"))}
+            "has_comment": bool(params.get("comment")), "at_desk": at_desk}
+
+
+def apply_reassign(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
+                   calendar: WorkingCalendar) -> dict[str, Any]:
+    """Merger day: the successor becomes the dossier's agency, and holder (and receiving desk)
+    wherever the retired agency was. Nothing about time changes: the due dates, pauses and the current step's
+    clock stay as they were, so the move itself never makes a dossier late, and the code (with
+    the old agency's prefix) stays the dossier's key for tracking."""
+    old, new = dossier["agency_id"], params["to_agency_id"]
+    if old == new:
+        raise Conflict("Hồ sơ đã thuộc cơ quan này.", code="already_reassigned")
+    dossier["agency_id"] = new
+    if (dossier.get("holder_agency_id") or old) == old:
+        dossier["holder_agency_id"] = new
+    if dossier.get("receiving_agency_id") == old:   # the retired desk's counter is the successor's now
+        dossier["receiving_agency_id"] = new
+    dossier["agencies"] = [*(a for a in dossier.get("agencies", [old]) if a != new), new]
+    for template in dossier.get("steps", []):
+        if template.get("agency_id") == old:
+            template["agency_id"] = new
+    step = dossier.get("step")
+    if step and step.get("agency_id") == old:
+        step["agency_id"] = new
+    return {"reassigned_at": iso(at), "reassigned_by": by, "from_agency_id": old, "to_agency_id": new,
+            "reassigned_to": new, "plan_id": params["plan_id"], "reason": params["reason"],
+            "due_at": dossier.get("due_at")}
 
 
 # --- warnings --------------------------------------------------------------------------------

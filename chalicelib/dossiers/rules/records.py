@@ -18,7 +18,7 @@ with what may be done with it:
 use ``.get``. Times are ISO 8601 with +07:00; money is integer VND.
 """
 import json
-from typing import Annotated, Any, TypedDict, get_type_hints
+from typing import Annotated, Any, NotRequired, TypedDict, get_type_hints
 
 from chalicelib.payments.rules.records import PaymentLedger
 
@@ -26,12 +26,17 @@ API, AUDIT, AUDIT_MEMBERS = "api", "audit", "audit_members"
 
 
 class Applicant(TypedDict, total=False):
-    """Who submitted (chalicelib.dossiers.rules.submission.validate_applicant)."""
+    """Who submitted (chalicelib.dossiers.rules.submission.validate_applicant). ``type`` is
+    citizen | business | agency | organization; a dossier stored before it is a citizen's."""
+    type: str
     full_name: str
     id_number: str
     phone: str
     email: str
     address: str
+    tax_code: str                   # business: 10 digits, or 10-3 for a branch
+    organization_name: str
+    legal_representative: str
 
 
 class FileRef(TypedDict):
@@ -70,6 +75,7 @@ class DecisionEntry(TypedDict, total=False):
     backdated: bool
     new_due_at: str
     source_event_id: str
+    reassigned_to: str      # merger day: the successor agency (chalicelib/catalogue/rules/merger.py)
 
 
 class StepTemplate(TypedDict):
@@ -126,6 +132,8 @@ class Extension(TypedDict):
     old_due_at: str | None
     new_due_at: str | None
     added_working_days: int
+    new_due_date: NotRequired[str]  # the day asked for (YYYY-MM-DD): the apology's new appointment
+    working_days_before_due: NotRequired[int]   # how early it was made (at least 1: Decree 118/2025)
 
 
 class Result(TypedDict):
@@ -144,6 +152,8 @@ class Rating(TypedDict):
     overall: int
     comment: str | None
     rated_at: str
+    at_desk: NotRequired[bool]      # recorded by the receiving desk for a walk-in citizen
+    recorded_by: NotRequired[str]
 
 
 class Correction(TypedDict, total=False):
@@ -196,6 +206,8 @@ class Dossier(DossierCore, total=False):
     notify: Annotated[list[str], API]                     # sms | zalo | email
     consent: Annotated[bool | None, API, AUDIT]           # desk intake: data-processing consent
     received_by: Annotated[str | None, API, AUDIT]        # desk intake: the receiving officer
+    receiving_agency_id: Annotated[str, API, AUDIT]       # the desk that took it (Decree 118/2025)
+    result_delivery: Annotated[str, API, AUDIT]           # desk | post: how the result goes back
     steps: Annotated[list[StepTemplate], API]
     step: Annotated[CurrentStep | None, API, AUDIT_MEMBERS]
     step_history: Annotated[list[HeldStep], API]

@@ -24,10 +24,6 @@ CHANNELS = ("online", "direct", "postal")
 NOTIFY_CHANNELS = ("sms", "zalo", "email")   # how the citizen wants to hear about the dossier
 DEFAULT_NOTIFY = ("sms",)
 
-# ASCII digits only: ``\d`` also matches fullwidth and other scripts' digits (chalicelib/kernel/text.py).
-_ID_NUMBER = re.compile(r"[0-9]{12}")
-_PHONE = re.compile(r"(?:0|\+84)[0-9]{9,10}")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -66,43 +62,90 @@ text_field = _text
 
 def validate_notify(raw: Any, applicant: Mapping[str, Any], errors: dict[str, str]) -> list[str]:
     """The citizen's notification channels (optional; SMS by default). Email needs an address."""
-    if raw is None:
-        return list(DEFAULT_NOTIFY)
+    if raw is None:   # SMS by default; an applicant without a phone hears by email, or by post
+        return list(DEFAULT_NOTIFY) if applicant.get("phone") else ["email"] if applicant.get("email") else []
     if not isinstance(raw, list) or any(c not in NOTIFY_CHANNELS for c in raw):
         errors["notify"] = "Kênh nhận thông báo (notify) là danh sách gồm: " + ", ".join(NOTIFY_CHANNELS) + "."
         return []
     if "email" in raw and not applicant.get("email"):
         errors["notify"] = "Muốn nhận thông báo qua email thì cần khai báo email của người nộp."
+    if ("sms" in raw or "zalo" in raw) and not applicant.get("phone"):
+        errors["notify"] = "Muốn nhận thông báo qua SMS hoặc Zalo thì cần số điện thoại của người nộp."
     return list(dict.fromkeys(raw))
 
 
+APPLICANT_TYPES = ("citizen", "business", "agency", "organization")
+RESULT_DELIVERY = ("desk", "post")   # national HinhThuc "0" / "1" (docs/national-portal.md)
+# What each kind of applicant must name besides a way to reach them (docs/domain.md,
+# "Applicants"): a person their 12-digit personal id (Law on Identification 2023); a business
+# its tax code (Law on Tax Administration 38/2019, Circular 86/2024/TT-BTC: 10 digits, a
+# branch 10-3), its registered name and its legal representative.
+_REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "citizen": ("full_name", "id_number"),
+    "business": ("organization_name", "tax_code", "legal_representative"),
+    "agency": ("organization_name",),
+    "organization": ("organization_name",),
+}
+_APPLICANT_FIELDS = (   # key, max length, label
+    ("full_name", 200, "Họ và tên"),
+    ("id_number", 64, "Số định danh cá nhân"),
+    ("phone", 15, "Số điện thoại"),
+    ("email", 254, "Email"),
+    ("address", 500, "Địa chỉ"),
+    ("tax_code", 64, "Mã số thuế"),
+    ("organization_name", 300, "Tên tổ chức, doanh nghiệp"),
+    ("legal_representative", 200, "Người đại diện theo pháp luật"),
+)
+_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "id_number": (re.compile(r"^[0-9]{12}$"), "Số định danh cá nhân phải gồm đúng 12 chữ số."),
+    "phone": (re.compile(r"^(?:0|\+84)[0-9]{9,10}$"), "Số điện thoại không hợp lệ (ví dụ: 0912345678)."),
+    "email": (re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"), "Địa chỉ email không hợp lệ."),
+    "tax_code": (re.compile(r"^[0-9]{10}(?:-[0-9]{3})?$"),
+                 "Mã số thuế gồm 10 chữ số, hoặc 10 chữ số, dấu gạch ngang và 3 chữ số (chi nhánh)."),
+}
+
+
 def validate_applicant(raw: Any, errors: dict[str, str]) -> dict[str, str]:
+    """The applicant of any kind (``type``, citizen when absent). The phone is needed only
+    when neither an email nor a postal address is given: a business or a walk-in citizen
+    without a phone is still reachable (Decree 118/2025 lets any of them apply)."""
     if not isinstance(raw, Mapping):
         errors["applicant"] = "Thông tin người nộp (applicant) là bắt buộc và phải là đối tượng JSON."
         return {}
-    applicant: dict[str, str] = {}
-    fields = (
-        ("full_name", True, 200, "Họ và tên"),
-        ("id_number", True, 12, "Số định danh cá nhân"),
-        ("phone", True, 15, "Số điện thoại"),
-        ("email", False, 254, "Email"),
-        ("address", False, 500, "Địa chỉ"),
-    )
-    for key, required, max_len, label in fields:
+    kind = raw.get("type", "citizen")
+    if kind not in APPLICANT_TYPES:
+        errors["applicant.type"] = "Loại người nộp (type) phải là một trong: " + ", ".join(APPLICANT_TYPES) + "."
+        return {}
+    required = _REQUIRED_BY_TYPE[kind]
+    applicant: dict[str, str] = {"type": kind}
+    for key, max_len, label in _APPLICANT_FIELDS:
         path = f"applicant.{key}"
-        value = _text(raw, key, errors, path=path, required=required,
-                      max_len=max_len if key != "id_number" else 64, label=label, single_line=True)
+        value = _text(raw, key, errors, path=path, required=key in required, max_len=max_len, label=label,
+                      single_line=True)
         if value is None:
             continue
-        if key == "id_number" and not _ID_NUMBER.fullmatch(value):
-            errors[path] = "Số định danh cá nhân phải gồm đúng 12 chữ số."
-        elif key == "phone" and not _PHONE.fullmatch(value.replace(" ", "")):
-            errors[path] = "Số điện thoại không hợp lệ (ví dụ: 0912345678)."
-        elif key == "email" and not _EMAIL.match(value):
-            errors[path] = "Địa chỉ email không hợp lệ."
+        value = value.replace(" ", "") if key == "phone" else value
+        pattern, message = _FORMATS.get(key, (None, ""))
+        if pattern is not None and not pattern.fullmatch(value):
+            errors[path] = message
         else:
-            applicant[key] = value.replace(" ", "") if key == "phone" else value
+            applicant[key] = value
+    if not any(raw.get(key) for key in ("phone", "email", "address")) and "applicant.phone" not in errors:
+        errors["applicant.phone"] = "Cần ít nhất một cách liên hệ: số điện thoại, email hoặc địa chỉ."
     return applicant
+
+
+def validate_result_delivery(raw: Any, applicant: Mapping[str, Any], errors: dict[str, str]) -> str:
+    """How the result goes back: at the desk (default) or by post, which needs the postal
+    address (the public postal service, Decision 45/2016/QĐ-TTg; HinhThuc 1)."""
+    if raw is None:
+        return "desk"
+    if raw not in RESULT_DELIVERY:
+        errors["result_delivery"] = "Hình thức nhận kết quả (result_delivery) phải là desk hoặc post."
+        return "desk"
+    if raw == "post" and not applicant.get("address") and "applicant.address" not in errors:
+        errors["applicant.address"] = "Nhận kết quả qua bưu chính thì cần địa chỉ nhận (applicant.address)."
+    return str(raw)
 
 
 def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attachments",
@@ -177,6 +220,7 @@ def validate_submission(body: Any) -> dict[str, Any]:
         errors["form"] = f"Tờ khai vượt quá {settings().dossier_limits.form_bytes} byte (JSON, UTF-8)."
     attachments = validate_attachments(body.get("attachments"), errors)
     notify = validate_notify(body.get("notify"), applicant, errors)
+    result_delivery = validate_result_delivery(body.get("result_delivery"), applicant, errors)
     if errors:
         raise ValidationFailed(fields=errors)
     return {
@@ -186,6 +230,7 @@ def validate_submission(body: Any) -> dict[str, Any]:
         "form": dict(form),
         "attachments": attachments,
         "notify": notify,
+        "result_delivery": result_delivery,
     }
 
 
@@ -196,9 +241,11 @@ def _compact_json(value: Any) -> str:
 
 
 def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedure, owner_sub: str,
-                channel: str, submitted_at: str) -> Dossier:
+                channel: str, submitted_at: str, receiving_agency_id: str | None = None) -> Dossier:
     """The dossier as first stored. Procedure rules are copied in, so a later catalogue edit
-    never changes the deadline of a dossier already in progress."""
+    never changes the deadline of a dossier already in progress. ``receiving_agency_id`` is the
+    desk that took it, which may be another agency's (Decree 118/2025: any one-stop desk of
+    the province); online, it is the competent agency itself."""
     from chalicelib.dossiers.rules.processing import initial_steps
 
     fees: list[FeeLine] = [{"name": fee.name, "amount": fee.amount} for fee in procedure.fees]
@@ -231,6 +278,8 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "notify": list(submission.get("notify", DEFAULT_NOTIFY)),
         "consent": None,
         "received_by": None,
+        "receiving_agency_id": receiving_agency_id or procedure.agency_id,
+        "result_delivery": submission.get("result_delivery", "desk"),
         "steps": initial_steps(procedure),
         "step": None,
         "step_history": [],
@@ -269,17 +318,28 @@ def full_view(dossier: Dossier) -> dict[str, Any]:
     return view
 
 
-def list_view(dossier: Dossier) -> dict[str, Any]:
-    return {
+def list_view(dossier: Dossier, desk: str | None = None) -> dict[str, Any]:
+    """A list item; in an agency's list, ``received_here`` marks what its own desk took in
+    (walk-in or by post), whichever agency is competent (Decree 118/2025)."""
+    view: dict[str, Any] = {
         "dossier_code": dossier["code"],
         "status": dossier["status"],
         "procedure_code": dossier["procedure_code"],
         "procedure_name": dossier["procedure_name"],
         "agency_id": dossier["agency_id"],
-        "applicant_name": dossier["applicant"].get("full_name"),
+        "receiving_agency_id": dossier.get("receiving_agency_id", dossier["agency_id"]),
+        "applicant_name": applicant_name(dossier["applicant"]),
         "submitted_at": dossier["submitted_at"],
         "due_at": dossier["due_at"],
     }
+    if desk is not None:
+        view["received_here"] = dossier.get("channel", "online") != "online" and view["receiving_agency_id"] == desk
+    return view
+
+
+def applicant_name(applicant: Mapping[str, Any]) -> str | None:
+    """The name a list shows: the business or body's name, else the person's."""
+    return applicant.get("organization_name") or applicant.get("full_name")
 
 
 def public_view(dossier: Dossier, agency_name: str) -> dict[str, Any]:

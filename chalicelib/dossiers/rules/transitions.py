@@ -52,6 +52,9 @@ EDGES: dict[tuple[str | None, str], str] = {
     **_from(IN_PROGRESS, "issue_result", FINISHED),
     (FINISHED, "return_result"): RETURNED,
     **_from((FINISHED, RETURNED), "rate"),
+    # Merger day: a dossier still with a retired agency moves to its successor, status kept
+    # (chalicelib/catalogue/rules/merger.py). A finished one still has a result to hand over.
+    **_from((SUBMITTED, *OPEN, FINISHED), "reassign"),
 }
 
 # What an action needs besides an edge from the current status, for every caller (an
@@ -75,6 +78,7 @@ EVENT_TYPES: dict[str, str] = {
     "issue_result": "DossierResultIssued",
     "return_result": "DossierResultReturned",
     "rate": "DossierRated",
+    "reassign": "DossierReassigned",
 }
 
 

@@ -62,8 +62,16 @@ def to_item(dossier: Dossier) -> DossierItem:
         gsi_agency=agency, gsi_agency_status=f"{agency}#{status}",
         gsi_owner=owner, gsi_owner_status=f"{owner}#{status}",
         gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
-        body=body,
+        gsi_desk=desk_index(dossier), body=body,
     )
+
+
+def desk_index(dossier: Dossier) -> str | None:
+    """The receiving desk's agency for the sparse ``received_by_desk`` index: only dossiers
+    taken at a desk (walk-in or by post) are in it."""
+    if dossier.get("channel", "online") == "online":
+        return None
+    return dossier.get("receiving_agency_id") or dossier["agency_id"]
 
 
 def _check_size(code: str, body: str) -> None:
@@ -203,15 +211,21 @@ _LIST_INDEXES = {
     ("agency", True): (DossierItem.by_agency_status, "gsi_agency_status"),
     ("owner", False): (DossierItem.by_owner, "gsi_owner"),
     ("owner", True): (DossierItem.by_owner_status, "gsi_owner_status"),
+    ("desk", False): (DossierItem.received_by_desk, "gsi_desk"),
+    ("desk", True): (DossierItem.received_by_desk, "gsi_desk"),
 }
 
 
 def list_dossiers(*, scope: str, scope_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
-    """One Query on the matching index, newest first. Never a Scan."""
+    """One Query on the matching index, newest first. Never a Scan. The desk's list filters
+    on the status (a page may then hold fewer than ``limit`` items and still have a cursor):
+    one sparse index rather than two, since a table gains one index per deployment."""
     index, key_name = _LIST_INDEXES[(scope, status is not None)]
-    key_value = f"{scope_id}#{status}" if status else scope_id
+    key_value = f"{scope_id}#{status}" if status and scope != "desk" else scope_id
     start_key = decode_cursor(cursor, key_name, key_value) if cursor else None
-    result = index.query(key_value, scan_index_forward=False, limit=limit, last_evaluated_key=start_key)
+    condition = DossierItem.status == status if status and scope == "desk" else None
+    result = index.query(key_value, scan_index_forward=False, limit=limit, last_evaluated_key=start_key,
+                         filter_condition=condition)
     items = [from_item(item) for item in result]
     last = result.last_evaluated_key
     return Page(items=items, next_cursor=encode_cursor(last) if last else None,
@@ -235,6 +249,13 @@ def dossiers_since(agency_id: str, since: str) -> Iterator[Dossier]:
     """Every dossier of the agency submitted on or after ``since`` (ISO), oldest first.
     Queries on the agency index, page by page (operator backfills; never a Scan)."""
     for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk >= since):
+        yield from_item(item)
+
+
+def dossiers_in_status(agency_id: str, status: str) -> Iterator[Dossier]:
+    """Every dossier of the agency in this status, page by page on the agency-status index
+    (merger day: the open dossiers of a retired agency; never a Scan)."""
+    for item in DossierItem.by_agency_status.query(f"{agency_id}#{status}"):
         yield from_item(item)
 
 
@@ -262,6 +283,15 @@ def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[Dossier]
     drill-down. One paginated Query on the agency index."""
     bound = (last_day + timedelta(days=1)).isoformat()
     for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk < bound):
+        yield from_item(item)
+
+
+def dossiers_received_between(agency_id: str, first_day: date, last_day: date) -> Iterator[Dossier]:
+    """Every dossier of an agency submitted on a local day within [first_day, last_day], in
+    order of receipt (the dossier register). One paginated Query on the agency index: its
+    sort key starts with the local submission time."""
+    low, high = first_day.isoformat(), (last_day + timedelta(days=1)).isoformat()
+    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk.between(low, high)):
         yield from_item(item)
 
 

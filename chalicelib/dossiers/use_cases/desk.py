@@ -1,6 +1,14 @@
 """Intake at the one-stop desk: walk-in and postal dossiers go through the same intake path
 as online ones (intake.submit), so every dossier is in the system.
 
+Any desk of the province may take a dossier for any procedure, whatever the administrative
+boundary (Decree 118/2025/NĐ-CP on the one-stop mechanism). The dossier records both the
+competent agency (``agency_id``, from the procedure: its queue, its code, its report) and the
+receiving desk (``receiving_agency_id``, the officer's agency), which keeps reading and
+tracking it, hands it over (acceptance), takes supplements, returns the result at its counter
+and records the citizen's rating (chalicelib/trust/rules/permissions.py, scopes ``desk`` and
+``receiving``).
+
 The officer who records it is the submitter: the Idempotency-Key is scoped to that officer
 and the uploads are the officer's scans. The dossier's owner is ``desk:{officer}``, a
 subject no citizen token can have; the applicant follows it with the code and phone digits
@@ -35,4 +43,5 @@ def submit_at_desk(body: Any, identity: Identity, idempotency_key: str) -> tuple
     if errors or not isinstance(channel, str):
         raise ValidationFailed(fields=errors)
     return intake.submit(body, identity, idempotency_key, channel=channel, owner_sub=desk_owner(identity.sub),
-                         extra={"consent": consent, "received_by": identity.sub})
+                         extra={"consent": consent, "received_by": identity.sub},
+                         receiving_agency_id=identity.agency_id)

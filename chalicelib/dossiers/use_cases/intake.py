@@ -20,6 +20,7 @@ from chalicelib.dossiers.use_cases.transition import Clock, utc_now
 from chalicelib.dossiers.store.attachments import missing_uploads
 from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, to_local
 from chalicelib.catalogue.use_cases.procedures import get_procedure
+from chalicelib.catalogue.use_cases.agencies import check_serving
 from chalicelib.dossiers.rules.submission import (
     dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
     stored_file, submission_response, uploader_of, validate_submission,
@@ -45,7 +46,7 @@ def request_hash(body: Any) -> str:
 
 def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str = "online",
            owner_sub: str | None = None, extra: DeskFields | None = None,
-           clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
+           receiving_agency_id: str | None = None, clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
     """Create a dossier. Returns (response, replayed). Same key + same body replays the
     first response; same key + another body is a 422. The desk (chalicelib/dossiers/use_cases/desk.py) passes
     its own ``owner_sub`` and ``extra`` fields (consent, receiving officer). The daily number
@@ -58,6 +59,9 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
     except NotFound:
         raise ValidationFailed("Mã thủ tục không tồn tại trong danh mục.", code="unknown_procedure",
                                fields={"procedure_code": "Không tìm thấy thủ tục với mã này."}) from None
+    today = to_local(clock()).date()
+    for serving in {procedure.agency_id, receiving_agency_id or procedure.agency_id}:
+        check_serving(serving, today)   # merger day: a retired agency or desk takes nothing (409 agency_retired)
     upload_errors = missing_uploads(identity.sub, submission["attachments"])
     if upload_errors:
         raise ValidationFailed(fields=upload_errors)
@@ -66,12 +70,14 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
     day = f"{now:%y%m%d}"
     code = dossier_code(procedure.agency_id, now.date(), store.next_sequence(procedure.agency_id, day))
     dossier = new_dossier(code=code, submission=submission, procedure=procedure,
-                          owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now))
+                          owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now),
+                          receiving_agency_id=receiving_agency_id)
     dossier.update(extra or {})
     record_uploader(dossier, dossier["attachments"], identity.sub)
     event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
         "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
         "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
+        "receiving_agency_id": dossier["receiving_agency_id"], "result_delivery": dossier["result_delivery"],
     })
     response = submission_response(dossier)
     try:
@@ -170,27 +176,37 @@ def deadline(code: str, identity: Identity) -> dict[str, Any]:
     return {**base, "due_at": dossier["due_at"], "explanation": explanation}
 
 
+RECEIVED_HERE = "here"   # GET /dossiers?received=here: what the desk took in
+
+
 def list_for(identity: Identity, *, agency_id: str | None, status: str | None, limit: int,
-             cursor: str | None) -> dict[str, Any]:
+             cursor: str | None, received: str | None = None) -> dict[str, Any]:
     """One page of the dossiers in the caller's scope: a citizen's own, an officer's agency,
-    or (scope ``all``) the one agency asked for, so every list is a Query."""
+    or (scope ``all``) the one agency asked for, so every list is a Query. With
+    ``received=here`` the agency's desk list instead: the dossiers taken at its desk, for
+    its own procedures or, under Decree 118/2025, for any other agency's."""
     reach = permissions.scope_of(identity, "dossier.list")
+    if received is not None and (received != RECEIVED_HERE or reach == permissions.OWN):
+        raise ValidationFailed(fields={"received": "Chỉ cán bộ, quản trị dùng được bộ lọc received=here."})
     if reach == permissions.OWN:
         scope, scope_id = "owner", identity.sub
     elif reach == permissions.AGENCY:
-        if agency_id and agency_id != identity.agency_id:
+        if agency_id and agency_id != identity.agency_id and agency_id not in identity.predecessors:
             raise Forbidden("Cán bộ chỉ xem được hồ sơ của cơ quan mình.", code="agency_out_of_scope")
-        scope, scope_id = "agency", identity.agency_id or ""
+        scope, scope_id = "agency", agency_id or identity.agency_id or ""   # a predecessor's: history
     else:
         if not agency_id:
             raise ValidationFailed(fields={"agency_id": "Cần chọn cơ quan (agency_id) để xem danh sách hồ sơ."})
         scope, scope_id = "agency", agency_id
+    if received:
+        scope = "desk"
     try:
         page = store.list_dossiers(scope=scope, scope_id=scope_id, status=status, limit=limit, cursor=cursor)
     except store.BadCursor:
         raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
                                fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None
-    response = {"items": [list_view(item) for item in page.items], "next_cursor": page.next_cursor}
+    desk = None if scope == "owner" else scope_id
+    response = {"items": [list_view(item, desk) for item in page.items], "next_cursor": page.next_cursor}
     if identity.id_number and cursor is None and status is None:   # first page: old dossiers too
         from chalicelib.trust.use_cases import legacy as legacy_service
         old = legacy_service.list_items(identity)

@@ -60,8 +60,9 @@ ACTIONS: dict[str, Action] = {
     "issue_result": Action(processing.apply_issue_result, "documents"),
     "return_result": Action(processing.apply_return_result),
     "rate": Action(processing.apply_rate),
+    "reassign": Action(processing.apply_reassign),
 }
-AUDITED = ("reason", "to_step", "assignee", "method", "decision", "backdated", "new_due_at")
+AUDITED = ("reason", "to_step", "assignee", "method", "decision", "backdated", "new_due_at", "reassigned_to")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from chalicelib.dossiers.store import dossiers as store
 from chalicelib.dossiers.use_cases import transition
 from chalicelib.kernel.errors import MalformedRequest, ValidationFailed
 from chalicelib.kernel.working_days import default_calendar, to_local
+from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules import permissions
 from chalicelib.trust.rules.identity import Identity
 
@@ -45,8 +46,19 @@ def act(code: str, identity: Identity, body: Any, action: str, *, actor: transit
     action through the pipeline (chalicelib/dossiers/use_cases/transition.py)."""
     permissions.scope_of(identity, transition.permission_for(action, actor))
     params = action_input.parse(action, body) if action in action_input.PARSERS else {}
+    params.update(_context(action, identity))
     dossier = transition.run(code, identity, action, params, actor=actor, clock=clock or utc_now)
     return full_view(dossier)
+
+
+def _context(action: str, identity: Identity) -> dict[str, Any]:
+    """What an action's rule needs besides the body: the province's extension horizon
+    (None: the procedure's statutory days), and whether a rating is recorded at a desk."""
+    if action == "extend":
+        return {"horizon_days": settings().extension_max_days}
+    if action == "rate":
+        return {"at_desk": identity.role != "citizen"}
+    return {}
 
 
 # --- warnings ----------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ class Facts:
     closed: date | None = None
     pauses: tuple[tuple[date, date | None], ...] = ()        # [start day, end day) of each pause
     corrected: bool = False
+    receiving_agency_id: str | None = None                   # the desk that took it (Decree 118/2025)
 
     def due_on(self, day: date) -> date | None:
         """The due day in force at the end of ``day``."""
@@ -388,6 +389,7 @@ def facts_from_dossier(dossier: Dossier, *, adjusted: bool) -> Facts:
         field=dossier.get("field", ""), channel=dossier.get("channel", "online"),
         received=on(dossier["submitted_at"]), due_changes=due_changes, outcome=outcome, closed=closed,
         pauses=pauses, corrected=corrected and outcome is not None,
+        receiving_agency_id=dossier.get("receiving_agency_id") or dossier["agency_id"],
     )
 
 

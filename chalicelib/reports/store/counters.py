@@ -87,8 +87,9 @@ def _decode(text: str | None) -> dict[str, Contributions]:
     return out
 
 
-def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions]]:
-    """The dossier and its projection record in one consistent BatchGetItem."""
+def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions], str | None]:
+    """The dossier and its projection record in one consistent BatchGetItem, and the agency
+    the record's contributions are counted under (None: nothing projected yet)."""
     cfg = settings()
     dossiers, reports = cfg.name(resources.DOSSIERS.name), cfg.name(resources.REPORTS.name)
     client = dossier_table.connection().client
@@ -104,9 +105,13 @@ def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions
     record_items = found.get(reports, [])
     dossier = from_json(deserialize(dossier_items[0]["body"])) if dossier_items else None
     if not record_items:
-        return dossier, None, {view: {} for view in STORED_VIEWS}
+        return dossier, None, {view: {} for view in STORED_VIEWS}, None
     record = {k: deserialize(v) for k, v in record_items[0].items()}
-    return dossier, int(record["version"]), _decode(record.get("contributions"))
+    # Records written before merger day name no agency: until then a dossier's agency never
+    # changed, so it is the first it had (``agencies`` keeps every agency in order).
+    first = (dossier.get("agencies") or [dossier["agency_id"]])[0] if dossier else None
+    counted = record.get("agency_id") or first
+    return dossier, int(record["version"]), _decode(record.get("contributions")), counted
 
 
 class StaleProjection(Exception):
@@ -114,23 +119,27 @@ class StaleProjection(Exception):
 
 
 def apply(dossier: Dossier, version: int, applied_version: int | None,
-          new: dict[str, Contributions], deltas: dict[str, Contributions]) -> None:
-    """Write the counter deltas and the new projection record in one transaction."""
+          new: dict[str, Contributions], deltas: dict[str, Contributions], *,
+          withdrawn: tuple[str, dict[str, Contributions]] | None = None) -> None:
+    """Write the counter deltas and the new projection record in one transaction.
+    ``withdrawn``: (agency, deltas) taken off the agency a reassigned dossier left (merger day)."""
     code, agency = dossier["code"], dossier["agency_id"]
-    record = ProjectionItem(pk=projection_pk(code), sk="P", version=version, contributions=_encode(new))
+    record = ProjectionItem(pk=projection_pk(code), sk="P", version=version, contributions=_encode(new),
+                            agency_id=agency)
     condition = (ProjectionItem.pk.does_not_exist() if applied_version is None
                  else ProjectionItem.version == applied_version)
-    updates: dict[str, dict[str, int]] = defaultdict(lambda: dict(RAW_SHAPE))
-    for view, delta in deltas.items():
-        for (period, name), value in by_period(delta).items():
-            updates[period][f"{view}_{name}"] = value
+    updates: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict(RAW_SHAPE))
+    for counted, changes in ((agency, deltas), *([withdrawn] if withdrawn else [])):
+        for view, delta in changes.items():
+            for (period, name), value in by_period(delta).items():
+                updates[(counted, period)][f"{view}_{name}"] = value
     try:
         with TransactWrite(connection=dossier_table.connection()) as tx:
             tx.save(record, condition=condition)
-            for period, fields in updates.items():
-                item = CounterItem(pk=counter_pk(agency, shard_of(code), period),
+            for (counted, period), fields in updates.items():
+                item = CounterItem(pk=counter_pk(counted, shard_of(code), period),
                                    sk=f"{period}#{dossier['procedure_code']}")
-                actions = [CounterItem.agency_id.set(agency), CounterItem.procedure_code.set(dossier["procedure_code"]),
+                actions = [CounterItem.agency_id.set(counted), CounterItem.procedure_code.set(dossier["procedure_code"]),
                            CounterItem.field.set(dossier.get("field", "")), CounterItem.period.set(period)]
                 actions += [getattr(CounterItem, name).add(value) for name, value in fields.items()]
                 tx.update(item, actions=actions)

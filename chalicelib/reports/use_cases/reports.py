@@ -16,6 +16,7 @@ from typing import Any
 from collections.abc import Iterable, Mapping
 
 from chalicelib.catalogue.use_cases import procedures as catalogue
+from chalicelib.catalogue.use_cases.agencies import predecessors_of, successions
 from chalicelib.trust.rules import permissions
 from chalicelib.reports.store import counters as report_store
 from chalicelib.dossiers.use_cases import reads as dossier_reads
@@ -71,24 +72,34 @@ def parse_group_by(raw: str | None) -> str:
 
 
 def scope_agencies(identity: Identity, agency_id: str | None, action: str = "report.read") -> list[str]:
-    """Agencies this caller may report on (chalicelib.trust.rules.permissions): agency staff only their own."""
+    """Agencies this caller may report on (chalicelib.trust.rules.permissions): agency staff
+    only their own and the agencies retired into it (merger day: history is kept). One agency
+    asked for comes with its predecessors, shown apart, or rolled into it with ``as_of``."""
     if permissions.scope_of(identity, action) == permissions.AGENCY:
-        if agency_id and agency_id != identity.agency_id:
+        own = identity.agency_id or ""
+        if agency_id and agency_id != own and agency_id not in predecessors_of(own):
             raise Forbidden("Chỉ được xem báo cáo của cơ quan mình.", code="agency_out_of_scope")
-        return [identity.agency_id or ""]
+        chosen = agency_id or own
+        return [chosen, *predecessors_of(chosen)]
     known = catalogue.snapshot().agencies
     if agency_id:
         if agency_id not in known:
             raise ValidationFailed(fields={"agency_id": "Không có cơ quan với mã này."})
-        return [agency_id]
+        return [agency_id, *predecessors_of(agency_id)]
     return sorted(known)
 
 
 @cache
-def succession() -> Succession:
+def _succession_file() -> dict[str, tuple[str, date]]:
     path = settings().reports.agency_succession_file or PACKAGED_SUCCESSION
     raw = json.loads(Path(path).read_text(encoding="utf-8")).get("moves", {})
-    return Succession({old: (move["successor"], date.fromisoformat(move["effective"])) for old, move in raw.items()})
+    return {old: (move["successor"], date.fromisoformat(move["effective"])) for old, move in raw.items()}
+
+
+def succession() -> Succession:
+    """Who succeeded whom: the file (agencies gone before MotCua knew them) and the catalogue's
+    retired agencies (merger plans applied with ``motcua agencies apply``), the catalogue winning."""
+    return Succession({**_succession_file(), **successions()})
 
 
 # --- the report -------------------------------------------------------------------------
@@ -118,10 +129,11 @@ def _rows(cells_by_group: Mapping[str, Mapping[str, int]], group_by: str) -> tup
 def counter_cells(counter_rows: list[dict[str, Any]], start: date, end: date, group_by: str, view: str,
                   as_of: date | None = None) -> dict[str, dict[str, int]]:
     grouped: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    rolled = succession() if group_by == "agency" and as_of is not None else None
     for row in counter_rows:
         group = row[GROUPS[group_by]]
-        if group_by == "agency" and as_of is not None:
-            group = succession().successor(group, as_of)
+        if rolled and as_of:
+            group = rolled.successor(group, as_of)
         for name, value in row["values"][view].items():
             grouped[group][row["period"]][name] += value
     cells = {g: row_from_counters(c, start, end) for g, c in grouped.items()}
@@ -159,16 +171,24 @@ def scope_facts(agencies: Iterable[str], end: date, *, adjusted: bool = True) ->
 
 
 def drill_down(identity: Identity, *, start: date, end: date, group_by: str, cell: str | None, group: str | None,
-               agency_id: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+               agency_id: str | None, cursor: str | None, limit: int, as_of: date | None = None) -> dict[str, Any]:
+    """The dossiers behind one cell; with ``as_of``, grouped as the report with ``as_of`` is
+    (predecessors rolled into their successors), so every row's number can be opened."""
     if cell not in CELLS:
         raise ValidationFailed(fields={"cell": "Ô báo cáo không tồn tại, ví dụ resolved.late."})
     agencies = scope_agencies(identity, agency_id, "report.items")
-    facts = [f for f in scope_facts(agencies, end) if group is None or f.group(group_by) == group]
+    rolled = succession() if group_by == "agency" and as_of is not None else None
+
+    def group_of(fact: Facts) -> str:
+        return rolled.successor(fact.agency_id, as_of) if rolled and as_of else fact.group(group_by)
+
+    facts = [f for f in scope_facts(agencies, end) if group is None or group_of(f) == group]
     codes = members(facts, start, end, cell)
     offset = _decode_cursor(cursor) if cursor else 0
     page = codes[offset:offset + limit]
     by_code = {f.code: f for f in facts}
     items = [{"dossier_code": code, "agency_id": by_code[code].agency_id,
+              "receiving_agency_id": by_code[code].receiving_agency_id, "channel": by_code[code].channel,
               "procedure_code": by_code[code].procedure_code, "received": by_code[code].received.isoformat(),
               "closed": closed.isoformat() if (closed := by_code[code].closed) else None,
               "outcome": by_code[code].outcome} for code in page]

@@ -109,7 +109,7 @@ def _context(event: Mapping[str, Any], dossier: Mapping[str, Any], agency: str) 
     data = event.get("data") or {}
     at = next((data[k] for k in ("accepted_at", "forwarded_at", "supplied_at", "stopped_at", "withdrawn_at",
                                   "finished_at", "returned_at", "refused_at", "submitted_at", "rated_at",
-                                  "requested_at", "extended_at") if data.get(k)), event.get("occurred_at"))
+                                  "requested_at", "extended_at", "reassigned_at") if data.get(k)), event.get("occurred_at"))
     return {
         "code": dossier["code"], "procedure": dossier["procedure_name"], "agency": agency,
         "at": local_time(at), "due": local_time(data.get("due_at", dossier.get("due_at"))),

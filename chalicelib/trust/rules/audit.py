@@ -150,7 +150,7 @@ def change(before: Mapping[str, Any] | None, after: Mapping[str, Any], events: S
 
 # --- sensitive reads -----------------------------------------------------------------------
 
-READ_ACTIONS = ("dossier.read", "attachment.download", "privacy.export")
+READ_ACTIONS = ("dossier.read", "attachment.download", "privacy.export", "dossier.form", "file_link.download")
 
 
 def subject_key(id_number: str, key: str) -> str:

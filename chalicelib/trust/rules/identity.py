@@ -8,9 +8,9 @@ Both branches end in ``identity_from_claims``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from chalicelib.kernel.errors import Forbidden, TokenExpired, Unauthenticated
 from chalicelib.trust.rules.privacy import valid_id_number
@@ -25,6 +25,14 @@ class Identity:
     role: str
     agency_id: str | None = None
     id_number: str | None = None    # vouched for by the identity provider; matches legacy accounts
+    # Merger day: looks up the agencies retired into an agency, whose dossiers and reports its
+    # staff read. Given at the edge (the catalogue, chalicelib/edge/web.py), never by a claim,
+    # and asked only when the caller's own agency is not enough (no catalogue read otherwise).
+    successions: Callable[[str], tuple[str, ...]] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def predecessors(self) -> tuple[str, ...]:
+        return self.successions(self.agency_id) if self.successions and self.agency_id else ()
 
 
 def identity_from_claims(claims: Mapping[str, Any]) -> Identity:

@@ -16,11 +16,17 @@ Two checks, in this order:
 Scopes:
 
 - ``own``: the citizen's own dossiers and payments (``owner_sub`` is the token's subject);
-- ``agency``: for reads, the identity's agency took part in the dossier (received it or held a
-  step: the dossier's ``agencies``); for writes, it is the dossier's current agency (the
-  receiving agency or the one holding the current step); for payments, the dossier's agency;
-- ``desk``: a dossier received at the desk (direct or postal) by the identity's agency, which
-  acts for the walk-in citizen (supplements, withdrawal);
+- ``agency``: for reads, the identity's agency, or an agency retired into it (merger day),
+  took part in the dossier (the competent agency, the desk that received it, or one that held
+  a step: ``agencies`` and ``receiving_agency_id``); for writes, it is the dossier's current
+  agency (the competent agency or the one holding the current step); for payments, the
+  dossier's agency;
+- ``receiving``: ``agency``, or the desk that received the dossier (``receiving_agency_id``),
+  which under Decree 118/2025 may belong to another agency: it hands the dossier over
+  (acceptance, refusal of intake) and returns the result at its counter;
+- ``desk``: a dossier received at a desk (direct or postal), by the identity's agency as the
+  receiving desk or as the competent agency; it acts for the walk-in citizen (supplements,
+  withdrawal, the rating given at the desk);
 - ``procedures``: an integration client's own procedures, from its connector configuration
   (chalicelib/sync/data/connectors.json: the system whose ``client_sub`` is the token's subject);
 - ``all``: anything; for actions on no single resource (lists, reports) the use case narrows
@@ -37,8 +43,8 @@ from chalicelib.kernel.errors import Forbidden, NotFound
 from chalicelib.trust.rules.identity import Identity
 
 PUBLIC = "public"
-OWN, AGENCY, DESK, PROCEDURES, ALL = "own", "agency", "desk", "procedures", "all"
-SCOPES = (OWN, AGENCY, DESK, PROCEDURES, ALL)
+OWN, AGENCY, RECEIVING, DESK, PROCEDURES, ALL = "own", "agency", "receiving", "desk", "procedures", "all"
+SCOPES = (OWN, AGENCY, RECEIVING, DESK, PROCEDURES, ALL)
 READ, WRITE = "read", "write"
 
 
@@ -65,13 +71,17 @@ PAYMENT_READERS = {"citizen": OWN, **AGENCY_STAFF, "finance": ALL, "admin": ALL}
 REPORT_READERS = {**AGENCY_STAFF, "finance": ALL, "admin": ALL}
 MONEY = {"finance": ALL, "admin": ALL}
 OWNER_OR_DESK = {"citizen": OWN, "officer": DESK, "leader": DESK}
+AGENCY_OR_RECEIVING_DESK = {"officer": RECEIVING, "leader": RECEIVING}
 
 RULES: dict[str, Rule] = {
     # --- public: the contract, the catalogue, tracking, the dashboard page, provider callbacks
     "contract.read": _public("GET", "/openapi.json"),
     "catalogue.search": _public("GET", "/procedures"),
     "catalogue.read": _public("GET", "/procedures/{procedure_code}"),
+    "catalogue.agencies": _public("GET", "/agencies"),                  # changes: `motcua agencies apply` (admin)
+    "catalogue.agency": _public("GET", "/agencies/{agency_id}"),
     "dossier.track": _public("GET", "/track/{code}"),                  # code + phone digits, rate-limited
+    "file.public_link": _public("GET", "/files/{token}"),              # the national portal fetches files; the token is the key
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
     "dashboard.script": _public("GET", "/dashboard/chart.umd.min.js"),
     "payment.ipn": _public("GET", "/payments/providers/{provider}/ipn"),  # the provider's signature instead of a token
@@ -89,21 +99,25 @@ RULES: dict[str, Rule] = {
     "dossier.deadline": Rule(("GET", "/dossiers/{code}/deadline"), READ, DOSSIER_READERS, "dossier"),
     "dossier.history": Rule(("GET", "/dossiers/{code}/history"), READ,
                             {"citizen": OWN, **AGENCY_STAFF, "admin": ALL}, "dossier"),
+    "dossier.form": Rule(("GET", "/dossiers/{code}/forms/{form}"), READ, {"citizen": OWN, **AGENCY_STAFF, "admin": ALL},
+                         "dossier"),   # the Circular 03/2025 papers (docs/forms.md)
     "attachment.read": Rule(("GET", "/dossiers/{code}/attachments/{upload_id}"), READ, DOSSIER_READERS, "dossier"),
-    "dossier.accept": Rule(("POST", "/dossiers/{code}/accept"), WRITE, {"officer": AGENCY}, "dossier"),
-    "dossier.refuse": Rule(("POST", "/dossiers/{code}/refuse"), WRITE, {"officer": AGENCY}, "dossier"),
+    "dossier.accept": Rule(("POST", "/dossiers/{code}/accept"), WRITE, {"officer": RECEIVING}, "dossier"),
+    "dossier.refuse": Rule(("POST", "/dossiers/{code}/refuse"), WRITE, {"officer": RECEIVING}, "dossier"),
     # --- processing: /actions lets through the union of its body actions' roles; the body's
     # action is then checked as dossier.<action> on the loaded dossier.
     "dossier.act": Rule(("POST", "/dossiers/{code}/actions"), WRITE, {"citizen": OWN, **AGENCY_STAFF}, "dossier"),
     "dossier.forward": Rule(("POST", "/dossiers/{code}/forward"), WRITE, AGENCY_STAFF, "dossier"),
     "dossier.supplement": Rule(("POST", "/dossiers/{code}/supplements"), WRITE, OWNER_OR_DESK, "dossier"),
-    "dossier.rate": Rule(("POST", "/dossiers/{code}/rating"), WRITE, CITIZEN_OWN, "dossier"),
+    "dossier.rate": Rule(("POST", "/dossiers/{code}/rating"), WRITE, OWNER_OR_DESK, "dossier"),   # at_desk
     "dossier.request_supplement": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
     "dossier.extend": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
     "dossier.stop": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
     "dossier.withdraw": Rule(None, WRITE, OWNER_OR_DESK, "dossier"),
     "dossier.issue_result": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
-    "dossier.return_result": Rule(None, WRITE, AGENCY_STAFF, "dossier"),
+    "dossier.return_result": Rule(None, WRITE, AGENCY_OR_RECEIVING_DESK, "dossier"),
+    # merger day: only the province's administration moves dossiers, through `motcua agencies apply`
+    "dossier.reassign": Rule(None, WRITE, {"admin": ALL}, "dossier"),
     "integration.report": Rule(("POST", "/integrations/{system}/events"), WRITE, {"integration": PROCEDURES}, "dossier"),
     # --- corrections: officers of the agency file them; the province's administration decides
     "correction.request": Rule(("POST", "/dossiers/{code}/corrections"), WRITE, {"officer": AGENCY}, "dossier"),
@@ -122,6 +136,7 @@ RULES: dict[str, Rule] = {
     "report.read": Rule(("GET", "/reports/dossiers"), READ, REPORT_READERS),
     "report.items": Rule(("GET", "/reports/dossiers/items"), READ, REPORT_READERS),
     "report.payments": Rule(("GET", "/reports/payments"), READ, REPORT_READERS),
+    "report.register": Rule(("GET", "/reports/register"), READ, REPORT_READERS),   # sổ theo dõi hồ sơ
     "report.satisfaction": Rule(("GET", "/reports/satisfaction"), READ, REPORT_READERS),
     # --- the audit log: read-only, provincial administration only
     "audit.read": Rule(("GET", "/audit"), READ, {"admin": ALL}),
@@ -173,7 +188,13 @@ def _own(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
 
 
 def involved_agencies(resource: Mapping[str, Any]) -> list[str]:
-    return list(resource.get("agencies") or [resource["agency_id"]])
+    involved = list(resource.get("agencies") or [resource["agency_id"]])
+    return [*involved, receiving_agency(resource)]
+
+
+def receiving_agency(resource: Mapping[str, Any]) -> str:
+    """The desk that took the dossier (Decree 118/2025); older dossiers: the competent agency."""
+    return str(resource.get("receiving_agency_id") or resource["agency_id"])
 
 
 def current_agencies(resource: Mapping[str, Any]) -> tuple[str, ...]:
@@ -182,16 +203,25 @@ def current_agencies(resource: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _agency(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
     if kind == READ:
-        return None if identity.agency_id in involved_agencies(resource) else HIDDEN
+        involved = involved_agencies(resource)
+        if identity.agency_id in involved or any(a in identity.predecessors for a in involved):
+            return None
+        return HIDDEN
     if identity.agency_id in current_agencies(resource):
         return None
     return HANDED_OVER if identity.agency_id in involved_agencies(resource) else NOT_YOURS
 
 
+def _receiving(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
+    if identity.agency_id == receiving_agency(resource):
+        return None
+    return _agency(identity, resource, kind)
+
+
 def _desk(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
     if resource.get("channel", "online") == "online":
         return OWNER_ONLY
-    return None if identity.agency_id == resource["agency_id"] else NOT_YOURS
+    return None if identity.agency_id in (resource["agency_id"], receiving_agency(resource)) else NOT_YOURS
 
 
 def integration_procedures(identity: Identity) -> tuple[str, ...]:
@@ -209,7 +239,7 @@ def _all(identity: Identity, resource: Mapping[str, Any], kind: str) -> Denial:
 
 
 SCOPE_CHECKS: dict[str, Callable[[Identity, Mapping[str, Any], str], Denial]] = {
-    OWN: _own, AGENCY: _agency, DESK: _desk, PROCEDURES: _procedures, ALL: _all,
+    OWN: _own, AGENCY: _agency, RECEIVING: _receiving, DESK: _desk, PROCEDURES: _procedures, ALL: _all,
 }
 NOT_FOUND = {
     "dossier": ("dossier_not_found", "Không tìm thấy hồ sơ."),

@@ -12,6 +12,7 @@ from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.payments.use_cases import reads as payment_reads
 from chalicelib.trust.store import privacy as privacy_store
 from chalicelib.dossiers.use_cases import reads as dossier_reads
+from chalicelib.dossiers.use_cases import file_links
 from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.sync.use_cases import status as sync_status
 from chalicelib.kernel.working_days import iso, to_local
@@ -103,6 +104,7 @@ def purge(*, dry_run: bool = False, years: int | None = None, agencies: Iterable
             found = stored_files(dossier)
             if not dry_run:
                 privacy_store.delete_files(found)
+                file_links.revoke_dossier(dossier)   # the national portal's links to them stop at once
                 try:
                     privacy_store.save_purged(mark_purged(dossier, at=iso(now), files=len(found)))
                 except Conflict:

@@ -21,6 +21,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.runtime import resources
+from chalicelib.trust.use_cases.sign_in import DASHBOARD_PATH
 from infra.functions import RUNTIME, Shared, function_name, log_group, logs_removal, role
 from infra.stages import StageConfig
 
@@ -31,9 +32,10 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 CONTRACT = Path(__file__).resolve().parents[1] / "chalicelib" / "edge" / "openapi.yaml"
 
 
-def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
+def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, cognito.UserPoolClient, dict[str, str]]:
     """Accounts are created by administrators (or federated later): no self sign-up. Roles
-    and agencies are custom attributes the portal cannot write."""
+    and agencies are custom attributes the portal cannot write. The third value is the
+    dashboard's sign-in settings for the API function (empty without a sign-in domain)."""
     pool = cognito.UserPool(
         scope, "Users", user_pool_name=function_name(config, "users"), self_sign_up_enabled=False,
         sign_in_aliases=cognito.SignInAliases(username=True, email=True),
@@ -52,6 +54,8 @@ def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, 
         removal_policy=RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY,
     )
     standard = cognito.ClientAttributes().with_standard_attributes(email=True, phone_number=True, fullname=True)
+    domain = pool.add_domain("SignIn", cognito_domain=cognito.CognitoDomainOptions(
+        domain_prefix=config.auth_domain_prefix)) if config.auth_domain_prefix else None
     providers = federated_providers(scope, pool, config)
     client = pool.add_client(
         "Portal", user_pool_client_name=function_name(config, "portal"), generate_secret=False,
@@ -63,9 +67,12 @@ def user_pool(scope: Construct, config: StageConfig) -> tuple[cognito.UserPool, 
         **_portal_sign_in(config, providers))
     for provider in providers:
         client.node.add_dependency(provider)
-    if config.auth_domain_prefix:
-        _dashboard_client(pool, config, providers)
-    return pool, client
+    if domain is None:
+        return pool, client, {}
+    dashboard = _dashboard_client(pool, config, providers)
+    # chalicelib/trust/use_cases/sign_in.py: the page signs in at the hosted UI with this client
+    return pool, client, {"MOTCUA_SIGNIN_AUTHORITY": domain.base_url(),
+                          "MOTCUA_DASHBOARD_CLIENT_ID": dashboard.user_pool_client_id}
 
 
 def federated_providers(scope: Construct, pool: cognito.UserPool,
@@ -75,8 +82,6 @@ def federated_providers(scope: Construct, pool: cognito.UserPool,
     provider's tokens (signature, issuer, audience, expiry) and issues its own. The id number
     claim is mapped to ``custom:id_number`` (legacy accounts link by it); no claim maps to
     ``custom:role``, so a federated user is a citizen (chalicelib/trust/rules/identity.py)."""
-    if config.auth_domain_prefix:
-        pool.add_domain("SignIn", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=config.auth_domain_prefix))
     return [cognito.UserPoolIdentityProviderOidc(
         scope, f"Provider{provider.name}", user_pool=pool, name=provider.name, issuer_url=provider.issuer,
         client_id=provider.client_id,
@@ -112,9 +117,11 @@ def _portal_sign_in(config: StageConfig, providers: list[Any]) -> dict[str, Any]
 
 
 def _dashboard_client(pool: cognito.UserPool, config: StageConfig, providers: list[Any]) -> cognito.UserPoolClient:
-    """The leaders' dashboard (served by the API at /reports/dashboard) signs officers in
-    through the hosted UI: authorization code with PKCE, back to the dashboard itself."""
-    dashboard = f"{config.provider_settings['MOTCUA_PUBLIC_URL']}/reports/dashboard"
+    """The leaders' dashboard (served by the API at /dashboard) signs officers in through the
+    hosted UI: authorization code with PKCE, back to the dashboard itself (the redirect_uri
+    chalicelib/trust/use_cases/sign_in.py gives the page)."""
+    # the settings drop a trailing "/" from MOTCUA_PUBLIC_URL; the address must match exactly
+    dashboard = f"{config.provider_settings['MOTCUA_PUBLIC_URL'].rstrip('/')}{DASHBOARD_PATH}"
     client = pool.add_client(
         "Dashboard", user_pool_client_name=function_name(config, "dashboard"), generate_secret=False,
         auth_flows=cognito.AuthFlow(), prevent_user_existence_errors=True,
@@ -153,7 +160,7 @@ def _override_key(*parts: str) -> str:
 
 def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cognito.UserPool,
                 secrets: Iterable[str], objects: tuple[resources.Objects, ...],
-                invoked: tuple[resources.Invoked, ...] = ()) -> Chalice:
+                invoked: tuple[resources.Invoked, ...] = (), sign_in: dict[str, str] | None = None) -> Chalice:
     config = shared.config
     name = function_name(config, "api")
     api_role = role(scope, "Role-api", shared, "api", tables=None, secrets=tuple(secrets), publishes=False,
@@ -168,7 +175,7 @@ def chalice_api(scope: Construct, shared: Shared, project_dir: Path, pool: cogni
         "lambda_timeout": API_TIMEOUT_SECONDS,
         "xray": True,
         "environment_variables": {**shared.environment, "POWERTOOLS_SERVICE_NAME": "motcua-api",
-                                  "MOTCUA_PORTAL_ORIGIN": config.portal_origin,
+                                  "MOTCUA_PORTAL_ORIGIN": config.portal_origin, **(sign_in or {}),
                                   **{function.setting: function_name(config, function.name) for function in invoked}},
     }
     if config.api_reserved_concurrency is not None:

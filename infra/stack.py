@@ -52,9 +52,9 @@ class MotCuaStack(Stack):
 
         watched_functions: dict[str, str] = {}
         if project_dir is not None:
-            pool, client = api.user_pool(self, config)
+            pool, client, sign_in = api.user_pool(self, config)
             chalice = api.chalice_api(self, shared, project_dir, pool, inventory.api_secrets, inventory.api_objects,
-                                      inventory.invoked)
+                                      inventory.invoked, sign_in)
             code = lambda_.Code.from_asset(str(Path(chalice._sam_package_dir) / "deployment.zip"))
             watched_functions["api"] = function_name(config, "api")
             protection.firewall(self, config, chalice.get_resource("RestAPI").ref, api.API_STAGE)

@@ -86,10 +86,13 @@ REQUIRED = tuple(f.name for f in fields(StageConfig) if f.name != "stage")
 # Where a deployed function reaches the outside world. The code's defaults point at the
 # loopback simulators of the local stack, so every AWS stage must set each one: an https URL
 # (never loopback), the province's unit code, the sender address. Optional: VNPay's
-# production pay page and merchant API, which live apart from its sandbox host.
+# production pay page and merchant API, which live apart from its sandbox host; the online
+# providers offered (MOTCUA_PAYMENT_PROVIDERS) and PayGov's addresses, PAYGOV_HOST being
+# required while PayGov is offered (it is by default).
 PROVIDER_SETTINGS = ("VNPAY_HOST", "MOTCUA_PUBLIC_URL", "MOTCUA_NATIONAL_URL", "MOTCUA_NATIONAL_MADONVI",
                      "MOTCUA_ZALO_URL", "MOTCUA_ZALO_OAUTH_URL", "MOTCUA_EMAIL_SENDER")
-OPTIONAL_PROVIDER_SETTINGS = ("VNPAY_PAY_URL", "VNPAY_API_URL")
+OPTIONAL_PROVIDER_SETTINGS = ("VNPAY_PAY_URL", "VNPAY_API_URL", "MOTCUA_PAYMENT_PROVIDERS", "PAYGOV_HOST",
+                              "PAYGOV_INIT_URL", "PAYGOV_QUERY_URL")
 _HTTPS_URL = re.compile(r"^https://(?!(?:127\.|localhost\b|0\.0\.0\.0))[a-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~/-]*)?$")
 _MADONVI = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _INTS = ("api_memory_mb", "consumer_memory_mb", "log_retention_days", "attachment_retention_days",
@@ -197,6 +200,10 @@ def _provider_settings(stage: str, raw: Any) -> Mapping[str, str]:
                         + ", ".join(PROVIDER_SETTINGS + OPTIONAL_PROVIDER_SETTINGS))
         if key.endswith(("_URL", "_HOST")) and not (isinstance(value, str) and _HTTPS_URL.match(value)):
             raise _fail(stage, f"provider_settings.{key}", "must be an https URL that is not loopback")
+    offered = str(raw.get("MOTCUA_PAYMENT_PROVIDERS") or "vnpay,paygov").split(",")
+    if "paygov" in (name.strip() for name in offered) and "PAYGOV_HOST" not in raw:
+        raise _fail(stage, "provider_settings.PAYGOV_HOST", "is required while MOTCUA_PAYMENT_PROVIDERS offers paygov "
+                    "(the default): the code's default is a local simulator")
     if not isinstance(raw["MOTCUA_NATIONAL_MADONVI"], str) or not _MADONVI.match(raw["MOTCUA_NATIONAL_MADONVI"]):
         raise _fail(stage, "provider_settings.MOTCUA_NATIONAL_MADONVI", "must be a unit code such as 000.00.00.H50")
     if not isinstance(raw["MOTCUA_EMAIL_SENDER"], str) or "@" not in raw["MOTCUA_EMAIL_SENDER"]:

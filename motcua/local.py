@@ -19,7 +19,8 @@ import threading
 from typing import Any
 
 HOST = "127.0.0.1"
-EMULATOR_LOGGERS = ("werkzeug", "payments.simulator", "motcua.simulators")   # moto's server is werkzeug
+# moto's server is werkzeug
+EMULATOR_LOGGERS = ("werkzeug", "payments.simulator", "payments.paygov_simulator", "motcua.simulators")
 
 
 def configure_environment() -> dict[str, int]:
@@ -28,9 +29,11 @@ def configure_environment() -> dict[str, int]:
         "moto": int(os.environ.get("MOTCUA_MOTO_PORT", "4566")),
         "api": int(os.environ.get("MOTCUA_API_PORT", "8000")),
         "vnpay": int(os.environ.get("MOTCUA_VNPAY_PORT", "8089")),
+        "paygov": int(os.environ.get("MOTCUA_PAYGOV_PORT", "8090")),
     }
-    # The VNPay simulator stands in for the gateway; browsers come back to the local API.
+    # The VNPay and PayGov simulators stand in for the gateways; browsers come back to the local API.
     os.environ.setdefault("VNPAY_HOST", f"http://{HOST}:{ports['vnpay']}")
+    os.environ.setdefault("PAYGOV_HOST", f"http://{HOST}:{ports['paygov']}")
     os.environ.setdefault("MOTCUA_PUBLIC_URL", f"http://{HOST}:{ports['api']}")
     os.environ.setdefault("MOTCUA_STAGE", "local")
     os.environ.setdefault("MOTCUA_AWS_ENDPOINT", f"http://{HOST}:{ports['moto']}")
@@ -145,15 +148,20 @@ def main(verbose: bool = False) -> int:
     api_thread.start()
 
     vnpay = start_vnpay_simulator(ports)
+    paygov = start_paygov_simulator(ports) if _local_paygov(cfg.paygov.host, ports) else None
 
     print(f"MotCua local stack is up (stage {cfg.stage}).", flush=True)
     print(f"  API:          http://{HOST}:{ports['api']}", flush=True)
     print(f"  AWS (moto):   {cfg.aws_endpoint_url}", flush=True)
     print(f"  Catalogue:    {count} sample items seeded", flush=True)
     print(f"  VNPay (sim):  {vnpay.base_url}  (a simulator, not a real gateway; IPN -> {vnpay.ipn_url})", flush=True)
+    if paygov is not None:
+        print(f"  PayGov (sim): {paygov.base_url}  (a simulator, not the national platform; confirm -> "
+              f"{paygov.confirm_url})", flush=True)
     for line in simulators.banner():
         print(line, flush=True)
     print("  Token:        .venv/bin/motcua token --role citizen", flush=True)
+    print(f"  Dashboard:    http://{HOST}:{ports['api']}/dashboard  (sign in as any staff role and agency)", flush=True)
     print("Press Ctrl-C to stop." + ("" if verbose else " (motcua local --verbose: the emulators' traffic too)"),
           flush=True)
 
@@ -174,7 +182,8 @@ def main(verbose: bool = False) -> int:
     # In order, but for at most STOP_SECONDS in all: a part that will not stop must not keep
     # the stack (and a test waiting on it) alive; the moto server holds all state anyway.
     stopper = threading.Thread(target=lambda: [part() for part in (
-        server.shutdown, vnpay.stop, dispatcher.stop, simulators.stop, moto.stop)], daemon=True)
+        server.shutdown, vnpay.stop, *([paygov.stop] if paygov else []), dispatcher.stop, simulators.stop,
+        moto.stop)], daemon=True)
     stopper.start()
     stopper.join(timeout=STOP_SECONDS)
     _exit_now()
@@ -205,3 +214,23 @@ def start_vnpay_simulator(ports: dict[str, int]) -> Any:
     return VNPaySimulator(cfg.tmn_code, cfg.hash_secret, port=ports["vnpay"],
                           ipn_url=f"http://{HOST}:{ports['api']}/payments/vnpay/ipn",
                           retry_delays=(float(os.environ.get("MOTCUA_VNPAY_IPN_RETRY_SECONDS", "5")),)).start()
+
+
+def _local_paygov(host: str, ports: dict[str, int]) -> bool:
+    """Whether PAYGOV_HOST is the loopback simulator's address (an outside PayGov test
+    environment given in the environment is used as it is, like MOTCUA_NATIONAL_URL)."""
+    return host == f"http://{HOST}:{ports['paygov']}"
+
+
+def start_paygov_simulator(ports: dict[str, int]) -> Any:
+    """The loopback PayGov simulator on its own port. Its confirmation and return addresses are
+    the local API's, as a partner registers them with PayGov; the partner code, key and access
+    token are the same settings the API reads (local fakes by default)."""
+    from chalicelib.payments.adapters.providers import paygov_credentials
+    from payments.paygov_simulator import PayGovSimulator
+
+    found = paygov_credentials()
+    api = f"http://{HOST}:{ports['api']}/payments/providers/paygov"
+    return PayGovSimulator(found["partner_code"], found["secret_key"], access_token=found["access_token"],
+                           confirm_url=f"{api}/ipn", return_url=f"{api}/return", port=ports["paygov"],
+                           retry_delays=(float(os.environ.get("MOTCUA_VNPAY_IPN_RETRY_SECONDS", "5")),)).start()

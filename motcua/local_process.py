@@ -29,9 +29,10 @@ class LocalStack:
 
     def __init__(self, *, verbose: bool = False, **extra_env: str) -> None:
         from motcua.simulators import PORT_SETTINGS
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_"))}
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_", "PAYGOV_"))}
         self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
-                        MOTCUA_VNPAY_PORT=str(free_port()), PYTHONUNBUFFERED="1",
+                        MOTCUA_VNPAY_PORT=str(free_port()), MOTCUA_PAYGOV_PORT=str(free_port()),
+                        PYTHONUNBUFFERED="1",
                         **{name: str(free_port()) for name in PORT_SETTINGS}, **extra_env)
         self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
         self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local", *(["--verbose"] if verbose else [])],

@@ -60,6 +60,8 @@ Factory = Callable[..., PaymentProvider]
 _BUILTIN: dict[str, str] = {
     "vnpay": "payments.vnpay:VNPayProvider",
     "fake": "payments.fake:FakeProvider",
+    "paygov": "payments.paygov:PayGovProvider",
+    "counter": "payments.counter:CounterProvider",
 }
 _REGISTRY: dict[str, Factory | str] = dict(_BUILTIN)
 

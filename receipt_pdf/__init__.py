@@ -56,8 +56,9 @@ def render_pdf(record: Mapping[str, Any], agency_name: str) -> bytes:
         ("Hồ sơ", record["dossier_code"]),
         ("Thủ tục", f"{record['procedure_code']} – {record.get('procedure_name', '')}"),
         ("Thời điểm thanh toán", _when(record.get("paid_at"))),
-        ("Hình thức", f"Trực tuyến qua {str(record['provider']).upper()}"),
-        ("Mã giao dịch cổng thanh toán", record.get("provider_txn_id") or ""),
+        ("Hình thức", record.get("method_label") or f"Trực tuyến qua {str(record['provider']).upper()}"),
+        ("Số chứng từ" if record["provider"] == "counter" else "Mã giao dịch cổng thanh toán",
+         record.get("provider_txn_id") or ""),
         ("Mã thanh toán", record["payment_id"]),
     ):
         pdf.multi_cell(width, 5, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
@@ -73,6 +74,8 @@ def render_pdf(record: Mapping[str, Any], agency_name: str) -> bytes:
         table.row(("", "Tổng cộng", vnd(record["amount"])))
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 8)
-    pdf.multi_cell(width, 4, f"Lập lúc {_when(record.get('issued_at'))}. Biên lai được lập tự động khi cổng "
-                             "thanh toán xác nhận giao dịch thành công.", new_x="LMARGIN", new_y="NEXT")
+    made = ("khi cán bộ bộ phận một cửa ghi nhận khoản thu" if record["provider"] == "counter"
+            else "tự động khi cổng thanh toán xác nhận giao dịch thành công")
+    pdf.multi_cell(width, 4, f"Lập lúc {_when(record.get('issued_at'))}. Biên lai được lập {made}.",
+                   new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.edge.routing import XLSX, Routes
+from chalicelib.kernel.errors import DomainError
 from chalicelib.edge.web import client_ip, json_response, parse_json_body, query_param
 
 routes = Routes(__name__)
@@ -21,8 +22,8 @@ def create_payment(code: str) -> Any:
     from chalicelib.payments.use_cases import payments as payment_service
     request = routes.request()
     identity = routes.caller()
-    parse_json_body(request, required=False)
-    view, created = payment_service.create_payment(code, identity, client_ip(request))
+    body = parse_json_body(request, required=False)
+    view, created = payment_service.create_payment(code, identity, client_ip(request), body)
     return json_response(view, 201 if created else 200)
 
 
@@ -35,6 +36,19 @@ def create_payment(code: str) -> Any:
 def provider_ipn(provider: str) -> Any:
     """A provider's server-to-server notification, answered in the provider's own reply format."""
     return _ipn(provider)
+
+
+@routes.route("/payments/providers/{provider}/ipn", "POST")
+def provider_ipn_post(provider: str) -> Any:
+    """A provider's notification POSTed as JSON (PayGov's confirmation); never a 500 either:
+    a body that is not a JSON object is the provider's ERROR reply."""
+    from chalicelib.payments.use_cases import payments as payment_service
+    try:
+        body = parse_json_body(routes.request(), required=True)
+    except DomainError:
+        body = None
+    reply = payment_service.handle_ipn(provider, None, body=body if isinstance(body, dict) else {})
+    return json_response(dict(reply.body), reply.status)
 
 
 @routes.route("/payments/vnpay/ipn")

@@ -301,7 +301,7 @@ QUEUE_CONSUMERS += (
 RECONCILE_SCHEDULE = Schedule(name="payments-reconcile", handler="handlers.reconcile:handler",
                               expression="rate(15 minutes)", timeout=300,
                               tables=("dossiers", "payments", "audit"),  # payment transitions are audited
-                              secrets=("vnpay",))
+                              secrets=("vnpay", "paygov"))
 SCHEDULES: tuple[Schedule, ...] = (RECONCILE_SCHEDULE,)
 
 # Receipt PDFs are drawn off the request path, by a consumer with its own package (fpdf2,
@@ -358,6 +358,8 @@ TABLES += (AUDIT,)
 VNPAY_SECRET = Secret("vnpay", "VNPay merchant credentials", ("tmn_code", "hash_secret"))
 NATIONAL_PORTAL_SECRET = Secret("national-portal", "National public service portal (DVCQG) account",
                                 ("username", "password"))
+PAYGOV_SECRET = Secret("paygov", "PayGov (national payment platform) partner credentials",
+                       ("partner_code", "secret_key", "access_token"))
 ZALO_SECRET = Secret("zalo", "Zalo Official Account API", ("app_id", "secret_key", "refresh_token"))
 # No JWT signing key: in AWS, Cognito (or an external OIDC issuer) issues the tokens and API
 # Gateway's authorizer verifies them; the app's own HS256 check exists in the local stage only.
@@ -365,8 +367,8 @@ ZALO_SECRET = Secret("zalo", "Zalo Official Account API", ("app_id", "secret_key
 # it once; it is never rotated, since every lookup key already written was made with it.
 ID_HASH_SECRET = Secret("id-hash", "HMAC key of the id-number lookups (generated once; never rotate)", ("key",),
                         generated=True)
-SECRETS: tuple[Secret, ...] = (VNPAY_SECRET, NATIONAL_PORTAL_SECRET, ZALO_SECRET, ID_HASH_SECRET)
-API_SECRETS: tuple[str, ...] = (VNPAY_SECRET.name, ID_HASH_SECRET.name)   # what the API Lambda may read
+SECRETS: tuple[Secret, ...] = (VNPAY_SECRET, PAYGOV_SECRET, NATIONAL_PORTAL_SECRET, ZALO_SECRET, ID_HASH_SECRET)
+API_SECRETS: tuple[str, ...] = (VNPAY_SECRET.name, PAYGOV_SECRET.name, ID_HASH_SECRET.name)   # what the API Lambda may read
 # The API signs upload URLs and checks uploads; it hands out receipts but never writes them.
 API_OBJECTS: tuple[Objects, ...] = (Objects(UPLOADS_PREFIX, read=True, write=True), Objects(RECEIPTS_PREFIX, read=True))
 

@@ -34,6 +34,10 @@ FAKE_LOCAL_JWT_SECRET = "local-only-not-a-secret-change-me"
 FAKE_ID_HASH_KEY = "local-only-id-hash-key-not-a-secret"
 FAKE_VNPAY_TMN_CODE = "MOTCUA01"                       # the VNPay simulator's defaults
 FAKE_VNPAY_HASH_SECRET = "LOCALSIMULATORSECRETNOTREAL"
+FAKE_PAYGOV_PARTNER_CODE = "MOTCUA-LOCAL"               # the PayGov simulator's defaults
+FAKE_PAYGOV_SECRET_KEY = "LOCALPAYGOVSECRETNOTREAL"
+FAKE_PAYGOV_ACCESS_TOKEN = "local-paygov-token-not-real"
+ONLINE_PROVIDERS = ("vnpay", "paygov")                  # gateways a stage may offer citizens
 FAKE_NATIONAL_USERNAME = "motcua-local"               # what the national portal simulator accepts
 FAKE_NATIONAL_PASSWORD = "local-only-not-a-secret"
 FAKE_ZALO_TOKEN = "local-zalo-token-not-real"
@@ -109,9 +113,29 @@ class Vnpay:
     api_url: str | None = _setting("VNPAY_API_URL", check=_http_url)   # merchant API live apart from host
 
 
+def _providers(value: str) -> str | None:
+    """Online providers a citizen may choose, in order (the first is the default)."""
+    names = [name.strip() for name in value.split(",")]
+    if not all(re.fullmatch(r"[a-z][a-z0-9_]{0,30}", name) for name in names) or len(set(names)) != len(names):
+        return "must be provider names separated by commas, such as vnpay,paygov"
+    return None
+
+
+@dataclass(frozen=True)
+class Paygov:
+    """Where PayGov, the national payment platform, is; its partner code, secret key and
+    access token are credentials. Its confirmation and return addresses are registered with
+    PayGov for the partner code: {MOTCUA_PUBLIC_URL}/payments/providers/paygov/ipn and /return."""
+    host: str = _setting("PAYGOV_HOST", "http://127.0.0.1:8090", check=_http_url)
+    init_url: str | None = _setting("PAYGOV_INIT_URL", check=_http_url)     # deployments receive the INIT and
+    query_url: str | None = _setting("PAYGOV_QUERY_URL", check=_http_url)   # QUERY addresses separately
+
+
 @dataclass(frozen=True)
 class Payments:
-    provider: str = _setting("MOTCUA_PAYMENT_PROVIDER", "vnpay")
+    # The stage's online providers, first = default; a procedure may narrow them (docs/payments.md).
+    providers: str = _setting("MOTCUA_PAYMENT_PROVIDERS", "vnpay,paygov", check=_providers,
+                              also=("MOTCUA_PAYMENT_PROVIDER",))
     ttl_minutes: int = _setting("MOTCUA_PAYMENT_TTL_MINUTES", "15")
     reconcile_after_minutes: int = _setting("MOTCUA_RECONCILE_AFTER_MINUTES", "15")
 
@@ -181,6 +205,9 @@ class LocalCredentials:
     id_hash_key: str = _setting("MOTCUA_ID_HASH_KEY", FAKE_ID_HASH_KEY, secret=True)
     vnpay_tmn_code: str = _setting("VNPAY_TMN_CODE", FAKE_VNPAY_TMN_CODE)
     vnpay_hash_secret: str = _setting("VNPAY_HASH_SECRET", FAKE_VNPAY_HASH_SECRET, secret=True)
+    paygov_partner_code: str = _setting("PAYGOV_PARTNER_CODE", FAKE_PAYGOV_PARTNER_CODE)
+    paygov_secret_key: str = _setting("PAYGOV_SECRET_KEY", FAKE_PAYGOV_SECRET_KEY, secret=True)
+    paygov_access_token: str = _setting("PAYGOV_ACCESS_TOKEN", FAKE_PAYGOV_ACCESS_TOKEN, secret=True)
     national_username: str = _setting("MOTCUA_NATIONAL_USERNAME", FAKE_NATIONAL_USERNAME)
     national_password: str = _setting("MOTCUA_NATIONAL_PASSWORD", FAKE_NATIONAL_PASSWORD, secret=True)
     zalo_token: str = _setting("MOTCUA_ZALO_TOKEN", FAKE_ZALO_TOKEN, secret=True)
@@ -191,6 +218,7 @@ class Settings:
     """The settings of this process. The flat fields are the stage, its AWS resources and
     the API's limits; each provider and each context's overrides are a group of their own."""
     vnpay: Vnpay
+    paygov: Paygov
     payments: Payments
     national: NationalPortal
     zalo: Zalo
@@ -209,6 +237,10 @@ class Settings:
     papers_place: str | None = _setting("MOTCUA_PAPERS_PLACE")   # None: from the catalogue's province (docs/forms.md)
     papers_function: str | None = _setting("MOTCUA_PAPERS_FUNCTION")   # None: draw in-process (set by infra/)
     local_jwt_secret: str = _setting("MOTCUA_LOCAL_JWT_SECRET", FAKE_LOCAL_JWT_SECRET, secret=True)
+    # The leaders' dashboard signs in through the stage's Cognito hosted UI (docs/security.md#sign-in);
+    # infra/ sets both when the stage has a sign-in domain. Unset: no OIDC sign-in (local: the local page).
+    signin_authority: str | None = _setting("MOTCUA_SIGNIN_AUTHORITY", check=_http_url)
+    dashboard_client_id: str | None = _setting("MOTCUA_DASHBOARD_CLIENT_ID")
     workday_end: str = _setting("MOTCUA_WORKDAY_END", "17:00", check=_clock)
     calendar_extras_file: str | None = _setting("MOTCUA_CALENDAR_EXTRAS")
     max_body_bytes: int = _setting("MOTCUA_MAX_BODY_BYTES", "1048576")
@@ -271,7 +303,8 @@ def _kind(spec: Declared, field_name: str, hint: Any) -> str:
         return "number"
     if spec.check:
         kinds: dict[Callable[[str], str | None], str] = {
-            _http_url: "URL", _clock: "HH:MM", _email: "e-mail", _unit_code: "unit code", _stage_name: "stage name"}
+            _http_url: "URL", _clock: "HH:MM", _email: "e-mail", _unit_code: "unit code", _stage_name: "stage name",
+            _providers: "names"}
         return kinds[spec.check]
     return "path" if field_name.endswith("_file") else "text"
 

@@ -48,7 +48,8 @@ def test_only_the_owner_may_pay_and_others_see_no_dossier(flow):
     code = flow.dossier()
     stranger = flow.api.token("citizen", sub="someone-else")
     assert flow.create(code, stranger).status_code == 404
-    assert flow.create(code, flow.officer(code)).status_code == 403
+    online = flow.api.call("POST", f"/dossiers/{code}/payments", token=flow.officer(code), body={"provider": "vnpay"})
+    assert (online.status_code, online.json["error"]["code"]) == (403, "online_payment_citizen_only")
     assert flow.create("000.00.13.H50-261121-9999").json["error"]["code"] == "dossier_not_found"
 
 

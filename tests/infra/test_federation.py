@@ -75,8 +75,26 @@ def test_a_sign_in_domain_gives_the_dashboard_a_code_flow_client_back_to_itself(
     template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
     template.has_resource_properties("AWS::Cognito::UserPoolClient", {
         "AllowedOAuthFlows": ["code"], "AllowedOAuthFlowsUserPoolClient": True,
-        "CallbackURLs": ["https://api.dichvucong.example.vn/reports/dashboard"],
+        "CallbackURLs": ["https://api.dichvucong.example.vn/dashboard"],
+        "LogoutURLs": ["https://api.dichvucong.example.vn/dashboard"],
         "AllowedOAuthScopes": Match.array_with(["openid"])})
+
+
+def test_the_api_learns_the_hosted_ui_and_the_dashboard_client_from_the_pool():
+    """What GET /dashboard/config gives the page (chalicelib/trust/use_cases/sign_in.py)."""
+    stack = Stack(App(), "Pool")
+    _, _, sign_in = api.user_pool(stack, stages.load("prod"))
+    resolved = {name: stack.resolve(value) for name, value in sign_in.items()}
+    assert set(resolved) == {"MOTCUA_SIGNIN_AUTHORITY", "MOTCUA_DASHBOARD_CLIENT_ID"}
+    authority = json.dumps(resolved["MOTCUA_SIGNIN_AUTHORITY"])
+    assert "https://" in authority and ".auth." in authority and "amazoncognito.com" in authority
+    domain, = Template.from_stack(stack).find_resources("AWS::Cognito::UserPoolDomain")
+    assert domain in authority
+    client, = [name for name, resource in Template.from_stack(stack).find_resources("AWS::Cognito::UserPoolClient").items()
+               if resource["Properties"].get("ClientName", "").endswith("dashboard")]
+    assert resolved["MOTCUA_DASHBOARD_CLIENT_ID"] == {"Ref": client}
+    _, _, without = api.user_pool(Stack(App(), "Plain"), replace(stages.load("prod"), auth_domain_prefix=None))
+    assert without == {}
 
 
 @pytest.mark.parametrize("change, setting", [

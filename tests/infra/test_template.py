@@ -199,6 +199,18 @@ def test_no_sign_in_client_has_the_implicit_flow_the_admin_scope_or_a_foreign_ca
             assert url.startswith(("https://dichvucong.example.vn/", "https://api.dichvucong.example.vn/")), url
 
 
+def test_the_api_tells_the_dashboard_the_hosted_ui_and_its_own_client(assembly: Assembly) -> None:
+    """prod sets auth_domain_prefix: GET /dashboard/config answers oidc with these."""
+    import json
+    function = next(iter(assembly.resources("AWS::Serverless::Function").values()))["Properties"]
+    variables = function["Environment"]["Variables"]
+    [client] = [name for name, resource in assembly.resources("AWS::Cognito::UserPoolClient").items()
+                if resource["Properties"]["ClientName"].endswith("-dashboard")]
+    assert variables["MOTCUA_DASHBOARD_CLIENT_ID"] == {"Ref": client}
+    authority = json.dumps(variables["MOTCUA_SIGNIN_AUTHORITY"])
+    assert "https://" in authority and "amazoncognito.com" in authority
+
+
 def test_a_firewall_guards_the_api_with_the_managed_rules_and_a_rate_rule_per_address(assembly: Assembly) -> None:
     acl = next(iter(assembly.resources("AWS::WAFv2::WebACL").values()))["Properties"]
     managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]}

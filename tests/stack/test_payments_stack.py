@@ -103,3 +103,36 @@ def test_a_lost_ipn_is_healed_by_motcua_payments_reconcile(stack):
     assert report["succeeded"] >= 1 and report["errors"] == 0
     assert stack.call("GET", f"/payments/{payment['payment_id']}", citizen).json()["status"] == "succeeded"
     assert stack.call("GET", f"/dossiers/{code}", citizen).json()["payment_status"] == "paid"
+
+
+def test_a_citizen_pays_through_paygov_and_a_desk_records_fees_at_the_counter(stack):
+    """PayGov's simulator runs in the stack too: INIT over HTTP, its checkout page, its signed
+    confirmation POSTed to the local API. A walk-in dossier is paid at the counter and accepted."""
+    assert f"http://127.0.0.1:{stack.env['MOTCUA_PAYGOV_PORT']}" in "".join(stack.banner)
+    citizen = stack.token("citizen", sub=f"payer-{uuid.uuid4().hex[:8]}")
+    code = new_dossier(stack, citizen)
+    created = stack.call("POST", f"/dossiers/{code}/payments", citizen, json={"provider": "paygov"})
+    assert created.status_code == 201, created.text
+    payment = created.json()
+    page = requests.get(payment["pay_url"], timeout=10)
+    assert page.status_code == 200 and "Nền tảng thanh toán" in page.text
+    form = re.search(r'<form method="post" action="([^"]+)"><input type="hidden" name="ma" value="([0-9a-f]+)">',
+                     page.text)
+    assert form, page.text
+    redirect = requests.post(urljoin(payment["pay_url"], form.group(1)), data={"ma": form.group(2), "outcome": "success"},
+                             allow_redirects=False, timeout=10)
+    assert redirect.headers["Location"].startswith(stack.api + "/payments/providers/paygov/return?")
+    paid = wait_for(stack, f"/payments/{payment['payment_id']}", citizen, lambda p: p["status"] == "succeeded")
+    assert (paid["status"], paid["provider"]) == ("succeeded", "paygov")
+    assert "Thanh toán thành công" in requests.get(redirect.headers["Location"], timeout=10).text
+
+    desk = stack.token("officer", "000.00.13.H50", sub="desk-officer")
+    walk_in = stack.call("POST", "/desk/dossiers", desk, headers={"Idempotency-Key": uuid.uuid4().hex}, json={
+        "procedure_code": PROCEDURE, "summary": "Xin phiếu LLTP", "channel": "direct", "consent": True,
+        "applicant": {"full_name": "Trần Văn Bình", "id_number": "038190000456", "phone": "0911222444"}})
+    assert walk_in.status_code == 201, walk_in.text
+    walk_code = walk_in.json()["dossier_code"]
+    counter = stack.call("POST", f"/dossiers/{walk_code}/payments", desk,
+                         json={"provider": "counter", "method": "cash", "amount": 200_000, "reference": "QS-01"})
+    assert counter.status_code == 201 and counter.json()["status"] == "succeeded", counter.text
+    assert stack.call("POST", f"/dossiers/{walk_code}/accept", desk).status_code == 200

@@ -28,3 +28,15 @@ def test_the_receipt_reads_in_vietnamese_with_every_field_of_the_record():
 
 def test_drawing_a_record_again_gives_the_same_bytes():
     assert render_pdf(RECORD, "Sở Tư pháp") == render_pdf(dict(RECORD), "Sở Tư pháp")
+
+
+def test_a_receipt_says_how_the_fees_were_paid_at_the_desk_or_through_paygov():
+    desk = {**RECORD, "provider": "counter", "provider_txn_id": "QS-0012/2026",
+            "method_label": "Nộp trực tiếp tại bộ phận một cửa (tiền mặt)"}
+    text = " ".join(PdfReader(io.BytesIO(render_pdf(desk, "Sở Tư pháp"))).pages[0].extract_text().split())
+    for needle in ("Hình thức: Nộp trực tiếp tại bộ phận một cửa (tiền mặt)", "Số chứng từ: QS-0012/2026",
+                   "cán bộ bộ phận một cửa ghi nhận khoản thu"):
+        assert needle in text, needle
+    paygov = {**RECORD, "provider": "paygov", "method_label": "Trực tuyến qua Nền tảng thanh toán (PayGov)"}
+    assert "Trực tuyến qua Nền tảng thanh toán (PayGov)" in PdfReader(
+        io.BytesIO(render_pdf(paygov, "Sở Tư pháp"))).pages[0].extract_text()

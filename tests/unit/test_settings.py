@@ -20,6 +20,7 @@ READERS = {
     "chalicelib/runtime/settings.py": "the one settings module",
     "payments/simulator.py": "the VNPay simulator's own command line (python -m payments.simulator), "
                              "a local tool that no deployed function runs",
+    "payments/paygov_simulator.py": "the PayGov simulator's own command line, a local tool like the VNPay one",
 }
 AWS_STAGE = {"MOTCUA_STAGE": "prod", "MOTCUA_ATTACHMENTS_BUCKET": "motcua-prod-attachments-1a2b",
              "MOTCUA_PUBLIC_URL": "https://dichvucong.example.vn", "VNPAY_HOST": "https://sandbox.vnpayment.vn",

@@ -97,3 +97,15 @@ def test_a_provider_setting_that_would_reach_a_simulator_or_nowhere_is_refused(t
     document["stages"]["prod"]["provider_settings"][setting] = value
     with pytest.raises(StageError, match=f"'provider_settings.{setting}'.*{why}"):
         load("prod", write(tmp_path, document))
+
+
+def test_paygov_needs_its_host_only_while_the_stage_offers_it(tmp_path: Path) -> None:
+    document = shipped()
+    del document["stages"]["staging"]["provider_settings"]["PAYGOV_HOST"]
+    with pytest.raises(StageError, match=r"'provider_settings\.PAYGOV_HOST' is required while"):
+        load("staging", write(tmp_path, document))
+    document["stages"]["staging"]["provider_settings"]["MOTCUA_PAYMENT_PROVIDERS"] = "vnpay"
+    assert load("staging", write(tmp_path, document)).provider_settings["MOTCUA_PAYMENT_PROVIDERS"] == "vnpay"
+    document["stages"]["staging"]["provider_settings"]["PAYGOV_HOST"] = "https://127.0.0.1:8090"
+    with pytest.raises(StageError, match="https URL that is not loopback"):
+        load("staging", write(tmp_path, document))

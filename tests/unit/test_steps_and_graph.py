@@ -35,9 +35,9 @@ def test_steps_round_trip_through_json_and_csv():
 
 def test_a_csv_without_the_steps_column_still_imports():
     rows = list(csv.reader(io.StringIO(procedures_to_csv([procedure_from_dict(good_procedure(steps=STEPS))]))))
-    assert rows[0][-1] == "steps"
+    at = rows[0].index("steps")
     legacy = io.StringIO()
-    csv.writer(legacy).writerows(row[:-1] for row in rows)
+    csv.writer(legacy).writerows([cell for i, cell in enumerate(row) if i != at] for row in rows)
     assert parse_catalogue(legacy.getvalue(), "csv")[1][0].steps[0].name == DEFAULT_STEP_NAME
 
 

@@ -54,7 +54,10 @@ _FIELD_CODE_RE = re.compile(r"[A-Za-z0-9._]{1,32}")
 _DIGITS_RE = re.compile(r"[0-9]+")
 # Optional CSV columns: read when present, always written. "steps" holds the internal
 # process as a JSON array (a list of objects does not fit in one plain CSV cell otherwise).
-OPTIONAL_CSV_COLUMNS = ("steps",)
+OPTIONAL_CSV_COLUMNS = ("steps", "payment_providers")
+# Online payment providers a procedure may name (docs/payments.md); the stage's setting
+# MOTCUA_PAYMENT_PROVIDERS says which of them a deployment serves.
+PAYMENT_PROVIDERS = ("vnpay", "paygov")
 _CSV_TRUE = ("true", "1")
 _CSV_FALSE = ("false", "0", "")
 
@@ -155,6 +158,7 @@ class Procedure:
     supplement_rule: str   # SUPPLEMENT_RULES
     pay_before_accept: bool = False   # fees must be paid before an officer may accept
     steps: tuple[Step, ...] = ()      # internal process; empty = one step (default_steps)
+    payment_providers: tuple[str, ...] = ()   # online providers citizens may use, in order; empty = the stage's
 
     def __post_init__(self) -> None:
         values, errs = _check_procedure({f.name: getattr(self, f.name) for f in dc_fields(self)}, False)
@@ -180,6 +184,7 @@ class Procedure:
             "supplement_rule": self.supplement_rule,
             "pay_before_accept": self.pay_before_accept,
             "steps": [step.to_dict() for step in self.steps],
+            "payment_providers": list(self.payment_providers),
         }
 
 
@@ -418,7 +423,23 @@ def _check_procedure(data: Mapping, csv_mode: bool) -> tuple[dict[str, Any], Err
         '"resume" (tính tiếp thời gian còn lại) hoặc "restart" (tính lại từ đầu)', errs)
     v["pay_before_accept"] = _flag(get("pay_before_accept"), csv_mode, errs)
     v["steps"] = _steps(get("steps"), csv_mode, v["processing_days"], errs)
+    v["payment_providers"] = _payment_providers(get("payment_providers"), csv_mode, errs)
     return {k: x for k, x in v.items() if x is not None}, errs
+
+
+def _payment_providers(value: Any, csv_mode: bool, errs: Errs) -> tuple[str, ...] | None:
+    """The online providers a procedure allows, in order (CSV: "paygov;vnpay"). Missing or
+    empty: every provider the stage offers."""
+    if value is None:
+        return ()
+    if csv_mode and isinstance(value, str):
+        value = [part.strip() for part in value.split(";") if part.strip()]
+    if not isinstance(value, (list, tuple)) or any(name not in PAYMENT_PROVIDERS for name in value) \
+            or len(set(value)) != len(value):
+        errs.append(("payment_providers", "Cổng thanh toán (payment_providers) là danh sách không trùng lặp gồm "
+                                          f"{', '.join(PAYMENT_PROVIDERS)}, nhận được {_show(value)}"))
+        return None
+    return tuple(value)
 
 
 def _steps(value: Any, csv_mode: bool, processing_days: int | None, errs: Errs) -> tuple[Step, ...] | None:
@@ -750,6 +771,7 @@ def procedures_to_csv(procedures: Iterable[Procedure]) -> str:
             ";".join(p.required_documents), p.supplement_rule,
             "true" if p.pay_before_accept else "false",
             json.dumps([step.to_dict() for step in p.steps], ensure_ascii=False),
+            ";".join(p.payment_providers),
         ])
     if errors:
         raise CatalogueError(errors)

@@ -203,6 +203,7 @@ class DossierCore(TypedDict):
 class Dossier(DossierCore, total=False):
     """A dossier (hồ sơ): the core, and what processing, payments and privacy added later."""
     pay_before_accept: Annotated[bool, AUDIT]
+    payment_providers: list[str]                          # online providers the procedure allows (empty: the stage's)
     notify: Annotated[list[str], API]                     # sms | zalo | email
     consent: Annotated[bool | None, API, AUDIT]           # desk intake: data-processing consent
     received_by: Annotated[str | None, API, AUDIT]        # desk intake: the receiving officer

@@ -263,6 +263,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "processing_days": procedure.processing_days,
         "supplement_rule": procedure.supplement_rule,
         "pay_before_accept": procedure.pay_before_accept,
+        "payment_providers": list(procedure.payment_providers),
         "online_level": procedure.online_level,
         "applicant": cast(Applicant, dict(submission["applicant"])),
         "summary": submission["summary"],

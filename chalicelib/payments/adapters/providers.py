@@ -1,31 +1,38 @@
-"""Payment settings and the configured provider: the app's one door to the provider registry.
+"""Payment settings and the providers this stage serves: the app's one door to the registry.
 
 Nothing else in chalicelib or handlers names a provider module: callers ask ``provider(name)``
 and speak the interface of ``payments`` (create, verify a callback, query, refund). Only the
-configured provider is served, so a callback naming any other registered provider (the
-in-memory fake, whose secret is public) never reaches the ledger.
+providers this stage serves are built: the online ones listed in ``MOTCUA_PAYMENT_PROVIDERS``
+(the first is the default) and the desk's ``counter``. A callback naming any other registered
+provider (the in-memory fake, whose secret is public) never reaches the ledger, and the counter
+takes no callback at all.
 
 The settings are chalicelib.runtime.settings' (docs/settings.md), which also checks
-MOTCUA_PUBLIC_URL at cold start. The credentials come from ``VNPAY_TMN_CODE`` /
-``VNPAY_HASH_SECRET`` in the local stage, and in every other stage only from its ``vnpay``
-secret (``motcua/{stage}/vnpay``, created by infra/), where the local fakes are refused. The
-hash secret is kept out of ``repr`` and never logged. Providers (top-level ``payments/``) read
-no settings of their own: they are built here from these.
+MOTCUA_PUBLIC_URL at cold start. Credentials come from the local settings in the local stage
+and in every other stage only from the provider's secret (``motcua/{stage}/vnpay``,
+``motcua/{stage}/paygov``, created by infra/), where the local fakes are refused; a provider's
+secret is read the first time that provider is built. Secrets are kept out of ``repr`` and
+never logged. Providers (top-level ``payments/``) read no settings of their own.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from payments import PaymentProvider, get_provider
 
-from chalicelib.runtime.settings import FAKE_VNPAY_HASH_SECRET, FAKE_VNPAY_TMN_CODE, settings
+from chalicelib.runtime.settings import (
+    FAKE_PAYGOV_ACCESS_TOKEN, FAKE_PAYGOV_PARTNER_CODE, FAKE_PAYGOV_SECRET_KEY, FAKE_VNPAY_HASH_SECRET,
+    FAKE_VNPAY_TMN_CODE, settings,
+)
 
+COUNTER = "counter"   # fees taken at the one-stop desk (payments/counter.py)
 
 
 @dataclass(frozen=True)
 class PaymentSettings:
-    provider: str
+    provider: str                # the default online provider (the first of ``providers``)
+    providers: tuple[str, ...]   # the online providers this stage offers citizens, in order
     tmn_code: str
     host: str
     public_url: str
@@ -36,7 +43,7 @@ class PaymentSettings:
     api_url: str | None = None
 
 
-def _credentials() -> tuple[str, str]:
+def _vnpay_credentials() -> tuple[str, str]:
     """(terminal code, hash secret): the settings locally, the stage's ``vnpay`` secret
     elsewhere (chalicelib.runtime.credentials.stage_credentials, which refuses the local fakes)."""
     from chalicelib.runtime.credentials import stage_credentials
@@ -46,20 +53,29 @@ def _credentials() -> tuple[str, str]:
     return found["tmn_code"], found["hash_secret"]
 
 
+def paygov_credentials() -> dict[str, str]:
+    """partner_code, secret_key and access_token: the settings locally, the ``paygov`` secret elsewhere."""
+    from chalicelib.runtime.credentials import stage_credentials
+    local = settings().local_credentials
+    return stage_credentials("paygov", {
+        "partner_code": (local.paygov_partner_code, FAKE_PAYGOV_PARTNER_CODE),
+        "secret_key": (local.paygov_secret_key, FAKE_PAYGOV_SECRET_KEY),
+        "access_token": (local.paygov_access_token, FAKE_PAYGOV_ACCESS_TOKEN)})
+
+
+def _listed() -> tuple[str, ...]:
+    return tuple(name.strip() for name in settings().payments.providers.split(","))
+
+
 @lru_cache(maxsize=1)
 def payment_settings() -> PaymentSettings:
-    tmn_code, secret = _credentials()
     cfg = settings()
+    listed = _listed()
+    tmn_code, secret = _vnpay_credentials() if "vnpay" in listed else ("", "")
     return PaymentSettings(
-        provider=cfg.payments.provider,
-        tmn_code=tmn_code,
-        host=cfg.vnpay.host,
-        public_url=cfg.public_url,
-        ttl_minutes=cfg.payments.ttl_minutes,
-        reconcile_after_minutes=cfg.payments.reconcile_after_minutes,
-        hash_secret=secret,
-        pay_url=cfg.vnpay.pay_url,
-        api_url=cfg.vnpay.api_url,
+        provider=listed[0], providers=listed, tmn_code=tmn_code, host=cfg.vnpay.host, public_url=cfg.public_url,
+        ttl_minutes=cfg.payments.ttl_minutes, reconcile_after_minutes=cfg.payments.reconcile_after_minutes,
+        hash_secret=secret, pay_url=cfg.vnpay.pay_url, api_url=cfg.vnpay.api_url,
     )
 
 
@@ -70,37 +86,60 @@ class UnknownProvider(LookupError):
     """No provider of that name is served by this deployment."""
 
 
-@lru_cache(maxsize=1)
-def _configured_provider() -> PaymentProvider:
-    cfg = payment_settings()
-    if cfg.provider == "vnpay":
+@cache
+def _built(name: str) -> PaymentProvider:
+    """Each served provider once per warm Lambda."""
+    if name == "vnpay":
+        cfg = payment_settings()
         return get_provider("vnpay", tmn_code=cfg.tmn_code, hash_secret=cfg.hash_secret, host=cfg.host,
                             pay_url=cfg.pay_url, api_url=cfg.api_url, timeout=(3.05, 10))
-    return get_provider(cfg.provider)
+    if name == "paygov":
+        paygov = settings().paygov
+        return get_provider("paygov", host=paygov.host, init_url=paygov.init_url, query_url=paygov.query_url,
+                            timeout=(3.05, 10), **paygov_credentials())
+    return get_provider(name)
 
 
 def configured_name() -> str:
-    """The registry name of this deployment's provider: what payments store and URLs carry."""
+    """The default online provider: what a citizen's payment uses when it names none."""
     return payment_settings().provider.lower()
 
 
+def online_names() -> tuple[str, ...]:
+    """The online providers this stage offers citizens, in order."""
+    return payment_settings().providers
+
+
 def provider(name: str | None = None) -> PaymentProvider:
-    """The provider called ``name`` (default: this deployment's), built once per warm Lambda;
-    UnknownProvider for any name this deployment does not serve."""
-    if name is not None and name != configured_name():
+    """The provider called ``name`` (default: this stage's default online provider), built once
+    per warm Lambda; UnknownProvider for any name this deployment does not serve."""
+    name = configured_name() if name is None else name
+    if name == COUNTER:
+        return _built(COUNTER)
+    if name not in online_names():
         raise UnknownProvider(name)
-    return _override if _override is not None else _configured_provider()
+    if _override is not None and name == configured_name():
+        return _override
+    return _built(name)
+
+
+def callback_provider(name: str) -> PaymentProvider:
+    """The online provider whose notifications and return pages are served under ``name``:
+    the counter takes none, so its name is as unknown there as any other."""
+    if name == COUNTER:
+        raise UnknownProvider(name)
+    return provider(name)
 
 
 def use_provider(instance: PaymentProvider) -> None:
-    """Replace the configured provider (tests of fault paths with payments.fake.FakeProvider)."""
+    """Replace the default online provider (tests of fault paths with payments.fake.FakeProvider)."""
     global _override
     _override = instance
 
 
 def reset() -> None:
-    """Forget the payment settings and provider (tests change VNPAY_HOST between simulators)."""
+    """Forget the payment settings and providers (tests change VNPAY_HOST between simulators)."""
     global _override
     _override = None
     payment_settings.cache_clear()
-    _configured_provider.cache_clear()
+    _built.cache_clear()

@@ -17,6 +17,7 @@ from typing import Any, cast
 from collections.abc import Mapping
 
 from chalicelib.payments.rules import transitions as pt
+from chalicelib.payments.rules.choice import method_label
 from chalicelib.payments.rules.records import Payment, RefundDue
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, ValidationFailed
@@ -38,7 +39,8 @@ def _emit(dossier: dict[str, Any], event_type: str, at: str, data: dict[str, Any
 
 
 def _history(book: dict[str, Any], payment: Mapping[str, Any]) -> None:
-    entry = {"payment_id": payment["payment_id"], "status": payment["status"], "amount": payment["amount"]}
+    entry = {"payment_id": payment["payment_id"], "status": payment["status"], "amount": payment["amount"],
+             "provider": payment["provider"]}
     book["payments"] = [p for p in book.get("payments", []) if p["payment_id"] != payment["payment_id"]] + [entry]
 
 
@@ -77,14 +79,16 @@ def new_payment(dossier: Mapping[str, Any], *, payment_id: str, provider: str, a
         "created_at": iso(to_local(created_at)), "expires_at": iso(to_local(expires_at)),
         "paid_at": None, "provider_txn_id": None, "late": False, "finance_flags": [],
         "refunded_amount": 0, "refunds": [], "status_before_refund": None,
-        "notifications": [], "receipt": None, "updated_at": iso(to_local(created_at)),
+        "notifications": [], "receipt": None, "updated_at": iso(to_local(created_at)), "counter": None,
+        "agencies": sorted({dossier["agency_id"], dossier.get("receiving_agency_id", dossier["agency_id"])}),
     }
 
 
 def start_payment(dossier: dict[str, Any], payment: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Point the dossier at its new payment in progress; returns the PaymentCreated event."""
     book = ledger(dossier)
-    book["pending"] = {key: payment[key] for key in ("payment_id", "amount", "pay_url", "created_at", "expires_at")}
+    book["pending"] = {key: payment[key] for key in ("payment_id", "amount", "pay_url", "created_at", "expires_at",
+                                                     "provider")}
     _history(book, payment)
     dossier["payment"] = book
     return [_emit(dossier, pt.CREATED_EVENT, payment["created_at"], {
@@ -101,7 +105,7 @@ class Observation:
     The codes are the provider's own, kept opaque for finance and the PaymentFailed event."""
     reference: str
     provider: str                    # the registry name of the provider that said it
-    source: str                      # "ipn" | "querydr"
+    source: str                      # "ipn" | "querydr" | "desk" (an officer recorded money taken at the counter)
     outcome: PaymentOutcome
     amount: int | None               # VND; None when the provider did not say
     provider_txn_id: str | None
@@ -115,6 +119,13 @@ def from_notification(provider: str, notification: Notification) -> Observation:
     """A verified notification is final: the payment succeeded or it did not."""
     outcome = PaymentOutcome.SUCCEEDED if notification.succeeded else PaymentOutcome.FAILED
     return Observation(notification.reference, provider, "ipn", outcome, notification.amount,
+                       notification.provider_txn_id, notification.paid_at, notification.response_code,
+                       notification.transaction_status, dict(notification.raw))
+
+
+def at_counter(notification: Notification) -> Observation:
+    """Money the desk took, as the counter provider records it: final, like a notification."""
+    return Observation(notification.reference, "counter", "desk", PaymentOutcome.SUCCEEDED, notification.amount,
                        notification.provider_txn_id, notification.paid_at, notification.response_code,
                        notification.transaction_status, dict(notification.raw))
 
@@ -231,6 +242,18 @@ def apply(payment: Mapping[str, Any], dossier: Mapping[str, Any], decision: Deci
     return _finish(payment, dossier, events, owed_before, at)
 
 
+def settle_at_counter(dossier: Mapping[str, Any], payment: dict[str, Any], observation: Observation,
+                      counter: Mapping[str, Any], now: datetime) -> Plan:
+    """A counter payment, created and settled in one transaction: PaymentCreated, then the
+    success's own transition (ledger, receipt, PaymentSucceeded, FeesSettled) as any provider's."""
+    book = _copy(dossier)
+    payment["counter"] = dict(counter)
+    created = start_payment(book, payment)
+    plan = apply(payment, book, Decision(CallbackOutcome.ACCEPTED, pt.SUCCEEDED), observation, now)
+    plan.events = created + plan.events
+    return plan
+
+
 def _copy(value: Mapping[str, Any]) -> dict[str, Any]:
     import copy
 
@@ -251,6 +274,7 @@ def receipt(payment: Mapping[str, Any], dossier: Mapping[str, Any], ordinal: int
         "payer": payment.get("payer_name", ""), "items": payment["items"], "amount": payment["amount"],
         "currency": "VND", "paid_at": payment["paid_at"], "issued_at": at,
         "provider": payment["provider"], "provider_txn_id": payment["provider_txn_id"],
+        "method_label": method_label(payment["provider"], (payment.get("counter") or {}).get("method")),
         "agency_id": dossier["agency_id"],
         "procedure_code": dossier["procedure_code"], "procedure_name": dossier.get("procedure_name", ""),
     }
@@ -400,6 +424,8 @@ def payment_view(payment: Mapping[str, Any]) -> dict[str, Any]:
                                        "provider_code")} for r in payment["refunds"]],
         "receipt": ({"number": receipt_["number"], "download_url": f"/payments/{payment['payment_id']}/receipt"}
                     if receipt_ else None),
+        "counter": ({key: payment["counter"][key] for key in ("method", "reference", "desk_agency_id")}
+                    if payment.get("counter") else None),
     }
 
 

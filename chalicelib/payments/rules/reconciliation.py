@@ -76,6 +76,27 @@ class SettlementLayout:
         return cls(**raw)
 
 
+def counter_record(payment: Mapping[str, Any]) -> ProviderRecord:
+    """A counter payment's provider side is the desk officer's record itself; what checks it is
+    the desk's till, counted against ``counter_totals`` (by desk and method)."""
+    method = (payment.get("counter") or {}).get("method", "")
+    return ProviderRecord(payment["payment_id"], True, payment["status"] in MONEY_RECEIVED, payment["amount"],
+                          f"counter_{method}", payment.get("provider_txn_id"))
+
+
+def counter_totals(ledger: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Money each desk took at the counter, by method: what the desk's till must hold."""
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for payment in ledger:
+        record = payment.get("counter")
+        if payment.get("provider") == "counter" and record and payment["status"] in MONEY_RECEIVED:
+            total = sums[(record.get("desk_agency_id", ""), record.get("method", ""))]
+            total[0] += 1
+            total[1] += int(payment["amount"]) - int(payment.get("refunded_amount", 0))
+    return [{"agency_id": desk, "method": method, "app_count": count, "app_amount": amount}
+            for (desk, method), (count, amount) in sorted(sums.items())]
+
+
 def parse_settlement(text: str, layout: SettlementLayout) -> list[ProviderRecord]:
     """Provider records from a settlement CSV; ValueError naming the line of the first bad row."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=layout.delimiter)
@@ -197,6 +218,7 @@ def compare(day: str, ledger: Sequence[Mapping[str, Any]], provider: Mapping[str
         "discrepancies": lines,
         "totals_by_agency": by_agency,
         "totals_by_procedure": by_procedure,
+        "counter_totals": counter_totals(ledger),
     }
 
 
@@ -206,7 +228,7 @@ DISCREPANCY_COLUMNS = ("category", "category_label", "payment_id", "dossier_code
                        "app_status", "app_amount", "provider_status", "provider_amount", "note")
 TOTAL_COLUMNS = ("agency_id", "agency_name", "procedure_code", "procedure_name", "app_count", "app_amount",
                  "provider_count", "provider_amount", "difference")
-CSV_COLUMNS = ("section", "date", *tuple(dict.fromkeys(DISCREPANCY_COLUMNS + TOTAL_COLUMNS)))
+CSV_COLUMNS = ("section", "date", *tuple(dict.fromkeys(DISCREPANCY_COLUMNS + TOTAL_COLUMNS)), "method")
 
 
 def to_csv(report: Mapping[str, Any]) -> str:
@@ -215,8 +237,8 @@ def to_csv(report: Mapping[str, Any]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for section, key in (("discrepancy", "discrepancies"), ("agency_total", "totals_by_agency"),
-                         ("procedure_total", "totals_by_procedure")):
-        for row in report[key]:
+                         ("procedure_total", "totals_by_procedure"), ("counter_total", "counter_totals")):
+        for row in report.get(key, []):
             writer.writerow({"section": section, "date": report["date"], **row})
     return out.getvalue()
 

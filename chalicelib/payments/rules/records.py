@@ -34,7 +34,7 @@ class Refund(TypedDict):
 class Notice(TypedDict):
     """A provider observation kept for audit (the last few of them)."""
     at: str
-    source: str                      # ipn | querydr
+    source: str                      # ipn | querydr | desk
     reply: str
     raw: dict[str, Any]
 
@@ -52,9 +52,18 @@ class Receipt(TypedDict):
     issued_at: str
     provider: str
     provider_txn_id: str | None
+    method_label: NotRequired[str]   # how it was paid, as the receipt says it (older receipts: absent)
     agency_id: str
     procedure_code: str
     procedure_name: str
+
+
+class CounterRecord(TypedDict):
+    """What the desk officer recorded of fees taken at the counter."""
+    method: str                      # cash | card | transfer
+    reference: str | None            # receipt book, POS slip or transfer reference
+    recorded_by: str                 # the officer's subject
+    desk_agency_id: str              # the agency whose desk took the money
 
 
 class Payment(TypedDict):
@@ -85,6 +94,10 @@ class Payment(TypedDict):
     notifications: list[Notice]
     receipt: Receipt | None
     updated_at: str
+    counter: CounterRecord | None    # set for provider "counter" only (older payments: absent)
+    # The competent agency and the desk that received the dossier: who may read the payment and
+    # its receipt (chalicelib.trust.rules.permissions.involved_agencies; older payments: absent).
+    agencies: list[str]
 
 
 class PendingPayment(TypedDict):
@@ -94,12 +107,14 @@ class PendingPayment(TypedDict):
     pay_url: str
     created_at: str
     expires_at: str
+    provider: NotRequired[str]       # older entries: absent
 
 
 class LedgerEntry(TypedDict):
     payment_id: str
     status: str
     amount: int
+    provider: NotRequired[str]       # vnpay | paygov | counter (national DuocThanhToanTrucTuyen); older: absent
 
 
 class PaymentLedger(TypedDict):

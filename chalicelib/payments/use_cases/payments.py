@@ -33,7 +33,10 @@ from chalicelib.trust.rules.identity import Identity
 from chalicelib.runtime.log import logger as make_logger
 from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.payments.rules.records import Payment
-from chalicelib.payments.adapters.providers import UnknownProvider, configured_name, payment_settings, provider
+from chalicelib.payments.adapters.providers import (
+    UnknownProvider, callback_provider, online_names, payment_settings, provider,
+)
+from chalicelib.payments.rules import choice
 from payments import (
     CallbackOutcome, CallbackReply, PaymentError, PaymentOutcome, PaymentProvider, ProviderRejected,
     ProviderUnavailable, QueryResult, RefundInProgress, SignatureError,
@@ -64,26 +67,58 @@ def callback_url(name: str, kind: str) -> str:
 
 
 def _served(name: str) -> PaymentProvider:
-    """The provider called ``name``; 404 when this deployment does not serve it."""
+    """The online provider called ``name``; 404 when this deployment does not serve its callbacks."""
     try:
-        return provider(name)
+        return callback_provider(name)
     except UnknownProvider:
         raise NotFound("Không có cổng thanh toán này.", code="payment_provider_not_found") from None
 
 
 # --- create -----------------------------------------------------------------------------
 
-def create_payment(code: str, identity: Identity, client_ip: str, *,
+def _allowed_online(dossier: Mapping[str, Any]) -> tuple[str, ...]:
+    """The stage's online providers, narrowed by the procedure's ``payment_providers``, which the
+    dossier copied at submission (older dossiers fall back to the catalogue)."""
+    listed = dossier.get("payment_providers")
+    if listed is None:
+        procedure = catalogue.procedure(dossier["procedure_code"])
+        listed = list(procedure.payment_providers) if procedure else []
+    return choice.allowed_online(online_names(), listed)
+
+
+def _in_scope(identity: Identity, dossier: Dossier | None) -> Dossier:
+    """The dossier, if this caller may pay for it: its owner, or an officer of the competent
+    agency or of the desk that received it (the ``receiving`` scope, Decree 118/2025)."""
+    return permissions.check(identity, "payment.create", dossier)
+
+
+def create_payment(code: str, identity: Identity, client_ip: str, body: Any = None, *,
                    clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
-    """(view, created). The amount is the dossier's outstanding fees from its catalogue
-    snapshot, never the client's. A live pending payment is returned instead of a new one.
-    The provider is called before anything is written, so a provider failure leaves nothing."""
+    """(view, created). A citizen pays online through the provider the body names (default: the
+    dossier's first allowed); a desk officer records fees taken at the counter (``counter``).
+    The amount is the dossier's outstanding fees from its catalogue snapshot, never the
+    client's. A live pending payment is returned instead of a new one. The provider is called
+    before anything is written, so a provider failure leaves nothing."""
     permissions.scope_of(identity, "payment.create")
-    cfg, name = payment_settings(), configured_name()
+    dossier = _in_scope(identity, dossier_reads.get_dossier(code))
+    name = choice.chosen_provider(body, identity.role, _allowed_online(dossier))
+    if name == choice.COUNTER:
+        return record_counter_payment(code, identity, choice.counter_request(body), clock=clock, read=dossier), True
+    return _create_online(dossier, identity, client_ip, name, clock)
+
+
+def _create_online(dossier: Dossier, identity: Identity, client_ip: str, name: str,
+                   clock: Clock) -> tuple[dict[str, Any], bool]:
+    """A payment through the online provider ``name``; ``dossier`` as first read (read again
+    after contention)."""
+    cfg, code = payment_settings(), dossier["code"]
     for attempt in range(MAX_ATTEMPTS):
-        dossier = permissions.check(identity, "payment.create", dossier_reads.get_dossier(code))
+        if attempt:
+            dossier = permissions.check(identity, "payment.create", dossier_reads.get_dossier(code))
         now = clock().replace(microsecond=0)
         pending = payment_ledger.live_pending(dossier, now)
+        if pending and pending.get("provider", name) != name:
+            choice.require_no_payment_in_progress(pending)
         if pending:
             return rules.creation_view(pending), False
         amount = payment_ledger.require_payable(dossier)
@@ -113,6 +148,38 @@ def create_payment(code: str, identity: Identity, client_ip: str, *,
             _backoff(attempt)
             continue
         return rules.creation_view(payment), True
+    raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
+
+
+def record_counter_payment(code: str, identity: Identity, request: choice.CounterRequest, *,
+                           clock: Clock = utc_now, read: Dossier | None = None) -> dict[str, Any]:
+    """Fees the desk took, created and settled in one transaction through the counter provider:
+    the same ledger, receipt, events, reconciliation and refunds as an online payment. The
+    amount must be what is owed; nothing owed, or an online payment still in its window, is 409."""
+    counter = provider(choice.COUNTER)
+    record = {"method": request.method, "reference": request.reference, "recorded_by": identity.sub,
+              "desk_agency_id": identity.agency_id or ""}
+    for attempt in range(MAX_ATTEMPTS):
+        dossier = read if read is not None and not attempt else _in_scope(identity, dossier_reads.get_dossier(code))
+        now = clock().replace(microsecond=0)
+        choice.require_no_payment_in_progress(payment_ledger.live_pending(dossier, now))
+        choice.require_amount_owed(request, payment_ledger.require_payable(dossier))
+        reference = rules.payment_reference(now, uuid.uuid4().hex)
+        session = counter.create_payment(request.amount, "VND", reference, rules.order_description(dossier), "",
+                                         "127.0.0.1", now)
+        notification = counter.record(reference, request.amount, request.method, request.reference)  # type: ignore[attr-defined]
+        payment = rules.new_payment(dossier, payment_id=session.id, provider=choice.COUNTER, amount=request.amount,
+                                    pay_url="", created_at=session.created_at or now, expires_at=now)
+        plan = rules.settle_at_counter(dossier, payment, rules.at_counter(notification), record, now)
+        try:
+            payment_store.commit(plan, expected_payment_version=None, expected_dossier_version=dossier["version"],
+                                 audit_record=_audit(None, audit.snapshot(dossier), plan, audit.Actor.of(identity)))
+        except payment_store.Contention:
+            _backoff(attempt)
+            continue
+        logger.info("counter payment recorded", extra={"payment_id": reference, "dossier_code": code,
+                                                       "method": request.method})
+        return rules.payment_view(plan.payment)
     raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
 
 
@@ -178,20 +245,23 @@ def _multi(params: Mapping[str, Any]) -> dict[str, list[str]]:
     return {key: (getlist(key) if getlist else params[key]) for key in params}
 
 
-def handle_ipn(name: str, query_params: Mapping[str, Any] | None, *, clock: Clock = utc_now) -> CallbackReply:
-    """GET /payments/providers/{provider}/ipn: the provider verifies its notification, then
-    ``observe``. Always the provider's own reply, never a 500: an ERROR reply makes the provider
-    send the notification again, and the sweep heals whatever is still pending."""
+def handle_ipn(name: str, query_params: Mapping[str, Any] | None, *, clock: Clock = utc_now,
+               body: Mapping[str, Any] | None = None) -> CallbackReply:
+    """/payments/providers/{provider}/ipn: the provider verifies its notification (a GET's query
+    string, or the JSON ``body`` of a POST: PayGov's confirmation), then ``observe``. Always the
+    provider's own reply, never a 500: an ERROR reply makes the provider send the notification
+    again, and the sweep heals whatever is still pending."""
     chosen = _served(name)
     try:
-        outcome = _notification_outcome(name, chosen, _multi(query_params or {}), clock)
+        params = dict(body) if body is not None else _multi(query_params or {})
+        outcome = _notification_outcome(name, chosen, params, clock)
     except Exception:
         logger.exception("IPN failed", extra={"provider": name})
         outcome = CallbackOutcome.ERROR
     return chosen.callback_reply(outcome)
 
 
-def _notification_outcome(name: str, chosen: PaymentProvider, params: dict[str, list[str]],
+def _notification_outcome(name: str, chosen: PaymentProvider, params: dict[str, Any],
                           clock: Clock) -> CallbackOutcome:
     try:
         notification = chosen.parse_notification(params)
@@ -209,7 +279,7 @@ def return_page(name: str, query_params: Mapping[str, Any] | None) -> tuple[str,
     and the page tells the citizen what the ledger says. Reads, never writes. Returns the
     page's state (chalicelib/payments/rules/pages.py) and the page; the route picks the status."""
     try:
-        result = provider(name).verify_return(_multi(query_params or {}))
+        result = callback_provider(name).verify_return(_multi(query_params or {}))
     except UnknownProvider:
         return payment_pages.UNKNOWN, payment_pages.render(payment_pages.UNKNOWN)
     except PaymentError:
@@ -455,6 +525,8 @@ def _query_all(ledger: list[Payment]) -> tuple[dict[str, reconciliation.Provider
     from concurrent.futures import ThreadPoolExecutor
 
     def ask(payment: dict[str, Any]) -> reconciliation.ProviderRecord | None:
+        if payment["provider"] == choice.COUNTER:   # nobody to ask: the desk's record is the provider's
+            return reconciliation.counter_record(payment)
         try:
             result = provider(payment["provider"]).query(payment["payment_id"], parse_iso(payment["created_at"]))
         except (UnknownProvider, PaymentError):

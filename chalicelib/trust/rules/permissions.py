@@ -84,7 +84,12 @@ RULES: dict[str, Rule] = {
     "file.public_link": _public("GET", "/files/{token}"),              # the national portal fetches files; the token is the key
     "dashboard.page": _public("GET", "/dashboard"),                     # the page; its data needs a token
     "dashboard.script": _public("GET", "/dashboard/chart.umd.min.js"),
+    "dashboard.signin_config": _public("GET", "/dashboard/config"),       # where to sign in: no secret
+    "dashboard.signin_script": _public("GET", "/dashboard/signin.js"),
+    "dashboard.local_signin_page": _public("GET", "/dashboard/sign-in"),  # local stage only (404 elsewhere)
+    "dashboard.local_signin": Rule(("POST", "/dashboard/sign-in"), WRITE, {}, None, public=True),  # local only
     "payment.ipn": _public("GET", "/payments/providers/{provider}/ipn"),  # the provider's signature instead of a token
+    "payment.ipn_post": _public("POST", "/payments/providers/{provider}/ipn"),  # PayGov POSTs its confirmation
     "payment.return": _public("GET", "/payments/providers/{provider}/return"),
     "payment.vnpay_ipn": _public("GET", "/payments/vnpay/ipn"),           # registered with VNPay: kept
     "payment.vnpay_return": _public("GET", "/payments/vnpay/return"),
@@ -126,7 +131,10 @@ RULES: dict[str, Rule] = {
     "correction.reject": Rule(("POST", "/dossiers/{code}/corrections/{correction_id}/reject"), WRITE,
                               {"admin": ALL}, "dossier"),
     # --- payments
-    "payment.create": Rule(("POST", "/dossiers/{code}/payments"), WRITE, CITIZEN_OWN, "dossier"),
+    # citizens pay online; officers record fees taken at the desk (the competent agency's, or the
+    # desk that received the dossier: Decree 118/2025)
+    "payment.create": Rule(("POST", "/dossiers/{code}/payments"), WRITE, {"citizen": OWN, "officer": RECEIVING},
+                           "dossier"),
     "payment.read": Rule(("GET", "/payments/{payment_id}"), READ, PAYMENT_READERS, "payment"),
     "payment.receipt": Rule(("GET", "/payments/{payment_id}/receipt"), READ, PAYMENT_READERS, "payment"),
     "payment.refund": Rule(("POST", "/payments/{payment_id}/refunds"), WRITE, MONEY, "payment"),

@@ -162,8 +162,12 @@ def submission_rush(rush: int = 40, workers: int = 20) -> list[Row]:
         client.http.request("GET", "/procedures")   # warm the catalogue cache, as a warm Lambda has it
         with metering.aws_calls() as alone:
             statuses = [submit(0)]
-        with metering.aws_calls() as rushed, ThreadPoolExecutor(workers) as pool:
-            statuses += list(pool.map(submit, range(1, rush + 1)))
+        environ = os.environ   # chalice's test client swaps os.environ per request: threads may leave a copy
+        try:
+            with metering.aws_calls() as rushed, ThreadPoolExecutor(workers) as pool:
+                statuses += list(pool.map(submit, range(1, rush + 1)))
+        finally:
+            os.environ = environ  # noqa: B003 (the object itself back, as chalice's client restores it)
     failures = sum(status != 201 for status in statuses)
     uncontended = alone.service("dynamodb")
     return [

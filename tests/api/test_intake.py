@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -113,8 +114,12 @@ def test_a_rush_of_concurrent_submissions_to_one_agency_all_succeed_with_unique_
         token = api.token("citizen", sub=f"citizen-rush-{n}")
         return submit(api, submission(procedure["procedure_code"]), token, key=f"rush-{n:04d}")
 
-    with ThreadPoolExecutor(workers) as pool:
-        answers = list(pool.map(one, range(rush)))
+    environ = os.environ   # chalice's test client swaps os.environ per request: threads may leave a copy
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            answers = list(pool.map(one, range(rush)))
+    finally:
+        os.environ = environ  # noqa: B003 (the object itself back, as chalice's client restores it)
     assert [a.status_code for a in answers] == [201] * rush, [a.json for a in answers if a.status_code != 201][:3]
     codes = {a.json["dossier_code"] for a in answers}
     assert len(codes) == rush

@@ -15,6 +15,7 @@ from chalicelib.edge.application import ThreadSafeChalice
 from chalicelib.edge.routes import routes as edge_routes
 from chalicelib.edge.routing import PDF, XLSX
 from chalicelib.edge.web import cors_headers, normalise_error
+from chalicelib.feedback.routes import routes as feedback_routes
 from chalicelib.payments.routes import routes as payment_routes
 from chalicelib.reports.routes import routes as report_routes
 from chalicelib.runtime.log import logger as make_logger
@@ -29,7 +30,7 @@ app.api.binary_types.extend((XLSX, PDF))
 logger = make_logger("motcua-api")
 
 for context_routes in (edge_routes, catalogue_routes, dossier_routes, trust_routes, report_routes,
-                       payment_routes, sync_routes):
+                       payment_routes, sync_routes, feedback_routes):
     app.register_blueprint(context_routes.blueprint)
 
 

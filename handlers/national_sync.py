@@ -28,6 +28,7 @@ from chalicelib.kernel.working_days import iso
 from chalicelib.sync.adapters.national_portal import PortalRejected, PortalUnavailable, portal
 from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT
 from chalicelib.sync.use_cases.national_records import calls_for
+from handlers import index_projection
 from handlers.consumer import Consumer
 
 
@@ -49,6 +50,7 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
     snapshot = event["type"] == SNAPSHOT_EVENT
     target = dossier["version"] if snapshot else event["version"]
     if target <= have:
+        index_projection.project_code(code)   # a retry after the index projection failed
         return {"skipped": "already synced", "version": target}
     if not snapshot and target != have + 1:
         # keep the error of the version being retried, if any: that is the cause
@@ -62,6 +64,7 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
             except (PortalUnavailable, PortalRejected) as error:
                 _fail(code, ledger, f"{service}: {error}")
     sync_store.advance(code, ledger, version=target, at=_now())
+    index_projection.project_code(code)   # 1.4 (synced share) moves without a new dossier version
     return {"synced": target, "service": calls[0][0] if calls else None}
 
 

@@ -737,6 +737,110 @@ def _started(simulators: Any) -> Iterator[Any]:
     finally:
         simulators.stop()
 
+def index_scaling(rounds: int = 3) -> list[Row]:
+    """One month's 766 indicator table for all agencies at 2,000 and at 50,000 dossiers.
+
+    As ``report_scaling``: the synthetic dossiers' index contributions are aggregated in memory
+    and written as the counter items the index projection would have produced, both datasets
+    populating the same items (the form-06 dossiers' days, procedures and shards), so only
+    the number of dossiers differs."""
+    import boto3
+    from moto import mock_aws
+
+    from motcua import moto_atomic
+    moto_atomic.install()
+
+    items: dict[int, int] = {}
+    ratios = []
+    for _ in range(rounds):
+        seconds = {}
+        for size in (2_000, 50_000):
+            with mock_aws():
+                from chalicelib.runtime import aws
+                from chalicelib.catalogue.store import procedures as catalogue_store
+                from chalicelib.runtime.settings import settings
+                from motcua.provision import provision
+                from motcua.seed import seed_catalogue
+                aws.reset()
+                catalogue_store.invalidate()
+                provision(boto3.session.Session(), settings())
+                seed_catalogue()
+                _write_synthetic_index_counters(size)
+                items[size], seconds[size] = _time_indicators()
+        ratios.append(seconds[50_000] / seconds[2_000])
+    return [
+        Row("766 indicators, one month, all agencies: items read at 50,000 / at 2,000 dossiers",
+            items[50_000] / items[2_000], 1.0, "x"),
+        Row("766 indicators, one month, all agencies: wall time at 50,000 / at 2,000 dossiers",
+            statistics.median(ratios), 1.3, "x"),
+    ]
+
+
+def _write_synthetic_index_counters(size: int) -> None:
+    """Index facts of the form-06 synthetic dossiers (same codes, days and procedures), with
+    every other fact drawn at random, aggregated into the index counter items."""
+    import random
+    from collections import defaultdict
+    from datetime import date, timedelta
+
+    from chalicelib.reports.rules.form06 import by_period
+    from chalicelib.reports.rules.index766 import IndexFacts, contributions
+    from chalicelib.reports.store import index_counters
+    from chalicelib.reports.store.counters import shard_of
+    from chalicelib.runtime import aws, resources
+    from chalicelib.runtime.settings import settings
+
+    rng = random.Random(size)
+    last = date(*MONTH, 28)
+    totals: dict[tuple[str, str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for f in _synthetic_facts(size):
+        closed = f.closed is not None
+        # an open dossier's on-time run ends the day after its due day: inside the month (or,
+        # received before it, already over), so no counter item exists at one size only
+        due = f.received - timedelta(days=1) if f.received.month != MONTH[1] \
+            else min(f.received + timedelta(days=rng.randrange(0, 10)), last - timedelta(days=1))
+        facts = IndexFacts(
+            code=f.code, agency_id=f.agency_id, procedure_code=f.procedure_code, channel=f.channel,
+            selected=f.received, synced=rng.random() < 0.95, result_link=rng.random() < 0.6,
+            has_fees=rng.random() < 0.5, paid_online=rng.random() < 0.4, has_files=rng.random() < 0.8,
+            reused=rng.random() < 0.3, citizen_store=rng.random() < 0.2, vneid=rng.random() < 0.5,
+            end=f.closed, on_time=(rng.random() < 0.8) if closed else None,
+            due=None if closed else due,
+            handling_days=rng.randrange(0, 10) if closed else None)
+        for (period, name), value in by_period(contributions(facts)).items():
+            pk = index_counters.counter_pk(f.agency_id, shard_of(f.code), period)
+            totals[(pk, period, f.procedure_code, f.agency_id)][name] += value
+    client, table = aws.client("dynamodb"), settings().name(resources.REPORTS.name)
+    requests = [{"PutRequest": {"Item": {
+        "pk": {"S": pk}, "sk": {"S": f"{period}#{procedure}"}, "agency_id": {"S": agency},
+        "procedure_code": {"S": procedure}, "period": {"S": period},
+        **{name: {"N": str(value)} for name, value in values.items()}}}}
+        for (pk, period, procedure, agency), values in totals.items()]
+    for start in range(0, len(requests), 25):
+        client.batch_write_item(RequestItems={table: requests[start:start + 25]})
+
+
+def _time_indicators() -> tuple[int, float]:
+    from datetime import date
+
+    from chalicelib.reports.use_cases import index766
+    from chalicelib.trust.rules.identity import Identity
+
+    admin = Identity("bench-admin", "admin")
+    start, end = date(*MONTH, 1), date(*MONTH, 28)
+    index766.indicators(admin, start=start, end=end)  # warm caches
+    runs = []
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(7):
+            started = time.perf_counter()
+            table = index766.indicators(admin, start=start, end=end)
+            runs.append(time.perf_counter() - started)
+    finally:
+        gc.enable()
+    return table["items_read"], statistics.median(runs)
+
 
 def workflow() -> list[Row]:
     from motcua.bench_workflow import workflow_budgets
@@ -744,7 +848,8 @@ def workflow() -> list[Row]:
 
 
 SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, submission_rush, workflow, payments_calls_and_sweep,
-                                         report_scaling, deadline_throughput, cold_import, request_overhead, deployment]
+                                         report_scaling, index_scaling, deadline_throughput, cold_import,
+                                         request_overhead, deployment]
 
 
 def render(rows: list[Row], load: float) -> str:

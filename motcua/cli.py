@@ -39,7 +39,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     sub = args.sub or (f"{args.role}-{args.agency}" if args.agency else f"{args.role}-demo")
     try:
         print(mint_local_token(cfg.local_jwt_secret, sub, args.role, args.agency, ttl_seconds=args.ttl,
-                               id_number=args.id_number))
+                               id_number=args.id_number, vneid_verified=args.vneid_verified))
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
@@ -212,6 +212,25 @@ def cmd_reports_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_reports_indicators_verify(args: argparse.Namespace) -> int:
+    """Recount every 766 indicator straight from the dossiers and print where the counters differ."""
+    from datetime import date
+
+    _settings()
+    from chalicelib.reports.use_cases import index766
+    try:
+        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    problems = index766.verify(start, end, args.agency or None)
+    for problem in problems:
+        print(problem)
+    print(f"{'MISMATCH' if problems else 'OK'}: 766 indicators for {start}..{end} "
+          f"{'differ in ' + str(len(problems)) + ' place(s)' if problems else 'equal the recount from dossiers'}")
+    return 1 if problems else 0
+
+
 def cmd_payments_reconcile(args: argparse.Namespace) -> int:
     """Run the sweep once; its JSON log lines come first, the summary is the last line."""
     _settings()
@@ -344,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", help="subject; defaults to a readable demo id")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     token.add_argument("--id-number", help="id number claim (citizens: links a legacy account)")
+    token.add_argument("--vneid-verified", action="store_true",
+                       help="the account was verified with VNeID (counted by the 766 index, 4.5)")
     token.set_defaults(func=cmd_token)
 
     due = sub.add_parser("due-date", help="compute a due date in working days")
@@ -374,6 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
     verify.add_argument("--group-by", action="append", choices=["agency", "field", "procedure"])
     verify.set_defaults(func=cmd_reports_verify)
+    indicators = reports_sub.add_parser("indicators", help="the national service index (Decision 766)")
+    indicators_sub = indicators.add_subparsers(dest="indicators_command", required=True)
+    index_verify = indicators_sub.add_parser(
+        "verify", help="recount every 766 indicator from the dossiers and print the differences (0 expected)")
+    index_verify.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD")
+    index_verify.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
+    index_verify.add_argument("--agency", action="append", help="only this agency (repeatable)")
+    index_verify.set_defaults(func=cmd_reports_indicators_verify)
 
     privacy = sub.add_parser("privacy", help="personal data: export and retention")
     privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)

@@ -35,7 +35,9 @@ def new_event(event_type: str, *, dossier_code: str, version: int, occurred_at: 
 def put_events_entry(event: dict[str, Any], bus_name: str) -> dict[str, Any]:
     """The EventBridge PutEvents entry for an envelope."""
     return {
-        "Source": SOURCE,
+        # A context other than the dossiers' may name itself (feedback: "motcua.feedback"), so
+        # the rules that want dossier changes only (national sync, notifications) skip it.
+        "Source": event.get("source", SOURCE),
         "DetailType": event["type"],
         "Detail": json.dumps(event, ensure_ascii=False, separators=(",", ":")),
         "EventBusName": bus_name,

@@ -112,3 +112,54 @@ def payment_report() -> Any:
 @routes.route("/reports/satisfaction")
 def satisfaction_report() -> Any:
     return _period_report("satisfaction_report")
+
+
+# --- the national service index (Decision 766) ------------------------------------------------
+
+def _index_params(request: Any) -> dict[str, Any]:
+    from chalicelib.reports.use_cases import reports as report_service
+    start, end = report_service.parse_period(query_param(request, "from", max_len=10), query_param(request, "to", max_len=10))
+    return {"start": start, "end": end, "agency_id": query_param(request, "agency_id", max_len=64),
+            "procedure_code": query_param(request, "procedure_code", max_len=20)}
+
+
+@routes.route("/reports/indicators")
+def index_indicators() -> Any:
+    from chalice import Response
+    from chalicelib.kernel.errors import ValidationFailed
+    from chalicelib.reports.rules import export as report_export
+    from chalicelib.reports.use_cases import index766
+    from chalicelib.reports.use_cases import reports as report_service
+    request = routes.request()
+    identity = routes.caller()
+    params = _index_params(request)
+    fmt = query_param(request, "format", max_len=10) or "json"
+    if fmt not in ("json", "xlsx"):
+        raise ValidationFailed(fields={"format": "Phải là json hoặc xlsx."})
+    table = index766.indicators(identity, **params)
+    if fmt == "json":
+        return json_response(table)
+    body = report_export.index_to_xlsx(table, report_service.unit_name(identity, params["agency_id"]))
+    name = f"chiso766_{params['start']}_{params['end']}.xlsx"
+    return Response(body=body, status_code=200,
+                    headers={"Content-Type": XLSX, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@routes.route("/reports/indicators/items")
+def index_items() -> Any:
+    from chalicelib.reports.use_cases import index766
+    request = routes.request()
+    return json_response(index766.items(
+        routes.caller(), **_index_params(request), indicator=query_param(request, "indicator", max_len=10),
+        part=query_param(request, "part", max_len=20), cursor=query_param(request, "cursor", max_len=200),
+        limit=int_param(request, "limit", 50, 1, 500)))
+
+
+@routes.route("/reports/indicators/at-risk")
+def index_at_risk() -> Any:
+    from datetime import datetime, UTC
+    from chalicelib.kernel.working_days import to_local
+    from chalicelib.reports.use_cases import index766
+    request = routes.request()
+    return json_response(index766.at_risk(routes.caller(), agency_id=query_param(request, "agency_id", max_len=64),
+                                          today=to_local(datetime.now(UTC)).date()))

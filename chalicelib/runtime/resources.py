@@ -206,6 +206,7 @@ RECEIPTS_PREFIX = "receipts/"     # receipt PDFs (chalicelib/payments/store/rece
 # The tap receives every MotCua event; `motcua events` reads it. It has no consumer Lambda.
 TAP_QUEUE = Queue(name="tap", visibility_timeout=30, has_dlq=False, local_only=True)
 REPORT_QUEUE = Queue(name="report-projection", visibility_timeout=60, max_receive_count=10)
+INDEX_QUEUE = Queue(name="index-projection", visibility_timeout=60, max_receive_count=10)
 # Sync to the national portal: retried with backoff for about a day (30 s doubling to 1 h,
 # 30 deliveries) before the DLQ, because peers lost notifications in a 5-minute outage.
 NATIONAL_SYNC_QUEUE = Queue(name="national-sync", visibility_timeout=300, max_receive_count=30,
@@ -231,7 +232,7 @@ def _connector_resources() -> tuple[tuple[Queue, ...], tuple[Rule, ...], tuple[Q
 
 
 CONNECTOR_QUEUES, CONNECTOR_RULES, CONNECTOR_CONSUMERS = _connector_resources()
-QUEUES: tuple[Queue, ...] = (TAP_QUEUE, REPORT_QUEUE, NATIONAL_SYNC_QUEUE, NOTIFICATIONS_QUEUE, *CONNECTOR_QUEUES)
+QUEUES: tuple[Queue, ...] = (TAP_QUEUE, REPORT_QUEUE, INDEX_QUEUE, NATIONAL_SYNC_QUEUE, NOTIFICATIONS_QUEUE, *CONNECTOR_QUEUES)
 
 DOSSIER_EVENTS = {"source": ["motcua.dossiers"]}
 RULES: tuple[Rule, ...] = (
@@ -240,6 +241,10 @@ RULES: tuple[Rule, ...] = (
     Rule(name="report-projection", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}],
                                             "detail": {"dossier_code": [{"exists": True}]}},
          queue=REPORT_QUEUE.name),
+    # The same events keep the 766 index counters (feedback about a dossier included).
+    Rule(name="index-projection", pattern={"source": [{"prefix": EVENT_SOURCE_PREFIX}],
+                                           "detail": {"dossier_code": [{"exists": True}]}},
+         queue=INDEX_QUEUE.name),
     # every version, so the consumer can deliver them in order
     Rule(name="national-sync", pattern=DOSSIER_EVENTS, queue=NATIONAL_SYNC_QUEUE.name),
     Rule(name="notifications", pattern=DOSSIER_EVENTS, queue=NOTIFICATIONS_QUEUE.name),
@@ -258,6 +263,8 @@ PUBLISHER = StreamConsumer(
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (PUBLISHER,)
 QUEUE_CONSUMERS: tuple[QueueConsumer, ...] = (
     QueueConsumer(name="report-projection", queue=REPORT_QUEUE.name, handler="handlers.report_projection:handler",
+                  tables=("dossiers", "reports", "idempotency")),
+    QueueConsumer(name="index-projection", queue=INDEX_QUEUE.name, handler="handlers.index_projection:handler",
                   tables=("dossiers", "reports", "idempotency")),
     QueueConsumer(name="national-sync", queue=NATIONAL_SYNC_QUEUE.name, handler="handlers.national_sync:handler",
                   secrets=("national-portal",)),

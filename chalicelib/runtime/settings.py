@@ -175,6 +175,8 @@ class Connectors:
 class Reports:
     shards: int = _setting("MOTCUA_REPORT_SHARDS", "4")   # fixed for the life of a deployment
     agency_succession_file: str | None = _setting("MOTCUA_AGENCY_SUCCESSION")   # None: the packaged table
+    index_points_file: str | None = _setting("MOTCUA_INDEX766_POINTS")   # None: the packaged allocation
+    index_at_risk_days: int = _setting("MOTCUA_INDEX766_AT_RISK_DAYS", "3")   # working days of warning
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,7 @@ def _request(world: World, action: str, sub: str | None, case: Case | None) -> d
     values = {"code": dossier, "procedure_code": JUDICIAL, "payment_id": world.payment_id,
               "upload_id": world.attachments[case.dossier if case else "online"],
               "correction_id": "c-unknown", "system": SYSTEM, "provider": "vnpay", "form": "refusal",
-              "token": "A" * 43, "agency_id": "000.00.13.H50"}
+              "token": "A" * 43, "agency_id": "000.00.13.H50", "feedback_id": "PAUNKNOWN"}
     path = path.format(**values)
     body: Any = ACT_BODIES[sub] | {"action": sub} if sub else BODIES.get(action)
     headers = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}

@@ -155,9 +155,12 @@ def test_dashboard_renders_its_charts_in_a_browser(stack, tmp_path):
     dom = headless(url, "--dump-dom").stdout
     assert 'data-state="rendered"' in dom, dom[-2000:]
     import re
-    for chart in ("on-time-chart", "overdue-chart"):
+    for chart in ("on-time-chart", "overdue-chart", "index-agencies-chart"):
         tag = re.search(rf'<canvas[^>]*id="{chart}"[^>]*>', dom).group(0)
         assert int(re.search(r'data-bars="(\d+)"', tag).group(1)) >= 1, tag
+    # the 766 index: the total and each of the six groups as a gauge, and the at-risk list
+    assert 'id="index-gauges" data-gauges="7"' in dom and dom.count('class="gauge"') == 7, dom[-2000:]
+    assert re.search(r'<table id="at-risk" data-rows="\d+"', dom), dom[-2000:]
     shot = Path(os.environ.get("MOTCUA_SCREENSHOT_DIR", tmp_path)) / "dashboard.png"
     headless(url, f"--screenshot={shot}", "--window-size=1280,900")
     assert shot.exists() and shot.stat().st_size > 10_000

@@ -54,7 +54,7 @@ _FIELD_CODE_RE = re.compile(r"[A-Za-z0-9._]{1,32}")
 _DIGITS_RE = re.compile(r"[0-9]+")
 # Optional CSV columns: read when present, always written. "steps" holds the internal
 # process as a JSON array (a list of objects does not fit in one plain CSV cell otherwise).
-OPTIONAL_CSV_COLUMNS = ("steps", "payment_providers")
+OPTIONAL_CSV_COLUMNS = ("result_is_document", "steps", "payment_providers")
 # Online payment providers a procedure may name (docs/payments.md); the stage's setting
 # MOTCUA_PAYMENT_PROVIDERS says which of them a deployment serves.
 PAYMENT_PROVIDERS = ("vnpay", "paygov")
@@ -158,6 +158,9 @@ class Procedure:
     supplement_rule: str   # SUPPLEMENT_RULES
     pay_before_accept: bool = False   # fees must be paid before an officer may accept
     steps: tuple[Step, ...] = ()      # internal process; empty = one step (default_steps)
+    # The result is a document (a licence, certificate, decision): the national index (766)
+    # then expects an electronic result for it (indicators 3.3, 4.1, 4.2; docs/index766.md).
+    result_is_document: bool = True
     payment_providers: tuple[str, ...] = ()   # online providers citizens may use, in order; empty = the stage's
 
     def __post_init__(self) -> None:
@@ -184,6 +187,7 @@ class Procedure:
             "supplement_rule": self.supplement_rule,
             "pay_before_accept": self.pay_before_accept,
             "steps": [step.to_dict() for step in self.steps],
+            "result_is_document": self.result_is_document,
             "payment_providers": list(self.payment_providers),
         }
 
@@ -375,9 +379,10 @@ def _documents(value: Any, csv_mode: bool, errs: Errs) -> tuple[str, ...] | None
     return tuple(docs) if len(errs) == before else None  # type: ignore[arg-type]
 
 
-def _flag(value: Any, csv_mode: bool, errs: Errs) -> bool | None:
-    if value is None:
-        return False
+def _flag(value: Any, csv_mode: bool, errs: Errs, *, name: str = "pay_before_accept",
+          label: str = "Thu phí trước khi tiếp nhận", default: bool = False) -> bool | None:
+    if value is None or (csv_mode and isinstance(value, str) and not value.strip()):
+        return default
     if isinstance(value, bool):
         return value
     if csv_mode and isinstance(value, str):
@@ -386,11 +391,9 @@ def _flag(value: Any, csv_mode: bool, errs: Errs) -> bool | None:
             return True
         if text in _CSV_FALSE:
             return False
-        errs.append(("pay_before_accept", "Thu phí trước khi tiếp nhận phải là true, false, 1, 0 "
-                                          f"hoặc để trống, nhận được {_show(value)}"))
+        errs.append((name, f"{label} phải là true, false, 1, 0 hoặc để trống, nhận được {_show(value)}"))
         return None
-    errs.append(("pay_before_accept", f"Thu phí trước khi tiếp nhận phải là true hoặc false, "
-                                      f"nhận được {_show(value)}"))
+    errs.append((name, f"{label} phải là true hoặc false, nhận được {_show(value)}"))
     return None
 
 
@@ -423,6 +426,8 @@ def _check_procedure(data: Mapping, csv_mode: bool) -> tuple[dict[str, Any], Err
         '"resume" (tính tiếp thời gian còn lại) hoặc "restart" (tính lại từ đầu)', errs)
     v["pay_before_accept"] = _flag(get("pay_before_accept"), csv_mode, errs)
     v["steps"] = _steps(get("steps"), csv_mode, v["processing_days"], errs)
+    v["result_is_document"] = _flag(get("result_is_document"), csv_mode, errs, name="result_is_document",
+                                    label="Kết quả là giấy tờ (result_is_document)", default=True)
     v["payment_providers"] = _payment_providers(get("payment_providers"), csv_mode, errs)
     return {k: x for k, x in v.items() if x is not None}, errs
 
@@ -770,6 +775,7 @@ def procedures_to_csv(procedures: Iterable[Procedure]) -> str:
             p.online_level, ";".join(f"{f.name}:{f.amount}" for f in p.fees),
             ";".join(p.required_documents), p.supplement_rule,
             "true" if p.pay_before_accept else "false",
+            "true" if p.result_is_document else "false",
             json.dumps([step.to_dict() for step in p.steps], ensure_ascii=False),
             ";".join(p.payment_providers),
         ])

@@ -37,12 +37,22 @@ class Applicant(TypedDict, total=False):
     tax_code: str                   # business: 10 digits, or 10-3 for a branch
     organization_name: str
     legal_representative: str
+    vneid_verified: bool   # from the identity token's claim, never the body (766 index, 4.5)
 
 
-class FileRef(TypedDict):
-    """An uploaded file: an attachment, a supplied document or a result document."""
+class _FileCore(TypedDict):
     upload_id: str
     name: str
+
+
+class FileRef(_FileCore, total=False):
+    """An uploaded file: an attachment, a supplied document or a result document. The optional
+    marks are what the national index (766, 4.2–4.4) counts: the file was digitised from paper,
+    re-used from an earlier result (its reference), or taken from the citizen's national data
+    store (DuocSoHoa, DuocTaiSuDung, DuocLayTuKhoDMQG)."""
+    digitised: bool
+    reused_from: str
+    from_citizen_store: bool
 
 
 class FeeLine(TypedDict):
@@ -227,6 +237,7 @@ class Dossier(DossierCore, total=False):
     uploaders: dict[str, str]                             # upload id -> whose upload space holds it
     corrections: list[Correction]
     payment: Annotated[PaymentLedger, AUDIT_MEMBERS]
+    result_is_document: Annotated[bool, API]              # copied from the procedure (766 index)
 
 
 def _marked(marker: str) -> frozenset[str]:

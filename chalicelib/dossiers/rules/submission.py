@@ -180,13 +180,40 @@ def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attach
             errors[f"{path}.name"] = file_name_problem()
             continue
         seen.add(upload_id)
-        items.append({"upload_id": upload_id, "name": safe})
+        ref: FileRef = {"upload_id": upload_id, "name": safe}
+        ref.update(_index_marks(item, path, errors))  # type: ignore[typeddict-item]
+        items.append(ref)
     return items
 
 
 def file_name_problem() -> str:
     return (f"Tên tệp không hợp lệ (tối đa {settings().dossier_limits.file_name_bytes} byte UTF-8, "
             "không chứa đường dẫn, ký tự điều khiển hay ký tự đảo chiều văn bản).")
+
+
+_REFERENCE = re.compile(r"^[A-Za-z0-9._:/#-]{1,120}$")
+
+
+def _index_marks(item: Mapping[str, Any], path: str, errors: dict[str, str]) -> dict[str, Any]:
+    """The optional marks the national index counts (766, 4.2–4.4): ``digitised``,
+    ``from_citizen_store`` (booleans) and ``reused_from`` (the reference of the earlier result,
+    e.g. a dossier code or result document id). Absent marks are left out, not stored false."""
+    marks: dict[str, Any] = {}
+    for key in ("digitised", "from_citizen_store"):
+        value = item.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            errors[f"{path}.{key}"] = "Phải là true hoặc false."
+        elif value:
+            marks[key] = True
+    reused = item.get("reused_from")
+    if reused is not None:
+        if not isinstance(reused, str) or not _REFERENCE.match(reused.strip()):
+            errors[f"{path}.reused_from"] = "Mã kết quả được tái sử dụng không hợp lệ (1–120 ký tự, không dấu cách)."
+        else:
+            marks["reused_from"] = reused.strip()
+    return marks
 
 
 def safe_file_name(name: Any) -> str | None:
@@ -294,6 +321,7 @@ def new_dossier(*, code: str, submission: Mapping[str, Any], procedure: Procedur
         "returned_at": None,
         "return_method": None,
         "rating": None,
+        "result_is_document": procedure.result_is_document,
     }
 
 

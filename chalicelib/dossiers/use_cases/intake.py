@@ -73,6 +73,8 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
                           owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now),
                           receiving_agency_id=receiving_agency_id)
     dossier.update(extra or {})
+    if identity.vneid_verified and identity.role == "citizen":
+        dossier["applicant"]["vneid_verified"] = True
     record_uploader(dossier, dossier["attachments"], identity.sub)
     event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
         "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],

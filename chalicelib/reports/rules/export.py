@@ -106,3 +106,46 @@ def to_xlsx(report: dict[str, Any], unit: str) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+INDEX_COLUMNS = ("Chỉ số", "Tên chỉ số", "Nhóm", "Tử số", "Mẫu số", "Tỷ lệ (%) / giá trị", "Ngưỡng (%)",
+                 "Điểm", "Điểm tối đa")
+
+
+def index_rows(table: dict[str, Any]) -> list[list[Any]]:
+    """The 766 indicator table as spreadsheet rows: the same numbers as the JSON, cell by cell."""
+    rows = [[r["id"], r["name"], r["group"], r["numerator"], r["denominator"], r["rate"], r["threshold"],
+             r["points"], r["max_points"]] for r in table["indicators"]]
+    rows += [[f"Nhóm {g['group']}", g["name"], g["group"], None, None, None, None, g["points"], g["max_points"]]
+             for g in table["groups"]]
+    rows.append(["", "Tổng điểm", "", None, None, None, None, table["points"], table["max_points"]])
+    return rows
+
+
+def index_to_xlsx(table: dict[str, Any], unit: str) -> bytes:
+    """The indicator table (and one line per agency, ranked) as an Excel workbook."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.worksheets[0]
+    sheet.title = "Chi so 766"
+    lines = ["Bộ chỉ số phục vụ người dân, doanh nghiệp (Quyết định 766/QĐ-TTg)",
+             f"Kỳ: từ ngày {_dmy(table['from'])} đến ngày {_dmy(table['to'])}", f"Đơn vị: {unit}"]
+    for row, line in enumerate(lines, start=1):
+        sheet.cell(row=row, column=1, value=line).font = Font(bold=row == 1)
+    for c, label in enumerate(INDEX_COLUMNS, start=1):
+        sheet.cell(row=5, column=c, value=label).font = Font(bold=True)
+    for r, values in enumerate(index_rows(table), start=6):
+        for c, value in enumerate(values, start=1):
+            sheet.cell(row=r, column=c, value=value)
+    sheet.column_dimensions["B"].width = 60
+    ranked = book.create_sheet("Xep hang co quan")
+    for c, label in enumerate(("Hạng", "Mã cơ quan", "Tên cơ quan", "Điểm"), start=1):
+        ranked.cell(row=1, column=c, value=label).font = Font(bold=True)
+    for r, agency in enumerate(table.get("agencies", []), start=2):
+        for c, value in enumerate((r - 1, agency["agency_id"], agency["name"], agency["points"]), start=1):
+            ranked.cell(row=r, column=c, value=value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

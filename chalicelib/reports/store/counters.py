@@ -164,6 +164,9 @@ def _queries(start: date, end: date) -> list[tuple[str, str, str]]:
     return queries
 
 
+period_queries = _queries   # the same prefix-sum plan for the 766 index counters (index_counters.py)
+
+
 def read_counters(agency_ids: Iterable[str], start: date, end: date) -> tuple[list[dict[str, Any]], int]:
     """Counter rows (agency, procedure, field, period, fields) needed for a report over
     [start, end], and the number of items read. Cost depends on agencies, shards and days,

@@ -25,6 +25,9 @@ class Identity:
     role: str
     agency_id: str | None = None
     id_number: str | None = None    # vouched for by the identity provider; matches legacy accounts
+    # The account was verified with VNeID (the national electronic identity): a claim of the
+    # identity provider, never of the request body. The national index counts it (766, 4.5).
+    vneid_verified: bool = False
     # Merger day: looks up the agencies retired into an agency, whose dossiers and reports its
     # staff read. Given at the edge (the catalogue, chalicelib/edge/web.py), never by a claim,
     # and asked only when the caller's own agency is not enough (no catalogue read otherwise).
@@ -55,7 +58,14 @@ def identity_from_claims(claims: Mapping[str, Any]) -> Identity:
     if id_number is not None and not valid_id_number(id_number):
         raise Unauthenticated("Số định danh trong mã thông báo không hợp lệ.", code="invalid_token")
     return Identity(sub=sub, role=role, agency_id=agency if isinstance(agency, str) and agency else None,
-                    id_number=id_number)
+                    id_number=id_number, vneid_verified=_vneid_verified(claims))
+
+
+def _vneid_verified(claims: Mapping[str, Any]) -> bool:
+    """``vneid_verified`` (local tokens) or ``custom:vneid_verified`` (Cognito custom attributes
+    arrive as strings): only an explicit true counts."""
+    value = claims.get("vneid_verified", claims.get("custom:vneid_verified"))
+    return value is True or value in ("true", "1")
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -80,7 +90,8 @@ def verify_local_token(token: str, secret: str) -> dict[str, Any]:
 
 
 def mint_local_token(secret: str, sub: str, role: str, agency_id: str | None = None,
-                     ttl_seconds: int = 8 * 3600, now: float | None = None, id_number: str | None = None) -> str:
+                     ttl_seconds: int = 8 * 3600, now: float | None = None, id_number: str | None = None,
+                     vneid_verified: bool = False) -> str:
     import jwt
 
     issued = int(now if now is not None else time.time())
@@ -89,5 +100,7 @@ def mint_local_token(secret: str, sub: str, role: str, agency_id: str | None = N
         claims["agency_id"] = agency_id
     if id_number:
         claims["id_number"] = id_number
+    if vneid_verified:
+        claims["vneid_verified"] = True
     identity_from_claims(claims)  # refuse to mint something the API would reject
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -146,6 +146,21 @@ RULES: dict[str, Rule] = {
     "report.payments": Rule(("GET", "/reports/payments"), READ, REPORT_READERS),
     "report.register": Rule(("GET", "/reports/register"), READ, REPORT_READERS),   # sổ theo dõi hồ sơ
     "report.satisfaction": Rule(("GET", "/reports/satisfaction"), READ, REPORT_READERS),
+    # --- the 766 index: as the reports (agency staff their agency; finance and admins the province)
+    "index.read": Rule(("GET", "/reports/indicators"), READ, REPORT_READERS),
+    "index.items": Rule(("GET", "/reports/indicators/items"), READ, REPORT_READERS),
+    "index.at_risk": Rule(("GET", "/reports/indicators/at-risk"), READ, REPORT_READERS),
+    # --- citizens' feedback (phản ánh, kiến nghị): citizens their own; officers record calls and,
+    # with leaders, handle their agency's; admins all; answered ones are public
+    "feedback.submit": Rule(("POST", "/feedback"), WRITE, {"citizen": OWN, "officer": AGENCY}),
+    "feedback.list": Rule(("GET", "/feedback"), READ, {**AGENCY_STAFF, "admin": ALL}),
+    "feedback.published": _public("GET", "/feedback/published"),
+    "feedback.read": Rule(("GET", "/feedback/{feedback_id}"), READ, {"citizen": OWN, **AGENCY_STAFF, "admin": ALL}),
+    "feedback.answer": Rule(("POST", "/feedback/{feedback_id}/answer"), WRITE, AGENCY_STAFF),
+    "feedback.refuse": Rule(("POST", "/feedback/{feedback_id}/refuse"), WRITE, AGENCY_STAFF),
+    "feedback.request_supplement": Rule(("POST", "/feedback/{feedback_id}/supplement-request"), WRITE, AGENCY_STAFF),
+    "feedback.supply": Rule(("POST", "/feedback/{feedback_id}/supplement"), WRITE, {"citizen": OWN, **AGENCY_STAFF}),
+    "feedback.react": Rule(("POST", "/feedback/{feedback_id}/reaction"), WRITE, CITIZEN_OWN),
     # --- the audit log: read-only, provincial administration only
     "audit.read": Rule(("GET", "/audit"), READ, {"admin": ALL}),
 }

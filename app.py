@@ -9,10 +9,9 @@ import time
 from typing import Any
 from collections.abc import Callable
 
-from chalice import Chalice
-
 from chalicelib.catalogue.routes import routes as catalogue_routes
 from chalicelib.dossiers.routes import routes as dossier_routes
+from chalicelib.edge.application import ThreadSafeChalice
 from chalicelib.edge.routes import routes as edge_routes
 from chalicelib.edge.routing import PDF, XLSX
 from chalicelib.edge.web import cors_headers, normalise_error
@@ -26,7 +25,7 @@ from chalicelib.trust.routes import routes as trust_routes
 from chalicelib.trust.rules import audit
 
 settings()   # read and checked at cold start: a missing or malformed setting stops it, by name
-app = Chalice(app_name="motcua")
+app = ThreadSafeChalice(app_name="motcua")
 app.api.binary_types.extend((XLSX, PDF))
 logger = make_logger("motcua-api")
 

@@ -4,7 +4,9 @@ EventBridge rule "notifications" -> SQS (retries with backoff, then DLQ) -> this
 Per event: read the dossier (its ``notify`` preferences and addresses), render the event
 type's Vietnamese template, and for each chosen channel claim a delivery record, send, and
 mark it sent. A channel that fails releases its claim and fails the record, so the retry
-sends only what is still missing: at most once per event per channel.
+sends only what is still missing: at most once per event per channel. A channel that can never
+deliver (Zalo: the phone has no Zalo account, the template data is refused) is marked so and
+not retried; the citizen is told by SMS instead when they gave a phone (``fallback_channel``).
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ from chalicelib.sync.store import deliveries as notify_store
 from chalicelib.runtime import resources
 from chalicelib.kernel.working_days import iso
 from chalicelib.runtime.tables import get_dossier
-from chalicelib.sync.rules.notifications import address, channels, render
-from chalicelib.sync.adapters.channels import ChannelError, send
+from chalicelib.sync.rules.notifications import address, channels, fallback_channel, render
+from chalicelib.sync.adapters.channels import ChannelError, Undeliverable, send
 from handlers.consumer import Consumer
 
 
@@ -34,13 +36,20 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
     if message is None:
         return {"skipped": "no template"}
     sent, failed = [], []
-    for channel in channels(dossier):
+    pending = channels(dossier)
+    while pending:
+        channel = pending.pop(0)
         to = address(channel, dossier)
         now = iso(datetime.now(UTC))
         if not to or not notify_store.claim(code, event["id"], channel, now):
             continue
         try:
             provider_id = send(channel, to, message, tracking_id=f"{event['id']}:{channel}", dossier_code=code)
+        except Undeliverable as error:
+            notify_store.mark_undeliverable(code, event["id"], channel, str(error), now)
+            consumer.logger.warning("notification undeliverable", extra={"dossier_code": code, "error": str(error)})
+            pending += [c for c in [fallback_channel(dossier, channel)] if c and c not in pending]
+            continue
         except ChannelError as error:
             notify_store.release(code, event["id"], channel)
             failed.append(str(error))

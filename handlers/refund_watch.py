@@ -1,8 +1,10 @@
-"""Refund watch: a refused dossier that holds fees goes on the finance desk's to-refund list.
+"""Refund watch: a dossier that is not served (refused, withdrawn, stopped) and holds fees goes
+on the finance desk's to-refund list.
 
-Fed by DossierRefused events (rule "refund-watch" in chalicelib.runtime.resources). It reads the
-dossier as it is now and records what the dossier owes back, conditioned on the dossier
-version so that an older view never overwrites a newer one written by a payment transition.
+Fed by DossierRefused, DossierWithdrawn and DossierStopped events (rule "refund-watch" in
+chalicelib.runtime.resources). It reads the dossier as it is now and records what the dossier
+owes back, conditioned on the dossier version so that an older view never overwrites a newer
+one written by a payment transition.
 """
 from __future__ import annotations
 

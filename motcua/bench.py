@@ -131,6 +131,52 @@ def aws_calls_and_scaling() -> list[Row]:
     return rows
 
 
+def submission_rush(rush: int = 40, workers: int = 20) -> list[Row]:
+    """DynamoDB calls per submission when ``rush`` citizens submit to one agency at once,
+    ``workers`` at a time, against the same count for one submission alone. Calls are counted,
+    not timed, so the row is deterministic: each submission takes its daily number with one
+    atomic ADD and writes once, contended or not (issue 18)."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from motcua import metering, moto_atomic
+    from motcua.bench_kit import local_app
+    metering.install()
+    moto_atomic.install()
+
+    with local_app() as (client, _):
+        from chalicelib.catalogue.store import procedures as catalogue_store
+        from chalicelib.runtime.settings import settings
+        from chalicelib.trust.rules.identity import mint_local_token
+
+        procedure = next(iter(catalogue_store.snapshot().procedures.values()))
+        body = json.dumps({"procedure_code": procedure.procedure_code,
+                           "applicant": {"full_name": "Lê Bench", "id_number": "001099000001", "phone": "0900000001"}})
+
+        def submit(n: int) -> int:
+            token = mint_local_token(settings().local_jwt_secret, f"bench-rush-{n}", "citizen")
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}",
+                       "Idempotency-Key": f"bench-rush-{n:04d}"}
+            return client.http.request("POST", "/dossiers", headers=headers, body=body).status_code
+
+        client.http.request("GET", "/procedures")   # warm the catalogue cache, as a warm Lambda has it
+        with metering.aws_calls() as alone:
+            statuses = [submit(0)]
+        environ = os.environ   # chalice's test client swaps os.environ per request: threads may leave a copy
+        try:
+            with metering.aws_calls() as rushed, ThreadPoolExecutor(workers) as pool:
+                statuses += list(pool.map(submit, range(1, rush + 1)))
+        finally:
+            os.environ = environ  # noqa: B003 (the object itself back, as chalice's client restores it)
+    failures = sum(status != 201 for status in statuses)
+    uncontended = alone.service("dynamodb")
+    return [
+        Row(f"submission rush at one agency ({rush} at once): DynamoDB calls per submission",
+            rushed.service("dynamodb") / rush, uncontended + 1),
+        Row(f"submission rush at one agency ({rush} at once): failed submissions", failures, 0),
+    ]
+
+
 def _list_scaling(procedure: Any) -> list[Row]:
     """ScannedCount of one list page at 1,000 and at 20,000 dossiers in the agency."""
     from chalicelib.dossiers.store import dossiers as store
@@ -594,6 +640,9 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
     from motcua.simulators import start_all
 
     bucket = resources.physical_name("prod", resources.ATTACHMENTS_BUCKET)
+    # What CloudFormation resolves at deploy (Ref, Fn::Join), as the sandbox's stage has it.
+    unresolved = {"MOTCUA_ATTACHMENTS_BUCKET": bucket, "MOTCUA_DASHBOARD_CLIENT_ID": "bench-dashboard-client",
+                  "MOTCUA_SIGNIN_AUTHORITY": "https://motcua-prod-example.auth.ap-southeast-1.amazoncognito.com"}
     with sandbox.moto_server() as endpoint, _started(start_all(port=0, stage_accounts=True)) as simulators:
         sandbox.provision_stage(endpoint, "prod", simulators.secrets())
         env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench",
@@ -601,7 +650,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
 
         def deployed(name: str, label: str, event_for: Callable[[int], dict], library: str = "") -> tuple:
             function = functions[resources.physical_name("prod", name)]
-            function_env = {k: (v if isinstance(v, str) else bucket) for k, v in function.environment.items()}
+            function_env = {k: (v if isinstance(v, str) else unresolved[k]) for k, v in function.environment.items()}
             if library and library not in references:
                 references[library] = unpacked[function.package]   # the reference must see the bundle's library
                 (references[library] / "bench_reference.py").write_text(_REFERENCE.format(extra=f"import {library}"))
@@ -801,9 +850,9 @@ def workflow() -> list[Row]:
     return workflow_budgets()
 
 
-SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, workflow, payments_calls_and_sweep, report_scaling,
-                                         index_scaling,
-                                         deadline_throughput, cold_import, request_overhead, deployment]
+SUITES: list[Callable[[], list[Row]]] = [aws_calls_and_scaling, submission_rush, workflow, payments_calls_and_sweep,
+                                         report_scaling, index_scaling, deadline_throughput, cold_import,
+                                         request_overhead, deployment]
 
 
 def render(rows: list[Row], load: float) -> str:

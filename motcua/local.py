@@ -63,6 +63,7 @@ def show_emulator_traffic(verbose: bool) -> None:
         return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(_redact_record)
     for name in EMULATOR_LOGGERS:
         emulator = logging.getLogger(name)
         emulator.setLevel(logging.DEBUG)
@@ -70,23 +71,43 @@ def show_emulator_traffic(verbose: bool) -> None:
         emulator.propagate = False   # once: a library may have given the root logger a handler too
 
 
+# The listen backlog: 100 clients connecting at once must all be queued, none reset
+# (socketserver's default is 5; Linux caps it at net.core.somaxconn, 4096 by default).
+LISTEN_BACKLOG = 1024
+
+
+def _redact_record(record: logging.LogRecord) -> bool:
+    """An emulator's log line (moto's access log shows presigned URLs) without the secrets
+    its query strings carry, as every MotCua log line (chalicelib/runtime/log.py)."""
+    from chalicelib.runtime.log import scrub_text
+    record.msg, record.args = scrub_text(record.getMessage()), None
+    return True
+
+
 def api_server(app: Any, port: int, verbose: bool) -> Any:
-    """Chalice's local server. Its access line repeats the API's own request log line, so
-    it is printed only when verbose (errors it logs are printed either way)."""
-    import functools
-
+    """Chalice's local server, threaded, with a listen backlog of LISTEN_BACKLOG. Its access
+    line repeats the API's own request log line, so it is printed only when verbose (errors
+    it logs are printed either way), and always without the secrets a query string carries
+    (``phone_last4`` unlocks a dossier's tracking page: chalicelib/runtime/log.py)."""
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, create_local_server
+    from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
-    class QuietRequestHandler(ChaliceRequestHandler):
+    from chalicelib.runtime.log import scrub_text
+
+    class RoomyServer(ThreadedHTTPServer):
+        request_queue_size = LISTEN_BACKLOG
+
+    class RedactingRequestHandler(ChaliceRequestHandler):
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            pass
+            if verbose:
+                status = getattr(code, "value", code)
+                self.log_message('"%s" %s %s', scrub_text(self.requestline), str(status), str(size))
+
+        def log_error(self, template: str, *args: Any) -> None:
+            self.log_message("%s", scrub_text(template % args))
 
     config = Config.create(chalice_stage="local", app_name="motcua")
-    server = create_local_server(app, config, HOST, port)
-    if not verbose:
-        server.server.RequestHandlerClass = functools.partial(QuietRequestHandler, app_object=app, config=config)
-    return server
+    return LocalDevServer(app, config, HOST, port, handler_cls=RedactingRequestHandler, server_cls=RoomyServer)
 
 
 def main(verbose: bool = False) -> int:

@@ -120,6 +120,9 @@ class QueryResult:
     # PENDING otherwise; a provider that can tell a failure (or a payment refunded since) says so.
     outcome: PaymentOutcome | None = None
     response_code: str = ""  # the provider's answer code to the query itself
+    # The provider is processing a refund of this transaction now (VNPay status 05): a refund
+    # it answered "already in progress" (RefundInProgress) is decided once this is False.
+    refund_processing: bool = False
 
     def __post_init__(self) -> None:
         if self.outcome is None:
@@ -157,6 +160,18 @@ class ProviderRejected(PaymentError):
         self.code = code
         self.message = message
         super().__init__(f"provider rejected the request: code {code}" + (f" ({message})" if message else ""))
+
+
+class RefundInProgress(PaymentError):
+    """The provider is already processing a refund of this transaction and took no new one
+    (VNPay 94). Not a refusal: the app keeps the refund pending and decides it by querying the
+    transaction once the provider is done (a PaymentError, so a caller that does not know it
+    treats it as an unknown outcome, the safe reading)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"a refund of this transaction is already being processed: code {code}")
 
 
 @runtime_checkable

@@ -545,11 +545,16 @@ class VNPaySimulator:
         if txn is None or txn.create_date != req["vnp_TransactionDate"]:
             return self._answer(command, "91", "Không tìm thấy giao dịch yêu cầu", req)
         if command == "querydr":
+            # Once refunds were asked, querydr reports the latest one's type and status, as VNPay
+            # does: 05 while VNPay processes it, 06 once sent to the bank.
+            latest = txn.refunds[-1] if txn.refunds else None
             return self._answer(
                 command, "00", "Yêu cầu thành công", req,
                 vnp_Amount=txn.vnp_amount, vnp_OrderInfo=txn.order_info, vnp_BankCode=txn.bank_code,
-                vnp_PayDate=txn.pay_date, vnp_TransactionNo=txn.transaction_no, vnp_TransactionType="01",
-                vnp_TransactionStatus=txn.transaction_status, vnp_PromotionCode="", vnp_PromotionAmount="",
+                vnp_PayDate=txn.pay_date, vnp_TransactionNo=txn.transaction_no,
+                vnp_TransactionType=latest.transaction_type if latest else "01",
+                vnp_TransactionStatus=latest.status if latest else txn.transaction_status,
+                vnp_PromotionCode="", vnp_PromotionAmount="",
             )
         return self._refund_locked(txn, req)
 

@@ -34,6 +34,7 @@ from .base import (
     ProviderRejected,
     ProviderUnavailable,
     QueryResult,
+    RefundInProgress,
     RefundResult,
     ReturnResult,
     SignatureError,
@@ -107,6 +108,11 @@ IPN_REPLIES: dict[CallbackOutcome, tuple[str, str]] = {
     CallbackOutcome.ERROR: ("99", "Unknown error"),  # VNPay sends the IPN again
 }
 # querydr vnp_TransactionStatus -> what it says about the payment itself.
+# Refund answer 94: "Giao dịch đã được gửi yêu cầu hoàn tiền trước đó. Yêu cầu này VNPAY đang
+# xử lý" (a refund of this transaction was requested before and VNPay is processing it): no
+# refusal, the outcome is learnt from querydr (RefundInProgress).
+REFUND_IN_PROGRESS = "94"
+REFUND_PROCESSING_STATUS = "05"   # querydr vnp_TransactionStatus: VNPay is processing a refund
 PAID_STATUSES = frozenset({"00", "05", "06", "09"})  # paid (05/06/09: paid, then a refund was asked)
 FAILED_STATUSES = frozenset({"02", "04"})            # error, reversed
 # VNPay publishes no settlement file format; by default one reads like its API: vnp_* columns,
@@ -621,6 +627,7 @@ class VNPayProvider:
             raw=dict(data),
             outcome=_query_outcome(status),
             response_code=code,
+            refund_processing=status == REFUND_PROCESSING_STATUS,
         )
 
     def refund(
@@ -657,7 +664,9 @@ class VNPayProvider:
             body["vnp_TransactionNo"] = provider_txn_id
         body[SECURE_HASH] = fields_checksum(self._secret, body, REFUND_REQUEST_FIELDS)
         data = self._post(body)
-        code = self._check_response(data, REFUND_RESPONSE_FIELDS, {"00"})
+        code = self._check_response(data, REFUND_RESPONSE_FIELDS, {"00", REFUND_IN_PROGRESS})
+        if code == REFUND_IN_PROGRESS:
+            raise RefundInProgress(code, _s(data.get("vnp_Message")))
         if code != "00":
             raise ProviderRejected(code, _s(data.get("vnp_Message")))
         if _s(data.get("vnp_TxnRef")) != reference:

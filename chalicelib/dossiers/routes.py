@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib.dossiers.use_cases import intake
 from chalicelib.edge.routing import PDF, Routes
 from chalicelib.edge.web import client_ip, idempotency_key, int_param, json_response, parse_json_body, query_param
+from chalicelib.kernel.text import is_ascii_digits
 
 routes = Routes(__name__)
 
@@ -102,7 +103,7 @@ def refuse_dossier(code: str) -> Any:
 def track_dossier(code: str) -> Any:
     from chalicelib.kernel.errors import ValidationFailed
     last4 = query_param(routes.request(), "phone_last4", max_len=4)
-    if last4 is None or not (len(last4) == 4 and last4.isdigit()):
+    if last4 is None or not (len(last4) == 4 and is_ascii_digits(last4)):
         raise ValidationFailed(fields={"phone_last4": "Nhập đúng 4 chữ số cuối của số điện thoại người nộp."})
     return json_response(intake.track(code, last4, client_ip(routes.request())))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from typing import Any
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from chalicelib.kernel.errors import (
     DomainError, MalformedJson, MalformedRequest, PayloadTooLarge, ServiceBusy, ServiceUnavailable, Unauthenticated,
     ValidationFailed,
 )
+from chalicelib.kernel.text import clean_json, is_ascii_digits
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.identity import (
     AGENCY_ROLES, Identity, bearer_token, identity_from_claims, verify_local_token,
@@ -118,7 +120,10 @@ def decode_json(raw: bytes, *, required: bool = True) -> Any:
             raise MalformedJson("Thiếu nội dung yêu cầu (JSON).", code="missing_body")
         return {}
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_non_finite, parse_float=_finite_float)
+    except NonFiniteNumber:
+        raise MalformedJson("JSON không được chứa NaN, Infinity hay số vượt quá giới hạn số thực.",
+                            code="non_finite_number") from None
     except UnicodeDecodeError:
         raise MalformedJson("Nội dung yêu cầu phải được mã hóa UTF-8.", code="invalid_encoding") from None
     except RecursionError:
@@ -127,7 +132,26 @@ def decode_json(raw: bytes, *, required: bool = True) -> Any:
         raise MalformedJson() from None
     if _nesting_exceeds(value, MAX_JSON_DEPTH):
         raise MalformedJson("Nội dung JSON lồng nhau quá sâu.", code="json_too_deep")
+    value, problems = clean_json(value)
+    if problems:
+        raise ValidationFailed(fields=problems)
     return value
+
+
+class NonFiniteNumber(ValueError):
+    """NaN, Infinity or a number beyond a double (``1e999``): Python's json reads them, no
+    strict JSON parser (RFC 8259 §6) reads them back, so a body holding one is refused."""
+
+
+def _non_finite(constant: str) -> Any:
+    raise NonFiniteNumber(constant)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise NonFiniteNumber(text)
+    return number
 
 
 # The depth CPython 3.11's json decoder stopped at (its recursion limit). Since 3.12 the C
@@ -220,6 +244,6 @@ def int_param(request: Any, name: str, default: int, lo: int, hi: int) -> int:
     raw = query_param(request, name, max_len=10)
     if raw is None:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    if not is_ascii_digits(raw) or not lo <= int(raw) <= hi:
         raise ValidationFailed(fields={name: f"Phải là số nguyên từ {lo} đến {hi}."})
     return int(raw)

@@ -83,6 +83,14 @@ class Conflict(DomainError):
     message = "Thao tác xung đột với trạng thái hiện tại, vui lòng tải lại và thử lại."
 
 
+class DossierTooLarge(Conflict):
+    """Writing the change would take the dossier past the size its store can hold (DynamoDB's
+    400 KB item): a permanent refusal, never worth a retry (issue 18)."""
+    code = "dossier_too_large"
+    message = ("Hồ sơ đã đạt dung lượng tối đa nên không thể ghi thêm thay đổi này; "
+               "hãy rút gọn nội dung hoặc liên hệ bộ phận một cửa.")
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
 

@@ -50,6 +50,17 @@ def parse_iso(text: str) -> datetime:
     return moment
 
 
+def parse_local(text: str) -> datetime:
+    """``parse_iso`` in Asia/Ho_Chi_Minh. A moment that exists with its own offset but not in
+    local time (``0001-01-01T00:00:00+14:00`` is still year 0 in UTC, ``9999-12-31T23:59:59-12:00``
+    already year 10000) raises ValueError like any other bad input, never OverflowError."""
+    moment = parse_iso(text)
+    try:
+        return to_local(moment)
+    except OverflowError:
+        raise ValueError(f"date-time outside the representable range: {text!r}") from None
+
+
 def iso(moment: datetime) -> str:
     """Local ISO 8601, seconds precision, e.g. ``2025-04-29T17:00:00+07:00``."""
     return to_local(moment).isoformat(timespec="seconds")
@@ -135,6 +146,15 @@ class WorkingCalendar:
             raise ValueError(f"{day} is outside the working-day calendar "
                              f"({self.first_year}-01-01..{self.last_year}-12-31)")
         return i
+
+    def covers(self, day: date) -> bool:
+        """Whether ``day`` is in the calendar's range: input outside it is a field error."""
+        return self._first <= day <= self._last
+
+    def range_message(self) -> str:
+        """Vietnamese, for a field error: the dates this calendar can count with."""
+        return (f"Thời điểm phải nằm trong khoảng lịch làm việc của hệ thống "
+                f"(từ {self._first:%d/%m/%Y} đến {self._last:%d/%m/%Y}).")
 
     def is_working_day(self, day: date) -> bool:
         i = self._index(day)

@@ -10,6 +10,9 @@ Two rules, both here and nowhere else:
 * keys that name personal data (``id_number``, ``phone``, ``email``, ``address``,
   ``full_name`` and their Vietnamese/national-portal spellings) have their whole value
   replaced, whatever it is;
+* query parameters that unlock something (``phone_last4``, which with the dossier code opens
+  the public tracking page; tokens, signatures) have their value replaced in any text, such
+  as an access log's request line (issue 18);
 * every other string is scrubbed by pattern: e-mail addresses, id numbers (CMND 9 digits,
   CCCD 12 digits), Vietnamese phone numbers (0xxxxxxxxx, +84…, 84…) and addresses (a
   street or administrative-unit word followed by a comma-separated administrative unit,
@@ -38,7 +41,12 @@ PERSONAL_KEYS = frozenset({
     "email", "emailaddress", "thudientu",
     "address", "diachi", "diachithuongtru", "diachilienhe", "noicutru",
     "fullname", "hoten", "hovaten", "tennguoinop", "chuhoso",
+    "phonelast4",
 })
+# Query parameters whose value is a secret, wherever a URL or request line is logged.
+SECRET_QUERY_KEYS = ("phone_last4", "token", "access_token", "id_token", "code_verifier", "signature",
+                     "x-amz-signature", "x-amz-security-token", "vnp_securehash")
+_SECRET_QUERY = re.compile(rf"(?i)([?&;](?:{'|'.join(re.escape(k) for k in SECRET_QUERY_KEYS)})=)[^&#\s\"']*")
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Not inside a longer run of letters/digits, and not the last group of a UUID ("…-446655440000").
@@ -56,7 +64,9 @@ _ADDRESS = re.compile(
 
 def scrub_text(text: str) -> str:
     """``text`` with e-mails, id numbers, phone numbers and addresses replaced by REDACTED.
-    Addresses first (they contain house numbers), e-mails before numbers (they may contain digits)."""
+    Secret query values first, addresses next (they contain house numbers), e-mails before
+    numbers (they may contain digits)."""
+    text = _SECRET_QUERY.sub(rf"\g<1>{REDACTED}", text)
     for pattern in (_ADDRESS, _EMAIL, _ID_NUMBER, _PHONE):
         text = pattern.sub(REDACTED, text)
     return text

@@ -181,7 +181,7 @@ class NotificationItem(Model):
     Meta = table_meta(resources.DOSSIERS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    state = UnicodeAttribute()                # sending | sent
+    state = UnicodeAttribute()                # sending | sent | undeliverable
     provider_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
     ttl = TTLAttribute()

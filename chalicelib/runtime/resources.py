@@ -297,7 +297,8 @@ REFUND_WATCH_QUEUE = Queue(name="refund-watch")
 QUEUES += (REFUND_WATCH_QUEUE,)
 RULES += (
     Rule(name="refund-watch", queue=REFUND_WATCH_QUEUE.name,
-         pattern={"source": ["motcua.dossiers"], "detail-type": ["DossierRefused"]}),
+         pattern={"source": ["motcua.dossiers"],
+                  "detail-type": ["DossierRefused", "DossierWithdrawn", "DossierStopped"]}),
 )
 QUEUE_CONSUMERS += (
     QueueConsumer(name="refund-watch", queue=REFUND_WATCH_QUEUE.name, handler="handlers.refund_watch:handler",

@@ -190,6 +190,21 @@ class Reports:
 
 
 @dataclass(frozen=True)
+class DossierLimits:
+    """How far a dossier may grow (issue 18: a maximal submission and five supplement rounds
+    took one past DynamoDB's 400 KB item limit, and every later write failed). Each bound is
+    refused with a 422 naming the field, or a 409; ``item_bytes`` is the last guard, checked
+    on every write of the dossier item (409 ``dossier_too_large``)."""
+    form_bytes: int = _setting("MOTCUA_MAX_FORM_BYTES", "32768")              # the form, as UTF-8 JSON
+    attachments: int = _setting("MOTCUA_MAX_ATTACHMENTS", "30")               # files at submission
+    supplement_attachments: int = _setting("MOTCUA_MAX_SUPPLEMENT_ATTACHMENTS", "10")   # per supplement
+    supplement_rounds: int = _setting("MOTCUA_MAX_SUPPLEMENT_ROUNDS", "5")
+    supplement_request_bytes: int = _setting("MOTCUA_MAX_SUPPLEMENT_REQUEST_BYTES", "4096")   # reason + documents
+    file_name_bytes: int = _setting("MOTCUA_MAX_FILE_NAME_BYTES", "255")      # as most file systems
+    item_bytes: int = _setting("MOTCUA_MAX_DOSSIER_BYTES", "380000")          # the stored dossier, UTF-8 JSON
+
+
+@dataclass(frozen=True)
 class Retries:
     """Overrides of the queues' retry backoff (the local stack and tests shorten it)."""
     first_seconds: int | None = _setting("MOTCUA_RETRY_FIRST_SECONDS")
@@ -224,6 +239,7 @@ class Settings:
     notifications: Notifications
     connectors: Connectors
     reports: Reports
+    dossier_limits: DossierLimits
     retries: Retries
     local_credentials: LocalCredentials
     stage: str = _setting("MOTCUA_STAGE", LOCAL_STAGE, required_in_aws=True, check=_stage_name)

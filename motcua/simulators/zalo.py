@@ -3,9 +3,13 @@ Not Zalo: it answers like ZNS does, so the channel is exercised over real HTTP.
 
 ``POST /message/template`` with header ``access_token`` and body ``{phone, template_id,
 template_data, tracking_id}``: ``phone`` is 84 followed by 9 digits. Answers ``{error: 0,
-message: "Success", data: {msg_id, sent_time}}`` or an error: -124 bad access token, -108
-bad phone, -1131 unknown template, -100 bad body. Hooks: ``fail`` (next n answer HTTP 500),
-``down``, ``reset``; ``GET /_state`` lists the messages it accepted.
+message: "Success", data: {msg_id, sent_time}}`` or an error, with ZNS's codes
+(https://zalo.cloud/zns/guidelines/handle-error-code): -124 bad access token, -108 bad phone,
+-109 unknown template, -112 template data invalid (a parameter longer than its limit, the
+templates file's ``_zalo_parameter_limits``, or not a string), -118 Zalo account not existed
+(a phone listed in the ``no_account`` hook), -100 bad body. Hooks: ``fail`` (next n answer
+HTTP 500), ``down``, ``no_account`` (phones, 84…, with no Zalo account), ``reset``;
+``GET /_state`` lists the messages it accepted.
 
 It is also the Official Account OAuth server: ``POST /v4/oa/access_token`` with header
 ``secret_key`` and the form ``app_id, refresh_token, grant_type=refresh_token`` answers
@@ -23,8 +27,16 @@ from urllib.parse import parse_qs
 
 from motcua.simulators.loopback import LoopbackServer, Request
 
-PHONE = re.compile(r"^84\d{9}$")
+PHONE = re.compile(r"84[0-9]{9}")
 TOKEN_SECONDS = 90_000   # an OA access token lives 25 hours
+
+
+def _data_fits(data: dict[str, Any]) -> bool:
+    """Every parameter a string within its limit, as ZNS checks it against the template."""
+    from chalicelib.sync.rules.notifications import DEFAULT_ZALO_LIMIT, zalo_limits
+    limits = zalo_limits()
+    return all(isinstance(value, str) and len(value) <= limits.get(key, DEFAULT_ZALO_LIMIT)
+               for key, value in data.items())
 
 
 class ZaloSimulator(LoopbackServer):
@@ -41,13 +53,13 @@ class ZaloSimulator(LoopbackServer):
     def reset(self) -> None:
         with self.lock:
             self.messages: list[dict[str, Any]] = []
-            self.hooks: dict[str, Any] = {"fail": 0, "down": False}
+            self.hooks: dict[str, Any] = {"fail": 0, "down": False, "no_account": []}
 
     def control(self, hooks: dict[str, Any]) -> None:
         with self.lock:
             if hooks.get("reset"):
                 self.reset()
-            self.hooks.update({k: v for k, v in hooks.items() if k in ("fail", "down")})
+            self.hooks.update({k: v for k, v in hooks.items() if k in ("fail", "down", "no_account")})
 
     def state(self) -> dict[str, Any]:
         with self.lock:
@@ -85,10 +97,16 @@ class ZaloSimulator(LoopbackServer):
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("template_data"), dict):
             return 200, {"error": -100, "message": "Invalid parameter"}
-        if not isinstance(body.get("phone"), str) or not PHONE.match(body["phone"]):
+        if not isinstance(body.get("phone"), str) or not PHONE.fullmatch(body["phone"]):
             return 200, {"error": -108, "message": "Phone number is invalid"}
-        if not isinstance(body.get("template_id"), str) or not body["template_id"].isdigit():
-            return 200, {"error": -1131, "message": "Template is invalid"}
+        if not isinstance(body.get("template_id"), str) or not (body["template_id"].isascii()
+                                                                and body["template_id"].isdigit()):
+            return 200, {"error": -109, "message": "Template ID invalid"}
+        if not _data_fits(body["template_data"]):
+            return 200, {"error": -112, "message": "Template data invalid"}
+        with self.lock:
+            if body["phone"] in self.hooks["no_account"]:
+                return 200, {"error": -118, "message": "Zalo account not existed"}
         msg_id = uuid.uuid4().hex
         with self.lock:
             self.messages.append({**body, "msg_id": msg_id})

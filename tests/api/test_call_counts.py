@@ -32,8 +32,10 @@ def test_a_cold_process_submits_after_reading_one_procedure_never_scanning_the_c
     with metering.aws_calls() as calls:
         assert submit(api, submission(procedure["procedure_code"]), citizen).status_code == 201
     assert calls["dynamodb.Scan"] == 0, calls
-    # the procedure, its agency (merger day: a retired agency takes no dossier), the day's sequence
-    assert calls["dynamodb.GetItem"] == 3, calls
+    # the procedure and its agency (merger day: a retired agency takes no dossier); the day's
+    # number is one atomic ADD (UpdateItem)
+    assert calls["dynamodb.GetItem"] == 2, calls
+    assert calls["dynamodb.UpdateItem"] == 1, calls
 
 
 def test_replayed_submit_makes_no_second_write(api):

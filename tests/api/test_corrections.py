@@ -99,6 +99,9 @@ def test_rejected_correction_changes_nothing_and_cannot_be_decided_twice(api, aw
     ({"field": "accepted_at", "value": "2026-01-01T10:00:00+07:00", "reason": "x", "evidence_upload_id": "a" * 32}, "field"),
     ({"field": "finished_at", "value": "yesterday", "reason": "x", "evidence_upload_id": "a" * 32}, "value"),
     ({"field": "finished_at", "value": "2999-01-01T10:00:00+07:00", "reason": "x", "evidence_upload_id": "a" * 32}, "value"),
+    # outside the working-day calendar, or not even a local time (issue 18: these were 500s)
+    ({"field": "finished_at", "value": "9999-12-31T23:59:59-12:00", "reason": "x", "evidence_upload_id": "a" * 32}, "value"),
+    ({"field": "finished_at", "value": "0001-01-01T00:00:00+14:00", "reason": "x", "evidence_upload_id": "a" * 32}, "value"),
     ({"field": "finished_at", "value": "2026-01-01T10:00:00+07:00", "reason": "", "evidence_upload_id": "a" * 32}, "reason"),
     ({"field": "finished_at", "value": "2026-01-01T10:00:00+07:00", "reason": "x"}, "evidence_upload_id"),
 ])

@@ -27,7 +27,7 @@ INJECTIONS = [
     "${jndi:ldap://127.0.0.1/x}",
     "{{7*7}} <%= 7*7 %>",
     "<script>alert('xss')</script>",
-    "Nguyễn Văn A\u202e\u200b",
+    "Nguyễn Văn A\u200b",
 ]
 POST_ROUTES = ["/dossiers", "/uploads", "/desk/dossiers", "/dossiers/X-1/actions", "/dossiers/X-1/refuse"]
 
@@ -182,3 +182,192 @@ def test_cr_lf_in_signed_return_parameters_reaches_no_response_header(flow):
     assert page.status_code in (200, 400)
     assert set(page.headers) <= {"Content-Type", "content-type", "Content-Length", "content-length", "X-Request-Id"}
     assert "Set-Cookie" not in page.body.decode() and "<h1>\r" not in page.body.decode()
+
+
+# --- issue 18: hidden characters, NFC, look-alike digits, non-finite numbers -----------------
+
+@pytest.mark.parametrize("where, body_over", [
+    ("applicant.full_name", {"applicant": applicant(full_name="Nguyễn\x00 Văn\x07 An\x1b[2J")}),
+    ("applicant.full_name", {"applicant": applicant(full_name="Nguyễn Văn An\u202e")}),
+    ("applicant.address", {"applicant": applicant(address="12 Lê Lợi\x85")}),   # C1 (NEL)
+    ("summary", {"summary": "Xin cấp\x7f phiếu"}),                                # DEL
+    ("form.ghi_chu", {"form": {"ghi_chu": "a\u2066b\u2069"}}),                   # bidi isolates
+    ("attachments[0].name", {"attachments": [{"upload_id": "a" * 32, "name": "hồ_sơ\u202efdp.exe"}]}),
+])
+def test_control_and_bidi_characters_are_422_naming_the_field(api, aws_env, citizen, where, body_over):
+    body = submission(seed_procedure(api)["procedure_code"], **body_over)
+    response = submit(api, body, citizen, key="key-hidden-1")
+    assert response.status_code == 422, response.body
+    assert where in response.json["error"]["fields"], response.json
+    assert dossier_count(aws_env) == 0
+
+
+def test_line_breaks_are_text_in_a_summary_but_not_in_a_name(api, aws_env, citizen):
+    procedure = seed_procedure(api)["procedure_code"]
+    named = submit(api, submission(procedure, applicant=applicant(full_name="Nguyễn\nVăn An")), citizen, key="key-lf-1")
+    assert named.status_code == 422 and "applicant.full_name" in named.json["error"]["fields"]
+    summary = submit(api, submission(procedure, summary="Dòng 1\nDòng 2\tcột"), citizen, key="key-lf-2")
+    assert summary.status_code == 201, summary.body
+
+
+def test_vietnamese_text_is_stored_in_nfc(api, aws_env, citizen):
+    import unicodedata
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh Tuyết")
+    assert decomposed != "Nguyễn Thị Ánh Tuyết"
+    body = submission(seed_procedure(api)["procedure_code"], applicant=applicant(full_name=decomposed),
+                      form={unicodedata.normalize("NFD", "họ_tên"): decomposed})
+    created = submit(api, body, citizen, key="key-nfc-1")
+    assert created.status_code == 201, created.body
+    stored = store.get_dossier(created.json["dossier_code"])
+    assert stored["applicant"]["full_name"] == "Nguyễn Thị Ánh Tuyết"
+    assert stored["form"] == {"họ_tên": "Nguyễn Thị Ánh Tuyết"}
+
+
+@pytest.mark.parametrize("field, value", [
+    ("id_number", "\uff10\uff15\uff11\uff10\uff19\uff15\uff10\uff10\uff11\uff12\uff13\uff14"),   # fullwidth
+    ("id_number", "\u0660\u0665\u0661\u0660\u0669\u0665\u0660\u0660\u0661\u0662\u0663\u0664"),   # Arabic-Indic
+    ("phone", "0\u0969\u0967\u0968\u0969\u096a\u096b\u096c\u096d\u096e"),                         # Devanagari
+    ("phone", "091234567\uff18"),
+])
+def test_identifiers_accept_ascii_digits_only(api, aws_env, citizen, field, value):
+    body = submission(seed_procedure(api)["procedure_code"], applicant=applicant(**{field: value}))
+    response = submit(api, body, citizen, key="key-digits-1")
+    assert response.status_code == 422 and f"applicant.{field}" in response.json["error"]["fields"], response.body
+    assert dossier_count(aws_env) == 0
+
+
+def test_tracking_with_look_alike_digits_is_refused(api, citizen):
+    code = submit(api, submission(seed_procedure(api)["procedure_code"]), citizen, key="key-digits-2").json["dossier_code"]
+    response = api.call("GET", f"/track/{code}?phone_last4={quote(chr(0xFF15) + '678')}")
+    assert response.status_code in (404, 422) and "dossier_code" not in (response.json or {})
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+def test_non_finite_numbers_are_400(api, aws_env, citizen, number):
+    procedure = seed_procedure(api)["procedure_code"]
+    raw = '{"procedure_code": "%s", "applicant": %s, "form": {"x": %s}}' % (procedure, json.dumps(applicant()), number)
+    response = api.call("POST", "/dossiers", raw=raw, token=citizen, headers={"Idempotency-Key": "key-nan-0001"})
+    assert response.status_code == 400 and error_code(response) == "non_finite_number", response.body
+    assert dossier_count(aws_env) == 0
+
+
+def test_large_finite_numbers_are_still_numbers(api, citizen):
+    procedure = seed_procedure(api)["procedure_code"]
+    raw = '{"procedure_code": "%s", "applicant": %s, "form": {"x": 1e308, "y": -2.5e-300}}' % (procedure, json.dumps(applicant()))
+    response = api.call("POST", "/dossiers", raw=raw, token=citizen, headers={"Idempotency-Key": "key-nan-0002"})
+    assert response.status_code == 201, response.body
+    read = api.call("GET", f"/dossiers/{response.json['dossier_code']}", token=citizen)
+    json.loads(read.body, parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+
+
+# --- issue 18: date-times outside the working-day calendar -------------------------------------
+
+OUT_OF_RANGE = ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2010-01-04T09:00:00+07:00"]
+
+
+@pytest.mark.parametrize("effective_at", OUT_OF_RANGE)
+def test_issue_result_effective_at_outside_the_calendar_is_422_naming_it(api, aws_env, effective_at):
+    from tests.api.test_workflow import act, new_accepted, officer, result_docs
+    code, _, _ = new_accepted(api)
+    response = act(api, code, officer(api), "issue_result", decision="approved",
+                   documents=result_docs(aws_env), effective_at=effective_at)
+    assert response.status_code == 422, response.body
+    assert "effective_at" in response.json["error"]["fields"]
+
+
+# --- issue 18: a dossier can no longer grow until it jams ---------------------------------------
+
+def long_name(i: int) -> str:
+    """A file name of exactly MOTCUA_MAX_FILE_NAME_BYTES (255) UTF-8 bytes: emoji, 4 bytes each."""
+    return f"{i:03d}" + "\U0001F600" * 63   # 3 + 252 bytes
+
+
+def test_a_maximal_dossier_with_every_supplement_round_still_gets_its_result(api, aws_env):
+    """The largest valid submission (the form at its byte limit, in emoji; 30 files with
+    255-byte names) and the most supplement rounds allowed, each with the most files: every
+    write succeeds and the result is issued (issue 18: past 400 KB every write was a 503)."""
+    from tests.api.test_workflow import HOUSE, act, officer, result_docs
+    limits = settings().dossier_limits
+    citizen_sub = "citizen-maximal"
+    citizen = api.token("citizen", sub=citizen_sub)
+    form = {"x": "\U0001F600" * ((limits.form_bytes - len('{"x":""}')) // 4)}
+    files = [{"upload_id": put_upload(aws_env, citizen_sub), "name": long_name(i)} for i in range(limits.attachments)]
+    created = submit(api, submission(HOUSE, form=form, summary="\U0001F600" * 1000, attachments=files),
+                     citizen, key="key-maximal-1")
+    assert created.status_code == 201, created.body
+    code = created.json["dossier_code"]
+    commune = officer(api)
+    assert api.call("POST", f"/dossiers/{code}/accept", token=commune).status_code == 200
+    for round_ in range(limits.supplement_rounds):
+        asked = act(api, code, commune, "request_supplement", reason="\U0001F600" * 500,
+                    documents=["\U0001F600" * 17] * 30)   # 2,000 + 2,040 bytes: the largest request
+        assert asked.status_code == 200, (round_, asked.body[:300])
+        extra = [{"upload_id": put_upload(aws_env, citizen_sub), "name": long_name(i)}
+                 for i in range(limits.supplement_attachments)]
+        supplied = api.call("POST", f"/dossiers/{code}/supplements", token=citizen, body={"attachments": extra})
+        assert supplied.status_code == 200, (round_, supplied.body[:300])
+    again = act(api, code, commune, "request_supplement", reason="Lần nữa", documents=["A"])
+    assert again.status_code == 409 and error_code(again) == "supplement_rounds_exhausted"
+    issued = act(api, code, commune, "issue_result", decision="approved", documents=result_docs(aws_env))
+    assert issued.status_code == 200, issued.body[:300]
+
+
+def test_a_form_over_its_byte_limit_is_422_naming_form(api, aws_env, citizen):
+    limit = settings().dossier_limits.form_bytes
+    form = {"x": "\U0001F600" * (limit // 4)}   # fewer characters than bytes: the limit is in bytes
+    response = submit(api, submission(seed_procedure(api)["procedure_code"], form=form), citizen, key="key-form-big")
+    assert response.status_code == 422 and "form" in response.json["error"]["fields"]
+
+
+def test_a_file_name_over_255_bytes_is_422_naming_it(api, aws_env, citizen):
+    name = "\U0001F600" * 64   # 64 characters, 256 bytes
+    body = submission(seed_procedure(api)["procedure_code"],
+                      attachments=[{"upload_id": put_upload(aws_env, "citizen-hostile"), "name": name}])
+    response = submit(api, body, citizen, key="key-name-big")
+    assert response.status_code == 422 and "attachments[0].name" in response.json["error"]["fields"]
+
+
+def test_a_supplement_request_over_its_byte_limit_is_422_naming_documents(api, aws_env):
+    from tests.api.test_workflow import act, new_accepted, officer
+    code, _, _ = new_accepted(api)
+    response = act(api, code, officer(api), "request_supplement", reason="\U0001F600" * 2000, documents=["A"])
+    assert response.status_code == 422 and "documents" in response.json["error"]["fields"]
+
+
+def test_a_supplement_over_its_file_limit_is_422_naming_attachments(api, aws_env):
+    from tests.api.test_workflow import act, new_accepted, officer
+    code, citizen, _ = new_accepted(api)
+    assert act(api, code, officer(api), "request_supplement", reason="Thiếu", documents=["A"]).status_code == 200
+    too_many = [{"upload_id": put_upload(aws_env, "citizen-walk"), "name": f"{i}.pdf"}
+                for i in range(settings().dossier_limits.supplement_attachments + 1)]
+    response = api.call("POST", f"/dossiers/{code}/supplements", token=citizen, body={"attachments": too_many})
+    assert response.status_code == 422 and "attachments" in response.json["error"]["fields"]
+
+
+def test_a_write_past_the_item_limit_is_409_dossier_too_large_with_its_cause_logged(api, aws_env, monkeypatch, caplog):
+    """The last guard: whatever grew the dossier, a write that would pass the limit is a
+    permanent 409 (never a retryable 503) and the log says why."""
+    from tests.api.test_workflow import act, new_accepted, officer
+    code, _, _ = new_accepted(api)
+    size = len(json.dumps(store.get_dossier(code), ensure_ascii=False, separators=(",", ":")).encode())
+    monkeypatch.setenv("MOTCUA_MAX_DOSSIER_BYTES", str(size + 100))
+    response = act(api, code, officer(api), "request_supplement", reason="Lý do " * 50, documents=["A"])
+    assert response.status_code == 409, response.body
+    assert error_code(response) == "dossier_too_large" and "retryable" not in response.json["error"]
+    assert "Retry-After" not in response.headers
+    assert "dossier write refused: item too large" in caplog.text
+    assert store.get_dossier(code)["status"] == "accepted"
+
+
+def test_dynamodbs_own_item_size_refusal_is_dossier_too_large_and_other_failures_are_not():
+    from types import SimpleNamespace
+
+    from chalicelib.kernel.errors import DossierTooLarge
+    reason = SimpleNamespace(code="ValidationException", message="Item size has exceeded the maximum allowed size")
+    cancelled = SimpleNamespace(cancellation_reasons=[SimpleNamespace(code="None", message=None), reason])
+    assert isinstance(store.too_large(cancelled, "X-1"), DossierTooLarge)
+    whole_call = SimpleNamespace(cause_response_code="ValidationException",
+                                 cause_response_message="Item size to update has exceeded the maximum allowed size")
+    assert isinstance(store.too_large(whole_call, "X-1"), DossierTooLarge)
+    other = SimpleNamespace(cause_response_code="ValidationException", cause_response_message="One or more parameter values were invalid")
+    assert store.too_large(other, "X-1") is None

@@ -100,3 +100,46 @@ def test_reordered_events_are_each_told_as_they_happened(api, aws_env, simulator
     texts = {r["event_type"]: r["text"] for r in sink(simulators)}
     assert "Lấy ý kiến Sở Xây dựng" in texts["DossierForwarded"]
     assert "tiếp nhận" in texts["DossierAccepted"]
+
+
+def test_a_phone_without_zalo_is_told_by_sms_once_and_zalo_is_not_retried(api, aws_env, dispatcher, simulators):
+    """ZNS -118 (no Zalo account) is permanent: it was retried until the DLQ (issue 18). Now
+    the Zalo delivery is marked undeliverable and the citizen, who gave a phone, gets an SMS."""
+    simulators.zalo.control({"no_account": ["84912345678"]})
+    citizen = api.token("citizen", sub="citizen-nozalo")
+    code = submit(api, submission(HOUSE, notify=["zalo"]), citizen, key="notify-0101").json["dossier_code"]
+    dispatcher.drain()
+    assert [r["channel"] for r in sink(simulators)] == ["sms"]
+    assert len(sent_sms()) == 1 and code in sent_sms()[0][1]
+    assert simulators.zalo.state()["messages"] == []
+    event = store.dossier_events(code)[0]
+    assert notifications.process(event) == {"sent": []}                  # a redelivery sends nothing more
+    assert len(sent_sms()) == 1
+
+
+def test_a_transient_zalo_failure_is_still_retried_not_replaced_by_sms(api, aws_env, dispatcher, simulators):
+    simulators.zalo.control({"fail": 1})
+    citizen = api.token("citizen", sub="citizen-zalo-retry")
+    submit(api, submission(HOUSE, notify=["zalo"]), citizen, key="notify-0102")
+    dispatcher.drain()
+    assert sink(simulators) == [] and sent_sms() == []
+    import time
+    time.sleep(1.1)
+    dispatcher.drain()
+    assert [r["channel"] for r in sink(simulators)] == ["zalo"] and sent_sms() == []
+
+
+def test_zalo_template_parameters_are_cut_to_their_limits(api, aws_env, dispatcher, simulators):
+    """A refusal reason of 2,000 characters was sent whole; ZNS refuses a parameter longer
+    than its type allows (-112), so each is cut to the templates file's limit."""
+    from chalicelib.sync.rules.notifications import zalo_limits
+    citizen = api.token("citizen", sub="citizen-zalo-long")
+    code = submit(api, submission(HOUSE, notify=["zalo"]), citizen, key="notify-0103").json["dossier_code"]
+    reason = "Hồ sơ thiếu bản vẽ mặt bằng công trình có xác nhận của đơn vị tư vấn thiết kế. " * 20
+    refused = api.call("POST", f"/dossiers/{code}/refuse", token=officer(api), body={"reason": reason})
+    assert refused.status_code == 200
+    dispatcher.drain()
+    [message] = [m for m in simulators.zalo.state()["messages"] if m["template_id"] == "410003"]
+    limit = zalo_limits()["reason"]
+    assert len(message["template_data"]["reason"]) == limit and message["template_data"]["reason"].endswith("…")
+    assert reason.startswith(message["template_data"]["reason"][:-1])

@@ -66,15 +66,44 @@ def test_two_concurrent_refunds_cannot_exceed_the_amount_paid(flow, finance):
     assert flow.sim.transactions[payment_id].refunded == 120_000
 
 
-def test_a_refused_refund_releases_the_reservation(flow, finance):
+def test_a_refused_refund_releases_the_reservation(flow, finance, monkeypatch):
     _, payment_id = flow.paid_dossier()
-    assert refund(flow, payment_id, finance, 50_000).status_code == 201
-    refused = refund(flow, payment_id, finance, 10_000)       # the first is still processing: VNPay 94
+    monkeypatch.setattr(flow.sim, "_refund_locked", lambda txn, req: flow.sim._answer(
+        "refund", "99", "Lỗi không xác định", req))                      # VNPay refuses
+    refused = refund(flow, payment_id, finance, 50_000)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "refund_rejected"
-    assert refused.json["error"]["provider_code"] == "94"
+    assert refused.json["error"]["provider_code"] == "99"
+    payment = flow.payment(payment_id, finance).json
+    assert payment["status"] == "succeeded" and payment["refunded_amount"] == 0
+    assert [r["status"] for r in payment["refunds"]] == ["rejected"]
+
+
+def test_vnpay_94_keeps_the_refund_pending_until_the_sweep_finds_vnpay_done(flow, finance):
+    """VNPay 94 ("a refund of this transaction is already being processed") is no refusal: the
+    refund stays pending (202) and the sweep decides it once VNPay is done with the other one
+    (issue 18: it was taken as a rejection that released the reservation at once)."""
+    _, payment_id = flow.paid_dossier()
+    assert refund(flow, payment_id, finance, 50_000).status_code == 201   # VNPay processes it (05)
+    busy = refund(flow, payment_id, finance, 10_000)
+    assert busy.status_code == 202, busy.json
+    assert busy.json["status"] == "pending"
+    payment = flow.payment(payment_id, finance).json
+    assert payment["status"] == "refund_pending"
+    assert [(r["status"], r["provider_code"]) for r in payment["refunds"]] == [("settling", "00"), ("pending", "94")]
+    assert refund(flow, payment_id, finance, 10_000).json["error"]["code"] == "refund_in_progress"
+
+    report = payment_service.sweep(min_age_minutes=0)                    # VNPay still processing: wait
+    assert report["still_pending"] == 1 and report["refunds_released"] == 0
+    assert flow.payment(payment_id, finance).json["status"] == "refund_pending"
+
+    flow.sim.settle_refunds()                                            # the other one went to the bank
+    report = payment_service.sweep(min_age_minutes=0)
+    assert report["refunds_released"] == 1
     payment = flow.payment(payment_id, finance).json
     assert payment["status"] == "partially_refunded" and payment["refunded_amount"] == 50_000
     assert [r["status"] for r in payment["refunds"]] == ["settling", "rejected"]
+    assert payment_service.sweep(min_age_minutes=0)["checked"] == 0       # off the sweep's index
+    assert refund(flow, payment_id, finance, 10_000).status_code == 201   # finance may ask again
 
 
 def test_a_silent_provider_leaves_the_refund_pending_and_blocks_another(flow, finance):
@@ -149,3 +178,38 @@ def test_a_late_success_on_a_paid_dossier_is_listed_as_overpaid(flow, finance):
     assert flow.dossier_view(code)["payment_status"] == "overpaid"
     [item] = flow.api.call("GET", "/finance/refunds/pending", token=finance).json["items"]
     assert (item["dossier_code"], item["reason"], item["amount_to_refund"]) == (code, "overpaid", 200_000)
+
+
+def act(flow, code, token, action, **body):
+    return flow.api.call("POST", f"/dossiers/{code}/actions", token=token, body={"action": action, **body})
+
+
+def test_a_withdrawn_or_stopped_dossier_takes_no_new_payment(flow):
+    """Issue 18: after `withdraw`, POST /dossiers/{code}/payments gave 201 and the citizen paid."""
+    withdrawn = flow.dossier()
+    assert act(flow, withdrawn, flow.citizen, "withdraw", reason="Không cần nữa").status_code == 200
+    stopped = flow.dossier(FREE_FLOW_PROCEDURE)
+    officer = flow.officer(stopped)
+    assert flow.api.call("POST", f"/dossiers/{stopped}/accept", token=officer).status_code == 200
+    assert act(flow, stopped, officer, "stop", reason="Hồ sơ giả mạo").status_code == 200
+    for code, status in ((withdrawn, "withdrawn"), (stopped, "stopped")):
+        refused = flow.create(code)
+        assert refused.status_code == 409, refused.json
+        assert refused.json["error"]["code"] == "dossier_not_payable"
+        assert refused.json["error"]["current_status"] == status
+        assert flow.dossier_view(code)["amount_paid"] == 0
+
+
+@pytest.mark.parametrize("ending", ["withdraw", "stop"])
+def test_fees_held_by_a_withdrawn_or_stopped_dossier_are_on_the_to_refund_list(flow, finance, dispatcher, ending):
+    code, payment_id = flow.paid_dossier(FREE_FLOW_PROCEDURE)
+    officer = flow.officer(code)
+    assert flow.api.call("POST", f"/dossiers/{code}/accept", token=officer).status_code == 200
+    actor = flow.citizen if ending == "withdraw" else officer
+    ended = act(flow, code, actor, ending, reason="Kết thúc hồ sơ")
+    assert ended.status_code == 200, ended.json
+    dispatcher.drain()
+    listed = flow.api.call("GET", "/finance/refunds/pending", token=finance).json
+    reason = {"withdraw": "withdrawn", "stop": "stopped"}[ending]
+    assert [(i["dossier_code"], i["amount_to_refund"], i["reason"], i["payment_ids"]) for i in listed["items"]] \
+        == [(code, 1_000_000, reason, [payment_id])]

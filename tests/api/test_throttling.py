@@ -20,7 +20,7 @@ from tests.api.test_intake import submission, submit
 from tests.api.test_workflow import HOUSE, officer
 
 OPERATIONS = scale("MOTCUA_THROTTLE_OPS", 100)
-RETRYABLE = {"service_busy", "temporarily_unavailable", "sequence_contention"}
+RETRYABLE = {"service_busy", "temporarily_unavailable"}
 
 
 def outcome(response) -> str:

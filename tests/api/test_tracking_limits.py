@@ -101,3 +101,26 @@ def test_a_lookup_costs_two_dynamodb_calls_and_a_miss_three(api):
     with metering.aws_calls() as missed:
         assert track(api, code, "0000").status_code == 404
     assert dict(missed) == {"dynamodb.UpdateItem": 2, "dynamodb.BatchGetItem": 1}
+
+
+def test_the_local_servers_access_log_never_holds_the_tracking_digits(api, capfd):
+    """`make run --verbose` printed `GET /track/<code>?phone_last4=5770` for every lookup:
+    the code with the digits that unlock it (issue 18). Its request line is now redacted."""
+    import urllib.request
+
+    from app import app
+    from motcua.local import api_server
+
+    code = a_dossier(api)
+    server = api_server(app, 0, verbose=True)
+    serving = threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    serving.start()
+    try:
+        port = server.server.server_address[1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/track/{code}?phone_last4=5678", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        server.shutdown()
+    logged = capfd.readouterr().err
+    assert f"/track/{code}?phone_last4=[REDACTED]" in logged
+    assert "5678" not in logged

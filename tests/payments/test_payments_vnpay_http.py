@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from payments import PaymentError, PaymentOutcome, ProviderRejected, ProviderUnavailable, SignatureError
+from payments import (
+    PaymentError, PaymentOutcome, ProviderRejected, ProviderUnavailable, RefundInProgress, SignatureError,
+)
 from payments.vnpay import QUERYDR_RESPONSE_FIELDS, VNPayProvider, fields_checksum, params_from_query_string
 from vnpay_testkit import SECRET, TMN, CountingSession, loopback_session
 
@@ -125,11 +127,13 @@ def test_partial_refund_then_full_refund_beyond_amount_is_rejected(sim, provider
     assert (partial.accepted, partial.pending, partial.amount, partial.response_code) == (True, True, 50_000, "00")
     assert partial.raw["vnp_TransactionType"] == "03"
 
-    with pytest.raises(ProviderRejected) as in_progress:  # the first refund is still processing (05)
+    with pytest.raises(RefundInProgress) as in_progress:  # the first refund is still processing (05)
         provider.refund(ref, 10_000, False, "can.bo.mot.cua", transaction_date=now)
-    assert in_progress.value.code == "94"
+    assert in_progress.value.code == "94" and not isinstance(in_progress.value, ProviderRejected)
+    assert provider.query(ref, now).refund_processing        # querydr shows VNPay processing a refund
 
     sim.settle_refunds(ref)
+    assert not provider.query(ref, now).refund_processing
     assert [r.status for r in sim.transactions[ref].refunds] == ["06"]
     with pytest.raises(ProviderRejected) as beyond:
         provider.refund(ref, 150_000, True, "can.bo.mot.cua", transaction_date=now)

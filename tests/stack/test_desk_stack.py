@@ -54,4 +54,4 @@ def test_a_walk_in_business_dossier_at_another_agencys_desk_is_returned_and_rate
                       what="the national sync to catch up")
     assert synced["last_error"] is None
     portal = requests.get(f"{simulator(stack, 'MOTCUA_NATIONAL_SIM_PORT')}/_state", timeout=5).json()
-    assert portal["dossiers"][code]["TrangThaiHoSo"] == 10
+    assert portal["dossiers"][code]["TrangThaiHoSo"] == "10"   # codes are strings on the wire

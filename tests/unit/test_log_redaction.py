@@ -70,3 +70,13 @@ def test_the_formatter_scrubs_message_extra_and_traceback(capsys):
 def test_the_formatter_is_a_powertools_formatter():
     assert isinstance(logger("x").registered_formatter, RedactingFormatter)
     assert isinstance(logger("x").registered_formatter, logging.Formatter)
+
+
+@pytest.mark.parametrize("line, secret", [
+    ('"GET /track/000.22.30.H50-261205-0001?phone_last4=5770 HTTP/1.1" 200 -', "5770"),
+    ("GET /track/x?lang=vi&Phone_Last4=5770#top", "5770"),
+    ("PUT https://bucket.s3/x?X-Amz-Signature=0a1b2c3d&X-Amz-Expires=300", "0a1b2c3d"),
+])
+def test_secret_query_values_are_redacted_in_any_text(line, secret):
+    cleaned = scrub_text(line)
+    assert secret not in cleaned and REDACTED in cleaned

@@ -41,3 +41,15 @@ def test_a_supplement_request_lists_the_documents_and_the_reason():
 def test_times_are_local_and_phone_numbers_become_e164():
     assert local_time("2026-11-20T10:00:00Z") == "20/11/2026 17:00"
     assert e164("0912345678") == "+84912345678" and e164("+84912345678") == "+84912345678"
+
+
+def test_zns_errors_that_no_retry_changes_are_told_from_the_others():
+    from chalicelib.sync.rules.notifications import zns_permanent
+    assert all(zns_permanent(code) for code in (-108, -109, -111, -112, -118, -119))
+    assert not any(zns_permanent(code) for code in (0, -100, -124, -115, None, "-118"))
+
+
+def test_a_parameter_is_cut_to_its_limit_with_an_ellipsis():
+    from chalicelib.sync.rules.notifications import fit
+    assert fit("Hồ sơ 123", 30) == "Hồ sơ 123"
+    assert fit("a" * 31, 30) == "a" * 29 + "…" and len(fit("b" * 500, 100)) == 100

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from chalicelib.dossiers.rules.records import FileRef
 from chalicelib.dossiers.rules.submission import text_field, validate_attachments
 from chalicelib.kernel.errors import ValidationFailed
+from chalicelib.runtime.settings import settings
 
 DECISIONS = ("approved", "rejected")
 RETURN_METHODS = ("desk", "post", "online")
@@ -49,7 +50,7 @@ def _forward(body: Mapping[str, Any], errors: Errors) -> dict[str, Any]:
     if to_step is None:
         errors["to_step"] = "Bước chuyển đến (to_step) là bắt buộc và là số thứ tự bước, bắt đầu từ 1."
     assignee = text_field(body, "assignee", errors, path="assignee", required=False, max_len=128,
-                          label="Người được giao xử lý")
+                          label="Người được giao xử lý", single_line=True)
     note = text_field(body, "note", errors, path="note", required=False, max_len=2000, label="Ghi chú")
     return {"to_step": to_step, "assignee": assignee, "note": note}
 
@@ -68,18 +69,30 @@ def _request_supplement(body: Mapping[str, Any], errors: Errors) -> dict[str, An
                 errors[f"documents[{i}]"] = "Tên giấy tờ phải là chuỗi 1–500 ký tự."
             else:
                 documents.append(item.strip())
+    _bound_request(reason, documents, errors)
     return {"reason": reason, "documents": documents}
 
 
-def _attachments(body: Mapping[str, Any], errors: Errors, key: str, message: str) -> list[FileRef]:
-    items = validate_attachments(body.get(key), errors, key=key)
+def _bound_request(reason: str | None, documents: list[str], errors: Errors) -> None:
+    """A request is kept three times (the supplement, its pause, the decision log) in each of
+    up to MOTCUA_MAX_SUPPLEMENT_ROUNDS rounds, so its size is bounded in bytes, not characters."""
+    limit = settings().dossier_limits.supplement_request_bytes
+    if reason is not None and len((reason + "".join(documents)).encode("utf-8")) > limit:
+        errors["documents" if documents else "reason"] = (
+            f"Lý do và danh sách giấy tờ cần bổ sung dài tối đa {limit} byte (UTF-8) cộng lại.")
+
+
+def _attachments(body: Mapping[str, Any], errors: Errors, key: str, message: str,
+                 limit: int | None = None) -> list[FileRef]:
+    items = validate_attachments(body.get(key), errors, key=key, limit=limit)
     if not items and key not in errors and not any(k.startswith(f"{key}[") for k in errors):
         errors[key] = message
     return items
 
 
 def _supplement(body: Mapping[str, Any], errors: Errors) -> dict[str, Any]:
-    return {"attachments": _attachments(body, errors, "attachments", "Cần đính kèm ít nhất một tệp bổ sung.")}
+    return {"attachments": _attachments(body, errors, "attachments", "Cần đính kèm ít nhất một tệp bổ sung.",
+                                        limit=settings().dossier_limits.supplement_attachments)}
 
 
 def _extend(body: Mapping[str, Any], errors: Errors) -> dict[str, Any]:

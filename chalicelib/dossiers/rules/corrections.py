@@ -13,7 +13,7 @@ from typing import Any, cast
 from collections.abc import Mapping
 
 from chalicelib.dossiers.rules.records import Correction, Dossier
-from chalicelib.kernel.working_days import iso, parse_iso, to_local
+from chalicelib.kernel.working_days import default_calendar, iso, parse_iso, parse_local
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 
 FIELDS = ("finished_at", "returned_at")
@@ -30,11 +30,14 @@ def validate_request(body: Any, dossier: Mapping[str, Any], now: datetime) -> Co
         errors["field"] = "Chỉ điều chỉnh được finished_at (thời điểm có kết quả) hoặc returned_at (thời điểm trả kết quả)."
     value, raw = None, body.get("value")
     try:
-        value = to_local(parse_iso(raw)) if isinstance(raw, str) else None
+        value = parse_local(raw) if isinstance(raw, str) else None
     except ValueError:
         pass
+    calendar = default_calendar()
     if value is None:
         errors["value"] = "Thời điểm phải theo ISO 8601 có múi giờ, ví dụ 2026-03-10T15:00:00+07:00."
+    elif not calendar.covers(value.date()):
+        errors["value"] = calendar.range_message()
     elif value > now:
         errors["value"] = "Không được điều chỉnh sang thời điểm trong tương lai."
     elif dossier.get("accepted_at") and value < parse_iso(dossier["accepted_at"]):

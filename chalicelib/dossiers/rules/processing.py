@@ -16,9 +16,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypedDict, cast
 from collections.abc import Mapping
 
-from chalicelib.kernel.working_days import Pause, WorkingCalendar, classify, iso, parse_iso, to_local
+from chalicelib.kernel.working_days import (
+    Pause, WorkingCalendar, classify, iso, parse_iso, parse_local, to_local,
+)
 from chalicelib.catalogue.rules.procedures import Procedure, default_steps
 from chalicelib.kernel.errors import Conflict, ValidationFailed
+from chalicelib.runtime.settings import settings
 from chalicelib.dossiers.rules.records import (
     CurrentStep, Dossier, Extension, HeldStep, PauseEntry, StepTemplate,
 )
@@ -69,10 +72,12 @@ def effective_time(raw: str | None, *, field: str, now: datetime, dossier: Dossi
     if raw is None:
         return now
     try:
-        moment = to_local(parse_iso(raw))
+        moment = parse_local(raw)
     except ValueError:
         message = "Thời điểm phải theo ISO 8601 có múi giờ, ví dụ 2026-11-20T16:30:00+07:00."
         raise ValidationFailed(fields={field: message}) from None
+    if not calendar.covers(moment.date()):
+        raise ValidationFailed(fields={field: calendar.range_message()})
     if moment > now:
         raise ValidationFailed(fields={field: "Thời điểm hiệu lực không được ở tương lai."})
     if calendar.working_days_between(moment.date(), now.date()) > 1:
@@ -180,7 +185,12 @@ def apply_forward(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, 
 
 def apply_request_supplement(dossier: Dossier, params: Mapping[str, Any], *, at: datetime, by: str,
                              calendar: WorkingCalendar) -> dict[str, Any]:
-    """Stop the clock: an open pause (start, reason) until the citizen supplies the documents."""
+    """Stop the clock: an open pause (start, reason) until the citizen supplies the documents.
+    At most MOTCUA_MAX_SUPPLEMENT_ROUNDS requests per dossier: each round grows the dossier."""
+    rounds = settings().dossier_limits.supplement_rounds
+    if len(dossier["supplements"]) >= rounds:
+        raise Conflict(f"Hồ sơ đã được yêu cầu bổ sung {rounds} lần, là số lần tối đa.",
+                       code="supplement_rounds_exhausted", extra={"max_rounds": rounds})
     dossier["pauses"].append({"start": iso(at), "end": None, "reason": params["reason"],
                               "due_at_before": dossier["due_at"]})
     dossier["supplements"].append({"requested_at": iso(at), "requested_by": by, "reason": params["reason"],

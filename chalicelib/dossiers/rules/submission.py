@@ -16,13 +16,13 @@ from chalicelib.dossiers.rules.records import (
     API_KEYS, REQUIRED_KEYS, Applicant, DecisionEntry, Dossier, FeeLine, FileRef,
 )
 from chalicelib.kernel.errors import ValidationFailed
+from chalicelib.kernel.text import hidden_character, is_ascii_digits, nfc, single_line_problem
+from chalicelib.runtime.settings import settings
 from chalicelib.payments.rules.ledger import payment_fields
 
 CHANNELS = ("online", "direct", "postal")
 NOTIFY_CHANNELS = ("sms", "zalo", "email")   # how the citizen wants to hear about the dossier
 DEFAULT_NOTIFY = ("sms",)
-MAX_ATTACHMENTS = 30
-MAX_FORM_CHARS = 64_000
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -34,7 +34,10 @@ def dossier_code(agency_id: str, local_day: date, sequence: int) -> str:
 
 
 def _text(body: Mapping[str, Any], key: str, errors: dict[str, str], *, path: str, required: bool,
-          max_len: int, label: str) -> str | None:
+          max_len: int, label: str, single_line: bool = False) -> str | None:
+    """A stripped string of at most ``max_len`` characters, or None with ``errors[path]`` set.
+    The edge already refused hidden characters and normalised to NFC (chalicelib/kernel/text.py);
+    a ``single_line`` value (a name, a code) refuses tab and line breaks too."""
     value = body.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -46,6 +49,10 @@ def _text(body: Mapping[str, Any], key: str, errors: dict[str, str], *, path: st
     value = value.strip()
     if len(value) > max_len:
         errors[path] = f"{label} dài tối đa {max_len} ký tự."
+        return None
+    problem = single_line_problem(value) if single_line else None
+    if problem:
+        errors[path] = problem
         return None
     return value
 
@@ -113,12 +120,13 @@ def validate_applicant(raw: Any, errors: dict[str, str]) -> dict[str, str]:
     applicant: dict[str, str] = {"type": kind}
     for key, max_len, label in _APPLICANT_FIELDS:
         path = f"applicant.{key}"
-        value = _text(raw, key, errors, path=path, required=key in required, max_len=max_len, label=label)
+        value = _text(raw, key, errors, path=path, required=key in required, max_len=max_len, label=label,
+                      single_line=True)
         if value is None:
             continue
         value = value.replace(" ", "") if key == "phone" else value
         pattern, message = _FORMATS.get(key, (None, ""))
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             errors[path] = message
         else:
             applicant[key] = value
@@ -140,14 +148,17 @@ def validate_result_delivery(raw: Any, applicant: Mapping[str, Any], errors: dic
     return str(raw)
 
 
-def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attachments") -> list[FileRef]:
+def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attachments",
+                         limit: int | None = None) -> list[FileRef]:
+    """At most ``limit`` file references (default: a submission's, MOTCUA_MAX_ATTACHMENTS)."""
     if raw is None:
         return []
     if not isinstance(raw, list):
         errors[key] = "Danh sách tệp đính kèm phải là mảng."
         return []
-    if len(raw) > MAX_ATTACHMENTS:
-        errors[key] = f"Tối đa {MAX_ATTACHMENTS} tệp đính kèm."
+    most = limit if limit is not None else settings().dossier_limits.attachments
+    if len(raw) > most:
+        errors[key] = f"Tối đa {most} tệp đính kèm."
         return []
     items: list[FileRef] = []
     seen: set[str] = set()
@@ -166,13 +177,18 @@ def validate_attachments(raw: Any, errors: dict[str, str], *, key: str = "attach
             continue
         safe = safe_file_name(name)
         if safe is None:
-            errors[f"{path}.name"] = "Tên tệp không hợp lệ (1–255 ký tự, không chứa đường dẫn)."
+            errors[f"{path}.name"] = file_name_problem()
             continue
         seen.add(upload_id)
         ref: FileRef = {"upload_id": upload_id, "name": safe}
         ref.update(_index_marks(item, path, errors))  # type: ignore[typeddict-item]
         items.append(ref)
     return items
+
+
+def file_name_problem() -> str:
+    return (f"Tên tệp không hợp lệ (tối đa {settings().dossier_limits.file_name_bytes} byte UTF-8, "
+            "không chứa đường dẫn, ký tự điều khiển hay ký tự đảo chiều văn bản).")
 
 
 _REFERENCE = re.compile(r"^[A-Za-z0-9._:/#-]{1,120}$")
@@ -201,14 +217,15 @@ def _index_marks(item: Mapping[str, Any], path: str, errors: dict[str, str]) -> 
 
 
 def safe_file_name(name: Any) -> str | None:
-    """A display name with no path parts or control characters, or None if unusable."""
+    """A display name with no path parts, control or bidi characters, of at most
+    MOTCUA_MAX_FILE_NAME_BYTES in UTF-8 (255, as most file systems), or None if unusable."""
     if not isinstance(name, str):
         return None
-    name = name.strip()
-    if not name or len(name) > 255 or name in (".", ".."):
+    name = nfc(name.strip())
+    if not name or len(name.encode("utf-8")) > settings().dossier_limits.file_name_bytes or name in (".", ".."):
         return None
-    if any(ch in name for ch in "/\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        return None
+    if any(ch in name for ch in "/\\") or hidden_character(name, multiline=False):
+        return None   # a path, a control character, or a bidi override disguising the extension
     return name
 
 
@@ -218,7 +235,7 @@ def validate_submission(body: Any) -> dict[str, Any]:
         raise ValidationFailed("Nội dung yêu cầu phải là một đối tượng JSON.", fields={"body": "Phải là đối tượng JSON."})
     errors: dict[str, str] = {}
     procedure_code = _text(body, "procedure_code", errors, path="procedure_code", required=True,
-                           max_len=20, label="Mã thủ tục")
+                           max_len=20, label="Mã thủ tục", single_line=True)
     applicant = validate_applicant(body.get("applicant"), errors)
     summary = _text(body, "summary", errors, path="summary", required=False, max_len=1000, label="Trích yếu hồ sơ")
     form = body.get("form", {})
@@ -226,8 +243,8 @@ def validate_submission(body: Any) -> dict[str, Any]:
         form = {}
     if not isinstance(form, Mapping):
         errors["form"] = "Tờ khai (form) phải là đối tượng JSON."
-    elif len(_compact_json(form)) > MAX_FORM_CHARS:
-        errors["form"] = f"Tờ khai vượt quá {MAX_FORM_CHARS} ký tự."
+    elif len(_compact_json(form).encode("utf-8")) > settings().dossier_limits.form_bytes:
+        errors["form"] = f"Tờ khai vượt quá {settings().dossier_limits.form_bytes} byte (JSON, UTF-8)."
     attachments = validate_attachments(body.get("attachments"), errors)
     notify = validate_notify(body.get("notify"), applicant, errors)
     result_delivery = validate_result_delivery(body.get("result_delivery"), applicant, errors)
@@ -393,7 +410,7 @@ def phone_matches(dossier: Dossier, last4: str) -> bool:
     import hmac
 
     phone = dossier["applicant"].get("phone", "")
-    return len(last4) == 4 and last4.isdigit() and hmac.compare_digest(phone[-4:], last4)
+    return len(last4) == 4 and is_ascii_digits(last4) and hmac.compare_digest(phone[-4:], last4)
 
 
 def decide(dossier: Dossier, *, action: str, status: str, at: str, by: str, **details: Any) -> Dossier:

@@ -2,10 +2,11 @@
 
 Every state change is one TransactWriteItems call that writes the dossier (conditioned on
 its version), its outbox event, its audit record (chalicelib.trust.rules.audit) and, for a submission,
-the idempotency record and the daily sequence counter. Either all of it happens or none of
-it does. ``to_item`` is the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes
-its item; ``from_item`` reads it back with records.from_json, as every other reader of dossier
-items does. The dossier key and the shared connection live in chalicelib.runtime.tables.
+the idempotency record. Either all of it happens or none of it does; a submission's daily
+number was taken before, with one atomic counter update (``next_sequence``). ``to_item`` is
+the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes its item;
+``from_item`` reads it back with records.from_json, as every other reader of dossier items
+does. The dossier key and the shared connection live in chalicelib.runtime.tables.
 """
 from __future__ import annotations
 
@@ -23,12 +24,16 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.cursors import BadCursor, decode_cursor, encode_cursor  # noqa: F401 (BadCursor re-exported)
 from chalicelib.runtime.tables import connection, dossier_pk
-from chalicelib.kernel.errors import Conflict, ServiceUnavailable
+from chalicelib.kernel.errors import Conflict, DossierTooLarge, ServiceUnavailable
+from chalicelib.runtime.log import logger
 from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
 from chalicelib.trust.rules.privacy import id_number_hash, retention_index
 from chalicelib.runtime.credentials import id_hash_key
 from chalicelib.dossiers.rules.processing import due_index
 from chalicelib.dossiers.rules.records import Dossier, from_json
+
+
+_log = logger("motcua-dossiers")
 
 
 def outbox_sk(version: int) -> str:
@@ -41,7 +46,11 @@ def _dumps(value: Any) -> str:
 
 def to_item(dossier: Dossier) -> DossierItem:
     """The dossier as its DynamoDB item: the whole dossier as JSON in ``body``, plus the
-    attributes its keys and indexes need. The one place a dossier becomes an item."""
+    attributes its keys and indexes need. The one place a dossier becomes an item, so the one
+    place its size is checked: a body past ``MOTCUA_MAX_DOSSIER_BYTES`` (below DynamoDB's
+    400 KB item limit) is refused before any write, as a 409 that names the cause."""
+    body = _dumps(dossier)
+    _check_size(dossier["code"], body)
     agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
     open_agency, due = due_index(dossier) or (None, None)
     closed_agency, closed_at = retention_index(dossier) or (None, None)
@@ -53,7 +62,7 @@ def to_item(dossier: Dossier) -> DossierItem:
         gsi_agency=agency, gsi_agency_status=f"{agency}#{status}",
         gsi_owner=owner, gsi_owner_status=f"{owner}#{status}",
         gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
-        gsi_desk=desk_index(dossier), body=_dumps(dossier),
+        gsi_desk=desk_index(dossier), body=body,
     )
 
 
@@ -63,6 +72,29 @@ def desk_index(dossier: Dossier) -> str | None:
     if dossier.get("channel", "online") == "online":
         return None
     return dossier.get("receiving_agency_id") or dossier["agency_id"]
+
+
+def _check_size(code: str, body: str) -> None:
+    size, limit = len(body.encode("utf-8")), settings().dossier_limits.item_bytes
+    if size > limit:
+        _log.warning("dossier write refused: item too large",
+                     extra={"dossier_code": code, "body_bytes": size, "limit_bytes": limit})
+        raise DossierTooLarge(extra={"body_bytes": size, "limit_bytes": limit})
+
+
+def too_large(exc: Exception, code: str) -> DossierTooLarge | None:
+    """DynamoDB's own refusal of an item past 400 KB (a ValidationException, alone or as a
+    transaction's cancellation reason): permanent, so a 409 and the cause in the log, never
+    a retryable 503. None for any other failure."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    messages = [str(getattr(r, "message", "") or "") for r in reasons if getattr(r, "code", None) == "ValidationException"]
+    if getattr(exc, "cause_response_code", None) == "ValidationException":
+        messages.append(str(getattr(exc, "cause_response_message", "") or ""))
+    if not any("size" in message.lower() for message in messages):
+        return None
+    _log.warning("dossier write refused by DynamoDB: item too large",
+                 extra={"dossier_code": code, "cause": "; ".join(messages)[:500]})
+    return DossierTooLarge()
 
 
 def from_item(item: DossierItem) -> Dossier:
@@ -107,10 +139,6 @@ class IdempotentReplay(Exception):
         self.response = response
 
 
-class SequenceTaken(Exception):
-    """Another submission took the same daily number first; read again and retry."""
-
-
 def idempotency_pk(owner_sub: str, key: str) -> str:
     return f"IDEMPOTENCY#{owner_sub}#{key}"
 
@@ -128,27 +156,33 @@ def current_sequence(agency_id: str, day: str) -> int:
     return int(item.value)
 
 
-def create_dossier(dossier: Dossier, event: dict[str, Any], *, seen_sequence: int, sequence: int,
-                   day: str, idempotency_key: str, request_hash: str, response: dict[str, Any],
-                   audit_record: dict[str, Any]) -> None:
-    """Write dossier + event + idempotency record + counter + audit record in one transaction.
+def next_sequence(agency_id: str, day: str) -> int:
+    """Take the next number for this agency and local day: one UpdateItem ``ADD value 1``.
 
-    The counter is conditioned on the value read before (gap-free numbering without a lock);
-    the idempotency record is conditioned on not existing, so a retried request can never
-    create a second dossier.
+    DynamoDB applies concurrent ADDs one after another, so every caller gets its own number
+    and a rush at one agency never retries. The number is taken before the dossier is
+    written: a submission that then fails (a replayed Idempotency-Key, a crash, a refused
+    write) leaves a gap in the day's codes (docs/decisions.md)."""
+    counter = SequenceItem(pk=sequence_key(agency_id, day), sk="SEQ")
+    counter.update(actions=[SequenceItem.value.add(1)])
+    return int(counter.value)
+
+
+def create_dossier(dossier: Dossier, event: dict[str, Any], *, idempotency_key: str, request_hash: str,
+                   response: dict[str, Any], audit_record: dict[str, Any]) -> None:
+    """Write dossier + event + idempotency record + audit record in one transaction.
+
+    The dossier's number was taken before (``next_sequence``); the idempotency record is
+    conditioned on not existing, so a retried request can never create a second dossier.
     """
-    seq = SequenceItem(pk=sequence_key(dossier["agency_id"], day), sk="SEQ", value=sequence)
     idem = IdempotencyItem(
         pk=idempotency_pk(dossier["owner_sub"], idempotency_key), sk="IDEMPOTENCY",
         request_hash=request_hash, response=_dumps(response),
         ttl=timedelta(seconds=settings().idempotency_ttl_seconds),
     )
-    seq_condition = (SequenceItem.pk.does_not_exist() if seen_sequence == 0
-                     else SequenceItem.value == seen_sequence)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(idem, condition=IdempotencyItem.pk.does_not_exist())
-            tx.save(seq, condition=seq_condition)
             tx.save(to_item(dossier), condition=DossierItem.pk.does_not_exist())
             tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
             applicant = _applicant_item(dossier)
@@ -160,9 +194,7 @@ def create_dossier(dossier: Dossier, event: dict[str, Any], *, seen_sequence: in
         if reasons and reasons[0] == "ConditionalCheckFailed":
             record = IdempotencyItem.get(idem.pk, idem.sk, consistent_read=True)
             raise IdempotentReplay(record.request_hash, json.loads(record.response)) from None
-        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in reasons):
-            raise SequenceTaken() from None
-        raise ServiceUnavailable(extra={"retryable": True}) from exc
+        raise too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
 def create_imported(dossier: Dossier, audit_record: dict[str, Any]) -> bool:
@@ -261,7 +293,7 @@ def save_transition(dossier: Dossier, event: dict[str, Any], *, expected_version
                 "Hồ sơ vừa được người khác cập nhật. Vui lòng tải lại hồ sơ và thử lại.",
                 code="concurrent_update",
             ) from None
-        raise ServiceUnavailable(extra={"retryable": True}) from exc
+        raise too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
 def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[Dossier]:
@@ -289,6 +321,9 @@ def put_unversioned_change(dossier: Dossier) -> None:
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
+        refused = too_large(exc, dossier["code"])
+        if refused is not None:
+            raise refused from exc
         raise
 
 

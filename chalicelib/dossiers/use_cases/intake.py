@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
 from typing import Any, TypedDict
 from collections.abc import Callable
@@ -26,12 +25,10 @@ from chalicelib.dossiers.rules.submission import (
     dossier_code, full_view, list_view, new_dossier, phone_matches, public_view, record_uploader,
     stored_file, submission_response, uploader_of, validate_submission,
 )
-from chalicelib.kernel.errors import Forbidden, MalformedRequest, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
+from chalicelib.kernel.errors import Forbidden, MalformedRequest, NotFound, RateLimited, ValidationFailed
 from chalicelib.trust.rules.identity import Identity
 from chalicelib.dossiers.rules.processing import pauses_of
 from chalicelib.dossiers.rules.records import Dossier
-
-MAX_SEQUENCE_RETRIES = 8
 
 
 class DeskFields(TypedDict, total=False):
@@ -52,7 +49,9 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
            receiving_agency_id: str | None = None, clock: Clock = utc_now) -> tuple[dict[str, Any], bool]:
     """Create a dossier. Returns (response, replayed). Same key + same body replays the
     first response; same key + another body is a 422. The desk (chalicelib/dossiers/use_cases/desk.py) passes
-    its own ``owner_sub`` and ``extra`` fields (consent, receiving officer)."""
+    its own ``owner_sub`` and ``extra`` fields (consent, receiving officer). The daily number
+    is taken first (one atomic ADD), so a rush at one agency never retries; a submission that
+    fails after it, a replay included, leaves that number unused (docs/decisions.md)."""
     submission = validate_submission(body)
     digest = request_hash(body)
     try:
@@ -67,41 +66,34 @@ def submit(body: Any, identity: Identity, idempotency_key: str, *, channel: str 
     if upload_errors:
         raise ValidationFailed(fields=upload_errors)
 
-    for attempt in range(MAX_SEQUENCE_RETRIES):
-        now = to_local(clock())
-        day = f"{now:%y%m%d}"
-        seen = store.current_sequence(procedure.agency_id, day)
-        code = dossier_code(procedure.agency_id, now.date(), seen + 1)
-        dossier = new_dossier(code=code, submission=submission, procedure=procedure,
-                              owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now),
-                              receiving_agency_id=receiving_agency_id)
-        dossier.update(extra or {})
-        if identity.vneid_verified and identity.role == "citizen":
-            dossier["applicant"]["vneid_verified"] = True
-        record_uploader(dossier, dossier["attachments"], identity.sub)
-        event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
-            "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
-            "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
-            "receiving_agency_id": dossier["receiving_agency_id"], "result_delivery": dossier["result_delivery"],
-        })
-        response = submission_response(dossier)
-        try:
-            store.create_dossier(dossier, event, seen_sequence=seen, sequence=seen + 1, day=day,
-                                 idempotency_key=idempotency_key, request_hash=digest, response=response,
-                                 audit_record=audit.change(None, dossier, [event], identity))
-            return response, False
-        except store.IdempotentReplay as replay:
-            if replay.request_hash != digest:
-                raise ValidationFailed(
-                    "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
-                    code="idempotency_key_reused",
-                    fields={"Idempotency-Key": "Khóa đã dùng với nội dung khác; hãy tạo khóa mới."},
-                ) from None
-            return replay.response, True
-        except store.SequenceTaken:
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-    raise ServiceUnavailable("Hệ thống đang nhận nhiều hồ sơ cùng lúc, vui lòng thử lại.",
-                             code="sequence_contention", extra={"retryable": True})
+    now = to_local(clock())
+    day = f"{now:%y%m%d}"
+    code = dossier_code(procedure.agency_id, now.date(), store.next_sequence(procedure.agency_id, day))
+    dossier = new_dossier(code=code, submission=submission, procedure=procedure,
+                          owner_sub=owner_sub or identity.sub, channel=channel, submitted_at=iso(now),
+                          receiving_agency_id=receiving_agency_id)
+    dossier.update(extra or {})
+    if identity.vneid_verified and identity.role == "citizen":
+        dossier["applicant"]["vneid_verified"] = True
+    record_uploader(dossier, dossier["attachments"], identity.sub)
+    event = transition.event("submit", dossier, occurred_at=dossier["submitted_at"], data={
+        "channel": channel, "submitted_at": dossier["submitted_at"], "fees": dossier["fees"],
+        "amount_due": dossier["amount_due"], "attachment_count": len(dossier["attachments"]),
+        "receiving_agency_id": dossier["receiving_agency_id"], "result_delivery": dossier["result_delivery"],
+    })
+    response = submission_response(dossier)
+    try:
+        store.create_dossier(dossier, event, idempotency_key=idempotency_key, request_hash=digest,
+                             response=response, audit_record=audit.change(None, dossier, [event], identity))
+    except store.IdempotentReplay as replay:
+        if replay.request_hash != digest:
+            raise ValidationFailed(
+                "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+                code="idempotency_key_reused",
+                fields={"Idempotency-Key": "Khóa đã dùng với nội dung khác; hãy tạo khóa mới."},
+            ) from None
+        return replay.response, True
+    return response, False
 
 
 # --- reads ------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ CHANNELS = ("online", "phone")
 REACTIONS = ("like", "dislike")
 REFUSE_DAYS, SUPPLEMENT_DAYS, ANSWER_DAYS = 2, 5, 15
 MAX_CONTENT = 4000
-_DOSSIER_CODE = re.compile(r"^[A-Za-z0-9._]{1,64}-\d{6}-\d{4}$")
-_PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+_DOSSIER_CODE = re.compile(r"^[A-Za-z0-9._]{1,64}-[0-9]{6}-[0-9]{4}\Z")
+_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")
 
 
 class Feedback(TypedDict, total=False):

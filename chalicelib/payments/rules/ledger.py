@@ -15,10 +15,18 @@ from collections.abc import Mapping
 from chalicelib.kernel.errors import Conflict
 from chalicelib.kernel.working_days import parse_iso
 
-# Dossier statuses in which the province keeps none of the fees: money held must go back.
-NOT_SERVED: frozenset[str] = frozenset({"refused"})
+# Dossier statuses in which the province serves the dossier no further: it takes no new
+# payment, and the fees it holds go on the finance desk's to-refund list (issue 18: a
+# withdrawn dossier took a payment and its fees were listed nowhere). Whether a fee already
+# spent on work done is kept is the finance desk's decision when it reviews the line.
+NOT_SERVED: frozenset[str] = frozenset({"refused", "withdrawn", "stopped"})
 # Dossier statuses in which the citizen may not start a payment.
 NOT_PAYABLE: frozenset[str] = NOT_SERVED
+_NOT_PAYABLE_MESSAGES = {
+    "refused": "Hồ sơ đã bị từ chối tiếp nhận nên không thể thanh toán phí, lệ phí.",
+    "withdrawn": "Hồ sơ đã được rút nên không thể thanh toán phí, lệ phí.",
+    "stopped": "Hồ sơ đã bị dừng xử lý nên không thể thanh toán phí, lệ phí.",
+}
 
 
 def vnd(amount: int) -> str:
@@ -42,7 +50,8 @@ def outstanding(dossier: Mapping[str, Any]) -> int:
 
 
 def refund_owed(dossier: Mapping[str, Any]) -> int:
-    """Money the dossier holds beyond what it may keep: all of it if refused, else the excess."""
+    """Money the dossier holds beyond what it may keep: all of it if the dossier is not served
+    (refused, withdrawn, stopped), else the excess."""
     keep = 0 if dossier["status"] in NOT_SERVED else int(dossier["amount_due"])
     return max(0, amount_paid(dossier) - keep)
 
@@ -88,7 +97,7 @@ def require_paid_before_accept(dossier: Mapping[str, Any], pay_before_accept: bo
 def require_payable(dossier: Mapping[str, Any]) -> int:
     """The amount a new payment must ask for; 409 when there is nothing to pay."""
     if dossier["status"] in NOT_PAYABLE:
-        raise Conflict("Hồ sơ đã bị từ chối tiếp nhận nên không thể thanh toán phí, lệ phí.",
+        raise Conflict(_NOT_PAYABLE_MESSAGES[dossier["status"]],
                        code="dossier_not_payable", extra={"current_status": dossier["status"]})
     if int(dossier["amount_due"]) == 0:
         raise Conflict("Thủ tục này không thu phí, lệ phí.", code="no_fees_due")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from collections.abc import Mapping
 
 from chalicelib.payments.rules import transitions as pt
 from chalicelib.payments.rules.choice import method_label
-from chalicelib.payments.rules.records import RefundDue
+from chalicelib.payments.rules.records import Payment, RefundDue
 from chalicelib.kernel.working_days import iso, parse_iso, to_local
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 from chalicelib.kernel.events import new_event
@@ -329,6 +329,22 @@ def request_refund(payment: Mapping[str, Any], dossier: Mapping[str, Any], *, re
     return _finish(payment, dossier, events, owed_before, at)
 
 
+def note_refund_waiting(payment: Mapping[str, Any], refund_id: str, *, provider_code: str,
+                        now: datetime) -> Payment:
+    """The provider is busy with another refund of this transaction (VNPay 94): the refund
+    stays pending, noted with the code, for the reconciliation sweep to decide."""
+    payment = _copy(payment)
+    refund = _open_refund(payment, refund_id)
+    refund.update(provider_code=provider_code, waiting_since=iso(to_local(now)))
+    payment["version"] += 1
+    return cast(Payment, payment)
+
+
+def waiting_refund(payment: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The pending refund the provider answered "another refund in progress", if any."""
+    return next((r for r in payment.get("refunds", []) if r["status"] == "pending" and r.get("waiting_since")), None)
+
+
 def _open_refund(payment: dict[str, Any], refund_id: str) -> dict[str, Any]:
     found = next((r for r in payment["refunds"] if r["refund_id"] == refund_id), None)
     if found is None or found["status"] != "pending":
@@ -385,7 +401,7 @@ def refund_due_record(dossier: Mapping[str, Any], at: str) -> RefundDue:
         "procedure_code": dossier["procedure_code"], "dossier_status": dossier["status"],
         "amount_due": dossier["amount_due"], "amount_paid": book["amount_paid"],
         "amount_to_refund": refund_owed(dossier),
-        "reason": "refused" if dossier["status"] in NOT_SERVED else "overpaid",
+        "reason": dossier["status"] if dossier["status"] in NOT_SERVED else "overpaid",
         "payment_ids": [p["payment_id"] for p in book.get("payments", []) if p["status"] in pt.MONEY_RECEIVED],
         "dossier_version": dossier["version"], "since": at,
     }

@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 from collections.abc import Iterable, Mapping, Sequence
 
+from chalicelib.kernel.text import is_ascii_digits
 from chalicelib.payments.rules.transitions import MONEY_RECEIVED
 
 CATEGORIES = ("provider_only", "app_only", "status_mismatch", "amount_mismatch", "late_success")
@@ -123,7 +124,7 @@ def parse_settlement(text: str, layout: SettlementLayout) -> list[ProviderRecord
             continue
         reference, amount_text, status = (column(row, layout.reference), column(row, layout.amount),
                                           column(row, layout.status))
-        if not reference or not amount_text.isdigit() or int(amount_text) % layout.amount_scale:
+        if not reference or not is_ascii_digits(amount_text) or int(amount_text) % layout.amount_scale:
             raise ValueError(f"line {line}: needs a reference and a whole amount, got {reference!r}, {amount_text!r}")
         txn = column(row, layout.provider_txn_id) if layout.provider_txn_id else ""
         records.append(ProviderRecord(reference, True, status in layout.success_values,

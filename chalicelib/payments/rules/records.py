@@ -15,7 +15,9 @@ class FeeItem(TypedDict):
 
 
 class Refund(TypedDict):
-    """One refund asked of the provider; ``status`` pending | settling | refunded | rejected."""
+    """One refund asked of the provider; ``status`` pending | settling | refunded | rejected.
+    ``waiting_since``: the provider answered "another refund in progress" (VNPay 94), so the
+    reconciliation sweep decides it (absent otherwise)."""
     refund_id: str
     amount: int
     reason: str
@@ -26,6 +28,7 @@ class Refund(TypedDict):
     provider_code: str | None
     provider_txn_id: str | None
     settled_at: str | None
+    waiting_since: NotRequired[str]
 
 
 class Notice(TypedDict):
@@ -131,7 +134,7 @@ class RefundDue(TypedDict):
     amount_due: int
     amount_paid: int
     amount_to_refund: int
-    reason: str                      # refused | overpaid
+    reason: str                      # refused | withdrawn | stopped | overpaid
     payment_ids: list[str]
     dossier_version: int
     since: str

@@ -20,9 +20,9 @@ from chalicelib.dossiers.store import dossiers as store
 from chalicelib.kernel.working_days import parse_iso, to_local
 from chalicelib.kernel.errors import ServiceUnavailable
 from chalicelib.runtime.models import PaymentItem, RefundDueItem
-from chalicelib.payments.rules.payments import Plan
+from chalicelib.payments.rules.payments import Plan, waiting_refund
 from chalicelib.payments.rules.records import Payment, RefundDue
-from chalicelib.payments.rules.transitions import PENDING
+from chalicelib.payments.rules.transitions import PENDING, REFUND_PENDING
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 PENDING_KEY = "PENDING"
@@ -45,7 +45,10 @@ def to_item(payment: Payment) -> PaymentItem:
     """The payment as its DynamoDB item: the whole payment as JSON in ``body``, plus the
     attributes its key, version check and indexes need. The one place a payment becomes an item."""
     created = payment["created_at"]
-    pending = payment["status"] == PENDING
+    # On the sweep's index: a pending payment, and a refund left waiting for the provider
+    # (chalicelib.payments.rules.payments.waiting_refund).
+    pending = payment["status"] == PENDING or (
+        payment["status"] == REFUND_PENDING and waiting_refund(payment) is not None)
     return PaymentItem(
         pk=payment_pk(payment["payment_id"]), sk="PAYMENT", status=payment["status"], version=payment["version"],
         dossier_code=payment["dossier_code"],
@@ -122,7 +125,7 @@ def commit(plan: Plan, *, expected_payment_version: int | None, expected_dossier
     except TransactWriteError as exc:
         if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in store.cancellation_codes(exc)):
             raise Contention() from None
-        raise ServiceUnavailable(extra={"retryable": True}) from exc
+        raise store.too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
 def save_payment(payment: Payment, *, expected_version: int) -> None:

@@ -39,7 +39,7 @@ from chalicelib.payments.adapters.providers import (
 from chalicelib.payments.rules import choice
 from payments import (
     CallbackOutcome, CallbackReply, PaymentError, PaymentOutcome, PaymentProvider, ProviderRejected,
-    ProviderUnavailable, SignatureError,
+    ProviderUnavailable, QueryResult, RefundInProgress, SignatureError,
 )
 
 Clock = Callable[[], datetime]
@@ -299,12 +299,15 @@ class SweepReport:
     failed: int = 0
     expired: int = 0
     still_pending: int = 0
+    refunds_released: int = 0
     errors: int = 0
 
 
 def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict[str, int]:
     """Query its provider about every payment pending for longer than ``min_age_minutes``
-    (default MOTCUA_RECONCILE_AFTER_MINUTES) and apply each answer through ``observe``."""
+    (default MOTCUA_RECONCILE_AFTER_MINUTES) and apply each answer through ``observe``; and
+    about every refund left waiting because the provider was busy with another refund of the
+    same transaction (``_decide_waiting_refund``)."""
     now = clock()
     age = payment_settings().reconcile_after_minutes if min_age_minutes is None else min_age_minutes
     cutoff = iso(to_local(now - timedelta(minutes=age)))
@@ -318,6 +321,12 @@ def sweep(*, min_age_minutes: int | None = None, clock: Clock = utc_now) -> dict
             logger.warning("query failed; next sweep retries", extra={"payment_id": payment["payment_id"],
                                                                       "error": type(exc).__name__})
             report.errors += 1
+            continue
+        if payment["status"] == pt.REFUND_PENDING:
+            if _decide_waiting_refund(payment, result, clock) == "refund_released":
+                report.refunds_released += 1
+            else:
+                report.still_pending += 1
             continue
         target = observe(rules.from_query(payment["provider"], result), clock=clock).target
         if target in (pt.SUCCEEDED, pt.SUCCEEDED_LATE):
@@ -401,6 +410,41 @@ def _transition(payment_id: str, change: Callable[[Payment, Dossier], rules.Plan
     raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
 
 
+def _note_refund_waiting(payment_id: str, refund_id: str, provider_code: str, now: datetime) -> Payment:
+    """Record on the pending refund that the provider is busy with another refund of the
+    transaction (a note, no status change): the sweep then finds the payment and decides."""
+    for attempt in range(MAX_ATTEMPTS):
+        payment = payment_store.get_payment(payment_id)
+        if payment is None:
+            raise _payment_not_found()
+        expected = payment["version"]
+        noted = rules.note_refund_waiting(payment, refund_id, provider_code=provider_code, now=now)
+        try:
+            payment_store.save_payment(noted, expected_version=expected)
+            return noted
+        except payment_store.Contention:
+            _backoff(attempt)
+    raise ServiceUnavailable(code="payment_contention", extra={"retryable": True})
+
+
+def _decide_waiting_refund(payment: Payment, result: QueryResult, clock: Clock) -> str:
+    """A refund the provider answered "another refund in progress" (VNPay 94): while it still
+    processes a refund of the transaction, wait; once it does not, it holds no refund of ours
+    (MotCua never sends a refund twice), so the reservation is released and finance may ask
+    again. Returns what the sweep counts: ``still_pending`` or ``refund_released``."""
+    if result.refund_processing:
+        return "still_pending"
+    waiting = rules.waiting_refund(payment)
+    if waiting is None:
+        return "still_pending"
+    _transition(payment["payment_id"], lambda p, d: rules.reject_refund(
+        p, d, refund_id=waiting["refund_id"], provider_code=waiting["provider_code"] or "", now=clock()),
+        audit.Actor.system("payments-reconcile"))
+    logger.info("refund left pending by 'another refund in progress' released: the provider holds none of ours",
+                extra={"payment_id": payment["payment_id"], "refund_id": waiting["refund_id"]})
+    return "refund_released"
+
+
 def _provider_of(payment: Mapping[str, Any]) -> PaymentProvider:
     """The provider that took ``payment``; a conflict when this deployment no longer serves it
     (finance gives the money back by hand)."""
@@ -427,6 +471,13 @@ def refund(payment_id: str, identity: Identity, body: Any, *, clock: Clock = utc
         result = chosen.refund(
             payment_id, amount, amount == payment["amount"], identity.sub,
             provider_txn_id=payment["provider_txn_id"], transaction_date=parse_iso(payment["created_at"]))
+    except RefundInProgress as exc:   # VNPay 94: not a refusal; the sweep decides it later
+        waiting = _note_refund_waiting(payment_id, refund_id, exc.code, clock())
+        logger.warning("refund answered 'another refund in progress'; left refund_pending for the sweep",
+                       extra={"payment_id": payment_id, "refund_id": refund_id, "provider_code": exc.code})
+        return {"refund_id": refund_id, "status": "pending", "payment": rules.payment_view(waiting),
+                "message": "Cổng thanh toán đang xử lý một yêu cầu hoàn tiền khác của giao dịch này; yêu cầu "
+                           "giữ trạng thái chờ và được đối soát tự động khi cổng xử lý xong."}, False
     except ProviderRejected as exc:
         provider_code = exc.code
         rejected = _transition(payment_id, lambda p, d: rules.reject_refund(
@@ -460,7 +511,7 @@ def _day(text: str | None) -> str:
     import re
     from datetime import date
 
-    if text is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if text is None or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise ValidationFailed(fields={"date": "Ngày đối soát có dạng YYYY-MM-DD (giờ Việt Nam)."})
     try:
         date.fromisoformat(text)

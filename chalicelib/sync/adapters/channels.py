@@ -14,13 +14,18 @@ from typing import Any
 from chalicelib.runtime import aws
 from chalicelib.runtime.settings import FAKE_ZALO_TOKEN, settings
 from chalicelib.kernel.working_days import iso
-from chalicelib.sync.rules.notifications import Message, e164
+from chalicelib.sync.rules.notifications import Message, e164, zns_permanent
 
 _SINK_LOCK = threading.Lock()
 
 
 class ChannelError(Exception):
     """The provider did not take the message; the delivery is retried later."""
+
+
+class Undeliverable(ChannelError):
+    """The provider refused the message for good (ZNS: no Zalo account, invalid template
+    data): retrying changes nothing, so the delivery is not retried."""
 
 
 def email_sender() -> str:
@@ -66,8 +71,11 @@ def _zalo(to: str, message: Message, tracking_id: str) -> str:
         answer = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise ChannelError(f"zalo: {type(exc).__name__}") from None
-    if response.status_code >= 400 or not isinstance(answer, dict) or answer.get("error") != 0:
-        raise ChannelError(f"zalo: HTTP {response.status_code}, error {answer.get('error') if isinstance(answer, dict) else '?'}")
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if response.status_code < 500 and zns_permanent(error):
+        raise Undeliverable(f"zalo: error {error} ({str(answer.get('message', ''))[:100]})")
+    if response.status_code >= 400 or error != 0:
+        raise ChannelError(f"zalo: HTTP {response.status_code}, error {error if error is not None else '?'}")
     return str(answer.get("data", {}).get("msg_id", ""))
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.kernel.text import is_ascii_digits
+
 TEXT, CODE, TIME, DIGITS, URL, LIST = "text", "code", "time", "digits", "url", "list"
 
 
@@ -134,7 +136,7 @@ class Problem:
 
 def is_portal_time(value: str) -> bool:
     """14 digits that are a real date and time on a 24-hour clock."""
-    if not re.fullmatch(r"\d{14}", value):
+    if not re.fullmatch(r"[0-9]{14}", value):
         return False
     try:
         datetime.strptime(value, "%Y%m%d%H%M%S")
@@ -148,7 +150,7 @@ def _form_error(spec: Field, value: str) -> str | None:
         return "mã phải là một trong " + ", ".join(f'"{c}"' for c in spec.codes if c)
     if spec.form == TIME and not is_portal_time(value):
         return "phải có dạng yyyyMMddHHmmss (24 giờ)"
-    if spec.form == DIGITS and not value.isdigit():
+    if spec.form == DIGITS and not is_ascii_digits(value):
         return "phải là chuỗi chữ số"
     if spec.form == URL and not re.fullmatch(r"https?://[^\s/]+/\S*", value):
         return "phải là đường dẫn tải tệp http(s) đầy đủ"

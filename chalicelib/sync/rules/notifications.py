@@ -40,12 +40,64 @@ class Message:
 
 
 @cache
-def templates() -> dict[str, Template]:
+def _template_file() -> dict[str, Any]:
     from chalicelib.runtime.settings import settings
     path = settings().notifications.templates_file or PACKAGED_TEMPLATES
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    raw: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return raw
+
+
+def templates() -> dict[str, Template]:
     return {name: Template(t["subject"], t["text"], t["zalo_template"])
-            for name, t in raw.items() if not name.startswith("_")}
+            for name, t in _template_file().items() if not name.startswith("_")}
+
+
+# ZNS takes at most so many characters in each template parameter: the limit of the parameter
+# type chosen when the template was registered (e.g. "Tên khách hàng (30)"; Zalo Cloud, "Các
+# định dạng dữ liệu khi truyền vào tham số trên nội dung ZNS",
+# https://zalo.cloud/zns/guidelines/en/cac-dinh-dang-du-lieu-khi-truyen-vao-tham-so-tren-noi-dung-zns).
+# A longer value is refused by ZNS ("Template data invalid"), so it is cut. The province states
+# its templates' limits in the templates file (``_zalo_parameter_limits``); a parameter it does
+# not list gets the shortest type's, a custom label's 30.
+DEFAULT_ZALO_LIMIT = 30
+ELLIPSIS = "…"
+
+
+def zalo_limits() -> dict[str, int]:
+    return {key: int(limit) for key, limit in (_template_file().get("_zalo_parameter_limits") or {}).items()}
+
+
+def fit(value: str, limit: int) -> str:
+    """``value`` in at most ``limit`` characters: cut, with an ellipsis to show it was."""
+    return value if len(value) <= limit else value[:max(limit - 1, 0)].rstrip() + ELLIPSIS
+
+
+def zalo_data(context: Mapping[str, str], keys: set[str]) -> dict[str, str]:
+    """The template parameters ZNS gets: each one the text uses, cut to its limit."""
+    limits = zalo_limits()
+    return {key: fit(context[key], limits.get(key, DEFAULT_ZALO_LIMIT)) for key in sorted(keys) if key in context}
+
+
+# ZNS answers that no retry will change (Zalo Cloud, "Cách xử lý mã lỗi",
+# https://zalo.cloud/zns/guidelines/handle-error-code): about the recipient -108 phone number
+# invalid, -118 Zalo account not existed, -119 account cannot receive ZNS; about the message
+# -109 template id invalid, -111 template data empty, -112 template data invalid. Anything
+# else (an unknown error, a token being renewed, quota, HTTP 5xx) may pass later.
+ZNS_RECIPIENT_ERRORS = frozenset({-108, -118, -119})
+ZNS_MESSAGE_ERRORS = frozenset({-109, -111, -112})
+
+
+def zns_permanent(error: Any) -> bool:
+    """Whether a ZNS error code means the message will never be delivered by retrying."""
+    return isinstance(error, int) and error in ZNS_RECIPIENT_ERRORS | ZNS_MESSAGE_ERRORS
+
+
+def fallback_channel(dossier: Mapping[str, Any], failed: str) -> str | None:
+    """Where to tell the citizen when ``failed`` can never reach them: SMS, when Zalo failed
+    for good, the citizen gave a phone and did not choose SMS already."""
+    if failed != "zalo" or "sms" in channels(dossier) or not address("sms", dossier):
+        return None
+    return "sms"
 
 
 def local_time(value: str | None) -> str:
@@ -76,7 +128,7 @@ def render(event: Mapping[str, Any], dossier: Mapping[str, Any], agency: str) ->
     fill = lambda text: _PLACEHOLDER.sub(lambda m: context.get(m.group(1), ""), text)  # noqa: E731
     used = set(_PLACEHOLDER.findall(template.text))
     return Message(event["type"], fill(template.subject), fill(template.text), template.zalo_template,
-                   {key: context[key] for key in sorted(used) if key in context})
+                   zalo_data(context, used))
 
 
 def address(channel: str, dossier: Mapping[str, Any]) -> str | None:

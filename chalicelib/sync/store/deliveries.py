@@ -37,6 +37,12 @@ def mark_sent(code: str, event_id: str, channel: str, provider_id: str, at: str)
                      at=at, ttl=KEEP).save()
 
 
+def mark_undeliverable(code: str, event_id: str, channel: str, reason: str, at: str) -> None:
+    """The provider refused the message for good: kept, so no retry or redelivery sends it."""
+    NotificationItem(pk=dossier_pk(code), sk=_key(event_id, channel), state="undeliverable",
+                     provider_id=reason[:200], at=at, ttl=KEEP).save()
+
+
 def release(code: str, event_id: str, channel: str) -> None:
     try:
         NotificationItem(pk=dossier_pk(code), sk=_key(event_id, channel)).delete(

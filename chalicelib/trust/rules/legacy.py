@@ -32,7 +32,7 @@ ACCOUNT_COLUMNS = ("legacy_id", "id_number", "full_name", "phone")
 DOSSIER_COLUMNS = ("legacy_id", "code", "procedure_code", "procedure_name", "agency_id", "status",
                    "submitted_at", "closed_at", "summary")
 _REQUIRED_DOSSIER = ("legacy_id", "code", "procedure_code", "status", "submitted_at")
-_PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")
 _LIMITS = {"legacy_id": 64, "full_name": 200, "code": 60, "procedure_code": 40, "procedure_name": 500,
            "agency_id": 40, "summary": 1000}
 

@@ -25,7 +25,7 @@ from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.dossiers.rules.transitions import CLOSED
 
 EXPORT_FORMAT = "motcua-privacy-export/1"
-ID_NUMBER = re.compile(r"^(?:\d{12}|\d{9})$")   # CCCD (12 digits) or the older CMND (9)
+ID_NUMBER = re.compile(r"^(?:[0-9]{12}|[0-9]{9})\Z")   # CCCD (12 digits) or the older CMND (9)
 # The decision that closes a dossier in each closed status.
 CLOSING_ACTIONS = {"returned": "return_result", "refused": "refuse", "withdrawn": "withdraw", "stopped": "stop"}
 

@@ -1,7 +1,6 @@
 """One path from verified claims to an Identity; the local HS256 path exists only locally."""
 from __future__ import annotations
 
-from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -23,7 +22,7 @@ def request(authorization=None, claims=None):
 @pytest.fixture
 def stage(monkeypatch):
     def use(name: str) -> None:
-        monkeypatch.setattr(http, "settings", lambda: replace(config.settings(), stage=name))
+        monkeypatch.setattr(http, "settings", lambda: config.settings()._replace(stage=name))
     return use
 
 

@@ -6,9 +6,8 @@ from datetime import date
 
 import pytest
 
-from chalicelib.catalogue.rules.merger import (
-    PlanInvalid, catalogue_steps, parse_plan, predecessors, validate,
-)
+from chalicelib.catalogue.rules.merger import PlanInvalid, catalogue_steps, parse_plan, validate
+from chalicelib.catalogue.rules.succession import predecessors
 from chalicelib.catalogue.rules.procedures import Agency, Procedure, Step, load_catalogue_file
 from motcua.seed import seed_path
 

@@ -109,3 +109,15 @@ def test_a_lambda_cold_start_with_a_bad_setting_fails_naming_it():
     done = subprocess.run([sys.executable, "-c", "import handlers.notifications"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode != 0 and "setting MOTCUA_MAX_BODY_BYTES must be a whole number" in done.stderr
+
+
+def test_every_group_holding_a_secret_keeps_it_out_of_its_own_repr():
+    import chalicelib.runtime.settings as module
+
+    groups = [cls for cls in vars(module).values() if isinstance(cls, type) and module._is_group(cls)]
+    with_secrets = [cls for cls in groups if any(getattr(d, "secret", False) for d in cls._field_defaults.values())]
+    assert with_secrets
+    for cls in with_secrets:
+        specs = {name: cls._field_defaults.get(name) for name in cls._fields}
+        values = {name: (f"hidden-{name}" if getattr(spec, "secret", False) else spec) for name, spec in specs.items()}
+        assert "hidden-" not in repr(cls(**values)), cls.__name__

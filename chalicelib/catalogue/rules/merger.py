@@ -352,33 +352,6 @@ def moved(procedure: Procedure, old: str, new: str) -> Procedure:
     return replace(procedure, agency_id=new, steps=steps)
 
 
-# --- succession, for reads ------------------------------------------------------------------
-
-def predecessors(agencies: Mapping[str, Agency], agency_id: str) -> tuple[str, ...]:
-    """Every retired agency whose successors lead to ``agency_id``: its officers and leaders
-    read their dossiers and reports (history kept across merger day)."""
-    return predecessors_map(agencies).get(agency_id, ())
-
-
-def predecessors_map(agencies: Mapping[str, Agency]) -> dict[str, tuple[str, ...]]:
-    """``predecessors`` of every agency at once, from one pass over the catalogue."""
-    direct: dict[str, list[str]] = {}
-    for agency in agencies.values():
-        if agency.status == "retired" and agency.successor:
-            direct.setdefault(agency.successor, []).append(agency.agency_id)
-    out: dict[str, tuple[str, ...]] = {}
-    for agency_id in direct:
-        found: set[str] = set()
-        todo = list(direct[agency_id])
-        while todo:
-            old = todo.pop()
-            if old not in found and old != agency_id:
-                found.add(old)
-                todo.extend(direct.get(old, ()))
-        out[agency_id] = tuple(sorted(found))
-    return out
-
-
 def keep_retirements(agencies: Iterable[Agency], procedures: Iterable[Procedure], current: Mapping[str, Agency],
                      current_procedures: Mapping[str, Procedure]) -> tuple[list[Agency], list[Procedure], list[str]]:
     """A catalogue file written before merger day lists a retired agency as active and its

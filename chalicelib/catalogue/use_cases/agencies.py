@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from chalicelib.catalogue.rules.merger import predecessors_map
+from chalicelib.catalogue.rules.succession import predecessors_map
 from chalicelib.catalogue.rules.procedures import Agency
 from chalicelib.catalogue.store import procedures as catalogue_store
 from chalicelib.kernel.errors import Conflict, NotFound

@@ -612,7 +612,6 @@ def _powertools_partial_batch(records, handle, on_failure):
 cold_start.partial_batch = _powertools_partial_batch
 """
 WITHOUT = {
-    "gc.freeze": ("api", "cold_start.freeze_imports = lambda: None"),
     "the shared botocore session": ("api", ("from botocore.session import Session\n"
                                             "cold_start.client_sharing_session = Session\n"
                                             "cold_start.share_session_with_pynamodb = lambda get_session: None")),

@@ -10,17 +10,21 @@ from chalicelib.edge.web import int_param, json_response, query_param
 routes = Routes(__name__)
 
 
-def _report_params(request: Any) -> dict[str, Any]:
+def _as_of(request: Any) -> Any:
+    """``as_of``: the day whose agencies the figures are grouped by (merger day roll-up), or None."""
     from datetime import date
-    from chalicelib.reports.use_cases import reports as report_service
     from chalicelib.kernel.errors import ValidationFailed
-    start, end = report_service.parse_period(query_param(request, "from", max_len=10), query_param(request, "to", max_len=10))
-    as_of_raw = query_param(request, "as_of", max_len=10)
+    raw = query_param(request, "as_of", max_len=10)
     try:
-        as_of = date.fromisoformat(as_of_raw) if as_of_raw else None
+        return date.fromisoformat(raw) if raw else None
     except ValueError:
         raise ValidationFailed(fields={"as_of": "Ngày không hợp lệ, dạng YYYY-MM-DD."}) from None
-    return {"start": start, "end": end, "as_of": as_of,
+
+
+def _report_params(request: Any) -> dict[str, Any]:
+    from chalicelib.reports.use_cases import reports as report_service
+    start, end = report_service.parse_period(query_param(request, "from", max_len=10), query_param(request, "to", max_len=10))
+    return {"start": start, "end": end, "as_of": _as_of(request),
             "group_by": report_service.parse_group_by(query_param(request, "group_by", max_len=20)),
             "agency_id": query_param(request, "agency_id", max_len=40)}
 
@@ -120,7 +124,7 @@ def _index_params(request: Any) -> dict[str, Any]:
     from chalicelib.reports.use_cases import reports as report_service
     start, end = report_service.parse_period(query_param(request, "from", max_len=10), query_param(request, "to", max_len=10))
     return {"start": start, "end": end, "agency_id": query_param(request, "agency_id", max_len=64),
-            "procedure_code": query_param(request, "procedure_code", max_len=20)}
+            "procedure_code": query_param(request, "procedure_code", max_len=20), "as_of": _as_of(request)}
 
 
 @routes.route("/reports/indicators")

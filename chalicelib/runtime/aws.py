@@ -21,11 +21,9 @@ def botocore_session() -> Any:
     One session, sharing its clients (chalicelib.runtime.cold_start), means the DynamoDB
     service model is parsed once per container. Per thread, because botocore sessions are
     not safe for creating clients from several threads (the local stack serves requests and
-    runs the dispatcher in threads). The first one of the process freezes what the cold
-    start imported, before the first client is built."""
+    runs the dispatcher in threads)."""
     session = getattr(_local, "session", None)
     if session is None:
-        cold_start.freeze_imports()
         session = _local.session = cold_start.client_sharing_session()
     return session
 

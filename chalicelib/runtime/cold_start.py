@@ -4,10 +4,10 @@ A cold start (import + first invocation) is budgeted at 1.5x ``import boto3`` + 
 (``make bench``, cold-start rows). Production code calls the measures below rather than
 carrying them itself, so each can be judged, and dropped, here. ``make bench`` also runs a
 function with each measure undone (motcua/bench.py ``WITHOUT``) and prints the CPU each one
-saves per cold start. On Python 3.13 (2 cores, AMD EPYC, December 2026) it measured:
+saves per cold start; a measure whose saving the bench no longer shows is dropped, as
+``gc.freeze()`` before the first AWS client was in December 2026 (12 ms, then -6 and -0.4 ms
+over three runs). On Python 3.13 (2 cores, AMD EPYC, December 2026) it measured:
 
-* ``freeze_imports``: ``gc.freeze()`` before the first AWS client, 0 to 12 ms for the API
-  (within the noise of a shared machine in one of three runs);
 * ``client_sharing_session`` with ``share_session_with_pynamodb``: one botocore session and
   one client per set of client arguments for us, pynamodb's models and Powertools
   idempotency, 180 ms for the API's POST /dossiers (each extra DynamoDB client in a session
@@ -21,25 +21,9 @@ saves per cold start. On Python 3.13 (2 cores, AMD EPYC, December 2026) it measu
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 Record = dict[str, Any]
-
-
-@cache
-def freeze_imports() -> None:
-    """Once per process, before the first AWS client: move every object that exists so far
-    (the modules, classes and functions the cold start imported) into the garbage
-    collector's permanent generation, ``gc.freeze()``.
-
-    They live as long as the container, yet each full collection walks them again, and
-    building the first client (about 1 MB of botocore JSON turned into dicts) triggers
-    several. Frozen, they are skipped. Only cyclic garbage among them would stay
-    uncollected, and at this point there is next to none."""
-    import gc
-
-    gc.freeze()
 
 
 def client_sharing_session() -> Any:

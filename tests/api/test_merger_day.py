@@ -173,6 +173,28 @@ def test_reports_roll_the_predecessor_into_the_successor_as_of_the_day_and_verif
         assert report_service.verify(date(2025, 6, 1), TODAY, group_by) == []
 
 
+def test_the_national_index_rolls_the_predecessor_into_the_successor_as_of_the_day(api, before_the_day, dispatcher):
+    dispatcher.drain()
+    merger.apply(merger.load_plan(PLAN), TODAY)
+    dispatcher.drain()
+    token = api.token("leader", NEW)
+
+    def received(**params: str) -> tuple[dict[str, int], int]:
+        query = "&".join(f"{k}={v}" for k, v in {"from": "2025-06-01", "to": "2025-06-30", **params}.items())
+        body = api.call("GET", f"/reports/indicators?{query}", token=token).json
+
+        def online_share(indicators: list[dict]) -> int:
+            return next(i["denominator"] for i in indicators if i["id"] == "3.3")
+        return ({a["agency_id"]: online_share(a["indicators"]) for a in body["agencies"]},
+                online_share(body["indicators"]))
+
+    apart, total = received()
+    assert set(apart) == {NEW, OLD} and sum(apart.values()) == total == 3   # each agency's own history
+    rolled, rolled_total = received(as_of="2025-07-01")
+    assert rolled == {NEW: 3} and rolled_total == 3
+    assert received(as_of="2025-06-30")[0] == apart                          # before the day, as they were
+
+
 def test_plan_cli_prints_what_moves_and_refuses_a_bad_plan(api, before_the_day, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("MOTCUA_AWS_ENDPOINT", "")
     assert main(["agencies", "plan", str(PLAN)]) == 0

@@ -1,10 +1,14 @@
 """Issue 17 end to end in the local stack (`motcua local` as a subprocess): a walk-in business
-dossier taken at a provincial department's desk for a commune's procedure (Decree 118/2025)
-is processed by the commune, returned and rated at the department's desk, and the consumers
-(national sync, notifications, reports) take it as they take any other."""
+dossier taken at a provincial department's desk for a commune's procedure (Decree 118/2025),
+its fee paid at that counter, is processed by the commune, returned and rated at the
+department's desk, which prints its papers; the consumers (national sync, notifications,
+reports) take it as they take any other."""
 from __future__ import annotations
 
+import io
 import uuid
+
+from pypdf import PdfReader
 
 import pytest
 import requests
@@ -39,6 +43,14 @@ def test_a_walk_in_business_dossier_at_another_agencys_desk_is_returned_and_rate
     assert code in [i["dossier_code"] for i in stack.call("GET", "/dossiers?received=here", desk).json()["items"]]
     assert code in [i["dossier_code"] for i in stack.call("GET", "/dossiers", commune).json()["items"]]
 
+    paid = stack.call("POST", f"/dossiers/{code}/payments", desk, headers={"Idempotency-Key": uuid.uuid4().hex},
+                      json={"provider": "counter", "method": "cash", "amount": 75_000, "reference": "PT-0001"})
+    assert paid.status_code == 201, paid.text
+    again = stack.call("POST", f"/dossiers/{code}/payments", desk, headers={"Idempotency-Key": uuid.uuid4().hex},
+                       json={"provider": "counter", "method": "cash", "amount": 75_000, "reference": "PT-0002"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "fees_already_paid"
+    assert stack.call("GET", f"/dossiers/{code}", desk).json()["payment_status"] == "paid"
+
     accepted = stack.call("POST", f"/dossiers/{code}/accept", commune)
     assert accepted.status_code == 200, accepted.text
     too_far = stack.call("POST", f"/dossiers/{code}/actions", commune,
@@ -48,6 +60,11 @@ def test_a_walk_in_business_dossier_at_another_agencys_desk_is_returned_and_rate
     assert action(stack, code, desk, "return_result", method="desk")["status"] == "returned"
     rated = stack.call("POST", f"/dossiers/{code}/rating", desk, json={"criteria": ALL_CRITERIA, "overall": 5})
     assert rated.status_code == 200 and rated.json()["rating"]["at_desk"] is True
+    for form in ("receipt", "control_sheet"):
+        paper = stack.call("GET", f"/dossiers/{code}/forms/{form}", desk, headers={"Accept": "*/*"})
+        assert paper.status_code == 200 and paper.headers["Content-Type"] == "application/pdf", paper.text
+        text = PdfReader(io.BytesIO(paper.content)).pages[0].extract_text().replace("\n", " ")
+        assert code in text and "Hồng Hà" in text, (form, text)
 
     synced = wait_for(lambda: (s := stack.call("GET", f"/dossiers/{code}", desk).json()["national_sync"])
                       ["state"] == "synced" and s["version"] == rated.json()["version"] and s,

@@ -31,20 +31,6 @@ def test_every_consumer_module_loads_the_sdk_before_our_own_modules() -> None:
         assert order.index("boto3") < order.index("chalicelib"), module
 
 
-def test_the_first_aws_session_freezes_what_the_cold_start_imported_once_per_process() -> None:
-    result = _fresh(
-        "import gc, json, threading\n"
-        "from chalicelib.runtime import aws\n"
-        "before = gc.get_freeze_count()\n"
-        "aws.botocore_session()\n"
-        "first = gc.get_freeze_count()\n"
-        "other = threading.Thread(target=aws.botocore_session)\n"  # another thread's session: no second freeze
-        "other.start(); other.join()\n"
-        "print(json.dumps([before, first, gc.get_freeze_count() - first]))")
-    before, first, again = result
-    assert before == 0 and first > 0 and again == 0
-
-
 def test_pynamodb_models_and_the_raw_connection_share_one_dynamodb_client() -> None:
     shared = _fresh(
         "import json\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -25,7 +25,7 @@ from chalicelib.reports.rules import index766 as rules
 from chalicelib.reports.rules.form06 import prefix_sum
 from chalicelib.reports.store import index_counters as index_store
 from chalicelib.reports.use_cases.reports import (
-    _decode_cursor, _encode_cursor, received_dossiers, scope_agencies,
+    _decode_cursor, _encode_cursor, received_dossiers, scope_agencies, succession,
 )
 from chalicelib.runtime.settings import settings
 from chalicelib.sync.use_cases.synced import synced_codes
@@ -117,25 +117,37 @@ def _handling_by_procedure(rows: list[dict[str, Any]], start: date, end: date) -
 
 
 def indicators(identity: Identity, *, start: date, end: date, agency_id: str | None = None,
-               procedure_code: str | None = None) -> dict[str, Any]:
+               procedure_code: str | None = None, as_of: date | None = None) -> dict[str, Any]:
+    """The index for the province or an agency. A retired agency's figures are its own row
+    (history as it was); with ``as_of`` they count for the agency that succeeded it by that
+    day, as report form 06 rolls them up (merger day)."""
     agencies = with_subunits(scope_agencies(identity, agency_id, "index.read"))
     procedure_code = _procedure_filter(procedure_code)
     rows, items_read = index_store.read_counters(agencies, start, end)
     if procedure_code:
         rows = [row for row in rows if row["procedure_code"] == procedure_code]
+    grouped = _rolled_up(as_of)
     by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_agency[row["agency_id"]].append(row)
+        by_agency[grouped(row["agency_id"])].append(row)
     names = {a: agency.name for a, agency in catalogue.snapshot().agencies.items()}
     ranked = []
-    for agency in agencies:
+    for agency in sorted(dict.fromkeys(grouped(a) for a in agencies)):
         table = _table_for(by_agency.get(agency, []), [agency], start, end, procedure_code)
         ranked.append({"agency_id": agency, "name": names.get(agency, agency), "points": table["points"],
                        "groups": table["groups"], "indicators": table["indicators"]})
     ranked.sort(key=lambda a: (-(a["points"] or 0), a["agency_id"]))
     total = _table_for(rows, agencies, start, end, procedure_code)
     return {"from": start.isoformat(), "to": end.isoformat(), "agency_id": agency_id, "procedure_code": procedure_code,
-            **total, "agencies": ranked, "items_read": items_read}
+            "as_of": as_of.isoformat() if as_of else None, **total, "agencies": ranked, "items_read": items_read}
+
+
+def _rolled_up(as_of: date | None) -> Callable[[str], str]:
+    """The agency a figure counts for: its own, or with ``as_of`` its successor by that day."""
+    if as_of is None:
+        return lambda agency_id: agency_id
+    rolled = succession()
+    return lambda agency_id: rolled.successor(agency_id, as_of)
 
 
 # --- the dossiers (or feedback) behind a number ------------------------------------------------------

@@ -220,6 +220,17 @@ def report_scaling(rounds: int = 3) -> list[Row]:
     rather than by whichever suite ran before, so the figure is the same run alone or in the
     full bench: a Query reads its partition, as in DynamoDB, and responses are not walked
     member by member per attribute."""
+    return _scaling("report, one month, all agencies", _write_synthetic_counters, _time_report, rounds)
+
+
+MONTH = (2026, 2)
+
+
+def _scaling(label: str, write: Callable[[int], None], read: Callable[[], tuple[int, float]],
+             rounds: int) -> list[Row]:
+    """Items read and wall time of ``read`` at 2,000 and at 50,000 dossiers written by ``write``,
+    each size in a fresh moto holding the provisioned stage and the sample catalogue; the
+    wall-time figure is the median of per-round ratios (one slow stretch moves one round)."""
     import boto3
     from moto import mock_aws
 
@@ -228,7 +239,7 @@ def report_scaling(rounds: int = 3) -> list[Row]:
 
     items: dict[int, int] = {}
     ratios = []
-    for _ in range(rounds):  # the median of per-round ratios: one slow stretch moves one round
+    for _ in range(rounds):
         seconds = {}
         for size in (2_000, 50_000):
             with mock_aws():
@@ -241,18 +252,13 @@ def report_scaling(rounds: int = 3) -> list[Row]:
                 catalogue_store.invalidate()
                 provision(boto3.session.Session(), settings())
                 seed_catalogue()
-                _write_synthetic_counters(size)
-                items[size], seconds[size] = _time_report()
+                write(size)
+                items[size], seconds[size] = read()
         ratios.append(seconds[50_000] / seconds[2_000])
     return [
-        Row("report, one month, all agencies: items read at 50,000 / at 2,000 dossiers",
-            items[50_000] / items[2_000], 1.0, "x"),
-        Row("report, one month, all agencies: wall time at 50,000 / at 2,000 dossiers",
-            statistics.median(ratios), 1.3, "x"),
+        Row(f"{label}: items read at 50,000 / at 2,000 dossiers", items[50_000] / items[2_000], 1.0, "x"),
+        Row(f"{label}: wall time at 50,000 / at 2,000 dossiers", statistics.median(ratios), 1.3, "x"),
     ]
-
-
-MONTH = (2026, 2)
 
 
 def _synthetic_facts(size: int) -> list[Any]:
@@ -746,36 +752,8 @@ def index_scaling(rounds: int = 3) -> list[Row]:
     and written as the counter items the index projection would have produced, both datasets
     populating the same items (the form-06 dossiers' days, procedures and shards), so only
     the number of dossiers differs."""
-    import boto3
-    from moto import mock_aws
-
-    from motcua import moto_atomic
-    moto_atomic.install()
-
-    items: dict[int, int] = {}
-    ratios = []
-    for _ in range(rounds):
-        seconds = {}
-        for size in (2_000, 50_000):
-            with mock_aws():
-                from chalicelib.runtime import aws
-                from chalicelib.catalogue.store import procedures as catalogue_store
-                from chalicelib.runtime.settings import settings
-                from motcua.provision import provision
-                from motcua.seed import seed_catalogue
-                aws.reset()
-                catalogue_store.invalidate()
-                provision(boto3.session.Session(), settings())
-                seed_catalogue()
-                _write_synthetic_index_counters(size)
-                items[size], seconds[size] = _time_indicators()
-        ratios.append(seconds[50_000] / seconds[2_000])
-    return [
-        Row("766 indicators, one month, all agencies: items read at 50,000 / at 2,000 dossiers",
-            items[50_000] / items[2_000], 1.0, "x"),
-        Row("766 indicators, one month, all agencies: wall time at 50,000 / at 2,000 dossiers",
-            statistics.median(ratios), 1.3, "x"),
-    ]
+    return _scaling("766 indicators, one month, all agencies", _write_synthetic_index_counters, _time_indicators,
+                    rounds)
 
 
 def _write_synthetic_index_counters(size: int) -> None:

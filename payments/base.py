@@ -10,7 +10,8 @@ provider that needs it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 from collections.abc import Mapping, Sequence
@@ -231,3 +232,24 @@ def check_aware(value: object, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (the Lambda clock is UTC; naive times are ambiguous)")
     return value
+
+
+GMT7 = timezone(timedelta(hours=7), "GMT+7")   # Vietnam: no DST since 1975
+_GATEWAY_TIME = re.compile(r"[0-9]{14}")
+
+
+def format_gateway_time(value: datetime) -> str:
+    """``yyyyMMddHHmmss`` in GMT+7 (24-hour clock) from an aware datetime: how Vietnam's
+    gateways (VNPay, PayGov) write every time they sign."""
+    check_aware(value, "datetime")
+    return value.astimezone(GMT7).strftime("%Y%m%d%H%M%S")
+
+
+def parse_gateway_time(value: str, gateway: str) -> datetime:
+    """A gateway's ``yyyyMMddHHmmss`` (GMT+7) as an aware UTC datetime; PaymentError if garbage."""
+    if not isinstance(value, str) or not _GATEWAY_TIME.fullmatch(value):
+        raise PaymentError(f"invalid {gateway} time {value!r}")
+    try:
+        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(UTC)
+    except ValueError as exc:
+        raise PaymentError(f"invalid {gateway} time {value!r}") from exc

@@ -33,7 +33,7 @@ import hmac
 import ipaddress
 import json
 import re
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import datetime, UTC
 from types import MappingProxyType
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping
@@ -55,7 +55,10 @@ from .base import (
     ReturnResult,
     SignatureError,
     check_amount,
+    GMT7,
     check_aware,
+    format_gateway_time,
+    parse_gateway_time,
 )
 
 __all__ = [
@@ -80,7 +83,6 @@ __all__ = [
 ]
 
 PHIEN_BAN = "1.0.6"
-GMT7 = timezone(timedelta(hours=7), "GMT+7")   # Vietnam: no DST since 1975
 INIT_PATH = "/api/v1/init"
 QUERY_PATH = "/api/v1/query"
 MAC = "MaXacThuc"
@@ -117,7 +119,6 @@ SETTLEMENT_LAYOUT: Mapping[str, Any] = MappingProxyType({
 INFO_MAX = 210
 _REFERENCE_RE = re.compile(r"[A-Za-z0-9]{1,50}")
 _DIGITS_RE = re.compile(r"[0-9]{1,15}")
-_TIME_RE = re.compile(r"[0-9]{14}")
 _INFO_DISALLOWED = re.compile(r"[^A-Za-z0-9 _.,:-]")
 
 
@@ -158,20 +159,12 @@ def verify_message(message: Mapping[str, Any], fields: Iterable[str], secret: st
     return hmac.compare_digest(expected.encode("ascii"), received.lower().encode("utf-8", "surrogatepass"))
 
 
-def format_time(value: datetime) -> str:
-    """``yyyyMMddHHmmss`` in GMT+7 (24-hour clock) from an aware datetime."""
-    check_aware(value, "datetime")
-    return value.astimezone(GMT7).strftime("%Y%m%d%H%M%S")
+format_time = format_gateway_time
 
 
 def parse_time(value: str) -> datetime:
     """PayGov's ``yyyyMMddHHmmss`` (GMT+7) as an aware UTC datetime; PaymentError if garbage."""
-    if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
-        raise PaymentError(f"invalid PayGov time {value!r}")
-    try:
-        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(UTC)
-    except ValueError as exc:
-        raise PaymentError(f"invalid PayGov time {value!r}") from exc
+    return parse_gateway_time(value, "PayGov")
 
 
 def transaction_info(text: str, reference: str) -> str:

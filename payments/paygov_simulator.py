@@ -51,12 +51,13 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from collections.abc import Callable, Sequence
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .base import PaymentError
+from .loopback_gateway import LoopbackGateway
 from .paygov import (
     CONFIRM_FIELDS, INIT_FIELDS, INIT_PATH, PHIEN_BAN, QUERY_FIELDS, QUERY_PATH, GMT7, format_time,
     message_checksum, parse_time, verify_message,
@@ -103,7 +104,9 @@ class SimPayment:
     done: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
 
-class PayGovSimulator:
+class PayGovSimulator(LoopbackGateway):
+    name = "paygov-sim"
+
     def __init__(self, partner_code: str = DEFAULT_PARTNER_CODE, secret_key: str = DEFAULT_SECRET_KEY, *,
                  access_token: str = DEFAULT_ACCESS_TOKEN, confirm_url: str | None = None,
                  return_url: str = "http://127.0.0.1:8000/payments/providers/paygov/return", port: int = 0,
@@ -111,79 +114,25 @@ class PayGovSimulator:
                  clock: Callable[[], datetime] | None = None) -> None:
         if not retry_delays:
             raise ValueError("retry_delays needs at least one delay")
+        super().__init__(port)
         self.partner_code, self.secret_key, self.access_token = partner_code, secret_key, access_token
-        self.confirm_url, self.return_url, self.port = confirm_url, return_url, port
+        self.confirm_url, self.return_url = confirm_url, return_url
         self.retry_delays = tuple(float(d) for d in retry_delays)
         self.max_attempts, self.timeout = max_attempts, timeout
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.RLock()
         self._payments: dict[str, SimPayment] = {}
         self._checkouts: dict[str, str] = {}
         self._counter = 880_000
-        self._fail_next = 0
-        self._tamper_next = 0
         self.api_requests: list[dict[str, Any]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._senders: list[threading.Thread] = []
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # loopback only
 
-    # -- lifecycle --------------------------------------------------------------------------
-
-    def start(self) -> PayGovSimulator:
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        sim = self
-
-        class Handler(_Handler):
-            simulator = sim
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"paygov-sim-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        for sender in list(self._senders):
-            sender.join(timeout=self.timeout + 1)
-        self._senders.clear()
-
-    def __enter__(self) -> PayGovSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return f"http://127.0.0.1:{self.port}"
+    def callback_timeout(self) -> float:
+        return self.timeout
 
     # -- test hooks -------------------------------------------------------------------------
-
-    def fail_next(self, n: int = 1) -> None:
-        """Answer the next ``n`` API calls with HTTP 503."""
-        with self._lock:
-            self._fail_next += n
-
-    def tamper_next(self, n: int = 1) -> None:
-        """Alter the next ``n`` API answers after signing them (SoTien x10)."""
-        with self._lock:
-            self._tamper_next += n
 
     @property
     def transactions(self) -> dict[str, SimPayment]:
@@ -332,7 +281,7 @@ class PayGovSimulator:
         if deliver and self.confirm_url:
             sender = threading.Thread(target=self._deliver, args=(payment, message), daemon=True,
                                       name=f"paygov-confirm-{payment.reference}")
-            self._senders.append(sender)
+            self._callbacks.append(sender)
             sender.start()
         else:
             payment.done.set()

@@ -51,11 +51,12 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from collections.abc import Callable, Sequence
 
 from .base import PaymentError
+from .loopback_gateway import LoopbackGateway
 from .vnpay import (
     API_PATH,
     GMT7,
@@ -152,7 +153,9 @@ class _PageError(Exception):
         self.message = message
 
 
-class VNPaySimulator:
+class VNPaySimulator(LoopbackGateway):
+    name = "vnpay-sim"
+
     def __init__(
         self,
         tmn_code: str = DEFAULT_TMN_CODE,
@@ -169,89 +172,31 @@ class VNPaySimulator:
     ) -> None:
         if not retry_delays:
             raise ValueError("retry_delays needs at least one delay")
+        super().__init__(port)
         self.tmn_code = tmn_code
         self.hash_secret = hash_secret
         self.ipn_url = ipn_url
-        self.port = port
         self.retry_delays = tuple(float(d) for d in retry_delays)
         self.max_ipn_attempts = max_ipn_attempts
         self.ipn_timeout = ipn_timeout
         self.refund_settle_seconds = refund_settle_seconds
         self.merchant_name = merchant_name
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._lock = threading.RLock()
         self._txns: dict[str, SimTransaction] = {}
         self._checkouts: dict[str, str] = {}  # checkout id -> txn ref
         self._request_ids: set[str] = set()
         self._txn_counter = 14_000_000
-        self._fail_next = 0
-        self._tamper_next = 0
         self._stall: list[float] = []
         self.api_requests: list[dict[str, Any]] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._ipn_threads: list[threading.Thread] = []
-        # Never route loopback IPNs through an environment proxy.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    # -- lifecycle --------------------------------------------------------------------------
-
-    def start(self) -> VNPaySimulator:
-        if self._server is not None:
-            raise RuntimeError("simulator already started")
-        sim = self
-
-        class Handler(_Handler):
-            simulator = sim
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"vnpay-sim-{self.port}", daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-        for t in list(self._ipn_threads):
-            t.join(timeout=max(self.ipn_timeout, 1.0) + 1)
-        self._ipn_threads.clear()
-
-    def __enter__(self) -> VNPaySimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return f"http://127.0.0.1:{self.port}"
+    def callback_timeout(self) -> float:
+        return max(self.ipn_timeout, 1.0)
 
     # -- test hooks -------------------------------------------------------------------------
-
-    def fail_next(self, n: int = 1) -> None:
-        """Answer the next ``n`` merchant-API calls with HTTP 503."""
-        with self._lock:
-            self._fail_next += n
-
-    def tamper_next(self, n: int = 1) -> None:
-        """Alter the next ``n`` merchant-API answers after signing them (bad checksum)."""
-        with self._lock:
-            self._tamper_next += n
 
     def stall_next(self, seconds: float, n: int = 1) -> None:
         """Sleep ``seconds`` before answering the next ``n`` merchant-API calls (read timeouts)."""
@@ -429,7 +374,7 @@ class VNPaySimulator:
         if deliver and self.ipn_url:
             ipn = self._with_params(self.ipn_url, signed)
             t = threading.Thread(target=self._deliver_ipn, args=(txn, ipn), name=f"ipn-{txn.txn_ref}", daemon=True)
-            self._ipn_threads.append(t)
+            self._callbacks.append(t)
             t.start()
         else:
             txn.ipn_done.set()

@@ -14,7 +14,7 @@ import re
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timedelta, timezone, UTC
+from datetime import datetime, UTC
 from types import MappingProxyType
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,7 +39,10 @@ from .base import (
     ReturnResult,
     SignatureError,
     check_amount,
+    GMT7,
     check_aware,
+    format_gateway_time,
+    parse_gateway_time,
 )
 
 __all__ = [
@@ -73,7 +76,6 @@ __all__ = [
 VNP_VERSION = "2.1.0"
 # Vietnam has had no DST since 1975 and VNPay specifies "GMT+7", so a fixed offset is exact
 # and needs no tz database on the Lambda.
-GMT7 = timezone(timedelta(hours=7), "GMT+7")
 PAY_PATH = "/paymentv2/vpcpay.html"
 API_PATH = "/merchant_webapi/api/transaction"
 
@@ -128,7 +130,6 @@ _ORDER_INFO_DISALLOWED = re.compile(r"[^A-Za-z0-9 _.:-]")
 _TXN_REF_RE = re.compile(r"[A-Za-z0-9_-]{1,%d}" % TXN_REF_MAX)
 _PREFIX_RE = re.compile(r"[A-Za-z0-9]{0,20}")
 _DIGITS_RE = re.compile(r"[0-9]{1,20}")
-_DATE_RE = re.compile(r"[0-9]{14}")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _RAW_QS_OK = re.compile(r"[\x21-\x7e]*")  # printable ASCII, no spaces or controls
 # Characters whose form-encoding differs between VNPay's reference implementations
@@ -240,20 +241,12 @@ def clean_order_info(text: str, max_len: int = ORDER_INFO_MAX) -> str:
     return text[:max_len].rstrip()
 
 
-def format_vnp_date(value: datetime) -> str:
-    """``yyyyMMddHHmmss`` in GMT+7 from any aware datetime (24-hour clock)."""
-    check_aware(value, "datetime")
-    return value.astimezone(GMT7).strftime("%Y%m%d%H%M%S")
+format_vnp_date = format_gateway_time
 
 
 def parse_vnp_date(value: str) -> datetime:
-    """Parse VNPay's ``yyyyMMddHHmmss`` (GMT+7) into an aware UTC datetime; PaymentError if garbage."""
-    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        raise PaymentError(f"invalid VNPay date {value!r}")
-    try:
-        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=GMT7).astimezone(UTC)
-    except ValueError as exc:
-        raise PaymentError(f"invalid VNPay date {value!r}") from exc
+    """VNPay's ``yyyyMMddHHmmss`` (GMT+7) as an aware UTC datetime; PaymentError if garbage."""
+    return parse_gateway_time(value, "VNPay")
 
 
 def make_txn_ref(prefix: str, now: datetime) -> str:

@@ -645,9 +645,7 @@ def _cold_starts(functions: dict[str, Any], unpacked: dict[Path, Path], runtime:
     from motcua.simulators import start_all
 
     bucket = resources.physical_name("prod", resources.ATTACHMENTS_BUCKET)
-    # What CloudFormation resolves at deploy (Ref, Fn::Join), as the sandbox's stage has it.
-    unresolved = {"MOTCUA_ATTACHMENTS_BUCKET": bucket, "MOTCUA_DASHBOARD_CLIENT_ID": "bench-dashboard-client",
-                  "MOTCUA_SIGNIN_AUTHORITY": "https://motcua-prod-example.auth.ap-southeast-1.amazoncognito.com"}
+    unresolved = {**sandbox.DEPLOY_TIME_VALUES, "MOTCUA_ATTACHMENTS_BUCKET": bucket}
     with sandbox.moto_server() as endpoint, _started(start_all(port=0, stage_accounts=True)) as simulators:
         sandbox.provision_stage(endpoint, "prod", simulators.secrets())
         env = {**sandbox.AWS_ENV, "MOTCUA_AWS_ENDPOINT": endpoint, "POWERTOOLS_METRICS_NAMESPACE": "MotCuaBench",

@@ -94,6 +94,12 @@ def runtime_dir(into: Path) -> Path:
     return into
 
 
+# What CloudFormation resolves at deploy (a Ref, an Fn::Join) in a function's environment, as
+# a sandboxed prod stage has it; the attachments bucket's name is the caller's.
+DEPLOY_TIME_VALUES = {"MOTCUA_DASHBOARD_CLIENT_ID": "sandbox-dashboard-client",
+                      "MOTCUA_SIGNIN_AUTHORITY": "https://motcua-prod-example.auth.ap-southeast-1.amazoncognito.com"}
+
+
 def invoke(package: Path, runtime: Path, handler: str, event: dict[str, Any], env: dict[str, str],
            workdir: Path, timeout: float = 120) -> Outcome:
     """Import ``handler`` ("module:function") from the package in a fresh interpreter and call it once."""

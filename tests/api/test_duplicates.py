@@ -131,7 +131,9 @@ def consumer_state(codes: list[str], simulators: Any, session: Any) -> dict[str,
         "report-projection": reports,
         "national-sync": {
             "calls": sorted((c["service"], c["MaHoSo"], c["result"]) for c in national["calls"]),
-            "progress": {k: len(v) for k, v in national["progress"].items()},
+            # distinct records: a delivery retried after a lost answer sends its progress again,
+            # identical, and the portal keeps one (docs/national-portal.md, at least once)
+            "progress": {k: len({json.dumps(r, sort_keys=True) for r in v}) for k, v in national["progress"].items()},
             "ledgers": {code: (lambda ledger: (ledger.version, ledger.state))(sync_store.read(code)[1]) for code in codes},
         },
         "notifications": {

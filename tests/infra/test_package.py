@@ -50,6 +50,8 @@ def _environment(staged: StagedFunction, assembly: Assembly) -> dict[str, str]:
     for key, value in staged.environment.items():
         if isinstance(value, dict) and value.get("Ref") in buckets:
             value = resources.physical_name(assembly.config.stage, resources.ATTACHMENTS_BUCKET)
+        elif isinstance(value, dict):
+            value = sandbox.DEPLOY_TIME_VALUES[key]
         assert isinstance(value, str), (key, value)
         env[key] = value
     return env

@@ -187,22 +187,26 @@ def _dossier_members(facts: list[rules.IndexFacts], indicator: str, start: date,
 
 
 def items(identity: Identity, *, start: date, end: date, indicator: str | None, part: str | None,
-          agency_id: str | None, procedure_code: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+          agency_id: str | None, procedure_code: str | None, cursor: str | None, limit: int,
+          as_of: date | None = None) -> dict[str, Any]:
+    """The dossiers (or feedback) behind one number, each with why it counts or misses; with
+    ``as_of``, each names the agency it counts for in the rolled-up table (merger day)."""
     if indicator not in rules.BY_ID or indicator == "3.5":
         raise ValidationFailed(fields={"indicator": "Chỉ số không có danh sách hồ sơ, ví dụ 2.1."})
     if part not in PARTS:
         raise ValidationFailed(fields={"part": "Phải là numerator, denominator hoặc shortfall."})
     agencies = with_subunits(scope_agencies(identity, agency_id, "index.items"))
     procedure_code = _procedure_filter(procedure_code)
+    grouped = _rolled_up(as_of)
     listed: list[dict[str, Any]]
     if indicator in rules.FEEDBACK:
         members = [(f, den, num, why) for f, den, num, why in feedback_cases.members(agencies, start, end, indicator)
                    if den]
-        listed = [{"feedback_id": f["id"], "agency_id": f["agency_id"], "dossier_code": f.get("dossier_code"),
+        listed = [{"feedback_id": f["id"], "agency_id": grouped(f["agency_id"]), "dossier_code": f.get("dossier_code"),
                    "counts": num, "reason": why} for f, _den, num, why in members]
     else:
         found = _dossier_members(_scope_facts(agencies, end, procedure_code), indicator, start, end)
-        listed = [{"dossier_code": f.code, "agency_id": f.agency_id, "procedure_code": f.procedure_code,
+        listed = [{"dossier_code": f.code, "agency_id": grouped(f.agency_id), "procedure_code": f.procedure_code,
                    "channel": f.channel, "selected": f.selected.isoformat(), "counts": num, "reason": why}
                   for f, _den, num, why in found]
     if part == "numerator":

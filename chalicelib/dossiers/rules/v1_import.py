@@ -28,6 +28,7 @@ from itertools import pairwise
 from typing import Any
 
 from chalicelib.kernel.rows import RowError, RowsRejected, csv_rows, import_date
+from chalicelib.kernel.text import is_ascii_digits
 from chalicelib.kernel.working_days import parse_iso
 
 COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
@@ -48,7 +49,7 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "returned": ("accepted_at", "due_at", "finished_at", "returned_at")}
 LIMITS = {"code": 50, "applicant_name": 200, "summary": 1000, "applicant_email": 200}   # MaHoSo, ChuHoSo, TrichYeuHoSo
 _CODE = re.compile(r"^[A-Za-z0-9.\-_/]+$")
-_PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")   # ASCII digits only (chalicelib/kernel/text.py)
 IMPORTER = "system:v1-import"
 
 
@@ -90,7 +91,7 @@ def _fees(value: Any) -> list[dict[str, Any]] | str:
     fees = []
     for name, amount in pairs:
         number = amount if isinstance(amount, int) and not isinstance(amount, bool) else \
-            int(amount) if isinstance(amount, str) and amount.isdigit() else None
+            int(amount) if isinstance(amount, str) and is_ascii_digits(amount) else None
         if not isinstance(name, str) or not name or number is None or number < 0:
             return "each fee needs a name and an amount in whole VND (0 or more)"
         fees.append({"name": name, "amount": number})

@@ -77,6 +77,10 @@ def _zalo_post(to: str, message: Message, tracking_id: str, token: str) -> tuple
         raise ChannelError(f"zalo: {type(exc).__name__}") from None
 
 
+def _zns_error(answer: Any) -> Any:
+    return answer.get("error") if isinstance(answer, dict) else None
+
+
 def _zalo(to: str, message: Message, tracking_id: str) -> str:
     """Send by ZNS. An invalid access token (-124) is most likely one the zalo-token schedule
     has just renewed while this container still holds the old one in its secrets cache (up
@@ -84,18 +88,14 @@ def _zalo(to: str, message: Message, tracking_id: str) -> str:
     token. Senders never renew it themselves: each renewal spends the refresh token."""
     token = _zalo_token()
     status, answer = _zalo_post(to, message, tracking_id, token)
-    error = answer.get("error") if isinstance(answer, dict) else None
-    if status < 500 and error == -124:
-        renewed = _zalo_token(fresh=True)
-        if renewed != token:
-            status, answer = _zalo_post(to, message, tracking_id, renewed)
-            error = answer.get("error") if isinstance(answer, dict) else None
+    if status < 500 and _zns_error(answer) == -124 and (renewed := _zalo_token(fresh=True)) != token:
+        status, answer = _zalo_post(to, message, tracking_id, renewed)
+    error = _zns_error(answer)
     if status < 500 and zns.permanent(error):
-        detail = str(answer.get("message", ""))[:100] if isinstance(answer, dict) else ""
-        raise Undeliverable(f"zalo: error {error}, {zns.error_kind(error)} ({detail})")
+        raise Undeliverable(f"zalo: error {error}, {zns.error_kind(error)} ({str(answer.get('message', ''))[:100]})")
     if status >= 400 or error != 0:
         raise ChannelError(f"zalo: HTTP {status}, error {error if error is not None else '?'}")
-    data = answer.get("data") if isinstance(answer, dict) else None
+    data = answer.get("data")
     return str(data.get("msg_id", "")) if isinstance(data, dict) else ""
 
 

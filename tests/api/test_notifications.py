@@ -183,3 +183,22 @@ def test_an_unknown_zns_error_is_retried_not_replaced_by_sms(api, aws_env, dispa
     time.sleep(1.1)
     dispatcher.drain()
     assert [r["channel"] for r in sink(simulators)] == ["zalo"] and sent_sms() == []
+
+
+def test_a_zns_refusal_of_our_own_account_alarms_and_a_recipients_does_not(api, aws_env, dispatcher, simulators,
+                                                                           capsys):
+    """A spent balance (-115) sends every Zalo message by SMS until an operator tops it up:
+    ``ZaloAccountErrors`` alarms. A citizen without Zalo (-118) is nobody's fault."""
+    simulators.zalo.control({"refuse": [-115], "no_account": ["84912345678"]})
+    first = api.token("citizen", sub="citizen-zns-balance")
+    submit(api, submission(HOUSE, notify=["zalo"]), first, key="notify-0400")
+    capsys.readouterr()
+    dispatcher.drain()
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(m["service"], m["ZaloAccountErrors"]) for m in metrics if "ZaloAccountErrors" in m] == [
+        ("notifications", [1.0])]
+    second = api.token("citizen", sub="citizen-zns-noaccount")
+    submit(api, submission(HOUSE, notify=["zalo"]), second, key="notify-0401")
+    dispatcher.drain()
+    assert not [line for line in capsys.readouterr().out.splitlines() if "ZaloAccountErrors" in line]
+    assert len(sent_sms()) == 2

@@ -27,7 +27,12 @@ class ChannelError(Exception):
 class Undeliverable(ChannelError):
     """The provider refused the message for good (ZNS: no Zalo account, invalid template
     data, template not approved, quota spent; chalicelib/sync/rules/zns.py ERRORS): retrying
-    changes nothing, so the delivery is not retried."""
+    changes nothing, so the delivery is not retried. ``kind``: the ZNS error's kind
+    (zns.RECIPIENT, MESSAGE or ACCOUNT)."""
+
+    def __init__(self, detail: str, kind: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
 
 
 def email_sender() -> str:
@@ -92,7 +97,8 @@ def _zalo(to: str, message: Message, tracking_id: str) -> str:
         status, answer = _zalo_post(to, message, tracking_id, renewed)
     error = _zns_error(answer)
     if status < 500 and zns.permanent(error):
-        raise Undeliverable(f"zalo: error {error}, {zns.error_kind(error)} ({str(answer.get('message', ''))[:100]})")
+        kind = zns.error_kind(error)
+        raise Undeliverable(f"zalo: error {error}, {kind} ({str(answer.get('message', ''))[:100]})", kind)
     if status >= 400 or error != 0:
         raise ChannelError(f"zalo: HTTP {status}, error {error if error is not None else '?'}")
     data = answer.get("data")

@@ -23,6 +23,14 @@ def test_every_placeholder_is_registered_with_a_zns_type():
     assert set(zalo_types()) == KNOWN and set(zalo_types().values()) <= set(zns.PARAMETER_TYPES)
 
 
+def test_a_type_zns_does_not_have_counts_as_unlisted_not_as_a_failure(monkeypatch):
+    from chalicelib.sync.rules import notifications
+    monkeypatch.setattr(notifications, "_template_file", lambda: {"_zalo_parameter_types": {
+        "reason": "long_text", "code": "code"}})
+    assert zalo_types() == {"code": "code"}
+    assert len(zalo_data({"reason": "r" * 200}, {"reason"})["reason"]) == 30
+
+
 def test_each_placeholder_is_cut_to_the_limit_of_its_type_and_an_unlisted_one_to_a_labels():
     context = {"procedure": "Cấp giấy phép xây dựng " * 10, "method": "tại Bộ phận Một cửa của UBND phường",
                "code": "H01.01-261120-0001", "extra": "x" * 40}

@@ -102,15 +102,15 @@ def cmd_catalogue_import(args: argparse.Namespace) -> int:
     from chalicelib.catalogue.rules.procedures import CatalogueError, load_catalogue_file
     from chalicelib.kernel.rows import rejection_report
 
+    limit = _settings().import_max_bytes
     try:
-        agencies, procedures = load_catalogue_file(args.file)
+        agencies, procedures = load_catalogue_file(args.file, limit=limit)
     except CatalogueError as error:
         print(rejection_report(error.errors, args.file), file=sys.stderr)
         return 1
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    _settings()
     from chalicelib.catalogue.store.procedures import save_catalogue, snapshot
     missing = sorted({p.agency_id for p in procedures} - {a.agency_id for a in agencies}
                      - set(snapshot().agencies))
@@ -156,26 +156,32 @@ def cmd_privacy_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_import(path: str, *, by_line: bool = True) -> str:
+    """An import file's text, at most MOTCUA_IMPORT_MAX_BYTES; RowsRejected naming the file when
+    it is not UTF-8 text (chalicelib/kernel/rows.py read_file)."""
+    from dataclasses import replace
+    from chalicelib.kernel.rows import RowsRejected, read_file
+    try:
+        return read_file(path, limit=_settings().import_max_bytes, by_line=by_line)
+    except RowsRejected as rejected:
+        raise RowsRejected([replace(error, file=path) for error in rejected.errors]) from None
+
+
 def cmd_accounts_import(args: argparse.Namespace) -> int:
     """Load legacy citizen accounts (and their old dossiers): all or nothing."""
-    from chalicelib.kernel.rows import rejection_report
-    from chalicelib.trust.rules.legacy import LegacyImportError, parse_files
+    from chalicelib.kernel.rows import RowsRejected, rejection_report
+    from chalicelib.trust.rules.legacy import parse_files
     try:
-        with open(args.file, encoding="utf-8") as accounts_file:
-            accounts_text = accounts_file.read()
-        dossiers_text = None
-        if args.dossiers:
-            with open(args.dossiers, encoding="utf-8") as dossiers_file:
-                dossiers_text = dossiers_file.read()
+        accounts_text = _read_import(args.file)
+        dossiers_text = _read_import(args.dossiers) if args.dossiers else None
         accounts, dossiers = parse_files(accounts_text, dossiers_text, accounts_name=args.file,
                                          dossiers_name=args.dossiers or "dossiers")
-    except LegacyImportError as error:
+    except RowsRejected as error:   # LegacyImportError, or a file that is not text
         print(rejection_report(error.errors), file=sys.stderr)
         return 1
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    _settings()
     from chalicelib.trust.use_cases.legacy import import_records
     report = import_records(accounts, dossiers)
     for entry in report["matched"]:
@@ -191,20 +197,17 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
 
 def cmd_legacy_import_dossiers(args: argparse.Namespace) -> int:
     """Import v1 dossiers as live dossiers that keep their code and dates: all or nothing."""
-    from chalicelib.dossiers.rules.v1_import import ImportRejected
-    from chalicelib.kernel.rows import rejection_report
-    try:
-        with open(args.file, encoding="utf-8") as source:
-            text = source.read()
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    from chalicelib.kernel.rows import RowsRejected, rejection_report
+    is_json = args.json or args.file.lower().endswith(".json")
     _settings()
     from chalicelib.dossiers.use_cases.v1_import import import_file
     from chalicelib.sync.use_cases.national_sync import enter_unsynced
     try:
-        dossiers = import_file(text, is_json=args.json or args.file.lower().endswith(".json"))
-    except ImportRejected as error:
+        dossiers = import_file(_read_import(args.file, by_line=not is_json), is_json=is_json)
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RowsRejected as error:   # ImportRejected, or a file that is not text
         print(rejection_report(error.errors, args.file), file=sys.stderr)
         return 1
     enter_unsynced([dossier["code"] for dossier in dossiers])

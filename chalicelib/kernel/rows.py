@@ -7,20 +7,32 @@ line, and then import nothing. An operator fixing a file reads the same shape fr
 ``motcua ... import`` command, ``accounts.csv: line 4 [phone]: not a Vietnamese phone number``,
 so the record, its rendering and the refusal that carries them live here once; what makes a
 row wrong stays with each import's own rules. Pure: no AWS, no HTTP.
+
+The files are read here too, so that no file makes one import crash where another reports:
+``read_file`` (a size bound, UTF-8 or a Vietnamese reason why not: UTF-16, an Excel workbook,
+a Windows code page, a NUL byte), ``read_csv`` (the header, the rows by their line, every
+error in the file's shape) and ``read_json`` (syntax, depth, repeated keys). Each problem is a
+RowError in Vietnamese, like the rows' own, and the command prints it and exits 1: an operator
+never sees a Python traceback for a file, however broken.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
 
 from chalicelib.kernel.working_days import iso, to_local
 
 # One record's problems as its checks find them, (field or None, message), before the caller
 # knows (or says) which line of which file the record came from.
 FieldErrors = list[tuple[str | None, str]]
+_ZIP = b"PK\x03\x04"   # an .xlsx workbook is a zip file
 
 
 @dataclass(frozen=True)
@@ -60,16 +72,152 @@ def rejection_report(errors: list[RowError], file: str | None = None) -> str:
     return "\n".join([*lines, f"nothing imported: {len(errors)} error(s)"])
 
 
-def csv_rows(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """A CSV text's header (names trimmed) and its rows as (line, {column: trimmed value}), read
-    as they are iterated. The line is the physical line a row ends on (a quoted cell may span
-    lines); blank rows are skipped and a leading BOM (what Excel's "CSV UTF-8" writes) ignored.
-    Cells beyond the header are dropped, missing ones are ""."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [name.strip() for name in reader.fieldnames or ()]
-    rows = ((reader.line_num, {key.strip(): (value or "").strip() for key, value in row.items() if key})
-            for row in reader if any((value or "").strip() for value in row.values() if isinstance(value, str)))
-    return header, rows
+def read_file(path: str | Path, *, limit: int, by_line: bool = True) -> str:
+    """An import file's text, or RowsRejected saying in Vietnamese why it is not one: larger
+    than ``limit`` bytes (only ``limit`` + 1 bytes are ever read, so a stray dump of gigabytes
+    costs nothing), an Excel workbook or a zip, UTF-16 (Excel's "Unicode text"), bytes that are
+    not UTF-8 (a file saved in a Windows code page or TCVN3), or a NUL byte. ``by_line``: name
+    the line where it breaks (a CSV file), else the file (a JSON file's "lines" are its items).
+    OSError (no such file, a directory) is the caller's: that is not a file's content."""
+    with open(path, "rb") as source:
+        raw = source.read(limit + 1)
+    if len(raw) > limit:
+        _reject(None, f"Tệp lớn hơn giới hạn {_number(limit)} byte (MOTCUA_IMPORT_MAX_BYTES): chia nhỏ tệp "
+                      "hoặc nâng giới hạn")
+    return decode(raw, by_line=by_line)
+
+
+def decode(raw: bytes, *, by_line: bool = True) -> str:
+    """UTF-8 bytes (one leading BOM allowed) as text; RowsRejected otherwise (see read_file)."""
+    if raw.startswith(_ZIP):
+        _reject(None, "Tệp là bảng tính Excel (.xlsx) hoặc tệp nén, không phải văn bản: hãy lưu lại "
+                      "dạng CSV UTF-8")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        _reject(None, 'Tệp được lưu dạng UTF-16 ("Unicode Text" của Excel): hãy lưu lại dạng CSV UTF-8')
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        _reject(line if by_line else None, f"Tệp phải được mã hóa UTF-8 (lỗi ở dòng {line} của tệp: có thể "
+                                           "tệp được lưu bằng bảng mã Windows hoặc TCVN3)")
+    if (nul := text.find("\0")) >= 0:
+        line = text.count("\n", 0, nul) + 1
+        _reject(line if by_line else None, f"Tệp chứa ký tự NUL ở dòng {line} của tệp: không phải tệp văn bản "
+                                           "(có thể là tệp UTF-16 hoặc tệp nhị phân)")
+    return text
+
+
+def read_json(text: str) -> Any:
+    """A JSON document, or RowsRejected saying in Vietnamese what is wrong and where: a syntax
+    error, a document nested too deep, a number too long to read, or a key given twice in one
+    object (JSON keeps only the last one silently: a value the operator wrote would be lost)."""
+    repeated: list[str] = []
+    try:
+        document = json.loads(text.lstrip("\ufeff"), object_pairs_hook=lambda pairs: _object(pairs, repeated))
+    except json.JSONDecodeError as error:
+        _reject(None, f"Tệp JSON không hợp lệ: {_json_reason(error.msg)} (dòng {error.lineno}, cột {error.colno} "
+                      "của tệp)")
+    except RecursionError:
+        _reject(None, "Tệp JSON không hợp lệ: lồng danh sách hoặc đối tượng quá sâu")
+    except ValueError:   # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        _reject(None, "Tệp JSON không hợp lệ: có số quá dài")
+    if repeated:
+        _reject(None, "Tệp JSON có khóa bị lặp lại trong cùng một đối tượng: "
+                      + ", ".join(f'"{key}"' for key in dict.fromkeys(repeated)))
+    return document
+
+
+def _object(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated += [key for i, key in enumerate(keys) if key in keys[:i]]
+    return dict(pairs)
+
+
+_JSON_REASONS = {
+    "Expecting value": "thiếu giá trị",
+    "Expecting ',' delimiter": 'thiếu dấu ","',
+    "Expecting ':' delimiter": 'thiếu dấu ":"',
+    "Expecting property name enclosed in double quotes": "tên khóa phải đặt trong dấu ngoặc kép",
+    "Unterminated string starting at": "chuỗi chưa đóng dấu ngoặc kép",
+    "Extra data": "còn nội dung sau khi tài liệu JSON đã kết thúc",
+    "Invalid control character at": "ký tự điều khiển trong chuỗi",
+    "Invalid \\escape": "chuỗi thoát (\\) không hợp lệ",
+    "Invalid \\uXXXX escape": "chuỗi thoát \\uXXXX không hợp lệ",
+    "Illegal trailing comma before end of array": 'thừa dấu "," trước "]"',
+    "Illegal trailing comma before end of object": 'thừa dấu "," trước "}"',
+}
+
+
+def _json_reason(message: str) -> str:
+    return _JSON_REASONS.get(message, f"sai cú pháp ({message})")
+
+
+def read_csv(text: str, columns: Sequence[str], *, required: Sequence[str] | None = None,
+             file: str | None = None) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """A CSV text's rows as (line, {column: trimmed value}) and every error in its shape, each
+    in Vietnamese by line and column (the header is line 1). The line is the physical line a
+    row starts on (a quoted cell may span lines); blank rows are skipped, header names are
+    trimmed and lowercased and a leading BOM (what Excel's "CSV UTF-8" writes) is ignored.
+    Only ``columns`` are kept (others are ignored); ``required`` (default: all of them) must be
+    in the header, and none of ``columns`` twice.
+
+    Shape errors: no header, one separated by ";" or tab, a column named twice or missing (then
+    no row is read), a row with more cells than the header has columns (an unquoted comma: its
+    cells would land in the wrong columns, so it is reported, not misread), a syntax error or a
+    cell over csv's 131,072 characters (usually a quote never closed; reading stops there)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[tuple[int, dict[str, str]]] = []
+    errors: list[RowError] = []
+    previous = 0
+    try:
+        for cells in reader:
+            line, previous = previous + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
+                if errors := _header_errors(header, line, columns, required or columns, file):
+                    return [], errors
+            elif len(cells) > len(header):
+                errors.append(RowError(line, None, f"Dòng có {len(cells)} ô nhưng tiêu đề có {len(header)} cột (nội "
+                                                   "dung có dấu phẩy phải đặt trong dấu ngoặc kép)", file))
+            else:
+                cells += [""] * (len(header) - len(cells))
+                rows.append((line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)
+                                    if name in columns}))
+    except csv.Error as error:
+        errors.append(RowError(reader.line_num, None, _csv_reason(error), file))
+    if header is None and not errors:
+        errors.append(RowError(1, None, f"Tệp CSV trống: thiếu dòng tiêu đề ({','.join(columns)})", file))
+    return rows, errors
+
+
+def _header_errors(header: list[str], line: int, columns: Sequence[str], required: Sequence[str],
+                   file: str | None) -> list[RowError]:
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        return [RowError(line, None, 'Tệp CSV phải phân cách các cột bằng dấu phẩy (","), không phải dấu chấm '
+                                     "phẩy hay tab", file)]
+    errors = [RowError(line, name, f'Cột "{name}" bị lặp lại trong dòng tiêu đề', file)
+              for i, name in enumerate(header) if name in columns and name in header[:i]]
+    return errors + [RowError(line, name, f'Thiếu cột "{name}" trong dòng tiêu đề', file)
+                     for name in required if name not in header]
+
+
+def _csv_reason(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return (f"Có ô dài hơn {_number(csv.field_size_limit())} ký tự: thường là một dấu ngoặc kép mở mà "
+                "không đóng ở dòng này hoặc trước đó")
+    return f"Lỗi cú pháp CSV ({error})"
+
+
+def _number(value: int) -> str:
+    """1.048.576: thousands grouped with dots, as Vietnamese writes them."""
+    return f"{value:,}".replace(",", ".")
+
+
+def _reject(line: int | None, message: str) -> NoReturn:
+    raise RowsRejected([RowError(line, None, message)])
 
 
 def import_date(value: str) -> str | None:
@@ -81,5 +229,5 @@ def import_date(value: str) -> str | None:
             return f"{date.fromisoformat(value).isoformat()}T00:00:00+07:00"
         moment = datetime.fromisoformat(value)
         return iso(to_local(moment)) if moment.tzinfo else None
-    except ValueError:
+    except (ValueError, OverflowError):   # OverflowError: year 1 or 9999 moved past the calendar's end
         return None

@@ -261,6 +261,7 @@ class Settings(NamedTuple):
     calendar_extras_file: str | None = _setting("MOTCUA_CALENDAR_EXTRAS")
     max_body_bytes: int = _setting("MOTCUA_MAX_BODY_BYTES", "1048576")
     upload_max_bytes: int = _setting("MOTCUA_UPLOAD_MAX_BYTES", "20971520")
+    import_max_bytes: int = _setting("MOTCUA_IMPORT_MAX_BYTES", "67108864")   # a file of `motcua ... import`
     upload_url_ttl_seconds: int = _setting("MOTCUA_UPLOAD_URL_TTL", "900")
     download_url_ttl_seconds: int = _setting("MOTCUA_DOWNLOAD_URL_TTL", "300")
     receipt_url_ttl_seconds: int = _setting("MOTCUA_RECEIPT_URL_TTL", "300")

@@ -67,7 +67,7 @@ def test_legacy_files_are_checked_whole():
     assert dossiers[0]["submitted_at"] == "2019-05-02T00:00:00+07:00" and dossiers[0]["closed_at"] is None
     with pytest.raises(LegacyImportError) as failed:
         parse_files("id,name\n1,2\n", None)
-    assert "header must be legacy_id,id_number,full_name,phone" in str(failed.value.errors[0])
+    assert str(failed.value.errors[0]) == 'accounts: line 1 [legacy_id]: Thiếu cột "legacy_id" trong dòng tiêu đề'
     with pytest.raises(LegacyImportError) as failed:
         parse_files("legacy_id,id_number,full_name,phone\nL1,079301009876,An,\n",
                     "legacy_id,code,procedure_code,procedure_name,agency_id,status,submitted_at,closed_at,summary\n"

@@ -71,4 +71,4 @@ def test_csv_and_json_files_are_read_and_a_wrong_shape_is_refused():
         rules.read_rows('{"code": "A"}', is_json=True)
     with pytest.raises(rules.ImportRejected) as info:
         rules.read_rows("code,status\nA,returned\n", is_json=False)
-    assert "header lacks procedure_code" in str(info.value.errors[0])
+    assert str(info.value.errors[0]) == 'line 1 [procedure_code]: Thiếu cột "procedure_code" trong dòng tiêu đề'

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
-from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line
+from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, decode, read_csv, read_file, read_json
 
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")
@@ -592,10 +592,9 @@ def _collect_procedures(rows: Iterable[tuple[int, Mapping]], csv_mode: bool,
 
 def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CatalogueError([RowError(0, None, f"Tệp JSON không hợp lệ: {exc.msg} "
-                                                f"(dòng {exc.lineno}, cột {exc.colno} của tệp)")]) from exc
+        doc = read_json(text)
+    except RowsRejected as rejected:
+        raise CatalogueError(rejected.errors) from None
     if not isinstance(doc, dict):
         raise CatalogueError([RowError(0, None, 'Tệp JSON phải là một đối tượng có khóa '
                                                 '"agencies" và "procedures"')])
@@ -652,50 +651,11 @@ def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
 
 
 def _parse_csv(text: str) -> list[Procedure]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    errors: list[RowError] = []
-    header: list[str] | None = None
-    rows: list[tuple[int, Mapping]] = []
-    previous = 0
-    try:
-        for cells in reader:
-            line, previous = previous + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip().lstrip("\ufeff").lower() for cell in cells]
-                _check_header(header, line)
-                continue
-            if len(cells) > len(header):
-                errors.append(RowError(line, None, f"Dòng có {len(cells)} ô nhưng tiêu đề có "
-                                                   f"{len(header)} cột (nội dung có dấu phẩy phải "
-                                                   "đặt trong dấu ngoặc kép)"))
-                continue
-            cells = cells + [""] * (len(header) - len(cells))
-            rows.append((line, {name: cells[i] for i, name in enumerate(header)
-                                if name in CSV_COLUMNS or name in OPTIONAL_CSV_COLUMNS}))
-    except csv.Error as exc:
-        errors.append(RowError(reader.line_num, None, f"Lỗi cú pháp CSV: {exc}"))
-    if header is None and not errors:
-        raise CatalogueError([RowError(1, None, "Tệp CSV trống: thiếu dòng tiêu đề "
-                                                f"({','.join(CSV_COLUMNS)})")])
+    rows, errors = read_csv(text, CSV_COLUMNS + OPTIONAL_CSV_COLUMNS, required=CSV_COLUMNS)
     procedures = _collect_procedures(rows, True, None, lambda n: "", lambda n: f"dòng {n}", errors)
     if errors:
         raise CatalogueError(sorted(errors, key=lambda e: e.line or 0))
     return procedures
-
-
-def _check_header(header: list[str], line: int) -> None:
-    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-        raise CatalogueError([RowError(line, None, 'Tệp CSV phải phân cách các cột bằng dấu phẩy '
-                                                   '(","), không phải dấu chấm phẩy hay tab')])
-    errors = [RowError(line, name, f'Cột "{name}" bị lặp lại trong dòng tiêu đề')
-              for i, name in enumerate(header)
-              if (name in CSV_COLUMNS or name in OPTIONAL_CSV_COLUMNS) and name in header[:i]]
-    errors += [RowError(line, name, f'Thiếu cột "{name}" trong dòng tiêu đề')
-               for name in CSV_COLUMNS if name not in header]
-    if errors:
-        raise CatalogueError(errors)
 
 
 def parse_catalogue(text: str, fmt: str) -> tuple[list[Agency], list[Procedure]]:
@@ -717,20 +677,17 @@ def parse_catalogue(text: str, fmt: str) -> tuple[list[Agency], list[Procedure]]
                                             'nhận "json" hoặc "csv"')])
 
 
-def load_catalogue_file(path: str | Path) -> tuple[list[Agency], list[Procedure]]:
-    """Parse a .json or .csv catalogue file (UTF-8, optional BOM)."""
+def load_catalogue_file(path: str | Path, *, limit: int | None = None) -> tuple[list[Agency], list[Procedure]]:
+    """Parse a .json or .csv catalogue file (UTF-8, optional BOM) of at most ``limit`` bytes
+    (None: the packaged seed, read whole)."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("json", "csv"):
         raise CatalogueError([RowError(0, None, f"Tệp {path.name} phải có đuôi .json hoặc .csv")])
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        where = f"dòng {line} của tệp"
-        raise CatalogueError([RowError(line if fmt == "csv" else 0, None,
-                                       f"Tệp phải được mã hóa UTF-8 (lỗi ở {where})")]) from None
+        text = read_file(path, limit=limit, by_line=fmt == "csv") if limit else decode(path.read_bytes())
+    except RowsRejected as rejected:
+        raise CatalogueError(rejected.errors) from None
     return parse_catalogue(text, fmt)
 
 

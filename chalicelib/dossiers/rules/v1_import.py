@@ -20,14 +20,13 @@ false times in the progress records the index reads.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from chalicelib.kernel.rows import RowError, RowsRejected, csv_rows, import_date
+from chalicelib.kernel.rows import RowError, RowsRejected, import_date, read_csv, read_json
 from chalicelib.kernel.text import is_ascii_digits
 from chalicelib.kernel.working_days import parse_iso
 
@@ -58,20 +57,26 @@ class ImportRejected(RowsRejected):
 
 
 def read_rows(text: str, *, is_json: bool) -> list[tuple[int, dict[str, Any]]]:
-    """(line or item number, raw row) of a CSV or JSON file; ImportRejected if unreadable."""
-    if is_json:
-        try:
-            data = json.loads(text)
-        except ValueError as error:
-            raise ImportRejected([RowError(None, None, f"not JSON: {error}")]) from None
-        items = data.get("dossiers") if isinstance(data, dict) else data
-        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-            raise ImportRejected([RowError(None, None, 'expected a list of objects, or {"dossiers": [...]}')])
-        return list(enumerate(items, start=1))
-    header, rows = csv_rows(text)
-    if missing := [c for c in REQUIRED if c not in header]:
-        raise ImportRejected([RowError(None, None, f"header lacks {', '.join(missing)}; columns: {','.join(COLUMNS)}")])
-    return list(rows)
+    """(line or item number, raw row) of a CSV or JSON file; ImportRejected naming, in
+    Vietnamese, every line or item that is not a row (chalicelib/kernel/rows.py reads both)."""
+    try:
+        rows, errors = _json_rows(read_json(text)) if is_json else read_csv(text, COLUMNS, required=REQUIRED)
+    except RowsRejected as rejected:
+        raise ImportRejected(rejected.errors) from None
+    if errors and not is_json and text.lstrip("\ufeff \t\r\n").startswith(("[", "{")):
+        errors = [RowError(None, None, "Tệp có dạng JSON: hãy dùng --json hoặc đặt đuôi .json")]
+    if errors:
+        raise ImportRejected(errors)
+    return rows
+
+
+def _json_rows(document: Any) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+    items = document.get("dossiers") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        return [], [RowError(None, None, 'Tệp JSON phải là một danh sách hồ sơ, hoặc {"dossiers": [...]}')]
+    errors = [RowError(n, None, f"Hồ sơ thứ {n}: phải là một đối tượng JSON") for n, item in enumerate(items, 1)
+              if not isinstance(item, dict)]
+    return list(enumerate(items, start=1)), errors
 
 
 def _fees(value: Any) -> list[dict[str, Any]] | str:
@@ -201,7 +206,7 @@ def check_file(rows: list[tuple[int, dict[str, Any]]], known: Known) -> list[dic
         errors += found
         clean_rows.append(clean)
     if not rows:
-        errors.append(RowError(None, None, "no dossiers"))
+        errors.append(RowError(None, None, "Tệp không có hồ sơ nào"))
     if errors:
         raise ImportRejected(errors)
     return clean_rows

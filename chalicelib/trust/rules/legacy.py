@@ -21,7 +21,7 @@ import re
 from typing import Any
 from collections.abc import Mapping
 
-from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, csv_rows, import_date
+from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, import_date, read_csv
 from chalicelib.trust.rules.privacy import valid_id_number
 from chalicelib.dossiers.rules.transitions import STATUSES
 
@@ -39,12 +39,9 @@ class LegacyImportError(RowsRejected):
 
 
 def _rows(text: str, name: str, columns: tuple[str, ...], errors: list[RowError]) -> list[tuple[int, dict[str, str]]]:
-    header, rows = csv_rows(text)
-    missing = [c for c in columns if c not in header]
-    if missing:
-        errors.append(RowError(None, None, f"header must be {','.join(columns)}; missing {', '.join(missing)}", name))
-        return []
-    return list(rows)
+    rows, shape = read_csv(text, columns, file=name)
+    errors += shape
+    return rows
 
 
 def _too_long(row: Mapping[str, str]) -> FieldErrors:
@@ -110,7 +107,7 @@ def parse_files(accounts_text: str, dossiers_text: str | None, *, accounts_name:
             accounts_text), dossiers_name)
         errors += more
     if not accounts and not errors:
-        errors.append(RowError(None, None, "no accounts", accounts_name))
+        errors.append(RowError(None, None, "Tệp không có tài khoản nào", accounts_name))
     if errors:
         raise LegacyImportError(errors)
     return accounts, dossiers
@@ -119,7 +116,7 @@ def parse_files(accounts_text: str, dossiers_text: str | None, *, accounts_name:
 def _ids_with_errors(accounts_text: str) -> set[str]:
     """Legacy ids present in the accounts file even on bad lines: their dossiers then report
     only their own errors, not a misleading 'no such account'."""
-    return {row.get("legacy_id", "") for _, row in csv_rows(accounts_text)[1]} - {""}
+    return {row.get("legacy_id", "") for _, row in read_csv(accounts_text, ACCOUNT_COLUMNS)[0]} - {""}
 
 
 def list_view(dossier: Mapping[str, Any], applicant_name: str) -> dict[str, Any]:

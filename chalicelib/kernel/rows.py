@@ -164,8 +164,9 @@ def read_csv(text: str, columns: Sequence[str], *, required: Sequence[str] | Non
     Shape errors: no header, one separated by ";" or tab, a column named twice or missing (then
     no row is read), a row with more cells than the header has columns (an unquoted comma: its
     cells would land in the wrong columns, so it is reported, not misread), a syntax error or a
-    cell over csv's 131,072 characters (usually a quote never closed; reading stops there)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    cell over csv's 131,072 characters (usually a quote never closed), named by the line its row
+    starts on; reading stops there."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
     errors: list[RowError] = []
@@ -176,7 +177,7 @@ def read_csv(text: str, columns: Sequence[str], *, required: Sequence[str] | Non
             if not any(cell.strip() for cell in cells):
                 continue
             if header is None:
-                header = [cell.strip().lstrip("\ufeff").strip().lower() for cell in cells]
+                header = [cell.strip().lower() for cell in cells]
                 if errors := _header_errors(header, line, columns, required or columns, file):
                     return [], errors
             elif len(cells) > len(header):
@@ -187,7 +188,7 @@ def read_csv(text: str, columns: Sequence[str], *, required: Sequence[str] | Non
                 rows.append((line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)
                                     if name in columns}))
     except csv.Error as error:
-        errors.append(RowError(reader.line_num, None, _csv_reason(error), file))
+        errors.append(RowError(previous + 1, None, _csv_reason(error), file))   # where the broken row starts
     if header is None and not errors:
         errors.append(RowError(1, None, f"Tệp CSV trống: thiếu dòng tiêu đề ({','.join(columns)})", file))
     return rows, errors
@@ -206,8 +207,8 @@ def _header_errors(header: list[str], line: int, columns: Sequence[str], require
 
 def _csv_reason(error: csv.Error) -> str:
     if "field larger than field limit" in str(error):
-        return (f"Có ô dài hơn {_number(csv.field_size_limit())} ký tự: thường là một dấu ngoặc kép mở mà "
-                "không đóng ở dòng này hoặc trước đó")
+        return (f"Có ô dài hơn {_number(csv.field_size_limit())} ký tự: thường là một dấu ngoặc kép mở ở "
+                "dòng này mà không đóng")
     return f"Lỗi cú pháp CSV ({error})"
 
 

@@ -4,7 +4,7 @@ Why one: the catalogue import (chalicelib/catalogue/rules/procedures.py), the le
 import (chalicelib/trust/rules/legacy.py) and the v1 dossier import
 (chalicelib/dossiers/rules/v1_import.py) all check a whole file, report every error of every
 line, and then import nothing. An operator fixing a file reads the same shape from each
-``motcua ... import`` command, ``accounts.csv: line 4 [phone]: not a Vietnamese phone number``,
+``motcua ... import`` command, ``accounts.csv: line 4 [phone]: Không phải số điện thoại Việt Nam``,
 so the record, its rendering and the refusal that carries them live here once; what makes a
 row wrong stays with each import's own rules. Pure: no AWS, no HTTP.
 
@@ -21,18 +21,45 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from chalicelib.kernel.text import hidden_character, problem_message
 from chalicelib.kernel.working_days import iso, to_local
 
 # One record's problems as its checks find them, (field or None, message), before the caller
 # knows (or says) which line of which file the record came from.
 FieldErrors = list[tuple[str | None, str]]
 _ZIP = b"PK\x03\x04"   # an .xlsx workbook is a zip file
+
+# What the legacy and v1 imports say of the same problem, in the same Vietnamese words.
+BLANK = "Không được để trống"   # a required value left empty
+DATE = "Phải là ngày YYYY-MM-DD hoặc thời điểm ISO 8601 có múi giờ (như +07:00)"
+ID_NUMBER = "Phải gồm 12 chữ số (CCCD) hoặc 9 chữ số (CMND)"
+PHONE = "Không phải số điện thoại Việt Nam (0912345678 hoặc +84912345678)"
+
+
+def at_most(limit: int) -> str:
+    return f"Tối đa {limit} ký tự"
+
+
+def duplicate_of(line: int) -> str:
+    return f"Trùng với dòng {line}"
+
+
+def one_of(allowed: Iterable[str]) -> str:
+    return "Phải là một trong: " + ", ".join(allowed)
+
+
+def hidden_characters(row: Mapping[str, Any], *, multiline: Collection[str] = ()) -> FieldErrors:
+    """Each text value holding a control or bidi character (chalicelib/kernel/text.py): from a
+    file it would be stored as is and sent on, to the national portal or in an SMS. Line breaks
+    and tabs only in the ``multiline`` columns."""
+    return [(key, problem_message(found)) for key, value in row.items()
+            if isinstance(value, str) and (found := hidden_character(value, multiline=key in multiline))]
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,14 @@ MALFORMED_CSV = {
     "a row with more cells than the header": (lambda h, r: f"{h}\n{r},extra\n", "line 2"),
     "columns separated by semicolons": (lambda h, r: f"{h.replace(',', ';')}\n{r.replace(',', ';')}\n", "line 1"),
     "over MOTCUA_IMPORT_MAX_BYTES": (lambda h, r: f"{h}\n{r}\n" + "\n" * 200_000, "file"),
+    "a terminal escape in a cell": (lambda h, r: f"{h}\n{_escaped(r)}\n", "line 2 [{third}]"),
 }
+
+
+def _escaped(row: str) -> str:
+    """The row with its third cell starting with the escape that clears a terminal."""
+    cells = row.split(",")
+    return ",".join([*cells[:2], "\x1b[2J" + cells[2], *cells[3:]])
 
 
 def _refused(argv: list[str], path: str, where: str, capsys) -> None:
@@ -176,7 +183,7 @@ def test_a_malformed_csv_file_is_reported_by_line_and_field_in_vietnamese_and_im
     make, where = MALFORMED_CSV[case]
     monkeypatch.setenv("MOTCUA_IMPORT_MAX_BYTES", "200000")
     path = _write(tmp_path / "import.csv", make(header, row))
-    _refused(argv(path, tmp_path), path, where.format(first=header.split(",")[0]), capsys)
+    _refused(argv(path, tmp_path), path, where.format(first=header.split(",")[0], third=header.split(",")[2]), capsys)
     assert not imported()
 
 

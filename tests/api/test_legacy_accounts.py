@@ -81,8 +81,8 @@ def test_a_bad_file_imports_nothing_and_names_every_bad_line(api, aws_env, tmp_p
     assert main(["accounts", "import", accounts, "--dossiers", dossiers]) == 1
     err = capsys.readouterr().err
     assert f"{accounts}: line 4 [id_number]" in err and f"{accounts}: line 4 [phone]" in err
-    assert f"{accounts}: line 5 [legacy_id]: duplicate of line 2" in err and f"{accounts}: line 5 [full_name]" in err
-    assert f"{dossiers}: line 5 [legacy_id]: no such account" in err and f"{dossiers}: line 5 [submitted_at]" in err
+    assert f"{accounts}: line 5 [legacy_id]: Trùng với dòng 2" in err and f"{accounts}: line 5 [full_name]" in err
+    assert f"{dossiers}: line 5 [legacy_id]: Không có tài khoản này" in err and f"{dossiers}: line 5 [submitted_at]" in err
     assert "nothing imported: 6 error(s)" in err
     assert legacy_store.partition(KNOWN) == (None, [])
 

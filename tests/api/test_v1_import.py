@@ -65,10 +65,10 @@ def test_a_file_with_any_bad_row_imports_nothing_and_names_each_line_and_field(a
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     assert main(["legacy", "import-dossiers", str(path)]) == 1
     err = capsys.readouterr().err
-    for expected in ("line 2 [procedure_code]: not in the catalogue", "line 2 [channel]: one of",
-                     "line 2 [submitted_at]: a date", "line 2 [fees]:", "line 2 [returned_at]: required",
-                     "line 3 [status]: import a dossier v1 was still processing as accepted",
-                     "line 3 [accepted_at]: earlier than submitted_at", "line 3 [code]: duplicate of line 1"):
+    for expected in ("line 2 [procedure_code]: Không có trong danh mục thủ tục", "line 2 [channel]: Phải là một trong",
+                     "line 2 [submitted_at]: Phải là ngày", "line 2 [fees]:", "line 2 [returned_at]: Bắt buộc",
+                     "line 3 [status]: Hồ sơ v1 còn đang xử lý được nhập với trạng thái accepted",
+                     "line 3 [accepted_at]: Sớm hơn submitted_at", "line 3 [code]: Trùng với dòng 1"):
         assert expected in err
     assert "nothing imported" in err
     assert store.get_dossier("HS-1") is None
@@ -79,4 +79,4 @@ def test_a_v1_code_motcua_already_holds_is_refused(api, aws_env, tmp_path, capsy
     path.write_text(CSV, encoding="utf-8")
     assert main(["legacy", "import-dossiers", str(path)]) == 0
     assert main(["legacy", "import-dossiers", str(path)]) == 1
-    assert "line 2 [code]: MotCua already has a dossier with this code" in capsys.readouterr().err
+    assert "line 2 [code]: MotCua đã có hồ sơ mang mã này" in capsys.readouterr().err

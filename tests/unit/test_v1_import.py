@@ -6,6 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from chalicelib.dossiers.rules import v1_import as rules
+from chalicelib.kernel import rows
+from chalicelib.kernel.text import problem_message
 
 PROCEDURE = SimpleNamespace(agency_id="000.22.30.H50")
 KNOWN = rules.Known(procedures={"1.009994": PROCEDURE}, agencies=frozenset({"000.22.30.H50", "000.00.15.H50"}),
@@ -32,26 +34,28 @@ def test_a_good_row_makes_a_returned_dossier_with_its_v1_dates_fees_and_decision
 
 
 @pytest.mark.parametrize("change, field, message", [
-    ({"code": ""}, "code", "required"),
-    ({"code": "TAKEN"}, "code", "MotCua already has a dossier with this code"),
-    ({"code": "HS 1"}, "code", "letters, digits and . - _ / only"),
-    ({"procedure_code": "9.9"}, "procedure_code", "not in the catalogue"),
-    ({"agency_id": "nowhere"}, "agency_id", "not a catalogue agency"),
-    ({"channel": "fax"}, "channel", "one of online, direct, postal"),
+    ({"code": ""}, "code", "Không được để trống"),
+    ({"code": "TAKEN"}, "code", "MotCua đã có hồ sơ mang mã này"),
+    ({"code": "HS 1"}, "code", "Chỉ gồm chữ cái không dấu, chữ số và . - _ /"),
+    ({"procedure_code": "9.9"}, "procedure_code", "Không có trong danh mục thủ tục"),
+    ({"agency_id": "nowhere"}, "agency_id", "Không phải cơ quan trong danh mục"),
+    ({"channel": "fax"}, "channel", "Phải là một trong: online, direct, postal"),
     ({"status": "processing"}, "status",
-     "import a dossier v1 was still processing as accepted (see docs/national-portal.md)"),
-    ({"returned_at": ""}, "returned_at", "required for status returned"),
-    ({"returned_at": "25/01/2024"}, "returned_at", "a date YYYY-MM-DD or ISO 8601 with an offset"),
-    ({"returned_at": "2024-01-25T10:00:00"}, "returned_at", "a date YYYY-MM-DD or ISO 8601 with an offset"),
-    ({"finished_at": "2024-01-04T15:00:00+07:00"}, "finished_at", "earlier than accepted_at"),
-    ({"due_at": "2024-01-04"}, "due_at", "earlier than accepted_at"),
-    ({"applicant_id_number": "1234"}, "applicant_id_number", "must be 12 digits (CCCD) or 9 digits (CMND)"),
-    ({"fees": "Lệ phí"}, "fees", "name:amount;name:amount (whole VND)"),
-    ({"fees": "Lệ phí:²"}, "fees", "each fee needs a name and an amount in whole VND (0 or more)"),
-    ({"fees": "Lệ phí:١٢"}, "fees", "each fee needs a name and an amount in whole VND (0 or more)"),
+     "Hồ sơ v1 còn đang xử lý được nhập với trạng thái accepted (xem docs/national-portal.md)"),
+    ({"returned_at": ""}, "returned_at", "Bắt buộc với trạng thái returned"),
+    ({"returned_at": "25/01/2024"}, "returned_at", rows.DATE),
+    ({"returned_at": "2024-01-25T10:00:00"}, "returned_at", rows.DATE),
+    ({"finished_at": "2024-01-04T15:00:00+07:00"}, "finished_at", "Sớm hơn accepted_at"),
+    ({"due_at": "2024-01-04"}, "due_at", "Sớm hơn accepted_at"),
+    ({"applicant_id_number": "1234"}, "applicant_id_number", rows.ID_NUMBER),
+    ({"fees": "Lệ phí"}, "fees", "Phải có dạng tên phí:số tiền;tên phí:số tiền (số tiền là số nguyên VND)"),
+    ({"fees": "Lệ phí:²"}, "fees", "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên"),
+    ({"fees": "Lệ phí:١٢"}, "fees", "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên"),
     ({"applicant_phone": "0９１２３４５６７８"}, "applicant_phone",
-     "not a Vietnamese phone number (0912345678 or +84912345678)"),
-    ({"summary": "a" * 1001}, "summary", "at most 1000 characters"),
+     rows.PHONE),
+    ({"summary": "a" * 1001}, "summary", "Tối đa 1000 ký tự"),
+    ({"applicant_name": "Phạm Thị\u202eCúc"}, "applicant_name", problem_message("U+202E")),    # Trojan Source
+    ({"applicant_name": "Phạm\nCúc"}, "applicant_name", problem_message("U+000A")),            # a line break
 ])
 def test_each_bad_value_is_named_by_its_field(change, field, message):
     assert (field, message) in errors_of(**change)
@@ -61,8 +65,8 @@ def test_a_file_with_one_bad_row_is_rejected_whole_with_every_error_and_duplicat
     rows = [(2, ROW), (3, {**ROW, "code": "HS-2", "channel": "fax"}), (4, ROW)]
     with pytest.raises(rules.ImportRejected) as info:
         rules.check_file(rows, KNOWN)
-    assert [str(e) for e in info.value.errors] == ["line 3 [channel]: one of online, direct, postal",
-                                                    "line 4 [code]: duplicate of line 2"]
+    assert [str(e) for e in info.value.errors] == ["line 3 [channel]: Phải là một trong: online, direct, postal",
+                                                    "line 4 [code]: Trùng với dòng 2"]
 
 
 def test_csv_and_json_files_are_read_and_a_wrong_shape_is_refused():

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from chalicelib.kernel.rows import RowError, RowsRejected, import_date, read_csv, read_json
+from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, RowError, RowsRejected, at_line, at_most, duplicate_of,
+                                    hidden_characters, import_date, one_of, read_csv, read_json)
 from chalicelib.kernel.text import is_ascii_digits
 from chalicelib.kernel.working_days import parse_iso
 
@@ -87,18 +88,18 @@ def _fees(value: Any) -> list[dict[str, Any]] | str:
     if isinstance(value, str):
         parts = [part.rsplit(":", 1) for part in value.split(";") if part.strip()]
         if any(len(part) != 2 for part in parts):
-            return "name:amount;name:amount (whole VND)"
+            return "Phải có dạng tên phí:số tiền;tên phí:số tiền (số tiền là số nguyên VND)"
         pairs = [(name.strip(), amount.strip()) for name, amount in parts]
     elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
         pairs = [(item.get("name"), item.get("amount")) for item in value]
     else:
-        return "a list of {name, amount}"
+        return "Phải là danh sách các {name, amount}"
     fees = []
     for name, amount in pairs:
         number = amount if isinstance(amount, int) and not isinstance(amount, bool) else \
             int(amount) if isinstance(amount, str) and is_ascii_digits(amount) else None
         if not isinstance(name, str) or not name or number is None or number < 0:
-            return "each fee needs a name and an amount in whole VND (0 or more)"
+            return "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên"
         fees.append({"name": name, "amount": number})
     return fees
 
@@ -127,32 +128,33 @@ def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str
 
     for key in REQUIRED:
         if not clean[key]:
-            bad(key, "required")
+            bad(key, BLANK)
     for key, limit in LIMITS.items():
         if len(clean[key]) > limit:
-            bad(key, f"at most {limit} characters")
+            bad(key, at_most(limit))
+    errors += at_line(line, hidden_characters(clean, multiline=("summary",)))
     if clean["code"] and not _CODE.match(clean["code"]):
-        bad("code", "letters, digits and . - _ / only")
+        bad("code", "Chỉ gồm chữ cái không dấu, chữ số và . - _ /")
     elif clean["code"] and known.exists(clean["code"]):
-        bad("code", "MotCua already has a dossier with this code")
+        bad("code", "MotCua đã có hồ sơ mang mã này")
     procedure = known.procedures.get(clean["procedure_code"])
     if clean["procedure_code"] and procedure is None:
-        bad("procedure_code", "not in the catalogue")
+        bad("procedure_code", "Không có trong danh mục thủ tục")
     if clean["agency_id"] and clean["agency_id"] not in known.agencies:
-        bad("agency_id", "not a catalogue agency")
+        bad("agency_id", "Không phải cơ quan trong danh mục")
     for key, allowed in (("channel", CHANNELS), ("applicant_type", APPLICANT_TYPES), ("decision", DECISIONS),
                          ("return_method", RETURN_METHODS)):
         if clean[key] and clean[key] not in allowed:
-            bad(key, "one of " + ", ".join(allowed))
+            bad(key, one_of(allowed))
     if clean["status"] in ("processing", "supplement_requested"):
-        bad("status", "import a dossier v1 was still processing as accepted (see docs/national-portal.md)")
+        bad("status", "Hồ sơ v1 còn đang xử lý được nhập với trạng thái accepted (xem docs/national-portal.md)")
     elif clean["status"] and clean["status"] not in STATUSES:
-        bad("status", "one of " + ", ".join(STATUSES))
+        bad("status", one_of(STATUSES))
     if clean["applicant_id_number"] and not known.valid_id_number(clean["applicant_id_number"]):
-        bad("applicant_id_number", "must be 12 digits (CCCD) or 9 digits (CMND)")
+        bad("applicant_id_number", ID_NUMBER)
     clean["applicant_phone"] = clean["applicant_phone"].replace(" ", "")
     if clean["applicant_phone"] and not _PHONE.match(clean["applicant_phone"]):
-        bad("applicant_phone", "not a Vietnamese phone number (0912345678 or +84912345678)")
+        bad("applicant_phone", PHONE)
     _check_dates(clean, bad)
     fees = _fees(row.get("fees"))
     if isinstance(fees, str):
@@ -170,14 +172,14 @@ def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None
         raw = clean[key]
         parsed = import_date(raw) if raw else None
         if raw and parsed is None:
-            bad(key, "a date YYYY-MM-DD or ISO 8601 with an offset")
+            bad(key, DATE)
             unreadable.add(key)
         if raw and len(raw) == 10:
             day_only.add(key)
         clean[key] = parsed
     for key in NEEDS.get(clean["status"], ()):
         if clean[key] is None and key not in unreadable:
-            bad(key, f"required for status {clean['status']}")
+            bad(key, f"Bắt buộc với trạng thái {clean['status']}")
 
     def before(first: str, second: str) -> bool:
         """``second`` is earlier than ``first`` (by day when either has no time)."""
@@ -188,9 +190,9 @@ def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None
     present = [key for key in ORDER if clean[key]]
     for earlier, later in pairwise(present):
         if before(earlier, later):
-            bad(later, f"earlier than {earlier}")
+            bad(later, f"Sớm hơn {earlier}")
     if clean["due_at"] and clean["accepted_at"] and before("accepted_at", "due_at"):
-        bad("due_at", "earlier than accepted_at")
+        bad("due_at", "Sớm hơn accepted_at")
 
 
 def check_file(rows: list[tuple[int, dict[str, Any]]], known: Known) -> list[dict[str, Any]]:
@@ -201,7 +203,7 @@ def check_file(rows: list[tuple[int, dict[str, Any]]], known: Known) -> list[dic
     for line, row in rows:
         clean, found = check_row(line, row, known)
         if clean["code"] in seen:
-            found.append(RowError(line, "code", f"duplicate of line {seen[clean['code']]}"))
+            found.append(RowError(line, "code", duplicate_of(seen[clean["code"]])))
         seen.setdefault(clean["code"], line)
         errors += found
         clean_rows.append(clean)

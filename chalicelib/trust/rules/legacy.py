@@ -21,7 +21,8 @@ import re
 from typing import Any
 from collections.abc import Mapping
 
-from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, import_date, read_csv
+from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, FieldErrors, RowError, RowsRejected, at_line, at_most,
+                                    duplicate_of, hidden_characters, import_date, one_of, read_csv)
 from chalicelib.trust.rules.privacy import valid_id_number
 from chalicelib.dossiers.rules.transitions import STATUSES
 
@@ -45,7 +46,7 @@ def _rows(text: str, name: str, columns: tuple[str, ...], errors: list[RowError]
 
 
 def _too_long(row: Mapping[str, str]) -> FieldErrors:
-    return [(field, f"at most {limit} characters") for field, limit in _LIMITS.items() if len(row.get(field, "")) > limit]
+    return [(field, at_most(limit)) for field, limit in _LIMITS.items() if len(row.get(field, "")) > limit]
 
 
 def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, Any]], list[RowError]]:
@@ -54,17 +55,17 @@ def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, An
     seen_ids: dict[str, int] = {}
     seen_numbers: dict[str, int] = {}
     for line, row in _rows(text, name, ACCOUNT_COLUMNS, errors):
-        problems: FieldErrors = [(field, "required") for field in ("legacy_id", "id_number", "full_name")
+        problems: FieldErrors = [(field, BLANK) for field in ("legacy_id", "id_number", "full_name")
                                  if not row.get(field)]
         if row.get("id_number") and not valid_id_number(row["id_number"]):
-            problems.append(("id_number", "must be 12 digits (CCCD) or 9 digits (CMND)"))
+            problems.append(("id_number", ID_NUMBER))
         phone = row.get("phone", "").replace(" ", "")
         if phone and not _PHONE.match(phone):
-            problems.append(("phone", "not a Vietnamese phone number (0912345678 or +84912345678)"))
-        problems += _too_long(row)
+            problems.append(("phone", PHONE))
+        problems += _too_long(row) + hidden_characters(row)
         for field, seen in (("legacy_id", seen_ids), ("id_number", seen_numbers)):
             if row.get(field) and row[field] in seen:
-                problems.append((field, f"duplicate of line {seen[row[field]]}"))
+                problems.append((field, duplicate_of(seen[row[field]])))
             seen.setdefault(row.get(field, ""), line)
         errors += at_line(line, problems, file=name)
         if not problems:
@@ -78,18 +79,18 @@ def parse_dossiers(text: str, legacy_ids: set[str], name: str = "dossiers") -> t
     dossiers: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for line, row in _rows(text, name, DOSSIER_COLUMNS, errors):
-        problems: FieldErrors = [(field, "required") for field in _REQUIRED_DOSSIER if not row.get(field)]
+        problems: FieldErrors = [(field, BLANK) for field in _REQUIRED_DOSSIER if not row.get(field)]
         if row.get("legacy_id") and row["legacy_id"] not in legacy_ids:
-            problems.append(("legacy_id", "no such account in the accounts file"))
+            problems.append(("legacy_id", "Không có tài khoản này trong tệp tài khoản"))
         if row.get("status") and row["status"] not in STATUSES:
-            problems.append(("status", "one of " + ", ".join(STATUSES)))
+            problems.append(("status", one_of(STATUSES)))
         dates = {field: import_date(row[field]) if row.get(field) else None for field in ("submitted_at", "closed_at")}
         for field, value in dates.items():
             if row.get(field) and value is None:
-                problems.append((field, "a date YYYY-MM-DD or ISO 8601 with an offset"))
-        problems += _too_long(row)
+                problems.append((field, DATE))
+        problems += _too_long(row) + hidden_characters(row, multiline=("summary",))
         if row.get("code") in seen:
-            problems.append(("code", f"duplicate of line {seen[row['code']]}"))
+            problems.append(("code", duplicate_of(seen[row["code"]])))
         seen.setdefault(row.get("code", ""), line)
         errors += at_line(line, problems, file=name)
         if not problems:

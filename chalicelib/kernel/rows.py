@@ -27,7 +27,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from chalicelib.kernel.text import hidden_character, problem_message
+from chalicelib.kernel.text import hidden_character, nfc, problem_message
 from chalicelib.kernel.working_days import iso, to_local
 
 # One record's problems as its checks find them, (field or None, message), before the caller
@@ -181,7 +181,7 @@ def _json_reason(message: str) -> str:
 
 def read_csv(text: str, columns: Sequence[str], *, required: Sequence[str] | None = None,
              file: str | None = None) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    """A CSV text's rows as (line, {column: trimmed value}) and every error in its shape, each
+    """A CSV text's rows as (line, {column: trimmed value in NFC}) and every error in its shape, each
     in Vietnamese by line and column (the header is line 1). The line is the physical line a
     row starts on (a quoted cell may span lines); blank rows are skipped, header names are
     trimmed and lowercased and a leading BOM (what Excel's "CSV UTF-8" writes) is ignored.
@@ -212,7 +212,7 @@ def read_csv(text: str, columns: Sequence[str], *, required: Sequence[str] | Non
                                                    "dung có dấu phẩy phải đặt trong dấu ngoặc kép)", file))
             else:
                 cells += [""] * (len(header) - len(cells))
-                rows.append((line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)
+                rows.append((line, {name: nfc(cell.strip()) for name, cell in zip(header, cells, strict=True)
                                     if name in columns}))
     except csv.Error as error:
         errors.append(RowError(previous + 1, None, _csv_reason(error), file))   # where the broken row starts

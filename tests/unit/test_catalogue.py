@@ -275,6 +275,11 @@ def test_csv_row_with_unquoted_comma_is_reported_not_misread():
     assert [(e.line, e.field) for e in errors] == [(2, None)]
 
 
+def test_csv_steps_nested_deeper_than_python_recurses_are_a_steps_error_not_a_crash():
+    text = f'{HEADER},steps\n{csv_row()},"{"[" * 60_000 + "]" * 60_000}"\n'
+    assert lines_and_fields(errors_of(text, "csv")) == {(2, "steps")}
+
+
 @pytest.mark.parametrize("days", ["3.5", "-1", "0", "ba", "", "1e1", "366"])
 def test_csv_rejects_days_that_are_not_a_positive_whole_number(days):
     errors = errors_of(f"{HEADER}\n{csv_row(processing_days=days)}\n", "csv")

@@ -106,6 +106,11 @@ def test_a_csv_header_is_read_whatever_its_case_spaces_or_line_endings():
     assert (rows, errors) == ([(2, {"code": "A", "name": "Bình"}), (3, {"code": "B", "name": "An"})], [])
 
 
+def test_csv_values_are_read_in_nfc_whatever_spelling_the_file_used():
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
+    assert read_csv(f"code,name\nA,{decomposed}\n", ("code", "name"))[0] == [(2, {"code": "A", "name": "Nguyễn Thị Ánh"})]
+
+
 def test_only_the_required_columns_must_be_in_the_header_and_shape_errors_name_the_file():
     assert read_csv("code\nA\n", ("code", "name"), required=("code",)) == ([(2, {"code": "A"})], [])
     assert read_csv("name\nA\n", ("code", "name"), required=("code",), file="v1.csv")[1] == [

@@ -442,7 +442,7 @@ def _steps(value: Any, csv_mode: bool, processing_days: int | None, errs: FieldE
         else:
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):   # RecursionError: arrays nested deeper than Python recurses
                 errs.append(("steps", 'Cột "steps" phải là một mảng JSON các bước, ví dụ '
                                       '[{"name": "Thẩm định", "role": "officer", "unit": "Phòng Hộ tịch", "days": 3}]'))
                 return None

@@ -28,7 +28,7 @@ from typing import Any
 
 from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, RowError, RowsRejected, at_line, at_most, duplicate_of,
                                     hidden_characters, import_date, one_of, read_csv, read_json)
-from chalicelib.kernel.text import is_ascii_digits
+from chalicelib.kernel.text import is_ascii_digits, nfc
 from chalicelib.kernel.working_days import parse_iso
 
 COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
@@ -114,8 +114,9 @@ class Known:
 
 
 def _text(row: Mapping[str, Any], key: str) -> str:
+    """A value as trimmed text in NFC (chalicelib/kernel/text.py: one spelling of each name)."""
     value = row.get(key)
-    return value.strip() if isinstance(value, str) else "" if value is None else str(value)
+    return nfc(value.strip()) if isinstance(value, str) else "" if value is None else str(value)
 
 
 def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str, Any], list[RowError]]:

@@ -42,10 +42,11 @@ def build(row: dict[str, Any]) -> Dossier:
 def import_file(text: str, *, is_json: bool) -> list[Dossier]:
     """Check the whole file, then write every dossier; the dossiers written. ImportRejected
     (rules.ImportRejected) lists every error and nothing is written."""
+    rows = rules.read_rows(text, is_json=is_json)   # a file that is not one is refused before any table is read
     catalogue = snapshot()
     known = rules.Known(procedures=catalogue.procedures, agencies=frozenset(catalogue.agencies),
                         exists=lambda code: store.get_dossier(code) is not None, valid_id_number=valid_id_number)
-    dossiers = [build(row) for row in rules.check_file(rules.read_rows(text, is_json=is_json), known)]
+    dossiers = [build(row) for row in rules.check_file(rows, known)]
     actor = audit.Actor.system("v1-import")
     written = []
     for dossier in dossiers:

@@ -275,6 +275,11 @@ def test_csv_row_with_unquoted_comma_is_reported_not_misread():
     assert [(e.line, e.field) for e in errors] == [(2, None)]
 
 
+def test_a_bidi_override_in_a_name_is_refused_as_a_control_character_is():
+    errors = errors_of(f"{HEADER}\n{csv_row(name='Chứng thực\u202efdp.exe')}\n", "csv")
+    assert lines_and_fields(errors) == {(2, "name")} and "đảo chiều" in errors[0].message
+
+
 def test_csv_steps_nested_deeper_than_python_recurses_are_a_steps_error_not_a_crash():
     text = f'{HEADER},steps\n{csv_row()},"{"[" * 60_000 + "]" * 60_000}"\n'
     assert lines_and_fields(errors_of(text, "csv")) == {(2, "steps")}

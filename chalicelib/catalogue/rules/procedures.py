@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
+from chalicelib.kernel.text import hidden_character
 from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, decode, read_csv, read_file, read_json
 
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
@@ -238,8 +239,9 @@ def _text(value: Any, label: str, field: str | None, errs: FieldErrors) -> str |
     if not value:
         errs.append((field, f"{_cap(label)} không được để trống"))
         return None
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        errs.append((field, f"{_cap(label)} không được chứa ký tự điều khiển (xuống dòng, tab…)"))
+    if any(unicodedata.category(ch) == "Cc" for ch in value) or hidden_character(value):   # bidi: Trojan Source
+        errs.append((field, f"{_cap(label)} không được chứa ký tự điều khiển (xuống dòng, tab…) hay ký tự đảo "
+                            "chiều văn bản"))
         return None
     return value
 

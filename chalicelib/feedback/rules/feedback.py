@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any, TypedDict
 
 from chalicelib.kernel.errors import Conflict, ValidationFailed
+from chalicelib.kernel.text import is_phone
 
 KINDS = ("procedure", "conduct")       # regulations/procedures | an officer's conduct
 CHANNELS = ("online", "phone")
@@ -29,7 +30,6 @@ REACTIONS = ("like", "dislike")
 REFUSE_DAYS, SUPPLEMENT_DAYS, ANSWER_DAYS = 2, 5, 15
 MAX_CONTENT = 4000
 _DOSSIER_CODE = re.compile(r"^[A-Za-z0-9._]{1,64}-[0-9]{6}-[0-9]{4}\Z")
-_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")
 
 
 class Feedback(TypedDict, total=False):
@@ -94,7 +94,7 @@ def validate_submission(body: Any, *, by_phone: bool) -> dict[str, Any]:
     else:
         name = _text(raw_contact, "full_name", errors, required=by_phone, max_len=200, label="Họ và tên")
         phone = _text(raw_contact, "phone", errors, required=by_phone, max_len=15, label="Số điện thoại")
-        if phone and not _PHONE.match(phone.replace(" ", "")):
+        if phone and not is_phone(phone.replace(" ", "")):
             errors["contact.phone"] = "Số điện thoại không hợp lệ (ví dụ: 0912345678)."
         contact = {k: v for k, v in (("full_name", name), ("phone", phone and phone.replace(" ", ""))) if v}
         for key in ("full_name", "phone"):   # the field errors name the path

@@ -54,6 +54,17 @@ class Feedback(TypedDict, total=False):
     reaction: str | None
 
 
+# What the audit record of a change may copy (chalicelib.trust.rules.audit.feedback_change):
+# values about the handling, never about the person. The title, content, contact, the answer's
+# text, the reasons and the citizen's further information are named in ``changed``, never copied;
+# so is who filed it (a citizen's subject). ``by`` is the officer who acted.
+AUDIT_VALUE_KEYS = frozenset({"status", "version", "agency_id", "dossier_code", "kind", "channel", "received_at",
+                              "published", "reaction"})
+AUDIT_NESTED_KEYS = frozenset({"answer", "refusal", "supplement"})      # changes named one level deep
+AUDIT_MEMBER_PATHS = frozenset({"answer.answered_at", "answer.by", "refusal.at", "refusal.by",
+                                "supplement.requested_at", "supplement.by", "supplement.ended_at"})
+
+
 def _text(body: Mapping[str, Any], key: str, errors: dict[str, str], *, required: bool, max_len: int,
           label: str) -> str | None:
     value = body.get(key)

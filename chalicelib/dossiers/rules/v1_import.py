@@ -28,7 +28,7 @@ from typing import Any
 
 from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, RowError, RowsRejected, at_line, at_most, duplicate_of,
                                     hidden_characters, import_date, one_of, read_csv, read_json)
-from chalicelib.kernel.text import is_ascii_digits, nfc
+from chalicelib.kernel.text import is_ascii_digits, is_phone, nfc
 from chalicelib.kernel.working_days import parse_iso
 
 COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
@@ -49,7 +49,6 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "returned": ("accepted_at", "due_at", "finished_at", "returned_at")}
 LIMITS = {"code": 50, "applicant_name": 200, "summary": 1000, "applicant_email": 200}   # MaHoSo, ChuHoSo, TrichYeuHoSo
 _CODE = re.compile(r"^[A-Za-z0-9.\-_/]+$")
-_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")   # ASCII digits only (chalicelib/kernel/text.py)
 IMPORTER = "system:v1-import"
 
 
@@ -154,7 +153,7 @@ def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str
     if clean["applicant_id_number"] and not known.valid_id_number(clean["applicant_id_number"]):
         bad("applicant_id_number", ID_NUMBER)
     clean["applicant_phone"] = clean["applicant_phone"].replace(" ", "")
-    if clean["applicant_phone"] and not _PHONE.match(clean["applicant_phone"]):
+    if clean["applicant_phone"] and not is_phone(clean["applicant_phone"]):
         bad("applicant_phone", PHONE)
     _check_dates(clean, bad)
     fees = _fees(row.get("fees"))

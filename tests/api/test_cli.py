@@ -156,6 +156,7 @@ MALFORMED_CSV = {
     "a row with more cells than the header": (lambda h, r: f"{h}\n{r},extra\n", "line 2"),
     "columns separated by semicolons": (lambda h, r: f"{h.replace(',', ';')}\n{r.replace(',', ';')}\n", "line 1"),
     "over MOTCUA_IMPORT_MAX_BYTES": (lambda h, r: f"{h}\n{r}\n" + "\n" * 200_000, "file"),
+    "a header alone": (lambda h, r: f"\ufeff{h}\r\n\r\n", "file"),
     "a terminal escape in a cell": (lambda h, r: f"{h}\n{_escaped(r)}\n", "line 2 [{third}]"),
 }
 

@@ -320,6 +320,10 @@ def test_empty_csv_is_an_error():
     assert errors_of("", "csv")[0].line == 1
 
 
+def test_a_csv_of_a_header_alone_is_an_error_for_the_file():
+    assert [(e.line, e.field) for e in errors_of(f"\ufeff{HEADER}\r\n\r\n", "csv")] == [(None, None)]
+
+
 # --------------------------------------------------------------------------- JSON import
 
 AGENCY = {"agency_id": "000.00.13.H50", "name": "Sở Tư pháp", "level": "department"}

@@ -654,6 +654,8 @@ def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
 
 def _parse_csv(text: str) -> list[Procedure]:
     rows, errors = read_csv(text, CSV_COLUMNS + OPTIONAL_CSV_COLUMNS, required=CSV_COLUMNS)
+    if not rows and not errors:   # a header alone: an export that went wrong, not an empty catalogue
+        errors.append(RowError(None, None, "Tệp không có thủ tục nào"))
     procedures = _collect_procedures(rows, True, None, lambda n: "", lambda n: f"dòng {n}", errors)
     if errors:
         raise CatalogueError(sorted(errors, key=lambda e: e.line or 0))

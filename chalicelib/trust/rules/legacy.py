@@ -38,9 +38,12 @@ class LegacyImportError(RowsRejected):
     """The accounts file or the dossiers file has errors; nothing of either is imported."""
 
 
-def _rows(text: str, name: str, columns: tuple[str, ...], errors: list[RowError]) -> list[tuple[int, dict[str, str]]]:
+def _rows(text: str, name: str, columns: tuple[str, ...], what: str,
+          errors: list[RowError]) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows; its shape errors, or that it has no row (a header alone: an export that
+    went wrong), added to ``errors``."""
     rows, shape = read_csv(text, columns, file=name)
-    errors += shape
+    errors += shape or ([] if rows else [RowError(None, None, f"Tệp không có {what} nào", name)])
     return rows
 
 
@@ -53,7 +56,7 @@ def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, An
     accounts: list[dict[str, Any]] = []
     seen_ids: dict[str, int] = {}
     seen_numbers: dict[str, int] = {}
-    for line, row in _rows(text, name, ACCOUNT_COLUMNS, errors):
+    for line, row in _rows(text, name, ACCOUNT_COLUMNS, "tài khoản", errors):
         problems: FieldErrors = [(field, BLANK) for field in ("legacy_id", "id_number", "full_name")
                                  if not row.get(field)]
         if row.get("id_number") and not valid_id_number(row["id_number"]):
@@ -77,7 +80,7 @@ def parse_dossiers(text: str, legacy_ids: set[str], name: str = "dossiers") -> t
     errors: list[RowError] = []
     dossiers: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for line, row in _rows(text, name, DOSSIER_COLUMNS, errors):
+    for line, row in _rows(text, name, DOSSIER_COLUMNS, "hồ sơ", errors):
         problems: FieldErrors = [(field, BLANK) for field in _REQUIRED_DOSSIER if not row.get(field)]
         if row.get("legacy_id") and row["legacy_id"] not in legacy_ids:
             problems.append(("legacy_id", "Không có tài khoản này trong tệp tài khoản"))
@@ -106,8 +109,6 @@ def parse_files(accounts_text: str, dossiers_text: str | None, *, accounts_name:
         dossiers, more = parse_dossiers(dossiers_text, {a["legacy_id"] for a in accounts} | _ids_with_errors(
             accounts_text), dossiers_name)
         errors += more
-    if not accounts and not errors:
-        errors.append(RowError(None, None, "Tệp không có tài khoản nào", accounts_name))
     if errors:
         raise LegacyImportError(errors)
     return accounts, dossiers

@@ -155,9 +155,23 @@ def read_json(text: str) -> Any:
 
 
 def _object(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    repeated += [key for i, key in enumerate(keys) if key in keys[:i]]
-    return dict(pairs)
+    """One JSON object; its repeated keys added to ``repeated`` (in linear time: an object may
+    hold millions of keys)."""
+    document = dict(pairs)
+    if len(document) < len(pairs):
+        repeated += _repeated([key for key, _ in pairs])
+    return document
+
+
+def _repeated(names: list[str]) -> list[str]:
+    """Each name that occurs again, at its later occurrences."""
+    seen: set[str] = set()
+    again = []
+    for name in names:
+        if name in seen:
+            again.append(name)
+        seen.add(name)
+    return again
 
 
 _JSON_REASONS = {
@@ -227,7 +241,7 @@ def _header_errors(header: list[str], line: int, columns: Sequence[str], require
         return [RowError(line, None, 'Tệp CSV phải phân cách các cột bằng dấu phẩy (","), không phải dấu chấm '
                                      "phẩy hay tab", file)]
     errors = [RowError(line, name, f'Cột "{name}" bị lặp lại trong dòng tiêu đề', file)
-              for i, name in enumerate(header) if name in columns and name in header[:i]]
+              for name in _repeated(header) if name in columns]
     return errors + [RowError(line, name, f'Thiếu cột "{name}" trong dòng tiêu đề', file)
                      for name in required if name not in header]
 

@@ -21,7 +21,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +34,8 @@ from chalicelib.kernel.working_days import iso, to_local
 # knows (or says) which line of which file the record came from.
 FieldErrors = list[tuple[str | None, str]]
 _ZIP = b"PK\x03\x04"   # an .xlsx workbook is a zip file
+MAX_ERRORS = 1000     # a file's errors reported before its check stops (too_many)
+_STOPPED = f"Dừng kiểm tra sau {MAX_ERRORS} lỗi: sửa các lỗi trên rồi nhập lại"
 
 # What the legacy and v1 imports say of the same problem, in the same Vietnamese words.
 BLANK = "Không được để trống"   # a required value left empty
@@ -193,46 +195,71 @@ def _json_reason(message: str) -> str:
     return _JSON_REASONS.get(message, f"sai cú pháp ({message})")
 
 
-def read_csv(text: str, columns: Sequence[str], *, required: Sequence[str] | None = None,
-             file: str | None = None) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    """A CSV text's rows as (line, {column: trimmed value in NFC}) and every error in its shape, each
-    in Vietnamese by line and column (the header is line 1). The line is the physical line a
-    row starts on (a quoted cell may span lines); blank rows are skipped, header names are
-    trimmed and lowercased and a leading BOM (what Excel's "CSV UTF-8" writes) is ignored.
-    Only ``columns`` are kept (others are ignored); ``required`` (default: all of them) must be
-    in the header, and none of ``columns`` twice.
+def read_csv(text: str, columns: Sequence[str], errors: list[RowError], *, required: Sequence[str] | None = None,
+             file: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """A CSV text's rows as (line, {column: trimmed value in NFC}), read as they are iterated,
+    each error in the file's shape added to ``errors`` in Vietnamese by line and column (the
+    header is line 1; its errors are there on return). The line is the physical line a row
+    starts on (a quoted cell may span lines); blank rows are skipped, header names are trimmed
+    and lowercased and a leading BOM (what Excel's "CSV UTF-8" writes) is ignored. Only
+    ``columns`` are kept (others are ignored); ``required`` (default: all of them) must be in
+    the header, and none of ``columns`` twice.
 
     Shape errors: no header, one separated by ";" or tab, a column named twice or missing (then
-    no row is read), a row with more cells than the header has columns (an unquoted comma: its
+    there is no row), a row with more cells than the header has columns (an unquoted comma: its
     cells would land in the wrong columns, so it is reported, not misread), a syntax error or a
     cell over csv's 131,072 characters (usually a quote never closed), named by the line its row
-    starts on; reading stops there."""
+    starts on; reading stops there, and once ``errors`` holds MAX_ERRORS."""
+    before = len(errors)
+    cells = _cells(text, errors, file)
+    first = next(cells, None)
+    if first is None:
+        if len(errors) == before:
+            errors.append(RowError(1, None, f"Tệp CSV trống: thiếu dòng tiêu đề ({','.join(columns)})", file))
+        return iter(())
+    line, names = first
+    header = [name.strip().lower() for name in names]
+    if problems := _header_errors(header, line, columns, required or columns, file):
+        errors += problems
+        return iter(())
+    return _rows(cells, header, columns, errors, file)
+
+
+def _cells(text: str, errors: list[RowError], file: str | None) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows' cells with the line each starts on; a syntax error ends them."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    header: list[str] | None = None
-    rows: list[tuple[int, dict[str, str]]] = []
-    errors: list[RowError] = []
     previous = 0
     try:
         for cells in reader:
             line, previous = previous + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip().lower() for cell in cells]
-                if errors := _header_errors(header, line, columns, required or columns, file):
-                    return [], errors
-            elif len(cells) > len(header):
-                errors.append(RowError(line, None, f"Dòng có {len(cells)} ô nhưng tiêu đề có {len(header)} cột (nội "
-                                                   "dung có dấu phẩy phải đặt trong dấu ngoặc kép)", file))
-            else:
-                cells += [""] * (len(header) - len(cells))
-                rows.append((line, {name: nfc(cell.strip()) for name, cell in zip(header, cells, strict=True)
-                                    if name in columns}))
+            if any(cell.strip() for cell in cells):
+                yield line, cells
     except csv.Error as error:
         errors.append(RowError(previous + 1, None, _csv_reason(error), file))   # where the broken row starts
-    if header is None and not errors:
-        errors.append(RowError(1, None, f"Tệp CSV trống: thiếu dòng tiêu đề ({','.join(columns)})", file))
-    return rows, errors
+
+
+def _rows(cells: Iterator[tuple[int, list[str]]], header: list[str], columns: Sequence[str], errors: list[RowError],
+          file: str | None) -> Iterator[tuple[int, dict[str, str]]]:
+    for line, row in cells:
+        if too_many(errors, file):
+            return
+        if len(row) > len(header):
+            errors.append(RowError(line, None, f"Dòng có {len(row)} ô nhưng tiêu đề có {len(header)} cột (nội "
+                                               "dung có dấu phẩy phải đặt trong dấu ngoặc kép)", file))
+            continue
+        row += [""] * (len(header) - len(row))
+        yield line, {name: nfc(cell.strip()) for name, cell in zip(header, row, strict=True) if name in columns}
+
+
+def too_many(errors: list[RowError], file: str | None = None) -> bool:
+    """Whether to stop checking a file: ``errors`` holds MAX_ERRORS (then, once, an error saying
+    so). A file of millions of bad rows would otherwise hold millions of errors in memory for a
+    report no one reads past its first page; the operator fixes these and runs it again."""
+    if len(errors) < MAX_ERRORS:
+        return False
+    if errors[-1].message != _STOPPED:
+        errors.append(RowError(None, None, _STOPPED, file))
+    return True
 
 
 def _header_errors(header: list[str], line: int, columns: Sequence[str], required: Sequence[str],

@@ -222,3 +222,14 @@ def test_a_v1_date_past_the_calendar_s_end_is_a_row_error_not_a_traceback(aws_en
     path = _write(tmp_path / "v1.csv", f"{V1_HEADER}\nHS-V1-1,1.009994,Phạm Thị Cúc,direct,submitted,0001-01-01T00:00:00+14:00\n")
     assert main(["legacy", "import-dossiers", path]) == 1
     assert f"{path}: line 2 [submitted_at]: " in capsys.readouterr().err and not _v1_imported()
+
+
+@pytest.mark.parametrize("importer", IMPORTERS)
+def test_a_file_of_endless_bad_rows_is_checked_until_a_thousand_errors_and_says_it_stopped(
+        importer, aws_env, tmp_path, capsys):
+    header, _, argv, imported = IMPORTERS[importer]
+    path = _write(tmp_path / "import.csv", f"{header}\n" + "x\n" * 500_000)
+    assert main(argv(path, tmp_path)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert 1000 < len(err) < 1020 and err[-2] == f"{path}: file: Dừng kiểm tra sau 1000 lỗi: sửa các lỗi trên rồi nhập lại"
+    assert not imported()

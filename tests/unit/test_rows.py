@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from chalicelib.kernel.rows import (RowError, RowsRejected, at_line, decode, import_date, read_csv, read_file, read_json,
-                                    rejection_report)
+                                    rejection_report, MAX_ERRORS)
 
 
 def test_an_error_names_its_line_and_field_or_else_the_whole_file():
@@ -28,9 +29,16 @@ def test_a_refusal_prints_every_error_named_by_its_own_file_or_the_one_imported_
     assert str(RowsRejected(errors)) == "2 error(s)" and RowsRejected(iter(errors)).errors == errors
 
 
+def csv_file(text: str, columns: tuple[str, ...], **options: Any) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """read_csv's rows, all read, and the errors found on the way."""
+    errors: list[RowError] = []
+    rows = list(read_csv(text, columns, errors, **options))
+    return rows, errors
+
+
 def test_csv_rows_keep_the_line_they_start_on_and_skip_blank_lines_a_bom_padding_and_unknown_columns():
     text = '\ufeff code , NAME,note\n\nA1 ,"Nguyễn\nVăn An",x\n,\nB2,Bình\nC3\n'
-    assert read_csv(text, ("code", "name")) == ([(3, {"code": "A1", "name": "Nguyễn\nVăn An"}),
+    assert csv_file(text, ("code", "name")) == ([(3, {"code": "A1", "name": "Nguyễn\nVăn An"}),
                                                 (6, {"code": "B2", "name": "Bình"}), (7, {"code": "C3", "name": ""})], [])
 
 
@@ -97,23 +105,23 @@ HEADER = "code,name,phone"
 ], ids=["empty", "blank", "semicolons", "missing column", "column twice", "unquoted comma", "huge cell",
         "unclosed quote"])
 def test_a_csv_file_s_shape_errors_are_reported_by_line_and_column(text, expected):
-    _, errors = read_csv(text, ("code", "name", "phone"))
+    _, errors = csv_file(text, ("code", "name", "phone"))
     assert [(e.line, e.field) for e in errors] == expected and vietnamese(errors)
 
 
 def test_a_csv_header_is_read_whatever_its_case_spaces_or_line_endings():
-    rows, errors = read_csv("\ufeff Code ,NAME\r\nA,Bình\rB,An\r\n", ("code", "name"))
+    rows, errors = csv_file("\ufeff Code ,NAME\r\nA,Bình\rB,An\r\n", ("code", "name"))
     assert (rows, errors) == ([(2, {"code": "A", "name": "Bình"}), (3, {"code": "B", "name": "An"})], [])
 
 
 def test_csv_values_are_read_in_nfc_whatever_spelling_the_file_used():
     decomposed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh")
-    assert read_csv(f"code,name\nA,{decomposed}\n", ("code", "name"))[0] == [(2, {"code": "A", "name": "Nguyễn Thị Ánh"})]
+    assert csv_file(f"code,name\nA,{decomposed}\n", ("code", "name"))[0] == [(2, {"code": "A", "name": "Nguyễn Thị Ánh"})]
 
 
 def test_only_the_required_columns_must_be_in_the_header_and_shape_errors_name_the_file():
-    assert read_csv("code\nA\n", ("code", "name"), required=("code",)) == ([(2, {"code": "A"})], [])
-    assert read_csv("name\nA\n", ("code", "name"), required=("code",), file="v1.csv")[1] == [
+    assert csv_file("code\nA\n", ("code", "name"), required=("code",)) == ([(2, {"code": "A"})], [])
+    assert csv_file("name\nA\n", ("code", "name"), required=("code",), file="v1.csv")[1] == [
         RowError(1, "code", 'Thiếu cột "code" trong dòng tiêu đề', "v1.csv")]
 
 
@@ -132,3 +140,10 @@ def test_a_json_file_may_start_with_a_bom():
 
 def test_a_date_past_the_calendar_s_end_once_moved_to_vietnam_time_is_unreadable_not_a_crash():
     assert import_date("0001-01-01T00:00:00+14:00") is None and import_date("9999-12-31T23:00:00-10:00") is None
+
+
+def test_a_file_of_millions_of_bad_rows_is_checked_until_a_thousand_errors_then_says_it_stopped():
+    errors: list[RowError] = []
+    rows = read_csv("code,name\n" + "a,b,c\n" * 2_000_000, ("code", "name"), errors)
+    assert next(rows, None) is None
+    assert len(errors) == MAX_ERRORS + 1 and errors[-1].line is None and "Dừng kiểm tra sau 1000 lỗi" in errors[-1].message

@@ -70,9 +70,9 @@ def test_a_file_with_one_bad_row_is_rejected_whole_with_every_error_and_duplicat
 
 
 def test_csv_and_json_files_are_read_and_a_wrong_shape_is_refused():
-    assert rules.read_rows('{"dossiers": [{"code": "A"}]}', is_json=True) == [(1, {"code": "A"})]
+    assert list(rules.read_rows('{"dossiers": [{"code": "A"}]}', [], is_json=True)) == [(1, {"code": "A"})]
     with pytest.raises(rules.ImportRejected, match="1 error"):
-        rules.read_rows('{"code": "A"}', is_json=True)
+        rules.read_rows('{"code": "A"}', [], is_json=True)
     with pytest.raises(rules.ImportRejected) as info:
-        rules.read_rows("code,status\nA,returned\n", is_json=False)
+        rules.read_rows("code,status\nA,returned\n", [], is_json=False)
     assert str(info.value.errors[0]) == 'line 1 [procedure_code]: Thiếu cột "procedure_code" trong dòng tiêu đề'

@@ -33,7 +33,8 @@ from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
 from chalicelib.kernel.text import hidden_character
-from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, decode, read_csv, read_file, read_json
+from chalicelib.kernel.rows import (FieldErrors, RowError, RowsRejected, at_line, decode, read_csv, read_file, read_json,
+                                    too_many)
 
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")
@@ -573,6 +574,8 @@ def _collect_procedures(rows: Iterable[tuple[int, Mapping]], csv_mode: bool,
     first_line: dict[str, int] = {}
     out: list[Procedure] = []
     for line, data in rows:
+        if too_many(errors):
+            break
         values, errs = _check_procedure(data, csv_mode)
         code = values.get("procedure_code")
         if code is not None:
@@ -616,6 +619,8 @@ def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
     agencies: list[Agency] = []
     first_agency: dict[str, int] = {}
     for n, item in enumerate(raw_agencies, 1):
+        if too_many(errors):
+            break
         prefix = f'Cơ quan thứ {n} trong "agencies": '
         if not isinstance(item, dict):
             errors.append(RowError(n, None, prefix + "phải là một đối tượng JSON"))
@@ -639,6 +644,8 @@ def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
              if isinstance(item, dict) and isinstance(item.get("agency_id"), str)} or None
     rows: list[tuple[int, Mapping]] = []
     for n, item in enumerate(raw_procedures, 1):
+        if too_many(errors):
+            break
         if isinstance(item, dict):
             rows.append((n, item))
         else:
@@ -653,12 +660,13 @@ def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
 
 
 def _parse_csv(text: str) -> list[Procedure]:
-    rows, errors = read_csv(text, CSV_COLUMNS + OPTIONAL_CSV_COLUMNS, required=CSV_COLUMNS)
-    if not rows and not errors:   # a header alone: an export that went wrong, not an empty catalogue
-        errors.append(RowError(None, None, "Tệp không có thủ tục nào"))
+    errors: list[RowError] = []
+    rows = read_csv(text, CSV_COLUMNS + OPTIONAL_CSV_COLUMNS, errors, required=CSV_COLUMNS)
     procedures = _collect_procedures(rows, True, None, lambda n: "", lambda n: f"dòng {n}", errors)
+    if not procedures and not errors:   # a header alone: an export that went wrong, not an empty catalogue
+        errors.append(RowError(None, None, "Tệp không có thủ tục nào"))
     if errors:
-        raise CatalogueError(sorted(errors, key=lambda e: e.line or 0))
+        raise CatalogueError(errors)   # in line order: the rows are checked as they are read
     return procedures
 
 

@@ -21,13 +21,13 @@ false times in the progress records the index reads.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, RowError, RowsRejected, at_line, at_most, duplicate_of,
-                                    hidden_characters, import_date, one_of, read_csv, read_json)
+                                    hidden_characters, import_date, one_of, read_csv, read_json, too_many)
 from chalicelib.kernel.text import is_ascii_digits, is_phone, nfc
 from chalicelib.kernel.working_days import parse_iso
 
@@ -56,27 +56,33 @@ class ImportRejected(RowsRejected):
     """The file has errors; nothing is imported."""
 
 
-def read_rows(text: str, *, is_json: bool) -> list[tuple[int, dict[str, Any]]]:
-    """(line or item number, raw row) of a CSV or JSON file; ImportRejected naming, in
-    Vietnamese, every line or item that is not a row (chalicelib/kernel/rows.py reads both)."""
+def read_rows(text: str, errors: list[RowError], *, is_json: bool) -> Iterable[tuple[int, Mapping[str, Any]]]:
+    """(line or item number, raw row) of a CSV or JSON file, a CSV's read as they are iterated
+    (chalicelib/kernel/rows.py reads both). ImportRejected at once, in Vietnamese, when the file
+    is not one: its syntax, its header, JSON of another shape or items that are not objects; a
+    CSV row's own shape errors (an unquoted comma) go to ``errors`` as it is read."""
     try:
-        rows, errors = _json_rows(read_json(text)) if is_json else read_csv(text, COLUMNS, required=REQUIRED)
+        rows = _json_rows(read_json(text), errors) if is_json else read_csv(text, COLUMNS, errors, required=REQUIRED)
     except RowsRejected as rejected:
         raise ImportRejected(rejected.errors) from None
     if errors and not is_json and text.lstrip("\ufeff \t\r\n").startswith(("[", "{")):
-        errors = [RowError(None, None, "Tệp có dạng JSON: hãy dùng --json hoặc đặt đuôi .json")]
+        errors[:] = [RowError(None, None, "Tệp có dạng JSON: hãy dùng --json hoặc đặt đuôi .json")]
     if errors:
         raise ImportRejected(errors)
     return rows
 
 
-def _json_rows(document: Any) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError]]:
+def _json_rows(document: Any, errors: list[RowError]) -> Iterable[tuple[int, Mapping[str, Any]]]:
     items = document.get("dossiers") if isinstance(document, dict) else document
     if not isinstance(items, list):
-        return [], [RowError(None, None, 'Tệp JSON phải là một danh sách hồ sơ, hoặc {"dossiers": [...]}')]
-    errors = [RowError(n, None, f"Hồ sơ thứ {n}: phải là một đối tượng JSON") for n, item in enumerate(items, 1)
-              if not isinstance(item, dict)]
-    return list(enumerate(items, start=1)), errors
+        errors.append(RowError(None, None, 'Tệp JSON phải là một danh sách hồ sơ, hoặc {"dossiers": [...]}'))
+        return ()
+    for n, item in enumerate(items, 1):
+        if too_many(errors):
+            break
+        if not isinstance(item, dict):
+            errors.append(RowError(n, None, f"Hồ sơ thứ {n}: phải là một đối tượng JSON"))
+    return enumerate(items, start=1)   # numbered as read: a list of millions costs no copy
 
 
 def _fees(value: Any) -> list[dict[str, Any]] | str:
@@ -195,19 +201,23 @@ def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None
         bad("due_at", "Sớm hơn accepted_at")
 
 
-def check_file(rows: list[tuple[int, dict[str, Any]]], known: Known) -> list[dict[str, Any]]:
-    """Every row checked; ImportRejected lists every error of the file (then nothing is imported)."""
-    errors: list[RowError] = []
+def check_file(rows: Iterable[tuple[int, Mapping[str, Any]]], known: Known,
+               errors: list[RowError] | None = None) -> list[dict[str, Any]]:
+    """Every row checked (until the errors are too many), added to ``errors`` (those found as
+    the file was read); ImportRejected lists them all, and then nothing is imported."""
+    errors = [] if errors is None else errors
     clean_rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for line, row in rows:
+        if too_many(errors):
+            break
         clean, found = check_row(line, row, known)
         if clean["code"] in seen:
             found.append(RowError(line, "code", duplicate_of(seen[clean["code"]])))
         seen.setdefault(clean["code"], line)
         errors += found
         clean_rows.append(clean)
-    if not rows:
+    if not clean_rows and not errors:
         errors.append(RowError(None, None, "Tệp không có hồ sơ nào"))
     if errors:
         raise ImportRejected(errors)

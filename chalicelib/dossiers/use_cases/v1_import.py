@@ -19,6 +19,7 @@ from chalicelib.dossiers.rules.processing import enter_step
 from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.dossiers.rules.submission import new_dossier
 from chalicelib.dossiers.store import dossiers as store
+from chalicelib.kernel.rows import RowError
 from chalicelib.kernel.working_days import default_calendar, parse_iso
 from chalicelib.trust.rules import audit
 from chalicelib.trust.rules.privacy import valid_id_number
@@ -42,11 +43,12 @@ def build(row: dict[str, Any]) -> Dossier:
 def import_file(text: str, *, is_json: bool) -> list[Dossier]:
     """Check the whole file, then write every dossier; the dossiers written. ImportRejected
     (rules.ImportRejected) lists every error and nothing is written."""
-    rows = rules.read_rows(text, is_json=is_json)   # a file that is not one is refused before any table is read
+    errors: list[RowError] = []
+    rows = rules.read_rows(text, errors, is_json=is_json)   # a file that is not one is refused before any table is read
     catalogue = snapshot()
     known = rules.Known(procedures=catalogue.procedures, agencies=frozenset(catalogue.agencies),
                         exists=lambda code: store.get_dossier(code) is not None, valid_id_number=valid_id_number)
-    dossiers = [build(row) for row in rules.check_file(rows, known)]
+    dossiers = [build(row) for row in rules.check_file(rows, known, errors)]
     actor = audit.Actor.system("v1-import")
     written = []
     for dossier in dossiers:

@@ -18,10 +18,10 @@ that must become live MotCua dossiers and reach the national portal are imported
 from __future__ import annotations
 
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, FieldErrors, RowError, RowsRejected, at_line, at_most,
-                                    duplicate_of, hidden_characters, import_date, one_of, read_csv)
+                                    duplicate_of, hidden_characters, import_date, one_of, read_csv, too_many)
 from chalicelib.kernel.text import is_phone
 from chalicelib.trust.rules.privacy import valid_id_number
 from chalicelib.dossiers.rules.transitions import STATUSES
@@ -39,19 +39,26 @@ class LegacyImportError(RowsRejected):
 
 
 def _rows(text: str, name: str, columns: tuple[str, ...], what: str,
-          errors: list[RowError]) -> list[tuple[int, dict[str, str]]]:
-    """The file's rows; its shape errors, or that it has no row (a header alone: an export that
-    went wrong), added to ``errors``."""
-    rows, shape = read_csv(text, columns, file=name)
-    errors += shape or ([] if rows else [RowError(None, None, f"Tệp không có {what} nào", name)])
-    return rows
+          errors: list[RowError]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The file's rows as they are read, until its errors are too many; its shape errors, or
+    that it has no row (a header alone: an export that went wrong), added to ``errors``."""
+    empty = True
+    for line, row in read_csv(text, columns, errors, file=name):
+        if too_many(errors, name):
+            return
+        empty = False
+        yield line, row
+    if empty and not errors:
+        errors.append(RowError(None, None, f"Tệp không có {what} nào", name))
 
 
 def _too_long(row: Mapping[str, str]) -> FieldErrors:
     return [(field, at_most(limit)) for field, limit in _LIMITS.items() if len(row.get(field, "")) > limit]
 
 
-def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, Any]], list[RowError]]:
+def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, Any]], list[RowError], set[str]]:
+    """The good accounts, every error, and every legacy id the file names, even on a bad line:
+    the dossiers of those then report only their own errors, not a misleading "no such account"."""
     errors: list[RowError] = []
     accounts: list[dict[str, Any]] = []
     seen_ids: dict[str, int] = {}
@@ -73,7 +80,7 @@ def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, An
         if not problems:
             accounts.append({"legacy_id": row["legacy_id"], "id_number": row["id_number"],
                              "full_name": row["full_name"], "phone": phone or None})
-    return accounts, errors
+    return accounts, errors, set(seen_ids) - {""}
 
 
 def parse_dossiers(text: str, legacy_ids: set[str], name: str = "dossiers") -> tuple[list[dict[str, Any]], list[RowError]]:
@@ -103,21 +110,14 @@ def parse_dossiers(text: str, legacy_ids: set[str], name: str = "dossiers") -> t
 def parse_files(accounts_text: str, dossiers_text: str | None, *, accounts_name: str = "accounts",
                 dossiers_name: str = "dossiers") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Both files checked in full; LegacyImportError lists every bad line of both."""
-    accounts, errors = parse_accounts(accounts_text, accounts_name)
+    accounts, errors, legacy_ids = parse_accounts(accounts_text, accounts_name)
     dossiers: list[dict[str, Any]] = []
     if dossiers_text is not None:
-        dossiers, more = parse_dossiers(dossiers_text, {a["legacy_id"] for a in accounts} | _ids_with_errors(
-            accounts_text), dossiers_name)
+        dossiers, more = parse_dossiers(dossiers_text, legacy_ids, dossiers_name)
         errors += more
     if errors:
         raise LegacyImportError(errors)
     return accounts, dossiers
-
-
-def _ids_with_errors(accounts_text: str) -> set[str]:
-    """Legacy ids present in the accounts file even on bad lines: their dossiers then report
-    only their own errors, not a misleading 'no such account'."""
-    return {row.get("legacy_id", "") for _, row in read_csv(accounts_text, ACCOUNT_COLUMNS)[0]} - {""}
 
 
 def list_view(dossier: Mapping[str, Any], applicant_name: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Why one: the catalogue import (chalicelib/catalogue/rules/procedures.py), the legacy accounts
 import (chalicelib/trust/rules/legacy.py) and the v1 dossier import
 (chalicelib/dossiers/rules/v1_import.py) all check a whole file, report every error of every
-line, and then import nothing. An operator fixing a file reads the same shape from each
+line (up to MAX_ERRORS), and then import nothing. An operator fixing a file reads the same shape from each
 ``motcua ... import`` command, ``accounts.csv: line 4 [phone]: Không phải số điện thoại Việt Nam``,
 so the record, its rendering and the refusal that carries them live here once; what makes a
 row wrong stays with each import's own rules. Pure: no AWS, no HTTP.

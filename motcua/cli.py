@@ -488,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
     check.set_defaults(func=cmd_sync_check)
 
+    from motcua.hostile import register as register_hostile
+    register_hostile(sub)
+
     notifications = sub.add_parser("notifications", help="notifications sent by the local stack")
     notifications_sub = notifications.add_subparsers(dest="notifications_command", required=True)
     tail = notifications_sub.add_parser("tail", help="print what every channel sent (SMS, Zalo, email)")

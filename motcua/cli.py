@@ -28,6 +28,11 @@ def cmd_local(args: argparse.Namespace) -> int:
     return main(verbose=args.verbose)
 
 
+def cmd_hostile(args: argparse.Namespace) -> int:
+    from motcua.hostile import main
+    return main(args.url, args.log)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from chalicelib.kernel.errors import DomainError
     from chalicelib.trust.rules.identity import mint_local_token
@@ -488,8 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
     check.set_defaults(func=cmd_sync_check)
 
-    from motcua.hostile import register as register_hostile
-    register_hostile(sub)
+    hostile = sub.add_parser("hostile", help="issue 18's black-box hostile checks against a local stack; "
+                                             "exit 1 on any failure")
+    hostile.add_argument("--url", help="a running local stack, e.g. http://127.0.0.1:8000 (`make run`); "
+                                       "default: start one on free loopback ports and stop it afterwards")
+    hostile.add_argument("--log", help="with --url: the stack's captured output (`make run 2>&1 | tee run.log`), "
+                                       "checked for secrets; without it that check is skipped")
+    hostile.set_defaults(func=cmd_hostile)
 
     notifications = sub.add_parser("notifications", help="notifications sent by the local stack")
     notifications_sub = notifications.add_subparsers(dest="notifications_command", required=True)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from motcua.hostile import ABSENT, Expect, Probe
+from motcua.hostile_kit import ABSENT, Expect, Probe
 
 COMMUNE, DEPARTMENT, JUSTICE = "000.22.30.H50", "000.00.15.H50", "000.00.13.H50"
 AGENCIES = {"commune": COMMUNE, "department": DEPARTMENT, "justice": JUSTICE}
@@ -131,7 +131,7 @@ WRONG_TYPES: list[tuple[str, str, tuple[Any, ...]]] = [
     ("/dossiers/{own}/refuse", "reason", (1, ["x"])),
     ("/dossiers/{accepted}/actions", "action", ("fly", 1)), ("/dossiers/{accepted}/actions", "reason", (1, {"a": 1})),
     ("/dossiers/{accepted}/actions", "documents", ("x", [1])),
-    ("/dossiers/{accepted}/forward", "to_step", INT + (-1,)), ("/dossiers/{accepted}/forward", "assignee", (1,)),
+    ("/dossiers/{accepted}/forward", "to_step", (*INT, -1)), ("/dossiers/{accepted}/forward", "assignee", (1,)),
     ("/dossiers/{own}/supplements", "attachments", ARR),
     ("/dossiers/{finished}/rating", "criteria", ("x", [1])), ("/dossiers/{finished}/rating", "overall", ("5", 6, 0)),
     ("/dossiers/{finished}/rating", "comment", (1,)),
@@ -230,8 +230,13 @@ OFF_GRAPH: list[tuple[str, str, str, Any]] = [
     ("finished", "citizen", "/actions", {"action": "withdraw"}),
 ]
 
+IDEMPOTENCY_KEYS: list[tuple[str, dict[str, str]]] = [
+    ("missing", {}), ("too short", {"Idempotency-Key": "abc"}), ("too long", {"Idempotency-Key": "k" * 200}),
+    ("with a tab", {"Idempotency-Key": "abcdefgh\tx"}),
+]
+
 # --- query strings --------------------------------------------------------------------------------
-QUERIES: list[tuple[str, str, str]] = [   # (path and query, who, the parameter a 422 must name)
+QUERIES: list[tuple[str, str | None, str]] = [   # (path and query, who, the parameter a 422 must name)
     ("/dossiers?limit=abc", "citizen", "limit"), ("/dossiers?limit=-1", "citizen", "limit"),
     ("/dossiers?limit=%EF%BC%91%EF%BC%90", "citizen", "limit"),   # fullwidth "10"
     ("/dossiers?status=lost", "officer:commune", "status"), ("/dossiers?due=someday", "officer:commune", "due"),
@@ -344,8 +349,7 @@ def other_probes() -> Iterator[Probe]:
         tracking = path.startswith("/track")   # tracking tells nothing apart: a wrong code or digits is 404
         yield Probe(f"query: GET {path}", "GET", path, who,
                     Expect((404, 422) if tracking else (400, 422), field=None if tracking else param))
-    for name, headers in (("missing", {}), ("too short", {"Idempotency-Key": "abc"}),
-                          ("too long", {"Idempotency-Key": "k" * 200}), ("with a line break", {"Idempotency-Key": "abcdefgh\tx"})):
+    for name, headers in IDEMPOTENCY_KEYS:
         yield Probe(f"idempotency: POST /dossiers with the key {name}", "POST", "/dossiers", "citizen",
                     Expect((400, 422)), body=SUBMISSION, headers=headers)
 

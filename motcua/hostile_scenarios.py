@@ -20,8 +20,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from motcua.hostile import ABSENT, Client, Result, broken_rule, error_of, summary
-from motcua.hostile_checks import APPLICANT, COMMUNE, HOUSE, SUBMISSION
+from motcua.hostile_kit import ABSENT, Client, Result, broken_rule, error_of, summary
+from motcua.hostile_checks import APPLICANT, COMMUNE, SUBMISSION
 
 JUDICIAL = "1.001023"   # Sở Tư pháp, 200,000 đ paid before acceptance
 PDF = b"%PDF-1.4\n"
@@ -314,7 +314,9 @@ def races(world: World) -> list[Result]:
             ("withdraw", world.dossier(), "citizen", "actions", {"action": "withdraw"}),
             ("issue_result", world.accepted(), "officer:commune", "actions",
              {"action": "issue_result", "decision": "approved", "documents": [world.upload("officer:commune")]})):
-        answers = at_once([lambda c=code, w=who, p=path, b=body: world.call("POST", f"/dossiers/{c}/{p}", w, body=b)] * 2)
+        def twice(c: str = code, w: str = who, p: str = path, b: Any = body) -> requests.Response:
+            return world.call("POST", f"/dossiers/{c}/{p}", w, body=b)
+        answers = at_once([twice, twice])
         statuses = sorted(a.status_code for a in answers)
         broken = [b for b in (broken_rule(a, "") for a in answers) if b]
         results.append(outcome(f"race: the same {label} twice at once", "200 and 409",

@@ -14,8 +14,8 @@ motcua/hostile_kit.py. Every answer is also held to the rules every answer keeps
 5xx, a body any strict JSON parser reads, and every 4xx JSON with a stable English ``code``
 and a Vietnamese message.
 
-Without ``--url`` it starts `motcua local` itself on free loopback ports, reads its output,
-and stops it (by its own PID) at the end. Exit 1 on any failed check.
+Without ``--url`` it starts `motcua local --verbose` itself on free loopback ports, reads
+its output, and stops it (by its own PID) at the end. Exit 1 on any failed check.
 """
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ from typing import Any
 
 from motcua import hostile_checks, hostile_scenarios
 from motcua.hostile_kit import Client, Result, TokenBook, run_probes
+
+
+# The stack this run starts is verbose (the local server's access log too: issue 18 found
+# `phone_last4` there) and keeps all of its output for the log checks.
+OUTPUT_LINES = 500_000
 
 
 def table(results: Iterable[Result], width: int = 200) -> str:
@@ -65,7 +70,7 @@ def main(url: str | None = None, log_file: str | None = None, out: Any = None) -
     stack = None
     if url is None:
         from motcua.local_process import LocalStack
-        stack = LocalStack()
+        stack = LocalStack(verbose=True, output_lines=OUTPUT_LINES)
         url = stack.api
     log = (lambda: "".join(stack.banner + list(stack.output))) if stack is not None else \
         (lambda: Path(log_file).read_text(encoding="utf-8", errors="replace")) if log_file else None

@@ -400,7 +400,10 @@ def raw_requests(world: World) -> list[Result]:
 SECRETS_IN_LOGS = {
     "phone_last4 with digits": re.compile(r"phone_last4=[0-9]"),
     "bearer token": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}"),
+    "applicant's id number": re.compile(APPLICANT["id_number"]),   # every dossier of the run has it
+    "applicant's phone": re.compile(APPLICANT["phone"]),
 }
+TRACKING_LOGGED = re.compile(r"/track/[^ ?\"]+\?phone_last4=")   # the access log's line of a tracking request
 
 
 def logs(world: World, log: Callable[[], str] | None) -> list[Result]:
@@ -414,6 +417,10 @@ def logs(world: World, log: Callable[[], str] | None) -> list[Result]:
                                  True, skipped=True) for name in SECRETS_IN_LOGS]
     time.sleep(1.0)   # the stack prints the requests above
     text = log()
+    seen = len(TRACKING_LOGGED.findall(text))
+    results.append(Result("log: the tracking requests are in the log (so the checks below see them)", "logged",
+                          f"{seen} lines" if seen else "skipped: the access log is off (motcua local --verbose)",
+                          True, skipped=not seen))
     for name, pattern in SECRETS_IN_LOGS.items():
         found = pattern.findall(text)
         results.append(outcome(f"log: no {name} in the server's output ({len(text.splitlines())} lines)", "none",

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    running = LocalStack()
+    running = LocalStack(verbose=True, output_lines=hostile.OUTPUT_LINES)
     yield running
     assert running.stop() == 0, running.tail()
 

@@ -204,6 +204,8 @@ UNKNOWN: list[tuple[str, str, str | None, Any]] = [
     ("GET", "/procedures/9.999999", None, ABSENT),
     ("GET", "/agencies/999.99.99.H99", None, ABSENT),
     ("GET", "/files/unknown-link-token", None, ABSENT),
+    ("GET", "/payments/providers/bitcoin/ipn?x=1", None, ABSENT),
+    ("POST", "/payments/providers/bitcoin/ipn", None, {}),
     ("GET", "/no/such/route", None, ABSENT),
     ("GET", "/no/such/route", "citizen", ABSENT),
     ("POST", "/no/such/route", "citizen", {}),

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import requests
 
@@ -140,8 +140,8 @@ def make_fixtures(world: World) -> list[Result]:
     world.need(world.act(f["withdrawn"], "citizen", "withdraw"), 200, "withdraw")
     f["finished"], f["returned"] = world.finished(), world.finished()
     world.need(world.act(f["returned"], "officer:commune", "return_result", method="desk"), 200, "return_result")
-    f["payment"] = world.need(world.call("POST", f"/dossiers/{f['accepted']}/payments", "citizen", body={}),
-                              201, "payment")["payment_id"]
+    payment = world.need(world.call("POST", f"/dossiers/{f['accepted']}/payments", "citizen", body={}), 201, "payment")
+    f["payment"], f["pay_url"] = payment["payment_id"], payment["pay_url"]
     feedback = world.need(world.call("POST", "/feedback", "citizen", body={
         "kind": "procedure", "title": "Góp ý", "content": "Thủ tục rườm rà", "agency_id": COMMUNE}), 201, "feedback")
     f["feedback"] = feedback.get("feedback_id") or feedback["id"]
@@ -350,6 +350,29 @@ def replays(world: World) -> list[Result]:
     return results
 
 
+# --- forged provider callbacks ---------------------------------------------------------------
+
+def forged_callbacks(world: World) -> list[Result]:
+    """A provider's callback is believed on its signature alone: a forged VNPay IPN for the
+    run's own pending payment (its real reference and amount, "paid", a made-up signature) and
+    an unsigned PayGov confirmation change nothing and are answered in the provider's format."""
+    query = dict(parse_qsl(urlsplit(world.fixtures["pay_url"]).query))
+    forged = {key: value for key, value in query.items() if key != "vnp_SecureHash"} | {
+        "vnp_ResponseCode": "00", "vnp_TransactionStatus": "00", "vnp_TransactionNo": "14000001",
+        "vnp_SecureHash": "0" * 128}
+    ipn = world.call("GET", "/payments/vnpay/ipn?" + urlencode(forged))
+    payment = world.call("GET", f"/payments/{world.fixtures['payment']}", "citizen").json()
+    refused = ipn.status_code == 200 and ipn.json().get("RspCode") == "97" and payment.get("status") == "pending"
+    results = [outcome("ipn: a forged VNPay IPN for the run's pending payment", "RspCode 97, still pending",
+                       f"{ipn.status_code} {ipn.text[:60]}, payment {payment.get('status')}", refused)]
+    for raw in (b'{"MaGiaoDich": "x", "TrangThai": "1"}', b"garbage"):
+        confirm = world.call("POST", "/payments/providers/paygov/ipn", raw=raw, headers={"Content-Type": "application/json"})
+        refused = confirm.status_code == 200 and confirm.json().get("MaLoi") == "97"
+        results.append(outcome(f"ipn: an unsigned PayGov confirmation ({raw[:20].decode()})", "MaLoi 97",
+                               f"{confirm.status_code} {confirm.text[:60]}", refused))
+    return results
+
+
 # --- what reaches the server before the API: the gateway's answers -------------------------
 
 RAW_REQUESTS: list[tuple[str, bytes, int]] = [   # (what, the request's bytes up to the body, expected status)
@@ -451,5 +474,5 @@ def run_before_probes(world: World) -> list[Result]:
 def run_after_probes(world: World, log: Callable[[], str] | None) -> list[Result]:
     return [*guarded("jam", lambda: jam(world)), *guarded("money", lambda: money(world)),
             *guarded("race", lambda: races(world)), *guarded("replay", lambda: replays(world)),
-            *guarded("raw", lambda: raw_requests(world)),
+            *guarded("raw", lambda: raw_requests(world)), *guarded("ipn", lambda: forged_callbacks(world)),
             *guarded("log", lambda: logs(world, log))]

@@ -4,8 +4,8 @@ EventBridge rule "index-projection" (every event about a dossier: its changes, a
 ``FeedbackReceived``) -> SQS (+DLQ) -> this consumer; the national sync also calls
 ``project_code`` once the ledger moves (1.4 changes without a new dossier version).
 
-Per event, two DynamoDB calls: one BatchGetItem (the dossier, its sync ledger and feedback
-count, its projection record) and, when the stamp (version, synced, complaint) is newer than
+Per event, three DynamoDB calls: one Query (the dossier's items), one BatchGetItem (its sync
+ledger and feedback count, its projection record) and, when the stamp (version, synced, complaint) is newer than
 the one projected, one TransactWriteItems with the difference of contributions and the new
 record, conditioned on the old stamp. Duplicates and reordered deliveries find nothing newer,
 so the counters converge whatever the delivery order.

@@ -20,18 +20,10 @@ from typing import Any
 
 from chalicelib.kernel.working_days import parse_iso
 from chalicelib.runtime import resources
+from chalicelib.runtime.metrics import emit
 from chalicelib.sync.use_cases import national_sync
 from handlers import index_projection
 from handlers.consumer import Consumer
-
-
-def emit(metric: resources.CustomMetric, value: float) -> None:
-    """One data point, in CloudWatch's embedded metric format on stdout (flushed at once).
-    Imported here: a delivery that goes through pays nothing for it."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-    with single_metric(name=metric.name, unit=MetricUnit(metric.unit), value=value,
-                       namespace=resources.METRICS_NAMESPACE, default_dimensions={"service": metric.service}):
-        pass
 
 
 def process(event: dict[str, Any]) -> dict[str, Any]:

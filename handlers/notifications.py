@@ -7,6 +7,8 @@ mark it sent. A channel that fails releases its claim and fails the record, so t
 sends only what is still missing: at most once per event per channel. A channel that can never
 deliver (Zalo: the phone has no Zalo account, the template data is refused) is marked so and
 not retried; the citizen is told by SMS instead when they gave a phone (``fallback_channel``).
+When ZNS refused it for our own OA, app, balance or daily limit (docs/notifications.md), every
+Zalo message goes by SMS until an operator acts: ``ZaloAccountErrors`` counts them and alarms.
 """
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from typing import Any
 from chalicelib.catalogue.use_cases import procedures as catalogue
 from chalicelib.sync.store import deliveries as notify_store
 from chalicelib.runtime import resources
+from chalicelib.runtime.metrics import emit
 from chalicelib.kernel.working_days import iso
 from chalicelib.runtime.tables import get_dossier
+from chalicelib.sync.rules import zns
 from chalicelib.sync.rules.notifications import address, channels, fallback_channel, render
 from chalicelib.sync.adapters.channels import ChannelError, Undeliverable, send
 from handlers.consumer import Consumer
@@ -48,6 +52,8 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
         except Undeliverable as error:
             notify_store.mark_undeliverable(code, event["id"], channel, str(error), now)
             consumer.logger.warning("notification undeliverable", extra={"dossier_code": code, "error": str(error)})
+            if error.kind == zns.ACCOUNT:
+                emit(resources.ZALO_ACCOUNT_ERRORS, 1)
             pending += [c for c in [fallback_channel(dossier, channel)] if c and c not in pending]
             continue
         except ChannelError as error:

@@ -1,7 +1,7 @@
 """Report projection: keeps the form-06 counters equal to the sum over dossiers' current facts.
 
-Each event only says "dossier X changed". The handler reads the dossier and its projection
-record (one BatchGetItem), and if the dossier's version is newer than the one projected,
+Each event only says "dossier X changed". The handler reads the dossier (one Query of its
+items) and its projection record (one GetItem), and if the dossier's version is newer than the one projected,
 writes the difference of contributions plus the new record in one conditional transaction
 (one TransactWriteItems). Duplicates and late, reordered deliveries find nothing newer to
 project, so counts converge whatever the delivery order. A dossier reassigned to another

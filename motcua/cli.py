@@ -105,15 +105,12 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_catalogue_import(args: argparse.Namespace) -> int:
     from chalicelib.catalogue.rules.procedures import CatalogueError, load_catalogue_file
+    from chalicelib.kernel.rows import rejection_report
 
     try:
         agencies, procedures = load_catalogue_file(args.file)
     except CatalogueError as error:
-        for row in error.errors:
-            where = f"line {row.line}" if row.line else "file"
-            field = f" [{row.field}]" if row.field else ""
-            print(f"{args.file}: {where}{field}: {row.message}", file=sys.stderr)
-        print(f"nothing imported: {len(error.errors)} error(s)", file=sys.stderr)
+        print(rejection_report(error.errors, args.file), file=sys.stderr)
         return 1
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -166,6 +163,7 @@ def cmd_privacy_purge(args: argparse.Namespace) -> int:
 
 def cmd_accounts_import(args: argparse.Namespace) -> int:
     """Load legacy citizen accounts (and their old dossiers): all or nothing."""
+    from chalicelib.kernel.rows import rejection_report
     from chalicelib.trust.rules.legacy import LegacyImportError, parse_files
     try:
         with open(args.file, encoding="utf-8") as accounts_file:
@@ -177,9 +175,7 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
         accounts, dossiers = parse_files(accounts_text, dossiers_text, accounts_name=args.file,
                                          dossiers_name=args.dossiers or "dossiers")
     except LegacyImportError as error:
-        for row in error.errors:
-            print(str(row), file=sys.stderr)
-        print(f"nothing imported: {len(error.errors)} error(s)", file=sys.stderr)
+        print(rejection_report(error.errors), file=sys.stderr)
         return 1
     except (OSError, UnicodeDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -201,6 +197,7 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
 def cmd_legacy_import_dossiers(args: argparse.Namespace) -> int:
     """Import v1 dossiers as live dossiers that keep their code and dates: all or nothing."""
     from chalicelib.dossiers.rules.v1_import import ImportRejected
+    from chalicelib.kernel.rows import rejection_report
     try:
         with open(args.file, encoding="utf-8") as source:
             text = source.read()
@@ -213,9 +210,7 @@ def cmd_legacy_import_dossiers(args: argparse.Namespace) -> int:
     try:
         dossiers = import_file(text, is_json=args.json or args.file.lower().endswith(".json"))
     except ImportRejected as error:
-        for row in error.errors:
-            print(f"{args.file}: {row}", file=sys.stderr)
-        print(f"nothing imported: {len(error.errors)} error(s)", file=sys.stderr)
+        print(rejection_report(error.errors, args.file), file=sys.stderr)
         return 1
     enter_unsynced([dossier["code"] for dossier in dossiers])
     print(f"imported {len(dossiers)} v1 dossier(s), not yet sent to the national portal", end="")

@@ -25,9 +25,8 @@ from chalicelib.runtime import resources
 from chalicelib.dossiers.store import dossiers as store
 from chalicelib.sync.store import sync_ledger as sync_store
 from chalicelib.runtime.settings import settings
-from chalicelib.dossiers.rules.records import Dossier, from_json
+from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.dossiers.rules.transitions import CLOSED, STATUSES
-from chalicelib.runtime.models import DossierItem
 from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT
 from chalicelib.sync.rules.national_profile import Problem
 from chalicelib.sync.use_cases import national_records
@@ -105,8 +104,7 @@ OPEN_STATUSES = tuple(status for status in STATUSES if status not in CLOSED)
 def open_dossiers(agency_id: str) -> Iterator[Dossier]:
     """The agency's dossiers that have not reached an end, one Query per status."""
     for status in OPEN_STATUSES:
-        for item in DossierItem.by_agency_status.query(f"{agency_id}#{status}"):
-            yield from_json(item.body)
+        yield from store.dossiers_in_status(agency_id, status)
 
 
 def check(agencies: Iterable[str]) -> Iterator[tuple[Dossier, list[Problem]]]:

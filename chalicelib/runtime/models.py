@@ -1,7 +1,7 @@
 """pynamodb models. Only the repository modules use them; the domain never does.
 
-The dossiers table is a single table per Open Zaak's "cases" side: the dossier item, its
-outbox events (which double as the dossier's event history), idempotency records for
+The dossiers table is a single table per Open Zaak's "cases" side: the dossier item, the
+entries of its history, its outbox events (which double as the dossier's event history), idempotency records for
 submissions and the per-agency daily sequence counters. The catalogue has its own table.
 """
 from __future__ import annotations
@@ -70,6 +70,16 @@ class DossierItem(Model):
     open_by_agency_due = _gsi(_DOSSIER_INDEXES["open_by_agency_due"])
     closed_by_agency = _gsi(_DOSSIER_INDEXES["closed_by_agency"])
     received_by_desk = _gsi(_DOSSIER_INDEXES["received_by_desk"])
+
+
+class HistoryEntryItem(Model):
+    """One entry of a dossier's growing history (a decision, a held step, a supplement round,
+    an extension, a correction), kept apart from the dossier item so the item never grows
+    with its history (chalicelib/runtime/tables.py names and reads them)."""
+    Meta = table_meta(resources.DOSSIERS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)   # DOSSIER#{list}#{index:05d}
+    body = UnicodeAttribute()
 
 
 class OutboxItem(Model):

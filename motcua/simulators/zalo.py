@@ -5,11 +5,14 @@ Not Zalo: it answers like ZNS does, so the channel is exercised over real HTTP.
 template_data, tracking_id}``: ``phone`` is 84 followed by 9 digits. Answers ``{error: 0,
 message: "Success", data: {msg_id, sent_time}}`` or an error, with ZNS's codes
 (https://zalo.cloud/zns/guidelines/handle-error-code): -124 bad access token, -108 bad phone,
--109 unknown template, -112 template data invalid (a parameter longer than its limit, the
-templates file's ``_zalo_parameter_limits``, or not a string), -118 Zalo account not existed
-(a phone listed in the ``no_account`` hook), -100 bad body. Hooks: ``fail`` (next n answer
-HTTP 500), ``down``, ``no_account`` (phones, 84…, with no Zalo account), ``reset``;
-``GET /_state`` lists the messages it accepted.
+-109 unknown template, -112 template data invalid (a parameter that is not a string, longer
+than the limit of the ZNS type its placeholder was registered with, the templates file's
+``_zalo_parameter_types``, or a time not in one of ZNS's formats; chalicelib/sync/rules/zns.py),
+-118 Zalo account not existed (a phone listed in the ``no_account`` hook), -100 bad body.
+Hooks: ``fail`` (next n answer HTTP 500), ``down``, ``no_account`` (phones, 84…, with no Zalo
+account), ``refuse`` (ZNS error codes: the next requests answer each in turn, HTTP 200, as
+ZNS does: -131 template not approved, -115 out of quota...), ``reset``; ``GET /_state``
+lists the messages it accepted.
 
 It is also the Official Account OAuth server: ``POST /v4/oa/access_token`` with header
 ``secret_key`` and the form ``app_id, refresh_token, grant_type=refresh_token`` answers
@@ -32,11 +35,11 @@ TOKEN_SECONDS = 90_000   # an OA access token lives 25 hours
 
 
 def _data_fits(data: dict[str, Any]) -> bool:
-    """Every parameter a string within its limit, as ZNS checks it against the template."""
-    from chalicelib.sync.rules.notifications import DEFAULT_ZALO_LIMIT, zalo_limits
-    limits = zalo_limits()
-    return all(isinstance(value, str) and len(value) <= limits.get(key, DEFAULT_ZALO_LIMIT)
-               for key, value in data.items())
+    """Every parameter as its registered type takes it, as ZNS checks it against the template."""
+    from chalicelib.sync.rules import zns
+    from chalicelib.sync.rules.notifications import zalo_types
+    types = zalo_types()
+    return all(zns.fits(types.get(key, zns.DEFAULT_TYPE), value) for key, value in data.items())
 
 
 class ZaloSimulator(LoopbackServer):
@@ -53,13 +56,13 @@ class ZaloSimulator(LoopbackServer):
     def reset(self) -> None:
         with self.lock:
             self.messages: list[dict[str, Any]] = []
-            self.hooks: dict[str, Any] = {"fail": 0, "down": False, "no_account": []}
+            self.hooks: dict[str, Any] = {"fail": 0, "down": False, "no_account": [], "refuse": []}
 
     def control(self, hooks: dict[str, Any]) -> None:
         with self.lock:
             if hooks.get("reset"):
                 self.reset()
-            self.hooks.update({k: v for k, v in hooks.items() if k in ("fail", "down", "no_account")})
+            self.hooks.update({k: v for k, v in hooks.items() if k in ("fail", "down", "no_account", "refuse")})
 
     def state(self) -> dict[str, Any]:
         with self.lock:
@@ -92,6 +95,9 @@ class ZaloSimulator(LoopbackServer):
             if self.hooks["fail"] > 0:
                 self.hooks["fail"] -= 1
                 return 500, {"error": -500, "message": "Internal error"}
+            if self.hooks["refuse"]:
+                code = self.hooks["refuse"].pop(0)
+                return 200, {"error": code, "message": f"Refused ({code})"}
         if request.headers.get("access_token") != self.access_token:
             return 200, {"error": -124, "message": "Access token is invalid"}
         body = request.json()

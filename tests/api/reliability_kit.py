@@ -43,16 +43,20 @@ def audit(session: Any) -> dict[str, Any]:
     dossier has exactly one outbox event per version 1..version and none beyond; every
     idempotency record's remembered response names a dossier that exists; every day's
     sequence counter is at least the highest number issued that day (a number taken by a
-    submission that then failed is a gap, never a duplicate: docs/decisions.md)."""
+    submission that then failed is a gap, never a duplicate: docs/decisions.md); every
+    history list has exactly the entries its dossier item counts (none lost, none extra)."""
     dossiers: dict[str, dict[str, Any]] = {}
     events: dict[str, list[int]] = defaultdict(list)
     idempotency: list[dict[str, Any]] = []
     sequences: dict[str, int] = {}
+    entries: dict[str, list[str]] = defaultdict(list)
     for item in dossiers_table(session):
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if sk == "DOSSIER":
             body = json.loads(item["body"]["S"])
             dossiers[body["code"]] = body
+        elif sk.startswith("DOSSIER#") and pk.startswith("DOSSIER#"):
+            entries[pk].append(sk.split("#")[1])
         elif sk.startswith("EVENT#"):
             events[pk].append(json.loads(item["event"]["S"])["version"])
         elif sk == "IDEMPOTENCY":
@@ -64,7 +68,12 @@ def audit(session: Any) -> dict[str, Any]:
         versions = sorted(events.pop(store.dossier_pk(code), []))
         if versions != list(range(1, dossier["version"] + 1)):
             problems.append(f"{code}: version {dossier['version']} but events {versions}")
+        kept = entries.pop(store.dossier_pk(code), [])
+        counted = dossier.get("history", {})
+        if any(kept.count(name) != count for name, count in counted.items()) or set(kept) - set(counted):
+            problems.append(f"{code}: history counts {counted} but entries {sorted(kept)}")
     problems += [f"events without a dossier: {pk}" for pk in events]
+    problems += [f"history entries without a dossier: {pk}" for pk in entries]
     problems += [f"idempotency record for missing dossier {r.get('dossier_code')}"
                  for r in idempotency if r.get("dossier_code") not in dossiers]
     highest: dict[str, int] = defaultdict(int)

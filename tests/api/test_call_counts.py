@@ -58,13 +58,13 @@ def test_accept_costs_at_most_two_dynamodb_calls(api):
     assert dynamodb(calls) <= 2, calls
 
 
-def test_read_by_code_is_one_batch_get_of_dossier_and_sync_ledger(api):
+def test_read_by_code_is_one_query_of_the_dossiers_items_and_one_get_of_its_sync_ledger(api):
     procedure = seed_procedure(api)
     citizen = api.token("citizen")
     code = submit(api, submission(procedure["procedure_code"]), citizen).json["dossier_code"]
     with metering.aws_calls() as calls:
         assert api.call("GET", f"/dossiers/{code}", token=citizen).status_code == 200
-    assert dict(calls) == {"dynamodb.BatchGetItem": 1}
+    assert dict(calls) == {"dynamodb.Query": 1, "dynamodb.GetItem": 1}
 
 
 def test_list_page_is_one_query_and_never_a_scan(api):

@@ -92,7 +92,7 @@ def test_a_guessed_or_malformed_token_answers_404(api, aws_env, token):
 def test_a_file_purged_with_its_dossier_answers_410(api, aws_env):
     dossier, _, link = linked(api, aws_env)
     dossier["attachments_purged_at"] = "2031-01-01T00:00:00+07:00"
-    store.to_item(dossier).save()
+    store.write_as_is(dossier)
     response = fetch(api, link)
     assert (response.status_code, response.json["error"]["code"]) == (410, "file_link_revoked")
 

@@ -344,19 +344,51 @@ def test_a_supplement_over_its_file_limit_is_422_naming_attachments(api, aws_env
     assert response.status_code == 422 and "attachments" in response.json["error"]["fields"]
 
 
+def dossier_item_bytes(code: str) -> int:
+    """The size of the dossier item's body as stored (its state, without the history kept apart)."""
+    from chalicelib.runtime.models import DossierItem
+    return len(DossierItem.get(store.dossier_pk(code), "DOSSIER", consistent_read=True).body.encode())
+
+
+def test_a_dossier_worked_on_hundreds_of_times_keeps_its_item_the_same_size_and_reads_its_whole_history(api, aws_env):
+    """Issue 18: growing histories stay out of the dossier item. An officer hands a dossier
+    from one colleague to another 150 times (nothing bounds that): before, each hand-over
+    added a decision and a held step to the item until it passed 400 KB."""
+    from tests.api.test_workflow import act, new_accepted, officer
+    code, citizen, _ = new_accepted(api)
+    commune = officer(api)
+    assert act(api, code, commune, "forward", to_step=1, assignee="officer-0").status_code == 200
+    first = dossier_item_bytes(code)
+    for i in range(1, 151):
+        assert act(api, code, commune, "forward", to_step=1, assignee=f"officer-{i % 2}").status_code == 200
+    assert dossier_item_bytes(code) <= first + 16          # a few more digits in version and counts
+    whole = api.call("GET", f"/dossiers/{code}", token=citizen).json
+    assert len(whole["decisions"]) == 152 and len(whole["step_history"]) == 151
+    assert [d["assignee"] for d in whole["decisions"][-3:]] == ["officer-0", "officer-1", "officer-0"]
+    assert whole["version"] == 153
+
+
 def test_a_write_past_the_item_limit_is_409_dossier_too_large_with_its_cause_logged(api, aws_env, monkeypatch, caplog):
     """The last guard: whatever grew the dossier, a write that would pass the limit is a
     permanent 409 (never a retryable 503) and the log says why."""
     from tests.api.test_workflow import act, new_accepted, officer
     code, _, _ = new_accepted(api)
-    size = len(json.dumps(store.get_dossier(code), ensure_ascii=False, separators=(",", ":")).encode())
-    monkeypatch.setenv("MOTCUA_MAX_DOSSIER_BYTES", str(size + 100))
+    monkeypatch.setenv("MOTCUA_MAX_DOSSIER_BYTES", str(dossier_item_bytes(code) + 100))   # a pause is more
     response = act(api, code, officer(api), "request_supplement", reason="Lý do " * 50, documents=["A"])
     assert response.status_code == 409, response.body
     assert error_code(response) == "dossier_too_large" and "retryable" not in response.json["error"]
     assert "Retry-After" not in response.headers
     assert "dossier write refused: item too large" in caplog.text
     assert store.get_dossier(code)["status"] == "accepted"
+
+
+def test_a_history_entry_past_the_item_limit_is_409_dossier_too_large(api, aws_env, monkeypatch):
+    from tests.api.test_workflow import act, new_accepted, officer
+    code, _, _ = new_accepted(api)
+    monkeypatch.setenv("MOTCUA_MAX_DOSSIER_BYTES", str(dossier_item_bytes(code) + 400))   # the pause fits; the request does not
+    response = act(api, code, officer(api), "request_supplement", reason="Lý do " * 60, documents=["A"])
+    assert response.status_code == 409 and error_code(response) == "dossier_too_large", response.body
+    assert store.get_dossier(code)["supplements"] == []
 
 
 def test_dynamodbs_own_item_size_refusal_is_dossier_too_large_and_other_failures_are_not():

@@ -60,7 +60,7 @@ def test_a_dossier_the_outside_portal_already_holds_is_resent_as_an_update(api, 
                                       "summary": "Hồ sơ v1", "form": {}, "attachments": []})
     dossier.update(status="accepted", version=2, accepted_at="2024-01-05T09:30:00+07:00",
                    due_at="2024-01-26T17:00:00+07:00")
-    store.to_item(dossier).save()
+    store.write_as_is(dossier)
     outside.dossiers[dossier["code"]] = {"MaHoSo": dossier["code"], "MaTTHC": "1.009994", "TenTTHC": "v1"}
     assert sync_ops.backfill("2024-01-01", ["000.22.30.H50"]) == 1
     drain_until(dispatcher, lambda: sync_store.read(dossier["code"])[1] is not None)

@@ -150,7 +150,7 @@ def test_backfill_syncs_imported_legacy_dossiers_whose_ledger_is_behind(api, aws
     legacy.update(status="returned", version=6, accepted_at="2024-01-05T09:30:00+07:00",
                   due_at="2024-01-26T17:00:00+07:00", finished_at="2024-01-24T15:00:00+07:00",
                   returned_at="2024-01-25T10:00:00+07:00")
-    store.to_item(legacy).save()
+    store.write_as_is(legacy)
     _current, _, _ = new_accepted(api)
     dispatcher.drain()                                    # the current one syncs through events
     assert sync_ops.backfill("2024-01-01", ["000.22.30.H50"]) == 1

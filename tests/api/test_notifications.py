@@ -3,7 +3,10 @@ simulator; at most once per event per channel; everything also lands in the sink
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -132,7 +135,8 @@ def test_a_transient_zalo_failure_is_still_retried_not_replaced_by_sms(api, aws_
 def test_zalo_template_parameters_are_cut_to_their_limits(api, aws_env, dispatcher, simulators):
     """A refusal reason of 2,000 characters was sent whole; ZNS refuses a parameter longer
     than its type allows (-112), so each is cut to the templates file's limit."""
-    from chalicelib.sync.rules.notifications import zalo_limits
+    from chalicelib.sync.rules.notifications import zalo_types
+    from chalicelib.sync.rules.zns import PARAMETER_TYPES
     citizen = api.token("citizen", sub="citizen-zalo-long")
     code = submit(api, submission(HOUSE, notify=["zalo"]), citizen, key="notify-0103").json["dossier_code"]
     reason = "Hồ sơ thiếu bản vẽ mặt bằng công trình có xác nhận của đơn vị tư vấn thiết kế. " * 20
@@ -140,6 +144,61 @@ def test_zalo_template_parameters_are_cut_to_their_limits(api, aws_env, dispatch
     assert refused.status_code == 200
     dispatcher.drain()
     [message] = [m for m in simulators.zalo.state()["messages"] if m["template_id"] == "410003"]
-    limit = zalo_limits()["reason"]
+    limit = PARAMETER_TYPES[zalo_types()["reason"]].limit
     assert len(message["template_data"]["reason"]) == limit and message["template_data"]["reason"].endswith("…")
     assert reason.startswith(message["template_data"]["reason"][:-1])
+
+
+def test_zalo_gets_times_hour_first_as_its_time_type_takes_them(api, aws_env, dispatcher, simulators):
+    """ZNS's "Thời gian" takes hh:mm dd/mm/yyyy; the dd/mm/yyyy HH:MM of the SMS text was
+    sent as is, and ZNS refuses it as invalid template data."""
+    new_accepted(api, notify=["sms", "zalo"])
+    dispatcher.drain()
+    [accepted] = [m for m in simulators.zalo.state()["messages"] if m["template_id"] == "410002"]
+    assert re.fullmatch(r"[0-9]{2}:[0-9]{2} [0-9]{2}/[0-9]{2}/[0-9]{4}", accepted["template_data"]["due"])
+    sms = next(r["text"] for r in sink(simulators) if r["event_type"] == "DossierAccepted" and r["channel"] == "sms")
+    hour, date = accepted["template_data"]["due"].split(" ")
+    assert f"{date} {hour}" in sms
+
+
+@pytest.mark.parametrize("error", [-131, -115, -144, -139, -1121])
+def test_a_zns_refusal_no_retry_changes_goes_by_sms_at_once(api, aws_env, dispatcher, simulators, error):
+    """Template not approved, balance spent, daily limit, the user refused this kind of ZNS,
+    a parameter too long: each was retried until the DLQ, the citizen told nothing."""
+    simulators.zalo.control({"refuse": [error]})
+    citizen = api.token("citizen", sub=f"citizen-zns{error}")
+    code = submit(api, submission(HOUSE, notify=["zalo"]), citizen, key=f"notify-02{-error}").json["dossier_code"]
+    dispatcher.drain()
+    assert [r["channel"] for r in sink(simulators)] == ["sms"] and code in sent_sms()[0][1]
+    assert simulators.zalo.state()["messages"] == [] and simulators.zalo.state()["hooks"]["refuse"] == []
+
+
+def test_an_unknown_zns_error_is_retried_not_replaced_by_sms(api, aws_env, dispatcher, simulators):
+    simulators.zalo.control({"refuse": [-100]})
+    citizen = api.token("citizen", sub="citizen-zns-unknown")
+    submit(api, submission(HOUSE, notify=["zalo"]), citizen, key="notify-0300")
+    dispatcher.drain()
+    assert sink(simulators) == [] and sent_sms() == []
+    import time
+    time.sleep(1.1)
+    dispatcher.drain()
+    assert [r["channel"] for r in sink(simulators)] == ["zalo"] and sent_sms() == []
+
+
+def test_a_zns_refusal_of_our_own_account_alarms_and_a_recipients_does_not(api, aws_env, dispatcher, simulators,
+                                                                           capsys):
+    """A spent balance (-115) sends every Zalo message by SMS until an operator tops it up:
+    ``ZaloAccountErrors`` alarms. A citizen without Zalo (-118) is nobody's fault."""
+    simulators.zalo.control({"refuse": [-115], "no_account": ["84912345678"]})
+    first = api.token("citizen", sub="citizen-zns-balance")
+    submit(api, submission(HOUSE, notify=["zalo"]), first, key="notify-0400")
+    capsys.readouterr()
+    dispatcher.drain()
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(m["service"], m["ZaloAccountErrors"]) for m in metrics if "ZaloAccountErrors" in m] == [
+        ("notifications", [1.0])]
+    second = api.token("citizen", sub="citizen-zns-noaccount")
+    submit(api, submission(HOUSE, notify=["zalo"]), second, key="notify-0401")
+    dispatcher.drain()
+    assert not [line for line in capsys.readouterr().out.splitlines() if "ZaloAccountErrors" in line]
+    assert len(sent_sms()) == 2

@@ -71,7 +71,7 @@ def test_sync_check_prints_what_would_cost_the_province_and_fails(api, aws_env, 
     bad, _, _ = new_accepted(api, key="check-0002")
     dossier = store.get_dossier(bad)
     dossier["channel"] = "kiosk"                       # a channel the national portal has no code for
-    store.to_item(dossier).save()
+    store.write_as_is(dossier)
     assert main(["sync", "check", "--agency", dossier["agency_id"]]) == 1
     out = capsys.readouterr().out
     assert f"{bad} (accepted, {dossier['agency_id']})" in out and good not in out
@@ -84,7 +84,7 @@ def test_sync_check_flags_a_field_too_long_for_the_portal(api, aws_env, capsys):
     code, _, _ = new_accepted(api, key="check-0004")
     dossier = store.get_dossier(code)
     dossier["procedure_name"] = "Thủ tục " * 130            # 1,040 characters: TenTTHC takes 1,000
-    store.to_item(dossier).save()
+    store.write_as_is(dossier)
     assert main(["sync", "check"]) == 1
     out = capsys.readouterr().out
     assert "TenTTHC: dài tối đa 1000 ký tự (đang có 1040)" in out
@@ -99,6 +99,6 @@ def test_sync_check_flags_a_result_without_a_link_and_passes_when_all_is_well(ap
                documents=result_docs(aws_env)).status_code == 200
     dossier = store.get_dossier(code)
     dossier["result"]["documents"] = []             # as a v1 import or a ministry's report may leave it
-    store.to_item(dossier).save()
+    store.write_as_is(dossier)
     assert main(["sync", "check"]) == 1
     assert "DanhSachGiayToKetQua: hồ sơ đã có kết quả nhưng không gửi tệp kết quả" in capsys.readouterr().out

@@ -3,11 +3,14 @@ server over HTTP: it renews when due, writes the secret back, and senders then u
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
 from chalicelib.runtime import aws
 from chalicelib.runtime import resources
+from chalicelib.kernel.working_days import TZ
+from chalicelib.sync.adapters import zalo_token
 from chalicelib.sync.rules.notifications import Message
 from chalicelib.sync.adapters.channels import ChannelError, send
 from chalicelib.sync.adapters.zalo_token import EXPIRES_AT, RefreshFailed
@@ -68,3 +71,20 @@ def test_the_local_stage_sends_with_its_setting_and_renews_nothing(zalo, monkeyp
     monkeypatch.setenv("MOTCUA_ZALO_TOKEN", "none-yet")
     assert run()["renewed"] is False
     assert send("zalo", "0912345678", MESSAGE, tracking_id="t-3", dossier_code="X") and zalo.refreshes == 0
+
+
+def test_a_token_renewed_while_the_sender_held_the_old_one_is_read_again_at_once(prod_secrets, zalo):
+    """Zalo's -124 (access token invalid) right after the schedule renewed the token: the
+    sender's cached secret (up to 15 min) still held the old one, and every Zalo message in
+    that window waited for a retry. The sender reads the secret again and sends once more,
+    without renewing anything itself."""
+    prod_secrets("zalo", ACCOUNT)
+    run()
+    assert send("zalo", "0912345678", MESSAGE, tracking_id="t-4", dossier_code="X")   # caches the token
+    # the schedule, in another container, renews: Zalo drops the old token at once, and this
+    # container's cache of the secret still holds it
+    value = zalo_token.renewed(stored(), zalo_token.exchange(stored()), datetime.now(TZ))
+    aws.client("secretsmanager").put_secret_value(SecretId=resources.secret_name("prod", "zalo"),
+                                                  SecretString=json.dumps(value))
+    assert send("zalo", "0912345678", MESSAGE, tracking_id="t-5", dossier_code="X")
+    assert [m["tracking_id"] for m in zalo.state()["messages"]] == ["t-4", "t-5"] and zalo.refreshes == 2

@@ -44,9 +44,9 @@ def test_times_are_local_and_phone_numbers_become_e164():
 
 
 def test_zns_errors_that_no_retry_changes_are_told_from_the_others():
-    from chalicelib.sync.rules.notifications import zns_permanent
-    assert all(zns_permanent(code) for code in (-108, -109, -111, -112, -118, -119))
-    assert not any(zns_permanent(code) for code in (0, -100, -124, -115, None, "-118"))
+    from chalicelib.sync.rules.zns import permanent
+    assert all(permanent(code) for code in (-108, -109, -111, -112, -118, -119))
+    assert not any(permanent(code) for code in (0, -100, -124, None, "-118"))
 
 
 def test_a_parameter_is_cut_to_its_limit_with_an_ellipsis():

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 from datetime import datetime
 from pathlib import Path
 
 from chalicelib.catalogue.rules.procedures import Fee, Procedure, Step
 from chalicelib.dossiers.rules import processing
 from chalicelib.dossiers.rules.corrections import request as request_correction
-from chalicelib.dossiers.rules.records import API_KEYS, DOSSIER_KEYS, REQUIRED_KEYS, Dossier
+from chalicelib.dossiers.rules.records import API_KEYS, DOSSIER_KEYS, HISTORY_KEYS, REQUIRED_KEYS, Dossier
 from chalicelib.dossiers.rules.submission import decide, full_view, new_dossier, record_uploader
 from chalicelib.dossiers.store import dossiers as dossier_store
 from chalicelib.kernel.working_days import TZ, WorkingCalendar, iso
 from chalicelib.payments.rules.payments import new_payment, start_payment
 from chalicelib.payments.rules.records import PAYMENT_KEYS
 from chalicelib.payments.store import payments as payment_store
+from chalicelib.runtime import tables
 from chalicelib.trust.rules import audit
 from chalicelib.trust.rules.privacy import mark_purged
 
@@ -112,7 +114,8 @@ def test_a_new_dossier_holds_every_core_key_and_only_declared_keys():
 
 
 def test_a_dossier_that_went_through_everything_holds_only_declared_keys():
-    assert set(full_dossier()) == set(DOSSIER_KEYS)
+    # ``history`` is only in a dossier item read alone from an index: it counts the entries kept apart.
+    assert set(full_dossier()) == set(DOSSIER_KEYS) - {"history"}
 
 
 def test_a_new_payment_holds_exactly_the_declared_payment_keys():
@@ -148,17 +151,64 @@ def test_the_audit_copies_the_values_it_copied_before_the_keys_were_typed():
 
 # --- one mapping to and from DynamoDB --------------------------------------------------------
 
+def stored(items: dossier_store.Items) -> tables.StoredDossier:
+    """What the table holds after writing ``items`` to an empty partition."""
+    return tables.StoredDossier(items.dossier.body, {entry.sk: entry.body for entry in items.changed})
+
+
 def test_a_full_dossier_survives_the_store_mapping_both_ways():
     dossier = full_dossier()
-    item = dossier_store.to_item(copy.deepcopy(dossier))
-    assert dossier_store.from_item(item) == dossier
-    again = dossier_store.to_item(dossier_store.from_item(item))
-    assert again.attribute_values == item.attribute_values
+    items = dossier_store.to_items(copy.deepcopy(dossier))
+    assert tables.assemble(stored(items)) == dossier
+    again = dossier_store.to_items(tables.assemble(stored(items)))
+    assert again.dossier.attribute_values == items.dossier.attribute_values
+    assert [(e.sk, e.body) for e in again.changed] == [(e.sk, e.body) for e in items.changed]
+
+
+def test_the_dossier_item_keeps_its_growing_histories_apart_and_only_counts_them():
+    dossier = full_dossier()
+    items = dossier_store.to_items(copy.deepcopy(dossier))
+    body = json.loads(items.dossier.body)
+    assert HISTORY_KEYS == ("decisions", "step_history", "extensions", "supplements", "corrections")
+    assert not set(HISTORY_KEYS) & set(body)
+    assert body["history"] == {key: len(dossier[key]) for key in HISTORY_KEYS}   # type: ignore[literal-required]
+    assert all(len(dossier[key]) >= 1 for key in HISTORY_KEYS)   # type: ignore[literal-required]
+    expected = [tables.history_sk(key, i) for key in HISTORY_KEYS for i in range(len(dossier[key]))]   # type: ignore[literal-required]
+    assert sorted(e.sk for e in items.changed) == sorted(expected)
+    assert all(e.pk == f"DOSSIER#{dossier['code']}" for e in items.changed)
+
+
+def test_a_dossier_read_back_and_changed_writes_only_its_new_and_changed_entries():
+    dossier = full_dossier()
+    read = dossier_store._read(stored(dossier_store.to_items(copy.deepcopy(dossier))))
+    decide(read, action="extend", status=read["status"], at=iso(at(20)), by="officer-2")
+    read["supplements"][-1]["reason"] = "đổi lý do"
+    changed = dossier_store.to_items(read).changed
+    assert [e.sk for e in changed] == [tables.history_sk("decisions", len(dossier["decisions"])),
+                                       tables.history_sk("supplements", len(dossier["supplements"]) - 1)]
+    assert dossier_store.to_items(read).changed == []     # what was staged counts as stored
+
+
+def test_a_dossier_stored_with_its_histories_inside_is_read_whole_and_moves_them_out_on_its_next_write():
+    dossier = full_dossier()
+    old_item = json.dumps(dossier, ensure_ascii=False)           # as written before histories were kept apart
+    read = dossier_store._read(tables.StoredDossier(old_item, {}))
+    assert read == dossier
+    items = dossier_store.to_items(read)
+    assert len(items.changed) == sum(len(dossier[key]) for key in HISTORY_KEYS)   # type: ignore[literal-required]
+    assert not set(HISTORY_KEYS) & set(json.loads(items.dossier.body))
+
+
+def test_a_read_that_spans_a_change_takes_the_entries_of_the_version_it_read():
+    dossier = full_dossier()
+    items = dossier_store.to_items(copy.deepcopy(dossier))
+    later = {**stored(items).entries, tables.history_sk("decisions", len(dossier["decisions"])): '{"action":"x"}'}
+    assert tables.assemble(tables.StoredDossier(items.dossier.body, later)) == dossier
 
 
 def test_the_dossier_item_carries_the_keys_its_indexes_need():
     dossier = full_dossier()
-    item = dossier_store.to_item(dossier)
+    item = dossier_store.to_items(dossier).dossier
     assert (item.pk, item.sk, item.code, item.status, item.version) == (
         f"DOSSIER#{dossier['code']}", "DOSSIER", dossier["code"], "returned", dossier["version"])
     assert (item.gsi_owner_status, item.gsi_open, item.gsi_closed) == ("citizen-1#returned", None, None)

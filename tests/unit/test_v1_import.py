@@ -47,6 +47,10 @@ def test_a_good_row_makes_a_returned_dossier_with_its_v1_dates_fees_and_decision
     ({"due_at": "2024-01-04"}, "due_at", "earlier than accepted_at"),
     ({"applicant_id_number": "1234"}, "applicant_id_number", "must be 12 digits (CCCD) or 9 digits (CMND)"),
     ({"fees": "Lệ phí"}, "fees", "name:amount;name:amount (whole VND)"),
+    ({"fees": "Lệ phí:²"}, "fees", "each fee needs a name and an amount in whole VND (0 or more)"),
+    ({"fees": "Lệ phí:١٢"}, "fees", "each fee needs a name and an amount in whole VND (0 or more)"),
+    ({"applicant_phone": "0９１２３４５６７８"}, "applicant_phone",
+     "not a Vietnamese phone number (0912345678 or +84912345678)"),
     ({"summary": "a" * 1001}, "summary", "at most 1000 characters"),
 ])
 def test_each_bad_value_is_named_by_its_field(change, field, message):

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable, Mapping
 
+from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line
+
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")
 AGENCY_LEVELS = ("province", "department", "commune")
@@ -64,31 +66,19 @@ _CSV_FALSE = ("false", "0", "")
 
 # --------------------------------------------------------------------------- errors
 
-@dataclass(frozen=True)
-class RowError:
-    """One problem in an import. ``line``: CSV = physical line (header = 1); JSON = position
-    (1-based) of the item in its list, which the message names; 0 = the file or a single
-    record as a whole."""
-    line: int
-    field: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "field": self.field, "message": self.message}
-
-
-class CatalogueError(ValueError):
-    """Invalid catalogue data. ``errors`` lists every problem found, not just the first."""
+class CatalogueError(RowsRejected, ValueError):
+    """Invalid catalogue data. ``errors`` lists every problem found, not just the first; the
+    message sums up the first ten in Vietnamese. Line 0 is the file or a single record."""
 
     def __init__(self, errors: Iterable[RowError]):
-        self.errors: list[RowError] = list(errors)
+        errors = list(errors)
         shown = "; ".join(
             (f"dòng {e.line}" if e.line else "tệp")
             + (f", {e.field}" if e.field else "") + f": {e.message}"
-            for e in self.errors[:10]
+            for e in errors[:10]
         )
-        more = f"; … và {len(self.errors) - 10} lỗi khác" if len(self.errors) > 10 else ""
-        super().__init__(f"Danh mục có {len(self.errors)} lỗi: {shown}{more}")
+        more = f"; … và {len(errors) - 10} lỗi khác" if len(errors) > 10 else ""
+        super().__init__(errors, f"Danh mục có {len(errors)} lỗi: {shown}{more}")
 
 
 # --------------------------------------------------------------------------- model
@@ -105,7 +95,7 @@ class Fee:
         if amount is None:
             errs.append(("amount", _money_message("Số tiền phí", self.amount, False)))
         if errs:
-            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+            raise CatalogueError(at_line(0, errs))
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "amount", amount)
 
@@ -127,10 +117,10 @@ class Step:
     agency_id: str | None = None
 
     def __post_init__(self) -> None:
-        errs: Errs = []
+        errs: FieldErrors = []
         values = _check_step(self.to_dict(), 1, errs)
         if values is None:
-            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+            raise CatalogueError(at_line(0, errs))
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
@@ -166,7 +156,7 @@ class Procedure:
     def __post_init__(self) -> None:
         values, errs = _check_procedure({f.name: getattr(self, f.name) for f in dc_fields(self)}, False)
         if errs:
-            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+            raise CatalogueError(at_line(0, errs))
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
@@ -205,7 +195,7 @@ class Agency:
     def __post_init__(self) -> None:
         values, errs = _check_agency({f.name: getattr(self, f.name) for f in dc_fields(self)})
         if errs:
-            raise CatalogueError(RowError(0, f, m) for f, m in errs)
+            raise CatalogueError(at_line(0, errs))
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
@@ -222,8 +212,6 @@ class Agency:
 # --------------------------------------------------------------------------- field checks
 # Each check appends (field, message) pairs to ``errs`` and returns the clean value or None.
 
-Errs = list[tuple[str | None, str]]
-
 
 def _show(value: Any) -> str:
     if value is None:
@@ -239,7 +227,7 @@ def _cap(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def _text(value: Any, label: str, field: str | None, errs: Errs) -> str | None:
+def _text(value: Any, label: str, field: str | None, errs: FieldErrors) -> str | None:
     if value is None:
         errs.append((field, f"Thiếu {label}"))
         return None
@@ -256,18 +244,22 @@ def _text(value: Any, label: str, field: str | None, errs: Errs) -> str | None:
     return value
 
 
-def _agency_id(value: Any, label: str, field: str, errs: Errs) -> str | None:
+def _code(value: Any, pattern: re.Pattern[str], rule: str, label: str, field: str, errs: FieldErrors) -> str | None:
+    """A ``_text`` that must match ``pattern`` in full; ``rule`` says what it may hold."""
     value = _text(value, label, field, errs)
-    if value is not None and not _AGENCY_ID_RE.fullmatch(value):
-        errs.append((field, f"{_cap(label)} {_show(value)} chỉ được gồm chữ cái không dấu, chữ số, "
-                            'dấu chấm và gạch dưới (không dùng dấu "-" vì mã hồ sơ dùng dấu này '
-                            "để phân tách), ví dụ 000.00.13.H50"))
+    if value is not None and not pattern.fullmatch(value):
+        errs.append((field, f"{_cap(label)} {_show(value)} {rule}"))
         return None
     return value
 
 
+def _agency_id(value: Any, label: str, field: str, errs: FieldErrors) -> str | None:
+    return _code(value, _AGENCY_ID_RE, 'chỉ được gồm chữ cái không dấu, chữ số, dấu chấm và gạch dưới (không dùng '
+                 'dấu "-" vì mã hồ sơ dùng dấu này để phân tách), ví dụ 000.00.13.H50', label, field, errs)
+
+
 def _choice(value: Any, allowed: tuple[str, ...], label: str, field: str, explain: str,
-            errs: Errs) -> str | None:
+            errs: FieldErrors) -> str | None:
     text = _text(value, label, field, errs)
     if text is None:
         return None
@@ -302,7 +294,7 @@ def _money_message(label: str, value: Any, csv_mode: bool) -> str:
     return f"{label} phải là số nguyên không âm tính bằng đồng ({how}), nhận được {_show(value)}"
 
 
-def _processing_days(value: Any, csv_mode: bool, errs: Errs) -> int | None:
+def _processing_days(value: Any, csv_mode: bool, errs: FieldErrors) -> int | None:
     if value is None or (csv_mode and isinstance(value, str) and not value.strip()):
         errs.append(("processing_days", "Thiếu số ngày xử lý"))
         return None
@@ -322,7 +314,7 @@ def _processing_days(value: Any, csv_mode: bool, errs: Errs) -> int | None:
     return days
 
 
-def _fees(value: Any, csv_mode: bool, errs: Errs) -> tuple[Fee, ...] | None:
+def _fees(value: Any, csv_mode: bool, errs: FieldErrors) -> tuple[Fee, ...] | None:
     before = len(errs)
     out: list[Fee | None] = []
     if value is None or (csv_mode and isinstance(value, str) and not value.strip()):
@@ -351,7 +343,7 @@ def _fees(value: Any, csv_mode: bool, errs: Errs) -> tuple[Fee, ...] | None:
     return tuple(fee for fee in out if fee is not None) if len(errs) == before else None
 
 
-def _fee(name: Any, amount: Any, i: int, csv_mode: bool, errs: Errs) -> Fee | None:
+def _fee(name: Any, amount: Any, i: int, csv_mode: bool, errs: FieldErrors) -> Fee | None:
     name = _text(name, f"tên của phí thứ {i}", "fees", errs)
     money = _money(amount, csv_mode)
     if money is None:
@@ -362,7 +354,7 @@ def _fee(name: Any, amount: Any, i: int, csv_mode: bool, errs: Errs) -> Fee | No
     return Fee(name, money) if name is not None and money is not None else None
 
 
-def _documents(value: Any, csv_mode: bool, errs: Errs) -> tuple[str, ...] | None:
+def _documents(value: Any, csv_mode: bool, errs: FieldErrors) -> tuple[str, ...] | None:
     if value is None:
         return ()
     if csv_mode and isinstance(value, str):
@@ -379,7 +371,7 @@ def _documents(value: Any, csv_mode: bool, errs: Errs) -> tuple[str, ...] | None
     return tuple(docs) if len(errs) == before else None  # type: ignore[arg-type]
 
 
-def _flag(value: Any, csv_mode: bool, errs: Errs, *, name: str = "pay_before_accept",
+def _flag(value: Any, csv_mode: bool, errs: FieldErrors, *, name: str = "pay_before_accept",
           label: str = "Thu phí trước khi tiếp nhận", default: bool = False) -> bool | None:
     if value is None or (csv_mode and isinstance(value, str) and not value.strip()):
         return default
@@ -397,23 +389,17 @@ def _flag(value: Any, csv_mode: bool, errs: Errs, *, name: str = "pay_before_acc
     return None
 
 
-def _check_procedure(data: Mapping, csv_mode: bool) -> tuple[dict[str, Any], Errs]:
+def _check_procedure(data: Mapping, csv_mode: bool) -> tuple[dict[str, Any], FieldErrors]:
     """Clean values of the fields that passed, and (field, message) for every one that did not."""
-    errs: Errs = []
+    errs: FieldErrors = []
     get = data.get
     v: dict[str, Any] = {}
-    v["procedure_code"] = _text(get("procedure_code"), "mã thủ tục", "procedure_code", errs)
-    if v["procedure_code"] is not None and not _CODE_RE.fullmatch(v["procedure_code"]):
-        errs.append(("procedure_code", f"Mã thủ tục {_show(v['procedure_code'])} không đúng dạng: "
-                                       "một chữ số, dấu chấm và sáu chữ số, ví dụ 1.001234"))
-        v["procedure_code"] = None
+    v["procedure_code"] = _code(get("procedure_code"), _CODE_RE, "không đúng dạng: một chữ số, dấu chấm và sáu "
+                                "chữ số, ví dụ 1.001234", "mã thủ tục", "procedure_code", errs)
     v["name"] = _text(get("name"), "tên thủ tục", "name", errs)
     v["field"] = _text(get("field"), "lĩnh vực", "field", errs)
-    v["field_code"] = _text(get("field_code"), "mã lĩnh vực", "field_code", errs)
-    if v["field_code"] is not None and not _FIELD_CODE_RE.fullmatch(v["field_code"]):
-        errs.append(("field_code", f"Mã lĩnh vực {_show(v['field_code'])} chỉ được gồm chữ cái "
-                                   "không dấu, chữ số, dấu chấm và gạch dưới, ví dụ HT"))
-        v["field_code"] = None
+    v["field_code"] = _code(get("field_code"), _FIELD_CODE_RE, "chỉ được gồm chữ cái không dấu, chữ số, dấu chấm "
+                            "và gạch dưới, ví dụ HT", "mã lĩnh vực", "field_code", errs)
     v["agency_id"] = _agency_id(get("agency_id"), "mã cơ quan", "agency_id", errs)
     v["processing_days"] = _processing_days(get("processing_days"), csv_mode, errs)
     v["online_level"] = _choice(get("online_level"), ONLINE_LEVELS, "mức độ trực tuyến",
@@ -432,7 +418,7 @@ def _check_procedure(data: Mapping, csv_mode: bool) -> tuple[dict[str, Any], Err
     return {k: x for k, x in v.items() if x is not None}, errs
 
 
-def _payment_providers(value: Any, csv_mode: bool, errs: Errs) -> tuple[str, ...] | None:
+def _payment_providers(value: Any, csv_mode: bool, errs: FieldErrors) -> tuple[str, ...] | None:
     """The online providers a procedure allows, in order (CSV: "paygov;vnpay"). Missing or
     empty: every provider the stage offers."""
     if value is None:
@@ -447,7 +433,7 @@ def _payment_providers(value: Any, csv_mode: bool, errs: Errs) -> tuple[str, ...
     return tuple(value)
 
 
-def _steps(value: Any, csv_mode: bool, processing_days: int | None, errs: Errs) -> tuple[Step, ...] | None:
+def _steps(value: Any, csv_mode: bool, processing_days: int | None, errs: FieldErrors) -> tuple[Step, ...] | None:
     """The internal process. Missing or empty: one step covering the whole processing time.
     The steps' days may not add up to more than the procedure's processing days."""
     if csv_mode and isinstance(value, str):
@@ -481,14 +467,14 @@ def _steps(value: Any, csv_mode: bool, processing_days: int | None, errs: Errs) 
     return tuple(steps)
 
 
-def _step(item: Any, i: int, errs: Errs) -> Step | None:
+def _step(item: Any, i: int, errs: FieldErrors) -> Step | None:
     if isinstance(item, Step):
         return item
     values = _check_step(item, i, errs)
     return None if values is None else Step(**values)
 
 
-def _check_step(item: Any, i: int, errs: Errs) -> dict[str, Any] | None:
+def _check_step(item: Any, i: int, errs: FieldErrors) -> dict[str, Any] | None:
     """Clean values of step number ``i``, or None after adding its errors to ``errs``."""
     if not isinstance(item, Mapping):
         errs.append(("steps", f'Bước thứ {i} phải là một đối tượng {{"name", "role", "unit", "days"}}'))
@@ -511,8 +497,8 @@ def _check_step(item: Any, i: int, errs: Errs) -> dict[str, Any] | None:
     return {"name": name, "role": role, "unit": unit, "days": days, "agency_id": agency}
 
 
-def _check_agency(data: Mapping) -> tuple[dict[str, Any], Errs]:
-    errs: Errs = []
+def _check_agency(data: Mapping) -> tuple[dict[str, Any], FieldErrors]:
+    errs: FieldErrors = []
     get = data.get
     v: dict[str, Any] = {}
     v["agency_id"] = _agency_id(get("agency_id"), "mã cơ quan", "agency_id", errs)
@@ -532,7 +518,7 @@ def _check_agency(data: Mapping) -> tuple[dict[str, Any], Errs]:
     return clean, errs
 
 
-def _check_retirement(data: Mapping, v: dict[str, Any], errs: Errs) -> None:
+def _check_retirement(data: Mapping, v: dict[str, Any], errs: FieldErrors) -> None:
     """``status``, ``successor`` and ``effective_date``: absent in catalogues older than merger
     day, so an agency without them is active. A retired agency names the day it retired."""
     status = data.get("status") or "active"
@@ -562,7 +548,7 @@ def procedure_from_dict(data: Mapping) -> Procedure:
         raise CatalogueError([RowError(0, None, "Thủ tục phải là một đối tượng (dict)")])
     values, errs = _check_procedure(data, False)
     if errs:
-        raise CatalogueError(RowError(0, f, m) for f, m in errs)
+        raise CatalogueError(at_line(0, errs))
     return Procedure(**values)
 
 
@@ -571,7 +557,7 @@ def agency_from_dict(data: Mapping) -> Agency:
         raise CatalogueError([RowError(0, None, "Cơ quan phải là một đối tượng (dict)")])
     values, errs = _check_agency(data)
     if errs:
-        raise CatalogueError(RowError(0, f, m) for f, m in errs)
+        raise CatalogueError(at_line(0, errs))
     return Agency(**values)
 
 
@@ -598,7 +584,7 @@ def _collect_procedures(rows: Iterable[tuple[int, Mapping]], csv_mode: bool,
             errs.append(("agency_id", f'Mã cơ quan {agency} không có trong danh sách "agencies" '
                                       "của tệp"))
         if errs:
-            errors.extend(RowError(line, f, prefix(line) + m) for f, m in errs)
+            errors += at_line(line, errs, prefix=prefix(line))
         elif not errors:
             out.append(Procedure(**values))
     return out
@@ -642,7 +628,7 @@ def _parse_json(text: str) -> tuple[list[Agency], list[Procedure]]:
             else:
                 first_agency[agency_id] = n
         if errs:
-            errors.extend(RowError(n, f, prefix + m) for f, m in errs)
+            errors += at_line(n, errs, prefix=prefix)
         else:
             agencies.append(Agency(**values))
 
@@ -695,7 +681,7 @@ def _parse_csv(text: str) -> list[Procedure]:
                                                 f"({','.join(CSV_COLUMNS)})")])
     procedures = _collect_procedures(rows, True, None, lambda n: "", lambda n: f"dòng {n}", errors)
     if errors:
-        raise CatalogueError(sorted(errors, key=lambda e: e.line))
+        raise CatalogueError(sorted(errors, key=lambda e: e.line or 0))
     return procedures
 
 

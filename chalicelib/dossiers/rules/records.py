@@ -12,6 +12,11 @@ with what may be done with it:
   (chalicelib.trust.rules.audit): scalars about the procedure, never about the person.
 * ``AUDIT_MEMBERS``: a record whose changed scalar members are named and copied one level
   deep (``step.index``): the current step and the payment ledger hold no personal data.
+* ``HISTORY``: a list that grows as the dossier is worked on; the store keeps each entry as
+  an item of its own next to the dossier item (chalicelib.runtime.tables), so the dossier
+  item does not grow with its history. ``pauses`` and ``uploaders`` stay in the dossier item:
+  every deadline and file access needs them, and they are bounded by the supplement rounds
+  (``MOTCUA_MAX_SUPPLEMENT_ROUNDS``) and files per round.
 
 ``DossierCore`` holds the keys every dossier has had since the first one; the keys of
 ``Dossier`` beyond it came later, so a dossier stored before them may lack them and readers
@@ -22,7 +27,7 @@ from typing import Annotated, Any, NotRequired, TypedDict, get_type_hints
 
 from chalicelib.payments.rules.records import PaymentLedger
 
-API, AUDIT, AUDIT_MEMBERS = "api", "audit", "audit_members"
+API, AUDIT, AUDIT_MEMBERS, HISTORY = "api", "audit", "audit_members", "history"
 
 
 class Applicant(TypedDict, total=False):
@@ -207,7 +212,7 @@ class DossierCore(TypedDict):
     accepted_at: Annotated[str | None, API, AUDIT]
     due_at: Annotated[str | None, API, AUDIT]
     pauses: Annotated[list[PauseEntry], API]
-    decisions: Annotated[list[DecisionEntry], API]
+    decisions: Annotated[list[DecisionEntry], API, HISTORY]
 
 
 class Dossier(DossierCore, total=False):
@@ -221,12 +226,12 @@ class Dossier(DossierCore, total=False):
     result_delivery: Annotated[str, API, AUDIT]           # desk | post: how the result goes back
     steps: Annotated[list[StepTemplate], API]
     step: Annotated[CurrentStep | None, API, AUDIT_MEMBERS]
-    step_history: Annotated[list[HeldStep], API]
+    step_history: Annotated[list[HeldStep], API, HISTORY]
     holder_agency_id: Annotated[str, API, AUDIT]          # who holds it now (liên thông)
     agencies: list[str]                                   # every agency that held it
     extension_days: Annotated[int, AUDIT]
-    extensions: Annotated[list[Extension], API]
-    supplements: Annotated[list[SupplementRequest], API]
+    extensions: Annotated[list[Extension], API, HISTORY]
+    supplements: Annotated[list[SupplementRequest], API, HISTORY]
     result: Annotated[Result | None, API]
     finished_at: Annotated[str | None, API, AUDIT]
     returned_at: Annotated[str | None, API, AUDIT]
@@ -235,10 +240,11 @@ class Dossier(DossierCore, total=False):
     attachments_purged_at: Annotated[str, API]
     attachments_purged_count: int
     uploaders: dict[str, str]                             # upload id -> whose upload space holds it
-    corrections: list[Correction]
+    corrections: Annotated[list[Correction], HISTORY]
     payment: Annotated[PaymentLedger, AUDIT_MEMBERS]
     result_is_document: Annotated[bool, API]              # copied from the procedure (766 index)
     imported_from: str                                    # "v1": brought over by `motcua legacy import-dossiers`
+    history: dict[str, int]     # only in a dossier item read alone from an index: entries kept apart per list
 
 
 def _marked(marker: str) -> frozenset[str]:
@@ -251,6 +257,7 @@ REQUIRED_KEYS: frozenset[str] = Dossier.__required_keys__
 API_KEYS: tuple[str, ...] = tuple(key for key in DOSSIER_KEYS if key in _marked(API))
 AUDIT_VALUE_KEYS: frozenset[str] = _marked(AUDIT)
 AUDIT_MEMBER_KEYS: frozenset[str] = _marked(AUDIT_MEMBERS)
+HISTORY_KEYS: tuple[str, ...] = tuple(key for key in DOSSIER_KEYS if key in _marked(HISTORY))
 
 
 def from_json(body: str) -> Dossier:

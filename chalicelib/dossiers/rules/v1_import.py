@@ -20,17 +20,16 @@ false times in the progress records the index reads.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from chalicelib.kernel.working_days import iso, parse_iso, to_local
+from chalicelib.kernel.rows import RowError, RowsRejected, csv_rows, import_date
+from chalicelib.kernel.text import is_ascii_digits
+from chalicelib.kernel.working_days import parse_iso
 
 COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
            "applicant_email", "applicant_type", "channel", "status", "summary", "submitted_at", "accepted_at",
@@ -50,27 +49,12 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "returned": ("accepted_at", "due_at", "finished_at", "returned_at")}
 LIMITS = {"code": 50, "applicant_name": 200, "summary": 1000, "applicant_email": 200}   # MaHoSo, ChuHoSo, TrichYeuHoSo
 _CODE = re.compile(r"^[A-Za-z0-9.\-_/]+$")
-_PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")   # ASCII digits only (chalicelib/kernel/text.py)
 IMPORTER = "system:v1-import"
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int | None      # CSV line or JSON item (1-based); None: the whole file
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return f"{where}{f' [{self.field}]' if self.field else ''}: {self.message}"
-
-
-class ImportRejected(Exception):
+class ImportRejected(RowsRejected):
     """The file has errors; nothing is imported."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} error(s)")
-        self.errors = errors
 
 
 def read_rows(text: str, *, is_json: bool) -> list[tuple[int, dict[str, Any]]]:
@@ -84,22 +68,10 @@ def read_rows(text: str, *, is_json: bool) -> list[tuple[int, dict[str, Any]]]:
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise ImportRejected([RowError(None, None, 'expected a list of objects, or {"dossiers": [...]}')])
         return list(enumerate(items, start=1))
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or ()]
+    header, rows = csv_rows(text)
     if missing := [c for c in REQUIRED if c not in header]:
         raise ImportRejected([RowError(None, None, f"header lacks {', '.join(missing)}; columns: {','.join(COLUMNS)}")])
-    return [(reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k})
-            for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))]
-
-
-def _date(value: str) -> str | None:
-    try:
-        if len(value) == 10:
-            return f"{date.fromisoformat(value).isoformat()}T00:00:00+07:00"
-        moment = datetime.fromisoformat(value)
-        return iso(to_local(moment)) if moment.tzinfo else None
-    except ValueError:
-        return None
+    return list(rows)
 
 
 def _fees(value: Any) -> list[dict[str, Any]] | str:
@@ -119,7 +91,7 @@ def _fees(value: Any) -> list[dict[str, Any]] | str:
     fees = []
     for name, amount in pairs:
         number = amount if isinstance(amount, int) and not isinstance(amount, bool) else \
-            int(amount) if isinstance(amount, str) and amount.isdigit() else None
+            int(amount) if isinstance(amount, str) and is_ascii_digits(amount) else None
         if not isinstance(name, str) or not name or number is None or number < 0:
             return "each fee needs a name and an amount in whole VND (0 or more)"
         fees.append({"name": name, "amount": number})
@@ -191,7 +163,7 @@ def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None
     unreadable, day_only = set(), set()
     for key in DATES:
         raw = clean[key]
-        parsed = _date(raw) if raw else None
+        parsed = import_date(raw) if raw else None
         if raw and parsed is None:
             bad(key, "a date YYYY-MM-DD or ISO 8601 with an offset")
             unreadable.add(key)

@@ -1,20 +1,22 @@
-"""Dossier repository: the only module that reads and writes dossier items.
+"""Dossier repository: the only module that writes dossier items.
 
 Every state change is one TransactWriteItems call that writes the dossier (conditioned on
-its version), its outbox event, its audit record (chalicelib.trust.rules.audit) and, for a submission,
-the idempotency record. Either all of it happens or none of it does; a submission's daily
-number was taken before, with one atomic counter update (``next_sequence``). ``to_item`` is
-the one place a ``Dossier`` (chalicelib.dossiers.rules.records) becomes its item;
-``from_item`` reads it back with records.from_json, as every other reader of dossier items
-does. The dossier key and the shared connection live in chalicelib.runtime.tables.
+its version), the new or changed entries of its history, its outbox event, its audit record
+(chalicelib.trust.rules.audit) and, for a submission, the idempotency record. Either all of
+it happens or none of it does; a submission's daily number was taken before, with one atomic
+counter update (``next_sequence``). ``to_items`` is the one place a ``Dossier``
+(chalicelib.dossiers.rules.records) becomes its items: the dossier item holds its state, and
+each entry of a growing history list is an item of its own (chalicelib.runtime.tables
+explains the collection and reads it back). The dossier key and the shared connection live
+in chalicelib.runtime.tables.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
-from collections.abc import Iterator
+from typing import Any, NamedTuple, cast
+from collections.abc import Iterable, Iterator, Mapping
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -23,14 +25,17 @@ from chalicelib.trust.store import audit as audit_store
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.cursors import BadCursor, decode_cursor, encode_cursor  # noqa: F401 (BadCursor re-exported)
+from chalicelib.runtime import tables
 from chalicelib.runtime.tables import connection, dossier_pk
 from chalicelib.kernel.errors import Conflict, DossierTooLarge, ServiceUnavailable
 from chalicelib.runtime.log import logger
-from chalicelib.runtime.models import ApplicantItem, DossierItem, IdempotencyItem, OutboxItem, SequenceItem
+from chalicelib.runtime.models import (
+    ApplicantItem, DossierItem, HistoryEntryItem, IdempotencyItem, OutboxItem, SequenceItem,
+)
 from chalicelib.trust.rules.privacy import id_number_hash, retention_index
 from chalicelib.runtime.credentials import id_hash_key
 from chalicelib.dossiers.rules.processing import due_index
-from chalicelib.dossiers.rules.records import Dossier, from_json
+from chalicelib.dossiers.rules.records import HISTORY_KEYS, Dossier, from_json
 
 
 _log = logger("motcua-dossiers")
@@ -44,18 +49,80 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+class _Read(dict[str, Any]):
+    """A dossier as read from the table, remembering its history entries as stored, so that a
+    write puts only the entries that are new or changed (a transition adds one or two)."""
+    __slots__ = ("stored",)
+
+    def __init__(self, dossier: dict[str, Any], stored: dict[str, str]) -> None:
+        super().__init__(dossier)
+        self.stored = stored
+
+
+def _read(stored: tables.StoredDossier) -> Dossier:
+    return cast(Dossier, _Read(tables.assemble(stored), dict(stored.entries)))
+
+
+class Items(NamedTuple):
+    """A dossier as items: the dossier item, and the history entries a write must put or delete."""
+    dossier: DossierItem
+    changed: list[HistoryEntryItem]
+    removed: list[HistoryEntryItem]
+
+
+def to_items(dossier: Dossier) -> Items:
+    """The dossier as its DynamoDB items: its state as JSON in the dossier item's ``body``,
+    plus the attributes its keys and indexes need, and each history entry as an item of its
+    own (only those new or changed since the dossier was read; all of them for a dossier
+    built here). The one place a dossier becomes items, so the one place sizes are checked:
+    a body past ``MOTCUA_MAX_DOSSIER_BYTES`` (below DynamoDB's 400 KB item limit) is refused
+    before any write, as a 409 that names the cause."""
+    core, entries = _split(dossier)
+    code = dossier["code"]
+    for body in (core, *entries.values()):
+        _check_size(code, body)
+    stored = dossier.stored if isinstance(dossier, _Read) else {}
+    pk = dossier_pk(code)
+    changed = [HistoryEntryItem(pk=pk, sk=sk, body=body) for sk, body in entries.items() if stored.get(sk) != body]
+    removed = [HistoryEntryItem(pk=pk, sk=sk, body="") for sk in sorted(stored.keys() - entries.keys())]
+    if isinstance(dossier, _Read):
+        dossier.stored = entries   # a caller whose write fails reads the dossier again (409)
+    return Items(_dossier_item(dossier, core), changed, removed)
+
+
 def to_item(dossier: Dossier) -> DossierItem:
-    """The dossier as its DynamoDB item: the whole dossier as JSON in ``body``, plus the
-    attributes its keys and indexes need. The one place a dossier becomes an item, so the one
-    place its size is checked: a body past ``MOTCUA_MAX_DOSSIER_BYTES`` (below DynamoDB's
-    400 KB item limit) is refused before any write, as a 409 that names the cause."""
-    body = _dumps(dossier)
-    _check_size(dossier["code"], body)
+    """The dossier item alone, for a dossier with no history yet (a new one: seeding, benches)."""
+    items = to_items(dossier)
+    assert not items.changed, "a dossier with history is written with to_items"
+    return items.dossier
+
+
+def write_as_is(dossier: Dossier) -> None:
+    """Write a dossier's items unconditionally, with no event and no audit record: fixtures,
+    seeding and benches that put a dossier in a given state."""
+    items = to_items(dossier)
+    with TransactWrite(connection=connection()) as tx:
+        _stage(tx, items, None)
+
+
+def _split(dossier: Dossier) -> tuple[str, dict[str, str]]:
+    """The dossier item's body (the state, with how many entries each history list has) and
+    the history entries' bodies by sort key."""
+    held: Mapping[str, Any] = dossier
+    lists: dict[str, list[Any]] = {key: held.get(key) or [] for key in HISTORY_KEYS if key in held}
+    state = {key: value for key, value in dossier.items() if key not in lists}
+    state[tables.HISTORY_COUNTS] = {key: len(entries) for key, entries in lists.items()}
+    entries = {tables.history_sk(key, index): _dumps(entry)
+               for key, values in lists.items() for index, entry in enumerate(values)}
+    return _dumps(state), entries
+
+
+def _dossier_item(dossier: Dossier, body: str) -> DossierItem:
     agency, owner, status = dossier["agency_id"], dossier["owner_sub"], dossier["status"]
     open_agency, due = due_index(dossier) or (None, None)
     closed_agency, closed_at = retention_index(dossier) or (None, None)
     return DossierItem(
-        pk=dossier_pk(dossier["code"]), sk="DOSSIER",
+        pk=dossier_pk(dossier["code"]), sk=tables.CORE_SK,
         code=dossier["code"], status=status, version=dossier["version"],
         agency_id=agency, procedure_code=dossier["procedure_code"], owner_sub=owner,
         list_sk=f"{dossier['submitted_at']}#{dossier['code']}",
@@ -64,6 +131,27 @@ def to_item(dossier: Dossier) -> DossierItem:
         gsi_open=open_agency, gsi_due=due, gsi_closed=closed_agency, gsi_closed_at=closed_at,
         gsi_desk=desk_index(dossier), body=body,
     )
+
+
+# A transaction holds at most 100 items; the rest of a change (event, audit, payment…) needs a few.
+_ENTRIES_PER_TRANSACTION = 80
+
+
+def _stage(tx: TransactWrite, items: Items, condition: Any) -> None:
+    """Add the dossier item and its history entries to ``tx``. Only a dossier stored before
+    histories were kept apart has more entries to write than a transaction holds (it moves
+    them all out at once): the earliest are written ahead, which no reader sees until the
+    transaction commits, because readers take only the entries the dossier item counts."""
+    ahead, staged = items.changed[:-_ENTRIES_PER_TRANSACTION], items.changed[-_ENTRIES_PER_TRANSACTION:]
+    if ahead:
+        with HistoryEntryItem.batch_write() as batch:
+            for entry in ahead:
+                batch.save(entry)
+    tx.save(items.dossier, condition=condition)
+    for entry in staged:
+        tx.save(entry)
+    for entry in items.removed:
+        tx.delete(entry)
 
 
 def desk_index(dossier: Dossier) -> str | None:
@@ -98,18 +186,26 @@ def too_large(exc: Exception, code: str) -> DossierTooLarge | None:
 
 
 def from_item(item: DossierItem) -> Dossier:
-    """The dossier an item holds (its body is the whole dossier)."""
+    """The dossier item alone, as a list page reads it from an index: its state, without its
+    history lists (``history`` counts them). Lists show only state; whoever needs the
+    history reads whole dossiers (``whole_dossiers``)."""
     return from_json(item.body)
 
 
 def get_dossier(code: str) -> Dossier | None:
-    """One GetItem, strongly consistent so a transition reads the latest version.
-    (chalicelib.runtime.tables.get_dossier reads the same, untyped, for consumers that start light.)"""
-    try:
-        item = DossierItem.get(dossier_pk(code), "DOSSIER", consistent_read=True)
-    except DoesNotExist:
-        return None
-    return from_item(item)
+    """The whole dossier, strongly consistent so a transition reads the latest version: one
+    Query of its items. (chalicelib.runtime.tables.get_dossier reads the same, untyped, for
+    consumers that start light.)"""
+    stored = tables.read_items(code)
+    return _read(stored) if stored else None
+
+
+def whole_dossiers(items: Iterable[DossierItem]) -> Iterator[Dossier]:
+    """The whole dossiers of items read from an index, in their order: each read again from
+    the table with its history (strongly consistent, a few at a time)."""
+    for stored in tables.read_many(item.code for item in items):
+        if stored is not None:
+            yield _read(stored)
 
 
 def applicant_pk(id_number: str) -> str:
@@ -183,7 +279,7 @@ def create_dossier(dossier: Dossier, event: dict[str, Any], *, idempotency_key: 
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(idem, condition=IdempotencyItem.pk.does_not_exist())
-            tx.save(to_item(dossier), condition=DossierItem.pk.does_not_exist())
+            _stage(tx, to_items(dossier), DossierItem.pk.does_not_exist())
             tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
             applicant = _applicant_item(dossier)
             if applicant is not None:
@@ -203,7 +299,7 @@ def create_imported(dossier: Dossier, audit_record: dict[str, Any]) -> bool:
     already holds the code (another import got there first)."""
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.save(to_item(dossier), condition=DossierItem.pk.does_not_exist())
+            _stage(tx, to_items(dossier), DossierItem.pk.does_not_exist())
             applicant = _applicant_item(dossier)
             if applicant is not None:
                 tx.save(applicant)
@@ -266,15 +362,13 @@ def list_due(*, agency_id: str, after: str | None, before: str, limit: int, curs
 def dossiers_since(agency_id: str, since: str) -> Iterator[Dossier]:
     """Every dossier of the agency submitted on or after ``since`` (ISO), oldest first.
     Queries on the agency index, page by page (operator backfills; never a Scan)."""
-    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk >= since):
-        yield from_item(item)
+    yield from whole_dossiers(DossierItem.by_agency.query(agency_id, DossierItem.list_sk >= since))
 
 
 def dossiers_in_status(agency_id: str, status: str) -> Iterator[Dossier]:
     """Every dossier of the agency in this status, page by page on the agency-status index
     (merger day: the open dossiers of a retired agency; never a Scan)."""
-    for item in DossierItem.by_agency_status.query(f"{agency_id}#{status}"):
-        yield from_item(item)
+    yield from whole_dossiers(DossierItem.by_agency_status.query(f"{agency_id}#{status}"))
 
 
 # --- transitions ------------------------------------------------------------------------
@@ -297,27 +391,29 @@ def save_transition(dossier: Dossier, event: dict[str, Any], *, expected_version
 
 
 def dossiers_received_until(agency_id: str, last_day: date) -> Iterator[Dossier]:
-    """Every dossier of an agency submitted on or before ``last_day`` (local), for audits and
-    drill-down. One paginated Query on the agency index."""
+    """Every whole dossier of an agency submitted on or before ``last_day`` (local), for
+    audits and drill-down. One paginated Query on the agency index, then ``whole_dossiers``."""
     bound = (last_day + timedelta(days=1)).isoformat()
-    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk < bound):
-        yield from_item(item)
+    yield from whole_dossiers(DossierItem.by_agency.query(agency_id, DossierItem.list_sk < bound))
 
 
 def dossiers_received_between(agency_id: str, first_day: date, last_day: date) -> Iterator[Dossier]:
     """Every dossier of an agency submitted on a local day within [first_day, last_day], in
-    order of receipt (the dossier register). One paginated Query on the agency index: its
-    sort key starts with the local submission time."""
+    order of receipt (the dossier register). One paginated Query on the agency index (its
+    sort key starts with the local submission time), then ``whole_dossiers``."""
     low, high = first_day.isoformat(), (last_day + timedelta(days=1)).isoformat()
-    for item in DossierItem.by_agency.query(agency_id, DossierItem.list_sk.between(low, high)):
-        yield from_item(item)
+    yield from whole_dossiers(DossierItem.by_agency.query(agency_id, DossierItem.list_sk.between(low, high)))
 
 
 def put_unversioned_change(dossier: Dossier) -> None:
     """Write a change that is not a state change (no new version, no event), conditioned on
     the version read: a concurrent transition wins and the caller reads again (409)."""
+    items = to_items(dossier)
+    if items.changed or items.removed:
+        _write_with_history(dossier, items)
+        return
     try:
-        to_item(dossier).save(condition=DossierItem.version == dossier["version"])
+        items.dossier.save(condition=DossierItem.version == dossier["version"])
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
@@ -325,6 +421,17 @@ def put_unversioned_change(dossier: Dossier) -> None:
         if refused is not None:
             raise refused from exc
         raise
+
+
+def _write_with_history(dossier: Dossier, items: Items) -> None:
+    """``put_unversioned_change`` for a change that touched history entries too: one transaction."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            _stage(tx, items, DossierItem.version == dossier["version"])
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
+            raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
+        raise too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
 def dossier_events(code: str) -> list[dict[str, Any]]:
@@ -344,7 +451,7 @@ def transaction() -> TransactWrite:
 def stage_dossier_change(tx: TransactWrite, dossier: Dossier, events: list[dict[str, Any]], *,
                          expected_version: int, audit_record: dict[str, Any]) -> None:
     """Add the changed dossier (version-checked), its outbox events and its audit record to ``tx``."""
-    tx.save(to_item(dossier), condition=DossierItem.version == expected_version)
+    _stage(tx, to_items(dossier), DossierItem.version == expected_version)
     for event in events:
         tx.save(_outbox_item(dossier, event), condition=OutboxItem.pk.does_not_exist())
     audit_store.stage(tx, audit_record)

@@ -12,7 +12,7 @@ import json
 import zlib
 from collections import defaultdict
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 from collections.abc import Iterable, Iterator
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -26,7 +26,7 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.models import ProjectionItem, table_meta
 from chalicelib.reports.rules.form06 import COUNTER_FIELDS, STORED_VIEWS, Contributions, by_period, viewed
-from chalicelib.dossiers.rules.records import Dossier, from_json
+from chalicelib.dossiers.rules.records import Dossier
 
 # Built at run time (a number attribute per report cell, from the report's rules), so its
 # attributes are unknown to mypy. Here, not in chalicelib.runtime.models: the platform knows no
@@ -88,22 +88,15 @@ def _decode(text: str | None) -> dict[str, Contributions]:
 
 
 def load(code: str) -> tuple[Dossier | None, int | None, dict[str, Contributions], str | None]:
-    """The dossier and its projection record in one consistent BatchGetItem, and the agency
-    the record's contributions are counted under (None: nothing projected yet)."""
-    cfg = settings()
-    dossiers, reports = cfg.name(resources.DOSSIERS.name), cfg.name(resources.REPORTS.name)
+    """The whole dossier (one Query of its items) and its projection record (one GetItem),
+    both strongly consistent, and the agency the record's contributions are counted under
+    (None: nothing projected yet)."""
+    dossier = cast(Dossier | None, dossier_table.get_dossier(code))
     client = dossier_table.connection().client
-    response = client.batch_get_item(RequestItems={
-        dossiers: {"Keys": [{"pk": {"S": dossier_table.dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},
-        reports: {"Keys": [{"pk": {"S": projection_pk(code)}, "sk": {"S": "P"}}], "ConsistentRead": True},
-    })
-    if response.get("UnprocessedKeys"):
-        raise RuntimeError("BatchGetItem left keys unprocessed; the message will be retried")
-    found = response["Responses"]
+    answer = client.get_item(TableName=settings().name(resources.REPORTS.name), ConsistentRead=True,
+                             Key={"pk": {"S": projection_pk(code)}, "sk": {"S": "P"}})
     deserialize = TypeDeserializer().deserialize
-    dossier_items = found.get(dossiers, [])
-    record_items = found.get(reports, [])
-    dossier = from_json(deserialize(dossier_items[0]["body"])) if dossier_items else None
+    record_items = [answer["Item"]] if "Item" in answer else []
     if not record_items:
         return dossier, None, {view: {} for view in STORED_VIEWS}, None
     record = {k: deserialize(v) for k, v in record_items[0].items()}

@@ -12,13 +12,13 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from collections.abc import Iterable, Iterator
 
 from chalicelib.runtime import resources
 from chalicelib.runtime import tables as dossier_table
 from chalicelib.runtime.settings import settings
-from chalicelib.dossiers.rules.records import Dossier, from_json
+from chalicelib.dossiers.rules.records import Dossier
 from chalicelib.reports.rules.form06 import by_period
 from chalicelib.reports.rules.index766 import COUNTER_FIELDS, Contributions
 from chalicelib.reports.store.counters import period_queries, shard_of, shards
@@ -70,18 +70,20 @@ class Loaded:
 # Items next to the dossier that other contexts write (their shapes are theirs): the national
 # sync ledger (chalicelib/sync/store/sync_ledger.py: ``version`` = the last version the portal
 # has) and the feedback count (chalicelib/feedback/store/feedback.py: ``feedbacks``). They are
-# read here, by key, so a projection step is ONE BatchGetItem and one TransactWriteItems.
+# read here, by key, in one BatchGetItem next to the Query of the dossier's items.
 LEDGER_SK, FEEDBACK_SK = "SYNC#national", "FEEDBACK"
 
 
 def load(code: str) -> Loaded:
-    """The dossier, whether the portal has it, whether it has a complaint, and its projection
-    record (stamp None: never projected), in one strongly consistent BatchGetItem."""
+    """The whole dossier (one Query of its items), whether the portal has it, whether it has
+    a complaint, and its projection record (stamp None: never projected); the last three in
+    one BatchGetItem. All strongly consistent."""
     cfg = settings()
     dossiers, reports = cfg.name(resources.DOSSIERS.name), _table()
     pk = dossier_table.dossier_pk(code)
+    dossier = cast(Dossier | None, dossier_table.get_dossier(code))
     answer = dossier_table.connection().client.batch_get_item(RequestItems={
-        dossiers: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for sk in ("DOSSIER", LEDGER_SK, FEEDBACK_SK)],
+        dossiers: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for sk in (LEDGER_SK, FEEDBACK_SK)],
                    "ConsistentRead": True},
         reports: {"Keys": [record_key(code)], "ConsistentRead": True},
     })
@@ -89,7 +91,6 @@ def load(code: str) -> Loaded:
         raise RuntimeError("BatchGetItem left keys unprocessed; the message will be retried")
     found = {item["sk"]["S"]: item for item in answer["Responses"].get(dossiers, [])}
     records = answer["Responses"].get(reports, [])
-    dossier = from_json(found["DOSSIER"]["body"]["S"]) if "DOSSIER" in found else None
     synced = int(found.get(LEDGER_SK, {}).get("version", {}).get("N", "0")) >= 1
     complaint = int(found.get(FEEDBACK_SK, {}).get("feedbacks", {}).get("N", "0")) > 0
     if not records:

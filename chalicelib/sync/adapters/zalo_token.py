@@ -6,7 +6,8 @@ returns a new refresh token: the old one is spent. Two Lambda containers refresh
 would spend the same refresh token and one of them would lose the account, so there is one
 writer: the ``zalo-token`` schedule (handlers/zalo_token.py) runs hourly, refreshes when the
 token has less than ``REFRESH_MARGIN`` left, and writes the whole secret back. Senders only
-read the secret, cached for at most MOTCUA_SECRETS_MAX_AGE (15 min), well inside the margin.
+read the secret, cached for at most MOTCUA_SECRETS_MAX_AGE (15 min), well inside the margin,
+and read it again at once when ZNS calls their token invalid (-124; adapters/channels.py).
 
 Protocol (developers.zalo.me, OA API): ``POST {oauth}/v4/oa/access_token``, header
 ``secret_key``, form ``app_id, refresh_token, grant_type=refresh_token`` -> ``{access_token,

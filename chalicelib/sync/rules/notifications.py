@@ -16,6 +16,7 @@ from typing import Any
 from collections.abc import Mapping
 
 from chalicelib.kernel.working_days import parse_iso, to_local
+from chalicelib.sync.rules import zns
 
 PACKAGED_TEMPLATES = Path(__file__).parents[1] / "data" / "notification_templates.json"
 DECISIONS = {"approved": "chấp thuận", "rejected": "không chấp thuận"}
@@ -52,19 +53,15 @@ def templates() -> dict[str, Template]:
             for name, t in _template_file().items() if not name.startswith("_")}
 
 
-# ZNS takes at most so many characters in each template parameter: the limit of the parameter
-# type chosen when the template was registered (e.g. "Tên khách hàng (30)"; Zalo Cloud, "Các
-# định dạng dữ liệu khi truyền vào tham số trên nội dung ZNS",
-# https://zalo.cloud/zns/guidelines/en/cac-dinh-dang-du-lieu-khi-truyen-vao-tham-so-tren-noi-dung-zns).
-# A longer value is refused by ZNS ("Template data invalid"), so it is cut. The province states
-# its templates' limits in the templates file (``_zalo_parameter_limits``); a parameter it does
-# not list gets the shortest type's, a custom label's 30.
-DEFAULT_ZALO_LIMIT = 30
 ELLIPSIS = "…"
 
 
-def zalo_limits() -> dict[str, int]:
-    return {key: int(limit) for key, limit in (_template_file().get("_zalo_parameter_limits") or {}).items()}
+def zalo_types() -> dict[str, str]:
+    """Placeholder -> the ZNS parameter type its templates were registered with (the templates
+    file's ``_zalo_parameter_types``). A name ZNS has no type for counts as unlisted, so it
+    gets the shortest limit rather than stopping every channel's notification."""
+    types = (_template_file().get("_zalo_parameter_types") or {}).items()
+    return {key: str(name) for key, name in types if str(name) in zns.PARAMETER_TYPES}
 
 
 def fit(value: str, limit: int) -> str:
@@ -72,24 +69,18 @@ def fit(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[:max(limit - 1, 0)].rstrip() + ELLIPSIS
 
 
+def zalo_value(value: str, type_name: str) -> str:
+    """One parameter as ZNS takes it for its type: a time hour first, anything cut to the
+    type's limit (a longer value is refused as invalid template data)."""
+    if type_name == "time":
+        value = zns.as_time(value)
+    return fit(value, zns.PARAMETER_TYPES[type_name].limit)
+
+
 def zalo_data(context: Mapping[str, str], keys: set[str]) -> dict[str, str]:
-    """The template parameters ZNS gets: each one the text uses, cut to its limit."""
-    limits = zalo_limits()
-    return {key: fit(context[key], limits.get(key, DEFAULT_ZALO_LIMIT)) for key in sorted(keys) if key in context}
-
-
-# ZNS answers that no retry will change (Zalo Cloud, "Cách xử lý mã lỗi",
-# https://zalo.cloud/zns/guidelines/handle-error-code): about the recipient -108 phone number
-# invalid, -118 Zalo account not existed, -119 account cannot receive ZNS; about the message
-# -109 template id invalid, -111 template data empty, -112 template data invalid. Anything
-# else (an unknown error, a token being renewed, quota, HTTP 5xx) may pass later.
-ZNS_RECIPIENT_ERRORS = frozenset({-108, -118, -119})
-ZNS_MESSAGE_ERRORS = frozenset({-109, -111, -112})
-
-
-def zns_permanent(error: Any) -> bool:
-    """Whether a ZNS error code means the message will never be delivered by retrying."""
-    return isinstance(error, int) and error in ZNS_RECIPIENT_ERRORS | ZNS_MESSAGE_ERRORS
+    """The template parameters ZNS gets: each one the text uses, in its type's form."""
+    types = zalo_types()
+    return {key: zalo_value(context[key], types.get(key, zns.DEFAULT_TYPE)) for key in sorted(keys) if key in context}
 
 
 def fallback_channel(dossier: Mapping[str, Any], failed: str) -> str | None:

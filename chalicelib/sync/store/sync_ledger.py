@@ -7,15 +7,16 @@ or count an attempt twice; a stale write simply loses.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime import resources
-from chalicelib.runtime.models import DossierItem, SyncLedgerItem
+from chalicelib.runtime import tables
+from chalicelib.runtime.models import SyncLedgerItem
 from chalicelib.runtime.tables import connection, dossier_pk
-from chalicelib.dossiers.rules.records import Dossier, from_json
+from chalicelib.dossiers.rules.records import Dossier
 
 LEDGER_SK = "SYNC#national"
 MAX_ERROR_CHARS = 500
@@ -37,17 +38,14 @@ def _ledger(item: SyncLedgerItem) -> Ledger:
 
 
 def read(code: str) -> tuple[Dossier | None, Ledger | None]:
-    """The dossier and its ledger in one strongly consistent BatchGetItem."""
-    table = settings().name(resources.DOSSIERS.name)
-    keys = [{"pk": {"S": dossier_pk(code)}, "sk": {"S": sk}} for sk in ("DOSSIER", LEDGER_SK)]
-    answer = connection().client.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
-    dossier, ledger = None, None
-    for raw in answer.get("Responses", {}).get(table, []):
-        if raw["sk"]["S"] == "DOSSIER":
-            dossier = from_json(DossierItem.from_raw_data(raw).body)
-        else:
-            ledger = _ledger(SyncLedgerItem.from_raw_data(raw))
-    return dossier, ledger
+    """The whole dossier (one Query of its items) and its ledger (one GetItem), both strongly
+    consistent."""
+    dossier = tables.get_dossier(code)
+    try:
+        ledger = _ledger(SyncLedgerItem.get(dossier_pk(code), LEDGER_SK, consistent_read=True))
+    except DoesNotExist:
+        ledger = None
+    return cast(Dossier | None, dossier), ledger
 
 
 def ledgers(codes: list[str]) -> dict[str, Ledger]:

@@ -17,14 +17,11 @@ that must become live MotCua dossiers and reach the national portal are imported
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 from collections.abc import Mapping
 
+from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, csv_rows, import_date
 from chalicelib.trust.rules.privacy import valid_id_number
 from chalicelib.dossiers.rules.transitions import STATUSES
 
@@ -37,51 +34,21 @@ _LIMITS = {"legacy_id": 64, "full_name": 200, "code": 60, "procedure_code": 40, 
            "agency_id": 40, "summary": 1000}
 
 
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    line: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" if self.line else "file"
-        return f"{self.file}: {where}{f' [{self.field}]' if self.field else ''}: {self.message}"
-
-
-class LegacyImportError(Exception):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} error(s)")
-        self.errors = errors
+class LegacyImportError(RowsRejected):
+    """The accounts file or the dossiers file has errors; nothing of either is imported."""
 
 
 def _rows(text: str, name: str, columns: tuple[str, ...], errors: list[RowError]) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = tuple(h.strip() for h in reader.fieldnames or ())
+    header, rows = csv_rows(text)
     missing = [c for c in columns if c not in header]
     if missing:
-        errors.append(RowError(name, None, None, f"header must be {','.join(columns)}; missing {', '.join(missing)}"))
+        errors.append(RowError(None, None, f"header must be {','.join(columns)}; missing {', '.join(missing)}", name))
         return []
-    return [(reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k})
-            for row in reader if any((v or "").strip() for v in row.values() if isinstance(v, str))]
+    return list(rows)
 
 
-def _check_lengths(row: Mapping[str, str], name: str, line: int, errors: list[RowError]) -> None:
-    for field, limit in _LIMITS.items():
-        if len(row.get(field, "")) > limit:
-            errors.append(RowError(name, line, field, f"at most {limit} characters"))
-
-
-def _date(value: str) -> str | None:
-    """``YYYY-MM-DD`` (midnight, Vietnam time) or ISO 8601 with an offset, as ISO +07:00."""
-    from chalicelib.kernel.working_days import iso, to_local
-    try:
-        if len(value) == 10:
-            return f"{date.fromisoformat(value).isoformat()}T00:00:00+07:00"
-        moment = datetime.fromisoformat(value)
-        return iso(to_local(moment)) if moment.tzinfo else None
-    except ValueError:
-        return None
+def _too_long(row: Mapping[str, str]) -> FieldErrors:
+    return [(field, f"at most {limit} characters") for field, limit in _LIMITS.items() if len(row.get(field, "")) > limit]
 
 
 def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, Any]], list[RowError]]:
@@ -90,21 +57,20 @@ def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, An
     seen_ids: dict[str, int] = {}
     seen_numbers: dict[str, int] = {}
     for line, row in _rows(text, name, ACCOUNT_COLUMNS, errors):
-        before = len(errors)
-        for field in ("legacy_id", "id_number", "full_name"):
-            if not row.get(field):
-                errors.append(RowError(name, line, field, "required"))
+        problems: FieldErrors = [(field, "required") for field in ("legacy_id", "id_number", "full_name")
+                                 if not row.get(field)]
         if row.get("id_number") and not valid_id_number(row["id_number"]):
-            errors.append(RowError(name, line, "id_number", "must be 12 digits (CCCD) or 9 digits (CMND)"))
+            problems.append(("id_number", "must be 12 digits (CCCD) or 9 digits (CMND)"))
         phone = row.get("phone", "").replace(" ", "")
         if phone and not _PHONE.match(phone):
-            errors.append(RowError(name, line, "phone", "not a Vietnamese phone number (0912345678 or +84912345678)"))
-        _check_lengths(row, name, line, errors)
+            problems.append(("phone", "not a Vietnamese phone number (0912345678 or +84912345678)"))
+        problems += _too_long(row)
         for field, seen in (("legacy_id", seen_ids), ("id_number", seen_numbers)):
             if row.get(field) and row[field] in seen:
-                errors.append(RowError(name, line, field, f"duplicate of line {seen[row[field]]}"))
+                problems.append((field, f"duplicate of line {seen[row[field]]}"))
             seen.setdefault(row.get(field, ""), line)
-        if len(errors) == before:
+        errors += at_line(line, problems, file=name)
+        if not problems:
             accounts.append({"legacy_id": row["legacy_id"], "id_number": row["id_number"],
                              "full_name": row["full_name"], "phone": phone or None})
     return accounts, errors
@@ -115,23 +81,21 @@ def parse_dossiers(text: str, legacy_ids: set[str], name: str = "dossiers") -> t
     dossiers: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for line, row in _rows(text, name, DOSSIER_COLUMNS, errors):
-        before = len(errors)
-        for field in _REQUIRED_DOSSIER:
-            if not row.get(field):
-                errors.append(RowError(name, line, field, "required"))
+        problems: FieldErrors = [(field, "required") for field in _REQUIRED_DOSSIER if not row.get(field)]
         if row.get("legacy_id") and row["legacy_id"] not in legacy_ids:
-            errors.append(RowError(name, line, "legacy_id", "no such account in the accounts file"))
+            problems.append(("legacy_id", "no such account in the accounts file"))
         if row.get("status") and row["status"] not in STATUSES:
-            errors.append(RowError(name, line, "status", "one of " + ", ".join(STATUSES)))
-        dates = {field: _date(row[field]) if row.get(field) else None for field in ("submitted_at", "closed_at")}
+            problems.append(("status", "one of " + ", ".join(STATUSES)))
+        dates = {field: import_date(row[field]) if row.get(field) else None for field in ("submitted_at", "closed_at")}
         for field, value in dates.items():
             if row.get(field) and value is None:
-                errors.append(RowError(name, line, field, "a date YYYY-MM-DD or ISO 8601 with an offset"))
-        _check_lengths(row, name, line, errors)
+                problems.append((field, "a date YYYY-MM-DD or ISO 8601 with an offset"))
+        problems += _too_long(row)
         if row.get("code") in seen:
-            errors.append(RowError(name, line, "code", f"duplicate of line {seen[row['code']]}"))
+            problems.append(("code", f"duplicate of line {seen[row['code']]}"))
         seen.setdefault(row.get("code", ""), line)
-        if len(errors) == before:
+        errors += at_line(line, problems, file=name)
+        if not problems:
             dossiers.append({**{k: row.get(k) or None for k in DOSSIER_COLUMNS}, **dates, "legacy": True})
     return dossiers, errors
 
@@ -146,7 +110,7 @@ def parse_files(accounts_text: str, dossiers_text: str | None, *, accounts_name:
             accounts_text), dossiers_name)
         errors += more
     if not accounts and not errors:
-        errors.append(RowError(accounts_name, None, None, "no accounts"))
+        errors.append(RowError(None, None, "no accounts", accounts_name))
     if errors:
         raise LegacyImportError(errors)
     return accounts, dossiers
@@ -155,8 +119,7 @@ def parse_files(accounts_text: str, dossiers_text: str | None, *, accounts_name:
 def _ids_with_errors(accounts_text: str) -> set[str]:
     """Legacy ids present in the accounts file even on bad lines: their dossiers then report
     only their own errors, not a misleading 'no such account'."""
-    reader = csv.DictReader(io.StringIO(accounts_text.lstrip("\ufeff")))
-    return {(row.get("legacy_id") or "").strip() for row in reader} - {""}
+    return {row.get("legacy_id", "") for _, row in csv_rows(accounts_text)[1]} - {""}
 
 
 def list_view(dossier: Mapping[str, Any], applicant_name: str) -> dict[str, Any]:

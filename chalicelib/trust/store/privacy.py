@@ -27,8 +27,7 @@ def notifications_of(code: str) -> list[dict[str, Any]]:
 def closed_before(agency_id: str, cutoff_iso: str) -> Iterator[Dossier]:
     """Dossiers of an agency closed before ``cutoff_iso`` whose files are still held: a Query
     on the sparse ``closed_by_agency`` index (purged dossiers have left it)."""
-    for item in DossierItem.closed_by_agency.query(agency_id, DossierItem.gsi_closed_at < cutoff_iso):
-        yield store.from_item(item)
+    yield from store.whole_dossiers(DossierItem.closed_by_agency.query(agency_id, DossierItem.gsi_closed_at < cutoff_iso))
 
 
 def save_purged(dossier: Dossier) -> None:

@@ -11,7 +11,7 @@ from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.trust.rules.rate_limits import Limit
 from chalicelib.runtime.models import DossierItem
-from chalicelib.runtime.tables import connection, dossier_pk
+from chalicelib.runtime.tables import CORE_SK, connection, dossier_pk
 from chalicelib.dossiers.rules.records import Dossier, from_json
 
 
@@ -36,10 +36,12 @@ def hit(limit: Limit, subject: str, now: float) -> bool:
 
 
 def dossier_and_hits(code: str, limit: Limit, now: float) -> tuple[Dossier | None, int]:
-    """The dossier and this window's count for the code, in one BatchGetItem over two tables."""
+    """The dossier item (its state: public tracking shows no history, so the entries kept
+    apart are not read) and this window's count for the code, in one BatchGetItem over two
+    tables."""
     dossiers = settings().name(resources.DOSSIERS.name)
     request: dict[str, Any] = {
-        dossiers: {"Keys": [{"pk": {"S": dossier_pk(code)}, "sk": {"S": "DOSSIER"}}], "ConsistentRead": True},
+        dossiers: {"Keys": [{"pk": {"S": dossier_pk(code)}, "sk": {"S": CORE_SK}}], "ConsistentRead": True},
         table(): {"Keys": [{resources.IDEMPOTENCY.pk: {"S": limit.key(code, now)}}], "ConsistentRead": True},
     }
     dossier, hits = None, 0

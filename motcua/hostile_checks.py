@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -289,6 +290,50 @@ def public_probes(contract: Mapping[str, Any]) -> Iterator[Probe]:
                         "GET", path, who, Expect((200,)))
 
 
+# What another agency's officer or another citizen sends to each operation on one dossier: a body
+# the operation would take, on a dossier in a status it would act on, so only scope can refuse it.
+SCOPED_TARGETS: dict[tuple[str, str], tuple[str, Any]] = {   # (method, contract path) -> (fixture, body)
+    ("post", "/dossiers/{code}/accept"): ("own", ABSENT),
+    ("post", "/dossiers/{code}/refuse"): ("own", {"reason": "Thiếu giấy tờ"}),
+    ("post", "/dossiers/{code}/actions"): ("accepted", {"action": "stop", "reason": "Dừng"}),
+    ("post", "/dossiers/{code}/forward"): ("accepted", {"to_step": 2}),
+    ("post", "/dossiers/{code}/supplements"): ("asked", {"attachments": [{"upload_id": "@upload", "name": "a.pdf"}]}),
+    ("post", "/dossiers/{code}/rating"): ("finished", {"criteria": ALL_CRITERIA, "overall": 5}),
+    ("post", "/dossiers/{code}/payments"): ("accepted", {}),
+    ("post", "/dossiers/{code}/corrections"): ("finished", {
+        "field": "finished_at", "value": "2026-01-05T09:00:00+07:00", "reason": "Ghi nhầm giờ",
+        "evidence_upload_id": "@officer_upload"}),
+}
+OUT_OF_SCOPE = ("officer:department", "citizen_b")
+
+
+def scope_probes(contract: Mapping[str, Any]) -> Iterator[Probe]:
+    """Every operation of the contract on one dossier, by another agency's officer and by
+    another citizen: refused (403), or nothing there (404); never done, never a 422 or 409
+    that tells what the dossier holds."""
+    for path, operations in contract["paths"].items():
+        if not path.startswith("/dossiers/{code}") or "{correction_id}" in path:
+            continue
+        for method in ("get", "post"):
+            if method not in operations:
+                continue
+            fixture, body = SCOPED_TARGETS.get((method, path), ("own", ABSENT))
+            filled = path.replace("{code}", "{" + fixture + "}").replace("{form}", "receipt").replace(
+                "{upload_id}", "{upload}")
+            for who in OUT_OF_SCOPE:
+                yield Probe(f"scope: {who} {method.upper()} {path}", method.upper(), filled, who,
+                            Expect((403, 404)), body=body)
+
+
+def method_probes(contract: Mapping[str, Any]) -> Iterator[Probe]:
+    """A method no route of the path serves: 405 in the API's shape."""
+    for path, operations in contract["paths"].items():
+        filled = re.sub(r"\{[a-z_]+\}", "x-1", path)
+        for method in ("PUT", "DELETE"):
+            if method.lower() not in operations:
+                yield Probe(f"method: {method} {path}", method, filled, None, Expect((405,), "method_not_allowed"))
+
+
 def role_probes() -> Iterator[Probe]:
     for method, path, who, body, expect in ROLE_ROWS:
         yield Probe(f"role: {who} {method} {path}", method, path, who, expect, body=body)
@@ -358,5 +403,6 @@ def other_probes() -> Iterator[Probe]:
 
 def probes(contract: Mapping[str, Any]) -> list[Probe]:
     """Every probe of every table, in a fixed order."""
-    return [*auth_probes(contract), *public_probes(contract), *role_probes(), *body_probes(), *type_probes(),
+    return [*auth_probes(contract), *public_probes(contract), *role_probes(), *scope_probes(contract),
+            *method_probes(contract), *body_probes(), *type_probes(),
             *issue18_input_probes(), *other_probes()]

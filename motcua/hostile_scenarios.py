@@ -373,6 +373,28 @@ def forged_callbacks(world: World) -> list[Result]:
     return results
 
 
+# --- browsers of another site ---------------------------------------------------------------
+
+FOREIGN_ORIGIN = "https://evil.example"
+
+
+def foreign_origin(world: World) -> list[Result]:
+    """A page on another site may not read the API's answers: no Access-Control-Allow-Origin
+    for its origin, nor ``*`` (the API admits the stage's portal_origin only)."""
+    results = []
+    for label, method, path, extra in (
+            ("a read", "GET", "/procedures", {}),
+            ("a citizen's read", "GET", "/dossiers", {"Authorization": f"Bearer {world.client.tokens.get('citizen')}"}),
+            ("a preflight", "OPTIONS", "/dossiers", {"Access-Control-Request-Method": "POST",
+                                                    "Access-Control-Request-Headers": "authorization"})):
+        answer = world.call(method, path, headers={"Origin": FOREIGN_ORIGIN, **extra})
+        allowed = answer.headers.get("Access-Control-Allow-Origin")
+        results.append(outcome(f"cors: {label} from {FOREIGN_ORIGIN}", "not admitted",
+                               f"{answer.status_code}, Access-Control-Allow-Origin: {allowed}",
+                               answer.status_code < 500 and allowed not in (FOREIGN_ORIGIN, "*")))
+    return results
+
+
 # --- what reaches the server before the API: the gateway's answers -------------------------
 
 RAW_REQUESTS: list[tuple[str, bytes, int]] = [   # (what, the request's bytes up to the body, expected status)
@@ -475,4 +497,5 @@ def run_after_probes(world: World, log: Callable[[], str] | None) -> list[Result
     return [*guarded("jam", lambda: jam(world)), *guarded("money", lambda: money(world)),
             *guarded("race", lambda: races(world)), *guarded("replay", lambda: replays(world)),
             *guarded("raw", lambda: raw_requests(world)), *guarded("ipn", lambda: forged_callbacks(world)),
+            *guarded("cors", lambda: foreign_origin(world)),
             *guarded("log", lambda: logs(world, log))]

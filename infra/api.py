@@ -261,7 +261,7 @@ def _cors(rest: Any, config: StageConfig, paths: dict[str, Any]) -> None:
                     f"method.response.header.{h}": v for h, v in headers.items()}}}}})
     cors = {"ResponseParameters": {"Headers": {"Access-Control-Allow-Origin": origin, "Vary": "'Origin'"}}}
     rest.add_property_override("GatewayResponses", {
-        **{kind: cors for kind in ("DEFAULT_4XX", "DEFAULT_5XX")},
+        "DEFAULT_4XX": cors, "DEFAULT_5XX": cors,
         **{kind: {**cors, **answer} for kind, answer in gateway_answers().items()}})
 
 

@@ -36,6 +36,8 @@ OUTPUT_LINES = 500_000
 
 
 def table(results: Iterable[Result], width: int = 200) -> str:
+    """check / expected / got / pass, one line each; long cells are cut (failures are printed
+    whole after the table)."""
     rows = [("check", "expected", "got", "pass")] + [
         (r.check, r.expected, r.got, "SKIP" if r.skipped else "PASS" if r.passed else "FAIL") for r in results]
     widths = [min(max(len(row[i]) for row in rows), limit) for i, limit in enumerate((70, 44, 80, 4))]
@@ -55,6 +57,7 @@ def check_all(api: str, cli: Callable[..., str], log: Callable[[], str] | None) 
 
 
 def local_cli(env: Mapping[str, str] | None = None) -> Callable[..., str]:
+    """`motcua ARGS` as a developer runs it (citizens' tokens: `motcua token`), in ``env``."""
     def cli(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "motcua.cli", *args], env=env, capture_output=True, text=True,
                               timeout=120)
@@ -62,6 +65,15 @@ def local_cli(env: Mapping[str, str] | None = None) -> Callable[..., str]:
             raise RuntimeError(f"motcua {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout
     return cli
+
+
+def output_of(stack: Any, log_file: str | None) -> Callable[[], str] | None:
+    """How to read the stack's output so far: the one started here, or the file given."""
+    if stack is not None:
+        return lambda: "".join(stack.banner + list(stack.output))
+    if log_file:
+        return lambda: Path(log_file).read_text(encoding="utf-8", errors="replace")
+    return None
 
 
 def main(url: str | None = None, log_file: str | None = None, out: Any = None) -> int:
@@ -72,8 +84,7 @@ def main(url: str | None = None, log_file: str | None = None, out: Any = None) -
         from motcua.local_process import LocalStack
         stack = LocalStack(verbose=True, output_lines=OUTPUT_LINES)
         url = stack.api
-    log = (lambda: "".join(stack.banner + list(stack.output))) if stack is not None else \
-        (lambda: Path(log_file).read_text(encoding="utf-8", errors="replace")) if log_file else None
+    log = output_of(stack, log_file)
     started = time.monotonic()
     try:
         results = check_all(url, local_cli(stack.env if stack else None), log)

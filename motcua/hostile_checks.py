@@ -212,6 +212,25 @@ UNKNOWN: list[tuple[str, str, str | None, Any]] = [
     ("POST", "/no/such/route", "citizen", {}),
 ]
 
+# --- someone else's things, and money that does not add up: (name, method, path, who, body, expected)
+REFUSED = Expect((403, 404, 409, 422))
+ABUSE: list[tuple[str, str, str, str, Any, Expect]] = [
+    ("another citizen attaches the first one's upload", "POST", "/dossiers", "citizen_b",
+     {**SUBMISSION, "attachments": [{"upload_id": "@upload", "name": "cccd.pdf"}]}, REFUSED),
+    ("an officer's upload attached by a citizen", "POST", "/dossiers", "citizen",
+     {**SUBMISSION, "attachments": [{"upload_id": "@officer_upload", "name": "cccd.pdf"}]}, REFUSED),
+    ("a citizen supplies an officer's upload", "POST", "/dossiers/{asked}/supplements", "citizen",
+     {"attachments": [{"upload_id": "@officer_upload", "name": "a.pdf"}]}, REFUSED),
+    ("a counter payment of 1 đ for a 75,000 đ fee", "POST", "/dossiers/{timely}/payments", "officer:commune",
+     {"provider": "counter", "method": "cash", "amount": 1, "reference": "PT-1"}, REFUSED),
+    ("a refund of a payment not yet paid", "POST", "/payments/{payment}/refunds", "finance",
+     {"amount": 75_000, "reason": "Hoàn"}, REFUSED),
+    ("a refund of more than was paid", "POST", "/payments/{payment}/refunds", "finance",
+     {"amount": 10 ** 12, "reason": "Hoàn"}, REFUSED),
+    ("a 5,000-character dossier code", "GET", "/dossiers/" + "A" * 5000, "citizen", ABSENT, Expect((404, 422))),
+    ("a code with a path inside", "GET", "/dossiers/..%2F..%2Faudit", "citizen", ABSENT, Expect((404, 422))),
+]
+
 # --- off the state graph is 409: (fixture in that status, who, action body) ----------------------
 OFF_GRAPH: list[tuple[str, str, str, Any]] = [
     ("own", "officer:commune", "/actions", {"action": "issue_result", "decision": "approved",
@@ -386,6 +405,8 @@ def issue18_input_probes() -> Iterator[Probe]:
 
 
 def other_probes() -> Iterator[Probe]:
+    for name, method, path, who, body, expect in ABUSE:
+        yield Probe(f"abuse: {name}", method, path, who, expect, body=body, headers=KEY if path == "/dossiers" else {})
     for method, path, who, body in UNKNOWN:
         yield Probe(f"unknown: {method} {path} as {who or 'anyone'}", method, path, who, Expect((404,)), body=body)
     for fixture, who, suffix, body in OFF_GRAPH:

@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+import unicodedata
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -179,7 +180,10 @@ def connections(world: World) -> list[Result]:
             together.wait()
             with socket.create_connection((where.hostname, where.port or 80), timeout=20) as conn:
                 conn.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                lines.append(conn.recv(64).split(b"\r\n", 1)[0])
+                answer = b""
+                while chunk := conn.recv(65536):   # the whole answer, as a client does
+                    answer += chunk
+                lines.append(answer.split(b"\r\n", 1)[0])
         except (OSError, threading.BrokenBarrierError) as error:
             failures.append(type(error).__name__)
 
@@ -323,6 +327,16 @@ def races(world: World) -> list[Result]:
                                " and ".join(map(summary, answers)) + (f"  <- {broken}" if broken else ""),
                                statuses == [200, 409] and not broken))
     return results
+
+
+def normal_form(world: World) -> list[Result]:
+    """A name typed with combining marks (NFD) is the same name as the precomposed one: stored
+    and answered in NFC, so search, the national portal and SMS see one spelling."""
+    typed = unicodedata.normalize("NFD", "Nguyễn Thị Ánh Tuyết")
+    code = world.dossier(applicant={**APPLICANT, "full_name": typed})
+    read = world.call("GET", f"/dossiers/{code}", "citizen").json()["applicant"]["full_name"]
+    return [outcome("text: a name typed in NFD", "read back in NFC", "NFC" if read == unicodedata.normalize(
+        "NFC", typed) else repr(read), read == unicodedata.normalize("NFC", typed))]
 
 
 def replays(world: World) -> list[Result]:
@@ -496,6 +510,7 @@ def run_before_probes(world: World) -> list[Result]:
 def run_after_probes(world: World, log: Callable[[], str] | None) -> list[Result]:
     return [*guarded("jam", lambda: jam(world)), *guarded("money", lambda: money(world)),
             *guarded("race", lambda: races(world)), *guarded("replay", lambda: replays(world)),
+            *guarded("text", lambda: normal_form(world)),
             *guarded("raw", lambda: raw_requests(world)), *guarded("ipn", lambda: forged_callbacks(world)),
             *guarded("cors", lambda: foreign_origin(world)),
             *guarded("log", lambda: logs(world, log))]

@@ -106,9 +106,9 @@ def api_server(app: Any, port: int, verbose: bool) -> Any:
             if refused is None:
                 super()._generic_handle()
                 return
-            self.close_connection = True   # whatever body came is left unread
-            status, body = refused
-            self._send_http_response(status, {"Content-Type": "application/json; charset=utf-8"}, body)
+            status, body = refused   # whatever body came is left unread: the connection closes, and says so
+            self._send_http_response(status, {"Content-Type": "application/json; charset=utf-8",
+                                              "Connection": "close"}, body)
 
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 

@@ -43,3 +43,15 @@ def test_a_content_length_that_is_no_number_is_a_400_in_the_apis_shape(stack):
     """Chalice's local server dropped the connection with a traceback."""
     status, body = raw_answer(stack.api, b"POST /dossiers HTTP/1.1\r\nContent-Length: abc\r\n")
     assert status == 400 and json.loads(body)["error"]["code"] == "bad_request", body
+
+
+def test_a_refused_request_closes_its_connection_and_says_so_so_the_next_one_is_not_lost(stack):
+    """The refusal leaves the request's body unread, so the server closes the connection; a
+    keep-alive client that was not told so lost its next request on it (seen as a
+    ConnectionError in the hostile run)."""
+    import requests
+    with requests.Session() as session:
+        for _ in range(20):
+            refused = session.post(stack.api + "/no/such/route", data=b"x" * 10_000, timeout=10)
+            assert refused.status_code == 404 and refused.headers["Connection"] == "close"
+            assert session.get(stack.api + "/procedures", timeout=10).status_code == 200

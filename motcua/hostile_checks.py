@@ -362,6 +362,46 @@ def method_probes(contract: Mapping[str, Any]) -> Iterator[Probe]:
                 yield Probe(f"method: {method} {path}", method, filled, None, Expect((405,), "method_not_allowed"))
 
 
+# Query values a hostile client tries in every parameter of every list and report: the answer is
+# a page, a 4xx naming what is wrong, another agency's refused, or nothing found; never a 5xx.
+QUERY_VALUES: dict[str, str] = {
+    "5,000 characters": "A" * 5000, "NUL": "%00", "invalid UTF-8": "%ff%fe", "fullwidth digits": "%EF%BC%91%EF%BC%90",
+    "an injection": "%27%20OR%20%271%27%3D%271", "an empty value": "", "a negative number": "-1",
+    "a huge number": "9" * 40,
+}
+READER_OF = (("/reports", "admin"), ("/finance", "finance"), ("/audit", "admin"), ("/feedback/published", None),
+             ("/feedback", "admin"), ("/dossiers", "officer:commune"), ("/procedures", None))
+
+
+def query_fuzz_probes(contract: Mapping[str, Any]) -> Iterator[Probe]:
+    for path, operations in contract["paths"].items():
+        get = operations.get("get") or {}
+        reader = next((who for prefix, who in READER_OF if path.startswith(prefix)), "none")
+        if "{" in path or reader == "none":
+            continue
+        for parameter in (p for p in get.get("parameters", []) if p.get("in") == "query"):
+            for label, value in QUERY_VALUES.items():
+                yield Probe(f"query: GET {path} {parameter['name']}= {label}", "GET", f"{path}?{parameter['name']}={value}",
+                            reader, Expect((200, 400, 403, 404, 422)))
+
+
+PATH_VALUES: dict[str, str] = {"NUL": "%00", "a traversal": "..%2F..%2Faudit", "invalid UTF-8": "%ff%fe",
+                               "2,000 characters": "A" * 2000, "fullwidth digits": "%EF%BC%91%EF%BC%90"}
+PATH_READERS = (("/dossiers", "citizen"), ("/payments/{payment_id}", "finance"), ("/feedback", "admin"),
+                ("/procedures", None), ("/agencies", None), ("/files", None))
+
+
+def path_fuzz_probes(contract: Mapping[str, Any]) -> Iterator[Probe]:
+    """Hostile values in every path parameter of every read: nothing found, or a 4xx saying why."""
+    for path, operations in contract["paths"].items():
+        reader = next((who for prefix, who in PATH_READERS if path.startswith(prefix)), "none")
+        if "get" not in operations or "{" not in path or reader == "none":
+            continue
+        for label, value in PATH_VALUES.items():
+            yield Probe(f"path: GET {path} with {label}", "GET", re.sub(r"\{[a-z_]+\}", value, path), reader,
+                        Expect((400, 403, 404, 410, 422)))
+
+
 def role_probes() -> Iterator[Probe]:
     for method, path, who, body, expect in ROLE_ROWS:
         yield Probe(f"role: {who} {method} {path}", method, path, who, expect, body=body)
@@ -434,5 +474,6 @@ def other_probes() -> Iterator[Probe]:
 def probes(contract: Mapping[str, Any]) -> list[Probe]:
     """Every probe of every table, in a fixed order."""
     return [*auth_probes(contract), *public_probes(contract), *role_probes(), *scope_probes(contract),
-            *method_probes(contract), *body_probes(), *type_probes(),
+            *method_probes(contract), *query_fuzz_probes(contract),
+            *path_fuzz_probes(contract), *body_probes(), *type_probes(),
             *issue18_input_probes(), *other_probes()]

@@ -7,9 +7,10 @@ imports the application: what it knows it learns from the API, its served contra
 (`/openapi.json`) and the documentation.
 
 The checks are tables (motcua/hostile_checks.py: generated probes, each with what it sends and
-what a correct answer is) and a few scenarios that need more than one request
-(motcua/hostile_scenarios.py: the rush, simultaneous connections, a dossier grown to its
-limits, money on withdrawn dossiers, races, replays, the server's own log), on the kit of
+what a correct answer is) and scenarios that need more than one request: issue 18's own
+(motcua/hostile_issue18.py: the rush, simultaneous connections, a dossier grown to its limits,
+money on withdrawn dossiers, the server's own log) and the races, replays and forgeries of
+motcua/hostile_scenarios.py, on the dossiers of motcua/hostile_world.py and the kit of
 motcua/hostile_kit.py. Every answer is also held to the rules every answer keeps: never a
 5xx, a body any strict JSON parser reads, and every 4xx JSON with a stable English ``code``
 and a Vietnamese message.
@@ -28,6 +29,7 @@ from typing import Any
 
 from motcua import hostile_checks, hostile_scenarios
 from motcua.hostile_kit import Client, Result, TokenBook, run_probes
+from motcua.hostile_world import World
 
 
 # The stack this run starts is verbose (the local server's access log too: issue 18 found
@@ -48,7 +50,7 @@ def check_all(api: str, cli: Callable[..., str], log: Callable[[], str] | None) 
     """Every table and scenario against the stack at ``api``; ``log`` reads its output so far."""
     tokens = TokenBook(api, cli, hostile_checks.AGENCIES)
     client = Client(api, tokens)
-    world = hostile_scenarios.World(client)
+    world = World(client)
     results = hostile_scenarios.run_before_probes(world)
     contract = client.call("GET", "/openapi.json").json()
     results += run_probes(client, hostile_checks.probes(contract), world.fixtures)

@@ -223,7 +223,7 @@ UNKNOWN: list[tuple[str, str, str | None, Any]] = [
 
 # --- someone else's things, and money that does not add up: (name, method, path, who, body, expected)
 REFUSED = Expect((403, 404, 409, 422))
-ABUSE: list[tuple[str, str, str, str, Any, Expect]] = [
+ABUSE: list[tuple[str, str, str, str | None, Any, Expect]] = [
     ("another citizen attaches the first one's upload", "POST", "/dossiers", "citizen_b",
      {**SUBMISSION, "attachments": [{"upload_id": "@upload", "name": "cccd.pdf"}]}, REFUSED),
     ("an officer's upload attached by a citizen", "POST", "/dossiers", "citizen",

@@ -24,12 +24,14 @@ least as strict as the real one.
   applied, then hang and drop: the client never learns), ``already_exists`` (next n
   creates answer "đã tồn tại" whatever the portal holds), ``unauthorized`` (next n service
   calls answer HTTP 401), ``malformed`` (next n answers are an HTML page), ``no_error_code`` (next n
-  answer JSON without ``error_code``), ``refuse`` (next n calls carrying records are refused
-  for their data, as the portal refuses a record: ``refuse_code``, 1 by default, "Dữ liệu không
-  hợp lệ" and ``refuse_reason`` in ``errors``; nothing applied), ``unknown_procedures`` (``MaTTHC``
-  codes the portal does not know: every dossier of one is refused until the list changes),
-  ``down`` (every call 503 until false), ``numeric_codes``, ``expire_sessions``, ``session_ttl``,
-  ``reset``.
+  answer JSON without ``error_code``), ``busy`` (next n answer HTTP 200 with error_code -99 "Hệ
+  thống đang bận": the portal's own fault in a JSON answer), ``session_lost`` (next n answer HTTP
+  200 with error_code -2 "Phiên làm việc không hợp lệ": a session refused in the body),
+  ``refuse`` (next n calls carrying records are refused for their data, as the portal refuses
+  a record: ``refuse_code``, 1 by default, "Dữ liệu không hợp lệ" and ``refuse_reason`` in
+  ``errors``; nothing applied), ``unknown_procedures`` (``MaTTHC`` codes the portal does not
+  know: every dossier of one is refused until the list changes), ``down`` (every call 503
+  until false), ``numeric_codes``, ``expire_sessions``, ``session_ttl``, ``reset``.
   ``GET /_state`` shows what it holds and every call it received.
 
 Standalone: ``python -m motcua.simulators.national --port 8010 [--dstcode X] [--numeric-codes]``.
@@ -58,7 +60,7 @@ def validate(data: Any, service: str) -> list[str]:
 
 OK, INVALID, EXISTS, NOT_FOUND = 0, 1, -3, 4
 COUNTED_HOOKS = ("fail", "timeout", "lost_answer", "already_exists", "unauthorized", "malformed", "no_error_code",
-                 "refuse")
+                 "refuse", "busy", "session_lost")
 RECORD_SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC", "DongBoDanhGia")
 REFUSE_REASON = "MaTTHC: mã thủ tục hành chính không có trong Cơ sở dữ liệu quốc gia về TTHC"
 MALFORMED = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -151,6 +153,12 @@ class NationalPortalSimulator(LoopbackServer):
         if self._take("fail"):
             self._record(body, "http 500")
             return 500, self._answer(-99, "Lỗi hệ thống")
+        if self._take("session_lost"):
+            self._record(body, "session lost")
+            return 200, self._answer(-2, "Phiên làm việc không hợp lệ hoặc đã hết hạn")
+        if self._take("busy"):
+            self._record(body, "busy")
+            return 200, self._answer(-99, "Hệ thống đang bận, vui lòng thử lại sau")
         if self._take("timeout"):
             self._record(body, "timeout")
             time.sleep(float(self.hooks["delay"]))

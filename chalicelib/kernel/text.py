@@ -17,6 +17,8 @@ it; the single-line fields (names, file names) refuse line breaks too (``single_
 * **Digits.** Python's ``\\d`` and ``str.isdigit`` accept fullwidth (U+FF10…), Arabic-Indic
   (U+0660…) and Devanagari (U+0966…) digits, which then reached the national portal and an SMS
   gateway. Identifiers use ``is_ascii_digits`` or ``[0-9]``.
+* **Phone numbers.** One pattern for every Vietnamese phone number MotCua takes (a dossier's
+  applicant, a feedback's contact, an imported dossier, a legacy account): ``PHONE``.
 """
 from __future__ import annotations
 
@@ -30,6 +32,15 @@ _HIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 _HIDDEN_IN_TEXT = re.compile(f"[{_HIDDEN}]")
 _HIDDEN_IN_LINE = re.compile(f"[{_HIDDEN}\t\n\r]")
 MAX_PROBLEMS = 20   # an answer names at most this many fields
+# The national numbering plan (Circular 22/2014/TT-BTTTT): a leading 0, or +84 in its place,
+# then 9 digits (mobiles, 10 in all since the 2018 change) or 10 (landlines since the 2017
+# area-code change). ASCII digits only.
+PHONE = re.compile(r"(?:0|\+84)[0-9]{9,10}")
+
+
+def is_phone(text: str) -> bool:
+    """Whether ``text`` is a whole Vietnamese phone number (callers drop spaces first)."""
+    return PHONE.fullmatch(text) is not None
 
 
 def is_ascii_digits(text: str) -> bool:

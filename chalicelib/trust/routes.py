@@ -17,7 +17,7 @@ def audit_log() -> Any:
     return json_response(records(
         routes.caller(), dossier=query_param(request, "dossier", max_len=60),
         actor=query_param(request, "actor", max_len=128), limit=int_param(request, "limit", 50, 1, 200),
-        cursor=query_param(request, "cursor", max_len=2000)))
+        cursor=query_param(request, "cursor", max_len=2000), feedback=query_param(request, "feedback", max_len=40)))
 
 
 # --- the leaders' dashboard's sign-in (docs/security.md#sign-in); the page is reports' own

@@ -128,3 +128,46 @@ def test_a_snapshot_does_not_follow_later_changes():
     live["decisions"].append({"action": "accept"})
     live["status"] = "accepted"
     assert before["decisions"] == [] and before["status"] == "submitted"
+
+
+def feedback(**over):
+    from chalicelib.feedback.rules.feedback import new_feedback
+    base = new_feedback(feedback_id="PA0001", fields={
+        "kind": "conduct", "title": "Chậm trả kết quả", "content": "Cán bộ Lê Văn Cường hẹn ba lần",
+        "dossier_code": None, "contact": {"full_name": "Trần Thị Bình", "phone": "0987654321"}},
+        agency_id="000.00.13.H50", channel="online", submitted_by="citizen-binh", recorded_by=None,
+        received_at="2026-03-10T09:00:00.000+07:00")
+    base.update(over)
+    return base
+
+
+def test_a_feedback_change_is_filed_under_the_feedback_and_copies_only_its_handling():
+    from chalicelib.feedback.rules import feedback as rules
+    before = feedback()
+    after = feedback()
+    rules.refuse(after, "Trần Thị Bình đã gửi trùng", at="2026-03-11T08:00:00.000+07:00", by="officer-1")
+    after["version"] = 2
+    record = audit.feedback_change(before, after, OFFICER, "FeedbackRefused", at=AT, request_id="r")
+    assert (record["kind"], record["action"], record["feedback_id"]) == ("change", "FeedbackRefused", "PA0001")
+    assert audit.partition(record) == "FEEDBACK#PA0001" and "events" not in record
+    assert record["changed"] == ["refusal.at", "refusal.by", "refusal.reason", "status", "version"]
+    assert record["before"] == {"status": "received", "version": 1, "refusal.at": None, "refusal.by": None}
+    assert record["after"] == {"status": "refused", "version": 2, "refusal.at": "2026-03-11T08:00:00.000+07:00",
+                               "refusal.by": "officer-1"}
+
+
+def test_a_filed_feedback_names_its_personal_fields_but_never_copies_them():
+    record = audit.feedback_change(None, feedback(), audit.Actor("citizen-binh", "citizen"), "FeedbackReceived",
+                                   events=[event(4, "FeedbackReceived", "evt-9")], at=AT, request_id="r")
+    assert record["id"] == "evt-9" and record["before"] is None
+    assert {"contact", "content", "title", "submitted_by"} <= set(record["changed"])
+    assert "answer" not in record["changed"]       # unset parts of a new feedback are not changes
+    text = json.dumps(record, ensure_ascii=False)
+    assert all(secret not in text for secret in ("0987654321", "Trần Thị Bình", "Lê Văn Cường", "Chậm trả"))
+    assert record["after"] == {"status": "received", "version": 1, "agency_id": "000.00.13.H50", "kind": "conduct",
+                               "channel": "online", "received_at": "2026-03-10T09:00:00.000+07:00", "published": False}
+
+
+def test_an_unknown_feedback_action_is_refused():
+    with pytest.raises(ValueError):
+        audit.feedback_change(None, feedback(), OFFICER, "FeedbackDeleted")

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from chalicelib.kernel.text import clean_json, hidden_character, is_ascii_digits, single_line_problem
+from chalicelib.kernel.text import clean_json, hidden_character, is_ascii_digits, is_phone, single_line_problem
 
 
 @pytest.mark.parametrize("text, found", [
@@ -34,3 +34,12 @@ def test_clean_json_normalises_every_string_and_key_to_nfc_and_names_each_bad_fi
                                       ("²", False), ("", False), ("12a", False)])
 def test_identifiers_are_ascii_digits_only(text, ok):
     assert is_ascii_digits(text) is ok
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("0912345678", True), ("02363822123", True), ("+84912345678", True), ("+842363822123", True),
+    ("091234567", False), ("091234567890", False), ("84912345678", False), ("0912345678\n", False),
+    ("０９１２３４５６７８", False), ("0912 345 678", False), ("+84 912345678", False), ("", False),
+])
+def test_a_phone_is_0_or_plus84_then_9_or_10_ascii_digits_and_nothing_else(text, ok):
+    assert is_phone(text) is ok

@@ -16,7 +16,7 @@ from chalicelib.dossiers.rules.records import (
     API_KEYS, REQUIRED_KEYS, Applicant, DecisionEntry, Dossier, FeeLine, FileRef,
 )
 from chalicelib.kernel.errors import ValidationFailed
-from chalicelib.kernel.text import hidden_character, is_ascii_digits, nfc, single_line_problem
+from chalicelib.kernel.text import PHONE, hidden_character, is_ascii_digits, nfc, single_line_problem
 from chalicelib.runtime.settings import settings
 from chalicelib.payments.rules.ledger import payment_fields
 
@@ -98,7 +98,7 @@ _APPLICANT_FIELDS = (   # key, max length, label
 )
 _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "id_number": (re.compile(r"^[0-9]{12}$"), "Số định danh cá nhân phải gồm đúng 12 chữ số."),
-    "phone": (re.compile(r"^(?:0|\+84)[0-9]{9,10}$"), "Số điện thoại không hợp lệ (ví dụ: 0912345678)."),
+    "phone": (PHONE, "Số điện thoại không hợp lệ (ví dụ: 0912345678)."),
     "email": (re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"), "Địa chỉ email không hợp lệ."),
     "tax_code": (re.compile(r"^[0-9]{10}(?:-[0-9]{3})?$"),
                  "Mã số thuế gồm 10 chữ số, hoặc 10 chữ số, dấu gạch ngang và 3 chữ số (chi nhánh)."),

@@ -28,7 +28,7 @@ from itertools import pairwise
 from typing import Any
 
 from chalicelib.kernel.rows import RowError, RowsRejected, csv_rows, import_date
-from chalicelib.kernel.text import is_ascii_digits
+from chalicelib.kernel.text import is_ascii_digits, is_phone
 from chalicelib.kernel.working_days import parse_iso
 
 COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
@@ -49,7 +49,6 @@ NEEDS: Mapping[str, tuple[str, ...]] = {
     "returned": ("accepted_at", "due_at", "finished_at", "returned_at")}
 LIMITS = {"code": 50, "applicant_name": 200, "summary": 1000, "applicant_email": 200}   # MaHoSo, ChuHoSo, TrichYeuHoSo
 _CODE = re.compile(r"^[A-Za-z0-9.\-_/]+$")
-_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")   # ASCII digits only (chalicelib/kernel/text.py)
 IMPORTER = "system:v1-import"
 
 
@@ -146,7 +145,7 @@ def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str
     if clean["applicant_id_number"] and not known.valid_id_number(clean["applicant_id_number"]):
         bad("applicant_id_number", "must be 12 digits (CCCD) or 9 digits (CMND)")
     clean["applicant_phone"] = clean["applicant_phone"].replace(" ", "")
-    if clean["applicant_phone"] and not _PHONE.match(clean["applicant_phone"]):
+    if clean["applicant_phone"] and not is_phone(clean["applicant_phone"]):
         bad("applicant_phone", "not a Vietnamese phone number (0912345678 or +84912345678)")
     _check_dates(clean, bad)
     fees = _fees(row.get("fees"))

@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any, TypedDict
 
 from chalicelib.kernel.errors import Conflict, ValidationFailed
+from chalicelib.kernel.text import is_phone
 
 KINDS = ("procedure", "conduct")       # regulations/procedures | an officer's conduct
 CHANNELS = ("online", "phone")
@@ -29,7 +30,6 @@ REACTIONS = ("like", "dislike")
 REFUSE_DAYS, SUPPLEMENT_DAYS, ANSWER_DAYS = 2, 5, 15
 MAX_CONTENT = 4000
 _DOSSIER_CODE = re.compile(r"^[A-Za-z0-9._]{1,64}-[0-9]{6}-[0-9]{4}\Z")
-_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")
 
 
 class Feedback(TypedDict, total=False):
@@ -52,6 +52,17 @@ class Feedback(TypedDict, total=False):
     refusal: dict[str, Any] | None
     published: bool
     reaction: str | None
+
+
+# What the audit record of a change may copy (chalicelib.trust.rules.audit.feedback_change):
+# values about the handling, never about the person. The title, content, contact, the answer's
+# text, the reasons and the citizen's further information are named in ``changed``, never copied;
+# so is who filed it (a citizen's subject). ``by`` is the officer who acted.
+AUDIT_VALUE_KEYS = frozenset({"status", "version", "agency_id", "dossier_code", "kind", "channel", "received_at",
+                              "published", "reaction"})
+AUDIT_NESTED_KEYS = frozenset({"answer", "refusal", "supplement"})      # changes named one level deep
+AUDIT_MEMBER_PATHS = frozenset({"answer.answered_at", "answer.by", "refusal.at", "refusal.by",
+                                "supplement.requested_at", "supplement.by", "supplement.ended_at"})
 
 
 def _text(body: Mapping[str, Any], key: str, errors: dict[str, str], *, required: bool, max_len: int,
@@ -94,7 +105,7 @@ def validate_submission(body: Any, *, by_phone: bool) -> dict[str, Any]:
     else:
         name = _text(raw_contact, "full_name", errors, required=by_phone, max_len=200, label="Họ và tên")
         phone = _text(raw_contact, "phone", errors, required=by_phone, max_len=15, label="Số điện thoại")
-        if phone and not _PHONE.match(phone.replace(" ", "")):
+        if phone and not is_phone(phone.replace(" ", "")):
             errors["contact.phone"] = "Số điện thoại không hợp lệ (ví dụ: 0912345678)."
         contact = {k: v for k, v in (("full_name", name), ("phone", phone and phone.replace(" ", ""))) if v}
         for key in ("full_name", "phone"):   # the field errors name the path

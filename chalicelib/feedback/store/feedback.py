@@ -8,7 +8,9 @@
   report projection re-projects that dossier (source ``motcua.feedback``: the national sync
   and notifications rules, which match ``motcua.dossiers``, never see it).
 
-Every change is one TransactWriteItems conditioned on the version read.
+Every change is one TransactWriteItems conditioned on the version read, and holds the change's
+audit record (chalicelib.trust.store.audit.put_action): a change never exists without its record,
+and a refused change leaves none.
 """
 from __future__ import annotations
 
@@ -16,11 +18,14 @@ import json
 from typing import Any
 from collections.abc import Iterator
 
-from chalicelib.kernel.errors import Conflict
+from botocore.exceptions import ClientError
+
+from chalicelib.kernel.errors import Conflict, ServiceUnavailable
 from chalicelib.runtime import resources
 from chalicelib.runtime.settings import settings
 from chalicelib.runtime.tables import connection, dossier_pk
 from chalicelib.feedback.rules.feedback import Feedback
+from chalicelib.trust.store import audit as audit_store
 
 MARKER_SK = "FEEDBACK"
 
@@ -48,9 +53,10 @@ def _puts(feedback: Feedback, expected_version: int | None) -> list[dict[str, An
     return [{"Put": main}, {"Put": listed}]
 
 
-def create(feedback: Feedback, event: dict[str, Any] | None) -> None:
-    """Store a new feedback; about a dossier, count it on the dossier and add the outbox event."""
-    actions = _puts(feedback, None)
+def create(feedback: Feedback, event: dict[str, Any] | None, audit_record: dict[str, Any]) -> None:
+    """Store a new feedback with its audit record; about a dossier, count it on the dossier and
+    add the outbox event."""
+    actions = [*_puts(feedback, None), audit_store.put_action(audit_record)]
     code = feedback.get("dossier_code")
     if code and event is not None:
         actions.append({"Update": {
@@ -63,19 +69,21 @@ def create(feedback: Feedback, event: dict[str, Any] | None) -> None:
     _write(actions)
 
 
-def save(feedback: Feedback, expected_version: int) -> None:
-    _write(_puts(feedback, expected_version))
+def save(feedback: Feedback, expected_version: int, audit_record: dict[str, Any]) -> None:
+    """Write the changed feedback and its audit record; 409 if it changed since it was read."""
+    _write([*_puts(feedback, expected_version), audit_store.put_action(audit_record)])
 
 
 def _write(actions: list[dict[str, Any]]) -> None:
-    client = connection().client
+    """One TransactWriteItems: a lost race on the feedback (its item comes first) is a 409; any
+    other refusal (the audit record's, a throttled or unreachable table) a retryable 503."""
     try:
-        client.transact_write_items(TransactItems=actions)
-    except client.exceptions.TransactionCanceledException as error:
+        connection().client.transact_write_items(TransactItems=actions)
+    except ClientError as error:
         reasons = error.response.get("CancellationReasons") or []
         if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
             raise Conflict("Phản ánh vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
-        raise
+        raise ServiceUnavailable(extra={"retryable": True}) from error
 
 
 def get(feedback_id: str) -> Feedback | None:

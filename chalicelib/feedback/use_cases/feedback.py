@@ -3,10 +3,12 @@ information, react to the answer, and the counts of the 766 group 5 (5.1–5.3).
 
 Who may do what is in chalicelib/trust/rules/permissions.py (``feedback.*``): a citizen files
 and reacts to their own; an officer records one received by phone for their agency and, with
-leaders, handles their agency's; admins see all.
+leaders, handles their agency's; admins see all. Every change is written with its audit record
+(chalicelib.trust.rules.audit.feedback_change) in one transaction.
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, UTC
@@ -20,7 +22,7 @@ from chalicelib.feedback.store import feedback as store
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed
 from chalicelib.kernel.events import new_event
 from chalicelib.kernel.working_days import default_calendar, iso, to_local
-from chalicelib.trust.rules import permissions
+from chalicelib.trust.rules import audit, permissions
 from chalicelib.trust.rules.identity import Identity
 
 SOURCE = "motcua.feedback"
@@ -58,7 +60,8 @@ def submit(body: Any, identity: Identity, *, clock: Clock = utc_now) -> dict[str
                              occurred_at=now, agency_id=dossier["agency_id"], procedure_code=dossier["procedure_code"],
                              status=dossier["status"], data={"feedback_id": feedback["id"], "kind": feedback["kind"]}),
                  "source": SOURCE}
-    store.create(feedback, event)
+    record = audit.feedback_change(None, feedback, identity, "FeedbackReceived", events=[event] if event else [])
+    store.create(feedback, event, record)
     return view(feedback)
 
 
@@ -87,12 +90,13 @@ def read(feedback_id: str, identity: Identity) -> dict[str, Any]:
 
 
 def _change(feedback_id: str, identity: Identity, action: str, apply: Callable[[Feedback, str], None],
-            clock: Clock) -> dict[str, Any]:
+            clock: Clock, audited: str) -> dict[str, Any]:
+    """Load, apply, and save the change with its audit record (``audited``: its action there)."""
     feedback = _load(feedback_id, identity, action)
-    before = feedback["version"]
+    before = copy.deepcopy(feedback)
     apply(feedback, iso(to_local(clock())))
-    feedback["version"] = before + 1
-    store.save(feedback, before)
+    feedback["version"] = before["version"] + 1
+    store.save(feedback, before["version"], audit.feedback_change(before, feedback, identity, audited))
     return view(feedback)
 
 
@@ -102,19 +106,21 @@ def answer(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = ut
     if not isinstance(publish, bool):
         raise ValidationFailed(fields={"publish": "Phải là true hoặc false."})
     return _change(feedback_id, identity, "feedback.answer",
-                   lambda f, at: rules.answer(f, text, publish=publish, at=at, by=identity.sub), clock)
+                   lambda f, at: rules.answer(f, text, publish=publish, at=at, by=identity.sub), clock,
+                   "FeedbackAnswered")
 
 
 def refuse(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
     reason = rules.reason_of(body, "reason", "Lý do từ chối", 1000)
     return _change(feedback_id, identity, "feedback.refuse",
-                   lambda f, at: rules.refuse(f, reason, at=at, by=identity.sub), clock)
+                   lambda f, at: rules.refuse(f, reason, at=at, by=identity.sub), clock, "FeedbackRefused")
 
 
 def request_supplement(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
     reason = rules.reason_of(body, "reason", "Nội dung cần bổ sung", 1000)
     return _change(feedback_id, identity, "feedback.request_supplement",
-                   lambda f, at: rules.request_supplement(f, reason, at=at, by=identity.sub), clock)
+                   lambda f, at: rules.request_supplement(f, reason, at=at, by=identity.sub), clock,
+                   "FeedbackSupplementRequested")
 
 
 def supply(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
@@ -124,12 +130,13 @@ def supply(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = ut
     if identity.role != "citizen" and feedback.get("channel") != "phone":
         raise Forbidden("Chỉ người gửi phản ánh trực tuyến được bổ sung thông tin.", code="owner_only")
     return _change(feedback_id, identity, "feedback.supply",
-                   lambda f, at: rules.supply(f, content, at=at, by=identity.sub), clock)
+                   lambda f, at: rules.supply(f, content, at=at, by=identity.sub), clock, "FeedbackSupplied")
 
 
 def react(feedback_id: str, body: Any, identity: Identity, *, clock: Clock = utc_now) -> dict[str, Any]:
     reaction = body.get("reaction") if isinstance(body, dict) else None
-    return _change(feedback_id, identity, "feedback.react", lambda f, _at: rules.react(f, reaction), clock)
+    return _change(feedback_id, identity, "feedback.react", lambda f, _at: rules.react(f, reaction), clock,
+                   "FeedbackReacted")
 
 
 # --- lists and the 766 counts -------------------------------------------------------------------

@@ -1,11 +1,12 @@
-"""The audit log's records (pure): who did what to which dossier, and who read what.
+"""The audit log's records (pure): who did what to which dossier or feedback, and who read what.
 
-One record per state change (written in the state change's own transaction by the
-repositories, so a change never exists without its record) and one per sensitive read
-(chalicelib.trust.store.audit.append_read). Records say *what* changed, never the personal data
+One record per state change of a dossier or of a citizen's feedback (written in the state
+change's own transaction by the repositories, so a change never exists without its record) and
+one per sensitive read (chalicelib.trust.store.audit.append_read). Records say *what* changed, never the personal data
 itself: ``changed`` names every changed field, and ``before``/``after`` carry values only for
-fields in ``VALUE_FIELDS`` (status, version, dates, amounts, agencies…). Applicant data, free
-text and documents are named, never copied.
+fields in ``VALUE_FIELDS`` (status, version, dates, amounts, agencies…) or, for a feedback,
+``FEEDBACK`` (status, dates, published…). Applicant data, contacts, free text and documents are
+named, never copied.
 
 The request id is ambient, like Powertools' correlation id: the API middleware binds API
 Gateway's requestId, queue consumers the event id, scheduled jobs the Lambda request id
@@ -23,6 +24,7 @@ from typing import Any
 from collections.abc import Iterator, Mapping, Sequence
 
 from chalicelib.dossiers.rules.records import AUDIT_MEMBER_KEYS, AUDIT_VALUE_KEYS, Dossier
+from chalicelib.feedback.rules import feedback as feedback_rules
 from chalicelib.kernel.working_days import to_local
 
 CHANGE, READ = "change", "read"
@@ -34,6 +36,21 @@ VALUE_FIELDS = AUDIT_VALUE_KEYS
 NESTED_VALUE_FIELDS = AUDIT_MEMBER_KEYS
 MAX_VALUE_CHARS = 200
 _request_id: ContextVar[str | None] = ContextVar("motcua_audit_request_id", default=None)
+
+
+@dataclass(frozen=True)
+class Copyable:
+    """What a record may copy of one kind of thing: the scalar ``values`` of top-level keys;
+    the dict keys whose changes are named one level deep (``nested``); of their members, the
+    ``members`` paths copied (None: every scalar member, as for a dossier's step and ledger)."""
+    values: frozenset[str]
+    nested: frozenset[str]
+    members: frozenset[str] | None = None
+
+
+DOSSIER = Copyable(VALUE_FIELDS, NESTED_VALUE_FIELDS)
+FEEDBACK = Copyable(feedback_rules.AUDIT_VALUE_KEYS, feedback_rules.AUDIT_NESTED_KEYS,
+                    feedback_rules.AUDIT_MEMBER_PATHS)
 
 
 @dataclass(frozen=True)
@@ -79,29 +96,32 @@ def snapshot(dossier: Dossier) -> Dossier:
     return copy.deepcopy(dossier)
 
 
-def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
-    """Sorted paths of what differs: top-level keys, and ``key.member`` inside step and payment."""
+def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any], copyable: Copyable = DOSSIER) -> list[str]:
+    """Sorted paths of what differs: top-level keys, and ``key.member`` inside the nested keys
+    (a dossier's step and payment)."""
     before = before or {}
     paths = []
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
-        if key in NESTED_VALUE_FIELDS and isinstance(old, Mapping) and isinstance(new, Mapping):
+        if key in copyable.nested and isinstance(old, Mapping) and isinstance(new, Mapping):
             paths += [f"{key}.{member}" for member in sorted(set(old) | set(new)) if old.get(member) != new.get(member)]
         else:
             paths.append(key)
     return paths
 
 
-def _value(dossier: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+def _value(record: Mapping[str, Any], path: str, copyable: Copyable) -> tuple[bool, Any]:
     """(copyable, value) of a changed path: only scalars of non-personal fields are copied."""
     top, _, member = path.partition(".")
     if member:
-        container = dossier.get(top)
-        value = container.get(member) if top in NESTED_VALUE_FIELDS and isinstance(container, Mapping) else None
-    elif top in VALUE_FIELDS:
-        value = dossier.get(top)
+        if copyable.members is not None and path not in copyable.members:
+            return False, None
+        container = record.get(top)
+        value = container.get(member) if top in copyable.nested and isinstance(container, Mapping) else None
+    elif top in copyable.values:
+        value = record.get(top)
     else:
         return False, None
     if value is None or isinstance(value, (bool, int)) or (isinstance(value, str) and len(value) <= MAX_VALUE_CHARS):
@@ -109,13 +129,14 @@ def _value(dossier: Mapping[str, Any], path: str) -> tuple[bool, Any]:
     return False, None
 
 
-def _state(dossier: Mapping[str, Any] | None, paths: Sequence[str]) -> dict[str, Any] | None:
-    if dossier is None:
+def _state(record: Mapping[str, Any] | None, paths: Sequence[str],
+           copyable: Copyable = DOSSIER) -> dict[str, Any] | None:
+    if record is None:
         return None
-    state = {"status": dossier.get("status"), "version": dossier.get("version")}
+    state = {"status": record.get("status"), "version": record.get("version")}
     for path in paths:
-        copyable, value = _value(dossier, path)
-        if copyable:
+        copied, value = _value(record, path, copyable)
+        if copied:
             state[path] = value
     return state
 
@@ -145,6 +166,36 @@ def change(before: Mapping[str, Any] | None, after: Mapping[str, Any], events: S
     if payment_after is not None:
         record["payment"] = {"payment_id": payment_after["payment_id"], "before": _payment_state(payment_before),
                              "after": _payment_state(payment_after)}
+    return record
+
+
+# --- citizens' feedback --------------------------------------------------------------------
+
+FEEDBACK_ACTIONS = ("FeedbackReceived", "FeedbackAnswered", "FeedbackRefused", "FeedbackSupplementRequested",
+                    "FeedbackSupplied", "FeedbackReacted")
+
+
+def _opened(feedback: Mapping[str, Any]) -> dict[str, Any]:
+    """The feedback with its unset answer, refusal and supplement as {}, so that a change that
+    sets one names it member by member (``answer.text``, ``answer.answered_at``)."""
+    return {k: ({} if v is None and k in FEEDBACK.nested else v) for k, v in feedback.items()}
+
+
+def feedback_change(before: Mapping[str, Any] | None, after: Mapping[str, Any], actor: Any, action: str, *,
+                    events: Sequence[Mapping[str, Any]] = (), at: datetime | None = None,
+                    request_id: str | None = None) -> dict[str, Any]:
+    """The record of one state change of a citizen's feedback (``before`` None: it was filed),
+    filed under the feedback. Most feedback changes write no outbox event; one that does (a
+    feedback about a dossier is filed) gives the record its id, as for a dossier's change."""
+    if action not in FEEDBACK_ACTIONS:
+        raise ValueError(f"unknown feedback action {action!r}; add it to FEEDBACK_ACTIONS")
+    old, new = (None, after) if before is None else (_opened(before), _opened(after))
+    paths = changed_fields(old, new, FEEDBACK)
+    record = _base(CHANGE, events[0]["id"] if events else str(uuid.uuid4()), _actor(actor), action, at, request_id)
+    record.update(feedback_id=after["id"], agency_id=after.get("agency_id"),
+                  before=_state(old, paths, FEEDBACK), after=_state(new, paths, FEEDBACK), changed=paths)
+    if events:
+        record["events"] = [{"id": e["id"], "type": e["type"], "version": e["version"]} for e in events]
     return record
 
 
@@ -189,8 +240,14 @@ def _base(kind: str, record_id: str, actor: Actor, action: str, at: datetime | N
 
 
 def partition(record: Mapping[str, Any]) -> str:
-    """The key records are filed under: the dossier, or the person a read was about."""
+    """The key records are filed under: the dossier, the feedback, or the person a read was about."""
+    if record.get("feedback_id"):
+        return feedback_partition(record["feedback_id"])
     return f"DOSSIER#{record['dossier_code']}" if record.get("dossier_code") else f"SUBJECT#{record['subject']}"
+
+
+def feedback_partition(feedback_id: str) -> str:
+    return f"FEEDBACK#{feedback_id}"
 
 
 def sort_key(record: Mapping[str, Any]) -> str:

@@ -17,11 +17,11 @@ that must become live MotCua dossiers and reach the national portal are imported
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 from collections.abc import Mapping
 
 from chalicelib.kernel.rows import FieldErrors, RowError, RowsRejected, at_line, csv_rows, import_date
+from chalicelib.kernel.text import is_phone
 from chalicelib.trust.rules.privacy import valid_id_number
 from chalicelib.dossiers.rules.transitions import STATUSES
 
@@ -29,7 +29,6 @@ ACCOUNT_COLUMNS = ("legacy_id", "id_number", "full_name", "phone")
 DOSSIER_COLUMNS = ("legacy_id", "code", "procedure_code", "procedure_name", "agency_id", "status",
                    "submitted_at", "closed_at", "summary")
 _REQUIRED_DOSSIER = ("legacy_id", "code", "procedure_code", "status", "submitted_at")
-_PHONE = re.compile(r"^(?:0|\+84)[0-9]{9,10}\Z")
 _LIMITS = {"legacy_id": 64, "full_name": 200, "code": 60, "procedure_code": 40, "procedure_name": 500,
            "agency_id": 40, "summary": 1000}
 
@@ -62,7 +61,7 @@ def parse_accounts(text: str, name: str = "accounts") -> tuple[list[dict[str, An
         if row.get("id_number") and not valid_id_number(row["id_number"]):
             problems.append(("id_number", "must be 12 digits (CCCD) or 9 digits (CMND)"))
         phone = row.get("phone", "").replace(" ", "")
-        if phone and not _PHONE.match(phone):
+        if phone and not is_phone(phone):
             problems.append(("phone", "not a Vietnamese phone number (0912345678 or +84912345678)"))
         problems += _too_long(row)
         for field, seen in (("legacy_id", seen_ids), ("id_number", seen_numbers)):

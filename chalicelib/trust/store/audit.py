@@ -3,7 +3,8 @@
 Append-only. There is no update and no delete here, every write is conditioned on the item
 not existing (a record is never overwritten), and infra/ grants the functions PutItem and
 Query on this table and nothing else. A state change's record goes into the state change's
-own TransactWriteItems (``stage``, called by chalicelib.dossiers.store.dossiers and chalicelib.payments.store.payments),
+own TransactWriteItems (``stage``, called by chalicelib.dossiers.store.dossiers and chalicelib.payments.store.payments;
+``put_action`` for chalicelib.feedback.store.feedback, which builds its transaction on the low-level client),
 so a change can never exist without its record; a sensitive read appends its record with one
 PutItem before the data leaves (``append_read``).
 """
@@ -42,6 +43,12 @@ def stage(tx: TransactWrite, record: Mapping[str, Any]) -> None:
     tx.save(_item(record), condition=AuditItem.pk.does_not_exist())
 
 
+def put_action(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as one ``{"Put": …}`` of a TransactWriteItems built on the low-level client,
+    with the same item and condition as ``stage``."""
+    return {"Put": _item(record).get_save_kwargs_from_instance(condition=AuditItem.pk.does_not_exist())}
+
+
 def append(record: Mapping[str, Any]) -> None:
     """Write one record on its own (PutItem); refuses to overwrite an existing record."""
     try:
@@ -75,6 +82,13 @@ class Page:
 def records_of_dossier(code: str, *, limit: int, cursor: str | None) -> Page:
     """A dossier's records, oldest first. One Query."""
     key = f"DOSSIER#{code}"
+    start = decode_cursor(cursor, "pk", key, "sk") if cursor else None
+    return _page(AuditItem.query(key, limit=limit, last_evaluated_key=start))
+
+
+def records_of_feedback(feedback_id: str, *, limit: int, cursor: str | None) -> Page:
+    """A citizen's feedback's records, oldest first. One Query."""
+    key = audit.feedback_partition(feedback_id)
     start = decode_cursor(cursor, "pk", key, "sk") if cursor else None
     return _page(AuditItem.query(key, limit=limit, last_evaluated_key=start))
 

@@ -13,15 +13,19 @@ from chalicelib.trust.rules.identity import Identity
 
 
 def records(identity: Identity, *, dossier: str | None, actor: str | None, limit: int,
-            cursor: str | None) -> dict[str, Any]:
-    """One page of a dossier's records or of one actor's, oldest first. Admins only."""
+            cursor: str | None, feedback: str | None = None) -> dict[str, Any]:
+    """One page of a dossier's, a feedback's or one actor's records, oldest first. Admins only."""
     permissions.scope_of(identity, "audit.read")
-    if (dossier is None) == (actor is None):
-        message = "Chọn đúng một trong hai: mã hồ sơ (dossier) hoặc người thực hiện (actor)."
-        raise ValidationFailed(fields={"dossier": message, "actor": message})
+    if [dossier, feedback, actor].count(None) != 2:
+        message = "Chọn đúng một trong ba: mã hồ sơ (dossier), mã phản ánh (feedback) hoặc người thực hiện (actor)."
+        raise ValidationFailed(fields={"dossier": message, "feedback": message, "actor": message})
     try:
-        page = (audit_store.records_of_dossier(dossier, limit=limit, cursor=cursor) if dossier
-                else audit_store.records_of_actor(actor or "", limit=limit, cursor=cursor))
+        if dossier is not None:
+            page = audit_store.records_of_dossier(dossier, limit=limit, cursor=cursor)
+        elif feedback is not None:
+            page = audit_store.records_of_feedback(feedback, limit=limit, cursor=cursor)
+        else:
+            page = audit_store.records_of_actor(actor or "", limit=limit, cursor=cursor)
     except BadCursor:
         raise MalformedRequest("Con trỏ phân trang (cursor) không hợp lệ.", code="invalid_cursor",
                                fields={"cursor": "Không hợp lệ hoặc thuộc danh sách khác."}) from None

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench soak clean venv synth diff deploy
+.PHONY: run test lint bench soak hostile clean venv synth diff deploy
 
 venv: $(STAMP)
 
@@ -100,6 +100,12 @@ soak: $(STAMP)
 	  $(PY) -m pytest -q tests/api/test_report_workload.py
 	MOTCUA_THROTTLE_OPS=1000 MOTCUA_DUPLICATE_ROUNDS=20 $(STEP) "4/4 duplicates x20, throttling x1000, crash points" \
 	  $(PY) -m pytest -q tests/api/test_throttling.py tests/api/test_duplicates.py tests/api/test_crash_points.py
+
+# Issue 18's black-box run (motcua/hostile.py): about 1,300 checks over HTTP against a local stack it
+# starts on free loopback ports and stops afterwards; exit 1 on any failure. Against a running
+# `make run` instead: .venv/bin/motcua hostile --url http://127.0.0.1:8000 [--log run.log].
+hostile: $(STAMP)
+	$(VENV)/bin/motcua hostile
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info infra/build infra/cdk.out infra/chalice.out infra/node_modules

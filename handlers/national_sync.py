@@ -7,11 +7,12 @@ so the queue retries it; ``delivery.last`` tells the use case that this was the 
 before the DLQ. Once the ledger has the version, the 766 index projection
 (handlers/index_projection.py) counts the dossier as synced.
 
-Two alarmed metrics (chalicelib/runtime/resources.py) tell an operator the sync is stuck
+Three alarmed metrics (chalicelib/runtime/resources.py) tell an operator the sync is stuck
 before the province's ranking does: ``NationalSyncLagSeconds``, the age of a change whose
-delivery just failed (retries keep reporting it, older each time), and
-``NationalSyncConfigurationErrors``, a delivery the portal refused for who we are, which is
-not retried and so would otherwise show nowhere but in the dossier's ledger.
+delivery just failed (retries keep reporting it, older each time),
+``NationalSyncConfigurationErrors``, a delivery the portal refused for who we are, and
+``NationalSyncRejections``, a record the portal refused for its data. Neither of the last two
+is retried, so they would otherwise show nowhere but in the dossier's ledger.
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def process(event: dict[str, Any]) -> dict[str, Any]:
         raise
     if result.get("failed") == "configuration":
         emit(resources.NATIONAL_SYNC_CONFIGURATION_ERRORS, 1)
+    if result.get("failed") == "rejected":
+        emit(resources.NATIONAL_SYNC_REJECTIONS, 1)
     if "synced" in result or result.get("skipped") == "already synced":
         # 1.4 (synced share) moves without a new dossier version; a skipped duplicate may be
         # the retry of a delivery whose projection failed after the ledger advanced

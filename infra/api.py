@@ -259,9 +259,25 @@ def _cors(rest: Any, config: StageConfig, paths: dict[str, Any]) -> None:
                 "type": "mock", "requestTemplates": {"application/json": '{"statusCode": 204}'},
                 "responses": {"default": {"statusCode": "204", "responseParameters": {
                     f"method.response.header.{h}": v for h, v in headers.items()}}}}})
+    cors = {"ResponseParameters": {"Headers": {"Access-Control-Allow-Origin": origin, "Vary": "'Origin'"}}}
     rest.add_property_override("GatewayResponses", {
-        kind: {"ResponseParameters": {"Headers": {"Access-Control-Allow-Origin": origin, "Vary": "'Origin'"}}}
-        for kind in ("DEFAULT_4XX", "DEFAULT_5XX")})
+        "DEFAULT_4XX": cors, "DEFAULT_5XX": cors,
+        **{kind: {**cors, **answer} for kind, answer in gateway_answers().items()}})
+
+
+def gateway_answers() -> dict[str, dict[str, Any]]:
+    """The answers API Gateway gives itself, before the function, in the API's error shape
+    (issue 18's black-box rerun, docs/security.md#the-black-box-run): a path no route serves
+    is 404 ``route_not_found`` (API Gateway's own is a 403 "Missing Authentication Token" that
+    repeats the caller's Authorization header), and the authorizer's refusal of a token is 401
+    ``unauthenticated`` (its own is {"message": "Unauthorized"}); the texts are the edge's."""
+    from chalicelib.edge.errors import body_of, chalice_error_body
+    from chalicelib.kernel.errors import Unauthenticated
+
+    def answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
+        return {"StatusCode": str(status), "ResponseTemplates": {"application/json": json.dumps(body, ensure_ascii=False)}}
+    return {"MISSING_AUTHENTICATION_TOKEN": answer(404, chalice_error_body("RouteNotFound")),
+            "UNAUTHORIZED": answer(401, body_of(Unauthenticated()))}
 
 
 def _account_logging_role(scope: Construct) -> apigw.CfnAccount:

@@ -28,6 +28,11 @@ def cmd_local(args: argparse.Namespace) -> int:
     return main(verbose=args.verbose)
 
 
+def cmd_hostile(args: argparse.Namespace) -> int:
+    from motcua.hostile import main
+    return main(args.url, args.log)
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from chalicelib.kernel.errors import DomainError
     from chalicelib.trust.rules.identity import mint_local_token
@@ -309,14 +314,47 @@ def cmd_sync_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sync_show(args: argparse.Namespace) -> int:
+def cmd_sync_resend(args: argparse.Namespace) -> int:
     _settings()
-    from motcua.sync_ops import show
+    from motcua.sync_ops import resend
+    if not resend(args.code):
+        print(f"error: no dossier {args.code}", file=sys.stderr)
+        return 1
+    print(f"queued {args.code}: the national sync sends it as it is now")
+    return 0
+
+
+def cmd_sync_rejected(args: argparse.Namespace) -> int:
+    """Print each dossier whose record the national portal refused, with its message; exit 1
+    when there is one."""
+    _settings()
+    from chalicelib.catalogue.store.procedures import snapshot
+    from motcua.sync_ops import rejected
+    found = 0
+    for dossier, ledger in rejected(args.since, args.agency or sorted(snapshot().agencies)):
+        found += 1
+        print(f"{dossier['code']} ({dossier['status']}, {dossier['agency_id']}): phiên bản {ledger.rejected_version} "
+              f"bị từ chối ({ledger.state}): {ledger.last_error}")
+    print(f"{found} dossier(s) refused by the national portal; fix the data, then: motcua sync resend CODE")
+    return 1 if found else 0
+
+
+def cmd_sync_show(args: argparse.Namespace) -> int:
+    """The records on stdout (JSON, as sent); the sync ledger's state on stderr."""
+    _settings()
+    from motcua.sync_ops import ledger_of, show
     records = show(args.code)
     if records is None:
         print(f"error: no dossier {args.code}", file=sys.stderr)
         return 1
     print(json.dumps(records, ensure_ascii=False, indent=2))
+    ledger = ledger_of(args.code)
+    if ledger is None:
+        print("national sync: never delivered", file=sys.stderr)
+    else:
+        refused = f", refused version {ledger.rejected_version}" if ledger.rejected else ""
+        print(f"national sync: {ledger.state}, portal has version {ledger.version}{refused}, "
+              f"attempts {ledger.attempts}" + (f": {ledger.last_error}" if ledger.last_error else ""), file=sys.stderr)
     return 0
 
 
@@ -478,6 +516,15 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--since", required=True, help="submitted on or after this ISO date, e.g. 2025-07-01")
     fill.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
     fill.set_defaults(func=cmd_sync_backfill)
+    resend = sync_sub.add_parser("resend", help="send one dossier to the national portal again as it is now "
+                                                "(after fixing what the portal refused)")
+    resend.add_argument("code", help="the dossier code")
+    resend.set_defaults(func=cmd_sync_resend)
+    refused = sync_sub.add_parser("rejected", help="list dossiers whose record the national portal refused for its "
+                                                   "data (exit 1 when there is one)")
+    refused.add_argument("--since", required=True, help="submitted on or after this ISO date, e.g. 2025-07-01")
+    refused.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
+    refused.set_defaults(func=cmd_sync_rejected)
     show = sync_sub.add_parser("show", help="print the exact records the national portal would receive for a dossier")
     show.add_argument("code", help="the dossier code")
     show.set_defaults(func=cmd_sync_show)
@@ -485,6 +532,14 @@ def build_parser() -> argparse.ArgumentParser:
                                               "(exit 1 when a record would cost the province)")
     check.add_argument("--agency", action="append", help="agency_id; repeatable (default: every catalogue agency)")
     check.set_defaults(func=cmd_sync_check)
+
+    hostile = sub.add_parser("hostile", help="issue 18's black-box hostile checks against a local stack; "
+                                             "exit 1 on any failure")
+    hostile.add_argument("--url", help="a running local stack, e.g. http://127.0.0.1:8000 (`make run`); "
+                                       "default: start one on free loopback ports and stop it afterwards")
+    hostile.add_argument("--log", help="with --url: the stack's captured output (`make run 2>&1 | tee run.log`), "
+                                       "checked for secrets; without it that check is skipped")
+    hostile.set_defaults(func=cmd_hostile)
 
     notifications = sub.add_parser("notifications", help="notifications sent by the local stack")
     notifications_sub = notifications.add_subparsers(dest="notifications_command", required=True)

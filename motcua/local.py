@@ -11,6 +11,7 @@ simulators' requests) shows only with ``motcua local --verbose``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -90,14 +91,27 @@ def api_server(app: Any, port: int, verbose: bool) -> Any:
     it logs are printed either way), and always without the secrets a query string carries
     (``phone_last4`` unlocks a dossier's tracking page: chalicelib/runtime/log.py)."""
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
+    from chalice.local import ChaliceRequestHandler, LocalDevServer, RouteMatcher, ThreadedHTTPServer
 
     from chalicelib.runtime.log import scrub_text
 
     class RoomyServer(ThreadedHTTPServer):
         request_queue_size = LISTEN_BACKLOG
 
+    routes = RouteMatcher(list(app.routes))
+
     class RedactingRequestHandler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            refused = gateway_refusal(routes, self.path, self.headers.get("Content-Length", "0"))
+            if refused is None:
+                super()._generic_handle()
+                return
+            status, body = refused   # whatever body came is left unread: the connection closes, and says so
+            self._send_http_response(status, {"Content-Type": "application/json; charset=utf-8",
+                                              "Connection": "close"}, body)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             if verbose:
                 status = getattr(code, "value", code)
@@ -108,6 +122,23 @@ def api_server(app: Any, port: int, verbose: bool) -> Any:
 
     config = Config.create(chalice_stage="local", app_name="motcua")
     return LocalDevServer(app, config, HOST, port, handler_cls=RedactingRequestHandler, server_cls=RoomyServer)
+
+
+def gateway_refusal(routes: Any, path: str, content_length: str) -> tuple[int, bytes] | None:
+    """What API Gateway answers before the API sees a request, in the API's error shape: a
+    Content-Length that is no number (400; Chalice's local server dropped the connection with
+    a traceback) and a path no route serves (404 ``route_not_found``; Chalice's local server
+    answered API Gateway's 403 "Missing Authentication Token", repeating the caller's
+    Authorization header, and dropped the connection when that header was not ASCII)."""
+    from chalicelib.edge.errors import chalice_error_body
+
+    if not content_length.strip().isascii() or not content_length.strip().isdigit():
+        return 400, json.dumps(chalice_error_body("BadRequest"), ensure_ascii=False).encode()
+    try:
+        routes.match_route(path)
+    except ValueError:
+        return 404, json.dumps(chalice_error_body("RouteNotFound"), ensure_ascii=False).encode()
+    return None
 
 
 def main(verbose: bool = False) -> int:

@@ -27,7 +27,7 @@ def free_port() -> int:
 class LocalStack:
     """One `motcua local` subprocess; talk to it over HTTP (``call``) and the CLI (``cli``)."""
 
-    def __init__(self, *, verbose: bool = False, **extra_env: str) -> None:
+    def __init__(self, *, verbose: bool = False, output_lines: int = 2000, **extra_env: str) -> None:
         from motcua.simulators import PORT_SETTINGS
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_", "PAYGOV_"))}
         self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
@@ -47,7 +47,7 @@ class LocalStack:
             self.banner.append(line)
             if line.startswith("Press Ctrl-C"):
                 # keep reading: a full stdout pipe would block the stack's logging, and the stack
-                self.output: collections.deque[str] = collections.deque(maxlen=2000)
+                self.output: collections.deque[str] = collections.deque(maxlen=output_lines)
                 threading.Thread(target=self._drain_output, name="stack-output", daemon=True).start()
                 return
         self.stop()

@@ -1,4 +1,5 @@
-"""Operator commands for the national portal sync: `motcua sync redrive`, `backfill`, `show`, `check`.
+"""Operator commands for the national portal sync: `motcua sync redrive`, `backfill`, `resend`,
+`rejected`, `show`, `check`.
 
 * redrive: move every message of the sync DLQ back to the sync queue (oldest first); the
   consumer's ordering and ledger checks make replaying safe, duplicates included.
@@ -6,6 +7,11 @@
   version (or missing: dossiers imported from a legacy system), queue a ``SyncRequested``
   message; the consumer sends the dossier as it is now and moves the ledger to its version.
   Dossiers are found with Queries on the agency index (never a Scan).
+* resend: queue a ``SyncRequested`` for one dossier, whatever its ledger says: after the data
+  of a record the portal refused was fixed outside the dossier (the catalogue's procedure
+  code, the status map), the dossier goes again as it is now.
+* rejected: every dossier submitted since a date whose record the portal refused for its
+  data (ledger ``rejected_version``), with the portal's message.
 * show: the records the portal would receive for one dossier now (the dossier, its progress,
   its rating), built exactly as the sync consumer builds them; its files' public links are
   issued if they were not yet (a file keeps its link, so showing twice changes nothing).
@@ -67,8 +73,8 @@ def behind(dossiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [d for d in dossiers if d["code"] not in ledgers or ledgers[d["code"]].version < d["version"]]
 
 
-def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    chunk: list[dict[str, Any]] = []
+def _chunks[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:
@@ -92,6 +98,40 @@ def backfill(since: str, agencies: Iterable[str]) -> int:
     return queued
 
 
+def resend(code: str) -> bool:
+    """Queue the dossier to be sent as it is now; False when there is no such dossier."""
+    dossier = store.get_dossier(code)
+    if dossier is None:
+        return False
+    source, _ = _queue_urls(resources.NATIONAL_SYNC_QUEUE)
+    aws.client("sqs").send_message(QueueUrl=source, MessageBody=json.dumps(sync_request(dossier), ensure_ascii=False))
+    return True
+
+
+def rejected(since: str, agencies: Iterable[str]) -> Iterator[tuple[dict[str, Any], sync_store.Ledger]]:
+    """Dossiers of ``agencies`` submitted since ``since`` whose record the portal refused, with
+    their ledger (its ``last_error`` holds the portal's message)."""
+    for agency in agencies:
+        for chunk in _chunks(store.dossiers_since(agency, since), 100):
+            ledgers = sync_store.ledgers([d["code"] for d in chunk])
+            yield from ((d, ledgers[d["code"]]) for d in chunk if d["code"] in ledgers and ledgers[d["code"]].rejected)
+
+
+def ledger_of(code: str) -> sync_store.Ledger | None:
+    return sync_store.ledgers([code]).get(code)
+
+
+def rejection_problem(ledger: sync_store.Ledger | None) -> Problem | None:
+    """The portal's refusal of the dossier's record, as ``check`` prints a problem."""
+    if ledger is None or not ledger.rejected:
+        return None
+    return Problem("Cổng DVCQG", f"đã từ chối phiên bản {ledger.rejected_version}: {ledger.last_error or ''}",
+                   REJECTION_COST)
+
+
+REJECTION_COST = "1.4 tỷ lệ hồ sơ đồng bộ: Cổng DVCQG không có phiên bản mới nhất của hồ sơ"
+
+
 def show(code: str) -> dict[str, list[dict[str, Any]]] | None:
     """The records of the dossier as the portal would receive them now (None: no such dossier)."""
     dossier = store.get_dossier(code)
@@ -108,7 +148,11 @@ def open_dossiers(agency_id: str) -> Iterator[Dossier]:
 
 
 def check(agencies: Iterable[str]) -> Iterator[tuple[Dossier, list[Problem]]]:
-    """Every open dossier of ``agencies`` with the problems of its records (maybe none)."""
+    """Every open dossier of ``agencies`` with the problems of its records (maybe none), the
+    portal's refusal of its last record first."""
     for agency in agencies:
-        for dossier in open_dossiers(agency):
-            yield dossier, national_records.problems_of(dossier)
+        for chunk in _chunks(open_dossiers(agency), 100):
+            ledgers = sync_store.ledgers([d["code"] for d in chunk])
+            for dossier in chunk:
+                refused = rejection_problem(ledgers.get(dossier["code"]))
+                yield dossier, ([refused] if refused else []) + national_records.problems_of(dossier)

@@ -6,7 +6,9 @@ from typing import Any
 
 from chalicelib.dossiers.use_cases import intake
 from chalicelib.edge.routing import PDF, Routes
-from chalicelib.edge.web import client_ip, idempotency_key, int_param, json_response, parse_json_body, query_param
+from chalicelib.edge.web import (
+    client_ip, idempotency_key, int_param, json_response, parse_json_body, parse_json_object, query_param,
+)
 from chalicelib.kernel.text import is_ascii_digits
 
 routes = Routes(__name__)
@@ -86,7 +88,7 @@ def public_file(token: str) -> Any:
 def accept_dossier(code: str) -> Any:
     request = routes.request()
     identity = routes.caller()
-    parse_json_body(request, required=False)
+    parse_json_object(request, required=False)
     return json_response(intake.accept(code, identity))
 
 
@@ -120,8 +122,7 @@ def _decide_correction(code: str, correction_id: str, approve: bool) -> Any:
     from chalicelib.dossiers.use_cases.corrections import decide_correction
     request = routes.request()
     identity = routes.caller()
-    body = parse_json_body(request, required=False)
-    note = body.get("note") if isinstance(body, dict) else None
+    note = parse_json_object(request, required=False).get("note")
     return json_response(decide_correction(code, correction_id, identity, approve=approve, note=note))
 
 

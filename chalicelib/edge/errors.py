@@ -37,6 +37,10 @@ CHALICE_ERRORS: dict[str, tuple[str, str]] = {
                              "Kiểu nội dung (Content-Type) không được hỗ trợ; hãy gửi application/json."),
     "BadRequest": ("bad_request", "Yêu cầu không hợp lệ."),
     "BadRequestError": ("bad_request", "Yêu cầu không hợp lệ."),
+    # Answered by the gateway in front of the API (API Gateway; `make run`'s local server),
+    # for a path no route serves: 404 in our shape, not API Gateway's 403 "Missing
+    # Authentication Token", which echoes the Authorization header back (issue 18's rerun).
+    "RouteNotFound": ("route_not_found", "Không có đường dẫn này trong API."),
 }
 _CHALICE_DEFAULT = ("bad_request", "Yêu cầu không hợp lệ.")
 

@@ -111,6 +111,16 @@ def parse_json_body(request: Any, *, required: bool = True) -> Any:
     return decode_json(request.raw_body or b"", required=required)
 
 
+def parse_json_object(request: Any, *, required: bool = True) -> dict[str, Any]:
+    """A body that must be a JSON object; an optional body left out is ``{}``. A route that
+    reads no field of its body still refuses ``[]``, ``"x"`` or ``5``, as every other route
+    does, rather than acting as if it had read something (issue 18's rerun: accept did)."""
+    body = parse_json_body(request, required=required)
+    if not isinstance(body, dict):
+        raise ValidationFailed("Nội dung yêu cầu phải là một đối tượng JSON.", fields={"body": "Phải là đối tượng JSON."})
+    return body
+
+
 def decode_json(raw: bytes, *, required: bool = True) -> Any:
     """A request body as JSON, with our error shapes (size, encoding, syntax)."""
     if len(raw) > settings().max_body_bytes:

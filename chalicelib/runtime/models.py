@@ -175,7 +175,7 @@ class SyncLedgerItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()               # last dossier version delivered (0: none yet)
-    state = UnicodeAttribute()                # pending (never synced) | synced | retrying | dead
+    state = UnicodeAttribute()                # pending (never synced) | synced | retrying | dead | rejected
     attempts = NumberAttribute()              # failed deliveries since the last success
     last_error = UnicodeAttribute(null=True)
     synced_at = UnicodeAttribute(null=True)
@@ -183,6 +183,8 @@ class SyncLedgerItem(Model):
     # the portal holds the dossier (a create was accepted): what follows goes as an update.
     # Unset on ledgers written before it existed: read as ``version > 0``.
     on_portal = BooleanAttribute(null=True)
+    # state rejected: the version the portal refused (``version`` stays the last one it took)
+    rejected_version = NumberAttribute(null=True)
 
 
 class NotificationItem(Model):

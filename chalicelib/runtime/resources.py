@@ -389,11 +389,15 @@ NATIONAL_SYNC_LAG = CustomMetric(
 NATIONAL_SYNC_CONFIGURATION_ERRORS = CustomMetric(
     "NationalSyncConfigurationErrors", service="national-sync", unit="Count",
     description="Deliveries the national portal refused for our account, dstcode or LGSP client (alarm when > 0)")
+NATIONAL_SYNC_REJECTIONS = CustomMetric(
+    "NationalSyncRejections", service="national-sync", unit="Count",
+    description="Dossier records the national portal refused for their data; not retried (alarm when > 0)")
 ZALO_ACCOUNT_ERRORS = CustomMetric(
     "ZaloAccountErrors", service="notifications", unit="Count",
     description="Zalo messages ZNS refused for our OA, app, balance or daily limit; each went by SMS (alarm when > 0)")
 ALARMED_METRICS: tuple[CustomMetric, ...] = (PAYMENTS_PENDING_OVER_30_MIN, NATIONAL_SYNC_LAG,
-                                             NATIONAL_SYNC_CONFIGURATION_ERRORS, ZALO_ACCOUNT_ERRORS)
+                                             NATIONAL_SYNC_CONFIGURATION_ERRORS, NATIONAL_SYNC_REJECTIONS,
+                                             ZALO_ACCOUNT_ERRORS)
 
 
 def visibility_timeout(queue: Queue, consumers: tuple[QueueConsumer, ...] | None = None) -> int:

@@ -122,6 +122,11 @@ class Vnpay(NamedTuple):
     api_url: str | None = _setting("VNPAY_API_URL", check=_http_url)   # merchant API live apart from host
 
 
+def _codes(value: str) -> str | None:
+    """Whole numbers separated by commas, such as -99,500 (the portal's error codes)."""
+    return None if re.fullmatch(r"\s*-?\d+\s*(,\s*-?\d+\s*)*", value) else "must be whole numbers separated by commas"
+
+
 def _providers(value: str) -> str | None:
     """Online providers a citizen may choose, in order (the first is the default)."""
     names = [name.strip() for name in value.split(",")]
@@ -159,6 +164,8 @@ class NationalPortal(NamedTuple):
     madonvi: str = _setting("MOTCUA_NATIONAL_MADONVI", "000.00.00.H50", required_in_aws=True, check=_unit_code)
     timeout_seconds: float = _setting("MOTCUA_NATIONAL_TIMEOUT", "10")
     status_map_file: str | None = _setting("MOTCUA_NATIONAL_STATUS_MAP")   # None: the packaged map
+    # error_code values the portal uses for its own faults: retried, never taken as a refused record
+    retry_codes: str | None = _setting("MOTCUA_NATIONAL_RETRY_CODES", check=_codes)
 
 
 class Zalo(NamedTuple):
@@ -329,7 +336,7 @@ def _kind(spec: Declared, field_name: str, hint: Any) -> str:
     if spec.check:
         kinds: dict[Callable[[str], str | None], str] = {
             _http_url: "URL", _clock: "HH:MM", _email: "e-mail", _unit_code: "unit code", _stage_name: "stage name",
-            _providers: "names"}
+            _providers: "names", _codes: "codes"}
         return kinds[spec.check]
     return "path" if field_name.endswith("_file") else "text"
 

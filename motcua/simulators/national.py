@@ -24,8 +24,14 @@ least as strict as the real one.
   applied, then hang and drop: the client never learns), ``already_exists`` (next n
   creates answer "đã tồn tại" whatever the portal holds), ``unauthorized`` (next n service
   calls answer HTTP 401), ``malformed`` (next n answers are an HTML page), ``no_error_code`` (next n
-  answer JSON without ``error_code``), ``down`` (every
-  call 503 until false), ``numeric_codes``, ``expire_sessions``, ``session_ttl``, ``reset``.
+  answer JSON without ``error_code``), ``busy`` (next n answer HTTP 200 with error_code -99 "Hệ
+  thống đang bận": the portal's own fault in a JSON answer), ``session_lost`` (next n answer HTTP
+  200 with error_code -2 "Phiên làm việc không hợp lệ": a session refused in the body),
+  ``refuse`` (next n calls carrying records are refused for their data, as the portal refuses
+  a record: ``refuse_code``, 1 by default, "Dữ liệu không hợp lệ" and ``refuse_reason`` in
+  ``errors``; nothing applied), ``unknown_procedures`` (``MaTTHC`` codes the portal does not
+  know: every dossier of one is refused until the list changes), ``down`` (every call 503
+  until false), ``numeric_codes``, ``expire_sessions``, ``session_ttl``, ``reset``.
   ``GET /_state`` shows what it holds and every call it received.
 
 Standalone: ``python -m motcua.simulators.national --port 8010 [--dstcode X] [--numeric-codes]``.
@@ -53,7 +59,10 @@ def validate(data: Any, service: str) -> list[str]:
 
 
 OK, INVALID, EXISTS, NOT_FOUND = 0, 1, -3, 4
-COUNTED_HOOKS = ("fail", "timeout", "lost_answer", "already_exists", "unauthorized", "malformed", "no_error_code")
+COUNTED_HOOKS = ("fail", "timeout", "lost_answer", "already_exists", "unauthorized", "malformed", "no_error_code",
+                 "refuse", "busy", "session_lost")
+RECORD_SERVICES = ("DongBoHoSoMC", "CapNhatTienDoHoSoMC", "DongBoDanhGia")
+REFUSE_REASON = "MaTTHC: mã thủ tục hành chính không có trong Cơ sở dữ liệu quốc gia về TTHC"
 MALFORMED = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
@@ -79,7 +88,9 @@ class NationalPortalSimulator(LoopbackServer):
             self.auth_calls = 0
             self.token_calls = 0
             self.numeric_codes = self.default_numeric
-            self.hooks: dict[str, Any] = {**dict.fromkeys(COUNTED_HOOKS, 0), "down": False, "delay": 3.0}
+            self.hooks: dict[str, Any] = {**dict.fromkeys(COUNTED_HOOKS, 0), "down": False, "delay": 3.0,
+                                          "refuse_code": INVALID, "refuse_reason": REFUSE_REASON,
+                                          "unknown_procedures": []}
 
     # -- test hooks --------------------------------------------------------------------------------
     def control(self, hooks: dict[str, Any]) -> None:
@@ -93,7 +104,7 @@ class NationalPortalSimulator(LoopbackServer):
                 self.session_ttl = int(hooks["session_ttl"])
             if "numeric_codes" in hooks:
                 self.numeric_codes = bool(hooks["numeric_codes"])
-            for key in (*COUNTED_HOOKS, "down", "delay"):
+            for key in (*COUNTED_HOOKS, "down", "delay", "refuse_code", "refuse_reason", "unknown_procedures"):
                 if key in hooks:
                     self.hooks[key] = hooks[key]
 
@@ -142,6 +153,12 @@ class NationalPortalSimulator(LoopbackServer):
         if self._take("fail"):
             self._record(body, "http 500")
             return 500, self._answer(-99, "Lỗi hệ thống")
+        if self._take("session_lost"):
+            self._record(body, "session lost")
+            return 200, self._answer(-2, "Phiên làm việc không hợp lệ hoặc đã hết hạn")
+        if self._take("busy"):
+            self._record(body, "busy")
+            return 200, self._answer(-99, "Hệ thống đang bận, vui lòng thử lại sau")
         if self._take("timeout"):
             self._record(body, "timeout")
             time.sleep(float(self.hooks["delay"]))
@@ -217,7 +234,8 @@ class NationalPortalSimulator(LoopbackServer):
             return 401, self._answer(-2, "Phiên làm việc không hợp lệ hoặc đã hết hạn")
         answer = self._serve(body)
         code = int(answer["error_code"])
-        self._record(body, {OK: "ok", INVALID: "invalid", EXISTS: "already exists", NOT_FOUND: "not found"}[code])
+        self._record(body, {OK: "ok", INVALID: "invalid", EXISTS: "already exists", NOT_FOUND: "not found"}
+                     .get(code, f"error {code}"))
         return 200, answer
 
     def _serve(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -232,6 +250,9 @@ class NationalPortalSimulator(LoopbackServer):
             return getattr(self, f"_{service}")(body)
         if not data:
             return self._answer(INVALID, "data không có bản ghi nào", errors=["data: rỗng"])
+        if service in RECORD_SERVICES and self._take("refuse"):
+            return self._answer(int(self.hooks["refuse_code"]), "Dữ liệu không hợp lệ",
+                                errors=[str(self.hooks["refuse_reason"])])
         for record in data:
             answer = getattr(self, f"_{service}")(record, body)
             if int(answer["error_code"]) != OK:
@@ -242,6 +263,9 @@ class NationalPortalSimulator(LoopbackServer):
         errors = validate(data, "DongBoHoSoMC")
         if errors:
             return self._answer(INVALID, "Dữ liệu không hợp lệ", errors=errors)
+        if data["MaTTHC"] in self.hooks["unknown_procedures"]:
+            return self._answer(INVALID, "Dữ liệu không hợp lệ",
+                                errors=[f"MaTTHC: thủ tục {data['MaTTHC']} không có trong Cơ sở dữ liệu quốc gia"])
         updating = body["isUpdating"] == "True"
         with self.lock:
             known = data["MaHoSo"] in self.dossiers

@@ -403,3 +403,22 @@ def test_dynamodbs_own_item_size_refusal_is_dossier_too_large_and_other_failures
     assert isinstance(store.too_large(whole_call, "X-1"), DossierTooLarge)
     other = SimpleNamespace(cause_response_code="ValidationException", cause_response_message="One or more parameter values were invalid")
     assert store.too_large(other, "X-1") is None
+
+
+# --- issue 18's black-box rerun (motcua/hostile.py) ----------------------------------------------
+
+@pytest.mark.parametrize("raw", ["[]", '"x"', "5", "null"])
+def test_accept_with_a_body_that_is_not_a_json_object_is_422_and_accepts_nothing(api, aws_env, citizen, raw):
+    """Accept reads no field of its body, but a body that is no object is refused as on every
+    other route, not taken as an empty one (the rerun's hostile client got 200 accepted)."""
+    from tests.api.test_workflow import officer
+    code = submit(api, submission(seed_procedure(api)["procedure_code"]), citizen, key="key-accept-body").json["dossier_code"]
+    response = api.call("POST", f"/dossiers/{code}/accept", token=officer(api, seed_procedure(api)["agency_id"]), raw=raw)
+    assert response.status_code == 422 and "body" in response.json["error"]["fields"], response.body
+    assert store.get_dossier(code)["status"] == "submitted"
+    assert api.call("POST", f"/dossiers/{code}/accept", token=officer(api, seed_procedure(api)["agency_id"])).status_code == 200
+
+
+def test_deciding_a_correction_with_a_body_that_is_not_a_json_object_is_422(api, aws_env):
+    response = api.call("POST", "/dossiers/X-1/corrections/c-1/approve", token=api.token("admin"), raw="[1]")
+    assert response.status_code == 422 and "body" in response.json["error"]["fields"], response.body

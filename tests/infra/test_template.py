@@ -342,3 +342,17 @@ def test_every_function_reaches_the_providers_the_stage_names_never_a_local_simu
         env = function["Properties"]["Environment"]["Variables"]
         assert {k: env.get(k) for k in assembly.config.provider_settings} == dict(assembly.config.provider_settings)
         assert not any("127.0.0.1" in str(value) for value in env.values())
+
+
+def test_api_gateways_own_answers_are_in_the_apis_error_shape(assembly: Assembly) -> None:
+    """Issue 18's black-box rerun: a path no route serves got API Gateway's 403 "Missing
+    Authentication Token" (repeating the Authorization header), a refused token its
+    {"message": "Unauthorized"}; both now answer like the API, with the portal's CORS header."""
+    api = next(iter(assembly.resources("AWS::Serverless::Api").values()))["Properties"]
+    for kind, status, code in (("MISSING_AUTHENTICATION_TOKEN", "404", "route_not_found"),
+                               ("UNAUTHORIZED", "401", "unauthenticated")):
+        answer = api["GatewayResponses"][kind]
+        body = json.loads(answer["ResponseTemplates"]["application/json"])
+        assert answer["StatusCode"] == status and body["error"]["code"] == code, kind
+        assert "Không" in body["error"]["message"] or "đăng nhập" in body["error"]["message"], kind
+        assert answer["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == "'https://dichvucong.example.vn'"

@@ -12,11 +12,16 @@ specification is public):
 * ``POST service {service, madonvi, session, ..., data: [...]}``: ``data`` is always an array;
 * ``error_code`` arrives as a number or as a string (``0``, ``"0"``, ``"-3"``); 0 is success.
 
-Failures are three kinds, because each asks for a different reaction:
+Failures are four kinds, because each asks for a different reaction:
 
 * ``PortalUnavailable``: try again later (timeout, refused connection, HTTP 5xx or 429, a body
   that is not JSON or has no readable ``error_code``);
-* ``PortalRejected``: the portal answered and refused the records (a non-zero ``error_code``);
+* ``PortalRejected``: the portal answered with a non-zero ``error_code`` that is not about the
+  record: its own fault, or a dossier it does not hold (chalicelib/sync/rules/portal_answers.py).
+  Tried again later;
+* ``PortalRefusedRecord`` (a ``PortalRejected``): the portal refused the record itself (a
+  missing or invalid field, an unknown procedure code, a bad date). The same record would be
+  refused again: it is not retried, the sync ledger says ``rejected``;
 * ``PortalMisconfigured``: HTTP 401/403 again after the session and the LGSP token were
   renewed once, or the account refused at sign-in. Waiting does not fix a wrong account,
   ``dstcode`` or LGSP client: an operator must, so it is not retried as an outage.
@@ -38,6 +43,7 @@ from typing import Any
 from chalicelib.runtime.settings import (
     FAKE_LGSP_CLIENT_ID, FAKE_LGSP_CLIENT_SECRET, FAKE_NATIONAL_PASSWORD, FAKE_NATIONAL_USERNAME, settings,
 )
+from chalicelib.sync.rules import portal_answers
 
 OK = 0
 DOSSIER_SERVICE, PROGRESS_SERVICE = "DongBoHoSoMC", "CapNhatTienDoHoSoMC"
@@ -60,12 +66,16 @@ class PortalUnavailable(Exception):
 
 
 class PortalRejected(Exception):
-    """The portal answered with an error code: it refused what was sent."""
+    """The portal answered with an error code that a later try may not get."""
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"error_code {code}: {message}")
         self.code = code
         self.message = message
+
+
+class PortalRefusedRecord(PortalRejected):
+    """The portal refused the record itself: sending the same record again cannot help."""
 
 
 class PortalMisconfigured(Exception):
@@ -112,6 +122,7 @@ class PortalSettings:
     timeout_seconds: float
     password: str = field(repr=False)
     lgsp: LgspClient | None = None
+    retry_codes: frozenset[int] = frozenset()     # the portal's own faults (MOTCUA_NATIONAL_RETRY_CODES)
 
     @classmethod
     def from_settings(cls) -> PortalSettings:
@@ -131,7 +142,8 @@ class PortalSettings:
         return cls(auth_url=portal.auth_url or f"{portal.url}/auth",
                    service_url=portal.service_url or f"{portal.url}/service",
                    username=account["username"], password=account["password"], madonvi=portal.madonvi,
-                   dstcode=portal.dstcode, timeout_seconds=portal.timeout_seconds, lgsp=lgsp)
+                   dstcode=portal.dstcode, timeout_seconds=portal.timeout_seconds, lgsp=lgsp,
+                   retry_codes=frozenset(int(code) for code in (portal.retry_codes or "").split(",") if code.strip()))
 
 
 @dataclass
@@ -162,8 +174,9 @@ class NationalPortal:
         return headers
 
     def _post(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, answer) of one portal call. 401/403 are returned for the caller to
-        renew; anything not worth reading is ``PortalUnavailable``."""
+        """(HTTP status, answer) of one portal call. 401/403, and an answer that says the session
+        or token is no longer valid, are returned as 401 for the caller to renew; anything not
+        worth reading is ``PortalUnavailable``."""
         response = self._send(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"), headers=self._headers())
         status = response.status_code
         if status in (401, 403):
@@ -174,8 +187,11 @@ class NationalPortal:
             answer = response.json()
         except ValueError:
             raise PortalUnavailable(f"HTTP {status}, body is not JSON") from None
-        if error_code(answer) is None:
+        code = error_code(answer)
+        if code is None:
             raise PortalUnavailable(f"HTTP {status}, no readable error_code in the answer")
+        if code != OK and portal_answers.verdict(code, answer.get("message")) == "session":
+            return 401, {}
         return status, answer
 
     # -- credentials ---------------------------------------------------------------------------
@@ -204,7 +220,7 @@ class NationalPortal:
         self._token, self._token_until = token, self.clock() + max(0, seconds - TOKEN_MARGIN_SECONDS)
         return token
 
-    def _renewing(self, what: str, post: Callable[[], tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    def _renewing(self, what: str, post: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[str, Any]]:
         """``post``; on HTTP 401/403 forget the session and the LGSP token and post once more
         (``post`` signs in again); refused twice is ``PortalMisconfigured``."""
         status, answer = post()
@@ -213,7 +229,7 @@ class NationalPortal:
             status, answer = post()
             if status in (401, 403):
                 raise PortalMisconfigured(f"{what}: HTTP {status} twice, after renewing the session and token")
-        return answer
+        return status, answer
 
     def session(self) -> str:
         if self._session and self.clock() < self._session_until:
@@ -224,7 +240,7 @@ class NationalPortal:
             self.auth_calls += 1
             return self._post(self.settings.auth_url, account)
 
-        answer = self._renewing("auth", post)
+        _, answer = self._renewing("auth", post)
         if error_code(answer) != OK or not isinstance(answer.get("session"), str) or not answer["session"]:
             raise PortalMisconfigured(f"auth: error_code {answer.get('error_code')!r}: "
                                       f"{answer.get('message', 'đăng nhập bị từ chối')}")
@@ -235,7 +251,8 @@ class NationalPortal:
     def call(self, service: str, data: list[dict[str, Any]], **top: str) -> dict[str, Any]:
         """One service call with ``data`` as an array; ``top`` adds top-level fields
         (``isUpdating``). Returns the answer of an ``error_code`` 0, or the answer saying "đã
-        tồn tại" (for ``sync_dossier`` to act on); raises ``PortalRejected`` otherwise."""
+        tồn tại" (for ``sync_dossier`` to act on); raises ``PortalRefusedRecord`` when the
+        portal refused the records themselves, ``PortalRejected`` for any other error code."""
         if not isinstance(data, list):
             raise TypeError("data is always an array")
 
@@ -245,13 +262,20 @@ class NationalPortal:
                     "data": data}
             return self._post(self.settings.service_url, body)
 
-        answer = self._renewing(service, post)
+        status, answer = self._renewing(service, post)
         code = error_code(answer)
         if code == OK or says_already_exists(answer):
             return answer
+        raise self._refusal(status, code or 0, answer)
+
+    def _refusal(self, status: int, code: int, answer: dict[str, Any]) -> PortalRejected:
+        """The error of a non-zero answer: the record refused, or something a later try may fix."""
         errors = answer.get("errors")
         details = errors if isinstance(errors, list) else []
-        raise PortalRejected(code or 0, "; ".join([str(answer.get("message", ""))] + [str(d) for d in details]))
+        message = "; ".join([str(answer.get("message", ""))] + [str(d) for d in details])
+        verdict = portal_answers.verdict(code, answer.get("message"), retry_codes=self.settings.retry_codes)
+        refused = verdict == "refused" and portal_answers.may_refuse(status)
+        return (PortalRefusedRecord if refused else PortalRejected)(code, message)
 
     def sync_dossier(self, records: list[dict[str, Any]], *, exists: bool) -> bool:
         """``DongBoHoSoMC`` as a create (``isUpdating "False"``) or, when the portal already

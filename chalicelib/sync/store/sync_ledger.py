@@ -30,11 +30,23 @@ class Ledger:
     last_error: str | None
     synced_at: str | None
     on_portal: bool = False      # the portal has the dossier: the next DongBoHoSoMC is an update
+    # the version whose record the portal refused, kept until a later delivery is accepted
+    # (a transient failure of that later delivery leaves it: the retry must still send it all)
+    rejected_version: int | None = None
+
+    @property
+    def rejected(self) -> bool:
+        return self.rejected_version is not None
+
+
+REJECTED = "rejected"
 
 
 def _ledger(item: SyncLedgerItem) -> Ledger:
     on_portal = item.on_portal if item.on_portal is not None else int(item.version) > 0
-    return Ledger(int(item.version), item.state, int(item.attempts), item.last_error, item.synced_at, on_portal)
+    rejected = int(item.rejected_version) if item.rejected_version is not None else None
+    return Ledger(int(item.version), item.state, int(item.attempts), item.last_error, item.synced_at, on_portal,
+                  rejected)
 
 
 def read(code: str) -> tuple[Dossier | None, Ledger | None]:
@@ -105,23 +117,41 @@ def enter_unsynced(code: str, at: str) -> bool:
 def record_failure(code: str, ledger: Ledger | None, *, error: str, dead: bool, at: str,
                    on_portal: bool = False) -> bool:
     """A failed delivery; ``on_portal``: a create went through before the failure (the
-    retry must send an update), kept once known."""
+    retry must send an update), kept once known; so is a refused version."""
     item = SyncLedgerItem(pk=dossier_pk(code), sk=LEDGER_SK, version=ledger.version if ledger else 0,
                           state="dead" if dead else "retrying", attempts=(ledger.attempts if ledger else 0) + 1,
                           last_error=error[:MAX_ERROR_CHARS], synced_at=ledger.synced_at if ledger else None,
-                          updated_at=at, on_portal=on_portal or bool(ledger and ledger.on_portal))
+                          updated_at=at, on_portal=on_portal or bool(ledger and ledger.on_portal),
+                          rejected_version=ledger.rejected_version if ledger else None)
+    return _put(item, _unchanged(ledger))
+
+
+def record_rejection(code: str, ledger: Ledger | None, *, version: int, error: str, at: str,
+                     on_portal: bool = False) -> bool:
+    """The portal refused ``version`` itself (bad data): ``rejected`` with the portal's message,
+    the version it refused, and ``version`` still the last one it took. Not retried; the
+    dossier's next change, ``motcua sync resend`` or the backfill send the dossier again."""
+    item = SyncLedgerItem(pk=dossier_pk(code), sk=LEDGER_SK, version=ledger.version if ledger else 0,
+                          state=REJECTED, attempts=(ledger.attempts if ledger else 0) + 1,
+                          last_error=error[:MAX_ERROR_CHARS], synced_at=ledger.synced_at if ledger else None,
+                          updated_at=at, on_portal=on_portal or bool(ledger and ledger.on_portal),
+                          rejected_version=version)
     return _put(item, _unchanged(ledger))
 
 
 def sync_view(ledger: Ledger | None, dossier_version: int) -> dict[str, Any]:
-    """What GET /dossiers/{code} shows: ``pending`` until the portal has the current version."""
+    """What GET /dossiers/{code} shows: ``pending`` until the portal has the current version;
+    ``rejected`` with ``rejected_version`` when the portal refused a version's record."""
     if ledger is None:
         return {"state": "pending", "version": None, "synced_at": None, "last_error": None, "attempts": 0}
     state = ledger.state
     if state == "synced" and ledger.version < dossier_version:
         state = "pending"
-    return {"state": state, "version": ledger.version or None, "synced_at": ledger.synced_at,
+    view = {"state": state, "version": ledger.version or None, "synced_at": ledger.synced_at,
             "last_error": ledger.last_error, "attempts": ledger.attempts}
+    if ledger.rejected:
+        view["rejected_version"] = ledger.rejected_version
+    return view
 
 
 def view_of(dossier: Dossier, ledger: Ledger | None) -> dict[str, Any]:

@@ -16,7 +16,15 @@ Per event:
    delivery fails and the queue retries it with backoff), ``dead`` on the last delivery
    before the DLQ, and ``dead`` at once for a configuration error (the portal refuses our
    account, ``dstcode`` or LGSP client even after renewing): retrying would not fix it, an
-   operator must, then ``motcua sync backfill`` sends what is behind.
+   operator must, then ``motcua sync backfill`` sends what is behind;
+6. a record the portal refused itself (bad data, ``PortalRefusedRecord``) is ``rejected`` at
+   once with the portal's message and the version it refused: the same record would be
+   refused again, so that version is not retried (its redeliveries are skipped). The next
+   version does not wait for it: it sends the dossier as it is now, whole (its whole progress
+   and rating, as a backfill does), so nothing the refused version carried is lost and the
+   fix, if the change carries one, reaches the portal; the ledger then moves to the
+   dossier's current version. ``motcua sync resend CODE`` sends it again after a fix made
+   outside the dossier (the catalogue, the status map).
 
 A ``SyncRequested`` message (``motcua sync backfill``) sends the dossier as it is now and
 moves the ledger straight to the current version: that is how imported v1 dossiers, whose
@@ -32,7 +40,8 @@ from typing import Any
 
 from chalicelib.kernel.working_days import iso
 from chalicelib.sync.adapters.national_portal import (
-    DOSSIER_SERVICE, PROGRESS_SERVICE, NationalPortal, PortalMisconfigured, PortalRejected, PortalUnavailable, portal,
+    DOSSIER_SERVICE, PROGRESS_SERVICE, NationalPortal, PortalMisconfigured, PortalRefusedRecord, PortalRejected,
+    PortalUnavailable, portal,
 )
 from chalicelib.sync.rules.national_mapping import SNAPSHOT_EVENT, Calls
 from chalicelib.sync.store import sync_ledger as sync_store
@@ -84,14 +93,24 @@ def sync(event: Mapping[str, Any], *, last_delivery: bool) -> dict[str, Any]:
     target = dossier["version"] if snapshot else event["version"]
     if target <= have:
         return {"skipped": "already synced", "version": target}
+    if not snapshot and ledger and ledger.rejected_version is not None:
+        if target <= ledger.rejected_version:
+            return {"skipped": "rejected", "version": target}
+        snapshot, target = True, dossier["version"]       # past a refused version: the dossier whole
     if not snapshot and target != have + 1:
         # keep the error of the version being retried, if any: that is the cause
         _fail(code, ledger, f"Chờ đồng bộ phiên bản {have + 1} trước phiên bản {target}", last_delivery,
               record=ledger is None or ledger.state == "synced")
-    calls = calls_for(event, dossier)
+    calls = calls_for({**event, "type": SNAPSHOT_EVENT} if snapshot else event, dossier)
     progress = _Progress(on_portal=bool(ledger and ledger.on_portal))
     try:
         send(calls, portal(), progress)
+    except PortalRefusedRecord as error:
+        sync_store.record_rejection(code, ledger, version=target, error=f"{progress.service}: {error}", at=_now(),
+                                    on_portal=progress.on_portal)
+        log.error("national portal refused the record", extra={"dossier_code": code, "version": target,
+                                                                "error": str(error)})
+        return {"failed": "rejected", "version": target}
     except PortalMisconfigured as error:
         sync_store.record_failure(code, ledger, error=f"{CONFIGURATION}: {progress.service}: {error}", dead=True,
                                   at=_now(), on_portal=progress.on_portal)

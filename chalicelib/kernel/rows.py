@@ -21,6 +21,7 @@ import codecs
 import csv
 import io
 import json
+import os
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -103,14 +104,17 @@ def rejection_report(errors: list[RowError], file: str | None = None) -> str:
 
 def read_file(path: str | Path, *, limit: int, by_line: bool = True) -> str:
     """An import file's text, or RowsRejected saying in Vietnamese why it is not one: larger
-    than ``limit`` bytes (only ``limit`` + 1 bytes are ever read, so a stray dump of gigabytes
-    costs nothing), an Excel workbook or a zip, UTF-16 (Excel's "Unicode text"), bytes that are
-    not UTF-8 (a file saved in a Windows code page or TCVN3), or a NUL byte. ``by_line``: name
-    the line where it breaks (a CSV file), else the file (a JSON file's "lines" are its items).
-    OSError (no such file, a directory) is the caller's: that is not a file's content."""
+    than ``limit`` bytes (not read, or from a pipe no further than the limit, so a stray dump of
+    gigabytes costs nothing), an Excel workbook or a zip, UTF-16 (Excel's "Unicode text"), bytes
+    that are not UTF-8 (a file saved in a Windows code page or TCVN3), or a NUL byte.
+    ``by_line``: name the line where it breaks (a CSV file), else the file (a JSON file's
+    "lines" are its items). OSError (no such file, a directory) is the caller's: that is not a
+    file's content."""
     with open(path, "rb") as source:
-        raw = source.read(limit + 1)
-    if len(raw) > limit:
+        # A file's size is known unread; a pipe's (or a device's) by reading one byte past the limit.
+        too_large = os.fstat(source.fileno()).st_size > limit
+        raw = b"" if too_large else source.read(limit + 1)
+    if too_large or len(raw) > limit:
         _reject(None, f"Tệp lớn hơn giới hạn {_number(limit)} byte (MOTCUA_IMPORT_MAX_BYTES): chia nhỏ tệp "
                       "hoặc nâng giới hạn")
     return decode(raw, by_line=by_line)

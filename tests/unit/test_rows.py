@@ -86,7 +86,10 @@ def test_a_file_over_the_limit_is_refused_after_reading_no_more_than_the_limit(t
     path.write_bytes(b"code\n" + b"A" * 1000)
     assert read_file(path, limit=1005) == "code\n" + "A" * 1000
     assert "1.004 byte" in refused(lambda: read_file(path, limit=1004))[0].message
-    # an endless file is not read to its end (a stray device, a pipe, a dump of gigabytes)
+    # a dump of gigabytes is not read at all; an endless device or pipe not to its end
+    with (tmp_path / "dump.csv").open("wb") as dump:
+        dump.truncate(50 << 30)                                     # 50 GiB, sparse: no disk used
+    assert refused(lambda: read_file(tmp_path / "dump.csv", limit=1 << 20))[0].line is None
     assert refused(lambda: read_file("/dev/zero", limit=1 << 20))[0].line is None
 
 

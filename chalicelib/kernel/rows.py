@@ -142,8 +142,9 @@ def decode(raw: bytes, *, by_line: bool = True) -> str:
 
 def read_json(text: str) -> Any:
     """A JSON document, or RowsRejected saying in Vietnamese what is wrong and where: a syntax
-    error, a document nested too deep, a number too long to read, or a key given twice in one
-    object (JSON keeps only the last one silently: a value the operator wrote would be lost)."""
+    error, a document nested too deep, a number too long to read, a key given twice in one
+    object (JSON keeps only the last one silently: a value the operator wrote would be lost), or
+    half a surrogate pair (``"\\ud800"``, which no store or terminal takes)."""
     repeated: list[str] = []
     try:
         document = json.loads(text.lstrip("\ufeff"), object_pairs_hook=lambda pairs: _object(pairs, repeated))
@@ -157,7 +158,19 @@ def read_json(text: str) -> Any:
     if repeated:
         _reject(None, "Tệp JSON có khóa bị lặp lại trong cùng một đối tượng: "
                       + ", ".join(f'"{key}"' for key in dict.fromkeys(repeated)))
+    if "\\u" in text and _lone_surrogate(document):
+        _reject(None, "Tệp JSON có mã \\uD800–\\uDFFF đứng một mình: không phải ký tự Unicode")
     return document
+
+
+def _lone_surrogate(document: Any) -> bool:
+    """Whether a string of ``document`` holds half of a UTF-16 pair (written as a \\u escape,
+    the only way UTF-8 text can carry one): it could be neither stored nor printed."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _object(pairs: list[tuple[str, Any]], repeated: list[str]) -> dict[str, Any]:

@@ -202,6 +202,7 @@ MALFORMED_JSON = {
     "not UTF-8 (Windows-1258)": ('{"procedures": [{"name": "Đăng"}]}'.encode("cp1258"), "file"),
     "nested too deep": ("[" * 100_000 + "]" * 100_000, "file"),
     "a number too long to read": ('{"procedures": [{"processing_days": ' + "9" * 5000 + "}]}", "file"),
+    "half a surrogate pair": ('{"procedures": [{"name": "T\\ud800"}], "dossiers": [{"code": "HS-V1-1\\udfff"}]}', "file"),
     "a key given twice": ('{"procedures": [{"procedure_code": "1.777777", "procedure_code": "1.888888"}]}', "file"),
     "not an object or a list of objects": ('"dossiers"', "file"),
     "items that are not objects": ('{"procedures": [1, "x"], "dossiers": [1, "x"]}', "line 1"),

@@ -130,15 +130,16 @@ def test_only_the_required_columns_must_be_in_the_header_and_shape_errors_name_t
 
 @pytest.mark.parametrize("text", [
     "", "{not json", '[{"code": "A"},]', '[{"code": "A"}] x', "[" * 100_000 + "]" * 100_000,
-    '[{"amount": ' + "9" * 5000 + "}]", '[{"code": "A", "name": "B", "code": "C"}]'],
-    ids=["empty", "syntax", "trailing comma", "extra data", "nested too deep", "number too long", "key twice"])
+    '[{"amount": ' + "9" * 5000 + "}]", '[{"code": "A", "name": "B", "code": "C"}]', '[{"name": "An\\ud800"}]'],
+    ids=["empty", "syntax", "trailing comma", "extra data", "nested too deep", "number too long", "key twice",
+         "half a surrogate pair"])
 def test_a_json_file_that_cannot_be_read_is_one_error_for_the_file(text):
     errors = refused(lambda: read_json(text))
     assert [(e.line, e.field) for e in errors] == [(None, None)]
 
 
-def test_a_json_file_may_start_with_a_bom():
-    assert read_json('\ufeff[{"code": "A"}]') == [{"code": "A"}]
+def test_a_json_file_may_start_with_a_bom_and_escape_any_character():
+    assert read_json('\ufeff[{"code": "A", "name": "\\u0110\\u1ea1t \\ud83d\\ude00"}]') == [{"code": "A", "name": "Đạt 😀"}]
 
 
 def test_a_date_past_the_calendar_s_end_once_moved_to_vietnam_time_is_unreadable_not_a_crash():

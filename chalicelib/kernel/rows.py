@@ -28,7 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from chalicelib.kernel.text import hidden_character, nfc, problem_message
+from chalicelib.kernel.text import hidden_character, is_ascii_digits, nfc, problem_message
 from chalicelib.kernel.working_days import iso, to_local
 
 # One record's problems as its checks find them, (field or None, message), before the caller
@@ -304,6 +304,16 @@ def _number(value: int) -> str:
 
 def _reject(line: int | None, message: str) -> NoReturn:
     raise RowsRejected([RowError(line, None, message)])
+
+
+def whole_number(value: object) -> int | None:
+    """A cell of ASCII digits or a JSON integer (not a bool) as an int from 0 to 18 digits, else
+    None. No amount in VND or count comes near 10^18; DynamoDB stores no more than 38 digits
+    (a refused write halfway through an import), and Python converts no more than 4,300 (a
+    ValueError, not an error of the row)."""
+    if isinstance(value, str):
+        return int(value) if is_ascii_digits(value) and len(value) <= 18 else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**18 else None
 
 
 def import_date(value: str) -> str | None:

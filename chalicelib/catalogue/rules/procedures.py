@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from chalicelib.kernel.text import hidden_character
 from chalicelib.kernel.rows import (FieldErrors, RowError, RowsRejected, at_line, decode, read_csv, read_file, read_json,
-                                    too_many)
+                                    too_many, whole_number)
 
 ONLINE_LEVELS = ("full", "partial")          # Decree 42/2022: toàn trình / một phần
 SUPPLEMENT_RULES = ("resume", "restart")
@@ -55,7 +55,6 @@ CSV_COLUMNS = (
 _CODE_RE = re.compile(r"[0-9]\.[0-9]{6}")
 _AGENCY_ID_RE = re.compile(r"[A-Za-z0-9._]{1,64}")
 _FIELD_CODE_RE = re.compile(r"[A-Za-z0-9._]{1,32}")
-_DIGITS_RE = re.compile(r"[0-9]+")
 # Optional CSV columns: read when present, always written. "steps" holds the internal
 # process as a JSON array (a list of objects does not fit in one plain CSV cell otherwise).
 OPTIONAL_CSV_COLUMNS = ("result_is_document", "steps", "payment_providers")
@@ -273,17 +272,15 @@ def _choice(value: Any, allowed: tuple[str, ...], label: str, field: str, explai
 
 
 def _int(value: Any, csv_mode: bool) -> int | None:
-    """A whole number: int (not bool), integral Decimal, or in CSV a string of digits."""
+    """A whole number of at most 18 digits: int (not bool), integral Decimal, or in CSV a
+    string of digits."""
     if csv_mode and isinstance(value, str):
-        value = value.strip()
-        return int(value) if _DIGITS_RE.fullmatch(value) else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
+        return whole_number(value.strip())
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    return None
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 10**18:   # DynamoDB: 38 digits at most
+        return None
+    return value
 
 
 def _money(value: Any, csv_mode: bool) -> int | None:

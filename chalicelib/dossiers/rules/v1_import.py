@@ -27,8 +27,9 @@ from itertools import pairwise
 from typing import Any
 
 from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, RowError, RowsRejected, at_line, at_most, duplicate_of,
-                                    hidden_characters, import_date, one_of, read_csv, read_json, too_many)
-from chalicelib.kernel.text import is_ascii_digits, is_phone, nfc
+                                    hidden_characters, import_date, one_of, read_csv, read_json, too_many,
+                                    whole_number)
+from chalicelib.kernel.text import is_phone, nfc
 from chalicelib.kernel.working_days import parse_iso
 
 COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
@@ -101,10 +102,9 @@ def _fees(value: Any) -> list[dict[str, Any]] | str:
         return "Phải là danh sách các {name, amount}"
     fees = []
     for name, amount in pairs:
-        number = amount if isinstance(amount, int) and not isinstance(amount, bool) else \
-            int(amount) if isinstance(amount, str) and is_ascii_digits(amount) else None
-        if not isinstance(name, str) or not name or number is None or number < 0:
-            return "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên"
+        number = whole_number(amount)
+        if not isinstance(name, str) or not name or number is None:
+            return "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên, tối đa 18 chữ số"
         fees.append({"name": name, "amount": number})
     return fees
 

@@ -219,6 +219,16 @@ def test_a_malformed_json_file_is_reported_in_vietnamese_and_imports_nothing(imp
     assert not imported()
 
 
+def test_an_accepted_v1_dossier_outside_the_working_day_calendar_is_a_row_error_not_a_traceback(
+        aws_env, tmp_path, capsys):
+    path = _write(tmp_path / "v1.csv", f"{V1_HEADER},accepted_at,due_at\n"
+                                       "HS-V1-1,1.009994,Phạm Thị Cúc,direct,accepted,2999-01-05,2999-01-06,2999-02-06\n")
+    assert main(["legacy", "import-dossiers", path]) == 1
+    err = capsys.readouterr().err
+    assert all(f"{path}: line 2 [{field}]: Phải trong các năm" in err for field in ("submitted_at", "accepted_at", "due_at"))
+    assert not _v1_imported()
+
+
 def test_a_v1_date_past_the_calendar_s_end_is_a_row_error_not_a_traceback(aws_env, tmp_path, capsys):
     path = _write(tmp_path / "v1.csv", f"{V1_HEADER}\nHS-V1-1,1.009994,Phạm Thị Cúc,direct,submitted,0001-01-01T00:00:00+14:00\n")
     assert main(["legacy", "import-dossiers", path]) == 1

@@ -11,7 +11,8 @@ from chalicelib.kernel.text import problem_message
 
 PROCEDURE = SimpleNamespace(agency_id="000.22.30.H50")
 KNOWN = rules.Known(procedures={"1.009994": PROCEDURE}, agencies=frozenset({"000.22.30.H50", "000.00.15.H50"}),
-                    exists=lambda code: code == "TAKEN", valid_id_number=lambda v: len(v) in (9, 12) and v.isdigit())
+                    exists=lambda code: code == "TAKEN", valid_id_number=lambda v: len(v) in (9, 12) and v.isdigit(),
+                    calendar_years=(2015, 2040))
 ROW = {"code": "HS-1", "procedure_code": "1.009994", "applicant_name": "Phạm Thị Cúc", "channel": "direct",
        "status": "returned", "submitted_at": "2024-01-05T09:00:00+07:00", "accepted_at": "2024-01-05",
        "due_at": "2024-01-26T17:00:00+07:00", "finished_at": "2024-01-24T15:00:00+07:00",
@@ -51,6 +52,8 @@ def test_a_good_row_makes_a_returned_dossier_with_its_v1_dates_fees_and_decision
     ({"fees": "Lệ phí"}, "fees", "Phải có dạng tên phí:số tiền;tên phí:số tiền (số tiền là số nguyên VND)"),
     ({"fees": "Lệ phí:²"}, "fees", "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên, tối đa 18 chữ số"),
     ({"fees": "Lệ phí:١٢"}, "fees", "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên, tối đa 18 chữ số"),
+    ({"accepted_at": "9999-12-31"}, "accepted_at", "Phải trong các năm 2015–2040 của lịch ngày làm việc"),
+    ({"submitted_at": "2010-05-02T09:00:00+07:00"}, "submitted_at", "Phải trong các năm 2015–2040 của lịch ngày làm việc"),
     ({"fees": "Lệ phí:" + "9" * 5000}, "fees", "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên, tối đa 18 chữ số"),
     ({"fees": [{"name": "Lệ phí", "amount": 10**60}]}, "fees", "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên, tối đa 18 chữ số"),
     ({"applicant_phone": "0９１２３４５６７８"}, "applicant_phone",

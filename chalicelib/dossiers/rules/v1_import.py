@@ -116,6 +116,9 @@ class Known:
     agencies: frozenset[str]
     exists: Callable[[str], bool]
     valid_id_number: Callable[[str], bool]
+    # The working-day calendar's first and last year: a live dossier's dates are counted in it
+    # (its steps, its deadline, the 766 index), and a date outside it cannot be.
+    calendar_years: tuple[int, int] | None = None
 
 
 def _text(row: Mapping[str, Any], key: str) -> str:
@@ -161,7 +164,7 @@ def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str
     clean["applicant_phone"] = clean["applicant_phone"].replace(" ", "")
     if clean["applicant_phone"] and not is_phone(clean["applicant_phone"]):
         bad("applicant_phone", PHONE)
-    _check_dates(clean, bad)
+    _check_dates(clean, bad, known.calendar_years)
     fees = _fees(row.get("fees"))
     if isinstance(fees, str):
         bad("fees", fees)
@@ -170,9 +173,9 @@ def check_row(line: int, row: Mapping[str, Any], known: Known) -> tuple[dict[str
     return clean, errors
 
 
-def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None:
-    """Readable, present where the status needs them, and in order. A date given without a
-    time (v1 exports often have only days) is compared by its day."""
+def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None], years: tuple[int, int] | None) -> None:
+    """Readable, within the calendar's ``years``, present where the status needs them, and in
+    order. A date given without a time (v1 exports often have only days) is compared by its day."""
     unreadable, day_only = set(), set()
     for key in DATES:
         raw = clean[key]
@@ -180,6 +183,10 @@ def _check_dates(clean: dict[str, Any], bad: Callable[[str, str], None]) -> None
         if raw and parsed is None:
             bad(key, DATE)
             unreadable.add(key)
+        elif parsed and years and not years[0] <= int(parsed[:4]) <= years[1]:
+            bad(key, f"Phải trong các năm {years[0]}–{years[1]} của lịch ngày làm việc")
+            unreadable.add(key)
+            parsed = None
         if raw and len(raw) == 10:
             day_only.add(key)
         clean[key] = parsed

@@ -46,8 +46,10 @@ def import_file(text: str, *, is_json: bool) -> list[Dossier]:
     errors: list[RowError] = []
     rows = rules.read_rows(text, errors, is_json=is_json)   # a file that is not one is refused before any table is read
     catalogue = snapshot()
+    calendar = default_calendar()
     known = rules.Known(procedures=catalogue.procedures, agencies=frozenset(catalogue.agencies),
-                        exists=lambda code: store.get_dossier(code) is not None, valid_id_number=valid_id_number)
+                        exists=lambda code: store.get_dossier(code) is not None, valid_id_number=valid_id_number,
+                        calendar_years=(calendar.first_year, calendar.last_year))
     dossiers = [build(row) for row in rules.check_file(rows, known, errors)]
     actor = audit.Actor.system("v1-import")
     written = []

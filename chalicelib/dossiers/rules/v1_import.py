@@ -10,8 +10,8 @@ open ones, and `motcua sync backfill` sends them.
 One dossier per row, as CSV (a header row) or JSON (a list of objects, or ``{"dossiers": [...]}``)
 with the columns of ``COLUMNS``. Dates are ``YYYY-MM-DD`` (midnight, Vietnam time) or ISO 8601
 with an offset. ``fees`` is ``name:amount;name:amount`` in CSV, a list of ``{name, amount}`` in
-JSON, amounts in whole VND. Every error of every row is reported with its line (CSV; in
-JSON, the item's position) and its field, and then nothing is imported.
+JSON, amounts in whole VND. Every error of every row (up to 1,000) is reported in Vietnamese
+with its line (CSV; in JSON, the item's position) and its field, and then nothing is imported.
 
 Statuses: submitted, accepted, refused, withdrawn, stopped, finished, returned. A v1 dossier in
 the middle of processing is imported as ``accepted`` (the officer continues from the first

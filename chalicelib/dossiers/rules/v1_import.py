@@ -29,7 +29,7 @@ from typing import Any
 from chalicelib.kernel.rows import (BLANK, DATE, ID_NUMBER, PHONE, RowError, RowsRejected, at_line, at_most, duplicate_of,
                                     hidden_characters, import_date, one_of, read_csv, read_json, too_many,
                                     whole_number)
-from chalicelib.kernel.text import is_phone, nfc
+from chalicelib.kernel.text import hidden_character, is_phone, nfc
 from chalicelib.kernel.working_days import parse_iso
 
 COLUMNS = ("code", "procedure_code", "agency_id", "applicant_name", "applicant_id_number", "applicant_phone",
@@ -103,8 +103,9 @@ def _fees(value: Any) -> list[dict[str, Any]] | str:
     fees = []
     for name, amount in pairs:
         number = whole_number(amount)
-        if not isinstance(name, str) or not name or number is None:
-            return "Mỗi khoản phí cần tên và số tiền là số nguyên VND, từ 0 trở lên, tối đa 18 chữ số"
+        if not isinstance(name, str) or not name or hidden_character(name, multiline=False) or number is None:
+            return ("Mỗi khoản phí cần tên trên một dòng, không ký tự điều khiển, và số tiền là số nguyên VND "
+                    "từ 0, tối đa 18 chữ số")
         fees.append({"name": name, "amount": number})
     return fees
 

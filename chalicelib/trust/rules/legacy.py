@@ -10,10 +10,11 @@ Two UTF-8 CSV files (a header row, then one record per line):
   only ``legacy_id``, ``code``, ``procedure_code``, ``status`` and ``submitted_at`` are required.
 
 Every error of every line (up to 1,000) is reported in Vietnamese and then nothing is
-imported, as `motcua catalogue import` does (chalicelib/kernel/rows.py reads the files). Old dossiers stay read-only history: they are stored apart from MotCua's own
-dossiers, so they never enter work queues, report counters or the national sync. (v1 dossiers
-that must become live MotCua dossiers and reach the national portal are imported with
-`motcua legacy import-dossiers`: chalicelib/dossiers/rules/v1_import.py.)
+imported, as `motcua catalogue import` does (chalicelib/kernel/rows.py reads the files). Old
+dossiers stay read-only history: they are stored apart from MotCua's own dossiers, so they
+never enter work queues, report counters or the national sync. (v1 dossiers that must become
+live MotCua dossiers and reach the national portal are imported with `motcua legacy
+import-dossiers`: chalicelib/dossiers/rules/v1_import.py.)
 """
 from __future__ import annotations
 

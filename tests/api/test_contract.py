@@ -90,3 +90,30 @@ def test_unknown_dossier_answers_a_documented_404(api, path):
     response = api.call(method.upper(), path.replace("{code}", "000.00.13.H50-261121-9999"), token=token)
     check(path, method, response)
     assert response.status_code == 404
+
+
+def test_the_contract_is_parsed_once_however_many_clients_ask_at_once(monkeypatch):
+    """The local server is threaded: a hundred first requests each parsed the YAML before
+    the cache held it, and most timed out (tests/stack/test_local_stack.py)."""
+    import threading
+
+    import yaml
+
+    from chalicelib.edge import contract
+
+    contract._parsed.cache_clear()
+    parses: list[int] = []
+    real = yaml.safe_load
+
+    def counted(text: str) -> object:
+        parses.append(1)
+        return real(text)
+
+    monkeypatch.setattr(yaml, "safe_load", counted)
+    start = threading.Barrier(20)
+    threads = [threading.Thread(target=lambda: (start.wait(), contract.openapi_document())) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert parses == [1]

@@ -103,10 +103,14 @@ def get_dossier(code: str) -> dict[str, Any] | None:
 def read_many(codes: Iterable[str]) -> Iterator[StoredDossier | None]:
     """The collections of many dossiers, in the order given, a few Queries at a time (reports,
     backfills and purges walk an index whose items hold only the dossier item)."""
+    pending = iter(codes)
+    chunk = list(islice(pending, _PARALLEL_READS * 4))
+    if not chunk:
+        return   # nothing to read: no thread pool (a purge with nothing due starts cold)
     from concurrent.futures import ThreadPoolExecutor  # lazy: the API's cold start never walks an index
 
     connection()   # made once, before the threads share it
-    pending = iter(codes)
     with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
-        while chunk := list(islice(pending, _PARALLEL_READS * 4)):
+        while chunk:
             yield from pool.map(read_items, chunk)
+            chunk = list(islice(pending, _PARALLEL_READS * 4))

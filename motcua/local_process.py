@@ -18,22 +18,46 @@ from typing import Any
 import requests
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports: held open together while they are chosen, so
+    none repeats (one at a time, the system may hand out a port it just closed)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class PortTaken(RuntimeError):
+    """Another process bound one of the chosen ports before the stack did."""
+
+
+# Stacks start side by side (pytest workers): a port chosen free may be taken before the stack
+# binds it, and the next attempt chooses others.
+START_ATTEMPTS = 3
 
 
 class LocalStack:
     """One `motcua local` subprocess; talk to it over HTTP (``call``) and the CLI (``cli``)."""
 
     def __init__(self, *, verbose: bool = False, output_lines: int = 2000, **extra_env: str) -> None:
+        for attempt in range(START_ATTEMPTS):
+            try:
+                self._start(verbose, output_lines, extra_env)
+                return
+            except PortTaken:
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+
+    def _start(self, verbose: bool, output_lines: int, extra_env: dict[str, str]) -> None:
         from motcua.simulators import PORT_SETTINGS
+        names = ["MOTCUA_MOTO_PORT", "MOTCUA_API_PORT", "MOTCUA_VNPAY_PORT", "MOTCUA_PAYGOV_PORT", *PORT_SETTINGS]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOTCUA_", "VNPAY_", "PAYGOV_"))}
-        self.env.update(MOTCUA_MOTO_PORT=str(free_port()), MOTCUA_API_PORT=str(free_port()),
-                        MOTCUA_VNPAY_PORT=str(free_port()), MOTCUA_PAYGOV_PORT=str(free_port()),
-                        PYTHONUNBUFFERED="1",
-                        **{name: str(free_port()) for name in PORT_SETTINGS}, **extra_env)
+        self.env.update(dict(zip(names, map(str, free_ports(len(names))), strict=True)),
+                        PYTHONUNBUFFERED="1", **extra_env)
         self.api = f"http://127.0.0.1:{self.env['MOTCUA_API_PORT']}"
         self.process = subprocess.Popen([sys.executable, "-m", "motcua.cli", "local", *(["--verbose"] if verbose else [])],
                                         env=self.env,
@@ -43,10 +67,11 @@ class LocalStack:
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line and self.process.poll() is not None:
-                raise RuntimeError("stack exited:\n" + "".join(self.banner))
+                banner = "".join(self.banner)
+                raise (PortTaken if "Address already in use" in banner else RuntimeError)("stack exited:\n" + banner)
             self.banner.append(line)
             if line.startswith("Press Ctrl-C"):
-                # keep reading: a full stdout pipe would block the stack's logging, and the stack
+                # keep reading: a full stdout pipe would block the stack's logging, and with it the stack
                 self.output: collections.deque[str] = collections.deque(maxlen=output_lines)
                 threading.Thread(target=self._drain_output, name="stack-output", daemon=True).start()
                 return

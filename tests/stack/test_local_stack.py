@@ -215,3 +215,9 @@ def test_local_verbose_shows_the_emulators_traffic_too():
     assert code == 0, running.tail()
     assert sum(MOTO_ACCESS_LINE in line for line in lines) > 10 and any("GET /procedures HTTP/1.1" in line for line in lines)
     assert any(api_logged("/procedures")(line) for line in lines) and running.api in "".join(running.banner)
+
+
+def test_free_ports_are_distinct():
+    from motcua.local_process import free_ports
+    ports = free_ports(40)
+    assert len(set(ports)) == 40

@@ -64,10 +64,10 @@ def _read(stored: tables.StoredDossier) -> Dossier:
 
 
 class Items(NamedTuple):
-    """A dossier as items: the dossier item, and the history entries a write must put or delete."""
+    """A dossier as items: the dossier item, and the history entries a write must put. No
+    entry is ever deleted: readers take only as many entries as the dossier item counts."""
     dossier: DossierItem
     changed: list[HistoryEntryItem]
-    removed: list[HistoryEntryItem]
 
 
 def to_items(dossier: Dossier) -> Items:
@@ -84,10 +84,9 @@ def to_items(dossier: Dossier) -> Items:
     stored = dossier.stored if isinstance(dossier, _Read) else {}
     pk = dossier_pk(code)
     changed = [HistoryEntryItem(pk=pk, sk=sk, body=body) for sk, body in entries.items() if stored.get(sk) != body]
-    removed = [HistoryEntryItem(pk=pk, sk=sk, body="") for sk in sorted(stored.keys() - entries.keys())]
     if isinstance(dossier, _Read):
         dossier.stored = entries   # a caller whose write fails reads the dossier again (409)
-    return Items(_dossier_item(dossier, core), changed, removed)
+    return Items(_dossier_item(dossier, core), changed)
 
 
 def to_item(dossier: Dossier) -> DossierItem:
@@ -150,8 +149,6 @@ def _stage(tx: TransactWrite, items: Items, condition: Any) -> None:
     tx.save(items.dossier, condition=condition)
     for entry in staged:
         tx.save(entry)
-    for entry in items.removed:
-        tx.delete(entry)
 
 
 def desk_index(dossier: Dossier) -> str | None:
@@ -405,18 +402,23 @@ def dossiers_received_between(agency_id: str, first_day: date, last_day: date) -
     yield from whole_dossiers(DossierItem.by_agency.query(agency_id, DossierItem.list_sk.between(low, high)))
 
 
+def _changed_meanwhile() -> Conflict:
+    """The 409 of a change that is not a state change, when a transition landed first."""
+    return Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update")
+
+
 def put_unversioned_change(dossier: Dossier) -> None:
     """Write a change that is not a state change (no new version, no event), conditioned on
     the version read: a concurrent transition wins and the caller reads again (409)."""
     items = to_items(dossier)
-    if items.changed or items.removed:
+    if items.changed:
         _write_with_history(dossier, items)
         return
     try:
         items.dossier.save(condition=DossierItem.version == dossier["version"])
     except PutError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
+            raise _changed_meanwhile() from None
         refused = too_large(exc, dossier["code"])
         if refused is not None:
             raise refused from exc
@@ -430,7 +432,7 @@ def _write_with_history(dossier: Dossier, items: Items) -> None:
             _stage(tx, items, DossierItem.version == dossier["version"])
     except TransactWriteError as exc:
         if "ConditionalCheckFailed" in cancellation_codes(exc):
-            raise Conflict("Hồ sơ vừa được người khác cập nhật. Vui lòng thử lại.", code="concurrent_update") from None
+            raise _changed_meanwhile() from None
         raise too_large(exc, dossier["code"]) or ServiceUnavailable(extra={"retryable": True}) from exc
 
 
